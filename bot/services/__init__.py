@@ -1,0 +1,32 @@
+"""Use cases. Each takes a session (unit of work) and plain values, returns plain data.
+
+Handlers call these and render the result; nothing here knows about Telegram.
+Failures the user can fix are :class:`ServiceError` with a catalog key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from storage.db import Database
+
+
+class ServiceError(Exception):
+    """A refusal the user can act on: ``code`` is a catalog key, ``params`` its values."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass
+class Services:
+    """What every use case may depend on, built once by the composition root."""
+
+    db: Database
+    clock: Clock
+    settings: Settings

@@ -1,0 +1,136 @@
+"""Units of the jurisdiction: add, rename, list, import from a sheet."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import ServiceError
+from storage import repo
+from storage.models import Unit
+
+NAME_MAX = 100
+SHORT_MAX = 40
+CATEGORY_MAX = 40
+MAX_IMPORT_ROWS = 10_000
+_SPACES = re.compile(r"\s+")
+
+
+def clean_field(value: object, limit: int, field_name: str, required: bool = False) -> str | None:
+    """Trim, fold inner whitespace, drop control characters; enforce a length."""
+    text = _SPACES.sub(" ", "" if value is None else str(value))
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
+    if not text:
+        if required:
+            raise ServiceError(f"units.{field_name}_empty")
+        return None
+    if len(text) > limit:
+        raise ServiceError(f"units.{field_name}_too_long", limit=limit, length=len(text))
+    return text
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    name: str
+    short_name: str | None
+    category: str | None
+    members: int = 0
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)  # (row, code, params)
+
+
+async def add_unit(
+    session: AsyncSession, now: datetime, name: str, short_name: str | None = None, category: str | None = None, actor: int | None = None
+) -> Unit:
+    clean = clean_field(name, NAME_MAX, "name", required=True)
+    short = clean_field(short_name, SHORT_MAX, "short_name")
+    cat = clean_field(category, CATEGORY_MAX, "category")
+    if await repo.unit_by_name(session, clean) is not None:
+        raise ServiceError("units.exists", name=clean)
+    unit = Unit(name=clean, short_name=short, category=cat, active=True, created_at=now)
+    session.add(unit)
+    await session.flush()
+    repo.audit(session, now, actor, "unit.add", unit_id=unit.id, name=clean)
+    return unit
+
+
+async def rename_unit(session: AsyncSession, now: datetime, ref: str, new_name: str, actor: int | None = None) -> tuple[str, str]:
+    unit = await find_unit(session, ref)
+    clean = clean_field(new_name, NAME_MAX, "name", required=True)
+    other = await repo.unit_by_name(session, clean)
+    if other is not None and other.id != unit.id:
+        raise ServiceError("units.exists", name=clean)
+    old, unit.name = unit.name, clean
+    repo.audit(session, now, actor, "unit.rename", unit_id=unit.id, old=old, new=clean)
+    return old, clean
+
+
+async def list_units(session: AsyncSession) -> list[UnitRow]:
+    counts = await repo.member_counts(session)
+    return [UnitRow(u.id, u.name, u.short_name, u.category, counts.get(u.id, 0)) for u in await repo.units(session)]
+
+
+async def find_unit(session: AsyncSession, ref: str) -> Unit:
+    """By id (``#3``), exact name or short name, else one clear fuzzy match.
+
+    Liaisons type unit names on phones; a near miss should find the unit, an
+    ambiguous one should list the candidates rather than guess.
+    """
+    ref = (ref or "").strip()
+    if not ref:
+        raise ServiceError("units.not_found", ref=ref)
+    if ref.startswith("#") and ref[1:].isdigit():
+        unit = await repo.unit_by_id(session, int(ref[1:]))
+        if unit:
+            return unit
+    unit = await repo.unit_by_name(session, ref)
+    if unit:
+        return unit
+    all_units = list(await repo.units(session))
+    choices = {u.id: u.name for u in all_units} | {-u.id: u.short_name for u in all_units if u.short_name}
+    found = process.extract(ref, choices, scorer=fuzz.WRatio, score_cutoff=80, limit=5)
+    ids = list(dict.fromkeys(abs(key) for _, _, key in found))
+    if len(ids) == 1 or (found and found[0][1] >= 95 and (len(found) == 1 or found[1][1] < 95)):
+        return next(u for u in all_units if u.id == ids[0])
+    if ids:
+        names = "、".join(u.name for u in all_units if u.id in ids)
+        raise ServiceError("units.ambiguous", ref=ref, names=names)
+    raise ServiceError("units.not_found", ref=ref)
+
+
+async def import_units(session: AsyncSession, now: datetime, rows: Sequence[dict[str, object]], actor: int | None = None) -> ImportReport:
+    """Add every good row, report every bad one by its sheet row number."""
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ServiceError("import.too_many_rows", rows=len(rows), limit=MAX_IMPORT_ROWS)
+    report = ImportReport()
+    seen = await repo.unit_names(session)
+    batch: list[dict[str, object]] = []
+    for row in rows:
+        number = int(row.get("_row", 0))
+        try:
+            name = clean_field(row.get("name"), NAME_MAX, "name", required=True)
+            short = clean_field(row.get("short_name"), SHORT_MAX, "short_name")
+            cat = clean_field(row.get("category"), CATEGORY_MAX, "category")
+        except ServiceError as err:
+            report.skipped.append((number, err.code, err.params))
+            continue
+        if name in seen:
+            report.skipped.append((number, "import.duplicate", {"name": name}))
+            continue
+        seen.add(name)
+        batch.append({"name": name, "short_name": short, "category": cat, "active": True, "created_at": now})
+        report.added.append(name)
+    await repo.add_units(session, batch)
+    repo.audit(session, now, actor, "unit.import", added=len(report.added), skipped=len(report.skipped))
+    return report

@@ -1,0 +1,242 @@
+"""Admin commands: units, the unit sheet, invite links, group binding."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import CommandHandler, MessageHandler, filters
+
+from bot.catalog import Html
+from bot.services import ServiceError, chats, invites, units
+from bot.services.invites import InviteInfo, parse_role_spec
+from bot.sheets import SheetError, read_unit_sheet
+from handlers.base import LeadbotContext, command_args, reply, requires
+from storage import repo
+from storage.models import ChatKind
+
+MAX_SKIP_LINES = 20
+_SPLIT = re.compile(r"\s*[|｜]\s*")
+
+
+def _fmt_time(context: LeadbotContext, when) -> str:
+    return when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+@requires(leader=True)
+async def list_units(update: Update, context: LeadbotContext) -> None:
+    async with context.session() as session:
+        rows = await units.list_units(session)
+    if not rows:
+        await reply(update, context.t("units.none"))
+        return
+    lines = [
+        context.t(
+            "units.line", id=r.id, name=r.name, short=r.short_name or "—",
+            category=r.category or "—", members=r.members,
+        )
+        for r in rows
+    ]  # fmt: skip
+    await reply(update, context.t("units.header", count=len(rows)) + "\n" + Html("\n".join(lines)))
+
+
+@requires(admin=True)
+async def list_members(update: Update, context: LeadbotContext) -> None:
+    ref = command_args(context)
+    try:
+        async with context.session() as session:
+            unit = await units.find_unit(session, ref) if ref else None
+            people = await repo.members(session, unit.id if unit else None)
+            lines = [
+                context.t(
+                    "members.line", name=m.display_name, role=context.label(f"role.{m.role}"),
+                    unit=m.unit.name if m.unit else "—", tg=m.tg_user_id,
+                )
+                for m in people
+            ]  # fmt: skip
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    if not lines:
+        await reply(update, context.t("members.none"))
+        return
+    await reply(update, context.t("members.header", count=len(lines)) + "\n" + Html("\n".join(lines)))
+
+
+@requires(admin=True)
+async def add_unit(update: Update, context: LeadbotContext) -> None:
+    text = command_args(context)
+    if not text:
+        await reply(update, context.t("units.add_usage"))
+        return
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
+    name, short, category = (parts + [None, None])[:3]
+    try:
+        async with context.session() as session:
+            unit = await units.add_unit(session, context.now(), name or "", short, category, context.actor.tg_user_id)
+            added = (unit.name, unit.short_name or "—", unit.category or "—")
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    await reply(update, context.t("units.added", name=added[0], short=added[1], category=added[2]))
+
+
+@requires(admin=True)
+async def rename_unit(update: Update, context: LeadbotContext) -> None:
+    text = command_args(context)
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split(maxsplit=1)
+    if len(parts) != 2:
+        await reply(update, context.t("units.rename_usage"))
+        return
+    try:
+        async with context.session() as session:
+            old, new = await units.rename_unit(session, context.now(), parts[0], parts[1], context.actor.tg_user_id)
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    await reply(update, context.t("units.renamed", old=old, new=new))
+
+
+@requires(admin=True, private=True)
+async def import_help(update: Update, context: LeadbotContext) -> None:
+    await reply(update, context.t("import.help"))
+
+
+@requires(admin=True, private=True)
+async def import_sheet(update: Update, context: LeadbotContext) -> None:
+    """An admin sends an .xlsx/.csv in private chat: that is the unit sheet."""
+    doc = update.effective_message.document if update.effective_message else None
+    if doc is None:
+        return
+    try:
+        data = bytes(await (await doc.get_file()).download_as_bytearray())
+        rows = read_unit_sheet(data, doc.file_name or "")
+        async with context.session() as session:
+            report = await units.import_units(session, context.now(), rows, context.actor.tg_user_id)
+    except (SheetError, ServiceError) as err:
+        await reply(update, context.t(err.code, **err.params))
+        return
+    await reply(update, render_import_report(context, report))
+
+
+def render_import_report(context: LeadbotContext, report: units.ImportReport) -> Html:
+    text = context.t("import.done", added=len(report.added), skipped=len(report.skipped))
+    reasons = [
+        context.t("import.skip_line", row=row, reason=context.t(code, **params))
+        for row, code, params in report.skipped[:MAX_SKIP_LINES]
+    ]
+    if len(report.skipped) > MAX_SKIP_LINES:
+        reasons.append(context.t("import.more_skips", count=len(report.skipped) - MAX_SKIP_LINES))
+    return Html("\n".join([text, *reasons]))
+
+
+@requires(admin=True, private=True)
+async def invite(update: Update, context: LeadbotContext) -> None:
+    """``/invite 招商引资部 专干×2 负责人 [once] [7d]``; ``/invite 领导`` needs no unit."""
+    words = command_args(context).split()
+    requests, rest, single, days = [], [], False, None
+    for word in words:
+        spec = parse_role_spec(word)
+        if spec:
+            requests.append(spec)
+        elif word.lower() in ("once", "单次", "一次性"):
+            single = True
+        elif re.fullmatch(r"\d{1,3}(d|天)", word.lower()):
+            days = int(re.match(r"\d+", word).group())  # type: ignore[union-attr]
+        else:
+            rest.append(word)
+    if not requests:
+        await reply(update, context.t("invite.usage"))
+        return
+    ttl = timedelta(days=days) if days else timedelta(hours=context.services.settings.invite_ttl_hours)
+    try:
+        async with context.session() as session:
+            created = await invites.create_invites(
+                session, context.now(), context.actor.tg_user_id, " ".join(rest) or None, requests, ttl, single
+            )
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    lines = [_invite_line(context, inv) for inv in created]
+    await reply(update, context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines)))
+
+
+def _invite_line(context: LeadbotContext, inv: InviteInfo) -> Html:
+    link = f"https://t.me/{context.bot.username}?start={inv.token}"
+    return context.t(
+        "invite.line", id=inv.id, unit=inv.unit_name or context.label("unit.none"),
+        role=context.label(f"role.{inv.role.value}"), link=link,
+        expires=_fmt_time(context, inv.expires_at),
+        uses=context.label("invite.single" if inv.single_use else "invite.multi"),
+    )  # fmt: skip
+
+
+@requires(admin=True, private=True)
+async def list_invites(update: Update, context: LeadbotContext) -> None:
+    async with context.session() as session:
+        active = await invites.list_invites(session, context.now())
+    if not active:
+        await reply(update, context.t("invite.none"))
+        return
+    lines = [_invite_line(context, inv) for inv in active]
+    await reply(update, context.t("invite.list_header", count=len(active)) + "\n\n" + Html("\n\n".join(lines)))
+
+
+@requires(admin=True)
+async def revoke(update: Update, context: LeadbotContext) -> None:
+    ref = command_args(context)
+    if not ref:
+        await reply(update, context.t("invite.revoke_usage"))
+        return
+    try:
+        async with context.session() as session:
+            inv = await invites.revoke_invite(session, context.now(), context.actor.tg_user_id, ref)
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    await reply(update, context.t("invite.revoked_ok", id=inv.id, unit=inv.unit_name or "—", role=context.label(f"role.{inv.role.value}")))
+
+
+@requires(admin=True)
+async def bind(update: Update, context: LeadbotContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    try:
+        async with context.session() as session:
+            result = await chats.bind(session, context.now(), context.actor.tg_user_id, chat.id, chat.title, command_args(context))
+    except ServiceError as err:
+        await reply(update, context.error_text(err))
+        return
+    if result.kind is ChatKind.LEADERS:
+        await reply(update, context.t("bind.leaders"))
+    else:
+        await reply(update, context.t("bind.unit", unit=result.unit_name))
+
+
+@requires(admin=True)
+async def unbind(update: Update, context: LeadbotContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    async with context.session() as session:
+        removed = await chats.unbind(session, context.now(), context.actor.tg_user_id, chat.id)
+    await reply(update, context.t("bind.removed" if removed else "bind.nothing"))
+
+
+SHEET = filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv") | filters.Document.FileExtension("xlsm")
+
+
+def handlers() -> list:
+    return [
+        CommandHandler("units", list_units),
+        CommandHandler("members", list_members),
+        CommandHandler("addunit", add_unit),
+        CommandHandler("renameunit", rename_unit),
+        CommandHandler("importunits", import_help),
+        CommandHandler("invite", invite),
+        CommandHandler("invites", list_invites),
+        CommandHandler("revoke", revoke),
+        CommandHandler("bind", bind),
+        CommandHandler("unbind", unbind),
+        MessageHandler(filters.ChatType.PRIVATE & SHEET, import_sheet),
+    ]

@@ -1,0 +1,53 @@
+"""Command menus per chat scope, in both languages, from the command registry."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
+from telegram.error import TelegramError
+
+from bot import catalog
+from bot.catalog import DEFAULT_LOCALE, LOCALES
+from bot.commands import for_role
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+
+def _commands(role: Role | None, locale: str, group: bool = False) -> list[BotCommand]:
+    return [
+        BotCommand(c.name, catalog.plain(f"cmd.{c.name}", locale)[:256])
+        for c in for_role(role, group=group)
+    ]
+
+
+def _lang(locale: str) -> str | None:
+    """Telegram keys menus by a two-letter language; the default menu has none."""
+    return None if locale == DEFAULT_LOCALE else locale[:2]
+
+
+async def set_default_menus(bot: Bot, admins: list[int]) -> None:
+    """Strangers see /start and /help; members the liaison set; groups the group set."""
+    for locale in LOCALES:
+        lang = _lang(locale)
+        await bot.set_my_commands(_commands(None, locale), scope=BotCommandScopeDefault(), language_code=lang)
+        await bot.set_my_commands(_commands(Role.LIAISON, locale), scope=BotCommandScopeAllPrivateChats(), language_code=lang)
+        await bot.set_my_commands(_commands(Role.LIAISON, locale, group=True), scope=BotCommandScopeAllGroupChats(), language_code=lang)
+    for admin in admins:
+        await set_member_menu(bot, admin, Role.ADMIN, DEFAULT_LOCALE)
+
+
+async def set_member_menu(bot: Bot, user_id: int, role: Role, locale: str) -> None:
+    """A private chat's own menu for the member's role, in the member's language."""
+    try:
+        await bot.set_my_commands(_commands(role, locale), scope=BotCommandScopeChat(user_id))
+    except TelegramError as exc:  # a user who never opened the chat: harmless
+        log.info("menu for %s not set: %s", user_id, exc)

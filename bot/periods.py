@@ -1,0 +1,586 @@
+"""Reporting periods: weekly submission deadlines and calendar spans for scoring.
+
+Pure logic: no I/O, no clock.  Every "now" is a parameter so the scheduler,
+handlers and tests all agree on which period an instant belongs to.
+
+Weekly periods
+--------------
+A period ends at its deadline (``weekday`` at ``time`` in ``tz``, Thursday
+17:00 Asia/Shanghai by default) and starts, exclusively, at the previous
+period's deadline, so the periods tile the time line without gaps: an instant
+exactly at a deadline belongs to the period that ends there, one microsecond
+later belongs to the next one.
+
+Holiday shift (``holiday_shift=True``): when the nominal deadline day is not a
+working day in China's official calendar (make-up working days on weekends
+count as working days), the deadline moves to the latest working day strictly
+after the previous *nominal* deadline day, at the same local time.  When that
+window holds no working day at all (Golden Week swallowing the whole week,
+e.g. Thursday 2023-10-05), moving back would land on or before the previous
+deadline, so the deadline moves *forward* to the first working day after the
+nominal day instead -- but only if that day is still strictly before the next
+period's deadline; otherwise the deadline stays on the nominal day.  Both
+directions set ``shifted=True``.  Under this rule deadline days are always
+strictly increasing, and each one lies in the open interval
+(nominal - 7 days, nominal + 7 days).
+
+Calendar spans
+--------------
+Months, quarters, years and half months (1st-15th, 16th-end) are half-open
+``[start, end)`` intervals between local midnights in the schedule's zone.  A
+"week" span is the weekly period itself and is therefore ``(start, end]``:
+``start`` is the previous deadline (exclusive), ``end`` the deadline
+(inclusive).  ``Span.contains`` applies the right rule per kind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import chinese_calendar
+
+__all__ = [
+    "SPAN_KINDS",
+    "Periods",
+    "Span",
+    "WeeklyPeriod",
+    "WeeklySchedule",
+    "WorkCalendar",
+    "format_periods_lines",
+]
+
+SPAN_KINDS: frozenset[str] = frozenset({"week", "month", "quarter", "year", "half"})
+
+# Keys carry four-digit years; the margins keep date arithmetic around the
+# first/last period of a year away from date.min / date.max.
+_MIN_YEAR = 1000
+_MAX_YEAR = 9998
+
+_ONE_DAY = timedelta(days=1)
+_ONE_WEEK = timedelta(days=7)
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# --------------------------------------------------------------------------- #
+# Work calendar
+# --------------------------------------------------------------------------- #
+
+
+class WorkCalendar:
+    """China's working-day calendar with a weekend-only fallback.
+
+    ``chinese_calendar`` only knows the years the State Council has already
+    published (2004-2026 in 1.11); the bot must keep running past that, so for
+    an unknown year Monday-Friday count as working days, corrected by the
+    configured extra holidays / make-up working days.  The years that needed
+    the fallback are collected in ``uncovered_years`` so the caller can warn
+    admins (once) that the deadlines of those years are only approximate --
+    this class never logs or notifies by itself.
+    """
+
+    def __init__(
+        self,
+        extra_holidays: Iterable[date] = frozenset(),
+        extra_workdays: Iterable[date] = frozenset(),
+    ) -> None:
+        self._extra_holidays = frozenset(extra_holidays)
+        self._extra_workdays = frozenset(extra_workdays)
+        _reject_overlap(self._extra_holidays, self._extra_workdays)
+        self._days: dict[date, bool] = {}
+        self._covered_years: dict[int, bool] = {}
+        self._uncovered_used: set[int] = set()
+
+    @property
+    def uncovered_years(self) -> set[int]:
+        """Years decided by the fallback so far (a copy: callers diff it to warn once)."""
+        return set(self._uncovered_used)
+
+    def covers(self, d: date) -> bool:
+        """True when chinese_calendar has official data for ``d``'s year."""
+        known = self._covered_years.get(d.year)
+        if known is None:
+            known = _package_covers(d.year)
+            self._covered_years[d.year] = known
+        return known
+
+    def is_workday(self, d: date) -> bool:
+        """Config first (it is how admins correct or extend the data), then the package."""
+        cached = self._days.get(d)
+        if cached is None:
+            cached = self._decide(d)
+            self._days[d] = cached
+        return cached
+
+    def previous_workday(self, d: date) -> date:
+        """The latest working day on or before ``d``."""
+        while not self.is_workday(d):
+            d -= _ONE_DAY
+        return d
+
+    def next_workday(self, d: date) -> date:
+        """The earliest working day on or after ``d``."""
+        while not self.is_workday(d):
+            d += _ONE_DAY
+        return d
+
+    def _decide(self, d: date) -> bool:
+        covered = self.covers(d)
+        if not covered:
+            self._uncovered_used.add(d.year)
+        if d in self._extra_workdays:
+            return True
+        if d in self._extra_holidays:
+            return False
+        if covered:
+            return bool(chinese_calendar.is_workday(d))
+        return d.weekday() < 5
+
+
+def _package_covers(year: int) -> bool:
+    """Ask the package itself so a newer chinesecalendar release extends coverage for free."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _reject_overlap(holidays: frozenset[date], workdays: frozenset[date]) -> None:
+    """A day listed as both holiday and workday is a config mistake, not something to guess."""
+    both = holidays & workdays
+    if both:
+        days = ", ".join(d.isoformat() for d in sorted(both))
+        raise ValueError(f"dates listed both as extra holidays and extra workdays: {days}")
+
+
+# --------------------------------------------------------------------------- #
+# Schedule and value types
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class WeeklySchedule:
+    """When the weekly submission is due; validated eagerly so bad config fails at startup."""
+
+    weekday: int = 3  # Monday=0 ... Thursday=3
+    time: _dt.time = _dt.time(17, 0)  # qualified: the field name shadows the class here
+    tz: str = "Asia/Shanghai"
+    holiday_shift: bool = True
+    extra_holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.weekday, bool) or not isinstance(self.weekday, int) or not 0 <= self.weekday <= 6:
+            raise ValueError(f"weekday must be an int 0 (Monday) .. 6 (Sunday), got {self.weekday!r}")
+        if not isinstance(self.time, time):
+            raise ValueError(f"time must be a datetime.time, got {self.time!r}")
+        if self.time.tzinfo is not None:
+            raise ValueError("time must be naive; the zone is given by tz")
+        _zone(self.tz)
+        # Config loaders hand over lists/sets; freeze them so the schedule stays hashable.
+        object.__setattr__(self, "extra_holidays", frozenset(self.extra_holidays))
+        object.__setattr__(self, "extra_workdays", frozenset(self.extra_workdays))
+        _reject_overlap(self.extra_holidays, self.extra_workdays)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The schedule's zone as a tzinfo (ZoneInfo instances are cached by the stdlib)."""
+        return _zone(self.tz)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """ZoneInfoNotFoundError is a KeyError; config errors should read as ValueError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (expected an IANA name like 'Asia/Shanghai')") from exc
+
+
+@dataclass(frozen=True)
+class Span:
+    """A scoring period.
+
+    Calendar kinds are half-open ``[start, end)``.  Kind "week" mirrors the
+    weekly period and is ``(start, end]`` -- start is the previous deadline,
+    end the deadline -- so that a submission at exactly 17:00 counts for the
+    week it was due in.
+    """
+
+    kind: str
+    key: str
+    start: datetime
+    end: datetime
+
+    def contains(self, t: datetime) -> bool:
+        """Membership by absolute instant, whatever zone ``t`` carries."""
+        u = _utc(t)
+        if self.kind == "week":
+            return _utc(self.start) < u <= _utc(self.end)
+        return _utc(self.start) <= u < _utc(self.end)
+
+    def label(self, locale: str = "zh_CN") -> str:
+        """Human label; any locale not starting with "zh" gets the English form."""
+        chinese = locale.lower().replace("-", "_").startswith("zh")
+        return _LABELLERS[self.kind](self.key, chinese)
+
+
+@dataclass(frozen=True)
+class WeeklyPeriod:
+    """One weekly reporting period, ``(start, deadline]``."""
+
+    key: str  # ISO year-week of the nominal deadline day, e.g. "2026-W38"
+    start: datetime  # previous period's deadline (exclusive)
+    deadline: datetime  # inclusive, in the schedule's zone
+    nominal: date  # the configured weekday in that ISO week
+    shifted: bool  # deadline moved off the nominal day for a holiday
+
+    def contains(self, t: datetime) -> bool:
+        """True when ``start < t <= deadline`` as absolute instants."""
+        u = _utc(t)
+        return _utc(self.start) < u <= _utc(self.deadline)
+
+    def as_span(self) -> Span:
+        """The period in the shape the scoring code uses for every kind."""
+        return Span(kind="week", key=self.key, start=self.start, end=self.deadline)
+
+
+# --------------------------------------------------------------------------- #
+# Periods
+# --------------------------------------------------------------------------- #
+
+
+class Periods:
+    """Maps instants and keys to weekly periods and calendar spans for one schedule.
+
+    Without an explicit ``calendar`` one is built from the schedule's extra
+    days.  Pass a shared ``WorkCalendar`` to share its cache and its
+    ``uncovered_years`` bookkeeping; it is then used as given (the schedule's
+    extra days are not merged into it).
+    """
+
+    def __init__(self, schedule: WeeklySchedule, calendar: WorkCalendar | None = None) -> None:
+        self.schedule = schedule
+        if calendar is None:
+            calendar = WorkCalendar(schedule.extra_holidays, schedule.extra_workdays)
+        self.calendar = calendar
+        self._zone = schedule.zone
+        self._deadline_days: dict[date, date] = {}
+
+    # ---- weekly periods -------------------------------------------------- #
+
+    def week_of(self, t: datetime) -> WeeklyPeriod:
+        """The period whose ``(start, deadline]`` contains ``t``."""
+        u = _utc(t)
+        local_day = u.astimezone(self._zone).date()
+        nominal = local_day + timedelta(days=(self.schedule.weekday - local_day.weekday()) % 7)
+        # Deadlines stay within a week of their nominal day, so a step or two suffices.
+        while _utc(self._deadline_at(nominal)) < u:
+            nominal += _ONE_WEEK
+        while _utc(self._deadline_at(nominal - _ONE_WEEK)) >= u:
+            nominal -= _ONE_WEEK
+        return self._period(nominal)
+
+    def by_key(self, key: str) -> WeeklyPeriod:
+        """The period for an ISO week key such as "2026-W38"."""
+        year, week = _parse_week_key(key)
+        return self._period(date.fromisocalendar(year, week, self.schedule.weekday + 1))
+
+    def next(self, p: WeeklyPeriod) -> WeeklyPeriod:
+        """The period starting at ``p``'s deadline."""
+        return self._period(self._own_nominal(p) + _ONE_WEEK)
+
+    def previous(self, p: WeeklyPeriod) -> WeeklyPeriod:
+        """The period ending at ``p``'s start."""
+        return self._period(self._own_nominal(p) - _ONE_WEEK)
+
+    def weeks_of_year(self, year: int) -> list[WeeklyPeriod]:
+        """All periods whose key has this ISO year (52 or 53 of them)."""
+        _check_year(year, f"year {year}")
+        isoweekday = self.schedule.weekday + 1
+        return [self._period(date.fromisocalendar(year, w, isoweekday)) for w in range(1, _iso_weeks(year) + 1)]
+
+    def _own_nominal(self, p: WeeklyPeriod) -> date:
+        """Refuse periods built for another weekday: stepping them would silently drift."""
+        if p.nominal.weekday() != self.schedule.weekday:
+            raise ValueError(
+                f"period {p.key} was not built for this schedule "
+                f"(nominal day {p.nominal} is not weekday {self.schedule.weekday})"
+            )
+        return p.nominal
+
+    def _period(self, nominal: date) -> WeeklyPeriod:
+        iso = nominal.isocalendar()
+        deadline_day = self._deadline_day(nominal)
+        return WeeklyPeriod(
+            key=f"{iso.year:04d}-W{iso.week:02d}",
+            start=self._deadline_at(nominal - _ONE_WEEK),
+            deadline=self._local(deadline_day, self.schedule.time),
+            nominal=nominal,
+            shifted=deadline_day != nominal,
+        )
+
+    def _deadline_at(self, nominal: date) -> datetime:
+        return self._local(self._deadline_day(nominal), self.schedule.time)
+
+    def _deadline_day(self, nominal: date) -> date:
+        day = self._deadline_days.get(nominal)
+        if day is None:
+            day = self._compute_deadline_day(nominal)
+            self._deadline_days[nominal] = day
+        return day
+
+    def _compute_deadline_day(self, nominal: date) -> date:
+        """Apply the shift rule from the module docstring."""
+        cal = self.calendar
+        if not self.schedule.holiday_shift or cal.is_workday(nominal):
+            return nominal
+        back = self._latest_workday_after(nominal - _ONE_WEEK, nominal)
+        if back is not None:
+            return back
+        forward = cal.next_workday(nominal + _ONE_DAY)
+        following = nominal + _ONE_WEEK
+        next_deadline = self._latest_workday_after(nominal, following)
+        if next_deadline is not None and forward < next_deadline:
+            return forward
+        return nominal
+
+    def _latest_workday_after(self, exclusive: date, inclusive: date) -> date | None:
+        """Latest working day in ``(exclusive, inclusive]``, if any."""
+        day = inclusive
+        while day > exclusive:
+            if self.calendar.is_workday(day):
+                return day
+            day -= _ONE_DAY
+        return None
+
+    def _local(self, d: date, at: time) -> datetime:
+        """Wall time in the schedule zone, normalised through UTC.
+
+        The round trip turns a wall time that falls into a DST gap into the
+        instant it actually denotes, so equal instants compare equal and print
+        the same.
+        """
+        naive = datetime.combine(d, at, tzinfo=self._zone)
+        return naive.astimezone(timezone.utc).astimezone(self._zone)
+
+    # ---- calendar spans --------------------------------------------------- #
+
+    def month_of(self, t: datetime) -> Span:
+        return self.span("month", t)
+
+    def quarter_of(self, t: datetime) -> Span:
+        return self.span("quarter", t)
+
+    def year_of(self, t: datetime) -> Span:
+        return self.span("year", t)
+
+    def half_month_of(self, t: datetime) -> Span:
+        return self.span("half", t)
+
+    def span(self, kind: str, t: datetime) -> Span:
+        """The span of ``kind`` containing ``t``; one entry point for the scoring code."""
+        _check_kind(kind)
+        if kind == "week":
+            return self.week_of(t).as_span()
+        local_day = _utc(t).astimezone(self._zone).date()
+        return self._calendar_span(kind, _first_day(kind, local_day))
+
+    def previous_span(self, span: Span) -> Span:
+        """The span of the same kind right before ``span``."""
+        _check_kind(span.kind)
+        if span.kind == "week":
+            return self.previous(self.by_key(span.key)).as_span()
+        first = _parse_calendar_key(span.kind, span.key)
+        return self._calendar_span(span.kind, _first_day(span.kind, first - _ONE_DAY))
+
+    def span_by_key(self, kind: str, key: str) -> Span:
+        """Parse "2026-W38", "2026-10", "2026-Q4", "2026" or "2026-10-H1"/"-H2"."""
+        _check_kind(kind)
+        if kind == "week":
+            return self.by_key(key).as_span()
+        return self._calendar_span(kind, _parse_calendar_key(kind, key))
+
+    def first_workday_of_month(self, year: int, month: int) -> date:
+        """For month-start reminders; uses the work calendar even if holiday_shift is off."""
+        _check_year(year, f"year {year}")
+        if not 1 <= month <= 12:
+            raise ValueError(f"month must be 1..12, got {month}")
+        return self.calendar.next_workday(date(year, month, 1))
+
+    def _calendar_span(self, kind: str, first: date) -> Span:
+        _check_year(first.year, f"{kind} span in year {first.year}")
+        return Span(
+            kind=kind,
+            key=_calendar_key(kind, first),
+            start=self._local(first, time(0)),
+            end=self._local(_next_first_day(kind, first), time(0)),
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Calendar-span arithmetic (dates only; zones are applied by Periods)
+# --------------------------------------------------------------------------- #
+
+
+def _first_day(kind: str, d: date) -> date:
+    """First day of the calendar span of ``kind`` containing ``d``."""
+    if kind == "month":
+        return d.replace(day=1)
+    if kind == "quarter":
+        return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+    if kind == "year":
+        return date(d.year, 1, 1)
+    return d.replace(day=1 if d.day <= 15 else 16)
+
+
+def _next_first_day(kind: str, first: date) -> date:
+    """First day of the following span; ``first`` must be a span's first day."""
+    if kind == "half" and first.day == 1:
+        return first.replace(day=16)
+    months = {"month": 1, "half": 1, "quarter": 3, "year": 12}[kind]
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _calendar_key(kind: str, first: date) -> str:
+    if kind == "month":
+        return f"{first.year:04d}-{first.month:02d}"
+    if kind == "quarter":
+        return f"{first.year:04d}-Q{(first.month - 1) // 3 + 1}"
+    if kind == "year":
+        return f"{first.year:04d}"
+    return f"{first.year:04d}-{first.month:02d}-H{1 if first.day == 1 else 2}"
+
+
+_KEY_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "week": (re.compile(r"(\d{4})-W(\d{2})"), "'YYYY-Www', e.g. '2026-W38'"),
+    "month": (re.compile(r"(\d{4})-(\d{2})"), "'YYYY-MM', e.g. '2026-10'"),
+    "quarter": (re.compile(r"(\d{4})-Q(\d)"), "'YYYY-Qn' with n in 1..4, e.g. '2026-Q4'"),
+    "year": (re.compile(r"(\d{4})"), "'YYYY', e.g. '2026'"),
+    "half": (
+        re.compile(r"(\d{4})-(\d{2})-H(\d)"),
+        "'YYYY-MM-H1' (1st-15th) or 'YYYY-MM-H2' (16th-end), e.g. '2026-10-H1'",
+    ),
+}
+
+
+def _match_key(kind: str, key: object) -> tuple[int, ...]:
+    """Keys come from chat input too, so tolerate case and surrounding blanks."""
+    pattern, expected = _KEY_FORMATS[kind]
+    match = pattern.fullmatch(key.strip().upper()) if isinstance(key, str) else None
+    if match is None:
+        raise ValueError(f"bad {kind} key {key!r}: expected {expected}")
+    numbers = tuple(int(g) for g in match.groups())
+    _check_year(numbers[0], f"{kind} key {key!r}")
+    return numbers
+
+
+def _parse_week_key(key: str) -> tuple[int, int]:
+    year, week = _match_key("week", key)
+    weeks = _iso_weeks(year)
+    if not 1 <= week <= weeks:
+        raise ValueError(f"bad week key {key!r}: ISO year {year} has weeks 01..{weeks}")
+    return year, week
+
+
+def _parse_calendar_key(kind: str, key: str) -> date:
+    """First day of the span named by ``key``."""
+    numbers = _match_key(kind, key)
+    year = numbers[0]
+    if kind == "year":
+        return date(year, 1, 1)
+    if kind == "quarter":
+        quarter = numbers[1]
+        if not 1 <= quarter <= 4:
+            raise ValueError(f"bad quarter key {key!r}: quarter must be 1..4")
+        return date(year, 3 * quarter - 2, 1)
+    month = numbers[1]
+    if not 1 <= month <= 12:
+        raise ValueError(f"bad {kind} key {key!r}: month must be 01..12")
+    if kind == "month":
+        return date(year, month, 1)
+    half = numbers[2]
+    if half not in (1, 2):
+        raise ValueError(f"bad half key {key!r}: half must be H1 (1st-15th) or H2 (16th-end)")
+    return date(year, month, 1 if half == 1 else 16)
+
+
+def _iso_weeks(year: int) -> int:
+    """Dec 28 always falls in the last ISO week of its year."""
+    return date(year, 12, 28).isocalendar().week
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in SPAN_KINDS:
+        raise ValueError(f"unknown span kind {kind!r}: expected one of {', '.join(sorted(SPAN_KINDS))}")
+
+
+def _check_year(year: int, what: str) -> None:
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise ValueError(f"{what}: year must be within {_MIN_YEAR}..{_MAX_YEAR}")
+
+
+def _utc(t: datetime) -> datetime:
+    """Naive datetimes are ambiguous across zones; refuse them instead of guessing."""
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"aware datetime required, got naive {t.isoformat()}")
+    return t.astimezone(timezone.utc)
+
+
+# --------------------------------------------------------------------------- #
+# Labels
+# --------------------------------------------------------------------------- #
+
+
+def _week_label(key: str, chinese: bool) -> str:
+    year, week = _parse_week_key(key)
+    return f"{year}年第{week}周" if chinese else f"{year} week {week}"
+
+
+def _month_label(key: str, chinese: bool) -> str:
+    first = _parse_calendar_key("month", key)
+    return f"{first.year}年{first.month}月" if chinese else f"{_EN_MONTHS[first.month - 1]} {first.year}"
+
+
+def _quarter_label(key: str, chinese: bool) -> str:
+    first = _parse_calendar_key("quarter", key)
+    quarter = (first.month - 1) // 3 + 1
+    return f"{first.year}年第{quarter}季度" if chinese else f"{first.year} Q{quarter}"
+
+
+def _year_label(key: str, chinese: bool) -> str:
+    first = _parse_calendar_key("year", key)
+    return f"{first.year}年" if chinese else f"{first.year}"
+
+
+def _half_label(key: str, chinese: bool) -> str:
+    first = _parse_calendar_key("half", key)
+    if chinese:
+        return f"{first.year}年{first.month}月{'上' if first.day == 1 else '下'}半月"
+    last = (_next_first_day("half", first) - _ONE_DAY).day
+    return f"{first.day}–{last} {_EN_MONTHS[first.month - 1]} {first.year}"
+
+
+_LABELLERS: dict[str, Callable[[str, bool], str]] = {
+    "week": _week_label,
+    "month": _month_label,
+    "quarter": _quarter_label,
+    "year": _year_label,
+    "half": _half_label,
+}
+
+
+# --------------------------------------------------------------------------- #
+# CLI support
+# --------------------------------------------------------------------------- #
+
+
+def format_periods_lines(periods: Periods, year: int) -> list[str]:
+    """Lines for ``leadbot periods --year``: tab-separated so admins can paste into a sheet."""
+    return [f"{p.key}\t{p.deadline.isoformat()}" for p in periods.weeks_of_year(year)]

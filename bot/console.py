@@ -93,7 +93,10 @@ class Console:
             tg_id = STRANGER_BASE + len(self.state.people)
             person = self.add_person(ref.strip(), tg_id, ref.strip())
             self.say(f"(new person {person.name}, id {tg_id}: not a member yet)")
-        self.state.user, self.state.chat_id = person, person.tg_id
+        in_group = self.state.chat_id is not None and self.state.chat_id < 0
+        self.state.user = person
+        if not in_group:
+            self.state.chat_id = person.tg_id
         return person
 
     # -- processing ------------------------------------------------------------
@@ -154,7 +157,8 @@ class Console:
         if not args:
             return await self._users(args)
         person = self.switch_user(" ".join(args))
-        self.say(f"(now typing: {person.name} [{person.handle}], private chat)")
+        where = self.chat_label(self.state.chat_id) if (self.state.chat_id or 0) < 0 else "private chat"
+        self.say(f"(now typing: {person.name} [{person.handle}], {where})")
         return True
 
     async def _users(self, args: list[str]) -> bool:

@@ -1,7 +1,9 @@
 """The message catalog: every user-facing string, zh_CN first, en second.
 
-Messages are gettext ``.po`` files read with Babel; a msgid is a stable key such
-as ``start.welcome`` and the msgstr is HTML with ``{placeholders}``. Values are
+Messages are gettext ``.po`` files read with Babel, one domain per feature area
+(``leadbot.po``, ``leads.po``, …) so that features do not edit one file; a msgid
+is a stable key such as ``start.welcome`` and the msgstr is HTML with
+``{placeholders}``. Values are
 HTML-escaped here, once, unless wrapped in :class:`Html` (already rendered by
 this catalog), so user text can never inject markup.
 """
@@ -18,7 +20,6 @@ from babel.messages.pofile import read_po
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
-DOMAIN = "leadbot"
 _DIR = Path(__file__).parent / "locale"
 
 
@@ -40,10 +41,16 @@ def normalize_locale(code: str | None) -> str:
 
 @cache
 def messages(locale: str) -> dict[str, str]:
-    path = _DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string}
+    found: dict[str, str] = {}
+    for path in sorted((_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        for m in catalog:
+            if m.id and m.string:
+                if m.id in found:
+                    raise ValueError(f"message {m.id!r} is defined twice ({path.name})")
+                found[str(m.id)] = str(m.string)
+    return found
 
 
 def raw(key: str, locale: str = DEFAULT_LOCALE) -> str:

@@ -1,0 +1,24 @@
+"""SQLAlchemy models: the tables of one jurisdiction, one module per feature.
+
+One database holds one jurisdiction (a county or development zone), so human ids
+such as ``L0001`` are unique per database. Every module is imported here so that
+``Base.metadata`` (Alembic's target) knows every table.
+"""
+
+from storage.models.access import (
+    AuditEntry,
+    Chat,
+    ChatKind,
+    Invite,
+    Member,
+    PersistedData,
+    ProcessedUpdate,
+    Role,
+    Unit,
+)
+from storage.models.base import Base, UTCDateTime
+
+__all__ = [
+    "AuditEntry", "Base", "Chat", "ChatKind", "Invite", "Member", "PersistedData",
+    "ProcessedUpdate", "Role", "UTCDateTime", "Unit",
+]

@@ -44,7 +44,23 @@ EXPECTED: dict[str, str] = {
     "deadline_weekday": "a weekday number, Monday=0 … Sunday=6",
     "deadline_time": "a time of day as HH:MM",
     "form_timeout_minutes": "a whole number of minutes between 1 and 10080",
+    "industries": "a comma-separated list of industry names",
+    "origins": "a comma-separated list of investor origins",
+    "stages": "a comma-separated list of at least two stage names, in order",
+    "tags": "a comma-separated list of tags",
+    "channels": "a comma-separated list of channels",
+    "near_match_threshold": "a similarity between 50 and 100",
 }
+
+DEFAULT_INDUSTRIES = [
+    "新能源", "新材料", "新基建", "装备制造", "生物医药", "精细化工",
+    "大数据和新一代信息技术", "现代服务业", "文化旅游", "现代农业", "其他",
+]  # seed 000 三(一)2: 新能源、新材料、新基建、装备制造、生物医药、精细化工 …
+DEFAULT_ORIGINS = ["境外", "省外", "省内市外", "市内县外", "本地"]
+DEFAULT_STAGES = ["线索", "在谈", "签约", "落地", "开工", "入统", "投产"]
+DEFAULT_TAGS = ["高新技术", "世界500强", "中国500强", "央企国企", "上市公司", "民营500强", "专精特新", "独角兽"]
+DEFAULT_CHANNELS = ["以商招商", "展会", "委托", "网络", "其他"]
+StrList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -76,6 +92,38 @@ class Settings(BaseSettings):
     form_timeout_minutes: int = Field(
         default=60, ge=1, le=10080, validation_alias=_alias("form_timeout_minutes")
     )
+
+    industries: StrList = Field(default_factory=lambda: list(DEFAULT_INDUSTRIES), validation_alias=_alias("industries"))
+    origins: StrList = Field(default_factory=lambda: list(DEFAULT_ORIGINS), validation_alias=_alias("origins"))
+    stages: StrList = Field(default_factory=lambda: list(DEFAULT_STAGES), validation_alias=_alias("stages"))
+    tags: StrList = Field(default_factory=lambda: list(DEFAULT_TAGS), validation_alias=_alias("tags"))
+    channels: StrList = Field(default_factory=lambda: list(DEFAULT_CHANNELS), validation_alias=_alias("channels"))
+    near_match_threshold: float = Field(
+        default=90.0, ge=50, le=100, validation_alias=_alias("near_match_threshold")
+    )
+
+    @field_validator("industries", "origins", "stages", "tags", "channels", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace("，", ",").split(",")
+        if isinstance(value, list):
+            names = [str(v).strip() for v in value if str(v).strip()]
+            if len(set(names)) != len(names):
+                raise ValueError("names repeat")
+            if not names:
+                raise ValueError("empty list")
+            if any(len(n) > 40 for n in names):
+                raise ValueError("a name is longer than 40 characters")
+            return names
+        return value
+
+    @field_validator("stages")
+    @classmethod
+    def _two_stages(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError("at least two stages")
+        return value
 
     @field_validator("admins", mode="before")
     @classmethod

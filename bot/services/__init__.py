@@ -6,12 +6,15 @@ Failures the user can fix are :class:`ServiceError` with a catalog key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.services.leads import CompanyDirectory
 
 
 class ServiceError(Exception):
@@ -30,3 +33,10 @@ class Services:
     db: Database
     clock: Clock
     settings: Settings
+    directory: CompanyDirectory = field(default_factory=lambda: _directory())
+
+
+def _directory() -> CompanyDirectory:
+    from bot.services.leads import CompanyDirectory
+
+    return CompanyDirectory()

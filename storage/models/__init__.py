@@ -17,8 +17,9 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.leads import Lead, LeadEvent, Review, lead_code
 
 __all__ = [
-    "AuditEntry", "Base", "Chat", "ChatKind", "Invite", "Member", "PersistedData",
+    "AuditEntry", "Base", "Lead", "LeadEvent", "Review", "lead_code", "Chat", "ChatKind", "Invite", "Member", "PersistedData",
     "ProcessedUpdate", "Role", "UTCDateTime", "Unit",
 ]

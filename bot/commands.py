@@ -28,6 +28,7 @@ COMMANDS: list[Command] = [
     Command("start", MEMBER),
     Command("help", MEMBER, group=True),
     Command("lang", MEMBER),
+    Command("report", UNIT, group=True),
     Command("cancel", MEMBER),
     Command("units", LEADERS),
     Command("members", ADMIN),

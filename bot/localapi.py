@@ -25,7 +25,7 @@ import struct
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -257,9 +257,7 @@ class _HtmlParser:
                 raise self.error(f'Invalid HTML entity "{match.group()}" at byte offset {offset}')
             return chr(code), match.end()
         if name not in _NAMED_HTML_ENTITIES:
-            raise self.error(
-                f'Unsupported HTML entity "{match.group()}" at byte offset {offset}'
-            )
+            raise self.error(f'Unsupported HTML entity "{match.group()}" at byte offset {offset}')
         return _NAMED_HTML_ENTITIES[name], match.end()
 
     def _unescape_attribute(self, raw: str) -> str:
@@ -377,7 +375,13 @@ class _HtmlParser:
 
 
 _MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MDV2_MARKERS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
+_MDV2_MARKERS = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
 _MDV2_NAMES = {
     "*": "Bold",
     "_": "Italic",
@@ -564,8 +568,7 @@ def _parse_markdown_legacy(source: str) -> tuple[str, list[dict[str, Any]]]:
         end = source.find(closer, start)
         if end < 0:
             raise FormattingError(
-                "Can't find end of the entity starting at byte offset "
-                f"{_byte_offset(source, i)}"
+                f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
             )
         inner = source[start:end]
         offset = out.utf16
@@ -574,7 +577,9 @@ def _parse_markdown_legacy(source: str) -> tuple[str, list[dict[str, Any]]]:
         if closer == "]":
             url_match = re.match(r"\(([^)]*)\)", source[i:])
             if url_match:
-                entities.append(_entity("text_link", offset, _utf16_len(inner), url=url_match.group(1)))
+                entities.append(
+                    _entity("text_link", offset, _utf16_len(inner), url=url_match.group(1))
+                )
                 i += url_match.end()
             continue
         kind = "pre" if closer == "```" else _MARKDOWN_KINDS[closer]
@@ -712,26 +717,32 @@ async def _read_params(request: web.Request) -> tuple[Params, dict[str, _Upload]
     raw: Params = dict(request.query)
     uploads: dict[str, _Upload] = {}
     if request.can_read_body:
-        if request.content_type == "application/json":
-            try:
-                body = await request.json()
-            except ValueError:
-                raise _bad_request("can't parse JSON object") from None
-            if not isinstance(body, dict):
-                raise _bad_request("JSON object expected")
-            raw.update(body)
-        elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            form = await request.post()
-            for name, value in form.items():
-                if isinstance(value, web.FileField):
-                    uploads[name] = _Upload(
-                        file_name=value.filename,
-                        data=value.file.read(),
-                        mime_type=value.content_type,
-                    )
-                else:
-                    raw[name] = value
+        try:
+            await _read_body(request, raw, uploads)
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, "Request Entity Too Large") from None
     return {name: _coerce(name, value) for name, value in raw.items()}, uploads
+
+
+async def _read_body(request: web.Request, raw: Params, uploads: dict[str, _Upload]) -> None:
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _bad_request("can't parse JSON object") from None
+        if not isinstance(body, dict):
+            raise _bad_request("JSON object expected")
+        raw.update(body)
+    elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for name, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                uploads[name] = _Upload(
+                    file_name=value.filename,
+                    data=value.file.read(),
+                    mime_type=value.content_type,
+                )
+            else:
+                raw[name] = value
 
 
 def _get_int(params: Params, name: str, missing: str | None = None) -> int | None:
@@ -745,6 +756,13 @@ def _get_int(params: Params, name: str, missing: str | None = None) -> int | Non
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise _bad_request(f'invalid value for parameter "{name}"')
+    return value
+
+
+def _require_int(params: Params, name: str, missing: str) -> int:
+    """A mandatory integer parameter; `missing` is Telegram's complaint when it is absent."""
+    value = _get_int(params, name, missing)
+    assert value is not None
     return value
 
 
@@ -782,16 +800,24 @@ _URL_SCHEMES = frozenset({"http", "https", "tg", "ton"})
 
 def _check_button_url(url: Any) -> None:
     parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme.lower() not in _URL_SCHEMES or not (parts.netloc or parts.path or parts.query):
+    if (
+        parts is None
+        or parts.scheme.lower() not in _URL_SCHEMES
+        or not (parts.netloc or parts.path or parts.query)
+    ):
         raise _bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
 
 
 def _check_inline_button(button: Any) -> None:
     if not isinstance(button, dict):
-        raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        raise _bad_request(
+            "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+        )
     text = button.get("text")
     if not isinstance(text, str):
-        raise _bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+        raise _bad_request(
+            'can\'t parse inline keyboard button: Field "text" must be of type String'
+        )
     if not text.strip():
         raise _bad_request("BUTTON_TEXT_INVALID")
     actions = [name for name in _INLINE_ACTIONS if name in button]
@@ -830,7 +856,9 @@ def _validate_reply_markup(markup: Any) -> dict[str, Any] | None:
             for button in row:
                 label = button.get("text") if isinstance(button, dict) else button
                 if not isinstance(label, str) or not label:
-                    raise _bad_request("can't parse keyboard button: Field \"text\" must be of type String")
+                    raise _bad_request(
+                        'can\'t parse keyboard button: Field "text" must be of type String'
+                    )
     elif not ({"remove_keyboard", "force_reply"} & markup.keys()):
         raise _bad_request("can't parse reply keyboard markup JSON object")
     return markup
@@ -1029,9 +1057,10 @@ class _Signal:
 
 
 _SCOPES_WITH_CHAT = frozenset({"chat", "chat_administrators", "chat_member"})
-_SCOPE_TYPES = frozenset(
-    {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
-) | _SCOPES_WITH_CHAT
+_SCOPE_TYPES = (
+    frozenset({"default", "all_private_chats", "all_group_chats", "all_chat_administrators"})
+    | _SCOPES_WITH_CHAT
+)
 _CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -1139,7 +1168,8 @@ class LocalBotAPI:
         self._runner = runner
         self._stopping = False
         bound_host, bound_port = runner.addresses[0][:2]
-        self._host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        wildcard = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+        self._host = wildcard.get(bound_host, bound_host)
         self._port = bound_port
         _LOGGER.info("Local Bot API listening on %s", self.base_url)
 
@@ -1154,6 +1184,8 @@ class LocalBotAPI:
 
     @property
     def _origin(self) -> str:
+        if not self._port:
+            raise RuntimeError("the address is known only after start()")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._port}"
 
@@ -1323,7 +1355,9 @@ class LocalBotAPI:
             kind = "a link" if "url" in button else "not a callback button"
             target = f" to {button['url']}" if "url" in button else ""
             raise ValueError(f"button {button['text']!r} is {kind}{target}; it cannot be pressed")
-        return self.press_button(user_id, chat_id, stored.raw["message_id"], button["callback_data"])
+        return self.press_button(
+            user_id, chat_id, stored.raw["message_id"], button["callback_data"]
+        )
 
     def _last_with_keyboard(self, chat_id: int) -> _StoredMessage:
         for stored in reversed(list(self._messages.get(chat_id, {}).values())):
@@ -1360,7 +1394,11 @@ class LocalBotAPI:
 
     def enqueue_update(self, update: dict[str, Any], times: int = 1) -> int:
         """Queue a raw update; ``times`` > 1 delivers the same update_id repeatedly, as
-        Telegram does when confirmation is lost."""
+        Telegram does when confirmation is lost.
+
+        An update without ``update_id`` gets the next one; an explicit id is kept (to replay
+        a captured update) but is dropped like any other once the bot confirms past it.
+        """
         return self._enqueue(copy.deepcopy(update), times)
 
     def duplicate_next(self, n: int = 1) -> None:
@@ -1368,9 +1406,10 @@ class LocalBotAPI:
         self._duplicate_next += n
 
     def _enqueue(self, update: dict[str, Any], times: int = 1) -> int:
-        if "update_id" not in update:
-            update["update_id"] = self._next_update_id
+        update.setdefault("update_id", self._next_update_id)
         update_id = update["update_id"]
+        if not isinstance(update_id, int):
+            raise ValueError("update_id must be an integer")
         self._next_update_id = max(self._next_update_id, update_id + 1)
         times += self._duplicate_next
         self._duplicate_next = 0
@@ -1390,6 +1429,7 @@ class LocalBotAPI:
         times: int = 1,
     ) -> None:
         """Fail the next ``times`` calls of ``method`` ("*" = any method but getUpdates)."""
+        method = self._fault_key(method)
         _check_status(status)
         if times < 1:
             raise ValueError("times must be at least 1")
@@ -1406,6 +1446,7 @@ class LocalBotAPI:
         seed: int = 0,
     ) -> None:
         """Fail a reproducible fraction of calls; fraction 0 switches it off."""
+        method = self._fault_key(method)
         if not 0 <= fraction <= 1:
             raise ValueError("fraction must be within [0, 1]")
         if fraction == 0:
@@ -1415,6 +1456,15 @@ class LocalBotAPI:
         self._random_faults[method] = _RandomFault(
             fraction, _Fault(status, retry_after, None), random.Random(seed)
         )
+
+    def _fault_key(self, method: str) -> str:
+        """Canonical method name; a typo would otherwise make the fault silently never fire."""
+        if method == "*":
+            return method
+        try:
+            return self._canonical_names[method.lower()]
+        except KeyError:
+            raise ValueError(f"{method!r} is not a method this server implements") from None
 
     def block_chat(self, chat_id: int) -> None:
         """Sending into this chat fails with 403 from now on (user blocked / bot kicked)."""
@@ -1521,22 +1571,33 @@ class LocalBotAPI:
         timeout: float = 5.0,
         start: int = 0,
     ) -> RecordedCall:
-        """The first successful call at index >= start that matches; TimeoutError otherwise."""
+        """The first successful call at index >= start that matches; TimeoutError otherwise.
+
+        The predicate sees every successful call, getUpdates and getMe included.
+        """
+        scanned = start
 
         def find() -> RecordedCall | None:
-            return next(
-                (c for c in self.calls[start:] if c.ok and predicate(c)),
-                None,
-            )
+            nonlocal scanned
+            while scanned < len(self.calls):
+                call = self.calls[scanned]
+                scanned += 1
+                if call.ok and predicate(call):
+                    return call
+            return None
 
         return await self._wait_until(self._call_signal, find, timeout)
 
     async def wait_for_pending_poll(self, timeout: float = 5.0) -> None:
         """Wait until a getUpdates request is parked on the server, so a test can prove that
         enqueueing an update (or stopping) is what ends it."""
-        await self._wait_until(self._poll_signal, lambda: True if self._polls_waiting else None, timeout)
+        await self._wait_until(
+            self._poll_signal, lambda: True if self._polls_waiting else None, timeout
+        )
 
-    async def _wait_until(self, signal: _Signal, check: Callable[[], T | None], timeout: float) -> T:
+    async def _wait_until(
+        self, signal: _Signal, check: Callable[[], T | None], timeout: float
+    ) -> T:
         async with asyncio.timeout(timeout):
             while (found := check()) is None:
                 await signal.wait()
@@ -1696,7 +1757,10 @@ class LocalBotAPI:
     def _reply_target(self, chat_id: int, params: Params) -> dict[str, Any] | None:
         reply = params.get("reply_parameters")
         if isinstance(reply, dict):
-            target_id, lenient = reply.get("message_id"), reply.get("allow_sending_without_reply") is True
+            target_id, lenient = (
+                reply.get("message_id"),
+                reply.get("allow_sending_without_reply") is True,
+            )
             chat_id = reply.get("chat_id", chat_id)
         else:
             target_id = _get_int(params, "reply_to_message_id")
@@ -1743,7 +1807,11 @@ class LocalBotAPI:
         if inline:
             raw["reply_markup"] = inline
         stored = _StoredMessage(
-            raw=raw, from_bot=from_bot, source_text=source_text, parse_mode=parse_mode, markup=markup
+            raw=raw,
+            from_bot=from_bot,
+            source_text=source_text,
+            parse_mode=parse_mode,
+            markup=markup,
         )
         self._messages.setdefault(chat_id, {})[message_id] = stored
         return stored
@@ -1752,13 +1820,18 @@ class LocalBotAPI:
         self,
         params: Params,
         chat: dict[str, Any],
-        extra: dict[str, Any],
+        content: Callable[[], dict[str, Any]],
         source_text: str | None,
         parse_mode: str | None,
     ) -> dict[str, Any]:
-        """Store a bot message with the reply/markup options every send* method shares."""
+        """Store a bot message with the reply/markup options every send* method shares.
+
+        ``content`` runs only after those options validated, so a refused request never
+        leaves an uploaded file behind.
+        """
         markup = self._markup(params)
-        extra = {**extra, "reply_to_message": self._reply_target(chat["id"], params)}
+        reply_to = self._reply_target(chat["id"], params)
+        extra = {**content(), "reply_to_message": reply_to}
         stored = self._store_message(
             chat,
             self.bot_user,
@@ -1774,8 +1847,8 @@ class LocalBotAPI:
         if params.get("inline_message_id"):
             raise _bad_request("MESSAGE_ID_INVALID")
         chat = self._writable_chat(params)
-        message_id = _get_int(params, "message_id", missing="message identifier is not specified")
-        stored = self._messages.get(chat["id"], {}).get(message_id)  # type: ignore[arg-type]
+        message_id = _require_int(params, "message_id", "message identifier is not specified")
+        stored = self._messages.get(chat["id"], {}).get(message_id)
         if stored is None:
             raise _bad_request("message to edit not found")
         if not stored.from_bot:
@@ -1840,9 +1913,7 @@ class LocalBotAPI:
         self._file_paths[stored.file_path] = stored.file_id
         return stored
 
-    def _input_file(
-        self, params: Params, uploads: dict[str, _Upload], kind: str
-    ) -> _StoredFile:
+    def _input_file(self, params: Params, uploads: dict[str, _Upload], kind: str) -> _StoredFile:
         """Resolve an uploaded file, an attach:// reference or an existing file_id."""
         upload = uploads.get(kind)
         value = params.get(kind)
@@ -1871,7 +1942,12 @@ class LocalBotAPI:
             if size is None:
                 raise _bad_request("IMAGE_PROCESS_FAILED")
             width, height = size
-            if width <= 0 or height <= 0 or width + height > 10000 or max(width, height) > 20 * min(width, height):
+            if (
+                width <= 0
+                or height <= 0
+                or width + height > 10000
+                or max(width, height) > 20 * min(width, height)
+            ):
                 raise _bad_request("PHOTO_INVALID_DIMENSIONS")
             stored = self._store_file("photo", upload.data, None, "image/jpeg")
             stored.width, stored.height = width, height
@@ -1910,7 +1986,9 @@ class LocalBotAPI:
             "has_main_web_app": False,
         }
 
-    async def _get_updates(self, params: Params, uploads: dict[str, _Upload]) -> list[dict[str, Any]]:
+    async def _get_updates(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> list[dict[str, Any]]:
         """Long polling as Telegram does it: a newer request terminates an older one."""
         if self.webhook is not None:
             raise ApiError(
@@ -1975,7 +2053,9 @@ class LocalBotAPI:
         if parts.scheme != "https" or not parts.hostname:
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         if (parts.port or 443) not in _WEBHOOK_PORTS:
-            raise _bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+            raise _bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         secret = _get_str(params, "secret_token")
         if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
             raise _bad_request("secret token contains unallowed characters")
@@ -1993,7 +2073,9 @@ class LocalBotAPI:
         self.webhook = None
         return True
 
-    async def _get_webhook_info(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
+    async def _get_webhook_info(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> dict[str, Any]:
         info: dict[str, Any] = {
             "url": (self.webhook or {}).get("url", ""),
             "has_custom_certificate": "certificate" in (self.webhook or {}),
@@ -2011,9 +2093,11 @@ class LocalBotAPI:
         preview = params.get("link_preview_options")
         if isinstance(preview, dict):
             extra["link_preview_options"] = preview
-        return self._post(params, chat, extra, params["text"], parse_mode)
+        return self._post(params, chat, lambda: extra, params["text"], parse_mode)
 
-    async def _edit_message_text(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
+    async def _edit_message_text(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> dict[str, Any]:
         stored = self._editable(params)
         parse_mode, plain, entities = self._message_text(params)
         if "text" not in stored.raw:
@@ -2022,7 +2106,9 @@ class LocalBotAPI:
         changes = {"text": plain, "entities": entities}
         return self._apply_edit(stored, changes, markup, params["text"], parse_mode)
 
-    async def _edit_message_caption(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
+    async def _edit_message_caption(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> dict[str, Any]:
         stored = self._editable(params)
         if "text" in stored.raw:
             raise _bad_request("there is no caption in the message to edit")
@@ -2039,15 +2125,17 @@ class LocalBotAPI:
 
     async def _delete_message(self, params: Params, uploads: dict[str, _Upload]) -> bool:
         chat = self._known_chat(params)
-        message_id = _get_int(params, "message_id", missing="message identifier is not specified")
-        if self._messages.get(chat["id"], {}).pop(message_id, None) is None:  # type: ignore[arg-type]
+        message_id = _require_int(params, "message_id", "message identifier is not specified")
+        if self._messages.get(chat["id"], {}).pop(message_id, None) is None:
             raise _bad_request("message to delete not found")
         return True
 
     async def _answer_callback_query(self, params: Params, uploads: dict[str, _Upload]) -> bool:
         query = self._callback_queries.get(_get_str(params, "callback_query_id") or "")
         if query is None or query.answer is not None:
-            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         text = _get_str(params, "text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
@@ -2080,22 +2168,34 @@ class LocalBotAPI:
         self._commands.pop(self._command_key(params), None)
         return True
 
-    async def _get_my_commands(self, params: Params, uploads: dict[str, _Upload]) -> list[dict[str, Any]]:
+    async def _get_my_commands(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> list[dict[str, Any]]:
         return copy.deepcopy(self._commands.get(self._command_key(params), []))
 
     async def _send_document(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
         chat = self._writable_chat(params)
         parse_mode, plain, entities = self._caption(params)
-        stored = self._input_file(params, uploads, "document")
-        extra = {"document": stored.as_document(), "caption": plain, "caption_entities": entities}
-        return self._post(params, chat, extra, params.get("caption"), parse_mode)
+
+        def content() -> dict[str, Any]:
+            stored = self._input_file(params, uploads, "document")
+            return {
+                "document": stored.as_document(),
+                "caption": plain,
+                "caption_entities": entities,
+            }
+
+        return self._post(params, chat, content, params.get("caption"), parse_mode)
 
     async def _send_photo(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
         chat = self._writable_chat(params)
         parse_mode, plain, entities = self._caption(params)
-        stored = self._input_file(params, uploads, "photo")
-        extra = {"photo": stored.as_photo(), "caption": plain, "caption_entities": entities}
-        return self._post(params, chat, extra, params.get("caption"), parse_mode)
+
+        def content() -> dict[str, Any]:
+            stored = self._input_file(params, uploads, "photo")
+            return {"photo": stored.as_photo(), "caption": plain, "caption_entities": entities}
+
+        return self._post(params, chat, content, params.get("caption"), parse_mode)
 
     async def _get_file(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
         stored = self._files.get(_get_str(params, "file_id") or "")
@@ -2217,13 +2317,17 @@ def _member(user: dict[str, Any], status: str) -> dict[str, Any]:
     return member
 
 
-def _pick_button(buttons: list[dict[str, Any]], wanted: str | int, message_id: int) -> dict[str, Any]:
+def _pick_button(
+    buttons: list[dict[str, Any]], wanted: str | int, message_id: int
+) -> dict[str, Any]:
     """Resolve a button by 1-based index, exact label, or unique label fragment."""
     listing = ", ".join(f"{n}. {b['text']!r}" for n, b in enumerate(buttons, start=1))
     if isinstance(wanted, int):
         if 1 <= wanted <= len(buttons):
             return buttons[wanted - 1]
-        raise ValueError(f"message {message_id} has {len(buttons)} buttons, not #{wanted}: {listing}")
+        raise ValueError(
+            f"message {message_id} has {len(buttons)} buttons, not #{wanted}: {listing}"
+        )
     exact = [b for b in buttons if b["text"] == wanted]
     if len(exact) == 1:
         return exact[0]

@@ -139,6 +139,9 @@ class Harness:
     async def upload(self, user_id: int, data: bytes, name: str, chat_id: int | None = None) -> Replies:
         return await self._act(self.api.send_document(user_id, data, name, chat_id=chat_id))
 
+    async def photo(self, user_id: int, data: bytes, chat_id: int | None = None) -> Replies:
+        return await self._act(self.api.send_photo(user_id, data, chat_id=chat_id))
+
     async def _act(self, update_id: int) -> Replies:
         await self.processed(update_id)
         return self.collect()

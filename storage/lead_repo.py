@@ -55,3 +55,12 @@ async def unit_leads(
 async def lead_history(session: AsyncSession, lead_id: int) -> Sequence[LeadEvent]:
     stmt = select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.at, LeadEvent.id)
     return (await session.scalars(stmt)).all()
+
+
+async def lead_for_update(session: AsyncSession, lead_id: int) -> Lead | None:
+    """One lead, row-locked until the unit of work ends (PostgreSQL; SQLite serialises writers)."""
+    stmt = (
+        select(Lead).where(Lead.id == lead_id).options(*_WITH)
+        .with_for_update(of=Lead).execution_options(populate_existing=True)
+    )  # fmt: skip
+    return (await session.scalars(stmt)).first()

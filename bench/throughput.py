@@ -1,0 +1,307 @@
+"""Updates per second through the whole stack, next to a bare python-telegram-bot echo bot.
+
+Run from the repository root:  python bench/throughput.py [--updates N] [--no-rss]
+
+Both bots run in this process against the same Bot API stand-in (``bot/localapi.py``),
+first by long polling, then through ``bot.webhook.WebhookServer`` (Telegram's side
+of the webhook is played by an HTTP client posting updates, 16 at a time). Leadbot
+handles ``/help`` from a registered liaison: the redelivery check (a write), the
+member lookup, the catalog, the reply and the persistence flush, on a SQLite file. The
+echo bot sends the text back. Both run without a rate limiter: AIORateLimiter holds a
+bot to Telegram's 30 messages/s, which would measure the limiter, not the code. The
+target is Leadbot ≥ 50 % of the echo bot on each path.
+
+Then the resident memory of an idle Leadbot (a fresh interpreter: 300 units with two
+members each, long polling, the schedule on), target ≤ 150 MB.
+
+Prints figures only; asserts nothing. Finishes well under two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from telegram import Update  # noqa: E402
+from telegram.ext import Application, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bot.app import build_application  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.demo import seed_demo  # noqa: E402
+from bot.localapi import LocalBotAPI  # noqa: E402
+from bot.webhook import SECRET_HEADER, WebhookServer  # noqa: E402
+from storage.db import Database  # noqa: E402
+
+SECRET = "bench-secret"
+WARMUP = 30
+CONCURRENCY = 16
+UNITS_FOR_RSS = 300
+TIMEOUT = 60.0
+
+
+class Counter:
+    """Counts handled updates; ``wait(n)`` returns when n have been seen."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._target = 0
+        self._done = asyncio.Event()
+
+    def hit(self, *_: Any) -> None:
+        self.count += 1
+        if self.count >= self._target:
+            self._done.set()
+
+    async def wait(self, n: int) -> None:
+        self._target = n
+        if self.count >= n:
+            return
+        self._done.clear()
+        await asyncio.wait_for(self._done.wait(), TIMEOUT)
+
+
+# -- the two bots -------------------------------------------------------------------
+
+
+def echo_bot(api: LocalBotAPI, counter: Counter) -> Application[Any, Any, Any, Any, Any, Any]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None and update.message is not None
+        await context.bot.send_message(update.effective_chat.id, update.message.text or "")
+        counter.hit()
+
+    app = Application.builder().token(api.token).base_url(api.base_url).base_file_url(api.base_file_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    return app
+
+
+async def leadbot(api: LocalBotAPI, db: Database, counter: Counter) -> Any:
+    settings = Settings(admins=[1000], database_url=db.url, webhook_secret=SECRET)
+    app = build_application(
+        settings, db, token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
+        rate_limiter=False, run_jobs=False,
+    )  # fmt: skip
+    app.update_listeners.append(counter.hit)
+    return app
+
+
+# -- the two paths --------------------------------------------------------------------
+
+
+async def by_polling(app: Any, api: LocalBotAPI, counter: Counter, user: int, text: str, n: int) -> float:
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        for _ in range(WARMUP):
+            api.send_text(user, text)
+        await counter.wait(WARMUP)
+        start = time.perf_counter()
+        for _ in range(n):
+            api.send_text(user, text)
+        await counter.wait(WARMUP + n)
+        return n / (time.perf_counter() - start)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def message_update(update_id: int, user: int, text: str) -> dict[str, Any]:
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text)}] if text.startswith("/") else []
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
+            "chat": {"id": user, "type": "private", "first_name": "bench"},
+            "from": {"id": user, "is_bot": False, "first_name": "bench"},
+        },
+    }  # fmt: skip
+
+
+async def by_webhook(app: Any, counter: Counter, user: int, text: str, n: int, first_id: int) -> float:
+    server = WebhookServer(app, secret=SECRET)  # no public_url: setWebhook is not part of the figure
+    await server.start("127.0.0.1", 0)
+    ids = iter(range(first_id, first_id + WARMUP + n))
+
+    async def post_all(http: aiohttp.ClientSession, count: int) -> None:
+        async def worker(share: int) -> None:
+            for _ in range(share):
+                body = message_update(next(ids), user, text)
+                async with http.post("/telegram", json=body, headers={SECRET_HEADER: SECRET}) as resp:
+                    assert resp.status == 200, resp.status
+
+        shares = [count // CONCURRENCY + (1 if i < count % CONCURRENCY else 0) for i in range(CONCURRENCY)]
+        await asyncio.gather(*(worker(s) for s in shares))
+
+    try:
+        async with aiohttp.ClientSession(server.base_url) as http:
+            await post_all(http, WARMUP)
+            await counter.wait(WARMUP)
+            start = time.perf_counter()
+            await post_all(http, n)
+            await counter.wait(WARMUP + n)
+            return n / (time.perf_counter() - start)
+    finally:
+        await server.stop()
+
+
+# -- figures ---------------------------------------------------------------------------
+
+
+async def throughput(n: int, workdir: Path) -> None:
+    api = LocalBotAPI()
+    await api.start()
+    echo_user = 9001
+    api.add_user(echo_user, "echo")
+    db = Database(f"sqlite+aiosqlite:///{workdir / 'throughput.db'}")
+    await db.ensure_schema()
+    async with db.session() as session:
+        world = await seed_demo(session, _now())
+    liaison = next(u for u in world.users if u.handle == "liaison1")
+    api.add_user(liaison.tg_id, liaison.name)
+    try:
+        print(f"{n} updates per run, after {WARMUP} warm-up updates; SQLite; no rate limiter")
+        results: dict[str, tuple[float, float]] = {}
+        for path in ("polling", "webhook"):
+            echo_counter, lead_counter = Counter(), Counter()
+            first = 1_000_000 if path == "webhook" else 0
+            if path == "polling":
+                echo = await by_polling(echo_bot(api, echo_counter), api, echo_counter, echo_user, "hello", n)
+                lead = await by_polling(await leadbot(api, db, lead_counter), api, lead_counter, liaison.tg_id, "/help", n)
+            else:
+                echo = await by_webhook(echo_bot(api, echo_counter), echo_counter, echo_user, "hello", n, first)
+                lead = await by_webhook(await leadbot(api, db, lead_counter), lead_counter, liaison.tg_id, "/help", n, first)
+            results[path] = (echo, lead)
+        print(f"{'path':<8} {'echo bot':>12} {'leadbot':>12} {'ratio':>7}  (target ≥ 50 %)")
+        for path, (echo, lead) in results.items():
+            print(f"{path:<8} {echo:>9.0f}/s {lead:>9.0f}/s {lead / echo:>6.0%}")
+    finally:
+        await db.dispose()
+        await api.stop()
+
+
+def _now() -> Any:
+    from bot.clock import SystemClock
+
+    return SystemClock().now()
+
+
+async def seed_units(url: str, count: int) -> None:
+    from storage import repo
+    from storage.models import Member
+
+    db = Database(url)
+    try:
+        await db.ensure_schema()
+        now = _now()
+        async with db.session() as session:
+            await repo.add_units(session, [{"name": f"第{i:03d}单位", "short_name": f"单位{i}", "category": f"{i % 4 + 1}序列", "created_at": now} for i in range(count)])
+        async with db.session() as session:
+            for unit in await repo.units(session):
+                for k, role in enumerate(("liaison", "head")):
+                    session.add(Member(tg_user_id=100_000 + unit.id * 10 + k, unit_id=unit.id, role=role,
+                                       display_name=f"{role}{unit.id}", joined_at=now))  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+async def idle_rss(workdir: Path) -> None:
+    """Run an idle instance in a fresh interpreter and read its resident memory."""
+    api = LocalBotAPI()
+    await api.start()
+    url = f"sqlite+aiosqlite:///{workdir / 'idle.db'}"
+    await seed_units(url, UNITS_FOR_RSS)
+    figures = {}
+    try:
+        for kind in ("echo", "leadbot"):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", IDLE_CHILDREN[kind], url, api.token, api.base_url, api.base_file_url,
+                stdout=asyncio.subprocess.PIPE, cwd=workdir, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )  # fmt: skip
+            out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+            figures[kind] = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        await api.stop()
+    print(f"\nidle RSS, fresh interpreter, long polling; leadbot: {UNITS_FOR_RSS} units, {2 * UNITS_FOR_RSS} members, schedule on")
+    for kind, fig in figures.items():
+        print(f"{kind:<8} {fig['rss_mb']:6.1f} MB  (peak {fig['hwm_mb']:.1f} MB)")
+    print("target: leadbot ≤ 150 MB")
+
+
+# The idle instances run as `python -c` so that nothing but what they need is imported.
+_CHILD_COMMON = """
+import asyncio, json, os, sys, gc
+from pathlib import Path
+
+def mb(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+async def idle(app):
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    await asyncio.sleep(2.0)  # idle: a couple of long polls, the schedule's first ticks
+    gc.collect()
+    print(json.dumps({"rss_mb": mb("VmRSS"), "hwm_mb": mb("VmHWM")}), flush=True)
+    os._exit(0)  # a measuring child: a graceful stop would only race the parked long poll
+
+url, token, base, file_base = sys.argv[1:5]
+"""
+IDLE_CHILDREN = {
+    "echo": _CHILD_COMMON + """
+from telegram.ext import Application, MessageHandler, filters
+
+async def echo(update, context):
+    await context.bot.send_message(update.effective_chat.id, update.message.text)
+
+app = Application.builder().token(token).base_url(base).base_file_url(file_base).build()
+app.add_handler(MessageHandler(filters.TEXT, echo))
+asyncio.run(idle(app))
+""",
+    "leadbot": _CHILD_COMMON + """
+from bot.app import build_application
+from bot.config import Settings
+from storage.db import Database
+
+async def main():
+    settings = Settings(admins=[1000], database_url=url)
+    await idle(build_application(settings, Database(url), token=token, base_url=base, base_file_url=file_base))
+
+asyncio.run(main())
+""",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=500, help="updates per measured run (default 500)")
+    parser.add_argument("--no-rss", action="store_true", help="skip the idle-memory figure")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
+        asyncio.run(throughput(args.updates, Path(tmp)))
+        if not args.no_rss:
+            asyncio.run(idle_rss(Path(tmp)))
+    print(f"\n(bench took {time.perf_counter() - started:.0f} s; python {sys.version.split()[0]}, pid {os.getpid()})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""The outbox sender: planned messages leave exactly once, within Telegram's limits.
+
+Rows are planned by :mod:`bot.services.reminders` into ``outbox_messages`` with a
+unique ``(kind, period_key, chat_id)``; :meth:`Outbox.drain` delivers the due ones.
+
+Protocol, per row: **claim → send → mark**, each step its own transaction.
+
+1. *Claim* (``UPDATE … SET status='sending', claim_token=… WHERE status='pending'``,
+   committed before any send). Only one sender can move a row out of ``pending``:
+   on PostgreSQL a second instance racing for it blocks on the row lock and then
+   finds it no longer pending. So two senders never send one row.
+2. *Send* through the bot, i.e. through PTB's ``AIORateLimiter`` (≈30 messages/s
+   overall, 20/min per group; ``max_retries`` makes it wait out a 429's
+   ``retry_after`` and try again). If the limiter's retries run out we wait out
+   ``retry_after`` ourselves and try again, a few times, within the same claim;
+   a network error (nothing delivered) is retried the same way.
+3. *Mark* ``sent`` (with the message id) as soon as Telegram answers: marks are
+   group-committed (those that arrive while one transaction is being written go
+   into the next), so a row is durably marked within one commit of its send.
+
+Permanent errors (Forbidden: blocked / kicked; BadRequest: chat not found, bad
+markup) mark the row ``failed`` with the error: never retried, shown by
+``/health`` and reported to the admins once. A transient error that outlasts the
+inline retries returns the row to ``pending`` with a back-off; once its
+``not_after`` (grace) passes it becomes ``skipped`` and is reported.
+
+**The crash window.** A crash between a successful send and its mark leaves the
+row ``sending``. After the lease (10 minutes) such a row becomes ``unknown`` and is
+reported, but it is *not* sent again: delivery is at-most-once per claim, and
+Telegram offers no idempotency key that would let a resend be safe. The window is
+narrow -- the messages in flight plus those answered during the one mark
+transaction being written -- so after a restart nothing is sent twice and at
+worst those few messages are flagged for a human. Retries inside a claim happen only after answers that say
+the message was *not* delivered (429, 5xx, connection errors) — except a timeout
+while reading the answer, which is ambiguous; we retry it (a lost reminder is
+worse than a rare duplicate) and count it as ``outbox_retried``.
+
+A message missed while the bot was down is sent on start if it is still within
+its grace time (``not_after``), otherwise recorded as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.clock import Clock
+from bot.text import split_html
+from storage import weekly_repo
+from storage.db import Database
+from storage.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
+Gate = Callable[[OutboxMessage, datetime], tuple[Any, ...] | None]
+BATCH = 100
+LEASE = timedelta(minutes=10)
+INLINE_RETRIES = 3
+MAX_RETRY_WAIT = 60.0
+BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    retried: int = 0
+    postponed: int = 0  # transient failure: back to pending with a back-off
+    unknown: int = 0
+    sent_ids: list[int] = field(default_factory=list)
+
+    @property
+    def touched(self) -> int:
+        return self.sent + self.failed + self.skipped + self.deferred + self.postponed
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        bot: Bot,
+        render: Renderer,
+        *,
+        gate: Gate | None = None,
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        inline_retries: int = INLINE_RETRIES,
+        metrics: Any = None,
+    ) -> None:
+        self.db, self.clock, self.bot, self.render, self.gate = db, clock, bot, render, gate
+        self.batch, self.lease, self.inline_retries, self.metrics = batch, lease, inline_retries, metrics
+        self.last_drain: datetime | None = None
+        self._mark_lock = asyncio.Lock()
+        self._marks: list[tuple[int, str, dict[str, Any]]] = []
+        self._drain_lock = asyncio.Lock()
+
+    # -- the job ---------------------------------------------------------------------------
+    async def drain(self, now: datetime | None = None) -> DrainReport:
+        """Send everything due; returns when every claimed row is sent or marked."""
+        now = now or self.clock.now()
+        report = DrainReport()
+        async with self._drain_lock:  # one drain at a time per process
+            async with self.db.session() as session:
+                if not await weekly_repo.has_work(session):
+                    self.last_drain = now
+                    return report
+                report.skipped += await weekly_repo.skip_expired(session, now)
+                report.unknown += await weekly_repo.expire_stale_claims(session, now - self.lease)
+            while True:
+                token = uuid.uuid4().hex
+                async with self.db.session() as session:
+                    rows = await weekly_repo.claim(session, now, token, self.batch)
+                if not rows:
+                    break
+                await asyncio.gather(*(self._deliver(row, token, now, report) for row in rows))
+            self.last_drain = now
+        if report.touched:
+            log.info("outbox: %s", report)
+        return report
+
+    async def counts(self) -> tuple[int, int]:
+        """(due backlog, permanent failures) for the health probe."""
+        async with self.db.session() as session:
+            counts = await weekly_repo.outbox_counts(session)
+        return counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0), counts.get(OutboxStatus.FAILED, 0)
+
+    # -- one row -----------------------------------------------------------------------------
+    async def _deliver(self, row: OutboxMessage, token: str, now: datetime, report: DrainReport) -> None:
+        decision = self.gate(row, now) if self.gate else None
+        if decision is not None:
+            if decision[0] == "defer":
+                await self._finish(row, token, status=OutboxStatus.PENDING, due_at=decision[1], not_after=decision[2])
+                report.deferred += 1
+            else:
+                await self._finish(row, token, status=OutboxStatus.SKIPPED, error=str(decision[1]))
+                report.skipped += 1
+            return
+        try:
+            text, buttons = self.render(row, now, self.bot.username)
+        except Exception as exc:  # a template bug must not stall the queue
+            log.exception("outbox row %s could not be rendered", row.id)
+            await self._fail(row, token, f"render error: {exc}"[:500], report)
+            return
+        markup = _markup(buttons)
+        parts = split_html(text)
+        done = 0
+        error = ""
+        for attempt in range(self.inline_retries + 1):
+            try:
+                message_id = None
+                while done < len(parts):
+                    last = done == len(parts) - 1
+                    message = await self.bot.send_message(row.chat_id, parts[done], reply_markup=markup if last else None)
+                    message_id = message.message_id
+                    done += 1
+                await self._finish(row, token, status=OutboxStatus.SENT, sent_at=self.clock.now(), message_id=message_id, error=None)
+                report.sent += 1
+                report.sent_ids.append(row.id)
+                self._count("outbox_sent")
+                if row.kind.startswith("remind:"):
+                    self._count("reminders_sent")
+                return
+            except RetryAfter as exc:
+                error = f"429 Too Many Requests: retry after {_retry_seconds(exc):g} s"
+                wait = _retry_seconds(exc)
+            except ChatMigrated as exc:
+                await self._fail(row, token, f"group moved to chat {exc.new_chat_id}", report)
+                return
+            except (Forbidden, BadRequest) as exc:
+                await self._fail(row, token, f"{type(exc).__name__}: {exc.message}"[:500], report)
+                return
+            except (TimedOut, NetworkError) as exc:
+                error = f"{type(exc).__name__}: {exc.message}"[:500]
+                wait = min(2.0**attempt, 10.0)
+            except TelegramError as exc:  # InvalidToken, Conflict…: not this row's fault
+                error = f"{type(exc).__name__}: {exc.message}"[:500]
+                break
+            except Exception as exc:  # noqa: BLE001 - keep the queue moving; the row is retried later
+                log.exception("outbox row %s: unexpected error", row.id)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                break
+            if attempt < self.inline_retries:
+                report.retried += 1
+                self._count("outbox_retried")
+                await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
+        backoff = min(BACKOFF * (row.attempts or 1), MAX_BACKOFF)
+        await self._finish(row, token, status=OutboxStatus.PENDING, due_at=now + backoff, error=error or "retry later")
+        report.postponed += 1
+
+    async def _fail(self, row: OutboxMessage, token: str, error: str, report: DrainReport) -> None:
+        log.warning("outbox row %s (%s → %s) failed: %s", row.id, row.kind, row.chat_id, error)
+        await self._finish(row, token, status=OutboxStatus.FAILED, error=error)
+        report.failed += 1
+        self._count("outbox_failed")
+
+    async def _finish(self, row: OutboxMessage, token: str, **values: Any) -> None:
+        """Record a row's outcome; returns once it is committed.
+
+        Group commit: outcomes that arrive while another is being written are
+        written together in the next transaction, so marking keeps up with the
+        sending rate (one commit per message would cap it on SQLite)."""
+        self._marks.append((row.id, token, values))
+        async with self._mark_lock:
+            if not self._marks:
+                return  # written by the caller before us, in a committed transaction
+            batch, self._marks = self._marks, []
+            async with self.db.session() as session:
+                for row_id, row_token, row_values in batch:
+                    await weekly_repo.finish(session, row_id, row_token, **row_values)
+
+    def _count(self, name: str) -> None:
+        counter = getattr(self.metrics, name, None) if self.metrics is not None else None
+        if counter is not None:
+            counter.inc()
+
+
+def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in rows])
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = exc.retry_after
+    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)

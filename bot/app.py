@@ -6,6 +6,7 @@ tests all call :func:`build_application`, so they run the same handlers.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import datetime, timedelta
@@ -15,18 +16,26 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot import logging_setup
 from bot.clock import Clock, SystemClock
+from bot.cli import periods_for
 from bot.config import Settings
-from bot.services import Services, maintenance
-from handlers import register
+from bot.health import HealthCheck, database_probe, scheduler_probe
+from bot.metrics import Metrics
+from bot.services import Services, maintenance, scoring
+from handlers import activity, ranking, register, report
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
 from handlers.persistence import DatabasePersistence
 from scheduler.jobs import JobRunner
+from scheduler import reminders as weekly_jobs
+from scheduler.leader import LeaderElection, tick_when_leader
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 UpdateListener = Callable[[Update, str, float], None]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+JOB_TICK_SECONDS = 5.0
 
 
 class LeadbotApplication(Application):  # type: ignore[type-arg]
@@ -42,6 +51,10 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     set_menus: bool
     jobs: JobRunner
     run_jobs: bool
+    metrics: Metrics
+    weekly: weekly_jobs.WeeklyRuntime  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
+    health: HealthCheck
+    leader: LeaderElection
     _job_scheduler: object | None = None
 
     async def initialize(self) -> None:
@@ -56,17 +69,20 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     async def start(self) -> None:
         await super().start()
         if self.run_jobs:
-            self._job_scheduler = self.jobs.start()
+            await self.leader.start()
+            self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
 
     async def stop(self) -> None:
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
+        await self.leader.stop()
         await super().stop()
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
         outcome = "ok"
+        scope = logging_setup.bind_update(update)  # update/user/handler on every log record
         try:
             await super().process_update(update)
             if self.persistence is not None:
@@ -75,10 +91,16 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             outcome = "error"
             raise
         finally:
+            outcome = "error" if scope.failed else outcome
             if isinstance(update, Update):
                 elapsed = time.perf_counter() - started
                 for listener in list(getattr(self, "update_listeners", [])):
                     listener(update, outcome, elapsed)
+            logging_setup.unbind(scope)
+
+    async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:  # type: ignore[no-untyped-def]
+        logging_setup.mark_failed(update)  # a handler raised: the update's outcome is "error"
+        return await super().process_error(update, error, job, coroutine)
 
 
 def build_application(
@@ -114,9 +136,50 @@ def build_application(
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = _jobs(services)
+    app.jobs.add("expire-idle-forms", timedelta(minutes=5), functools.partial(report.sweep_idle_forms, app))
+    _scoring(app, settings)
     register(app)
+    logging_setup.name_handlers(app)
+    _operations(app, settings, db, clock)
+    app.weekly = weekly_jobs.install(app, periods_for(settings))
     return app
 
+
+def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock: Clock) -> None:
+    """Metrics, health probes and scheduler leadership (docs/operations.md)."""
+    app.metrics = Metrics()
+    app.metrics.watch_pool(lambda: db.engine.pool)
+    app.update_listeners.append(app.metrics.observe_update)
+    app.leader = LeaderElection(
+        db.url, retry_seconds=settings.leader_retry_seconds,
+        takeover_seconds=settings.leader_takeover_seconds, clock=clock,
+    )  # fmt: skip
+    app.metrics.gauge_callback(
+        "leadbot_scheduler_leader", "1 when this process runs the schedule", lambda: float(app.leader.is_leader)
+    )
+    app.health = HealthCheck()
+    app.health.register("database", database_probe(db))
+
+    def responsible_since() -> datetime | None:
+        return app.leader.leader_since if app.run_jobs and app.running and app.leader.is_leader else None
+
+    app.health.register("scheduler", scheduler_probe(app.jobs, clock, JOB_TICK_SECONDS, responsible_since))
+    app.health.register("scheduler.leader", app.leader.probe)
+
+
+
+def _scoring(app: LeadbotApplication, settings: Settings) -> None:
+    """Rules in force (a bad rules file stops start-up), the monthly 红黑榜, idle activity forms."""
+    setup = scoring.configure(settings)
+    app.jobs.add("expire-idle-activity-forms", timedelta(minutes=5), functools.partial(activity.sweep_idle_forms, app))
+    app.jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
+
+    async def rules_check(now: datetime) -> None:
+        async with app.services.db.session() as session:
+            if await scoring.note_rules(session, setup, now):
+                log.warning("the rules file (%s) changed since the ledger was derived: run `leadbot rescore`", setup.source)
+
+    app.jobs.add("scoring-rules-check", timedelta(hours=24), rules_check)
 
 
 def _jobs(services: Services) -> JobRunner:

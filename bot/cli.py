@@ -1,4 +1,4 @@
-"""``leadbot …`` commands: run, console, db upgrade, import-units, periods."""
+"""``leadbot …`` commands: run, webhook, console, db, backup/restore, import-units, periods."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, missing_setting
 from storage.db import Database, SchemaOutOfDate
 
 log = logging.getLogger("leadbot")
@@ -18,16 +18,11 @@ log = logging.getLogger("leadbot")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    quiet = getattr(args, "func", None) is cmd_console
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
     try:
+        _logging(args, load_settings())
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -39,6 +34,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _logging(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    from bot.logging_setup import setup_logging
+
+    quiet = args.func is cmd_console
+    level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else settings.log_level)
+    secrets = [settings.token_value() or "", settings.webhook_secret_value() or ""]
+    try:
+        secrets.append(make_url(settings.database_url).password or "")
+    except Exception:  # noqa: BLE001 - a malformed URL is reported by the command itself
+        pass
+    setup_logging(level, json=settings.log_json, secrets=secrets)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="leadbot", description="Leadbot: 招商引资 reporting bot")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -46,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="serve Telegram by long polling (needs LEADBOT_TOKEN)")
     run.set_defaults(func=cmd_run)
+
+    hook = sub.add_parser(
+        "webhook", help="serve Telegram by webhook with /healthz and /metrics (needs token, webhook URL and secret)"
+    )
+    hook.set_defaults(func=cmd_webhook)
 
     con = sub.add_parser("console", help="chat with the bot in the terminal, no token needed")
     con.add_argument("--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database")
@@ -60,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     cur = dbsub.add_parser("current", help="print the schema revision")
     cur.set_defaults(func=cmd_db_current)
 
+    bak = sub.add_parser("backup", help="write a consistent copy of the database to PATH (safe while the bot runs)")
+    bak.add_argument("path", type=Path)
+    bak.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    bak.set_defaults(func=cmd_backup)
+    res = sub.add_parser("restore", help="replace the database with the backup at PATH (stop the bot first)")
+    res.add_argument("path", type=Path)
+    res.add_argument("--force", action="store_true", help="replace an existing database")
+    res.set_defaults(func=cmd_restore)
+
     imp = sub.add_parser("import-units", help="import units from an .xlsx or .csv sheet")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_import_units)
@@ -67,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     per = sub.add_parser("periods", help="print the weekly periods and deadlines of a year")
     per.add_argument("--year", type=int, required=True)
     per.set_defaults(func=cmd_periods)
+
+    rs = sub.add_parser("rescore", help="re-derive every ledger entry under the rules in force; print the change per unit")
+    rs.set_defaults(func=cmd_rescore)
+    rules = sub.add_parser("rules", help="rules files")
+    rulesub = rules.add_subparsers(title="rules commands")
+    chk = rulesub.add_parser("check", help="validate a rules file and print the table in words")
+    chk.add_argument("file", type=Path)
+    chk.add_argument("--lang", default=None, help="zh_CN or en (default: LEADBOT_LOCALE)")
+    chk.set_defaults(func=cmd_rules_check)
     return p
 
 
@@ -76,13 +109,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not token:
         raise ConfigError("config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
                           "without one, try `leadbot console --demo`")
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
     log.info("starting long polling on %s", _safe_url(settings.database_url))
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"], close_loop=False)
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     asyncio.run(db.dispose())
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.token_value():
+        raise missing_setting("token")
+    if not settings.webhook_url:
+        raise missing_setting("webhook_url")
+    if not settings.webhook_secret_value():
+        raise missing_setting("webhook_secret")
+    from telegram.error import TelegramError
+
+    from bot.webhook import serve
+
+    log.info("webhook at %s%s, database %s", settings.webhook_url, settings.webhook_path, _safe_url(settings.database_url))
+    try:
+        return asyncio.run(serve(settings))
+    except OSError as exc:  # e.g. the port is taken
+        print(f"leadbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc.strerror or exc}", file=sys.stderr)
+    except TelegramError as exc:  # Bot API unreachable, setWebhook refused the URL, ...
+        print(f"leadbot: the webhook could not start: {exc.message}", file=sys.stderr)
+    return 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    settings = load_settings()
+    try:
+        result = backup(settings.database_url, args.path, force=args.force)
+    except BackupError as exc:
+        print(f"leadbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup of {_safe_url(settings.database_url)} written to {result.path} ({result.bytes} bytes, {result.detail})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    settings = load_settings()
+    try:
+        result = restore(settings.database_url, args.path, force=args.force)
+    except BackupError as exc:
+        print(f"leadbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"{_safe_url(settings.database_url)} restored from {args.path} ({result.detail})")
     return 0
 
 
@@ -168,10 +249,67 @@ def cmd_periods(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    """After a rules change: every derived entry again from the events; manual adjustments stay."""
+    import time
+
+    from bot.clock import SystemClock
+    from bot.services import scoring
+
+    settings = load_settings()
+    setup = scoring.setup_for(settings)
+
+    async def go() -> list[scoring.UnitDiff]:
+        db = Database(settings.database_url)
+        try:
+            await db.ensure_schema()
+            return await scoring.rescore_all(db, setup, SystemClock().now())
+        finally:
+            await db.dispose()
+
+    started = time.perf_counter()
+    diffs = asyncio.run(go())
+    changed = [d for d in diffs if d.added or d.removed]
+    print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    for d in changed:
+        print(f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)")
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from bot.rules import RulesError, check_file
+
+    settings = load_settings()
+    try:
+        _rules, lines = check_file(args.file, args.lang or settings.locale)
+    except RulesError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"leadbot: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _num(value: object) -> str:
+    from decimal import Decimal
+
+    text = format(Decimal(str(value)).normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
 def periods_for(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.periods import Periods, WeeklySchedule
 
-    return Periods(WeeklySchedule(weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz))
+    schedule = WeeklySchedule(
+        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
+        holiday_shift=settings.holiday_shift,
+        extra_holidays=frozenset(settings.extra_holidays), extra_workdays=frozenset(settings.extra_workdays),
+    )  # fmt: skip
+    return Periods(schedule)
 
 
 def _safe_url(url: str) -> str:

@@ -9,12 +9,13 @@ rewritten by :func:`load_settings` into :class:`ConfigError`.
 from __future__ import annotations
 
 import os
-from datetime import time
+import re
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -50,7 +51,32 @@ EXPECTED: dict[str, str] = {
     "tags": "a comma-separated list of tags",
     "channels": "a comma-separated list of channels",
     "near_match_threshold": "a similarity between 50 and 100",
+    "rules_file": "a rules preset (jiaocheng or kaihua) or the path of a rules TOML file",
+    "rank_default_period": "week, month, quarter or year",
+    "board_top_n": "a whole number between 1 and 50",
+    "targets": "a list of tables such as [[targets]] name = \"签约亿元以上项目\" stage = \"签约\" min_amount_wan = 10000 count = 2",
+    "targets_file": "the path of a TOML file with [[targets]] tables",
+    "confirmation_required": "true or false (the unit head confirms each weekly submission)",
+    "reminder_offsets": "comma-separated durations before the deadline, each under 7 days, e.g. 24h,8h,2h,30m",
+    "quiet_hours": "HH:MM-HH:MM (e.g. 22:00-08:00), or off",
+    "reminder_grace_minutes": "a whole number of minutes between 0 and 1440",
+    "leaders_missing_offset": "a duration before the deadline under 7 days, e.g. 2h or 90m",
+    "extra_holidays": "comma-separated dates YYYY-MM-DD (days off the calendar package does not know)",
+    "extra_workdays": "comma-separated dates YYYY-MM-DD (make-up working days the calendar package does not know)",
+    "holiday_shift": "true or false (move a deadline on a public holiday to the previous working day)",
+    "webhook_url": "the public https URL Telegram posts to, without the path, e.g. https://bot.example.com",
+    "webhook_path": "a URL path starting with /, e.g. /telegram",
+    "webhook_secret": "1-256 characters A-Z, a-z, 0-9, _ or -, e.g. from `openssl rand -hex 32`",
+    "webhook_listen": "an address to listen on, e.g. 0.0.0.0 or 127.0.0.1",
+    "webhook_port": "a TCP port between 1 and 65535",
+    "webhook_drop_pending": "true or false",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_json": "true or false",
+    "leader_retry_seconds": "seconds between 0.1 and 3600",
+    "leader_takeover_seconds": "seconds, at least twice LEADBOT_LEADER_RETRY_SECONDS",
 }
+# Settings whose value is never echoed back in an error line.
+SECRET_FIELDS = frozenset({"token", "webhook_secret"})
 
 DEFAULT_INDUSTRIES = [
     "新能源", "新材料", "新基建", "装备制造", "生物医药", "精细化工",
@@ -60,7 +86,48 @@ DEFAULT_ORIGINS = ["境外", "省外", "省内市外", "市内县外", "本地"]
 DEFAULT_STAGES = ["线索", "在谈", "签约", "落地", "开工", "入统", "投产"]
 DEFAULT_TAGS = ["高新技术", "世界500强", "中国500强", "央企国企", "上市公司", "民营500强", "专精特新", "独角兽"]
 DEFAULT_CHANNELS = ["以商招商", "展会", "委托", "网络", "其他"]
+# Seed 001: every department has an annual target of at least one project over 100M yuan.
+DEFAULT_TARGETS = [{"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 1}]
 StrList = Annotated[list[str], NoDecode]
+DEFAULT_REMINDER_OFFSETS = [timedelta(hours=24), timedelta(hours=8), timedelta(hours=2), timedelta(minutes=30)]
+_DURATION = re.compile(r"(?:(\d+)\s*(?:d|天))?\s*(?:(\d+)\s*(?:h|小时|时))?\s*(?:(\d+)\s*(?:m|min|分钟|分))?", re.IGNORECASE)
+_QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*[-–—~～至到]\s*(\d{1,2}):(\d{2})")
+_OFF = ("", "off", "none", "no", "false", "关闭", "无")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``24h``, ``30m``, ``1h30m``, ``1d``, a timedelta, or minutes as a number; 0 < d < 7 days."""
+    if isinstance(value, timedelta):
+        found = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        found = timedelta(minutes=value)
+    elif isinstance(value, str) and value.strip():
+        match = _DURATION.fullmatch(value.strip())
+        if match is None or not any(match.groups()):
+            raise ValueError(f"not a duration: {value!r}")
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        found = timedelta(days=days, hours=hours, minutes=minutes)
+    else:
+        raise ValueError(f"not a duration: {value!r}")
+    if not timedelta(0) < found < timedelta(days=7):
+        raise ValueError(f"duration out of range: {value!r}")
+    return found
+
+
+def parse_quiet_hours(value: Any) -> tuple[time, time] | None:
+    """``22:00-08:00`` → (22:00, 08:00); ``off``/empty → None. The window may wrap midnight."""
+    if value is None or value is False or (isinstance(value, str) and value.strip().lower() in _OFF):
+        return None
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        value = f"{value[0]}-{value[1]}"
+    match = _QUIET.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"not a time window: {value!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = time(h1, m1), time(h2, m2)  # ValueError for 25:00
+    if start == end:
+        raise ValueError("quiet hours start and end at the same time")
+    return start, end
 
 
 class Settings(BaseSettings):
@@ -101,6 +168,92 @@ class Settings(BaseSettings):
     near_match_threshold: float = Field(
         default=90.0, ge=50, le=100, validation_alias=_alias("near_match_threshold")
     )
+
+    # Scoring and ranking (docs/scoring-guide.md).
+    rules_file: str = Field(default="jiaocheng", min_length=1, validation_alias=_alias("rules_file"))
+    rank_default_period: Literal["week", "month", "quarter", "year"] = Field(
+        default="month", validation_alias=_alias("rank_default_period")
+    )
+    board_top_n: int = Field(default=5, ge=1, le=50, validation_alias=_alias("board_top_n"))
+    targets: list[dict[str, Any]] = Field(
+        default_factory=lambda: [dict(t) for t in DEFAULT_TARGETS], validation_alias=_alias("targets")
+    )
+    targets_file: str | None = Field(default=None, validation_alias=_alias("targets_file"))
+
+    # Weekly cycle (docs/weekly-guide.md): confirmation, reminders, calendar corrections.
+    confirmation_required: bool = Field(default=True, validation_alias=_alias("confirmation_required"))
+    reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS), validation_alias=_alias("reminder_offsets")
+    )
+    quiet_hours: str = Field(default="22:00-08:00", validation_alias=_alias("quiet_hours"))
+    reminder_grace_minutes: int = Field(default=60, ge=0, le=1440, validation_alias=_alias("reminder_grace_minutes"))
+    leaders_missing_offset: timedelta = Field(
+        default=timedelta(hours=2), validation_alias=_alias("leaders_missing_offset")
+    )
+    extra_holidays: Annotated[list[date], NoDecode] = Field(default_factory=list, validation_alias=_alias("extra_holidays"))
+    extra_workdays: Annotated[list[date], NoDecode] = Field(default_factory=list, validation_alias=_alias("extra_workdays"))
+    holiday_shift: bool = Field(default=True, validation_alias=_alias("holiday_shift"))
+
+    # Operations: `leadbot webhook`, logs, scheduler leadership (docs/operations.md).
+    webhook_url: str | None = Field(default=None, validation_alias=_alias("webhook_url"))
+    webhook_path: str = Field(default="/telegram", validation_alias=_alias("webhook_path"))
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias=_alias("webhook_secret"))
+    webhook_listen: str = Field(default="0.0.0.0", min_length=1, validation_alias=_alias("webhook_listen"))
+    webhook_port: int = Field(default=8080, ge=1, le=65535, validation_alias=_alias("webhook_port"))
+    webhook_drop_pending: bool = Field(default=False, validation_alias=_alias("webhook_drop_pending"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_alias("log_level")
+    )
+    log_json: bool = Field(default=False, validation_alias=_alias("log_json"))
+    leader_retry_seconds: float = Field(
+        default=10.0, ge=0.1, le=3600, validation_alias=_alias("leader_retry_seconds")
+    )
+    leader_takeover_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_alias("leader_takeover_seconds")
+    )
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in value.replace("，", ",").split(",") if v.strip()]
+        if isinstance(value, list):
+            offsets = sorted({parse_duration(v) for v in value}, reverse=True)
+            if not offsets:
+                raise ValueError("empty list")
+            return offsets
+        return value
+
+    @field_validator("leaders_missing_offset", mode="before")
+    @classmethod
+    def _parse_offset(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _parse_quiet(cls, value: Any) -> str:
+        window = parse_quiet_hours(value)
+        return "off" if window is None else f"{window[0]:%H:%M}-{window[1]:%H:%M}"
+
+    @field_validator("extra_holidays", "extra_workdays", mode="before")
+    @classmethod
+    def _split_dates(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+        return value
+
+    @field_validator("extra_workdays")
+    @classmethod
+    def _no_day_both_ways(cls, value: list[date], info: ValidationInfo) -> list[date]:
+        both = sorted(set(value) & set(info.data.get("extra_holidays") or ()))
+        if both:
+            raise ValueError(f"{both[0]} is also listed in extra_holidays")
+        return value
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """(start, end) local times of the quiet hours, None when switched off."""
+        return parse_quiet_hours(self.quiet_hours)
 
     @field_validator("industries", "origins", "stages", "tags", "channels", mode="before")
     @classmethod
@@ -158,6 +311,41 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value or None
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
+            raise ValueError("not a URL path")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token in setWebhook.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("not a valid secret token")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("leader_takeover_seconds")
+    @classmethod
+    def _takeover_after_retries(cls, value: float, info: ValidationInfo) -> float:
+        retry = info.data.get("leader_retry_seconds")
+        if retry is not None and value < 2 * retry:
+            raise ValueError("takeover must be at least twice the retry interval")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -180,6 +368,9 @@ class Settings(BaseSettings):
     def token_value(self) -> str | None:
         return self.token.get_secret_value() if self.token else None
 
+    def webhook_secret_value(self) -> str | None:
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
 
 class ConfigError(Exception):
     """A setting is wrong; the message is the one line printed before exiting."""
@@ -195,11 +386,22 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"config error: {exc}") from None
 
 
+def missing_setting(field: str, hint: str = "") -> ConfigError:
+    """The one line for a setting a command needs but nobody set."""
+    return ConfigError(f"config error: {_env_name(field)} ({field}) is not set: expected {EXPECTED[field]}{hint}")
+
+
+def _env_name(field: str) -> str:
+    return "DATABASE_URL" if field == "database_url" else f"LEADBOT_{field.upper()}"
+
+
 def _describe(exc: ValidationError) -> str:
     err = exc.errors()[0]
     field = str(err["loc"][0]) if err["loc"] else "?"
-    env = "DATABASE_URL" if field == "database_url" else f"LEADBOT_{field.upper()}"
+    # Values from the environment are reported under their alias (LEADBOT_TZ).
+    field = field.lower().removeprefix("leadbot_") if field.isupper() else field
+    env = _env_name(field)
     got = err.get("input")
     expected = EXPECTED.get(field, err["msg"])
-    shown = "" if field == "token" else f", got {str(got)[:60]!r}"
+    shown = "" if field in SECRET_FIELDS else f", got {str(got)[:60]!r}"
     return f"config error: {env} ({field}): expected {expected}{shown}"

@@ -20,6 +20,7 @@ from bot.dedup import CompanyIndex, company_key
 from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, clean_line, parse_phone
 from bot.services import ServiceError
 from bot.services.access import Actor
+from bot.services.scoring import refresh_after
 from storage import lead_repo
 from storage.models import Lead, LeadEvent, Review, lead_code
 
@@ -170,6 +171,7 @@ async def report_lead(
     session.add(LeadEvent(lead_id=lead.id, unit_id=lead.unit_id, at=now, actor_tg_id=actor.tg_user_id,
                           kind="report", to_value=draft.stage))  # fmt: skip
     first_lead = await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
+    await refresh_after(session, lead.unit_id, now, settings, since=now)  # scoring: /rank moves at once
     return ReportResult(lead.id, lead.code, actor.unit_name or "", _first(first_lead) if first_lead else None)
 
 

@@ -18,8 +18,24 @@ from storage.models.access import (
 )
 from storage.models.base import Base, UTCDateTime
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
+from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
+from storage.models.weekly import (
+    JobMark,
+    MemberLeave,
+    OutboxMessage,
+    OutboxStatus,
+    Outcome,
+    VersionStatus,
+    WeeklyDraft,
+    WeeklySkip,
+    WeeklySubmission,
+    WeeklyVersion,
+)
 
 __all__ = [
     "AuditEntry", "Base", "Lead", "LeadEvent", "Review", "lead_code", "Chat", "ChatKind", "Invite", "Member", "PersistedData",
     "ProcessedUpdate", "Role", "UTCDateTime", "Unit",
+    "JobMark", "MemberLeave", "OutboxMessage", "OutboxStatus", "Outcome", "VersionStatus", "WeeklyDraft",
+    "WeeklySkip", "WeeklySubmission", "WeeklyVersion",
+    "Activity", "ActivityKind", "LedgerEntry", "UnitScore", "activity_code",
 ]

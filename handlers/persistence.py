@@ -30,30 +30,46 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._db = db
         self._clock = clock
+        # What the database holds for each user, as last read or written: PTB asks
+        # to store every user touched by an update, and most updates change nothing.
+        self._stored: dict[int, str] = {}
 
     # user data ------------------------------------------------------------
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         async with self._db.session() as session:
             rows = await repo.persisted(session, USER)
+        self._stored = {int(key): _canonical(data) for key, data in rows.items()}
         return {int(key): dict(data) for key, data in rows.items()}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        text = _canonical(data) if data else ""
+        if self._stored.get(user_id, "") == text:
+            return  # unchanged: no write on the hot path
         async with self._db.session() as session:
             if data:
-                await repo.persist(session, USER, str(user_id), _jsonable(data), self._clock.now())
+                await repo.persist(session, USER, str(user_id), json.loads(text), self._clock.now())
             else:
                 await repo.unpersist(session, USER, str(user_id))
+        self._stored[user_id] = text
 
     async def drop_user_data(self, user_id: int) -> None:
         async with self._db.session() as session:
             await repo.unpersist(session, USER, str(user_id))
+        self._stored.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
-        """Another instance may have moved the form on: reload before handling."""
+        """Another instance may have moved the form on: reload before handling.
+
+        Only PostgreSQL is shared by several instances; a SQLite file has one
+        process, whose memory is already what the database holds.
+        """
+        if self._db.is_sqlite:
+            return
         async with self._db.session() as session:
             fresh = await repo.persisted_one(session, USER, str(user_id))
-        if fresh is not None:
-            user_data.clear()
+        self._stored[user_id] = _canonical(fresh) if fresh else ""
+        user_data.clear()
+        if fresh:
             user_data.update(fresh)
 
     # conversations --------------------------------------------------------
@@ -101,6 +117,6 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         return None
 
 
-def _jsonable(data: dict[Any, Any]) -> dict[str, Any]:
-    """Fail loudly in development if a form stores something that cannot round-trip."""
-    return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+def _canonical(data: dict[Any, Any]) -> str:
+    """One text per content, to tell "unchanged" cheaply; values JSON can't hold become text."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)

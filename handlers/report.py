@@ -11,13 +11,17 @@ button handler serve them, so every step validates and re-asks the same way.
 
 from __future__ import annotations
 
+import functools
+import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
@@ -27,12 +31,17 @@ from telegram.ext import (
     filters,
 )
 
+from bot import catalog
 from bot.amounts import AmountError, format_wan, format_wan_human, parse_usd, parse_wan
 from bot.catalog import Html
 from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, FieldError, clean_line, parse_phone
 from bot.services import ServiceError
+from bot.services.forms import close_idle_forms
 from bot.services.leads import LeadDraft, check_company, report_lead
-from handlers.base import LeadbotContext, is_private, reply, requires
+from handlers.base import LeadbotContext, reply, requires
+from handlers.forms import ExclusiveForm
+
+log = logging.getLogger(__name__)
 
 KEY = "report"
 MAX_FILES = 10
@@ -184,6 +193,40 @@ async def cancel(update: Update, context: LeadbotContext) -> int:
 
 # --- answers ---------------------------------------------------------------------------
 
+Pressed = Callable[[Update, LeadbotContext, dict[str, Any], str], Awaitable[int]]
+
+
+def pressed(expected: Callable[[str], set[int]]) -> Callable[[Pressed], Callable[[Update, LeadbotContext], Awaitable[int]]]:
+    """What every button of the form does first: an expired form ends, a button
+    from an older question is refused with a popup, a live one loses its keyboard
+    (so it cannot be pressed twice). ``expected`` maps the button's data to the
+    states in which it is valid."""
+
+    def deco(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: LeadbotContext) -> int:
+            query = update.callback_query
+            assert query is not None
+            draft = _draft(context)
+            if draft is None or _expired(context, draft):
+                return await _gone(update, context)
+            data = (query.data or "").partition(":")[2]
+            if draft.get("state") not in expected(data):
+                await query.answer(context.label("fallback.stale_button"), show_alert=True)
+                return int(draft.get("state", PROJECT))
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+            return await func(update, context, draft, data)
+
+        return wrapper
+
+    return deco
+
+
+def _field_state(data: str) -> set[int]:
+    step = BY_FIELD.get(data.partition(":")[0])
+    return {step.state} if step else set()
+
 
 def parse_answer(context: LeadbotContext, step: Step, text: str) -> Any:
     """Turn typed text into the stored value, or raise FieldError/AmountError."""
@@ -230,19 +273,10 @@ async def on_other(update: Update, context: LeadbotContext) -> int:
     return await ask(update, context, BY_STATE[state], draft, context.t("report.text_expected"))
 
 
-async def on_button(update: Update, context: LeadbotContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
-    _, field, value = (query.data or "::").split(":", 2)
-    step = BY_FIELD.get(field)
-    if step is None or draft.get("state") != step.state:
-        await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return int(draft.get("state", PROJECT))
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+@pressed(_field_state)
+async def on_button(update: Update, context: LeadbotContext, draft: dict[str, Any], data: str) -> int:
+    field, _, value = data.partition(":")
+    step = BY_FIELD[field]
     if value == "skip":
         draft[field] = [] if step.kind in ("tags", "files") else None
         return await _next(update, context, step, draft)
@@ -302,18 +336,8 @@ async def _after_company(update: Update, context: LeadbotContext, draft: dict[st
     return NEAR
 
 
-async def on_near(update: Update, context: LeadbotContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
-    if draft.get("state") != NEAR:
-        await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return int(draft.get("state", PROJECT))
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    choice = (query.data or "").split(":", 1)[1]
+@pressed(lambda data: {NEAR})
+async def on_near(update: Update, context: LeadbotContext, draft: dict[str, Any], choice: str) -> int:
     prefix = None
     if choice.isdigit():
         draft["same_as"] = int(choice)
@@ -361,18 +385,8 @@ async def show_summary(update: Update, context: LeadbotContext, draft: dict[str,
     return SUMMARY
 
 
-async def on_summary(update: Update, context: LeadbotContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
-    action = (query.data or "").split(":", 1)[1]
-    if draft.get("state") not in (SUMMARY, PICK) or action not in ("save", "edit", "cancel"):
-        await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return int(draft.get("state", PROJECT))
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+@pressed(lambda action: {SUMMARY, PICK} if action in ("save", "edit", "cancel") else set())
+async def on_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], action: str) -> int:
     if action == "cancel":
         return await cancel(update, context)
     if action == "edit":
@@ -384,20 +398,10 @@ async def on_summary(update: Update, context: LeadbotContext) -> int:
     return await save(update, context, draft)
 
 
-async def on_pick(update: Update, context: LeadbotContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
-    step = BY_FIELD.get((query.data or "").split(":", 1)[1])
-    if step is None or draft.get("state") != PICK:
-        await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return int(draft.get("state", PROJECT))
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+@pressed(lambda field: {PICK} if field in BY_FIELD else set())
+async def on_pick(update: Update, context: LeadbotContext, draft: dict[str, Any], field: str) -> int:
     draft["editing"] = True
-    return await ask(update, context, step, draft)
+    return await ask(update, context, BY_FIELD[field], draft)
 
 
 def to_lead_draft(draft: dict[str, Any]) -> LeadDraft:
@@ -447,7 +451,7 @@ def conversation() -> ConversationHandler:
     # Tracked per chat and user on purpose (one form per person), so PTB's
     # per_message advice does not apply.
     warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-    return ConversationHandler(
+    return ExclusiveForm(
         entry_points=[
             CommandHandler("report", start_form, filters=private),
             CommandHandler("start", start_form, filters=private & filters.Regex(r"^/start report$")),
@@ -465,3 +469,17 @@ def handlers() -> list:
         conversation(),
         CommandHandler("report", from_group, filters=filters.ChatType.GROUPS),
     ]
+
+
+async def sweep_idle_forms(app: Any, now: datetime) -> None:
+    """A JobRunner job: tell people whose form timed out, and drop the draft."""
+    settings = app.services.settings
+    timeout = timedelta(minutes=settings.form_timeout_minutes)
+    async with app.services.db.session() as session:
+        closed = await close_idle_forms(session, now, timeout, KEY)
+    for form in closed:
+        app.user_data.get(form.tg_user_id, {}).pop(KEY, None)  # the in-memory copy too
+        try:
+            await app.bot.send_message(form.tg_user_id, catalog.t("report.expired", form.locale or settings.locale))
+        except TelegramError as exc:
+            log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)

@@ -256,3 +256,35 @@ async def test_cancel_leaves_and_strangers_cannot_report(world_harness: Harness)
     h.user(4242, "路人")
     assert "仅供已登记的单位使用" in (await h.send(4242, "/report")).text
     assert "不属于任何单位" in (await h.send(1001, "/report")).text
+
+
+async def test_the_sweep_tells_people_their_form_closed(world_harness: Harness) -> None:
+    h = world_harness
+    await h.send(LIAISON, "/report")
+    await h.send(LIAISON, "项目")
+    h.clock.advance(timedelta(minutes=30))
+    assert h.app is not None
+    await h.app.jobs.run_due()
+    assert len(h.collect().to(LIAISON)) == 0  # not idle long enough
+    h.clock.advance(timedelta(minutes=31))
+    await h.restart()  # the decision comes from the database, not from memory
+    await h.app.jobs.run_due()
+    notices = h.collect().to(LIAISON)
+    assert len(notices) == 1 and "已超时关闭" in notices.text
+    r = await h.send(LIAISON, "某公司")
+    assert "已超时关闭" in r.text or "没有正在填写的表单" in r.text
+    assert "没有正在填写的表单" in (await h.send(LIAISON, "还在吗")).text
+
+
+async def test_the_form_opened_last_gets_the_text(world_harness: Harness) -> None:
+    h = world_harness
+    await h.send(LIAISON, "/report")
+    await h.send(LIAISON, "项目甲")  # the lead form now waits for the company
+    weekly = await h.send(LIAISON, "/weekly")
+    assert weekly.text and "投资方" not in weekly.text
+    r = await h.send(LIAISON, "无")
+    assert "赴外路线" in r.text and "行业" not in r.text  # the weekly form took it
+    r = await h.send(LIAISON, "/report")  # entering again takes the floor back
+    assert "项目名称" in r.text
+    r = await h.send(LIAISON, "项目乙")
+    assert "投资方" in r.text

@@ -24,8 +24,9 @@ async def admit(update: Update, context: LeadbotContext) -> None:
             raise ApplicationHandlerStop
         if user is None or user.is_bot:
             raise ApplicationHandlerStop
-        context.actor = await resolve_actor(
-            session, context.services.settings, user.id, user.full_name, user.language_code
+        cached = context.services.actors.get(user.id)
+        context.actor = cached or context.services.actors.put(
+            await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
         )
 
 

@@ -49,8 +49,8 @@ async def _refresh_actor(update: Update, context: LeadbotContext) -> None:
     user = update.effective_user
     assert user is not None
     async with context.session() as session:
-        context.actor = await resolve_actor(
-            session, context.services.settings, user.id, user.full_name, user.language_code
+        context.actor = context.services.actors.put(
+            await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
         )
 
 

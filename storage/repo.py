@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import AuditEntry, Chat, Invite, Member, PersistedData, ProcessedUpdate, Unit
 
@@ -54,7 +54,8 @@ async def add_units(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 async def member_by_tg(session: AsyncSession, tg_user_id: int) -> Member | None:
-    stmt = select(Member).where(Member.tg_user_id == tg_user_id).options(selectinload(Member.unit))
+    """One query (a join), since this runs for every update."""
+    stmt = select(Member).where(Member.tg_user_id == tg_user_id).options(joinedload(Member.unit))
     return (await session.scalars(stmt)).first()
 
 

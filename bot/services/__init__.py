@@ -14,6 +14,7 @@ from bot.config import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.services.access import ActorCache
     from bot.services.leads import CompanyDirectory
 
 
@@ -34,6 +35,13 @@ class Services:
     clock: Clock
     settings: Settings
     directory: CompanyDirectory = field(default_factory=lambda: _directory())
+    actors: ActorCache = field(default_factory=lambda: _actors())
+
+
+def _actors() -> ActorCache:
+    from bot.services.access import ActorCache
+
+    return ActorCache()
 
 
 def _directory() -> CompanyDirectory:

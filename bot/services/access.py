@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,3 +69,30 @@ async def resolve_actor(
         member.unit_id,
         member.unit.name if member.unit else None,
     )
+
+
+@dataclass
+class ActorCache:
+    """Who is who, remembered for a short while: every update needs it.
+
+    Changes made through this process (joining, /lang) replace the entry at
+    once; a change made by another instance is seen within ``ttl`` seconds.
+    """
+
+    ttl: float = 30.0
+    _items: dict[int, tuple[float, Actor]] = field(default_factory=dict)
+
+    def get(self, tg_user_id: int) -> Actor | None:
+        item = self._items.get(tg_user_id)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, actor: Actor) -> Actor:
+        if len(self._items) > 10_000:
+            self._items.clear()  # bounded: a jurisdiction has hundreds of members
+        self._items[actor.tg_user_id] = (time.monotonic() + self.ttl, actor)
+        return actor
+
+    def drop(self, tg_user_id: int) -> None:
+        self._items.pop(tg_user_id, None)

@@ -1,4 +1,4 @@
-"""``leadbot …`` commands: run, webhook, console, db, backup/restore, import-units, periods."""
+"""``leadbot …`` commands: run, webhook, console, db, backup/restore, import-units, export, periods."""
 
 from __future__ import annotations
 
@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-units", help="import units from an .xlsx or .csv sheet")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_import_units)
+
+    exp = sub.add_parser("export", help="write the 台账 workbook (.xlsx): leads, weekly submissions, ledger, ranking")
+    exp.add_argument("path", type=Path, help="the .xlsx to write; a folder gets 招商引资台账_<period>.xlsx")
+    exp.add_argument("--period", choices=["week", "month", "quarter", "year"], default="month")
+    exp.add_argument("--key", help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one)")
+    exp.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    exp.set_defaults(func=cmd_export)
 
     per = sub.add_parser("periods", help="print the weekly periods and deadlines of a year")
     per.add_argument("--year", type=int, required=True)
@@ -238,6 +245,43 @@ def cmd_import_units(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot import catalog
+    from bot.clock import SystemClock
+    from bot.export import ExportData, build_workbook
+    from bot.services import ServiceError, export, scoring
+
+    settings = load_settings()
+    loc = settings.locale
+
+    async def go() -> ExportData:
+        db = Database(settings.database_url)
+        try:
+            await db.ensure_schema()
+            async with db.session() as session:
+                return await export.collect(session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key)
+        finally:
+            await db.dispose()
+
+    try:
+        data = asyncio.run(go())
+    except ServiceError as err:
+        print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
+        return 1
+    path = args.path / data.filename if args.path.is_dir() else args.path
+    if path.exists() and not args.force:
+        print(catalog.plain("export.cli_exists", loc, path=str(path)), file=sys.stderr)
+        return 1
+    try:
+        path.write_bytes(build_workbook(data))
+    except OSError as exc:
+        print(catalog.plain("export.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)), file=sys.stderr)
+        return 1
+    print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
+                        ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
+    return 0
 
 
 def cmd_periods(args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ COMMANDS: list[Command] = [
     Command("score", MEMBER, group=True),
     Command("board", LEADERS, group=True),
     Command("adjust", LEADERS),
+    Command("export", LEADERS),
     Command("cancel", MEMBER),
     Command("units", LEADERS),
     Command("members", ADMIN),

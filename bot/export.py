@@ -1,0 +1,257 @@
+"""The 招商引资台账 workbook: plain rows in, ``.xlsx`` bytes out.
+
+Pure: no database, no clock, no Telegram. :mod:`bot.services.export` gathers the
+rows; ``/export`` (handlers/export.py) and ``leadbot export`` call
+:func:`build_workbook`.
+
+Four sheets, each with a bold, frozen header row, an autofilter and column widths
+measured from the content (CJK characters count double, capped):
+
+* **线索台账** -- every lead, with its stage history as one line of text;
+* **周报** -- one row per weekly period and unit;
+* **计分明细** -- the live ledger lines (voided lines are left out: they no longer count);
+* **排名** -- the ranking of the chosen period.
+
+The workbook is the jurisdiction's paper ledger (台账) in electronic form, so its
+headers and values are Chinese whatever language the reader chose with ``/lang``;
+the vocabulary is kept here, in one place. Times are the jurisdiction's local wall
+time (naive datetimes with a date format), amounts and points are numbers.
+
+openpyxl's write-only mode streams the rows into the file, so 10 000+ leads stay
+small in memory; a write-only sheet takes its column widths before the first row,
+which is why widths are measured from the rows first.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from bot.periods import Span
+
+SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
+FILE_PREFIX = "招商引资台账"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+MOVE_FORMAT = '"↑"0;"↓"0;"–"'  # previous rank − rank: shows ↑2 / ↓1 / – and stays a number
+MAX_WIDTH = 50
+MIN_WIDTH = 6
+
+WEEKLY_STATUS = {"on_time": "按时", "late": "迟交", "missing": "缺报", "skipped": "已跳过", "open": "未截止"}
+REVIEW_STATUS = {"pending": "待核实", "verified": "有效信息", "rejected": "已退回"}
+SOURCE_WORDS = {"reported": "报送", "verified": "核实", "weekly": "周报", "manual": "人工调整"}
+
+
+# --------------------------------------------------------------------------- #
+# Rows
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLine:
+    code: str
+    project: str
+    company: str
+    industry: str
+    amount_wan: Decimal
+    origin: str
+    stage: str
+    tags: tuple[str, ...]
+    foreign_usd: Decimal | None
+    contact_name: str | None
+    contact_phone: str | None
+    channel: str | None
+    unit: str
+    reporter: str
+    reported_at: datetime  # local wall time, naive
+    review: str  # pending / verified / rejected
+    duplicate_of: str | None  # the first report's code
+    history: str  # "线索→在谈 11-18 张三；…"
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyLine:
+    period_key: str
+    deadline: datetime  # local, naive
+    unit: str
+    status: str  # on_time / late / missing / skipped / open
+    submitted_at: datetime | None
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    on: date  # local date
+    unit: str
+    rule: str
+    module: str | None
+    points: Decimal
+    source: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class RankLine:
+    rank: int
+    unit: str
+    category: str | None
+    points: Decimal
+    move: int  # previous rank − rank: > 0 moved up
+
+
+@dataclass(frozen=True)
+class ExportData:
+    span: Span  # the chosen period: names the file (招商引资台账_2026-11.xlsx), picks weeks, ledger lines, ranking
+    leads: Sequence[LeadLine]
+    weekly: Sequence[WeeklyLine]
+    ledger: Sequence[LedgerLine]
+    ranking: Sequence[RankLine]
+
+    @property
+    def filename(self) -> str:
+        return file_name(self.span.key)
+
+
+def file_name(period_key: str) -> str:
+    return f"{FILE_PREFIX}_{period_key}.xlsx"
+
+
+# --------------------------------------------------------------------------- #
+# Sheets
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    fmt: str | None = None  # number format; None = General
+    width: int | None = None  # fixed width (dates), else measured
+    cap: int = MAX_WIDTH
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    """Decimals as plain numbers: integers stay integers, the rest become floats."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+LEAD_COLUMNS = (
+    Column("编号"), Column("项目名称", cap=40), Column("投资方", cap=40), Column("行业"),
+    Column("计划投资额(万元)"), Column("来源地"), Column("阶段"), Column("标签", cap=30),
+    Column("外资(美元)"), Column("联系人"), Column("电话"), Column("渠道"), Column("报送单位"),
+    Column("报送人"), Column("报送时间", DATETIME_FORMAT, 17), Column("审核状态"),
+    Column("重复（首报编号）"), Column("阶段历程", cap=60), Column("备注", cap=40),
+)  # fmt: skip
+
+
+def _lead_cells(r: LeadLine) -> tuple[Any, ...]:
+    return (
+        r.code, r.project, r.company, r.industry, _number(r.amount_wan), r.origin, r.stage, "、".join(r.tags),
+        _number(r.foreign_usd), r.contact_name, r.contact_phone, r.channel, r.unit, r.reporter, r.reported_at,
+        REVIEW_STATUS.get(r.review, r.review), r.duplicate_of, r.history, r.notes,
+    )  # fmt: skip
+
+
+WEEKLY_COLUMNS = (
+    Column("周次"), Column("截止时间", DATETIME_FORMAT, 17), Column("单位"), Column("状态"),
+    Column("提交时间", DATETIME_FORMAT, 17), Column("确认人"), Column("确认时间", DATETIME_FORMAT, 17),
+)  # fmt: skip
+
+
+def _weekly_cells(r: WeeklyLine) -> tuple[Any, ...]:
+    status = WEEKLY_STATUS.get(r.status, r.status)
+    return (r.period_key, r.deadline, r.unit, status, r.submitted_at, r.confirmed_by, r.confirmed_at)
+
+
+LEDGER_COLUMNS = (
+    Column("日期", DATE_FORMAT, 12), Column("单位"), Column("规则", cap=30), Column("模块"), Column("分值"),
+    Column("来源", cap=30), Column("说明", cap=50),
+)  # fmt: skip
+
+
+def _ledger_cells(r: LedgerLine) -> tuple[Any, ...]:
+    return (r.on, r.unit, r.rule, r.module, _number(r.points), r.source, r.note)
+
+
+RANK_COLUMNS = (Column("名次"), Column("单位"), Column("序列"), Column("得分"), Column("变化", MOVE_FORMAT, 8))
+
+
+def _rank_cells(r: RankLine) -> tuple[Any, ...]:
+    return (r.rank, r.unit, r.category, _number(r.points), r.move)
+
+
+def build_workbook(data: ExportData) -> bytes:
+    """The whole workbook as ``.xlsx`` bytes."""
+    wb = Workbook(write_only=True)
+    _sheet(wb, SHEET_LEADS, LEAD_COLUMNS, data.leads, _lead_cells)
+    _sheet(wb, SHEET_WEEKLY, WEEKLY_COLUMNS, data.weekly, _weekly_cells)
+    _sheet(wb, SHEET_LEDGER, LEDGER_COLUMNS, data.ledger, _ledger_cells)
+    _sheet(wb, SHEET_RANK, RANK_COLUMNS, data.ranking, _rank_cells)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_ALIGN = Alignment(vertical="center")
+
+
+def _sheet(wb: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any], cells: Callable[[Any], tuple[Any, ...]]) -> None:
+    ws = wb.create_sheet(title)
+    for i, width in enumerate(_widths(columns, (cells(r) for r in rows)), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, value=column.header)
+        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
+        header.append(cell)
+    ws.append(header)
+    formatted = [(i, c.fmt) for i, c in enumerate(columns) if c.fmt]
+    for row in rows:  # the cells again rather than a second copy of every row in memory
+        values: Any = cells(row)
+        if formatted:
+            values = list(values)
+            for i, fmt in formatted:
+                if values[i] is not None:
+                    cell = WriteOnlyCell(ws, value=values[i])
+                    cell.number_format = fmt
+                    values[i] = cell
+        ws.append(values)
+
+
+def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list[float]:
+    widest = [text_width(c.header) for c in columns]
+    for values in table:
+        for i, value in enumerate(values):
+            if value is not None and columns[i].width is None:
+                text = value if isinstance(value, str) else str(value)
+                w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
+                if w > widest[i]:
+                    widest[i] = w
+    return [
+        float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
+        for c, w in zip(columns, widest, strict=True)
+    ]
+
+
+def text_width(text: str) -> int:
+    """Display width: East Asian wide and full-width characters count double."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings, missing_setting
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     con = sub.add_parser("console", help="chat with the bot in the terminal, no token needed")
     con.add_argument("--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database")
     con.add_argument("--database-url", help="database to use (default: DATABASE_URL, or a temporary one with --demo)")
+    con.add_argument("--now", help="start the console's clock here, e.g. 2026-11-24T10:00 (bot's zone); default: now")
     con.set_defaults(func=cmd_console)
 
     db = sub.add_parser("db", help="database maintenance")
@@ -178,7 +180,15 @@ def cmd_console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
     settings = load_settings()
-    return asyncio.run(run_console(settings, demo=args.demo, database_url=args.database_url))
+    start = None
+    if args.now:
+        try:
+            start = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise ConfigError(f"leadbot console: --now expects a time like 2026-11-24T10:00, got {args.now!r}") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=settings.zone)
+    return asyncio.run(run_console(settings, demo=args.demo, database_url=args.database_url, start=start))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

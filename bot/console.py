@@ -16,14 +16,14 @@ import shlex
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import LeadbotApplication, build_application
 from bot.clock import ShiftedClock
 from bot.config import Settings
-from bot.demo import DemoWorld, seed_demo
+from bot.demo import DemoWorld, seed_demo, seed_history
 from bot.localapi import LocalBotAPI, RecordedCall
 from storage.db import Database
 
@@ -320,6 +320,7 @@ async def run_console(
     database_url: str | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    start: datetime | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
@@ -327,6 +328,8 @@ async def run_console(
     tmp = tempfile.TemporaryDirectory(prefix="leadbot-demo-") if demo and not database_url else None
     url = database_url or (f"sqlite+aiosqlite:///{Path(tmp.name) / 'demo.db'}" if tmp else settings.database_url)
     clock = ShiftedClock()
+    if start is not None:
+        clock.set(start)
     api = LocalBotAPI(now=lambda: clock.now().timestamp())
     await api.start()
     db = Database(url)
@@ -335,8 +338,9 @@ async def run_console(
         await db.ensure_schema()
         if demo:
             async with db.session() as session:
-                world = await seed_demo(session, clock.now())
+                world = await seed_demo(session, clock.now(), since=clock.now() - timedelta(weeks=8))
             settings = settings.model_copy(update={"admins": sorted({*settings.admins, world.users[0].tg_id})})
+            await seed_history(db, settings, clock.now())
         app = build_application(
             settings, db, clock, token=api.token, base_url=api.base_url,
             base_file_url=api.base_file_url, run_jobs=False,
@@ -350,6 +354,8 @@ async def run_console(
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0, timeout=1)
+            if demo:
+                await app.jobs.run_due()  # close the demo's past weeks (missing marks), quietly
             console.state.printed = len(api.calls)
             console.say(banner(console))
             await repl(console, stdin, tty)

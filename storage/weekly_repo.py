@@ -53,7 +53,12 @@ async def ensure_submission(session: AsyncSession, unit_id: int, period_key: str
 
 
 async def submissions_for(session: AsyncSession, period_key: str) -> dict[int, WeeklySubmission]:
-    stmt = select(WeeklySubmission).where(WeeklySubmission.period_key == period_key)
+    """With their units: callers name them (a lazy load cannot run under asyncio)."""
+    stmt = (
+        select(WeeklySubmission)
+        .where(WeeklySubmission.period_key == period_key)
+        .options(selectinload(WeeklySubmission.unit))
+    )
     return {s.unit_id: s for s in (await session.scalars(stmt)).all()}
 
 

@@ -23,10 +23,11 @@ from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
 from bot.services import Services, maintenance, scoring
-from handlers import activity, ranking, register, report
+from handlers import activity, digest, ranking, register, report
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
 from handlers.persistence import DatabasePersistence
+from scheduler import digests as digest_jobs
 from scheduler.jobs import JobRunner
 from scheduler import reminders as weekly_jobs
 from scheduler.leader import LeaderElection, tick_when_leader
@@ -136,12 +137,13 @@ def build_application(
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = _jobs(services)
-    app.jobs.add("expire-idle-forms", timedelta(minutes=5), functools.partial(report.sweep_idle_forms, app))
+    app.jobs.add("expire-idle-forms", timedelta(minutes=5), functools.partial(report.FORM.sweep, app))
     _scoring(app, settings)
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
     app.weekly = weekly_jobs.install(app, periods_for(settings))
+    digest_jobs.install(app, digest.rendered)  # the leaders' reports: after the weekly close, through its outbox
     return app
 
 
@@ -171,7 +173,7 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
 def _scoring(app: LeadbotApplication, settings: Settings) -> None:
     """Rules in force (a bad rules file stops start-up), the monthly 红黑榜, idle activity forms."""
     setup = scoring.configure(settings)
-    app.jobs.add("expire-idle-activity-forms", timedelta(minutes=5), functools.partial(activity.sweep_idle_forms, app))
+    app.jobs.add("expire-idle-activity-forms", timedelta(minutes=5), functools.partial(activity.FORM.sweep, app))
     app.jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
 
     async def rules_check(now: datetime) -> None:

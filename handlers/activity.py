@@ -20,7 +20,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,13 +33,14 @@ from bot import catalog
 from bot.catalog import Html
 from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityDraft, ActivityView
-from bot.services.forms import close_idle_forms
 from bot.services.leads import parse_code as parse_lead_code
 from handlers.base import LeadbotContext, command_args, reply, requires
+from handlers.forms import ExclusiveForm, FormKit
 
 log = logging.getLogger(__name__)
 
 KEY = "activity"
+FORM = FormKit(KEY)
 UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON = range(100, 109)
 TEXT_STATES = {TEXT, AMOUNT, LEAD, DATE, REASON}
 
@@ -48,33 +49,16 @@ def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
     return scoring.setup_for(context.services.settings)
 
 
-def _draft(context: LeadbotContext) -> dict[str, Any] | None:
-    data = context.user_data.get(KEY) if context.user_data is not None else None
-    return data if isinstance(data, dict) else None
 
 
-def _touch(context: LeadbotContext, draft: dict[str, Any]) -> None:
-    draft["touched"] = context.now().isoformat()
 
 
-def _expired(context: LeadbotContext, draft: dict[str, Any] | None) -> bool:
-    if not draft or "touched" not in draft:
-        return True
-    limit = timedelta(minutes=context.services.settings.form_timeout_minutes)
-    return context.now() - datetime.fromisoformat(draft["touched"]) > limit
 
 
 def _today(context: LeadbotContext) -> Any:
     return context.now().astimezone(context.services.settings.zone).date()
 
 
-async def _gone(update: Update, context: LeadbotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-    await reply(update, context.t("activity.expired"))
-    return ConversationHandler.END
 
 
 def _choice(context: LeadbotContext, draft: dict[str, Any]) -> activities.KindChoice:
@@ -87,7 +71,7 @@ def _choice(context: LeadbotContext, draft: dict[str, Any]) -> activities.KindCh
 
 async def ask(update: Update, context: LeadbotContext, state: int, draft: dict[str, Any], prefix: Html | None = None) -> int:
     draft["state"] = state
-    _touch(context, draft)
+    FORM.touch(context, draft)
     markup: InlineKeyboardMarkup | None = None
     if state == UNIT:
         async with context.session() as session:
@@ -178,21 +162,8 @@ async def start_form(update: Update, context: LeadbotContext) -> int | None:
     return await ask(update, context, KIND, draft, context.t("activity.intro", unit=actor.unit_name or ""))
 
 
-async def from_group(update: Update, context: LeadbotContext) -> None:
-    if context.actor is None or not context.actor.is_member:
-        return
-    url = f"https://t.me/{context.bot.username}?start=activity"
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label("activity.open_private"), url=url)]])
-    await reply(update, context.t("activity.in_private"), markup)
 
 
-async def cancel(update: Update, context: LeadbotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-    await reply(update, context.t("activity.cancelled"))
-    return ConversationHandler.END
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -208,9 +179,9 @@ def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]
     async def wrapper(update: Update, context: LeadbotContext) -> int:
         query = update.callback_query
         assert query is not None
-        draft = _draft(context)
-        if draft is None or _expired(context, draft):
-            return await _gone(update, context)
+        draft = FORM.draft(context)
+        if draft is None or FORM.expired(context, draft):
+            return await FORM.gone(update, context)
         parts = (query.data or "").split(":", 2)
         what, value = (parts + ["", ""])[1], (parts + ["", ""])[2]
         if draft.get("state") not in BUTTON_STATES.get(what, set()):
@@ -251,14 +222,14 @@ async def on_button(update: Update, context: LeadbotContext, draft: dict[str, An
         if not draft.get("origin_ref"):
             draft.pop("text", None)
         return await ask(update, context, DATE, draft)
-    return await cancel(update, context)
+    return await FORM.cancel(update, context)
 
 
 async def on_text(update: Update, context: LeadbotContext) -> int:
-    draft = _draft(context)
+    draft = FORM.draft(context)
     state = draft.get("state") if draft else None
-    if draft is None or _expired(context, draft) or state is None:
-        return await _gone(update, context)
+    if draft is None or FORM.expired(context, draft) or state is None:
+        return await FORM.gone(update, context)
     text = (update.effective_message.text or "") if update.effective_message else ""
     if state not in TEXT_STATES:
         return await ask(update, context, state, draft, context.t("activity.use_buttons" if state != FILES else "activity.send_file"))
@@ -282,9 +253,9 @@ async def on_text(update: Update, context: LeadbotContext) -> int:
 
 
 async def on_file(update: Update, context: LeadbotContext) -> int:
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
+    draft = FORM.draft(context)
+    if draft is None or FORM.expired(context, draft):
+        return await FORM.gone(update, context)
     if draft.get("state") != FILES:
         return await ask(update, context, int(draft.get("state", KIND)), draft, context.t("activity.no_file_here"))
     msg = update.effective_message
@@ -300,9 +271,9 @@ async def on_file(update: Update, context: LeadbotContext) -> int:
 
 
 async def on_other(update: Update, context: LeadbotContext) -> int:
-    draft = _draft(context)
-    if draft is None or _expired(context, draft):
-        return await _gone(update, context)
+    draft = FORM.draft(context)
+    if draft is None or FORM.expired(context, draft):
+        return await FORM.gone(update, context)
     return await ask(update, context, int(draft.get("state", KIND)), draft, context.t("activity.use_buttons"))
 
 
@@ -330,7 +301,7 @@ def _usd(context: LeadbotContext, value: Decimal) -> str:
 
 async def show_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None) -> int:
     draft["state"] = SUMMARY
-    _touch(context, draft)
+    FORM.touch(context, draft)
     text = _summary(context, draft)
     if prefix:
         text = prefix + "\n\n" + text
@@ -570,7 +541,7 @@ def conversation() -> ConversationHandler:
     ]
     private = filters.ChatType.PRIVATE
     warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-    return ConversationHandler(
+    return ExclusiveForm(
         entry_points=[
             CommandHandler("activity", start_form, filters=private),
             CommandHandler("start", start_form, filters=private & filters.Regex(r"^/start activity$")),
@@ -578,7 +549,7 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
         states={state: answers for state in (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON)},
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,
         allow_reentry=True,
@@ -588,22 +559,10 @@ def conversation() -> ConversationHandler:
 def handlers() -> list[Any]:
     return [
         conversation(),
-        CommandHandler("activity", from_group, filters=filters.ChatType.GROUPS),
+        CommandHandler("activity", FORM.from_group, filters=filters.ChatType.GROUPS),
         CommandHandler("activities", list_cmd),
         CommandHandler("verify_activity", verify_cmd),
         CommandHandler("reject_activity", reject_cmd),
         CommandHandler("trips", trips_cmd),
     ]
 
-
-async def sweep_idle_forms(app: Any, now: datetime) -> None:
-    """A JobRunner job: tell people whose activity form timed out, and drop the draft."""
-    settings = app.services.settings
-    async with app.services.db.session() as session:
-        closed = await close_idle_forms(session, now, timedelta(minutes=settings.form_timeout_minutes), KEY)
-    for form in closed:
-        app.user_data.get(form.tg_user_id, {}).pop(KEY, None)
-        try:
-            await app.bot.send_message(form.tg_user_id, catalog.t("activity.expired", form.locale or settings.locale))
-        except TelegramError as exc:
-            log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)

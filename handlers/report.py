@@ -16,12 +16,11 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
@@ -31,15 +30,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import catalog
-from bot.amounts import AmountError, format_wan, format_wan_human, parse_usd, parse_wan
+from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
 from bot.catalog import Html
 from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, FieldError, clean_line, parse_phone
 from bot.services import ServiceError
-from bot.services.forms import close_idle_forms
 from bot.services.leads import LeadDraft, check_company, report_lead
 from handlers.base import LeadbotContext, reply, requires
-from handlers.forms import ExclusiveForm
+from handlers.forms import ExclusiveForm, FormKit
 
 log = logging.getLogger(__name__)
 
@@ -80,33 +77,9 @@ BY_STATE = {s.state: s for s in STEPS}
 BY_FIELD = {s.field: s for s in STEPS}
 
 
-# --- draft bookkeeping ---------------------------------------------------------
+# --- draft bookkeeping: shared with every form -----------------------------------------------
 
-
-def _draft(context: LeadbotContext) -> dict[str, Any] | None:
-    data = context.user_data.get(KEY) if context.user_data is not None else None
-    return data if isinstance(data, dict) else None
-
-
-def _touch(context: LeadbotContext, draft: dict[str, Any]) -> None:
-    draft["touched"] = context.now().isoformat()
-
-
-def _expired(context: LeadbotContext, draft: dict[str, Any] | None) -> bool:
-    if not draft or "touched" not in draft:
-        return True
-    limit = timedelta(minutes=context.services.settings.form_timeout_minutes)
-    return context.now() - datetime.fromisoformat(draft["touched"]) > limit
-
-
-async def _gone(update: Update, context: LeadbotContext) -> int:
-    """The draft expired or vanished (e.g. the sweep job closed it): say so, end."""
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-    await reply(update, context.t("report.expired"))
-    return ConversationHandler.END
+FORM = FormKit(KEY)
 
 
 # --- asking ------------------------------------------------------------------------
@@ -147,7 +120,7 @@ async def ask(update: Update, context: LeadbotContext, step: Step, draft: dict[s
 
 async def _next(update: Update, context: LeadbotContext, step: Step, draft: dict[str, Any], prefix: Html | None = None) -> int:
     """After a valid answer: back to the summary when editing, else the next question."""
-    _touch(context, draft)
+    FORM.touch(context, draft)
     if draft.get("editing"):
         draft["editing"] = False
         return await show_summary(update, context, draft, prefix)
@@ -168,27 +141,13 @@ async def start_form(update: Update, context: LeadbotContext) -> int | None:
         await reply(update, context.t("report.no_unit"))
         return ConversationHandler.END
     draft: dict[str, Any] = {"tags": [], "files": []}
-    _touch(context, draft)
+    FORM.touch(context, draft)
     context.user_data[KEY] = draft  # type: ignore[index]
     return await ask(update, context, STEPS[0], draft, context.t("report.intro", unit=actor.unit_name or ""))
 
 
-async def from_group(update: Update, context: LeadbotContext) -> None:
-    """Forms are filled in private: a button opens the private chat at the form."""
-    if context.actor is None or not context.actor.is_member:
-        return
-    url = f"https://t.me/{context.bot.username}?start=report"
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label("report.open_private"), url=url)]])
-    await reply(update, context.t("report.in_private"), markup)
 
 
-async def cancel(update: Update, context: LeadbotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-    await reply(update, context.t("report.cancelled"))
-    return ConversationHandler.END
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -207,9 +166,9 @@ def pressed(expected: Callable[[str], set[int]]) -> Callable[[Pressed], Callable
         async def wrapper(update: Update, context: LeadbotContext) -> int:
             query = update.callback_query
             assert query is not None
-            draft = _draft(context)
-            if draft is None or _expired(context, draft):
-                return await _gone(update, context)
+            draft = FORM.draft(context)
+            if draft is None or FORM.expired(context, draft):
+                return await FORM.gone(update, context)
             data = (query.data or "").partition(":")[2]
             if draft.get("state") not in expected(data):
                 await query.answer(context.label("fallback.stale_button"), show_alert=True)
@@ -247,10 +206,10 @@ def parse_answer(context: LeadbotContext, step: Step, text: str) -> Any:
 
 
 async def on_text(update: Update, context: LeadbotContext) -> int:
-    draft = _draft(context)
+    draft = FORM.draft(context)
     state = draft.get("state") if draft else None
-    if draft is None or _expired(context, draft) or state not in BY_STATE:
-        return await _gone(update, context)
+    if draft is None or FORM.expired(context, draft) or state not in BY_STATE:
+        return await FORM.gone(update, context)
     step = BY_STATE[state]
     text = update.effective_message.text or "" if update.effective_message else ""
     try:
@@ -266,10 +225,10 @@ async def on_text(update: Update, context: LeadbotContext) -> int:
 
 async def on_other(update: Update, context: LeadbotContext) -> int:
     """A sticker, photo or voice where text is expected: explain, ask again."""
-    draft = _draft(context)
+    draft = FORM.draft(context)
     state = draft.get("state") if draft else None
-    if draft is None or _expired(context, draft) or state not in BY_STATE:
-        return await _gone(update, context)
+    if draft is None or FORM.expired(context, draft) or state not in BY_STATE:
+        return await FORM.gone(update, context)
     return await ask(update, context, BY_STATE[state], draft, context.t("report.text_expected"))
 
 
@@ -290,15 +249,15 @@ async def on_button(update: Update, context: LeadbotContext, draft: dict[str, An
         tags = set(draft.get("tags", []))
         tags.symmetric_difference_update({chosen})
         draft["tags"] = [t for t in options if t in tags]
-        _touch(context, draft)
+        FORM.touch(context, draft)
         return await ask(update, context, step, draft)
     draft[field] = chosen
     return await _next(update, context, step, draft)
 
 
 async def on_file(update: Update, context: LeadbotContext) -> int:
-    draft = _draft(context)
-    if draft is None or _expired(context, draft) or draft.get("state") != FILES:
+    draft = FORM.draft(context)
+    if draft is None or FORM.expired(context, draft) or draft.get("state") != FILES:
         return await on_other(update, context)
     msg = update.effective_message
     assert msg is not None
@@ -309,7 +268,7 @@ async def on_file(update: Update, context: LeadbotContext) -> int:
         files.append({"file_id": msg.document.file_id, "kind": "document", "name": msg.document.file_name or ""})
     elif msg.photo:
         files.append({"file_id": msg.photo[-1].file_id, "kind": "photo", "name": ""})
-    _touch(context, draft)
+    FORM.touch(context, draft)
     return await ask(update, context, BY_STATE[FILES], draft, context.t("report.file_added", count=len(files)))
 
 
@@ -388,7 +347,7 @@ async def show_summary(update: Update, context: LeadbotContext, draft: dict[str,
 @pressed(lambda action: {SUMMARY, PICK} if action in ("save", "edit", "cancel") else set())
 async def on_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], action: str) -> int:
     if action == "cancel":
-        return await cancel(update, context)
+        return await FORM.cancel(update, context)
     if action == "edit":
         draft["state"] = PICK
         buttons = [InlineKeyboardButton(context.label(f"report.field.{s.field}"), callback_data=f"re:{s.field}") for s in STEPS]
@@ -457,7 +416,7 @@ def conversation() -> ConversationHandler:
             CommandHandler("start", start_form, filters=private & filters.Regex(r"^/start report$")),
         ],
         states={state: answers for state in [*BY_STATE, NEAR, SUMMARY, PICK]},
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="report",
         persistent=True,
         allow_reentry=True,
@@ -467,19 +426,6 @@ def conversation() -> ConversationHandler:
 def handlers() -> list:
     return [
         conversation(),
-        CommandHandler("report", from_group, filters=filters.ChatType.GROUPS),
+        CommandHandler("report", FORM.from_group, filters=filters.ChatType.GROUPS),
     ]
 
-
-async def sweep_idle_forms(app: Any, now: datetime) -> None:
-    """A JobRunner job: tell people whose form timed out, and drop the draft."""
-    settings = app.services.settings
-    timeout = timedelta(minutes=settings.form_timeout_minutes)
-    async with app.services.db.session() as session:
-        closed = await close_idle_forms(session, now, timeout, KEY)
-    for form in closed:
-        app.user_data.get(form.tg_user_id, {}).pop(KEY, None)  # the in-memory copy too
-        try:
-            await app.bot.send_message(form.tg_user_id, catalog.t("report.expired", form.locale or settings.locale))
-        except TelegramError as exc:
-            log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)

@@ -37,11 +37,20 @@ worse than a rare duplicate) and count it as ``outbox_retried``.
 
 A message missed while the bot was down is sent on start if it is still within
 its grace time (``not_after``), otherwise recorded as ``skipped``.
+
+**Documents.** A row may carry a file in ``params["_document"]`` (``filename``,
+``data`` in base64, an HTML ``caption``), built when the row was planned (the
+leaders' reports: bot/services/digests.py). It is sent with sendDocument right
+after the row's text, as one more part of the same claim: a retry resumes at the
+first part not yet sent. Rows to one chat are sent one after the other, in the
+order they were planned, so a text and its file are never interleaved with
+another row's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import uuid
 import warnings
@@ -126,7 +135,7 @@ class Outbox:
                     rows = await weekly_repo.claim(session, now, token, self.batch)
                 if not rows:
                     break
-                await asyncio.gather(*(self._deliver(row, token, now, report) for row in rows))
+                await asyncio.gather(*(self._deliver_in_order(chat_rows, token, now, report) for chat_rows in _by_chat(rows)))
             self.last_drain = now
         if report.touched:
             log.info("outbox: %s", report)
@@ -139,6 +148,10 @@ class Outbox:
         return counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0), counts.get(OutboxStatus.FAILED, 0)
 
     # -- one row -----------------------------------------------------------------------------
+    async def _deliver_in_order(self, rows: list[OutboxMessage], token: str, now: datetime, report: DrainReport) -> None:
+        for row in rows:  # one chat: in planning order (rows to different chats go in parallel)
+            await self._deliver(row, token, now, report)
+
     async def _deliver(self, row: OutboxMessage, token: str, now: datetime, report: DrainReport) -> None:
         decision = self.gate(row, now) if self.gate else None
         if decision is not None:
@@ -151,21 +164,27 @@ class Outbox:
             return
         try:
             text, buttons = self.render(row, now, self.bot.username)
+            document = _document(row)
         except Exception as exc:  # a template bug must not stall the queue
             log.exception("outbox row %s could not be rendered", row.id)
             await self._fail(row, token, f"render error: {exc}"[:500], report)
             return
         markup = _markup(buttons)
         parts = split_html(text)
+        total = len(parts) + (document is not None)
         done = 0
         error = ""
+        message_id = None
         for attempt in range(self.inline_retries + 1):
             try:
-                message_id = None
-                while done < len(parts):
-                    last = done == len(parts) - 1
-                    message = await self.bot.send_message(row.chat_id, parts[done], reply_markup=markup if last else None)
-                    message_id = message.message_id
+                while done < total:
+                    if done < len(parts):
+                        last = done == len(parts) - 1
+                        message = await self.bot.send_message(row.chat_id, parts[done], reply_markup=markup if last else None)
+                        message_id = message.message_id
+                    else:
+                        assert document is not None
+                        await self.bot.send_document(row.chat_id, document[1], filename=document[0], caption=document[2])
                     done += 1
                 await self._finish(row, token, status=OutboxStatus.SENT, sent_at=self.clock.now(), message_id=message_id, error=None)
                 report.sent += 1
@@ -226,6 +245,22 @@ class Outbox:
         counter = getattr(self.metrics, name, None) if self.metrics is not None else None
         if counter is not None:
             counter.inc()
+
+
+def _by_chat(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """The claimed rows grouped by chat, each group in claim order (due time, then id)."""
+    groups: dict[int, list[OutboxMessage]] = {}
+    for row in rows:
+        groups.setdefault(row.chat_id, []).append(row)
+    return list(groups.values())
+
+
+def _document(row: OutboxMessage) -> tuple[str, bytes, str | None] | None:
+    """(file name, bytes, HTML caption) of the file the row carries, if any."""
+    spec = (row.params or {}).get("_document")
+    if not spec:
+        return None
+    return str(spec["filename"]), base64.b64decode(spec["data"], validate=True), spec.get("caption")
 
 
 def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:

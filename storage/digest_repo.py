@@ -1,0 +1,51 @@
+"""Queries for the leaders' periodic reports (bot/services/digests.py). Services call these.
+
+Everything comes back as light rows (tuples with named columns): a report reads
+every lead of the jurisdiction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Lead, LeadEvent, WeeklySubmission, WeeklyVersion
+
+LEAD_COLUMNS = (
+    Lead.id, Lead.unit_id, Lead.project, Lead.company, Lead.industry, Lead.amount_wan, Lead.origin, Lead.stage,
+    Lead.review, Lead.duplicate_of, Lead.reported_at,
+)  # fmt: skip
+
+
+async def leads_reported_between(session: AsyncSession, start: datetime, end: datetime) -> Sequence[Any]:
+    """Leads reported in ``[start, end)``, duplicates and rejected ones included, oldest first."""
+    stmt = select(*LEAD_COLUMNS).where(Lead.reported_at >= start, Lead.reported_at < end)
+    return (await session.execute(stmt.order_by(Lead.reported_at, Lead.id))).all()
+
+
+async def stage_events(session: AsyncSession, before: datetime) -> Sequence[Any]:
+    """Reports and stage moves of the leads reported before ``before``, every one (a lead's
+    stage at a past instant needs them all): lead_id, kind, at, from_value, to_value, note."""
+    stmt = (
+        select(LeadEvent.lead_id, LeadEvent.kind, LeadEvent.at, LeadEvent.from_value, LeadEvent.to_value, LeadEvent.note)
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(Lead.reported_at < before, LeadEvent.kind.in_(("report", "stage")))
+        .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def accepted_progress(session: AsyncSession, since: datetime, before: datetime) -> Sequence[Any]:
+    """The weekly versions that count, submitted in ``[since, before)``: unit_id, submitted_at, content
+    (项目进展 entries are ``content["progress"]``: lead, text, stage, from)."""
+    stmt = (
+        select(WeeklySubmission.unit_id, WeeklyVersion.submitted_at, WeeklyVersion.content)
+        .join(WeeklyVersion, WeeklyVersion.id == WeeklySubmission.accepted_version_id)
+        .where(WeeklyVersion.submitted_at >= since, WeeklyVersion.submitted_at < before)
+        .order_by(WeeklyVersion.submitted_at, WeeklyVersion.id)
+    )
+    return (await session.execute(stmt)).all()

@@ -16,6 +16,7 @@ from storage.models import (
     Lead,
     LeadEvent,
     LedgerEntry,
+    Review,
     Unit,
     UnitScore,
     WeeklySubmission,
@@ -81,6 +82,18 @@ async def unit_leads_active_since(session: AsyncSession, unit_id: int, since: da
     """The unit's leads reported, or with any history, at or after ``since``."""
     moved = select(LeadEvent.lead_id).where(LeadEvent.unit_id == unit_id, LeadEvent.at >= since)
     stmt = select(Lead).where(Lead.unit_id == unit_id, or_(Lead.reported_at >= since, Lead.id.in_(moved)))
+    return (await session.scalars(stmt.order_by(Lead.id))).all()
+
+
+async def leads_sitting_in(session: AsyncSession, stages: Sequence[str], moved_since: datetime | None) -> Sequence[Lead]:
+    """Live leads (not duplicates, not rejected) now in one of ``stages``, reported or moved at or after
+    ``moved_since`` (None: whenever): the only leads whose stay there can run out later (stage nodes)."""
+    stmt = select(Lead).where(
+        Lead.stage.in_(list(stages)), Lead.duplicate_of.is_(None), Lead.review != Review.REJECTED
+    )
+    if moved_since is not None:
+        moved = select(LeadEvent.lead_id).where(LeadEvent.kind == "stage", LeadEvent.at >= moved_since)
+        stmt = stmt.where(or_(Lead.reported_at >= moved_since, Lead.id.in_(moved)))
     return (await session.scalars(stmt.order_by(Lead.id))).all()
 
 

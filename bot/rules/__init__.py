@@ -24,10 +24,12 @@ from bot.rules.engine import (
 )
 from bot.rules.model import EVENT_KINDS, MANUAL_RULE_ID, Entry, Event, LeadFacts, lead_code
 from bot.rules.schema import PRESETS, RulesError, RuleSet, load_preset, load_rules, load_rules_text
+from bot.rules.schedule import Overdue, max_deadline, overdue_nodes
 
 __all__ = [
     "EVENT_KINDS",
     "MANUAL_RULE_ID",
+    "Overdue",
     "PRESETS",
     "CapHit",
     "Changes",
@@ -51,6 +53,8 @@ __all__ = [
     "load_preset",
     "load_rules",
     "load_rules_text",
+    "max_deadline",
+    "overdue_nodes",
     "reconcile",
     "rescore",
     "score",

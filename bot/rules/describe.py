@@ -246,7 +246,19 @@ def _settings_lines(rules: RuleSet, lang: str) -> list[str]:
     if rules.categories:
         sep = "、" if zh else ", "
         lines.append(("考核序列：" if zh else "Categories: ") + sep.join(rules.categories))
+    if rules.stage_deadlines:
+        lines.append(_deadlines_line(rules, zh))
     return lines
+
+
+def _deadlines_line(rules: RuleSet, zh: bool) -> str:
+    """时序进度节点：在谈后 90 天内签约、签约后 60 天内落地（逾期即"未达到时序进度"）."""
+    ordered = sorted(rules.stage_deadlines.items(), key=lambda item: rules.stages.index(item[0]))
+    if zh:
+        nodes = "、".join(f"{s}后 {d} 天内{rules.next_stage(s)}" for s, d in ordered)
+        return f"时序进度节点：{nodes}（逾期即未达到时序进度）"
+    nodes = ", ".join(f"{s} → {rules.next_stage(s)} within {d} days" for s, d in ordered)
+    return f"Stage nodes: {nodes} (later is overdue)"
 
 
 def _rule_line(rules: RuleSet, rule: ScoringRule, lang: str) -> str:

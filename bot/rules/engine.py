@@ -316,6 +316,8 @@ def _entry(rule: ScoringRule, event: Event, points: Decimal, note: str) -> Entry
 def _note(rules: RuleSet, rule: ScoringRule, event: Event) -> str:
     """签约 L0012（≥1亿元，省外）: what, which lead, and why the conditions held."""
     text = event_label(rules, rule)
+    if event.kind == "stage_overdue" and rule.stage is None and event.stage is not None:
+        text = f"{event.stage}节点{text}"  # 签约节点未达到时序进度: which node, as a stage-filtered rule says
     if event.lead is None:
         return text
     why = reasons(rule, event.lead)

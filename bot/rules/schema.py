@@ -181,6 +181,8 @@ Positive = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_posi
 NonNegative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_not_negative)]
 Negative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_negative)]
 Count = Annotated[StrictInt, Field(ge=1)]
+MAX_DEADLINE_DAYS = 3660  # ten years: a longer "deadline" is a typo, and it widens every refresh's window
+Days = Annotated[StrictInt, Field(ge=1, le=MAX_DEADLINE_DAYS)]
 Ident = Annotated[str, AfterValidator(_rule_id)]
 Text = Annotated[str, AfterValidator(_non_empty)]
 Names = Annotated[tuple[Text, ...], Field(min_length=1)]
@@ -325,6 +327,9 @@ class RuleSet(_Model):
     stages: Annotated[tuple[Text, ...], Field(min_length=1)] = DEFAULT_STAGES
     activities: dict[Ident, Text] = Field(default_factory=dict, validate_default=True)
     categories: tuple[Text, ...] = ()
+    # 全流程倒排 (seed 004 二(八)2): the longest a lead may stay in a stage before the next stage
+    # (the node) is overdue, in days; stages without a figure have no schedule.
+    stage_deadlines: dict[Text, Days] = Field(default_factory=dict)
     modules: tuple[Module, ...] = ()
     caps: tuple[CapGroup, ...] = ()
     rules: tuple[Rule, ...] = ()
@@ -361,6 +366,13 @@ class RuleSet(_Model):
         """A rule's own setting wins; otherwise the file-wide default."""
         return self.counts_only_verified if rule.only_verified is None else rule.only_verified
 
+    def next_stage(self, stage: str) -> str | None:
+        """The stage after this one (the node a deadline on ``stage`` is about); None for the last or unknown."""
+        if stage not in self.stages:
+            return None
+        i = self.stages.index(stage)
+        return self.stages[i + 1] if i + 1 < len(self.stages) else None
+
 
 # --------------------------------------------------------------------------- #
 # Whole-file checks
@@ -381,7 +393,18 @@ def _reference_problems(rs: RuleSet) -> list[Problem]:
         else:
             problems += [Problem(loc + k, m) for k, m in _scoring_problems(rs, rule, modules)]
     problems += _cap_problems(rs, modules)
+    problems += _deadline_problems(rs)
     return problems
+
+
+def _deadline_problems(rs: RuleSet) -> Iterator[Problem]:
+    """Each deadline names a stage that has a next stage: the node that becomes overdue."""
+    for stage in rs.stage_deadlines:
+        loc = ("stage_deadlines", stage)
+        if stage not in rs.stages:
+            yield Problem(loc, f'unknown stage "{stage}"{_known(rs.stages)}')
+        elif rs.next_stage(stage) is None:
+            yield Problem(loc, f'"{stage}" is the last stage: there is no later stage to reach in time; remove it')
 
 
 def _id_problems(rs: RuleSet) -> Iterator[Problem]:
@@ -519,7 +542,7 @@ def load_rules_text(text: str, source: str = "rules.toml") -> RuleSet:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise RulesError([_toml_problem(exc)], source) from None
+        raise RulesError([_toml_problem(exc, text)], source) from None
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
@@ -545,13 +568,21 @@ def _too_big(size: int) -> str:
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
-def _toml_problem(exc: tomllib.TOMLDecodeError) -> Problem:
+_BARE_NON_ASCII_KEY = re.compile(r"^\s*[^\x00-\x7f\s\"'=#\[][^=\"']*=")
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str = "") -> Problem:
     message = str(exc)
     match = _TOML_AT.search(message)
     if match is None:
         return Problem((), f"invalid TOML: {message}")
     detail = message[: match.start()]
-    return Problem((), f"invalid TOML: {detail}", int(match.group(1)), f"column {match.group(2)}")
+    line = int(match.group(1))
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and _BARE_NON_ASCII_KEY.match(lines[line - 1]):
+        # 在谈 = 90: TOML names without quotes may only use ASCII letters, digits, - and _
+        detail += '; a Chinese name before "=" must be in double quotes, e.g. "在谈" = 90'
+    return Problem((), f"invalid TOML: {detail}", line, f"column {match.group(2)}")
 
 
 # --------------------------------------------------------------------------- #
@@ -563,6 +594,7 @@ _MESSAGES = {
     "extra_forbidden": "unknown field (check the spelling; see docs/rules.md)",
     "int_type": "must be a whole number without quotes, e.g. 2",
     "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
     "bool_type": "must be true or false (without quotes)",
     "string_type": "must be text in quotes",
     "tuple_type": 'must be a list, e.g. ["a", "b"]',

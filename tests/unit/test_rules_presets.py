@@ -328,7 +328,8 @@ def test_describe_reads_the_tables_back() -> None:
     assert "模块「项目推进、项目绩效」合计每年封顶 70 分" in kaihua
     assert "只计经认定的线索和工作记录（各规则可另行设置）" in kaihua
     assert "【系数1.2】含标签2+2产业链或数字经济或央企国企或上市公司或民营500强的项目：「项目绩效」得分 ×1.2" in kaihua
-    assert len(kaihua) == 6 + len(KAIHUA.rules) + 2
+    assert "时序进度节点：在谈后 90 天内签约、签约后 60 天内落地、落地后 90 天内开工、开工后 180 天内入统、入统后 180 天内投产（逾期即未达到时序进度）" in kaihua
+    assert len(kaihua) == 7 + len(KAIHUA.rules) + 2
     assert (
         describe(JIAOCHENG, "en")[2]
         == "[基础分(1)] every 2 × lead reported per quarter: +2 (once per quarter; module 基础分)"

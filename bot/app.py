@@ -22,7 +22,7 @@ from bot.cli import periods_for
 from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
-from bot.services import Services, maintenance, scoring
+from bot.services import Services, maintenance, scoring, stage_nodes
 from handlers import activity, digest, ranking, register, report
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
@@ -174,6 +174,12 @@ def _scoring(app: LeadbotApplication, settings: Settings) -> None:
     """Rules in force (a bad rules file stops start-up), the monthly 红黑榜, idle activity forms."""
     setup = scoring.configure(settings)
     app.jobs.add("expire-idle-activity-forms", timedelta(minutes=5), functools.partial(activity.FORM.sweep, app))
+    # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are refreshed.
+    # Hourly, not daily: the query is cheap, and a node due late on the 31st still makes the month's
+    # 红黑榜 -- added before the board so that in one tick the refresh comes first.
+    app.jobs.add(
+        "scoring-stage-nodes", timedelta(hours=1), functools.partial(stage_nodes.refresh_fallen_due, app.services.db, setup)
+    )
     app.jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
 
     async def rules_check(now: datetime) -> None:

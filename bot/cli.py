@@ -1,4 +1,4 @@
-"""``leadbot …`` commands: run, webhook, console, db, backup/restore, import-units, export, periods."""
+"""``leadbot …`` commands: run, webhook, console, db, backup/restore, import-units, export, digest, periods."""
 
 from __future__ import annotations
 
@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--key", help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one)")
     exp.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     exp.set_defaults(func=cmd_export)
+
+    dig = sub.add_parser("digest", help="print a leaders' report (half-monthly, monthly, quarterly, annual); --xlsx writes its workbook")
+    dig.add_argument("kind", choices=["half", "month", "quarter", "year"])
+    dig.add_argument("key", nargs="?", help="which one: 2026-10-H1, 2026-10, 2026-Q3, 2026 (default: the last one that ended)")
+    dig.add_argument("--xlsx", type=Path, help="also write the report's .xlsx here (a folder gets its default name)")
+    dig.set_defaults(func=cmd_digest)
 
     per = sub.add_parser("periods", help="print the weekly periods and deadlines of a year")
     per.add_argument("--year", type=int, required=True)
@@ -291,6 +297,41 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 1
     print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
                         ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot import catalog, digest_xlsx
+    from bot.clock import SystemClock
+    from bot.services import ServiceError, digests, scoring
+    from handlers.digest import digest_text
+
+    settings = load_settings()
+    loc = settings.locale
+
+    async def go() -> digests.Report:
+        db = Database(settings.database_url)
+        try:
+            await db.ensure_schema()
+            async with db.session() as session:
+                return await digests.collect(session, scoring.setup_for(settings), SystemClock().now(), args.kind, args.key)
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(go())
+    except ServiceError as err:
+        print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
+        return 1
+    print(digest_text(loc, report, settings.zone))
+    if args.xlsx is not None:
+        path = args.xlsx / digest_xlsx.file_name(report) if args.xlsx.is_dir() else args.xlsx
+        try:
+            path.write_bytes(digest_xlsx.build_workbook(report, settings.zone))
+        except OSError as exc:
+            print(catalog.plain("digest.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)), file=sys.stderr)
+            return 1
+        print(catalog.plain("digest.cli_written", loc, path=str(path)), file=sys.stderr)
     return 0
 
 

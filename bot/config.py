@@ -56,6 +56,11 @@ EXPECTED: dict[str, str] = {
     "board_top_n": "a whole number between 1 and 50",
     "targets": "a list of tables such as [[targets]] name = \"签约亿元以上项目\" stage = \"签约\" min_amount_wan = 10000 count = 2",
     "targets_file": "the path of a TOML file with [[targets]] tables",
+    "digest_half_monthly": "true or false (the half-monthly roll-up on the 1st and 16th)",
+    "digest_monthly": "true or false (the monthly progress notice on the first working day)",
+    "digest_quarterly": "true or false (the quarterly evaluation on the first working day of a quarter)",
+    "digest_annual": "true or false (the annual assessment on the first working day of the year)",
+    "digest_hour": "an hour of the day between 0 and 23",
     "confirmation_required": "true or false (the unit head confirms each weekly submission)",
     "reminder_offsets": "comma-separated durations before the deadline, each under 7 days, e.g. 24h,8h,2h,30m",
     "quiet_hours": "HH:MM-HH:MM (e.g. 22:00-08:00), or off",
@@ -90,13 +95,15 @@ DEFAULT_CHANNELS = ["以商招商", "展会", "委托", "网络", "其他"]
 DEFAULT_TARGETS = [{"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 1}]
 StrList = Annotated[list[str], NoDecode]
 DEFAULT_REMINDER_OFFSETS = [timedelta(hours=24), timedelta(hours=8), timedelta(hours=2), timedelta(minutes=30)]
-_DURATION = re.compile(r"(?:(\d+)\s*(?:d|天))?\s*(?:(\d+)\s*(?:h|小时|时))?\s*(?:(\d+)\s*(?:m|min|分钟|分))?", re.IGNORECASE)
+_DURATION = re.compile(
+    r"(?:(\d+)\s*(?:d|天))?\s*(?:(\d+)\s*(?:h|小时|时))?\s*(?:(\d+)\s*(?:m|min|分钟|分))?\s*(?:(\d+)\s*(?:s|sec|秒))?", re.IGNORECASE
+)
 _QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*[-–—~～至到]\s*(\d{1,2}):(\d{2})")
 _OFF = ("", "off", "none", "no", "false", "关闭", "无")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """``24h``, ``30m``, ``1h30m``, ``1d``, a timedelta, or minutes as a number; 0 < d < 7 days."""
+    """``24h``, ``30m``, ``1h30m``, ``1d``, ``45s``, a timedelta, or minutes as a number; 0 < d < 7 days."""
     if isinstance(value, timedelta):
         found = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -105,8 +112,8 @@ def parse_duration(value: Any) -> timedelta:
         match = _DURATION.fullmatch(value.strip())
         if match is None or not any(match.groups()):
             raise ValueError(f"not a duration: {value!r}")
-        days, hours, minutes = (int(g or 0) for g in match.groups())
-        found = timedelta(days=days, hours=hours, minutes=minutes)
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        found = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     else:
         raise ValueError(f"not a duration: {value!r}")
     if not timedelta(0) < found < timedelta(days=7):
@@ -179,6 +186,13 @@ class Settings(BaseSettings):
         default_factory=lambda: [dict(t) for t in DEFAULT_TARGETS], validation_alias=_alias("targets")
     )
     targets_file: str | None = Field(default=None, validation_alias=_alias("targets_file"))
+
+    # Periodic reports for leaders (README: Reports for leaders): which go out, from what hour.
+    digest_half_monthly: bool = Field(default=True, validation_alias=_alias("digest_half_monthly"))
+    digest_monthly: bool = Field(default=True, validation_alias=_alias("digest_monthly"))
+    digest_quarterly: bool = Field(default=True, validation_alias=_alias("digest_quarterly"))
+    digest_annual: bool = Field(default=True, validation_alias=_alias("digest_annual"))
+    digest_hour: int = Field(default=9, ge=0, le=23, validation_alias=_alias("digest_hour"))
 
     # Weekly cycle (docs/weekly-guide.md): confirmation, reminders, calendar corrections.
     confirmation_required: bool = Field(default=True, validation_alias=_alias("confirmation_required"))

@@ -8,10 +8,11 @@ instance plans nothing twice. Delivery is :mod:`scheduler.outbox`'s job.
 
 Kinds (``OutboxMessage.kind``):
 
-* ``remind:<minutes>`` — before the deadline: a private message to each liaison of
-  a unit that has not submitted (to the head when only the confirmation is
-  missing; to a substitute when the person is on leave), and one post in the
-  unit's group. Private messages respect the quiet hours.
+* ``remind:<minutes>`` (``remind:<seconds>s`` when not whole minutes) — before the
+  deadline: a private message to each liaison of a unit that has not submitted (to
+  the head when only the confirmation is missing; to a substitute when the person
+  is on leave), and one post in the unit's group. Private messages respect the
+  quiet hours.
 * ``leaders:missing`` — at ``leaders_missing_offset``: the units not done yet.
 * ``leaders:summary`` — at the deadline: on time, late, missing.
 * ``admin:calendar`` — once per uncovered year: deadlines are approximate.
@@ -136,7 +137,10 @@ def _deadline_params(cfg: WeeklyConfig, period: WeeklyPeriod, locale: str) -> di
 
 
 def _offset_name(offset: timedelta) -> str:
-    return str(int(offset.total_seconds() // 60))
+    """Minutes (``1440``, the name of existing kinds and marks); an offset that is not a
+    whole number of minutes gets seconds (``45s``), so ``45s`` and ``20s`` stay two reminders."""
+    seconds = int(offset.total_seconds())
+    return str(seconds // 60) if seconds % 60 == 0 else f"{seconds}s"
 
 
 @dataclass

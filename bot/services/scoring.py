@@ -40,7 +40,8 @@ from bot.config import ConfigError, Settings
 from bot.periods import Periods, Span, WeeklySchedule
 from bot.rules import MANUAL_RULE_ID, Entry, Event, LeadFacts, RuleSet, RulesError, load_preset, load_rules
 from bot.rules import engine
-from storage import repo, scoring_repo
+from bot.rules.schedule import max_deadline, overdue_nodes
+from storage import funds_repo, repo, scoring_repo
 from storage.models import Lead, LeadEvent, Review
 
 log = logging.getLogger(__name__)
@@ -284,18 +285,24 @@ class UnitHistory:
     activities: list[Any]  # light rows: id, kind, on_date, review, amount_usd, lead_id
 
 
-async def collect_unit(session: Any, unit_id: int, setup: ScoringSetup, since: datetime | None = None) -> UnitHistory:
+async def collect_unit(
+    session: Any, unit_id: int, setup: ScoringSetup, since: datetime | None = None, *, now: datetime | None = None
+) -> UnitHistory:
     """Every scoring event of one unit, built from its rows.
 
     ``since``: only what can matter from that instant on -- the leads with an event
     then or later (with their whole history) and the activities from then on.
+    ``now``: stage nodes still not reached by then are overdue (``stage_overdue``);
+    without it only the nodes already reached late are.
     """
     rules, periods = setup.rules, setup.periods
     if since is None:
         leads = await scoring_repo.unit_leads(session, unit_id)
         lead_events = await scoring_repo.unit_lead_events(session, unit_id)
     else:
-        leads = await scoring_repo.unit_leads_active_since(session, unit_id, since)
+        # A lead that last moved up to the longest stage deadline before ``since`` may still
+        # become overdue after it: its stage_overdue event is dated at the deadline, not at a move.
+        leads = await scoring_repo.unit_leads_active_since(session, unit_id, since - max_deadline(rules))
         lead_events = await scoring_repo.lead_events_of(session, [lead.id for lead in leads])
     by_lead: dict[int, list[LeadEvent]] = defaultdict(list)
     for e in lead_events:
@@ -312,6 +319,7 @@ async def collect_unit(session: Any, unit_id: int, setup: ScoringSetup, since: d
             events.append(Event(f"lead:{lead.id}:verified", "lead_verified", unit_id, tl.verified_at, lead=tl.facts(tl.verified_at)))
         for stage, at in tl.reached.items():
             events.append(Event(f"lead:{lead.id}:stage:{stage}", "stage_reached", unit_id, at, lead=tl.facts(at), stage=stage))
+        events += overdue_events(rules, tl, now)
     on_or_after = None if since is None else since.astimezone(setup.zone).date() - timedelta(days=1)
     activities = [a for a in await scoring_repo.unit_activities(session, unit_id, on_or_after) if a.review != Review.REJECTED]
     linked = {a.lead_id for a in activities if a.lead_id is not None}
@@ -331,7 +339,43 @@ async def collect_unit(session: Any, unit_id: int, setup: ScoringSetup, since: d
         except ValueError:
             continue
         events.append(Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome))
+    events += await funds_events(session, unit_id, timelines)
     return UnitHistory(events, timelines, activities)
+
+
+async def funds_events(session: Any, unit_id: int, timelines: dict[int, LeadTimeline]) -> list[Event]:
+    """到位资金 (bot/services/funds.py): one ``funds`` event per lead and month, the live figure, dated at
+    its ``counts_at``, judged by the lead as it was then; a rejected lead's figures count for nothing."""
+    rows = [r for r in await funds_repo.unit_live(session, unit_id) if r.amount_wan > 0]
+    extra = {
+        lead.id: lead for lead in await scoring_repo.leads_by_ids(session, {r.lead_id for r in rows} - set(timelines))
+        if lead.review != Review.REJECTED
+    }  # leads outside a refresh window have no timeline yet
+    events = []
+    for r in rows:
+        tl = timelines.get(r.lead_id)
+        facts = tl.facts(r.counts_at) if tl else (_plain_facts(extra[r.lead_id]) if r.lead_id in extra else None)
+        if facts is not None:
+            events.append(Event(f"funds:{r.lead_id}:{r.month}", "funds", unit_id, r.counts_at, lead=facts, amount_wan=Decimal(r.amount_wan)))
+    return events
+
+
+def overdue_events(rules: RuleSet, tl: LeadTimeline, now: datetime | None) -> list[Event]:
+    """全流程倒排: one ``stage_overdue`` per node the lead missed, dated at its deadline, named after the node.
+
+    A node is missed at most once (the stay counts from when the lead reached the stage, as the
+    ``stage_reached`` events do), so the lead and node make the id; a leader's correction that
+    changes the deadline moves the event, and the ledger voids the old line and appends the new.
+    """
+    if not rules.stage_deadlines or tl.lead.duplicate_of is not None:
+        return []  # 首报认定: a duplicate counts for nothing, on schedule or not
+    return [
+        Event(
+            f"lead:{tl.lead.id}:overdue:{o.node}", "stage_overdue", tl.lead.unit_id, o.due,
+            lead=tl.facts(o.due), stage=o.node,
+        )
+        for o in overdue_nodes(rules, tl.reached, now)
+    ]  # fmt: skip
 
 
 def _plain_facts(lead: Lead) -> LeadFacts:
@@ -391,7 +435,7 @@ async def refresh_unit(
     setup = rules if isinstance(rules, ScoringSetup) else _with(current(), rules, periods)
     await scoring_repo.lock_unit(session, unit_id)
     load_from, keep_from = window(setup, since) if since is not None and not full_scores else (None, None)
-    history = await collect_unit(session, unit_id, setup, load_from)
+    history = await collect_unit(session, unit_id, setup, load_from, now=now)
     fresh = [_stored(e) for e in engine.derive(setup.rules, history.events, setup.periods)]
     rows = await scoring_repo.live_entries(session, unit_id)
     if keep_from is not None:

@@ -17,6 +17,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
 from storage.models.weekly import (
@@ -38,4 +39,5 @@ __all__ = [
     "JobMark", "MemberLeave", "OutboxMessage", "OutboxStatus", "Outcome", "VersionStatus", "WeeklyDraft",
     "WeeklySkip", "WeeklySubmission", "WeeklyVersion",
     "Activity", "ActivityKind", "LedgerEntry", "UnitScore", "activity_code",
+    "FundsRecord",
 ]

@@ -237,6 +237,16 @@ async def test_each_reminder_is_planned_once_and_only_for_units_not_done(world: 
     assert "remind:480" in kinds  # 8 h passed while "down": planned late, due at once, within grace
 
 
+async def test_offsets_under_a_minute_are_two_reminders_not_one(world: Database) -> None:
+    cfg = config(offsets=(timedelta(seconds=45), timedelta(seconds=20)))
+    deadline = at(19, 17)
+    for now in (deadline - timedelta(seconds=45), deadline - timedelta(seconds=20)):
+        async with world.session() as s:
+            await reminders.plan_reminders(s, now, cfg)
+    kinds = [r.kind for r in await planned(world)]
+    assert kinds.count("remind:45s") == 8 and kinds.count("remind:20s") == 8  # 4 liaisons + 4 groups each
+
+
 async def test_a_reminder_in_quiet_hours_until_the_deadline_is_skipped(world: Database) -> None:
     cfg = config(schedule=WeeklySchedule(time=time(23, 30)), offsets=(timedelta(minutes=30),))
     async with world.session() as s:

@@ -44,6 +44,14 @@ def test_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.extra_holidays == [date(2027, 2, 10), date(2027, 2, 11)] and s.extra_workdays == [date(2027, 2, 20)]
 
 
+def test_offsets_may_be_given_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADBOT_REMINDER_OFFSETS", "45s,1m30s,20秒")
+    monkeypatch.setenv("LEADBOT_LEADERS_MISSING_OFFSET", "30s")
+    s = load_settings()
+    assert s.reminder_offsets == [timedelta(seconds=90), timedelta(seconds=45), timedelta(seconds=20)]
+    assert s.leaders_missing_offset == timedelta(seconds=30)
+
+
 def test_toml_lists_and_dates(tmp_path: Path) -> None:
     (tmp_path / "leadbot.toml").write_text(
         'reminder_offsets = ["24h", "2h"]\nquiet_hours = "21:30-07:00"\nextra_holidays = [2027-02-11]\nholiday_shift = true\n',
@@ -71,6 +79,7 @@ def test_the_config_corrects_the_calendar_for_uncovered_years(monkeypatch: pytes
         ("LEADBOT_QUIET_HOURS", "22-8"),
         ("LEADBOT_QUIET_HOURS", "25:00-08:00"),
         ("LEADBOT_LEADERS_MISSING_OFFSET", "0m"),
+        ("LEADBOT_REMINDER_OFFSETS", "0s"),
         ("LEADBOT_REMINDER_GRACE_MINUTES", "-5"),
         ("LEADBOT_EXTRA_HOLIDAYS", "2027-13-01"),
         ("LEADBOT_HOLIDAY_SHIFT", "maybe"),

@@ -16,18 +16,19 @@ GROUP = -100
 
 
 async def admit(update: Update, context: LeadbotContext) -> None:
-    """One session for both checks: this runs on every update, so keep it cheap."""
+    """This runs on every update, so it is kept cheap: one small write to claim the
+    update id, and a database read for the person only when the cache has none."""
     user = update.effective_user
-    async with context.session() as session:
-        if not await repo.claim_update(session, update.update_id, context.now()):
-            log.info("update %s delivered again; ignored", update.update_id)
-            raise ApplicationHandlerStop
-        if user is None or user.is_bot:
-            raise ApplicationHandlerStop
-        cached = context.services.actors.get(user.id)
-        context.actor = cached or context.services.actors.put(
-            await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
-        )
+    if not await repo.claim_update_now(context.services.db.engine, update.update_id, context.now()):
+        log.info("update %s delivered again; ignored", update.update_id)
+        raise ApplicationHandlerStop
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    context.actor = context.services.actors.get(user.id)
+    if context.actor is None:
+        async with context.session() as session:
+            actor = await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
+        context.actor = context.services.actors.put(actor)
 
 
 def handlers() -> list[TypeHandler[Update, None]]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import AuditEntry, Chat, Invite, Member, PersistedData, ProcessedUpdate, Unit
@@ -150,6 +150,16 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
     result = await session.execute(stmt)
+    return result.rowcount == 1
+
+
+async def claim_update_now(engine: AsyncEngine, update_id: int, now: datetime) -> bool:
+    """:func:`claim_update` in its own short transaction, without an ORM session:
+    it runs for every update, so it is the cheapest write the database allows."""
+    insert_ = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_(ProcessedUpdate).values(update_id=update_id, received_at=now)
+    async with engine.begin() as conn:
+        result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
     return result.rowcount == 1
 
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 # The export's sheet writer and number helper: one look for every workbook the bot sends.
-from bot.export import DATETIME_FORMAT, MOVE_FORMAT, Column, _number, _sheet
+from bot.export import DATETIME_FORMAT, MOVE_FORMAT, Column, excel_number, write_sheet
 from bot.services.digests import (
     CategoryBlock,
     Figures,
@@ -67,7 +67,7 @@ def build_workbook(report: Report, zone: ZoneInfo) -> bytes:
 
 def _table(wb: Workbook, title: str, headers: Sequence[Column | str], rows: Sequence[tuple[Any, ...]]) -> None:
     columns = [h if isinstance(h, Column) else Column(h) for h in headers]
-    _sheet(wb, title, columns, rows, lambda row: row)
+    write_sheet(wb, title, columns, rows, lambda row: row)
 
 
 def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -87,7 +87,7 @@ def _half(wb: Workbook, r: HalfReport, zone: ZoneInfo) -> None:
     rows.append(("合计", None, t.new, t.verified, t.pending, t.rejected, t.duplicates))
     _table(wb, "汇总", ("单位", "序列", "新报线索", "有效", "待核实", "退回", "重复（另计）"), rows)
     leads = [
-        (lead.code, r.unit_names.get(lead.unit_id), lead.project, lead.company, lead.industry, _number(lead.amount_wan),
+        (lead.code, r.unit_names.get(lead.unit_id), lead.project, lead.company, lead.industry, excel_number(lead.amount_wan),
          lead.origin, lead.stage_now or lead.initial_stage, _local(lead.reported_at, zone))
         for lead in r.verified
     ]  # fmt: skip
@@ -103,7 +103,7 @@ FIGURE_HEADERS = ("有效信息", "新签约", "新开工", "新入统", "到位
 def _figures(f: Figures, stages: StageNames) -> tuple[Any, ...]:
     return (
         f.effective, _count(f.signed, stages.signed), _count(f.started, stages.started),
-        _count(f.in_stats, stages.in_stats), _number(f.funds_wan), _count(f.production, stages.production),
+        _count(f.in_stats, stages.in_stats), excel_number(f.funds_wan), _count(f.production, stages.production),
     )  # fmt: skip
 
 
@@ -119,9 +119,9 @@ def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
     rows.append(("合计", None, *_interleave(_figures(r.total_month, r.stages), _figures(r.total_year, r.stages)), None))
     _table(wb, "六项指标", headers, rows)
     progress = [
-        (p.unit_name, p.lead.code, p.lead.project, p.lead.company, _number(p.lead.amount_wan), p.stage,
-         "→".join(p.path) if p.changed else "无变化", YES if p.backward else NO, _number(p.funds_month_wan),
-         _number(p.funds_year_wan), _local(p.note.at, zone) if p.note else None, p.note.text if p.note else None,
+        (p.unit_name, p.lead.code, p.lead.project, p.lead.company, excel_number(p.lead.amount_wan), p.stage,
+         "→".join(p.path) if p.changed else "无变化", YES if p.backward else NO, excel_number(p.funds_month_wan),
+         excel_number(p.funds_year_wan), _local(p.note.at, zone) if p.note else None, p.note.text if p.note else None,
          SOURCE.get(p.note.source) if p.note else None)
         for p in r.progress
     ]  # fmt: skip
@@ -133,7 +133,7 @@ def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
     notes = [
         (f"{r.span.label()}：{r.span.start.astimezone(zone):%Y-%m-%d} 至 {r.span.end.astimezone(zone):%Y-%m-%d}（不含）；本年累计自 1 月 1 日起。",),
         ("口径：首报认定，不含重复及退回线索；有效信息按核实时间计，签约、开工、入统、投产按到达该阶段的时间计（跳过的阶段在跳过时计入，被领导退回的阶段不计）；到位资金按登记的月份计。",),
-        (f"序时进度：年度目标 × {_number((r.pace_share * 100).quantize(Decimal('0.1')))}%（截至本月末的时间进度），低于者标注。",),
+        (f"序时进度：年度目标 × {excel_number((r.pace_share * 100).quantize(Decimal('0.1')))}%（截至本月末的时间进度），低于者标注。",),
         ("存在问题：周报“项目进展”未单列存在问题，本表从略。" if not r.problems_collected else "存在问题：见周报。",),
     ]  # fmt: skip
     _table(wb, "说明", (Column("说明", cap=100),), notes)
@@ -150,7 +150,7 @@ def _pace_sheet(wb: Workbook, title: str, units: Sequence[tuple[Any, Any]], fina
             if final:
                 rows.append((name, p.name, p.done, p.target, YES if p.met else NO))
             else:
-                rows.append((name, p.name, p.done, p.target, _number(p.expected), YES if p.below else NO))
+                rows.append((name, p.name, p.done, p.target, excel_number(p.expected), YES if p.below else NO))
     headers = ("单位", "目标", "完成", "全年目标", "是否完成") if final else ("单位", "目标", "完成", "全年目标", "序时应达", "低于序时")
     _table(wb, title, headers, rows)
 
@@ -160,7 +160,7 @@ def _pace_sheet(wb: Workbook, title: str, units: Sequence[tuple[Any, Any]], fina
 
 def _score_sheet(wb: Workbook, title: str, blocks: Sequence[CategoryBlock], previous: str) -> None:
     rows = [
-        (b.category or "未分序列", s.rank, s.unit.name, _number(s.points), _number(s.previous_points), _number(s.delta),
+        (b.category or "未分序列", s.rank, s.unit.name, excel_number(s.points), excel_number(s.previous_points), excel_number(s.delta),
          s.previous_rank, s.move, s.overall_rank)
         for b in blocks for s in b.lines
     ]  # fmt: skip
@@ -170,7 +170,7 @@ def _score_sheet(wb: Workbook, title: str, blocks: Sequence[CategoryBlock], prev
 
 def _funnel_sheet(wb: Workbook, reviews: Sequence[UnitReview]) -> None:
     rows = [
-        (rv.unit.name, f"{f.from_stage}→{f.to_stage}", f.base, f.reached, _number(f.rate), _number(f.benchmark),
+        (rv.unit.name, f"{f.from_stage}→{f.to_stage}", f.base, f.reached, excel_number(f.rate), excel_number(f.benchmark),
          None if f.rate is None else (YES if f.rate >= f.benchmark else NO))
         for rv in reviews for f in rv.funnel
     ]  # fmt: skip

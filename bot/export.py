@@ -141,7 +141,7 @@ class Column:
     cap: int = MAX_WIDTH
 
 
-def _number(value: Decimal | None) -> int | float | None:
+def excel_number(value: Decimal | None) -> int | float | None:
     """Decimals as plain numbers: integers stay integers, the rest become floats."""
     if value is None:
         return None
@@ -159,8 +159,8 @@ LEAD_COLUMNS = (
 
 def _lead_cells(r: LeadLine) -> tuple[Any, ...]:
     return (
-        r.code, r.project, r.company, r.industry, _number(r.amount_wan), r.origin, r.stage, "、".join(r.tags),
-        _number(r.foreign_usd), r.contact_name, r.contact_phone, r.channel, r.unit, r.reporter, r.reported_at,
+        r.code, r.project, r.company, r.industry, excel_number(r.amount_wan), r.origin, r.stage, "、".join(r.tags),
+        excel_number(r.foreign_usd), r.contact_name, r.contact_phone, r.channel, r.unit, r.reporter, r.reported_at,
         REVIEW_STATUS.get(r.review, r.review), r.duplicate_of, r.history, r.notes,
     )  # fmt: skip
 
@@ -183,23 +183,23 @@ LEDGER_COLUMNS = (
 
 
 def _ledger_cells(r: LedgerLine) -> tuple[Any, ...]:
-    return (r.on, r.unit, r.rule, r.module, _number(r.points), r.source, r.note)
+    return (r.on, r.unit, r.rule, r.module, excel_number(r.points), r.source, r.note)
 
 
 RANK_COLUMNS = (Column("名次"), Column("单位"), Column("序列"), Column("得分"), Column("变化", MOVE_FORMAT, 8))
 
 
 def _rank_cells(r: RankLine) -> tuple[Any, ...]:
-    return (r.rank, r.unit, r.category, _number(r.points), r.move)
+    return (r.rank, r.unit, r.category, excel_number(r.points), r.move)
 
 
 def build_workbook(data: ExportData) -> bytes:
     """The whole workbook as ``.xlsx`` bytes."""
     wb = Workbook(write_only=True)
-    _sheet(wb, SHEET_LEADS, LEAD_COLUMNS, data.leads, _lead_cells)
-    _sheet(wb, SHEET_WEEKLY, WEEKLY_COLUMNS, data.weekly, _weekly_cells)
-    _sheet(wb, SHEET_LEDGER, LEDGER_COLUMNS, data.ledger, _ledger_cells)
-    _sheet(wb, SHEET_RANK, RANK_COLUMNS, data.ranking, _rank_cells)
+    write_sheet(wb, SHEET_LEADS, LEAD_COLUMNS, data.leads, _lead_cells)
+    write_sheet(wb, SHEET_WEEKLY, WEEKLY_COLUMNS, data.weekly, _weekly_cells)
+    write_sheet(wb, SHEET_LEDGER, LEDGER_COLUMNS, data.ledger, _ledger_cells)
+    write_sheet(wb, SHEET_RANK, RANK_COLUMNS, data.ranking, _rank_cells)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -210,7 +210,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGN = Alignment(vertical="center")
 
 
-def _sheet(wb: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any], cells: Callable[[Any], tuple[Any, ...]]) -> None:
+def write_sheet(wb: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any], cells: Callable[[Any], tuple[Any, ...]]) -> None:
     ws = wb.create_sheet(title)
     for i, width in enumerate(_widths(columns, (cells(r) for r in rows)), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width

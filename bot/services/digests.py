@@ -671,8 +671,8 @@ async def collect(session: Any, setup: ScoringSetup, now: datetime, kind: str, k
     to_date = Span("year", year.key, year.start, span.end)  # the year up to the period's end
     # Targets and conversion rates as /score computes them (ranking service), over the year to date.
     histories = {u.id: await scoring.collect_unit(session, u.id, setup) for u in unit_rows}
-    targets = {u.id: ranking._targets(setup, u, histories[u.id], to_date) for u in unit_rows}
-    funnels = {uid: ranking._funnel(setup, h, to_date) for uid, h in histories.items()}
+    targets = {u.id: ranking.targets_for(setup, u, histories[u.id], to_date) for u in unit_rows}
+    funnels = {uid: ranking.funnel_for(setup, h, to_date) for uid, h in histories.items()}
     if kind == "quarter":
         table, previous = await _rank_tables(session, setup, span)
         return build_quarter(span, units, table, previous, targets, funnels, as_of)

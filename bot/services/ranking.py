@@ -259,11 +259,11 @@ async def unit_score(
     year = setup.periods.span("year", now)
     return ScoreView(
         unit.id, unit.name, kind, span, result.total, position, len(table.rows), modules, rules, caps, recent,
-        _targets(setup, unit, history, year), _funnel(setup, history, year), int(year.key),
+        targets_for(setup, unit, history, year), funnel_for(setup, history, year), int(year.key),
     )  # fmt: skip
 
 
-def _targets(setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year: Span) -> tuple[TargetLine, ...]:
+def targets_for(setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year: Span) -> tuple[TargetLine, ...]:
     lines = []
     for t in setup.targets:
         done = 0
@@ -292,7 +292,7 @@ def _targets(setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year
     return tuple(lines)
 
 
-def _funnel(setup: ScoringSetup, history: scoring.UnitHistory, year: Span) -> tuple[FunnelLine, ...]:
+def funnel_for(setup: ScoringSetup, history: scoring.UnitHistory, year: Span) -> tuple[FunnelLine, ...]:
     """签约→开工 and 开工→入统 for the leads that reached the first stage this year (seed 003)."""
     stages = setup.rules.stages
     if not all(s in stages for s in setup.funnel):

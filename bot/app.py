@@ -63,6 +63,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
         if self._initialized:
             return
         await self.services.db.ensure_schema()
+        await self.services.claims.load()
         await super().initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
@@ -78,7 +79,8 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
         await self.leader.stop()
-        await super().stop()
+        await super().stop()  # in-flight updates finish first …
+        await self.services.claims.close()  # … then every claimed id is written
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()

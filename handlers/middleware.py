@@ -9,17 +9,17 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.services.access import resolve_actor
 from handlers.base import LeadbotContext
-from storage import repo
 
 log = logging.getLogger(__name__)
 GROUP = -100
 
 
 async def admit(update: Update, context: LeadbotContext) -> None:
-    """This runs on every update, so it is kept cheap: one small write to claim the
-    update id, and a database read for the person only when the cache has none."""
+    """This runs on every update, so it is kept cheap: the update id is claimed
+    (storage/claims.py says how), and the person is read from the database only
+    when the cache has none."""
     user = update.effective_user
-    if not await repo.claim_update_now(context.services.db.engine, update.update_id, context.now()):
+    if not await context.services.claims.claim(update.update_id, context.now()):
         log.info("update %s delivered again; ignored", update.update_id)
         raise ApplicationHandlerStop
     if user is None or user.is_bot:

@@ -163,6 +163,17 @@ async def claim_update_now(engine: AsyncEngine, update_id: int, now: datetime) -
     return result.rowcount == 1
 
 
+async def recent_update_ids(session: AsyncSession, limit: int) -> list[int]:
+    stmt = select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.received_at.desc()).limit(limit)
+    return list(reversed((await session.scalars(stmt)).all()))
+
+
+async def record_updates(session: AsyncSession, rows: list[tuple[int, datetime]]) -> None:
+    """Claims written behind (SQLite); an id already there is fine."""
+    stmt = _insert(session)(ProcessedUpdate).on_conflict_do_nothing(index_elements=["update_id"])
+    await session.execute(stmt, [{"update_id": i, "received_at": at} for i, at in rows])
+
+
 async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff))
     return result.rowcount or 0

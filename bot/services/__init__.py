@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from storage.claims import UpdateClaims
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Services:
     settings: Settings
     directory: CompanyDirectory = field(default_factory=lambda: _directory())
     actors: ActorCache = field(default_factory=lambda: _actors())
+    claims: UpdateClaims = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.claims = UpdateClaims(self.db)
 
 
 def _actors() -> ActorCache:

@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from openpyxl import Workbook
 
+from telegram import Update
+
 from storage import repo
 from tests.e2e.harness import ADMIN, Harness
 
@@ -208,3 +210,29 @@ async def test_menus_are_set_per_scope_and_language(world_harness: Harness) -> N
     assert "lang" in private and "invite" not in private
     assert "invite" in {c["command"] for c in api.commands(scope_type="chat", chat_id=ADMIN)}
     assert api.commands(scope_type="all_private_chats", language_code="en")
+
+
+def raw_text_update(update_id: int, user: int, text: str) -> dict[str, object]:
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id, "date": 1_763_000_000, "text": text, "entities": entities,
+            "chat": {"id": user, "type": "private", "first_name": "x"},
+            "from": {"id": user, "is_bot": False, "first_name": "x"},
+        },
+    }  # fmt: skip
+
+
+async def test_a_redelivery_after_a_restart_is_still_dropped(world_harness: Harness) -> None:
+    h = world_harness
+    update = raw_text_update(900_001, ADMIN, "/addunit 重启测试局")
+    first = await h._act(h.api.enqueue_update(update))
+    assert "已新增单位" in first.text
+    await h.restart()
+    assert h.app is not None
+    # Telegram sends it again after the restart (e.g. as a webhook retry): straight to the app.
+    await h.app.process_update(Update.de_json(update, h.app.bot))
+    assert len(h.collect()) == 0
+    async with h.db.session() as s:
+        assert sum(1 for u in await repo.units(s) if u.name == "重启测试局") == 1

@@ -1,0 +1,81 @@
+"""Which update ids were handled: Telegram may deliver an update more than once.
+
+On PostgreSQL (possibly several instances) every claim is a row inserted at
+once, so any instance sees it. A SQLite file is served by one process, so the
+process's memory is the authority while it runs and the rows are written behind,
+in small batches: the claim stops costing a commit per update. What is at stake
+is a window of ``flush_after`` seconds before a crash, in which handled updates
+are not yet recorded and would be handled again if Telegram redelivered them —
+at least once rather than at most once, the safer side for a reporting bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from datetime import datetime
+
+from storage import repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class UpdateClaims:
+    def __init__(self, db: Database, flush_after: float = 0.05, keep: int = 50_000) -> None:
+        self._db = db
+        self._flush_after = flush_after
+        self._keep = keep
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._pending: list[tuple[int, datetime]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        """Remember the ids already recorded, so a restart still drops redeliveries."""
+        if not self._db.is_sqlite:
+            return
+        async with self._db.session() as session:
+            for update_id in await repo.recent_update_ids(session, self._keep):
+                self._remember(update_id)
+
+    async def claim(self, update_id: int, now: datetime) -> bool:
+        """True the first time an update id is seen."""
+        if not self._db.is_sqlite:
+            return await repo.claim_update_now(self._db.engine, update_id, now)
+        if update_id in self._recent:
+            return False
+        self._remember(update_id)
+        self._pending.append((update_id, now))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_soon())
+        return True
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            async with self._db.session() as session:
+                await repo.record_updates(session, batch)
+        except BaseException:
+            self._pending[:0] = batch  # not written: keep them for the next flush
+            raise
+
+    async def close(self) -> None:
+        """On shutdown: nothing claimed may stay unwritten."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        await self.flush()
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._flush_after)
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - keep the ids; the next flush retries them
+            log.exception("could not record handled update ids; will retry")
+
+    def _remember(self, update_id: int) -> None:
+        self._recent[update_id] = None
+        if len(self._recent) > self._keep:
+            self._recent.popitem(last=False)

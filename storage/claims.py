@@ -29,7 +29,9 @@ class UpdateClaims:
         self._keep = keep
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._pending: list[tuple[int, datetime]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     async def load(self) -> None:
         """Remember the ids already recorded, so a restart still drops redeliveries."""
@@ -47,33 +49,50 @@ class UpdateClaims:
             return False
         self._remember(update_id)
         self._pending.append((update_id, now))
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._flush_soon())
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._flush_after, self._write_behind)
         return True
 
     async def flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            async with self._db.session() as session:
-                await repo.record_updates(session, batch)
-        except BaseException:
-            self._pending[:0] = batch  # not written: keep them for the next flush
-            raise
+        """Write what is pending; one writer at a time, so batches never interleave."""
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                async with self._db.session() as session:
+                    await repo.record_updates(session, batch)
+            except BaseException:
+                self._pending[:0] = batch  # not written: keep them for the next flush
+                raise
 
     async def close(self) -> None:
-        """On shutdown: nothing claimed may stay unwritten."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        """On shutdown: nothing claimed may stay unwritten.
+
+        A write already under way is awaited, never cancelled: cancelling a
+        SQLite transaction half-way can leave its connection waiting forever.
+        """
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
+            self._writing = None
         await self.flush()
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._flush_after)
+    def _write_behind(self) -> None:
+        self._timer = None
+        self._writing = asyncio.get_running_loop().create_task(self._flush_logged())
+
+    async def _flush_logged(self) -> None:
         try:
             await self.flush()
-        except Exception:  # noqa: BLE001 - keep the ids; the next flush retries them
+        except Exception:  # keep the ids; the next flush retries them
             log.exception("could not record handled update ids; will retry")
+            if self._pending and self._timer is None:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self._flush_after, self._write_behind)
 
     def _remember(self, update_id: int) -> None:
         self._recent[update_id] = None

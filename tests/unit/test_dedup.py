@@ -240,3 +240,30 @@ def test_index_matches_a_naive_model(entries: list[tuple[str, int]], data: st.Da
         )
         assert sorted({m.key for m in index.near(key, threshold=50, limit=100)}) == expected
     assert len(index) == len(model)
+
+
+# The bulk pre-filter must never drop a key a full scan would report.
+_KEYS = st.text(alphabet="华为技术宁德时代新能源科发展魏桥创业ab", min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(_KEYS, max_size=40, unique=True),
+    removed=st.sets(st.integers(min_value=0, max_value=39), max_size=10),
+    query=_KEYS,
+    threshold=st.sampled_from([0.0, 50.0, 75.0, 80.0, 88.0, 90.0, 90.01, 95.0, 100.0]),
+)
+def test_near_equals_a_scan_of_every_key(
+    keys: list[str], removed: set[int], query: str, threshold: float
+) -> None:
+    index = CompanyIndex((key, i) for i, key in enumerate(keys))
+    for i in sorted(removed):
+        if i < len(keys):
+            index.remove(keys[i], i)  # removals move keys between slots
+    kept = [key for i, key in enumerate(keys) if i not in removed]
+    expected = sorted(
+        (k for k in kept if k != query and similarity(query, k) >= threshold),
+        key=lambda k: (-similarity(query, k), k),
+    )
+    found = index.near(query, threshold=threshold, limit=len(keys) + 1)
+    assert [m.key for m in found] == expected

@@ -22,7 +22,7 @@ from bot import catalog
 from bot.catalog import Html
 from bot.services import ServiceError
 from bot.services import weekly as wk
-from bot.services.reminders import error_text
+from bot.services.reminders import error_text, resume_week
 from bot.services.weekly import Form, SubmissionState, SubmissionView, WeeklyConfig
 from bot.text import split_html
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
@@ -775,6 +775,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     try:
         async with context.session() as session:
             result = await wk.skip_week(session, context.now(), cfg, context.actor, text)  # type: ignore[arg-type]
+            restored = 0 if result.skipped else await resume_week(session, context.now(), cfg, result.info.key)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -782,8 +783,15 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     if result.skipped:
         await reply(update, context.t("weekly.skip.done", period=period, key=result.info.key,
                                       deadline=wk.when_text(result.info.deadline, context.locale), reason=result.reason or "—"))  # fmt: skip
+    elif context.now() >= result.info.deadline:
+        late_end = wk.late_window_end(cfg, cfg.periods.by_key(result.info.key))
+        await reply(update, context.t("weekly.skip.undone_late", period=period, key=result.info.key,
+                                      until=wk.when_text(late_end, context.locale)))  # fmt: skip
     else:
-        await reply(update, context.t("weekly.skip.undone", period=period, key=result.info.key))
+        lines = [context.t("weekly.skip.undone", period=period, key=result.info.key)]
+        if restored:
+            lines.append(context.t("weekly.skip.restored", count=restored))
+        await reply(update, Html("\n".join(lines)))
 
 
 @requires(admin=True)

@@ -171,6 +171,24 @@ async def plan_reminders(session: AsyncSession, now: datetime, cfg: WeeklyConfig
     return planned
 
 
+async def resume_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, period_key: str) -> int:
+    """A skip was taken back: the week's reminders go on from here.
+
+    A reminder whose time to be sent passed during the skip is moot: its plan mark
+    is taken so it is neither sent late nor reported to admins as missed. Rows the
+    skip cancelled that are still in time go out again; their number is returned.
+    Closing the period is not touched: :func:`close_periods` closes an un-skipped
+    period at its next tick, even after the deadline.
+    """
+    period = cfg.periods.by_key(period_key)
+    due = [(period.deadline - offset, f"plan:{period.key}:{_offset_name(offset)}") for offset in cfg.offsets]
+    due.append((period.deadline - cfg.leaders_offset, f"plan:{period.key}:leaders"))
+    for at, mark in due:
+        if period.start < at and min(at + cfg.grace, period.deadline) <= now:
+            await weekly_repo.take_mark(session, mark, now)
+    return await weekly_repo.revive_cancelled(session, period.key, weekly_repo.SKIPPED_WEEK, now)
+
+
 async def _unit_reminders(
     session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod, offset: timedelta, at: datetime
 ) -> list[dict[str, Any]]:
@@ -297,9 +315,9 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
         candidates.append(current)
     added = 0
     for period in candidates:
-        if not await weekly_repo.take_mark(session, f"close:{period.key}", now):
-            continue
         if await weekly_repo.skip_of(session, period.key):
+            continue  # asked again next tick: a skip taken back within the late window still closes
+        if not await weekly_repo.take_mark(session, f"close:{period.key}", now):
             continue
         summary = await close_period(session, now, cfg, period)
         if not (summary.on_time or summary.late or summary.missing):

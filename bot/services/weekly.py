@@ -1101,8 +1101,9 @@ async def skip_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, act
         session.add(WeeklySkip(period_key=period.key, reason=reason or None, by_tg=actor.tg_user_id, at=now))
     else:
         existing.reason, existing.by_tg, existing.at = reason or None, actor.tg_user_id, now
-    cancelled = await weekly_repo.cancel_pending(session, period.key, kind_prefix="remind:")
-    cancelled += await weekly_repo.cancel_pending(session, period.key, kind_prefix="leaders:")
+    cancelled = 0
+    for prefix in ("remind:", "leaders:"):
+        cancelled += await weekly_repo.cancel_pending(session, period.key, kind_prefix=prefix, why=weekly_repo.SKIPPED_WEEK)
     repo_audit(session, now, actor.tg_user_id, "weekly.skip", period=period.key, note=reason)
     return SkipResult(deadline_info(cfg, period), reason, True, cancelled)
 

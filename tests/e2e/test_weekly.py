@@ -480,6 +480,32 @@ async def test_a_skipped_week_has_no_reminders_and_no_missing_marks(world_harnes
     assert "用法" in r.text
 
 
+async def test_a_skip_taken_back_resumes_the_reminders_without_sending_stale_ones(world_harness: Harness) -> None:
+    h = world_harness
+    await h.send(ADMIN, "/skipweek 2026-W47 全区集中学习")
+    r = await tick(h, at(18, 17))
+    assert not [x for x in r.items if x.chat_id != ADMIN]
+    h.clock.set(at(19, 8))
+    r = await h.send(ADMIN, "/skipweek 2026-W47 取消")
+    assert "已取消 2026年第47周（2026-W47）的免报，之后的提醒照常发送" in r.text
+    r = await tick(h, at(19, 9))
+    assert "还剩 8 小时" in r.to(LIAISON[1]).text  # the 8-hour reminder, on time …
+    assert len(r.to(LIAISON[1]).items) == 1 and not r.to(ADMIN).items  # … the stale 24-hour one neither sent nor reported
+    r = await h.send(LIAISON[1], "/status")
+    assert "免报" not in r.text
+
+
+async def test_a_skip_taken_back_after_the_deadline_marks_the_week_missing(world_harness: Harness) -> None:
+    h = world_harness
+    await h.send(ADMIN, "/skipweek 2026-W47")
+    await tick(h, at(19, 18))
+    h.clock.set(at(20, 9))
+    r = await h.send(ADMIN, "/skipweek 2026-W47 off")
+    assert "截止时间已过" in r.text and "11月26日（周四）17:00 前补报" in r.text
+    await tick(h, at(20, 9, 1))
+    assert (await submission(h, 1)).outcome == "missing"
+
+
 async def test_a_blocked_liaison_is_reported_to_admins_once_and_shown_in_health(world_harness: Harness) -> None:
     h = world_harness
     h.api.block_chat(LIAISON[4])

@@ -283,6 +283,57 @@ async def test_a_skipped_week_plans_nothing_and_marks_nobody_missing(world: Data
         assert not (await s.scalars(select(WeeklySubmission))).all()
 
 
+async def test_taking_a_skip_back_restores_what_it_withdrew(world: Database) -> None:
+    cfg = config()
+    admin = await actor(world, 1000)
+    async with world.session() as s:
+        await reminders.plan_reminders(s, at(18, 17), cfg)  # the 24-hour reminders, not sent yet
+    async with world.session() as s:
+        result = await wk.skip_week(s, at(18, 17, 5), cfg, admin, "2026-W47 培训周")
+    assert result.cancelled == 8  # 4 liaisons + 4 groups
+    async with world.session() as s:
+        await wk.skip_week(s, at(18, 17, 10), cfg, admin, "2026-W47 取消")
+        assert await reminders.resume_week(s, at(18, 17, 10), cfg, "2026-W47") == 8
+    rows = await planned(world)
+    assert len(rows) == 8 and all(r.status == "pending" and r.error is None for r in rows)
+
+
+async def test_a_reminder_whose_time_passed_during_a_skip_is_not_sent_or_reported(world: Database) -> None:
+    cfg = config()
+    admin = await actor(world, 1000)
+    async with world.session() as s:
+        await wk.skip_week(s, T0, cfg, admin, "2026-W47")
+    async with world.session() as s:
+        await reminders.plan_reminders(s, at(18, 17), cfg)  # skipped: nothing
+    async with world.session() as s:
+        await wk.skip_week(s, at(19, 8), cfg, admin, "2026-W47 off")
+        assert await reminders.resume_week(s, at(19, 8), cfg, "2026-W47") == 0
+    async with world.session() as s:
+        await reminders.plan_reminders(s, at(19, 9), cfg)
+        assert await reminders.plan_failure_report(s, at(19, 9), cfg) == 0
+    kinds = {r.kind for r in await planned(world)}
+    assert kinds == {"remind:480"}  # the 24-hour one (grace over at 18:00 yesterday) stays unsent
+
+
+async def test_a_skip_taken_back_after_the_deadline_still_closes_the_week(world: Database) -> None:
+    cfg = config()
+    admin = await actor(world, 1000)
+    async with world.session() as s:
+        await wk.skip_week(s, T0, cfg, admin, "2026-W47")
+    async with world.session() as s:
+        await reminders.close_periods(s, at(19, 18), cfg)  # skipped: not closed
+    assert not [r for r in await planned(world) if r.kind == "leaders:summary"]
+    async with world.session() as s:
+        await wk.skip_week(s, at(20, 9), cfg, admin, "2026-W47 撤销")
+        await reminders.resume_week(s, at(20, 9), cfg, "2026-W47")
+    async with world.session() as s:
+        await reminders.close_periods(s, at(20, 9, 1), cfg)
+    assert [r.kind for r in await planned(world)] == ["leaders:summary"]
+    async with world.session() as s:
+        subs = (await s.scalars(select(WeeklySubmission))).all()
+    assert len(subs) == 4 and {sub.outcome for sub in subs} == {"missing"}
+
+
 async def test_admins_are_warned_once_about_an_uncovered_calendar_year(world: Database) -> None:
     cfg = config()
     for when in (T0, T0 + timedelta(hours=7)):

@@ -122,19 +122,20 @@ def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
         (p.unit_name, p.lead.code, p.lead.project, p.lead.company, excel_number(p.lead.amount_wan), p.stage,
          "→".join(p.path) if p.changed else "无变化", YES if p.backward else NO, excel_number(p.funds_month_wan),
          excel_number(p.funds_year_wan), _local(p.note.at, zone) if p.note else None, p.note.text if p.note else None,
-         SOURCE.get(p.note.source) if p.note else None)
+         SOURCE.get(p.note.source) if p.note else None, "；".join(p.problems) or None)
         for p in r.progress
     ]  # fmt: skip
     _table(wb, "项目推进情况", (
         "单位", "编号", "项目名称", "投资方", "计划投资额(万元)", "月末阶段", "本月变化", "退回", "本月到位资金(万元)",
         "本年到位资金(万元)", Column("最新进展时间", DATETIME_FORMAT, 17), Column("最新进展", cap=60), "来源",
+        Column("本月存在问题", cap=60),
     ), progress)  # fmt: skip
     _pace_sheet(wb, "目标序时进度", [(u.unit.name, u.pace) for u in r.lines])
     notes = [
         (f"{r.span.label()}：{r.span.start.astimezone(zone):%Y-%m-%d} 至 {r.span.end.astimezone(zone):%Y-%m-%d}（不含）；本年累计自 1 月 1 日起。",),
         ("口径：首报认定，不含重复及退回线索；有效信息按核实时间计，签约、开工、入统、投产按到达该阶段的时间计（跳过的阶段在跳过时计入，被领导退回的阶段不计）；到位资金按登记的月份计。",),
         (f"序时进度：年度目标 × {excel_number((r.pace_share * 100).quantize(Decimal('0.1')))}%（截至本月末的时间进度），低于者标注。",),
-        ("存在问题：周报“项目进展”未单列存在问题，本表从略。" if not r.problems_collected else "存在问题：见周报。",),
+        ("存在问题：取自本月进展说明（周报“项目进展”、阶段变更说明）中“问题：”“困难：”“难点：”“堵点：”“需协调：”等标注后的文字。",),
     ]  # fmt: skip
     _table(wb, "说明", (Column("说明", cap=100),), notes)
 

@@ -161,12 +161,13 @@ def _month(line: Line, locale: str, r: MonthReport, zone: ZoneInfo) -> list[str]
                 local = p.note.at.astimezone(zone)
                 out.append(line("digest.month.note", date=line("digest.date", month=local.month, day=local.day),
                                 text=_short(p.note.text), source=line(f"digest.source.{p.note.source}")))  # fmt: skip
+            out += [line("digest.month.problem_line", text=_short(problem)) for problem in p.problems]
         if quiet:
             out.append(line("digest.month.quiet", count=quiet))
     if not r.progress:
         out.append(line("digest.month.no_progress", stage=r.stages.forward))
-    if not r.problems_collected:
-        out.append(line("digest.month.problems"))
+    with_problems = sum(1 for p in r.progress if p.problems)
+    out.append(line("digest.month.problems", count=with_problems) if with_problems else line("digest.month.no_problems"))
     out += ["", line("digest.month.pace_title", share=num((r.pace_share * 100).quantize(Decimal(1))))]
     targets = [u for u in r.lines if u.pace]
     for u in targets:

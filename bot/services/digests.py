@@ -42,6 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.periods import Span
+from bot.problems import problems_in
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import FunnelLine, RankTable, TargetLine
 from bot.services.scoring import ScoringSetup
@@ -253,6 +254,7 @@ class ProgressLine:
     funds_month_wan: Decimal
     funds_year_wan: Decimal
     note: Note | None  # the last progress note up to the month's end
+    problems: tuple[str, ...] = ()  # 存在问题 written in the month's notes (bot/problems.py), oldest first
 
     @property
     def changed(self) -> bool:
@@ -270,7 +272,6 @@ class MonthReport:
     total_year: Figures
     progress: tuple[ProgressLine, ...]
     pace_share: Decimal  # the part of the year elapsed at the month's end (10/12)
-    problems_collected: bool = False  # the weekly form has no 存在问题 section (yet)
     kind: str = "month"
 
 
@@ -410,6 +411,14 @@ def _note_index(notes: Iterable[Note], before: datetime) -> dict[int, Note]:
     return last
 
 
+def _problem_index(notes: Iterable[Note], span: Span) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for note in sorted((n for n in notes if span.contains(n.at)), key=lambda n: n.at):
+        known = found.setdefault(note.lead_id, [])
+        known += [p for p in problems_in(note.text) if p not in known]
+    return found
+
+
 def build_month(
     span: Span, year_span: Span, units: Sequence[UnitInfo], leads: Sequence[LeadInfo], funds: Sequence[FundsFigure],
     notes: Iterable[Note], targets: Mapping[int, Sequence[TargetLine]], stages: StageNames, as_of: datetime,
@@ -438,7 +447,9 @@ def progress_lines(
     """Every counted lead at 在谈 or later at the span's end, by unit, furthest stage first."""
     order = {u.id: i for i, u in enumerate(units)}
     names = {u.id: u.name for u in units}
+    notes = list(notes)
     last_note = _note_index(notes, span.end)
+    problems = _problem_index(notes, span)
     first_month = f"{span.key[:4]}-01"
     month_funds: dict[int, Decimal] = defaultdict(Decimal)
     year_funds: dict[int, Decimal] = defaultdict(Decimal)
@@ -459,7 +470,8 @@ def progress_lines(
         moves = [m for m in lead.moves if span.start <= m.at < span.end]
         path = (start, *(m.to_stage for m in moves)) if moves else (stage,)
         backward = any(stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves)
-        out.append(ProgressLine(lead, names[lead.unit_id], stage, path, backward, month_funds[lead.id], year_funds[lead.id], last_note.get(lead.id)))
+        out.append(ProgressLine(lead, names[lead.unit_id], stage, path, backward, month_funds[lead.id], year_funds[lead.id], last_note.get(lead.id),
+                               tuple(problems.get(lead.id, ()))))  # fmt: skip
     out.sort(key=lambda p: (order[p.lead.unit_id], -stages.index(p.stage), p.lead.id))
     return tuple(out)
 

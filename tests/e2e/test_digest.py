@@ -59,7 +59,7 @@ async def verify(h: Harness, lead_id: int) -> None:
 
 async def build_october(h: Harness) -> None:
     """招商引资部: L0001 (1.2亿, 省外) verified and signed in October, 3000万 in place.
-    经济发展局: L0002 signed on 10-10, moved back to 在谈 by a leader on 10-12.
+    经济发展局: L0002 signed on 10-10, moved back to 在谈 by a leader on 10-12, with a problem noted.
     规划建设局: L0003, a duplicate of L0001. 财政局: nothing."""
     h.clock.set(local(10, 9))
     first = await report(h, ZHAOSHANG, "宁德时代新能源科技股份有限公司")
@@ -68,7 +68,7 @@ async def build_october(h: Harness) -> None:
     back = await report(h, JINGFA, "冷链物流有限公司", amount="3000", origin="本地")
     await move(h, JINGFA, back, "签约")
     h.clock.set(local(10, 12))
-    await move(h, LEADER, back, "在谈", "签约信息有误")
+    await move(h, LEADER, back, "在谈", "签约信息有误；问题：投资主体需变更")
     h.clock.set(local(10, 20))
     await move(h, ZHAOSHANG, first, "签约", "举行签约仪式")
     await report(h, GUIJIAN, "宁德时代新能源科技", amount="5000")  # another unit was first: a duplicate
@@ -172,6 +172,7 @@ async def test_a_leader_gets_the_monthly_notice_with_its_workbook(world_harness:
     assert "到位资金：本月 3,000万元，本年 3,000万元" in text
     assert "最新进展 10月20日：举行签约仪式（阶段备注）" in text
     assert "L0002 冷链物流有限公司项目 · 在谈（本月 在谈→签约→在谈，有退回）" in text
+    assert "⚠️ 存在问题：投资主体需变更" in text and "本月有 1 个项目报告了存在问题" in text
     assert "招商引资部：签约亿元以上项目 1/1（序时应达 0.8）" in text
     assert r.items[1].text == "📋 2026年10月 招商引资工作通报（Excel）"
     name, book = workbook(h, LEADER)
@@ -179,6 +180,7 @@ async def test_a_leader_gets_the_monthly_notice_with_its_workbook(world_harness:
     assert book.sheetnames == ["六项指标", "项目推进情况", "目标序时进度", "说明"]
     assert [c.value for c in book["六项指标"][2]][:4] == ["招商引资部", "一序列", 1, 1]
     assert [c.value for c in book["项目推进情况"][3]][1:8] == ["L0002", "冷链物流有限公司项目", "冷链物流有限公司", 3000, "在谈", "在谈→签约→在谈", "是"]
+    assert book["项目推进情况"]["N1"].value == "本月存在问题" and book["项目推进情况"]["N3"].value == "投资主体需变更"
 
 
 async def test_the_half_month_quarter_and_year_on_demand(world_harness: Harness) -> None:

@@ -91,8 +91,10 @@ FUNDS = [
 NOTES = [
     Note(1, at(10, 8), "举行签约仪式", "stage"),
     Note(1, at(10, 15), "厂房开工准备就绪", "weekly"),
-    Note(1, at(11, 2), "十一月的进展不属于十月", "weekly"),
-    Note(5, at(10, 12), "签约信息有误，退回在谈", "stage"),
+    Note(1, at(11, 2), "十一月的进展不属于十月；问题：十一月的问题也不属于十月", "weekly"),
+    Note(5, at(10, 12), "签约信息有误，退回在谈；难点：冷库用地指标未落实", "stage"),
+    Note(5, at(10, 22), "继续洽谈。问题：冷库用地指标未落实；需协调：电力增容", "weekly"),
+    Note(2, at(10, 20), "对接顺利，问题：无", "weekly"),
 ]
 TARGETS = {
     A.id: [TargetLine("签约亿元以上项目", 1, 2)],
@@ -143,7 +145,7 @@ def test_a_stage_taken_back_is_not_a_new_signing_but_shows_in_the_progress_table
     assert lines["乙局"].month.signed == 0
     l5 = next(p for p in report.progress if p.lead.id == 5)
     assert l5.stage == "在谈" and l5.path == ("在谈", "签约", "在谈") and l5.backward and l5.changed
-    assert l5.note is not None and l5.note.text == "签约信息有误，退回在谈"
+    assert l5.note is not None and l5.note.text.startswith("继续洽谈")
 
 
 def test_month_progress_lists_projects_at_zaitan_or_later_by_unit_furthest_first() -> None:
@@ -157,6 +159,16 @@ def test_month_progress_lists_projects_at_zaitan_or_later_by_unit_furthest_first
     assert l1.note is not None and (l1.note.text, l1.note.source) == ("厂房开工准备就绪", "weekly")  # not November's
     assert l2.path == ("线索", "在谈")  # reported this month
     assert l4.path == ("开工", "入统", "投产") and l4.note is None
+
+
+def test_problems_written_in_the_months_notes_are_listed_once_per_project() -> None:
+    problems = {p.lead.id: p.problems for p in october().progress}
+    assert problems[5] == ("冷库用地指标未落实", "电力增容")  # oldest first, a repeat kept once
+    assert problems[1] == ()  # November's problem is not October's
+    assert problems[2] == ()  # "问题：无" is no problem
+    text = digest_text("zh_CN", october(), SH)
+    assert "⚠️ 存在问题：冷库用地指标未落实\n    ⚠️ 存在问题：电力增容" in text
+    assert "本月有 1 个项目报告了存在问题" in text
 
 
 def test_units_behind_their_target_pace_are_marked() -> None:
@@ -176,7 +188,7 @@ def test_an_empty_month_reports_zeros_and_says_so() -> None:
     assert report.progress == () and report.total_month == Figures()
     text = digest_text("zh_CN", report, SH)
     assert "📋 2026年7月 招商引资工作通报" in text and "暂无在谈及以上的项目。" in text and "未设年度目标。" in text
-    assert "存在问题：周报“项目进展”未单列存在问题" in text  # the weekly form has no such section: said, not invented
+    assert "本月各项目未报告存在问题（在进展说明中写“问题：……”即可列入）" in text
 
 
 def test_month_text_reads_figure_by_figure() -> None:

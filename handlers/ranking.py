@@ -2,9 +2,9 @@
 
 ``/rank`` answers from the per-period score table (one row per unit); its
 [本周] [本月] [本季] [本年] buttons edit the same message. The 红黑榜 goes to the
-leaders' group on the first working day of each month: the text through the
-weekly cycle's outbox (exactly once: the outbox key is the month and the chat),
-the picture straight away under a durable job mark (``board-photo:…``).
+leaders' group on the first working day of each month: its text and picture as
+one row of the weekly cycle's outbox (exactly once: the outbox key is the month
+and the chat; the picture is the row's attachment).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import catalog
@@ -244,17 +244,14 @@ async def monthly_board(app: Any, now: datetime) -> None:
     if local.date() < first or (local.date() == first and local.time() < BOARD_HOUR):
         return
     month_key = ranking.previous_month_key(setup, now)
+    locale = settings.locale
+
+    def picture(locale: str, board: Board) -> tuple[bytes, str]:
+        caption = catalog.t("board.caption", locale, month=board.month.label(locale))
+        return board_picture(locale, board), str(caption)
+
     async with app.services.db.session() as session:
-        plan = await ranking.plan_board(session, setup, now, month_key, settings.board_top_n, settings.locale, board_text)
-    if plan is None:
-        return
-    png = await asyncio.to_thread(board_picture, settings.locale, plan.board)
-    caption = catalog.plain("board.caption", settings.locale, month=plan.board.month.label(settings.locale))
-    for chat_id in plan.photo_chats:
-        try:
-            await app.bot.send_photo(chat_id, png, caption=caption)
-        except TelegramError as exc:
-            log.warning("红黑榜 picture to %s not sent: %s", chat_id, exc)
+        await ranking.plan_board(session, setup, now, month_key, settings.board_top_n, locale, board_text, picture)
 
 
 def handlers() -> list[Any]:

@@ -39,10 +39,12 @@ A message missed while the bot was down is sent on start if it is still within
 its grace time (``not_after``), otherwise recorded as ``skipped``.
 
 **Documents.** A row may carry a file in ``params["_document"]`` (``filename``,
-``data`` in base64, an HTML ``caption``), built when the row was planned (the
-leaders' reports: bot/services/digests.py). It is sent with sendDocument right
-after the row's text, as one more part of the same claim: a retry resumes at the
-first part not yet sent. Rows to one chat are sent one after the other, in the
+``data`` in base64, an HTML ``caption``; ``"as": "photo"`` for a picture), built
+when the row was planned (the leaders' reports: bot/services/digests.py; the
+红黑榜 picture: bot/services/ranking.py). It is sent with sendDocument right
+after the row's text, as one more part of the same claim: a retry, inline or
+later (the count of parts delivered is kept in ``params``), resumes at the first
+part not yet sent. Rows to one chat are sent one after the other, in the
 order they were planned, so a text and its file are never interleaved with
 another row's.
 """
@@ -77,6 +79,7 @@ LEASE = timedelta(minutes=10)
 INLINE_RETRIES = 3
 MAX_RETRY_WAIT = 60.0
 BACKOFF = timedelta(seconds=30)
+PARTS_SENT = "_parts_sent"  # in params: how many parts (texts, then the file) were delivered before a retry
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -172,7 +175,7 @@ class Outbox:
         markup = _markup(buttons)
         parts = split_html(text)
         total = len(parts) + (document is not None)
-        done = 0
+        done = min(int((row.params or {}).get(PARTS_SENT, 0)), total)  # parts an earlier try delivered
         error = ""
         message_id = None
         for attempt in range(self.inline_retries + 1):
@@ -184,7 +187,7 @@ class Outbox:
                         message_id = message.message_id
                     else:
                         assert document is not None
-                        await self.bot.send_document(row.chat_id, document[1], filename=document[0], caption=document[2])
+                        await _send_file(self.bot, row.chat_id, document)
                     done += 1
                 await self._finish(row, token, status=OutboxStatus.SENT, sent_at=self.clock.now(), message_id=message_id, error=None)
                 report.sent += 1
@@ -217,7 +220,8 @@ class Outbox:
                 self._count("outbox_retried")
                 await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
         backoff = min(BACKOFF * (row.attempts or 1), MAX_BACKOFF)
-        await self._finish(row, token, status=OutboxStatus.PENDING, due_at=now + backoff, error=error or "retry later")
+        progress = {"params": {**(row.params or {}), PARTS_SENT: done}} if done else {}
+        await self._finish(row, token, status=OutboxStatus.PENDING, due_at=now + backoff, error=error or "retry later", **progress)
         report.postponed += 1
 
     async def _fail(self, row: OutboxMessage, token: str, error: str, report: DrainReport) -> None:
@@ -255,12 +259,28 @@ def _by_chat(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
     return list(groups.values())
 
 
-def _document(row: OutboxMessage) -> tuple[str, bytes, str | None] | None:
-    """(file name, bytes, HTML caption) of the file the row carries, if any."""
+@dataclass(frozen=True)
+class _File:
+    filename: str
+    data: bytes
+    caption: str | None  # HTML
+    as_photo: bool  # a picture shown in the chat (the 红黑榜), not a file to open
+
+
+def _document(row: OutboxMessage) -> _File | None:
+    """The file the row carries, if any."""
     spec = (row.params or {}).get("_document")
     if not spec:
         return None
-    return str(spec["filename"]), base64.b64decode(spec["data"], validate=True), spec.get("caption")
+    data = base64.b64decode(spec["data"], validate=True)
+    return _File(str(spec["filename"]), data, spec.get("caption"), spec.get("as") == "photo")
+
+
+async def _send_file(bot: Bot, chat_id: int, file: _File) -> None:
+    if file.as_photo:
+        await bot.send_photo(chat_id, file.data, caption=file.caption, filename=file.filename)
+    else:
+        await bot.send_document(chat_id, file.data, filename=file.filename, caption=file.caption)
 
 
 def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:

@@ -8,6 +8,7 @@ one unit, from that unit's ledger lines in the span and what fills its caps.
 
 from __future__ import annotations
 
+import base64
 import bisect
 from collections import Counter
 from collections.abc import Callable
@@ -402,35 +403,34 @@ def previous_month_key(setup: ScoringSetup, now: datetime) -> str:
     return setup.periods.previous_span(setup.periods.span("month", now)).key
 
 
-@dataclass(frozen=True)
-class BoardPlan:
-    board: Board
-    photo_chats: tuple[int, ...]
-
-
 BOARD_GRACE = timedelta(days=3)
 
 
 async def plan_board(
     session: Any, setup: ScoringSetup, now: datetime, month_key: str, top_n: int, locale: str,
-    render_text: Callable[[str, Board], str],
-) -> BoardPlan | None:  # fmt: skip
-    """Plan the monthly board once: its text into the outbox, and say where the picture goes.
+    render_text: Callable[[str, Board], str], render_picture: Callable[[str, Board], tuple[bytes, str]],
+) -> Board | None:  # fmt: skip
+    """Plan the monthly board once: its text and picture, one outbox row.
 
-    The job mark ``board:<month>`` makes this happen once per month across
-    restarts and instances; None when it was done already or there is no
-    leaders' group to send to.
+    The job mark ``board:<month>`` and the row are written in one transaction, so
+    across restarts and instances the board is planned once and the outbox sends
+    the text and then the picture exactly once. The board planned; None when it
+    was done already or there is no leaders' group to send to. ``render_picture`` gives the PNG and its
+    HTML caption.
     """
     chat = await weekly_repo.leaders_chat(session)
     if chat is None or not await weekly_repo.take_mark(session, f"board:{month_key}", now):
         return None
     found = await board(session, setup, month_key, top_n)
+    png, caption = render_picture(locale, found)
+    picture = {"filename": f"board-{month_key}.png", "data": base64.b64encode(png).decode("ascii"), "caption": caption, "as": "photo"}
     row = {
         "kind": "board", "period_key": month_key, "chat_id": chat, "unit_id": None, "recipient": "leaders",
-        "template": "board.outbox", "params": {"text": render_text(locale, found)}, "locale": locale, "buttons": [],
+        "template": "board.outbox", "params": {"text": render_text(locale, found), "_document": picture},
+        "locale": locale, "buttons": [],
         "due_at": now, "not_after": now + BOARD_GRACE, "status": OutboxStatus.PENDING, "attempts": 0,
         "claim_token": None, "claimed_at": None, "sent_at": None, "message_id": None, "error": None,
         "reported": False, "created_at": now,
     }  # fmt: skip
     await weekly_repo.enqueue(session, [row])
-    return BoardPlan(found, (chat,))
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -165,11 +165,30 @@ async def test_board_text_and_picture(world_harness: Harness) -> None:
     await monthly_board(h.app, h.clock.now())
     await h.app.weekly.outbox.drain(h.clock.now())
     sent = h.collect().to(LEADERS_GROUP)
-    assert [i.method for i in sent.items] == ["sendPhoto", "sendMessage"]
+    assert [i.method for i in sent.items] == ["sendMessage", "sendPhoto"]
     assert "2026年11月 招商引资红黑榜" in sent.text and "经济发展局" in sent.text
+    assert "2026年11月 红黑榜" in sent.items[1].text  # the picture's caption
     await monthly_board(h.app, h.clock.now())
     await h.app.weekly.outbox.drain(h.clock.now())
     assert len(h.collect().to(LEADERS_GROUP)) == 0  # exactly once
+
+
+async def test_the_board_picture_survives_a_restart_and_a_failed_send(world_harness: Harness) -> None:
+    """Planned, then the bot stops before sending; after a restart the first try fails:
+    the picture still arrives once, with its text, from the outbox."""
+    h = world_harness
+    await build_november(h)
+    h.clock.set(datetime(2026, 12, 1, 1, 30, tzinfo=UTC))
+    assert h.app is not None
+    await monthly_board(h.app, h.clock.now())
+    await h.restart()
+    assert h.app is not None
+    h.api.inject_error("sendPhoto", 409, retry_after=None)  # not the row's fault: retried later
+    await h.app.weekly.outbox.drain(h.clock.now())
+    await monthly_board(h.app, h.clock.now())
+    await h.app.weekly.outbox.drain(h.clock.now() + timedelta(minutes=5))
+    sent = h.collect().to(LEADERS_GROUP)
+    assert [i.method for i in sent.items] == ["sendMessage", "sendPhoto"]
 
 
 async def test_board_waits_for_the_first_working_day(world_harness: Harness) -> None:

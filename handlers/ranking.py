@@ -10,7 +10,6 @@ and the chat; the picture is the row's attachment).
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -26,8 +25,6 @@ from bot.rules.describe import num
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import Board, RankTable, ScoreView
 from handlers.base import LeadbotContext, command_args, reply, requires
-
-log = logging.getLogger(__name__)
 
 BUTTON_KINDS = ("week", "month", "quarter", "year")
 BOARD_HOUR = time(9, 0)  # the board goes out from 09:00 on the first working day
@@ -244,14 +241,13 @@ async def monthly_board(app: Any, now: datetime) -> None:
     if local.date() < first or (local.date() == first and local.time() < BOARD_HOUR):
         return
     month_key = ranking.previous_month_key(setup, now)
-    locale = settings.locale
 
     def picture(locale: str, board: Board) -> tuple[bytes, str]:
         caption = catalog.t("board.caption", locale, month=board.month.label(locale))
         return board_picture(locale, board), str(caption)
 
     async with app.services.db.session() as session:
-        await ranking.plan_board(session, setup, now, month_key, settings.board_top_n, locale, board_text, picture)
+        await ranking.plan_board(session, setup, now, month_key, settings.board_top_n, settings.locale, board_text, picture)
 
 
 def handlers() -> list[Any]:

@@ -8,6 +8,7 @@ one unit, from that unit's ledger lines in the span and what fills its caps.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import bisect
 from collections import Counter
@@ -414,15 +415,16 @@ async def plan_board(
 
     The job mark ``board:<month>`` and the row are written in one transaction, so
     across restarts and instances the board is planned once and the outbox sends
-    the text and then the picture exactly once. The board planned; None when it
-    was done already or there is no leaders' group to send to. ``render_picture`` gives the PNG and its
-    HTML caption.
+    the text and then the picture exactly once. Returns the board planned; None
+    when it was done already or there is no leaders' group to send to.
+    ``render_picture`` gives the PNG and its HTML caption; it runs in a worker
+    thread (matplotlib takes a moment and must not stall the bot).
     """
     chat = await weekly_repo.leaders_chat(session)
     if chat is None or not await weekly_repo.take_mark(session, f"board:{month_key}", now):
         return None
     found = await board(session, setup, month_key, top_n)
-    png, caption = render_picture(locale, found)
+    png, caption = await asyncio.to_thread(render_picture, locale, found)
     picture = {"filename": f"board-{month_key}.png", "data": base64.b64encode(png).decode("ascii"), "caption": caption, "as": "photo"}
     row = {
         "kind": "board", "period_key": month_key, "chat_id": chat, "unit_id": None, "recipient": "leaders",

@@ -16,14 +16,14 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import logging_setup
+from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.cli import periods_for
 from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
 from bot.services import Services, maintenance, scoring, stage_nodes
-from handlers import activity, digest, ranking, register, report
+from handlers import activity, ranking, register, report
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
 from handlers.persistence import DatabasePersistence
@@ -145,7 +145,7 @@ def build_application(
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
     app.weekly = weekly_jobs.install(app, periods_for(settings))
-    digest_jobs.install(app, digest.rendered)  # the leaders' reports: after the weekly close, through its outbox
+    digest_jobs.install(app, digest_text.rendered)  # the leaders' reports: after the weekly close, through its outbox
     return app
 
 

@@ -304,7 +304,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from bot import catalog, digest_xlsx
     from bot.clock import SystemClock
     from bot.services import ServiceError, digests, scoring
-    from handlers.digest import digest_text
+    from bot.digest_text import digest_text
 
     settings = load_settings()
     loc = settings.locale

@@ -18,7 +18,7 @@ import pytest
 from bot.services import digests, lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead
-from handlers.digest import rendered
+from bot.digest_text import rendered
 from tests.e2e.harness import Harness
 
 # PTB itself warns when it builds a RetryAfter (retry_after becomes a timedelta in v23).

@@ -43,7 +43,7 @@ from bot.services.digests import (
     build_year,
 )
 from bot.services.ranking import FunnelLine, RankRow, RankTable, TargetLine, ranked
-from handlers.digest import digest_text
+from bot.digest_text import digest_text
 
 SH = ZoneInfo("Asia/Shanghai")
 PERIODS = Periods(WeeklySchedule())

@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from bot.config import ConfigError, Settings, load_settings, missing_setting
 from storage.db import Database, SchemaOutOfDate
@@ -197,39 +198,48 @@ def cmd_console(args: argparse.Namespace) -> int:
     return asyncio.run(run_console(settings, demo=args.demo, database_url=args.database_url, start=start))
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    settings = load_settings()
+T = TypeVar("T")
 
-    async def go() -> str | None:
-        db = Database(settings.database_url)
+
+def _with_database(url: str, work: Callable[[Database], Awaitable[T]], *, schema: bool = True) -> T:
+    """One piece of CLI work on the database: the schema checked (SQLite upgraded) first,
+    the engine disposed after, whatever happens."""
+
+    async def go() -> T:
+        db = Database(url)
         try:
-            await db.upgrade(args.revision)
-            return await db.current_revision()
+            if schema:
+                await db.ensure_schema()
+            return await work(db)
         finally:
             await db.dispose()
 
-    print(f"schema at revision {asyncio.run(go())} ({_safe_url(settings.database_url)})")
+    return asyncio.run(go())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings()
+
+    async def upgrade(db: Database) -> str | None:
+        await db.upgrade(args.revision)
+        return await db.current_revision()
+
+    revision = _with_database(settings.database_url, upgrade, schema=False)
+    print(f"schema at revision {revision} ({_safe_url(settings.database_url)})")
     return 0
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
     settings = load_settings()
 
-    async def go() -> str | None:
-        db = Database(settings.database_url)
-        try:
-            return await db.current_revision()
-        finally:
-            await db.dispose()
-
-    print(asyncio.run(go()) or "none")
+    print(_with_database(settings.database_url, Database.current_revision, schema=False) or "none")
     return 0
 
 
 def cmd_import_units(args: argparse.Namespace) -> int:
     from bot import catalog
     from bot.services import ServiceError
-    from bot.services.units import import_units
+    from bot.services.units import ImportReport, import_units
     from bot.sheets import SheetError, read_unit_sheet
     from bot.clock import SystemClock
 
@@ -244,23 +254,19 @@ def cmd_import_units(args: argparse.Namespace) -> int:
         print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
         return 1
 
-    async def go() -> int:
-        db = Database(settings.database_url)
-        try:
-            await db.ensure_schema()
-            async with db.session() as session:
-                report = await import_units(session, SystemClock().now(), rows)
-        except ServiceError as err:
-            print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
-            return 1
-        finally:
-            await db.dispose()
-        print(catalog.plain("import.done", loc, added=len(report.added), skipped=len(report.skipped)))
-        for row, code, params in report.skipped:
-            print(catalog.plain("import.skip_line", loc, row=row, reason=catalog.plain(code, loc, **params)))
-        return 0
+    async def work(db: Database) -> ImportReport:
+        async with db.session() as session:
+            return await import_units(session, SystemClock().now(), rows)
 
-    return asyncio.run(go())
+    try:
+        report = _with_database(settings.database_url, work)
+    except ServiceError as err:
+        print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
+        return 1
+    print(catalog.plain("import.done", loc, added=len(report.added), skipped=len(report.skipped)))
+    for row, code, params in report.skipped:
+        print(catalog.plain("import.skip_line", loc, row=row, reason=catalog.plain(code, loc, **params)))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -272,17 +278,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = load_settings()
     loc = settings.locale
 
-    async def go() -> ExportData:
-        db = Database(settings.database_url)
-        try:
-            await db.ensure_schema()
-            async with db.session() as session:
-                return await export.collect(session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key)
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> ExportData:
+        async with db.session() as session:
+            return await export.collect(session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key)
 
     try:
-        data = asyncio.run(go())
+        data = _with_database(settings.database_url, work)
     except ServiceError as err:
         print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
         return 1
@@ -309,17 +310,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
     settings = load_settings()
     loc = settings.locale
 
-    async def go() -> digests.Report:
-        db = Database(settings.database_url)
-        try:
-            await db.ensure_schema()
-            async with db.session() as session:
-                return await digests.collect(session, scoring.setup_for(settings), SystemClock().now(), args.kind, args.key)
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> digests.Report:
+        async with db.session() as session:
+            return await digests.collect(session, scoring.setup_for(settings), SystemClock().now(), args.kind, args.key)
 
     try:
-        report = asyncio.run(go())
+        report = _with_database(settings.database_url, work)
     except ServiceError as err:
         print(catalog.plain(err.code, loc, **err.params), file=sys.stderr)
         return 1
@@ -354,16 +350,11 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     settings = load_settings()
     setup = scoring.setup_for(settings)
 
-    async def go() -> list[scoring.UnitDiff]:
-        db = Database(settings.database_url)
-        try:
-            await db.ensure_schema()
-            return await scoring.rescore_all(db, setup, SystemClock().now())
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> list[scoring.UnitDiff]:
+        return await scoring.rescore_all(db, setup, SystemClock().now())
 
     started = time.perf_counter()
-    diffs = asyncio.run(go())
+    diffs = _with_database(settings.database_url, work)
     changed = [d for d in diffs if d.added or d.removed]
     print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip

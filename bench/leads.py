@@ -23,14 +23,14 @@ from sqlalchemy import insert
 
 from bot.amounts import parse_wan
 from bot.config import Settings
-from bot.demo import seed_demo
 from bot.dedup import company_key
+from bot.demo import seed_demo
 from bot.services.access import resolve_actor
 from bot.services.leads import CompanyDirectory, LeadDraft, check_company, report_lead
 from storage.db import Database
 from storage.models import Lead, Unit
 
-SYLLABLES = "华 鑫 泰 宏 盛 达 新 通 远 恒 源 嘉 瑞 丰 永 信 海 天 金 银 博 创 德 隆".split()
+SYLLABLES = ["华", "鑫", "泰", "宏", "盛", "达", "新", "通", "远", "恒", "源", "嘉", "瑞", "丰", "永", "信", "海", "天", "金", "银", "博", "创", "德", "隆"]
 WORDS = ["科技", "新能源", "材料", "装备", "医药", "化工", "电子", "物流", "食品", "智能"]
 NOW = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
 
@@ -46,7 +46,10 @@ YEARS = 5
 async def seed_units(db: Database) -> None:
     """300 more units besides the demo's four: a large county's departments, parks and towns."""
     async with db.session() as s:
-        await s.execute(insert(Unit), [dict(name=f"单位{i:03d}", active=True, created_at=NOW) for i in range(UNITS)])
+        await s.execute(
+            insert(Unit),
+            [dict(name=f"单位{i:03d}", active=True, created_at=NOW) for i in range(UNITS)],
+        )
 
 
 async def seed(db: Database, n: int, rng: random.Random) -> list[str]:
@@ -87,7 +90,9 @@ async def main(leads: int, reports: int) -> None:
         async with db.session() as s:
             started = time.perf_counter()
             await directory.sync(s)
-        print(f"near-match index built in {(time.perf_counter() - started) * 1000:.0f} ms (once per process)")
+        print(
+            f"near-match index built in {(time.perf_counter() - started) * 1000:.0f} ms (once per process)"
+        )
         async with db.session() as s:
             actor = await resolve_actor(s, settings, 1102, "x", None)
         checks, saves = [], []
@@ -104,10 +109,24 @@ async def main(leads: int, reports: int) -> None:
             checks.append((t1 - t0) * 1000)
             saves.append((t2 - t1) * 1000)
         await db.dispose()
-    for label, xs in (("dedup check (exact + near)", checks), ("save with first-report-wins", saves)):
+    for label, xs in (
+        ("dedup check (exact + near)", checks),
+        ("save with first-report-wins", saves),
+    ):
         xs.sort()
-        print(f"{label}: median {statistics.median(xs):.2f} ms, p99 {xs[int(len(xs) * 0.99) - 1]:.2f} ms over {len(xs)} reports")
-    corpus = ["5000万", "1.2亿", "一亿两千万", "3亿元", "８０００", "约0.5亿左右", "两千五百万", "5,000万元"]
+        print(
+            f"{label}: median {statistics.median(xs):.2f} ms, p99 {xs[int(len(xs) * 0.99) - 1]:.2f} ms over {len(xs)} reports"
+        )
+    corpus = [
+        "5000万",
+        "1.2亿",
+        "一亿两千万",
+        "3亿元",
+        "８０００",
+        "约0.5亿左右",
+        "两千五百万",
+        "5,000万元",
+    ]
     started, n = time.perf_counter(), 0
     while time.perf_counter() - started < 1.0:
         for text in corpus:

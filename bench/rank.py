@@ -43,11 +43,18 @@ FIRST_DAY = date(2022, 1, 1)
 KINDS = [("training", "base_training"), ("packaging", "base_packaging"), ("event", "base_event")]
 
 
-def generate(units: int, entries: int, zone: object, rng: random.Random) -> tuple[list[tuple], list[tuple], list[tuple]]:
+def generate(
+    units: int, entries: int, zone: object, rng: random.Random
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """(units, activities, ledger lines) as plain tuples; activity i has ledger line i."""
-    names = {k: scoring.setup_for(Settings(rules_file="jiaocheng")).rules.activities[k] for k, _ in KINDS}
+    names = {
+        k: scoring.setup_for(Settings(rules_file="jiaocheng")).rules.activities[k] for k, _ in KINDS
+    }
     created = datetime(2021, 12, 1, tzinfo=UTC)
-    unit_rows = [(u, f"单位{u:03d}", f"U{u:03d}", f"第{(u - 1) % 10 + 1}序列", True, created) for u in range(1, units + 1)]
+    unit_rows = [
+        (u, f"单位{u:03d}", f"U{u:03d}", f"第{(u - 1) % 10 + 1}序列", True, created)
+        for u in range(1, units + 1)
+    ]
     days = (NOW.date() - FIRST_DAY).days
     acts, lines = [], []
     for i in range(1, entries + 1):
@@ -56,8 +63,43 @@ def generate(units: int, entries: int, zone: object, rng: random.Random) -> tupl
         kind, rule = KINDS[i % 3]
         at = activity_instant(on, zone).astimezone(UTC)  # type: ignore[arg-type]
         stamp = datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=10)
-        acts.append((i, unit, None, 1000, None, kind, on, f"记录{i}", None, "[]", "pending", None, None, None, stamp, None))
-        lines.append((i, unit, rule, "base", Decimal(2), at, f"activity:{i}", names[kind], False, stamp, None, None, None))
+        acts.append(
+            (
+                i,
+                unit,
+                None,
+                1000,
+                None,
+                kind,
+                on,
+                f"记录{i}",
+                None,
+                "[]",
+                "pending",
+                None,
+                None,
+                None,
+                stamp,
+                None,
+            )
+        )
+        lines.append(
+            (
+                i,
+                unit,
+                rule,
+                "base",
+                Decimal(2),
+                at,
+                f"activity:{i}",
+                names[kind],
+                False,
+                stamp,
+                None,
+                None,
+                None,
+            )
+        )
     return unit_rows, acts, lines
 
 
@@ -83,7 +125,11 @@ def load_sqlite(path: Path, data: tuple[list[tuple], list[tuple], list[tuple]]) 
 
     con = sqlite3.connect(path)
     con.execute("PRAGMA synchronous=OFF")
-    for table, cols, rows in (("units", UNIT_COLS, data[0]), ("activities", ACT_COLS, data[1]), ("ledger", LEDGER_COLS, data[2])):
+    for table, cols, rows in (
+        ("units", UNIT_COLS, data[0]),
+        ("activities", ACT_COLS, data[1]),
+        ("ledger", LEDGER_COLS, data[2]),
+    ):
         marks = ",".join("?" * len(cols))
         con.executemany(
             f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})",
@@ -98,11 +144,19 @@ async def load_pg(url: str, data: tuple[list[tuple], list[tuple], list[tuple]]) 
 
     con = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        naive = lambda row: tuple(v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row)  # noqa: E731
-        for table, cols, rows in (("units", UNIT_COLS, data[0]), ("activities", ACT_COLS, data[1]), ("ledger", LEDGER_COLS, data[2])):
+        naive = lambda row: tuple(
+            v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row
+        )
+        for table, cols, rows in (
+            ("units", UNIT_COLS, data[0]),
+            ("activities", ACT_COLS, data[1]),
+            ("ledger", LEDGER_COLS, data[2]),
+        ):
             await con.copy_records_to_table(table, records=[naive(r) for r in rows], columns=cols)
         for table in ("units", "activities", "ledger"):
-            await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            await con.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         await con.execute("ANALYZE")
     finally:
         await con.close()
@@ -134,8 +188,13 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
                 table = await ranking.rank(s, setup, NOW - timedelta(days=i % 3), kind)
             times.append((time.perf_counter() - t0) * 1000)
         assert len(table.rows) > 0
-        figures[f"rank_{kind}_p50"], figures[f"rank_{kind}_p99"] = statistics.median(times), pct(times, 99)
-        print(f"[{name}] /rank {kind:<7} p50 {figures[f'rank_{kind}_p50']:.1f} ms  p99 {figures[f'rank_{kind}_p99']:.1f} ms  ({queries} queries)")
+        figures[f"rank_{kind}_p50"], figures[f"rank_{kind}_p99"] = (
+            statistics.median(times),
+            pct(times, 99),
+        )
+        print(
+            f"[{name}] /rank {kind:<7} p50 {figures[f'rank_{kind}_p50']:.1f} ms  p99 {figures[f'rank_{kind}_p99']:.1f} ms  ({queries} queries)"
+        )
     for kind in ("month", "year"):
         times = []
         for _ in range(3):
@@ -154,7 +213,9 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
             times.append((time.perf_counter() - t0) * 1000)
         naive = statistics.median(times)
         fast = figures[f"rank_{kind}_p50"]
-        print(f"[{name}] naive {kind} rank from {len(entries):,} ledger lines: {naive:.0f} ms — {naive / fast:.0f}× the table's p50")
+        print(
+            f"[{name}] naive {kind} rank from {len(entries):,} ledger lines: {naive:.0f} ms — {naive / fast:.0f}× the table's p50"
+        )
         figures[f"naive_{kind}_ms"] = naive
     return figures
 
@@ -164,7 +225,9 @@ async def main(units: int, entries: int, queries: int, with_pg: bool) -> None:
     zone = Settings().zone
     t0 = time.perf_counter()
     data = generate(units, entries, zone, rng)
-    print(f"generated {units} units, {entries:,} activities and ledger lines in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"generated {units} units, {entries:,} activities and ledger lines in {time.perf_counter() - t0:.1f} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rank.db"
         db = Database(f"sqlite+aiosqlite:///{path}")

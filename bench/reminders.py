@@ -52,7 +52,12 @@ async def seed(db: Database, n: int, now: datetime) -> list[int]:
     async with db.session() as s:
         await s.execute(Unit.__table__.insert(), units)
     async with db.session() as s:
-        ids = [u for (u,) in (await s.execute(Unit.__table__.select().with_only_columns(Unit.__table__.c.id))).all()]
+        ids = [
+            u
+            for (u,) in (
+                await s.execute(Unit.__table__.select().with_only_columns(Unit.__table__.c.id))
+            ).all()
+        ]
         members = [
             {"tg_user_id": FIRST_TG + i, "unit_id": ids[i // 3], "role": "liaison", "display_name": f"专干{i}",
              "active": True, "joined_at": created}
@@ -66,7 +71,9 @@ async def scenario(n: int, fault: float, folder: Path) -> dict[str, float]:
     url = f"sqlite+aiosqlite:///{folder / f'bench-{fault}.db'}"
     now = DEADLINE - timedelta(hours=24)
     clock = ManualClock(now)
-    settings = Settings(database_url=url, admins=[], reminder_offsets="24h", leaders_missing_offset="1h")
+    settings = Settings(
+        database_url=url, admins=[], reminder_offsets="24h", leaders_missing_offset="1h"
+    )
     db = Database(url)
     await db.ensure_schema()
     recipients = await seed(db, n, now)
@@ -113,6 +120,7 @@ def _time_jobs(app: object, names: tuple[str, ...]) -> dict[str, float]:
     spent: dict[str, float] = {}
     for entry in app.jobs.entries:  # type: ignore[attr-defined]
         if entry.name in names:
+
             async def timed(now: datetime, job=entry.job, name=entry.name) -> None:  # type: ignore[no-untyped-def]
                 started = time.perf_counter()
                 await job(now)
@@ -142,6 +150,8 @@ async def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipients", type=int, default=3000)
     asyncio.run(main(parser.parse_args().recipients))

@@ -81,7 +81,13 @@ def echo_bot(api: LocalBotAPI, counter: Counter) -> Application[Any, Any, Any, A
         await context.bot.send_message(update.effective_chat.id, update.message.text or "")
         counter.hit()
 
-    app = Application.builder().token(api.token).base_url(api.base_url).base_file_url(api.base_file_url).build()
+    app = (
+        Application.builder()
+        .token(api.token)
+        .base_url(api.base_url)
+        .base_file_url(api.base_file_url)
+        .build()
+    )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     return app
 
@@ -99,7 +105,9 @@ async def leadbot(api: LocalBotAPI, db: Database, counter: Counter) -> Any:
 # -- the two paths --------------------------------------------------------------------
 
 
-async def by_polling(app: Any, api: LocalBotAPI, counter: Counter, user: int, text: str, n: int) -> float:
+async def by_polling(
+    app: Any, api: LocalBotAPI, counter: Counter, user: int, text: str, n: int
+) -> float:
     await app.initialize()
     await app.start()
     await app.updater.start_polling(poll_interval=0, timeout=1)
@@ -119,7 +127,9 @@ async def by_polling(app: Any, api: LocalBotAPI, counter: Counter, user: int, te
 
 
 def message_update(update_id: int, user: int, text: str) -> dict[str, Any]:
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text)}] if text.startswith("/") else []
+    entities = (
+        [{"type": "bot_command", "offset": 0, "length": len(text)}] if text.startswith("/") else []
+    )
     return {
         "update_id": update_id,
         "message": {
@@ -130,8 +140,12 @@ def message_update(update_id: int, user: int, text: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def by_webhook(app: Any, counter: Counter, user: int, text: str, n: int, first_id: int) -> float:
-    server = WebhookServer(app, secret=SECRET)  # no public_url: setWebhook is not part of the figure
+async def by_webhook(
+    app: Any, counter: Counter, user: int, text: str, n: int, first_id: int
+) -> float:
+    server = WebhookServer(
+        app, secret=SECRET
+    )  # no public_url: setWebhook is not part of the figure
     await server.start("127.0.0.1", 0)
     ids = iter(range(first_id, first_id + WARMUP + n))
 
@@ -139,10 +153,14 @@ async def by_webhook(app: Any, counter: Counter, user: int, text: str, n: int, f
         async def worker(share: int) -> None:
             for _ in range(share):
                 body = message_update(next(ids), user, text)
-                async with http.post("/telegram", json=body, headers={SECRET_HEADER: SECRET}) as resp:
+                async with http.post(
+                    "/telegram", json=body, headers={SECRET_HEADER: SECRET}
+                ) as resp:
                     assert resp.status == 200, resp.status
 
-        shares = [count // CONCURRENCY + (1 if i < count % CONCURRENCY else 0) for i in range(CONCURRENCY)]
+        shares = [
+            count // CONCURRENCY + (1 if i < count % CONCURRENCY else 0) for i in range(CONCURRENCY)
+        ]
         await asyncio.gather(*(worker(s) for s in shares))
 
     try:
@@ -178,11 +196,29 @@ async def throughput(n: int, workdir: Path) -> None:
             echo_counter, lead_counter = Counter(), Counter()
             first = 1_000_000 if path == "webhook" else 0
             if path == "polling":
-                echo = await by_polling(echo_bot(api, echo_counter), api, echo_counter, echo_user, "hello", n)
-                lead = await by_polling(await leadbot(api, db, lead_counter), api, lead_counter, liaison.tg_id, "/help", n)
+                echo = await by_polling(
+                    echo_bot(api, echo_counter), api, echo_counter, echo_user, "hello", n
+                )
+                lead = await by_polling(
+                    await leadbot(api, db, lead_counter),
+                    api,
+                    lead_counter,
+                    liaison.tg_id,
+                    "/help",
+                    n,
+                )
             else:
-                echo = await by_webhook(echo_bot(api, echo_counter), echo_counter, echo_user, "hello", n, first)
-                lead = await by_webhook(await leadbot(api, db, lead_counter), lead_counter, liaison.tg_id, "/help", n, first)
+                echo = await by_webhook(
+                    echo_bot(api, echo_counter), echo_counter, echo_user, "hello", n, first
+                )
+                lead = await by_webhook(
+                    await leadbot(api, db, lead_counter),
+                    lead_counter,
+                    liaison.tg_id,
+                    "/help",
+                    n,
+                    first,
+                )
             results[path] = (echo, lead)
         print(f"{'path':<8} {'echo bot':>12} {'leadbot':>12} {'ratio':>7}  (target ≥ 50 %)")
         for path, (echo, lead) in results.items():
@@ -207,7 +243,18 @@ async def seed_units(url: str, count: int) -> None:
         await db.ensure_schema()
         now = _now()
         async with db.session() as session:
-            await repo.add_units(session, [{"name": f"第{i:03d}单位", "short_name": f"单位{i}", "category": f"{i % 4 + 1}序列", "created_at": now} for i in range(count)])
+            await repo.add_units(
+                session,
+                [
+                    {
+                        "name": f"第{i:03d}单位",
+                        "short_name": f"单位{i}",
+                        "category": f"{i % 4 + 1}序列",
+                        "created_at": now,
+                    }
+                    for i in range(count)
+                ],
+            )
         async with db.session() as session:
             for unit in await repo.units(session):
                 for k, role in enumerate(("liaison", "head")):
@@ -234,7 +281,9 @@ async def idle_rss(workdir: Path) -> None:
             figures[kind] = json.loads(out.decode().strip().splitlines()[-1])
     finally:
         await api.stop()
-    print(f"\nidle RSS, fresh interpreter, long polling; leadbot: {UNITS_FOR_RSS} units, {2 * UNITS_FOR_RSS} members, schedule on")
+    print(
+        f"\nidle RSS, fresh interpreter, long polling; leadbot: {UNITS_FOR_RSS} units, {2 * UNITS_FOR_RSS} members, schedule on"
+    )
     for kind, fig in figures.items():
         print(f"{kind:<8} {fig['rss_mb']:6.1f} MB  (peak {fig['hwm_mb']:.1f} MB)")
     print("target: leadbot ≤ 150 MB")
@@ -264,7 +313,8 @@ async def idle(app):
 url, token, base, file_base = sys.argv[1:5]
 """
 IDLE_CHILDREN = {
-    "echo": _CHILD_COMMON + """
+    "echo": _CHILD_COMMON
+    + """
 from telegram.ext import Application, MessageHandler, filters
 
 async def echo(update, context):
@@ -274,7 +324,8 @@ app = Application.builder().token(token).base_url(base).base_file_url(file_base)
 app.add_handler(MessageHandler(filters.TEXT, echo))
 asyncio.run(idle(app))
 """,
-    "leadbot": _CHILD_COMMON + """
+    "leadbot": _CHILD_COMMON
+    + """
 from bot.app import build_application
 from bot.config import Settings
 from storage.db import Database
@@ -290,7 +341,9 @@ asyncio.run(main())
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--updates", type=int, default=500, help="updates per measured run (default 500)")
+    parser.add_argument(
+        "--updates", type=int, default=500, help="updates per measured run (default 500)"
+    )
     parser.add_argument("--no-rss", action="store_true", help="skip the idle-memory figure")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -299,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(throughput(args.updates, Path(tmp)))
         if not args.no_rss:
             asyncio.run(idle_rss(Path(tmp)))
-    print(f"\n(bench took {time.perf_counter() - started:.0f} s; python {sys.version.split()[0]}, pid {os.getpid()})")
+    print(
+        f"\n(bench took {time.perf_counter() - started:.0f} s; python {sys.version.split()[0]}, pid {os.getpid()})"
+    )
     return 0
 
 

@@ -94,7 +94,19 @@ def _ascii_words(*words: str) -> str:
 
 _OTHER_CJK_CURRENCIES = "欧元|港元|港币|日元|円|英镑|澳元|加元|韩元|卢布|台币|法郎|外币"
 _OTHER_ASCII_CURRENCIES = (
-    "eur", "euro", "euros", "hkd", "jpy", "gbp", "aud", "cad", "sgd", "krw", "rub", "twd", "chf",
+    "eur",
+    "euro",
+    "euros",
+    "hkd",
+    "jpy",
+    "gbp",
+    "aud",
+    "cad",
+    "sgd",
+    "krw",
+    "rub",
+    "twd",
+    "chf",
 )
 
 
@@ -291,9 +303,19 @@ def _ungroup(s: str) -> str:
 # Evaluation
 
 _UNIT_EXPONENTS = {
-    "": 0, "十": 1, "百": 2, "千": 3,
-    "万": 4, "十万": 5, "百万": 6, "千万": 7,
-    "亿": 8, "十亿": 9, "百亿": 10, "千亿": 11, "万亿": 12,
+    "": 0,
+    "十": 1,
+    "百": 2,
+    "千": 3,
+    "万": 4,
+    "十万": 5,
+    "百万": 6,
+    "千万": 7,
+    "亿": 8,
+    "十亿": 9,
+    "百亿": 10,
+    "千亿": 11,
+    "万亿": 12,
 }
 _UNIT_PATTERN = "|".join(sorted((u for u in _UNIT_EXPONENTS if u), key=len, reverse=True))
 _ARABIC = re.compile(rf"(?P<num>[0-9]+(?:\.[0-9]+)?)(?P<unit>{_UNIT_PATTERN})?")
@@ -353,7 +375,7 @@ def _integer_numeral(s: str) -> int:
         raise AmountError("not_a_number")
     if s.isascii():
         return int(s)  # cn2an would hand back a float
-    if s[0] in _ZERO_CHARS and set(s) - _ZERO_CHARS or not _units_follow_digits(s):
+    if (s[0] in _ZERO_CHARS and set(s) - _ZERO_CHARS) or not _units_follow_digits(s):
         raise AmountError("not_a_number")
     if len(s) >= 3 and s[-2] == "亿" and s[-1] not in _ZERO_CHARS | _UNIT_CHARS:
         s += "千万"  # 一亿二 = 1.2亿; cn2an handles 一万二 but crashes here

@@ -9,16 +9,16 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import digest_text, logging_setup
-from bot.clock import Clock, SystemClock
 from bot.cli import periods_for
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
@@ -28,8 +28,8 @@ from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
 from handlers.persistence import DatabasePersistence
 from scheduler import digests as digest_jobs
-from scheduler.jobs import JobRunner
 from scheduler import reminders as weekly_jobs
+from scheduler.jobs import JobRunner
 from scheduler.leader import LeaderElection, tick_when_leader
 from storage.db import Database
 
@@ -53,7 +53,9 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     jobs: JobRunner
     run_jobs: bool
     metrics: Metrics
-    weekly: weekly_jobs.WeeklyRuntime  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
+    weekly: (
+        weekly_jobs.WeeklyRuntime
+    )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     health: HealthCheck
     leader: LeaderElection
     _job_scheduler: object | None = None
@@ -101,7 +103,9 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
                     listener(update, outcome, elapsed)
             logging_setup.unbind(scope)
 
-    async def process_error(self, update: object | None, error: Exception, job=None, coroutine=None) -> bool:  # type: ignore[no-untyped-def]
+    async def process_error(
+        self, update: object | None, error: Exception, job=None, coroutine=None
+    ) -> bool:  # type: ignore[no-untyped-def]
         logging_setup.mark_failed(update)  # a handler raised: the update's outcome is "error"
         return await super().process_error(update, error, job, coroutine)
 
@@ -125,12 +129,20 @@ def build_application(
         .application_class(LeadbotApplication)
         .token(token or settings.token_value() or "")
         .context_types(ContextTypes(context=LeadbotContext))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True), tzinfo=settings.zone))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.zone,
+            )
+        )
         .persistence(DatabasePersistence(db, clock))
     )
     api = base_url or settings.bot_api_url
     if api:
-        builder = builder.base_url(api).base_file_url(base_file_url or api.replace("/bot", "/file/bot"))
+        builder = builder.base_url(api).base_file_url(
+            base_file_url or api.replace("/bot", "/file/bot")
+        )
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
     app: LeadbotApplication = builder.build()  # type: ignore[assignment]
@@ -139,13 +151,17 @@ def build_application(
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = _jobs(services)
-    app.jobs.add("expire-idle-forms", timedelta(minutes=5), functools.partial(report.FORM.sweep, app))
+    app.jobs.add(
+        "expire-idle-forms", timedelta(minutes=5), functools.partial(report.FORM.sweep, app)
+    )
     _scoring(app, settings)
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
     app.weekly = weekly_jobs.install(app, periods_for(settings))
-    digest_jobs.install(app, digest_text.rendered)  # the leaders' reports: after the weekly close, through its outbox
+    digest_jobs.install(
+        app, digest_text.rendered
+    )  # the leaders' reports: after the weekly close, through its outbox
     return app
 
 
@@ -159,35 +175,53 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
         takeover_seconds=settings.leader_takeover_seconds, clock=clock,
     )  # fmt: skip
     app.metrics.gauge_callback(
-        "leadbot_scheduler_leader", "1 when this process runs the schedule", lambda: float(app.leader.is_leader)
+        "leadbot_scheduler_leader",
+        "1 when this process runs the schedule",
+        lambda: float(app.leader.is_leader),
     )
     app.health = HealthCheck()
     app.health.register("database", database_probe(db))
 
     def responsible_since() -> datetime | None:
-        return app.leader.leader_since if app.run_jobs and app.running and app.leader.is_leader else None
+        return (
+            app.leader.leader_since
+            if app.run_jobs and app.running and app.leader.is_leader
+            else None
+        )
 
-    app.health.register("scheduler", scheduler_probe(app.jobs, clock, JOB_TICK_SECONDS, responsible_since))
+    app.health.register(
+        "scheduler", scheduler_probe(app.jobs, clock, JOB_TICK_SECONDS, responsible_since)
+    )
     app.health.register("scheduler.leader", app.leader.probe)
-
 
 
 def _scoring(app: LeadbotApplication, settings: Settings) -> None:
     """Rules in force (a bad rules file stops start-up), the monthly 红黑榜, idle activity forms."""
     setup = scoring.configure(settings)
-    app.jobs.add("expire-idle-activity-forms", timedelta(minutes=5), functools.partial(activity.FORM.sweep, app))
+    app.jobs.add(
+        "expire-idle-activity-forms",
+        timedelta(minutes=5),
+        functools.partial(activity.FORM.sweep, app),
+    )
     # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are refreshed.
     # Hourly, not daily: the query is cheap, and a node due late on the 31st still makes the month's
     # 红黑榜 -- added before the board so that in one tick the refresh comes first.
     app.jobs.add(
-        "scoring-stage-nodes", timedelta(hours=1), functools.partial(stage_nodes.refresh_fallen_due, app.services.db, setup)
+        "scoring-stage-nodes",
+        timedelta(hours=1),
+        functools.partial(stage_nodes.refresh_fallen_due, app.services.db, setup),
     )
-    app.jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
+    app.jobs.add(
+        "monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app)
+    )
 
     async def rules_check(now: datetime) -> None:
         async with app.services.db.session() as session:
             if await scoring.note_rules(session, setup, now):
-                log.warning("the rules file (%s) changed since the ledger was derived: run `leadbot rescore`", setup.source)
+                log.warning(
+                    "the rules file (%s) changed since the ledger was derived: run `leadbot rescore`",
+                    setup.source,
+                )
 
     app.jobs.add("scoring-rules-check", timedelta(hours=24), rules_check)
 

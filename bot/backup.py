@@ -61,7 +61,9 @@ def _is_sqlite(url: str) -> bool:
 def sqlite_path(database_url: str) -> Path:
     database = make_url(database_url).database
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupError(f"cannot back up the SQLite database {database or ':memory:'!r}: it is not a file")
+        raise BackupError(
+            f"cannot back up the SQLite database {database or ':memory:'!r}: it is not a file"
+        )
     return Path(database)
 
 
@@ -118,7 +120,10 @@ def _check(path: Path, what: str) -> None:
 def _summary(path: Path) -> str:
     conn = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
         revision = None
         if "alembic_version" in tables:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -157,7 +162,9 @@ def _tool(name: str, example: str) -> str:
 
 
 def _run(argv: list[str], env: dict[str, str], secret: str | None) -> None:
-    done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        argv, env={**os.environ, **env}, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()
         line = message[-1] if message else f"exit status {done.returncode}"
@@ -167,11 +174,17 @@ def _run(argv: list[str], env: dict[str, str], secret: str | None) -> None:
 
 
 def backup_postgres(database_url: str, target: Path) -> BackupResult:
-    pg_dump = _tool("pg_dump", f"--format=custom --file={target} --dbname=postgresql://USER@HOST/DB")
+    pg_dump = _tool(
+        "pg_dump", f"--format=custom --file={target} --dbname=postgresql://USER@HOST/DB"
+    )
     dsn, env = libpq(database_url)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        _run([pg_dump, "--format=custom", f"--file={tmp}", f"--dbname={dsn}"], env, env.get("PGPASSWORD"))
+        _run(
+            [pg_dump, "--format=custom", f"--file={tmp}", f"--dbname={dsn}"],
+            env,
+            env.get("PGPASSWORD"),
+        )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -179,10 +192,14 @@ def backup_postgres(database_url: str, target: Path) -> BackupResult:
 
 
 def restore_postgres(source: Path, database_url: str, *, force: bool = False) -> BackupResult:
-    pg_restore = _tool("pg_restore", f"--clean --if-exists --dbname=postgresql://USER@HOST/DB {source}")
+    pg_restore = _tool(
+        "pg_restore", f"--clean --if-exists --dbname=postgresql://USER@HOST/DB {source}"
+    )
     dsn, env = libpq(database_url)
     if not force and _postgres_has_tables(database_url):
-        raise BackupError("the target database already has tables; stop the bot and add --force to replace them")
+        raise BackupError(
+            "the target database already has tables; stop the bot and add --force to replace them"
+        )
     _run(
         [pg_restore, "--clean", "--if-exists", "--no-owner", "--exit-on-error", f"--dbname={dsn}", str(source)],
         env, env.get("PGPASSWORD"),
@@ -202,7 +219,9 @@ def _postgres_has_tables(database_url: str) -> bool:
         try:
             async with db.engine.connect() as conn:
                 count = await conn.scalar(
-                    text("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()")
+                    text(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+                    )
                 )
                 return bool(count)
         finally:
@@ -210,5 +229,5 @@ def _postgres_has_tables(database_url: str) -> bool:
 
     try:
         return asyncio.run(go())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise BackupError(f"cannot reach the target database: {type(exc).__name__}") from exc

@@ -40,7 +40,9 @@ def cjk_font() -> str | None:
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         found = []
     if not found:
-        log.warning("font package %s not installed: Chinese labels in charts will not render", FONT_PACKAGE)
+        log.warning(
+            "font package %s not installed: Chinese labels in charts will not render", FONT_PACKAGE
+        )
         return None
     with resources.as_file(found[0]) as path:
         font_manager.fontManager.addfont(str(path))
@@ -55,7 +57,10 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
     from matplotlib import pyplot as plt
 
     family = cjk_font()
-    rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False}
+    rc = {
+        "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+    }
     colours = {"red": RED, "black": BLACK}
     with plt.rc_context(rc):
         height = max(2.5, 0.45 * len(bars) + 1.4)

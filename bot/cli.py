@@ -46,7 +46,7 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
     secrets = [settings.token_value() or "", settings.webhook_secret_value() or ""]
     try:
         secrets.append(make_url(settings.database_url).password or "")
-    except Exception:  # noqa: BLE001 - a malformed URL is reported by the command itself
+    except Exception:
         pass
     setup_logging(level, json=settings.log_json, secrets=secrets)
 
@@ -60,14 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     hook = sub.add_parser(
-        "webhook", help="serve Telegram by webhook with /healthz and /metrics (needs token, webhook URL and secret)"
+        "webhook",
+        help="serve Telegram by webhook with /healthz and /metrics (needs token, webhook URL and secret)",
     )
     hook.set_defaults(func=cmd_webhook)
 
     con = sub.add_parser("console", help="chat with the bot in the terminal, no token needed")
-    con.add_argument("--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database")
-    con.add_argument("--database-url", help="database to use (default: DATABASE_URL, or a temporary one with --demo)")
-    con.add_argument("--now", help="start the console's clock here, e.g. 2026-11-24T10:00 (bot's zone); default: now")
+    con.add_argument(
+        "--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database"
+    )
+    con.add_argument(
+        "--database-url",
+        help="database to use (default: DATABASE_URL, or a temporary one with --demo)",
+    )
+    con.add_argument(
+        "--now",
+        help="start the console's clock here, e.g. 2026-11-24T10:00 (bot's zone); default: now",
+    )
     con.set_defaults(func=cmd_console)
 
     db = sub.add_parser("db", help="database maintenance")
@@ -78,11 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     cur = dbsub.add_parser("current", help="print the schema revision")
     cur.set_defaults(func=cmd_db_current)
 
-    bak = sub.add_parser("backup", help="write a consistent copy of the database to PATH (safe while the bot runs)")
+    bak = sub.add_parser(
+        "backup", help="write a consistent copy of the database to PATH (safe while the bot runs)"
+    )
     bak.add_argument("path", type=Path)
     bak.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     bak.set_defaults(func=cmd_backup)
-    res = sub.add_parser("restore", help="replace the database with the backup at PATH (stop the bot first)")
+    res = sub.add_parser(
+        "restore", help="replace the database with the backup at PATH (stop the bot first)"
+    )
     res.add_argument("path", type=Path)
     res.add_argument("--force", action="store_true", help="replace an existing database")
     res.set_defaults(func=cmd_restore)
@@ -91,24 +104,44 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=cmd_import_units)
 
-    exp = sub.add_parser("export", help="write the 台账 workbook (.xlsx): leads, weekly submissions, ledger, ranking")
-    exp.add_argument("path", type=Path, help="the .xlsx to write; a folder gets 招商引资台账_<period>.xlsx")
+    exp = sub.add_parser(
+        "export", help="write the 台账 workbook (.xlsx): leads, weekly submissions, ledger, ranking"
+    )
+    exp.add_argument(
+        "path", type=Path, help="the .xlsx to write; a folder gets 招商引资台账_<period>.xlsx"
+    )
     exp.add_argument("--period", choices=["week", "month", "quarter", "year"], default="month")
-    exp.add_argument("--key", help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one)")
+    exp.add_argument(
+        "--key", help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one)"
+    )
     exp.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     exp.set_defaults(func=cmd_export)
 
-    dig = sub.add_parser("digest", help="print a leaders' report (half-monthly, monthly, quarterly, annual); --xlsx writes its workbook")
+    dig = sub.add_parser(
+        "digest",
+        help="print a leaders' report (half-monthly, monthly, quarterly, annual); --xlsx writes its workbook",
+    )
     dig.add_argument("kind", choices=["half", "month", "quarter", "year"])
-    dig.add_argument("key", nargs="?", help="which one: 2026-10-H1, 2026-10, 2026-Q3, 2026 (default: the last one that ended)")
-    dig.add_argument("--xlsx", type=Path, help="also write the report's .xlsx here (a folder gets its default name)")
+    dig.add_argument(
+        "key",
+        nargs="?",
+        help="which one: 2026-10-H1, 2026-10, 2026-Q3, 2026 (default: the last one that ended)",
+    )
+    dig.add_argument(
+        "--xlsx",
+        type=Path,
+        help="also write the report's .xlsx here (a folder gets its default name)",
+    )
     dig.set_defaults(func=cmd_digest)
 
     per = sub.add_parser("periods", help="print the weekly periods and deadlines of a year")
     per.add_argument("--year", type=int, required=True)
     per.set_defaults(func=cmd_periods)
 
-    rs = sub.add_parser("rescore", help="re-derive every ledger entry under the rules in force; print the change per unit")
+    rs = sub.add_parser(
+        "rescore",
+        help="re-derive every ledger entry under the rules in force; print the change per unit",
+    )
     rs.set_defaults(func=cmd_rescore)
     rules = sub.add_parser("rules", help="rules files")
     rulesub = rules.add_subparsers(title="rules commands")
@@ -123,8 +156,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     token = settings.token_value()
     if not token:
-        raise ConfigError("config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
-                          "without one, try `leadbot console --demo`")
+        raise ConfigError(
+            "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
+            "without one, try `leadbot console --demo`"
+        )
     from bot.app import ALLOWED_UPDATES, build_application
 
     db = Database(settings.database_url)
@@ -147,11 +182,19 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
     from bot.webhook import serve
 
-    log.info("webhook at %s%s, database %s", settings.webhook_url, settings.webhook_path, _safe_url(settings.database_url))
+    log.info(
+        "webhook at %s%s, database %s",
+        settings.webhook_url,
+        settings.webhook_path,
+        _safe_url(settings.database_url),
+    )
     try:
         return asyncio.run(serve(settings))
     except OSError as exc:  # e.g. the port is taken
-        print(f"leadbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"leadbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
     except TelegramError as exc:  # Bot API unreachable, setWebhook refused the URL, ...
         print(f"leadbot: the webhook could not start: {exc.message}", file=sys.stderr)
     return 1
@@ -166,7 +209,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(f"leadbot: {exc}", file=sys.stderr)
         return 1
-    print(f"backup of {_safe_url(settings.database_url)} written to {result.path} ({result.bytes} bytes, {result.detail})")
+    print(
+        f"backup of {_safe_url(settings.database_url)} written to {result.path} ({result.bytes} bytes, {result.detail})"
+    )
     return 0
 
 
@@ -192,10 +237,14 @@ def cmd_console(args: argparse.Namespace) -> int:
         try:
             start = datetime.fromisoformat(args.now)
         except ValueError:
-            raise ConfigError(f"leadbot console: --now expects a time like 2026-11-24T10:00, got {args.now!r}") from None
+            raise ConfigError(
+                f"leadbot console: --now expects a time like 2026-11-24T10:00, got {args.now!r}"
+            ) from None
         if start.tzinfo is None:
             start = start.replace(tzinfo=settings.zone)
-    return asyncio.run(run_console(settings, demo=args.demo, database_url=args.database_url, start=start))
+    return asyncio.run(
+        run_console(settings, demo=args.demo, database_url=args.database_url, start=start)
+    )
 
 
 T = TypeVar("T")
@@ -238,10 +287,10 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 def cmd_import_units(args: argparse.Namespace) -> int:
     from bot import catalog
+    from bot.clock import SystemClock
     from bot.services import ServiceError
     from bot.services.units import ImportReport, import_units
     from bot.sheets import SheetError, read_unit_sheet
-    from bot.clock import SystemClock
 
     settings = load_settings()
     loc = settings.locale
@@ -265,7 +314,11 @@ def cmd_import_units(args: argparse.Namespace) -> int:
         return 1
     print(catalog.plain("import.done", loc, added=len(report.added), skipped=len(report.skipped)))
     for row, code, params in report.skipped:
-        print(catalog.plain("import.skip_line", loc, row=row, reason=catalog.plain(code, loc, **params)))
+        print(
+            catalog.plain(
+                "import.skip_line", loc, row=row, reason=catalog.plain(code, loc, **params)
+            )
+        )
     return 0
 
 
@@ -280,7 +333,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     async def work(db: Database) -> ExportData:
         async with db.session() as session:
-            return await export.collect(session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key)
+            return await export.collect(
+                session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key
+            )
 
     try:
         data = _with_database(settings.database_url, work)
@@ -294,7 +349,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         path.write_bytes(build_workbook(data))
     except OSError as exc:
-        print(catalog.plain("export.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)), file=sys.stderr)
+        print(
+            catalog.plain(
+                "export.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)
+            ),
+            file=sys.stderr,
+        )
         return 1
     print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
                         ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
@@ -304,15 +364,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_digest(args: argparse.Namespace) -> int:
     from bot import catalog, digest_xlsx
     from bot.clock import SystemClock
-    from bot.services import ServiceError, digests, scoring
     from bot.digest_text import digest_text
+    from bot.services import ServiceError, digests, scoring
 
     settings = load_settings()
     loc = settings.locale
 
     async def work(db: Database) -> digests.Report:
         async with db.session() as session:
-            return await digests.collect(session, scoring.setup_for(settings), SystemClock().now(), args.kind, args.key)
+            return await digests.collect(
+                session, scoring.setup_for(settings), SystemClock().now(), args.kind, args.key
+            )
 
     try:
         report = _with_database(settings.database_url, work)
@@ -325,7 +387,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
         try:
             path.write_bytes(digest_xlsx.build_workbook(report, settings.zone))
         except OSError as exc:
-            print(catalog.plain("digest.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)), file=sys.stderr)
+            print(
+                catalog.plain(
+                    "digest.cli_cannot_write", loc, path=str(path), reason=exc.strerror or str(exc)
+                ),
+                file=sys.stderr,
+            )
             return 1
         print(catalog.plain("digest.cli_written", loc, path=str(path)), file=sys.stderr)
     return 0
@@ -359,7 +426,9 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     for d in changed:
-        print(f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)")
+        print(
+            f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)"
+        )
     return 0
 
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -54,7 +61,7 @@ EXPECTED: dict[str, str] = {
     "rules_file": "a rules preset (jiaocheng or kaihua) or the path of a rules TOML file",
     "rank_default_period": "week, month, quarter or year",
     "board_top_n": "a whole number between 1 and 50",
-    "targets": "a list of tables such as [[targets]] name = \"签约亿元以上项目\" stage = \"签约\" min_amount_wan = 10000 count = 2",
+    "targets": 'a list of tables such as [[targets]] name = "签约亿元以上项目" stage = "签约" min_amount_wan = 10000 count = 2',
     "targets_file": "the path of a TOML file with [[targets]] tables",
     "digest_half_monthly": "true or false (the half-monthly roll-up on the 1st and 16th)",
     "digest_monthly": "true or false (the monthly progress notice on the first working day)",
@@ -84,19 +91,45 @@ EXPECTED: dict[str, str] = {
 SECRET_FIELDS = frozenset({"token", "webhook_secret"})
 
 DEFAULT_INDUSTRIES = [
-    "新能源", "新材料", "新基建", "装备制造", "生物医药", "精细化工",
-    "大数据和新一代信息技术", "现代服务业", "文化旅游", "现代农业", "其他",
+    "新能源",
+    "新材料",
+    "新基建",
+    "装备制造",
+    "生物医药",
+    "精细化工",
+    "大数据和新一代信息技术",
+    "现代服务业",
+    "文化旅游",
+    "现代农业",
+    "其他",
 ]  # seed 000 三(一)2: 新能源、新材料、新基建、装备制造、生物医药、精细化工 …
 DEFAULT_ORIGINS = ["境外", "省外", "省内市外", "市内县外", "本地"]
 DEFAULT_STAGES = ["线索", "在谈", "签约", "落地", "开工", "入统", "投产"]
-DEFAULT_TAGS = ["高新技术", "世界500强", "中国500强", "央企国企", "上市公司", "民营500强", "专精特新", "独角兽"]
+DEFAULT_TAGS = [
+    "高新技术",
+    "世界500强",
+    "中国500强",
+    "央企国企",
+    "上市公司",
+    "民营500强",
+    "专精特新",
+    "独角兽",
+]
 DEFAULT_CHANNELS = ["以商招商", "展会", "委托", "网络", "其他"]
 # Seed 001: every department has an annual target of at least one project over 100M yuan.
-DEFAULT_TARGETS = [{"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 1}]
+DEFAULT_TARGETS = [
+    {"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 1}
+]
 StrList = Annotated[list[str], NoDecode]
-DEFAULT_REMINDER_OFFSETS = [timedelta(hours=24), timedelta(hours=8), timedelta(hours=2), timedelta(minutes=30)]
+DEFAULT_REMINDER_OFFSETS = [
+    timedelta(hours=24),
+    timedelta(hours=8),
+    timedelta(hours=2),
+    timedelta(minutes=30),
+]
 _DURATION = re.compile(
-    r"(?:(\d+)\s*(?:d|天))?\s*(?:(\d+)\s*(?:h|小时|时))?\s*(?:(\d+)\s*(?:m|min|分钟|分))?\s*(?:(\d+)\s*(?:s|sec|秒))?", re.IGNORECASE
+    r"(?:(\d+)\s*(?:d|天))?\s*(?:(\d+)\s*(?:h|小时|时))?\s*(?:(\d+)\s*(?:m|min|分钟|分))?\s*(?:(\d+)\s*(?:s|sec|秒))?",
+    re.IGNORECASE,
 )
 _QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*[-–—~～至到]\s*(\d{1,2}):(\d{2})")
 _OFF = ("", "off", "none", "no", "false", "关闭", "无")
@@ -123,7 +156,11 @@ def parse_duration(value: Any) -> timedelta:
 
 def parse_quiet_hours(value: Any) -> tuple[time, time] | None:
     """``22:00-08:00`` → (22:00, 08:00); ``off``/empty → None. The window may wrap midnight."""
-    if value is None or value is False or (isinstance(value, str) and value.strip().lower() in _OFF):
+    if (
+        value is None
+        or value is False
+        or (isinstance(value, str) and value.strip().lower() in _OFF)
+    ):
         return None
     if isinstance(value, (list, tuple)) and len(value) == 2:
         value = f"{value[0]}-{value[1]}"
@@ -161,29 +198,44 @@ class Settings(BaseSettings):
     invite_ttl_hours: int = Field(
         default=168, ge=1, le=8760, validation_alias=_alias("invite_ttl_hours")
     )
-    deadline_weekday: int = Field(default=3, ge=0, le=6, validation_alias=_alias("deadline_weekday"))
+    deadline_weekday: int = Field(
+        default=3, ge=0, le=6, validation_alias=_alias("deadline_weekday")
+    )
     deadline_time: time = Field(default=time(17, 0), validation_alias=_alias("deadline_time"))
     form_timeout_minutes: int = Field(
         default=60, ge=1, le=10080, validation_alias=_alias("form_timeout_minutes")
     )
 
-    industries: StrList = Field(default_factory=lambda: list(DEFAULT_INDUSTRIES), validation_alias=_alias("industries"))
-    origins: StrList = Field(default_factory=lambda: list(DEFAULT_ORIGINS), validation_alias=_alias("origins"))
-    stages: StrList = Field(default_factory=lambda: list(DEFAULT_STAGES), validation_alias=_alias("stages"))
-    tags: StrList = Field(default_factory=lambda: list(DEFAULT_TAGS), validation_alias=_alias("tags"))
-    channels: StrList = Field(default_factory=lambda: list(DEFAULT_CHANNELS), validation_alias=_alias("channels"))
+    industries: StrList = Field(
+        default_factory=lambda: list(DEFAULT_INDUSTRIES), validation_alias=_alias("industries")
+    )
+    origins: StrList = Field(
+        default_factory=lambda: list(DEFAULT_ORIGINS), validation_alias=_alias("origins")
+    )
+    stages: StrList = Field(
+        default_factory=lambda: list(DEFAULT_STAGES), validation_alias=_alias("stages")
+    )
+    tags: StrList = Field(
+        default_factory=lambda: list(DEFAULT_TAGS), validation_alias=_alias("tags")
+    )
+    channels: StrList = Field(
+        default_factory=lambda: list(DEFAULT_CHANNELS), validation_alias=_alias("channels")
+    )
     near_match_threshold: float = Field(
         default=90.0, ge=50, le=100, validation_alias=_alias("near_match_threshold")
     )
 
     # Scoring and ranking (docs/scoring-guide.md).
-    rules_file: str = Field(default="jiaocheng", min_length=1, validation_alias=_alias("rules_file"))
+    rules_file: str = Field(
+        default="jiaocheng", min_length=1, validation_alias=_alias("rules_file")
+    )
     rank_default_period: Literal["week", "month", "quarter", "year"] = Field(
         default="month", validation_alias=_alias("rank_default_period")
     )
     board_top_n: int = Field(default=5, ge=1, le=50, validation_alias=_alias("board_top_n"))
     targets: list[dict[str, Any]] = Field(
-        default_factory=lambda: [dict(t) for t in DEFAULT_TARGETS], validation_alias=_alias("targets")
+        default_factory=lambda: [dict(t) for t in DEFAULT_TARGETS],
+        validation_alias=_alias("targets"),
     )
     targets_file: str | None = Field(default=None, validation_alias=_alias("targets_file"))
 
@@ -195,26 +247,41 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=9, ge=0, le=23, validation_alias=_alias("digest_hour"))
 
     # Weekly cycle (docs/weekly-guide.md): confirmation, reminders, calendar corrections.
-    confirmation_required: bool = Field(default=True, validation_alias=_alias("confirmation_required"))
+    confirmation_required: bool = Field(
+        default=True, validation_alias=_alias("confirmation_required")
+    )
     reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS), validation_alias=_alias("reminder_offsets")
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS),
+        validation_alias=_alias("reminder_offsets"),
     )
     quiet_hours: str = Field(default="22:00-08:00", validation_alias=_alias("quiet_hours"))
-    reminder_grace_minutes: int = Field(default=60, ge=0, le=1440, validation_alias=_alias("reminder_grace_minutes"))
+    reminder_grace_minutes: int = Field(
+        default=60, ge=0, le=1440, validation_alias=_alias("reminder_grace_minutes")
+    )
     leaders_missing_offset: timedelta = Field(
         default=timedelta(hours=2), validation_alias=_alias("leaders_missing_offset")
     )
-    extra_holidays: Annotated[list[date], NoDecode] = Field(default_factory=list, validation_alias=_alias("extra_holidays"))
-    extra_workdays: Annotated[list[date], NoDecode] = Field(default_factory=list, validation_alias=_alias("extra_workdays"))
+    extra_holidays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("extra_holidays")
+    )
+    extra_workdays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("extra_workdays")
+    )
     holiday_shift: bool = Field(default=True, validation_alias=_alias("holiday_shift"))
 
     # Operations: `leadbot webhook`, logs, scheduler leadership (docs/operations.md).
     webhook_url: str | None = Field(default=None, validation_alias=_alias("webhook_url"))
     webhook_path: str = Field(default="/telegram", validation_alias=_alias("webhook_path"))
-    webhook_secret: SecretStr | None = Field(default=None, validation_alias=_alias("webhook_secret"))
-    webhook_listen: str = Field(default="0.0.0.0", min_length=1, validation_alias=_alias("webhook_listen"))
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=_alias("webhook_secret")
+    )
+    webhook_listen: str = Field(
+        default="0.0.0.0", min_length=1, validation_alias=_alias("webhook_listen")
+    )
     webhook_port: int = Field(default=8080, ge=1, le=65535, validation_alias=_alias("webhook_port"))
-    webhook_drop_pending: bool = Field(default=False, validation_alias=_alias("webhook_drop_pending"))
+    webhook_drop_pending: bool = Field(
+        default=False, validation_alias=_alias("webhook_drop_pending")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=_alias("log_level")
     )
@@ -343,7 +410,9 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         # Telegram's rule for secret_token in setWebhook.
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
             raise ValueError("not a valid secret token")
         return value
 
@@ -402,7 +471,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 def missing_setting(field: str, hint: str = "") -> ConfigError:
     """The one line for a setting a command needs but nobody set."""
-    return ConfigError(f"config error: {_env_name(field)} ({field}) is not set: expected {EXPECTED[field]}{hint}")
+    return ConfigError(
+        f"config error: {_env_name(field)} ({field}) is not set: expected {EXPECTED[field]}{hint}"
+    )
 
 
 def _env_name(field: str) -> str:

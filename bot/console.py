@@ -59,7 +59,9 @@ class ConsoleState:
 
 
 class Console:
-    def __init__(self, api: LocalBotAPI, app: LeadbotApplication, clock: ShiftedClock, out: TextIO, tty: bool) -> None:
+    def __init__(
+        self, api: LocalBotAPI, app: LeadbotApplication, clock: ShiftedClock, out: TextIO, tty: bool
+    ) -> None:
         self.api, self.app, self.clock, self.out, self.tty = api, app, clock, out, tty
         self.state = ConsoleState()
         self._done: dict[int, asyncio.Event] = {}
@@ -157,7 +159,9 @@ class Console:
         if not args:
             return await self._users(args)
         person = self.switch_user(" ".join(args))
-        where = self.chat_label(self.state.chat_id) if (self.state.chat_id or 0) < 0 else "private chat"
+        where = (
+            self.chat_label(self.state.chat_id) if (self.state.chat_id or 0) < 0 else "private chat"
+        )
         self.say(f"(now typing: {person.name} [{person.handle}], {where})")
         return True
 
@@ -217,9 +221,13 @@ class Console:
         chat = None if self.state.chat_id == self.state.user.tg_id else self.state.chat_id
         caption = " ".join(args[1:]) or None
         if path.suffix.lower() in (".jpg", ".jpeg", ".png"):
-            update_id = self.api.send_photo(self.state.user.tg_id, data, chat_id=chat, caption=caption)
+            update_id = self.api.send_photo(
+                self.state.user.tg_id, data, chat_id=chat, caption=caption
+            )
         else:
-            update_id = self.api.send_document(self.state.user.tg_id, data, path.name, chat_id=chat, caption=caption)
+            update_id = self.api.send_document(
+                self.state.user.tg_id, data, path.name, chat_id=chat, caption=caption
+            )
         self.echo(f"[upload {path.name}]")
         await self.wait_processed(update_id)
         self.flush()
@@ -263,7 +271,11 @@ class Console:
 
     def show(self, call: RecordedCall) -> None:
         p = call.params
-        chat_id = int(p["chat_id"]) if "chat_id" in p and str(p["chat_id"]).lstrip("-").isdigit() else None
+        chat_id = (
+            int(p["chat_id"])
+            if "chat_id" in p and str(p["chat_id"]).lstrip("-").isdigit()
+            else None
+        )
         where = "" if chat_id == self.state.chat_id else f" → {self.chat_label(chat_id)}"
         if call.method in ("sendMessage", "editMessageText"):
             tag = "bot" if call.method == "sendMessage" else "bot (edited)"
@@ -275,7 +287,11 @@ class Console:
         elif call.method == "answerCallbackQuery" and p.get("text"):
             self.say(f"bot (popup): {p['text']}")
         elif call.method in ("sendDocument", "sendPhoto"):
-            name = (call.response or {}).get("document", {}).get("file_name", "photo") if isinstance(call.response, dict) else "file"
+            name = (
+                (call.response or {}).get("document", {}).get("file_name", "photo")
+                if isinstance(call.response, dict)
+                else "file"
+            )
             self.say(f"bot{where}: [file {name}]")
             if p.get("caption"):
                 self.say(indent(render_html(str(p["caption"]), self.tty)))
@@ -326,7 +342,9 @@ async def run_console(
     out = stdout or sys.stdout
     tty = stdin.isatty() and out.isatty()
     tmp = tempfile.TemporaryDirectory(prefix="leadbot-demo-") if demo and not database_url else None
-    url = database_url or (f"sqlite+aiosqlite:///{Path(tmp.name) / 'demo.db'}" if tmp else settings.database_url)
+    url = database_url or (
+        f"sqlite+aiosqlite:///{Path(tmp.name) / 'demo.db'}" if tmp else settings.database_url
+    )
     clock = ShiftedClock()
     if start is not None:
         clock.set(start)
@@ -338,8 +356,12 @@ async def run_console(
         await db.ensure_schema()
         if demo:
             async with db.session() as session:
-                world = await seed_demo(session, clock.now(), since=clock.now() - timedelta(weeks=8))
-            settings = settings.model_copy(update={"admins": sorted({*settings.admins, world.users[0].tg_id})})
+                world = await seed_demo(
+                    session, clock.now(), since=clock.now() - timedelta(weeks=8)
+                )
+            settings = settings.model_copy(
+                update={"admins": sorted({*settings.admins, world.users[0].tg_id})}
+            )
             await seed_history(db, settings, clock.now())
         app = build_application(
             settings, db, clock, token=api.token, base_url=api.base_url,

@@ -64,14 +64,18 @@ def demo_world() -> DemoWorld:
     return DemoWorld(users, groups)
 
 
-async def seed_demo(session: AsyncSession, now: datetime, since: datetime | None = None) -> DemoWorld:
+async def seed_demo(
+    session: AsyncSession, now: datetime, since: datetime | None = None
+) -> DemoWorld:
     """``since``: when the units and members came to be (the console backdates them so
     that the history :func:`seed_history` adds falls within their lifetime)."""
     world = demo_world()
     now = since or now
     units: dict[str, Unit] = {}
     for name, short, category, _l, _h in UNITS:
-        units[name] = Unit(name=name, short_name=short, category=category, active=True, created_at=now)
+        units[name] = Unit(
+            name=name, short_name=short, category=category, active=True, created_at=now
+        )
         session.add(units[name])
     await session.flush()
     for user in world.users:
@@ -99,43 +103,115 @@ async def seed_demo(session: AsyncSession, now: datetime, since: datetime | None
 
 DEMO_LEADS = [
     # unit index, weeks ago, project, company, industry, 万元, origin, stage path, verified
-    (0, 5, "高端轴承生产线", "洛阳精工轴承股份有限公司", "装备制造", "12000", "省外", ["在谈", "签约", "落地"], True),
-    (0, 3, "锂电池正极材料", "湖南新材料科技有限公司", "新材料", "30000", "省外", ["在谈", "签约"], True),
-    (1, 4, "数据中心二期", "北京云算科技有限公司", "大数据和新一代信息技术", "50000", "省外", ["在谈"], True),
+    (
+        0,
+        5,
+        "高端轴承生产线",
+        "洛阳精工轴承股份有限公司",
+        "装备制造",
+        "12000",
+        "省外",
+        ["在谈", "签约", "落地"],
+        True,
+    ),
+    (
+        0,
+        3,
+        "锂电池正极材料",
+        "湖南新材料科技有限公司",
+        "新材料",
+        "30000",
+        "省外",
+        ["在谈", "签约"],
+        True,
+    ),
+    (
+        1,
+        4,
+        "数据中心二期",
+        "北京云算科技有限公司",
+        "大数据和新一代信息技术",
+        "50000",
+        "省外",
+        ["在谈"],
+        True,
+    ),
     (1, 2, "冷链物流园", "本地冷链物流有限公司", "现代服务业", "3000", "本地", [], False),
-    (2, 4, "光伏组件", "浙江阳光能源集团有限公司", "新能源", "8000", "省外", ["在谈", "签约"], True),
+    (
+        2,
+        4,
+        "光伏组件",
+        "浙江阳光能源集团有限公司",
+        "新能源",
+        "8000",
+        "省外",
+        ["在谈", "签约"],
+        True,
+    ),
     (2, 1, "生物医药中间体", "江苏康润医药化工有限公司", "生物医药", "6000", "省外", [], False),
     (3, 2, "文旅综合体", "山西文旅投资有限公司", "文化旅游", "20000", "省内市外", ["在谈"], False),
-    (1, 1, "高端轴承配套", "洛阳精工轴承有限公司", "装备制造", "2000", "省外", [], False),  # a duplicate of L0001
+    (
+        1,
+        1,
+        "高端轴承配套",
+        "洛阳精工轴承有限公司",
+        "装备制造",
+        "2000",
+        "省外",
+        [],
+        False,
+    ),  # a duplicate of L0001
 ]
 
 
 async def seed_history(db: Any, settings: Any, now: datetime) -> None:
     """Leads with stage moves and reviews, weekly submissions and an activity, over five weeks."""
+    from bot.cli import periods_for
     from bot.services import access, activities, lead_updates, leads, scoring
     from bot.services.weekly import WeeklyConfig
-    from bot.cli import periods_for
 
     scoring.configure(settings)
     world = demo_world()
     actors = {}
     async with db.session() as session:
         for user in world.users:
-            actors[user.handle] = await access.resolve_actor(session, settings, user.tg_id, user.name, None)
+            actors[user.handle] = await access.resolve_actor(
+                session, settings, user.tg_id, user.name, None
+            )
     leader = actors["leader"]
     for unit_index, weeks, project, company, industry, amount, origin, path, verified in DEMO_LEADS:
         at = now - timedelta(weeks=weeks)
         liaison = actors[f"liaison{unit_index + 1}"]
-        draft = leads.LeadDraft(project, company, industry, Decimal(amount), origin, "线索", ("高新技术",) if verified else ())
+        draft = leads.LeadDraft(
+            project,
+            company,
+            industry,
+            Decimal(amount),
+            origin,
+            "线索",
+            ("高新技术",) if verified else (),
+        )
         async with db.session() as session:
             result = await leads.report_lead(session, at, liaison, draft, settings)
         for step, stage in enumerate(path, start=1):
             async with db.session() as session:
-                await lead_updates.move_stage(session, at + timedelta(days=step), liaison, result.lead_id, stage, None, settings)
+                await lead_updates.move_stage(
+                    session,
+                    at + timedelta(days=step),
+                    liaison,
+                    result.lead_id,
+                    stage,
+                    None,
+                    settings,
+                )
         if verified:
             async with db.session() as session:
-                await lead_updates.verify_lead(session, at + timedelta(hours=3), leader, result.lead_id)
-    await _seed_weekly(db, settings, now, actors, WeeklyConfig.from_settings(settings, periods_for(settings)))
+                await lead_updates.verify_lead(
+                    session, at + timedelta(hours=3), leader, result.lead_id
+                )
+    await _seed_weekly(
+        db, settings, now, actors, WeeklyConfig.from_settings(settings, periods_for(settings))
+    )
     setup = scoring.setup_for(settings)
     async with db.session() as session:
         made = await activities.record_activity(
@@ -144,14 +220,22 @@ async def seed_history(db: Any, settings: Any, now: datetime) -> None:
             setup,
         )  # fmt: skip
     async with db.session() as session:
-        await activities.verify_activity(session, now - timedelta(days=8), leader, made.activity_id, setup)
+        await activities.verify_activity(
+            session, now - timedelta(days=8), leader, made.activity_id, setup
+        )
 
 
-async def _seed_weekly(db: Any, settings: Any, now: datetime, actors: dict[str, Any], cfg: Any) -> None:
+async def _seed_weekly(
+    db: Any, settings: Any, now: datetime, actors: dict[str, Any], cfg: Any
+) -> None:
     """Three past weeks: most units on time, one late, one missing; this week still open."""
     from bot.services import weekly
 
-    plan = {1: ["liaison1", "liaison2", "liaison3"], 2: ["liaison1", "liaison2", "liaison4"], 3: ["liaison1", "liaison3"]}
+    plan = {
+        1: ["liaison1", "liaison2", "liaison3"],
+        2: ["liaison1", "liaison2", "liaison4"],
+        3: ["liaison1", "liaison3"],
+    }
     for weeks_ago, handles in plan.items():
         period = cfg.periods.week_of(now - timedelta(weeks=weeks_ago))
         for handle in handles:
@@ -162,7 +246,11 @@ async def _seed_weekly(db: Any, settings: Any, now: datetime, actors: dict[str, 
                 form = await weekly.open_form(session, when, cfg, actor)
                 for section in ("leads", "trips", "progress", "work"):
                     form = await weekly.set_none(session, when, cfg, actor, section)
-                result = await weekly.submit(session, when, cfg, actor, form.draft_id, form.rev, settings)
+                result = await weekly.submit(
+                    session, when, cfg, actor, form.draft_id, form.rev, settings
+                )
             head = actors[handle.replace("liaison", "head")]
             async with db.session() as session:
-                await weekly.decide(session, when + timedelta(hours=1), cfg, head, result.version_id, confirm=True)
+                await weekly.decide(
+                    session, when + timedelta(hours=1), cfg, head, result.version_id, confirm=True
+                )

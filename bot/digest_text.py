@@ -54,7 +54,18 @@ def digest_text(locale: str, report: Report, zone: ZoneInfo) -> str:
         out = _year(line, locale, report)
     if report.as_of < report.span.end:
         local = report.as_of.astimezone(zone)
-        out.insert(1, line("digest.in_progress", when=line("digest.date_time", month=local.month, day=local.day, time=local.strftime("%H:%M"))))
+        out.insert(
+            1,
+            line(
+                "digest.in_progress",
+                when=line(
+                    "digest.date_time",
+                    month=local.month,
+                    day=local.day,
+                    time=local.strftime("%H:%M"),
+                ),
+            ),
+        )
     return "\n".join(out)
 
 
@@ -80,7 +91,16 @@ def _half(line: Line, locale: str, r: HalfReport) -> list[str]:
         out.append(line("digest.half.line", unit=u.unit.name, new=u.new, verified=u.verified, pending=u.pending,
                         rejected=u.rejected, duplicates=u.duplicates))  # fmt: skip
     t = r.total
-    out.append(line("digest.half.total", new=t.new, verified=t.verified, pending=t.pending, rejected=t.rejected, duplicates=t.duplicates))
+    out.append(
+        line(
+            "digest.half.total",
+            new=t.new,
+            verified=t.verified,
+            pending=t.pending,
+            rejected=t.rejected,
+            duplicates=t.duplicates,
+        )
+    )
     out.append("")
     out.append(line("digest.half.verified_title", count=len(r.verified)))
     for lead in r.verified:
@@ -113,7 +133,15 @@ def _pace_items(line: Line, pace: tuple[PaceLine, ...], final: bool) -> str:
     items = []
     for p in pace:
         if final:
-            items.append(line("digest.review.target_final", name=p.name, done=p.done, target=p.target, mark="✅" if p.met else "❌"))
+            items.append(
+                line(
+                    "digest.review.target_final",
+                    name=p.name,
+                    done=p.done,
+                    target=p.target,
+                    mark="✅" if p.met else "❌",
+                )
+            )
         else:
             items.append(line("digest.review.target", name=p.name, done=p.done, target=p.target, expected=num(p.expected),
                               mark=" ⚠️" if p.below else ""))  # fmt: skip
@@ -123,7 +151,13 @@ def _pace_items(line: Line, pace: tuple[PaceLine, ...], final: bool) -> str:
 def _month(line: Line, locale: str, r: MonthReport, zone: ZoneInfo) -> list[str]:
     out = [title(locale, r), line("digest.month.scope"), "", line("digest.month.figures_title")]
     for u in r.lines:
-        out.append(line("digest.month.unit", unit=u.unit.name, mark=line("digest.month.mark_below") if u.below_pace else ""))
+        out.append(
+            line(
+                "digest.month.unit",
+                unit=u.unit.name,
+                mark=line("digest.month.mark_below") if u.below_pace else "",
+            )
+        )
         out.append(line("digest.month.figures", **_both(u.month, u.year, r.stages, locale)))
     out.append(line("digest.month.unit", unit=line("digest.total"), mark=""))
     out.append(line("digest.month.figures", **_both(r.total_month, r.total_year, r.stages, locale)))
@@ -135,30 +169,64 @@ def _month(line: Line, locale: str, r: MonthReport, zone: ZoneInfo) -> list[str]
         out.append(line("digest.month.progress_unit", unit=unit, count=len(lines)))
         quiet = 0
         for p in lines:
-            if not (p.changed or p.funds_month_wan or (p.note is not None and r.span.contains(p.note.at))):
+            if not (
+                p.changed
+                or p.funds_month_wan
+                or (p.note is not None and r.span.contains(p.note.at))
+            ):
                 quiet += 1
                 continue
             change = ""
             if p.changed:
-                change = line("digest.month.change_back" if p.backward else "digest.month.change", path="→".join(p.path))
-            out.append(line("digest.month.progress_line", code=p.lead.code, project=p.lead.project, stage=p.stage, change=change))
+                change = line(
+                    "digest.month.change_back" if p.backward else "digest.month.change",
+                    path="→".join(p.path),
+                )
+            out.append(
+                line(
+                    "digest.month.progress_line",
+                    code=p.lead.code,
+                    project=p.lead.project,
+                    stage=p.stage,
+                    change=change,
+                )
+            )
             if p.funds_month_wan:
-                out.append(line("digest.month.funds_line", month=money(p.funds_month_wan, locale), year=money(p.funds_year_wan, locale)))
+                out.append(
+                    line(
+                        "digest.month.funds_line",
+                        month=money(p.funds_month_wan, locale),
+                        year=money(p.funds_year_wan, locale),
+                    )
+                )
             if p.note is not None:
                 local = p.note.at.astimezone(zone)
                 out.append(line("digest.month.note", date=line("digest.date", month=local.month, day=local.day),
                                 text=_short(p.note.text), source=line(f"digest.source.{p.note.source}")))  # fmt: skip
-            out += [line("digest.month.problem_line", text=_short(problem)) for problem in p.problems]
+            out += [
+                line("digest.month.problem_line", text=_short(problem)) for problem in p.problems
+            ]
         if quiet:
             out.append(line("digest.month.quiet", count=quiet))
     if not r.progress:
         out.append(line("digest.month.no_progress", stage=r.stages.forward))
     with_problems = sum(1 for p in r.progress if p.problems)
-    out.append(line("digest.month.problems", count=with_problems) if with_problems else line("digest.month.no_problems"))
-    out += ["", line("digest.month.pace_title", share=num((r.pace_share * 100).quantize(Decimal(1))))]
+    out.append(
+        line("digest.month.problems", count=with_problems)
+        if with_problems
+        else line("digest.month.no_problems")
+    )
+    out += [
+        "",
+        line("digest.month.pace_title", share=num((r.pace_share * 100).quantize(Decimal(1)))),
+    ]
     targets = [u for u in r.lines if u.pace]
     for u in targets:
-        out.append(line("digest.review.line", unit=u.unit.name, items=_pace_items(line, u.pace, final=False)))
+        out.append(
+            line(
+                "digest.review.line", unit=u.unit.name, items=_pace_items(line, u.pace, final=False)
+            )
+        )
     if not targets:
         out.append(line("digest.no_targets"))
     return out
@@ -190,14 +258,24 @@ def _funnel_items(line: Line, review: UnitReview) -> str:
 
 
 def _reviews(line: Line, reviews: tuple[UnitReview, ...], share: Decimal, final: bool) -> list[str]:
-    out = [line("digest.year.targets_title") if final else line("digest.quarter.targets_title", share=num((share * 100).quantize(Decimal(1))))]
+    out = [
+        line("digest.year.targets_title")
+        if final
+        else line("digest.quarter.targets_title", share=num((share * 100).quantize(Decimal(1))))
+    ]
     with_targets = [rv for rv in reviews if rv.pace]
-    out += [line("digest.review.line", unit=rv.unit.name, items=_pace_items(line, rv.pace, final)) for rv in with_targets]
+    out += [
+        line("digest.review.line", unit=rv.unit.name, items=_pace_items(line, rv.pace, final))
+        for rv in with_targets
+    ]
     if not with_targets:
         out.append(line("digest.no_targets"))
     out += ["", line("digest.funnel_title")]
     with_funnel = [rv for rv in reviews if rv.funnel]
-    out += [line("digest.review.line", unit=rv.unit.name, items=_funnel_items(line, rv)) for rv in with_funnel]
+    out += [
+        line("digest.review.line", unit=rv.unit.name, items=_funnel_items(line, rv))
+        for rv in with_funnel
+    ]
     if not with_funnel:
         out.append(line("digest.no_funnel"))
     return out
@@ -226,8 +304,16 @@ def _year(line: Line, locale: str, r: YearReport) -> list[str]:
     out = _ranking(line, locale, r, "digest.year.line")
     out += ["", line("digest.year.figures_title")]
     for unit, f in r.figures:
-        out.append(line("digest.year.figures_line", unit=unit.name, **_figures_values(f, r.stages, locale)))
-    out.append(line("digest.year.figures_line", unit=line("digest.total"), **_figures_values(r.total, r.stages, locale)))
+        out.append(
+            line("digest.year.figures_line", unit=unit.name, **_figures_values(f, r.stages, locale))
+        )
+    out.append(
+        line(
+            "digest.year.figures_line",
+            unit=line("digest.total"),
+            **_figures_values(r.total, r.stages, locale),
+        )
+    )
     out.append("")
     out += _reviews(line, r.reviews, Decimal(1), final=True)
     return out

@@ -40,7 +40,12 @@ from bot.services.digests import (
     YearReport,
 )
 
-FILE_PREFIX = {"half": "招商引资信息汇总", "month": "招商引资工作通报", "quarter": "招商引资季度考评", "year": "招商引资年终考核"}
+FILE_PREFIX = {
+    "half": "招商引资信息汇总",
+    "month": "招商引资工作通报",
+    "quarter": "招商引资季度考评",
+    "year": "招商引资年终考核",
+}
 REVIEW = {"pending": "待核实", "verified": "有效信息", "rejected": "已退回"}
 SOURCE = {"weekly": "周报", "stage": "阶段备注"}
 YES, NO = "是", "否"
@@ -65,7 +70,9 @@ def build_workbook(report: Report, zone: ZoneInfo) -> bytes:
     return out.getvalue()
 
 
-def _table(wb: Workbook, title: str, headers: Sequence[Column | str], rows: Sequence[tuple[Any, ...]]) -> None:
+def _table(
+    wb: Workbook, title: str, headers: Sequence[Column | str], rows: Sequence[tuple[Any, ...]]
+) -> None:
     columns = [h if isinstance(h, Column) else Column(h) for h in headers]
     write_sheet(wb, title, columns, rows, lambda row: row)
 
@@ -82,7 +89,10 @@ def _count(value: int, stage: str | None) -> int | None:
 
 
 def _half(wb: Workbook, r: HalfReport, zone: ZoneInfo) -> None:
-    rows = [(u.unit.name, u.unit.category, u.new, u.verified, u.pending, u.rejected, u.duplicates) for u in r.lines]
+    rows = [
+        (u.unit.name, u.unit.category, u.new, u.verified, u.pending, u.rejected, u.duplicates)
+        for u in r.lines
+    ]
     t = r.total
     rows.append(("合计", None, t.new, t.verified, t.pending, t.rejected, t.duplicates))
     _table(wb, "汇总", ("单位", "序列", "新报线索", "有效", "待核实", "退回", "重复（另计）"), rows)
@@ -115,8 +125,17 @@ def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
     rows = []
     for u in r.lines:
         month, year = _figures(u.month, r.stages), _figures(u.year, r.stages)
-        rows.append((u.unit.name, u.unit.category, *_interleave(month, year), YES if u.below_pace else NO))
-    rows.append(("合计", None, *_interleave(_figures(r.total_month, r.stages), _figures(r.total_year, r.stages)), None))
+        rows.append(
+            (u.unit.name, u.unit.category, *_interleave(month, year), YES if u.below_pace else NO)
+        )
+    rows.append(
+        (
+            "合计",
+            None,
+            *_interleave(_figures(r.total_month, r.stages), _figures(r.total_year, r.stages)),
+            None,
+        )
+    )
     _table(wb, "六项指标", headers, rows)
     progress = [
         (p.unit_name, p.lead.code, p.lead.project, p.lead.company, excel_number(p.lead.amount_wan), p.stage,
@@ -144,15 +163,30 @@ def _interleave(a: tuple[Any, ...], b: tuple[Any, ...]) -> list[Any]:
     return [v for pair in zip(a, b, strict=True) for v in pair]
 
 
-def _pace_sheet(wb: Workbook, title: str, units: Sequence[tuple[Any, Any]], final: bool = False) -> None:
+def _pace_sheet(
+    wb: Workbook, title: str, units: Sequence[tuple[Any, Any]], final: bool = False
+) -> None:
     rows = []
     for name, pace in units:
         for p in pace:
             if final:
                 rows.append((name, p.name, p.done, p.target, YES if p.met else NO))
             else:
-                rows.append((name, p.name, p.done, p.target, excel_number(p.expected), YES if p.below else NO))
-    headers = ("单位", "目标", "完成", "全年目标", "是否完成") if final else ("单位", "目标", "完成", "全年目标", "序时应达", "低于序时")
+                rows.append(
+                    (
+                        name,
+                        p.name,
+                        p.done,
+                        p.target,
+                        excel_number(p.expected),
+                        YES if p.below else NO,
+                    )
+                )
+    headers = (
+        ("单位", "目标", "完成", "全年目标", "是否完成")
+        if final
+        else ("单位", "目标", "完成", "全年目标", "序时应达", "低于序时")
+    )
     _table(wb, title, headers, rows)
 
 
@@ -175,7 +209,12 @@ def _funnel_sheet(wb: Workbook, reviews: Sequence[UnitReview]) -> None:
          None if f.rate is None else (YES if f.rate >= f.benchmark else NO))
         for rv in reviews for f in rv.funnel
     ]  # fmt: skip
-    _table(wb, "转化率", ("单位", "转化", "基数（个）", "达到（个）", "转化率(%)", "目标(%)", "达标"), rows)
+    _table(
+        wb,
+        "转化率",
+        ("单位", "转化", "基数（个）", "达到（个）", "转化率(%)", "目标(%)", "达标"),
+        rows,
+    )
 
 
 def _quarter(wb: Workbook, r: QuarterReport) -> None:
@@ -191,4 +230,3 @@ def _year(wb: Workbook, r: YearReport) -> None:
     _table(wb, "全年指标", ("单位", "序列", *FIGURE_HEADERS), rows)
     _pace_sheet(wb, "目标完成", [(rv.unit.name, rv.pace) for rv in r.reviews], final=True)
     _funnel_sheet(wb, r.reviews)
-

@@ -47,7 +47,13 @@ MOVE_FORMAT = '"↑"0;"↓"0;"–"'  # previous rank − rank: shows ↑2 / ↓1
 MAX_WIDTH = 50
 MIN_WIDTH = 6
 
-WEEKLY_STATUS = {"on_time": "按时", "late": "迟交", "missing": "缺报", "skipped": "已跳过", "open": "未截止"}
+WEEKLY_STATUS = {
+    "on_time": "按时",
+    "late": "迟交",
+    "missing": "缺报",
+    "skipped": "已跳过",
+    "open": "未截止",
+}
 REVIEW_STATUS = {"pending": "待核实", "verified": "有效信息", "rejected": "已退回"}
 SOURCE_WORDS = {"reported": "报送", "verified": "核实", "weekly": "周报", "manual": "人工调整"}
 
@@ -173,7 +179,15 @@ WEEKLY_COLUMNS = (
 
 def _weekly_cells(r: WeeklyLine) -> tuple[Any, ...]:
     status = WEEKLY_STATUS.get(r.status, r.status)
-    return (r.period_key, r.deadline, r.unit, status, r.submitted_at, r.confirmed_by, r.confirmed_at)
+    return (
+        r.period_key,
+        r.deadline,
+        r.unit,
+        status,
+        r.submitted_at,
+        r.confirmed_by,
+        r.confirmed_at,
+    )
 
 
 LEDGER_COLUMNS = (
@@ -186,7 +200,13 @@ def _ledger_cells(r: LedgerLine) -> tuple[Any, ...]:
     return (r.on, r.unit, r.rule, r.module, excel_number(r.points), r.source, r.note)
 
 
-RANK_COLUMNS = (Column("名次"), Column("单位"), Column("序列"), Column("得分"), Column("变化", MOVE_FORMAT, 8))
+RANK_COLUMNS = (
+    Column("名次"),
+    Column("单位"),
+    Column("序列"),
+    Column("得分"),
+    Column("变化", MOVE_FORMAT, 8),
+)
 
 
 def _rank_cells(r: RankLine) -> tuple[Any, ...]:
@@ -210,7 +230,13 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGN = Alignment(vertical="center")
 
 
-def write_sheet(wb: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any], cells: Callable[[Any], tuple[Any, ...]]) -> None:
+def write_sheet(
+    wb: Workbook,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Any],
+    cells: Callable[[Any], tuple[Any, ...]],
+) -> None:
     ws = wb.create_sheet(title)
     for i, width in enumerate(_widths(columns, (cells(r) for r in rows)), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width

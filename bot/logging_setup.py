@@ -63,7 +63,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string must not lose the record
+        except Exception:
             message = f"{record.msg!r} % {record.args!r}"
         record.msg = redact(message, self.secrets)
         record.args = None
@@ -89,7 +89,9 @@ class UpdateContext:
     _token: contextvars.Token[UpdateContext | None] | None = None
 
 
-_current: contextvars.ContextVar[UpdateContext | None] = contextvars.ContextVar("leadbot_update", default=None)
+_current: contextvars.ContextVar[UpdateContext | None] = contextvars.ContextVar(
+    "leadbot_update", default=None
+)
 
 
 def current() -> UpdateContext | None:
@@ -128,7 +130,11 @@ def update_scope(update: object) -> Iterator[UpdateContext]:
 def mark_failed(update: object) -> None:
     """Called from ``process_error``: the current update's outcome is "error"."""
     ctx = _current.get()
-    if ctx is not None and update is not None and getattr(update, "update_id", None) == ctx.update_id:
+    if (
+        ctx is not None
+        and update is not None
+        and getattr(update, "update_id", None) == ctx.update_id
+    ):
         ctx.failed = True
 
 
@@ -227,7 +233,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(
     level: int | str = logging.INFO,
-    json: bool = False,  # noqa: A002 - the setting is called log_json; the flag reads well
+    json: bool = False,
     secrets: Iterable[str] = (),
     stream: Any = None,
 ) -> logging.Handler:

@@ -21,7 +21,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 log = logging.getLogger(__name__)
@@ -56,9 +62,15 @@ class Metrics:
             "leadbot_update_seconds", "Time to handle one update, handlers and persistence included",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.outbox_sent = Counter("leadbot_outbox_sent", "Outbox messages delivered to Telegram", registry=r)
-        self.outbox_retried = Counter("leadbot_outbox_retried", "Outbox sends retried (429, network, 5xx)", registry=r)
-        self.outbox_failed = Counter("leadbot_outbox_failed", "Outbox messages given up on", registry=r)
+        self.outbox_sent = Counter(
+            "leadbot_outbox_sent", "Outbox messages delivered to Telegram", registry=r
+        )
+        self.outbox_retried = Counter(
+            "leadbot_outbox_retried", "Outbox sends retried (429, network, 5xx)", registry=r
+        )
+        self.outbox_failed = Counter(
+            "leadbot_outbox_failed", "Outbox messages given up on", registry=r
+        )
         self.reminders_due = Counter("leadbot_reminders_due", "Reminders that came due", registry=r)
         self.reminders_sent = Counter("leadbot_reminders_sent", "Reminders sent", registry=r)
         for outcome in ("ok", "error"):  # so rate() has a zero to start from
@@ -80,7 +92,9 @@ class Metrics:
         """``async () -> {stage: count}``; awaited on each scrape (with a timeout)."""
         self._stage_source = source
 
-    def gauge_callback(self, name: str, documentation: str, read: Callable[[], float | None]) -> None:
+    def gauge_callback(
+        self, name: str, documentation: str, read: Callable[[], float | None]
+    ) -> None:
         """A gauge whose value is ``read()`` at scrape time; None leaves it out."""
         self._gauges[name] = (documentation, read)
 
@@ -91,12 +105,14 @@ class Metrics:
             checkedout = getattr(pool(), "checkedout", None)
             return float(checkedout()) if callable(checkedout) else None
 
-        self.gauge_callback("leadbot_db_pool_in_use", "Database connections checked out of the pool", in_use)
+        self.gauge_callback(
+            "leadbot_db_pool_in_use", "Database connections checked out of the pool", in_use
+        )
 
     async def refresh(self) -> None:
         try:
             self._stages = dict(await asyncio.wait_for(self._stage_source(), SOURCE_TIMEOUT))
-        except Exception:  # noqa: BLE001 - a scrape must not fail because one source did
+        except Exception:
             log.warning("leads-by-stage source failed; the gauge is left out", exc_info=True)
             self._stages = {}
 
@@ -106,14 +122,16 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def _collect(self) -> Iterator[Metric]:
-        stages = GaugeMetricFamily("leadbot_leads_by_stage", "Active leads by stage", labels=["stage"])
+        stages = GaugeMetricFamily(
+            "leadbot_leads_by_stage", "Active leads by stage", labels=["stage"]
+        )
         for stage, count in self._stages.items():
             stages.add_metric([stage], float(count))
         yield stages
         for name, (documentation, read) in self._gauges.items():
             try:
                 value = read()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("gauge %s failed", name, exc_info=True)
                 continue
             if value is not None:

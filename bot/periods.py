@@ -39,7 +39,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
@@ -176,8 +176,14 @@ class WeeklySchedule:
     extra_workdays: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
-        if isinstance(self.weekday, bool) or not isinstance(self.weekday, int) or not 0 <= self.weekday <= 6:
-            raise ValueError(f"weekday must be an int 0 (Monday) .. 6 (Sunday), got {self.weekday!r}")
+        if (
+            isinstance(self.weekday, bool)
+            or not isinstance(self.weekday, int)
+            or not 0 <= self.weekday <= 6
+        ):
+            raise ValueError(
+                f"weekday must be an int 0 (Monday) .. 6 (Sunday), got {self.weekday!r}"
+            )
         if not isinstance(self.time, time):
             raise ValueError(f"time must be a datetime.time, got {self.time!r}")
         if self.time.tzinfo is not None:
@@ -199,7 +205,9 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (expected an IANA name like 'Asia/Shanghai')") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (expected an IANA name like 'Asia/Shanghai')"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -303,7 +311,10 @@ class Periods:
         """All periods whose key has this ISO year (52 or 53 of them)."""
         _check_year(year, f"year {year}")
         isoweekday = self.schedule.weekday + 1
-        return [self._period(date.fromisocalendar(year, w, isoweekday)) for w in range(1, _iso_weeks(year) + 1)]
+        return [
+            self._period(date.fromisocalendar(year, w, isoweekday))
+            for w in range(1, _iso_weeks(year) + 1)
+        ]
 
     def _own_nominal(self, p: WeeklyPeriod) -> date:
         """Refuse periods built for another weekday: stepping them would silently drift."""
@@ -367,7 +378,7 @@ class Periods:
         the same.
         """
         naive = datetime.combine(d, at, tzinfo=self._zone)
-        return naive.astimezone(timezone.utc).astimezone(self._zone)
+        return naive.astimezone(_dt.UTC).astimezone(self._zone)
 
     # ---- calendar spans --------------------------------------------------- #
 
@@ -518,7 +529,9 @@ def _iso_weeks(year: int) -> int:
 
 def _check_kind(kind: str) -> None:
     if kind not in SPAN_KINDS:
-        raise ValueError(f"unknown span kind {kind!r}: expected one of {', '.join(sorted(SPAN_KINDS))}")
+        raise ValueError(
+            f"unknown span kind {kind!r}: expected one of {', '.join(sorted(SPAN_KINDS))}"
+        )
 
 
 def _check_year(year: int, what: str) -> None:
@@ -530,7 +543,7 @@ def _utc(t: datetime) -> datetime:
     """Naive datetimes are ambiguous across zones; refuse them instead of guessing."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"aware datetime required, got naive {t.isoformat()}")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(_dt.UTC)
 
 
 # --------------------------------------------------------------------------- #
@@ -545,7 +558,11 @@ def _week_label(key: str, chinese: bool) -> str:
 
 def _month_label(key: str, chinese: bool) -> str:
     first = _parse_calendar_key("month", key)
-    return f"{first.year}年{first.month}月" if chinese else f"{_EN_MONTHS[first.month - 1]} {first.year}"
+    return (
+        f"{first.year}年{first.month}月"
+        if chinese
+        else f"{_EN_MONTHS[first.month - 1]} {first.year}"
+    )
 
 
 def _quarter_label(key: str, chinese: bool) -> str:

@@ -31,7 +31,9 @@ _MARKER = re.compile(
     r"\s*[:：]\s*([^。；;\n\r]*)",
     re.IGNORECASE,
 )
-_NONE = frozenset({"无", "暂无", "没有", "无问题", "暂无问题", "none", "no", "n/a", "nil", "-", "—"})
+_NONE = frozenset(
+    {"无", "暂无", "没有", "无问题", "暂无问题", "none", "no", "n/a", "nil", "-", "—"}
+)
 
 
 def problems_in(text: str | None) -> list[str]:

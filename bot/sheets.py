@@ -80,7 +80,9 @@ def _to_records(table: list[list[Any]]) -> list[dict[str, Any]]:
     header = [_cell(c).lower() for c in table[start]]
     columns = {key: _find(header, names) for key, names in HEADERS.items()}
     if columns["name"] is None:
-        raise SheetError("import.missing_column", column="名称", found="、".join(h for h in header if h) or "—")
+        raise SheetError(
+            "import.missing_column", column="名称", found="、".join(h for h in header if h) or "—"
+        )
     records = []
     for offset, row in enumerate(table[start + 1 :], start=start + 2):
         if not any(_cell(c) for c in row):

@@ -72,7 +72,9 @@ class WebhookServer:
         self._host = ""
 
     @classmethod
-    def from_settings(cls, app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> WebhookServer:
+    def from_settings(
+        cls, app: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+    ) -> WebhookServer:
         return cls(
             app, secret=settings.webhook_secret_value() or "", path=settings.webhook_path,
             public_url=settings.webhook_url, allowed_updates=ALLOWED_UPDATES,
@@ -101,7 +103,7 @@ class WebhookServer:
             update = Update.de_json(data, self.app.bot)
         except web.HTTPException:
             raise
-        except Exception:  # noqa: BLE001 - malformed JSON or not an Update
+        except Exception:
             log.warning("webhook body is not a Telegram update", exc_info=True)
             return _json(400, {"ok": False, "error": "not a Telegram update"})
         if update is None:
@@ -205,5 +207,7 @@ async def serve(settings: Settings) -> int:
 
 def _json(status: int, body: dict[str, Any]) -> web.Response:
     return web.Response(
-        status=status, body=json.dumps(body, ensure_ascii=False).encode(), content_type="application/json"
+        status=status,
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        content_type="application/json",
     )

@@ -6,9 +6,20 @@ from typing import Any
 
 from telegram.ext import Application
 
+from handlers import (
+    activity,
+    admin,
+    digest,
+    errors,
+    export,
+    leads,
+    middleware,
+    ranking,
+    report,
+    start,
+    weekly,
+)
 from handlers.forms import bind_forms
-
-from handlers import activity, admin, digest, errors, export, leads, middleware, ranking, report, start, weekly
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -18,10 +29,21 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Forms come first: their entry points (e.g. /start report) must win.
     app.add_handlers(report.handlers())
     app.add_handlers(activity.handlers())  # /activity form (and /start activity), reviews, /trips
-    app.add_handlers(weekly.handlers())  # /weekly form (and /start weekly), confirmations, /status, /leave …
+    app.add_handlers(
+        weekly.handlers()
+    )  # /weekly form (and /start weekly), confirmations, /status, /leave …
     # A pending lead prompt (stage note, reason, new value) takes the next message first.
     app.add_handlers(leads.prompt_handlers(), group=leads.PROMPT_GROUP)
-    app.add_handlers([*start.handlers(), *admin.handlers(), *leads.handlers(), *ranking.handlers(), *export.handlers(), *digest.handlers()])
+    app.add_handlers(
+        [
+            *start.handlers(),
+            *admin.handlers(),
+            *leads.handlers(),
+            *ranking.handlers(),
+            *export.handlers(),
+            *digest.handlers(),
+        ]
+    )
     app.add_handlers(start.fallbacks())
     bind_forms(app)
     app.add_error_handler(errors.on_error)

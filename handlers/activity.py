@@ -26,7 +26,13 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot import catalog
@@ -49,16 +55,8 @@ def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
     return scoring.setup_for(context.services.settings)
 
 
-
-
-
-
-
-
 def _today(context: LeadbotContext) -> Any:
     return context.now().astimezone(context.services.settings.zone).date()
-
-
 
 
 def _choice(context: LeadbotContext, draft: dict[str, Any]) -> activities.KindChoice:
@@ -69,20 +67,30 @@ def _choice(context: LeadbotContext, draft: dict[str, Any]) -> activities.KindCh
 # --- asking ---------------------------------------------------------------------------------
 
 
-async def ask(update: Update, context: LeadbotContext, state: int, draft: dict[str, Any], prefix: Html | None = None) -> int:
+async def ask(
+    update: Update,
+    context: LeadbotContext,
+    state: int,
+    draft: dict[str, Any],
+    prefix: Html | None = None,
+) -> int:
     draft["state"] = state
     FORM.touch(context, draft)
     markup: InlineKeyboardMarkup | None = None
     if state == UNIT:
         async with context.session() as session:
             units = await activities.unit_choices(session)
-        buttons = [InlineKeyboardButton(name, callback_data=f"aw:unit:{uid}") for uid, name in units]
+        buttons = [
+            InlineKeyboardButton(name, callback_data=f"aw:unit:{uid}") for uid, name in units
+        ]
         markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
         text = context.t("activity.ask.unit")
     elif state == KIND:
         assert context.actor is not None
         kinds = activities.kinds_for(context.actor, _setup(context))
-        buttons = [InlineKeyboardButton(k.name, callback_data=f"aw:kind:{i}") for i, k in enumerate(kinds)]
+        buttons = [
+            InlineKeyboardButton(k.name, callback_data=f"aw:kind:{i}") for i, k in enumerate(kinds)
+        ]
         markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
         text = context.t("activity.ask.kind")
     elif state == DATE:
@@ -92,20 +100,34 @@ async def ask(update: Update, context: LeadbotContext, state: int, draft: dict[s
         ]])  # fmt: skip
         text = context.t("activity.ask.date")
     elif state == TEXT:
-        text = context.t(f"activity.ask.text.{draft['kind']}") if draft["kind"] in activities.DEFAULT_ACTIVITIES else context.t("activity.ask.text.other")
+        text = (
+            context.t(f"activity.ask.text.{draft['kind']}")
+            if draft["kind"] in activities.DEFAULT_ACTIVITIES
+            else context.t("activity.ask.text.other")
+        )
     elif state == AMOUNT:
         text = context.t("activity.ask.amount")
     elif state == LEAD:
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:lead:skip")]])
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:lead:skip")]]
+        )
         text = context.t("activity.ask.lead")
     elif state == FILES:
         files = draft.get("files") or []
         needs = _choice(context, draft).needs_file
-        row = [InlineKeyboardButton(context.label("activity.done"), callback_data="aw:files:done")] if files or not needs else []
+        row = (
+            [InlineKeyboardButton(context.label("activity.done"), callback_data="aw:files:done")]
+            if files or not needs
+            else []
+        )
         if not needs and not files:
-            row = [InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:files:done")]
+            row = [
+                InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:files:done")
+            ]
         markup = InlineKeyboardMarkup([row]) if row else None
-        text = context.t("activity.ask.trip_report" if needs else "activity.ask.files", count=len(files))
+        text = context.t(
+            "activity.ask.trip_report" if needs else "activity.ask.files", count=len(files)
+        )
     else:  # REASON
         text = context.t("activity.ask.reason", code=activities_code(draft.get("reject_id", 0)))
     if prefix:
@@ -133,7 +155,13 @@ def _next_state(context: LeadbotContext, draft: dict[str, Any], after: int) -> i
     return SUMMARY
 
 
-async def _advance(update: Update, context: LeadbotContext, draft: dict[str, Any], after: int, prefix: Html | None = None) -> int:
+async def _advance(
+    update: Update,
+    context: LeadbotContext,
+    draft: dict[str, Any],
+    after: int,
+    prefix: Html | None = None,
+) -> int:
     if draft.get("editing"):
         draft["editing"] = False
         return await show_summary(update, context, draft, prefix)
@@ -159,17 +187,22 @@ async def start_form(update: Update, context: LeadbotContext) -> int | None:
         await reply(update, context.t("activity.no_unit"))
         return ConversationHandler.END
     draft["unit_id"] = actor.unit_id
-    return await ask(update, context, KIND, draft, context.t("activity.intro", unit=actor.unit_name or ""))
-
-
-
-
+    return await ask(
+        update, context, KIND, draft, context.t("activity.intro", unit=actor.unit_name or "")
+    )
 
 
 # --- answers ------------------------------------------------------------------------------------
 
 Pressed = Callable[[Update, LeadbotContext, dict[str, Any], str, str], Awaitable[int]]
-BUTTON_STATES = {"unit": {UNIT}, "kind": {KIND}, "date": {DATE}, "lead": {LEAD}, "files": {FILES}, "sum": {SUMMARY}}
+BUTTON_STATES = {
+    "unit": {UNIT},
+    "kind": {KIND},
+    "date": {DATE},
+    "lead": {LEAD},
+    "files": {FILES},
+    "sum": {SUMMARY},
+}
 
 
 def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]:
@@ -195,7 +228,9 @@ def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]
 
 
 @pressed
-async def on_button(update: Update, context: LeadbotContext, draft: dict[str, Any], what: str, value: str) -> int:
+async def on_button(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], what: str, value: str
+) -> int:
     assert context.actor is not None
     if what == "unit":
         draft["unit_id"] = int(value) if value.isdigit() else None
@@ -214,7 +249,9 @@ async def on_button(update: Update, context: LeadbotContext, draft: dict[str, An
         return await _advance(update, context, draft, LEAD)
     if what == "files":
         if _choice(context, draft).needs_file and not draft.get("files"):
-            return await ask(update, context, FILES, draft, context.t("activity.trip_report_missing"))
+            return await ask(
+                update, context, FILES, draft, context.t("activity.trip_report_missing")
+            )
         return await _advance(update, context, draft, FILES)
     if value == "save":
         return await save(update, context, draft)
@@ -232,7 +269,13 @@ async def on_text(update: Update, context: LeadbotContext) -> int:
         return await FORM.gone(update, context)
     text = (update.effective_message.text or "") if update.effective_message else ""
     if state not in TEXT_STATES:
-        return await ask(update, context, state, draft, context.t("activity.use_buttons" if state != FILES else "activity.send_file"))
+        return await ask(
+            update,
+            context,
+            state,
+            draft,
+            context.t("activity.use_buttons" if state != FILES else "activity.send_file"),
+        )
     try:
         if state == DATE:
             draft["date"] = activities.parse_date(text, _today(context)).isoformat()
@@ -257,24 +300,46 @@ async def on_file(update: Update, context: LeadbotContext) -> int:
     if draft is None or FORM.expired(context, draft):
         return await FORM.gone(update, context)
     if draft.get("state") != FILES:
-        return await ask(update, context, int(draft.get("state", KIND)), draft, context.t("activity.no_file_here"))
+        return await ask(
+            update,
+            context,
+            int(draft.get("state", KIND)),
+            draft,
+            context.t("activity.no_file_here"),
+        )
     msg = update.effective_message
     assert msg is not None
     files = draft.setdefault("files", [])
     if len(files) >= activities.MAX_FILES:
-        return await ask(update, context, FILES, draft, context.t("activity.too_many_files", limit=activities.MAX_FILES))
+        return await ask(
+            update,
+            context,
+            FILES,
+            draft,
+            context.t("activity.too_many_files", limit=activities.MAX_FILES),
+        )
     if msg.document:
-        files.append({"file_id": msg.document.file_id, "kind": "document", "name": msg.document.file_name or ""})
+        files.append(
+            {
+                "file_id": msg.document.file_id,
+                "kind": "document",
+                "name": msg.document.file_name or "",
+            }
+        )
     elif msg.photo:
         files.append({"file_id": msg.photo[-1].file_id, "kind": "photo", "name": ""})
-    return await ask(update, context, FILES, draft, context.t("activity.file_added", count=len(files)))
+    return await ask(
+        update, context, FILES, draft, context.t("activity.file_added", count=len(files))
+    )
 
 
 async def on_other(update: Update, context: LeadbotContext) -> int:
     draft = FORM.draft(context)
     if draft is None or FORM.expired(context, draft):
         return await FORM.gone(update, context)
-    return await ask(update, context, int(draft.get("state", KIND)), draft, context.t("activity.use_buttons"))
+    return await ask(
+        update, context, int(draft.get("state", KIND)), draft, context.t("activity.use_buttons")
+    )
 
 
 # --- summary and save ---------------------------------------------------------------------------
@@ -283,15 +348,45 @@ async def on_other(update: Update, context: LeadbotContext) -> int:
 def _summary(context: LeadbotContext, draft: dict[str, Any]) -> Html:
     setup = _setup(context)
     lines = [
-        context.t("activity.summary_line", label=context.label("activity.field.kind"), value=setup.rules.activities.get(draft["kind"], draft["kind"])),
-        context.t("activity.summary_line", label=context.label("activity.field.date"), value=draft.get("date") or "—"),
-        context.t("activity.summary_line", label=context.label("activity.field.text"), value=draft.get("text") or "—"),
+        context.t(
+            "activity.summary_line",
+            label=context.label("activity.field.kind"),
+            value=setup.rules.activities.get(draft["kind"], draft["kind"]),
+        ),
+        context.t(
+            "activity.summary_line",
+            label=context.label("activity.field.date"),
+            value=draft.get("date") or "—",
+        ),
+        context.t(
+            "activity.summary_line",
+            label=context.label("activity.field.text"),
+            value=draft.get("text") or "—",
+        ),
     ]
     if draft.get("amount"):
-        lines.append(context.t("activity.summary_line", label=context.label("activity.field.amount"), value=_usd(context, Decimal(draft["amount"]))))
+        lines.append(
+            context.t(
+                "activity.summary_line",
+                label=context.label("activity.field.amount"),
+                value=_usd(context, Decimal(draft["amount"])),
+            )
+        )
     if draft.get("lead_id"):
-        lines.append(context.t("activity.summary_line", label=context.label("activity.field.lead"), value=f"L{int(draft['lead_id']):04d}"))
-    lines.append(context.t("activity.summary_line", label=context.label("activity.field.files"), value=context.label("activity.files_count", count=len(draft.get("files") or []))))
+        lines.append(
+            context.t(
+                "activity.summary_line",
+                label=context.label("activity.field.lead"),
+                value=f"L{int(draft['lead_id']):04d}",
+            )
+        )
+    lines.append(
+        context.t(
+            "activity.summary_line",
+            label=context.label("activity.field.files"),
+            value=context.label("activity.files_count", count=len(draft.get("files") or [])),
+        )
+    )
     return context.t("activity.summary_title") + "\n" + Html("\n".join(lines))
 
 
@@ -299,7 +394,9 @@ def _usd(context: LeadbotContext, value: Decimal) -> str:
     return context.label("activity.usd", amount=f"{value.normalize():,f}")
 
 
-async def show_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None) -> int:
+async def show_summary(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None
+) -> int:
     draft["state"] = SUMMARY
     FORM.touch(context, draft)
     text = _summary(context, draft)
@@ -329,7 +426,9 @@ async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -
     assert context.actor is not None
     try:
         async with context.session() as session:
-            view = await activities.record_activity(session, context.now(), context.actor, to_draft(draft), _setup(context))
+            view = await activities.record_activity(
+                session, context.now(), context.actor, to_draft(draft), _setup(context)
+            )
     except ServiceError as err:
         return await show_summary(update, context, draft, context.error_text(err))
     context.user_data.pop(KEY, None)  # type: ignore[union-attr]
@@ -354,14 +453,21 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
     assert actor is not None
     try:
         async with context.session() as session:
-            views = await activities.list_for(session, actor, _setup(context), pending=actor.is_leader)
+            views = await activities.list_for(
+                session, actor, _setup(context), pending=actor.is_leader
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     if not views:
-        await reply(update, context.t("activity.list_empty_pending" if actor.is_leader else "activity.list_empty"))
+        await reply(
+            update,
+            context.t("activity.list_empty_pending" if actor.is_leader else "activity.list_empty"),
+        )
         return
-    title = context.t("activity.list_pending" if actor.is_leader else "activity.list_title", count=len(views))
+    title = context.t(
+        "activity.list_pending" if actor.is_leader else "activity.list_title", count=len(views)
+    )
     if not actor.is_leader:
         await reply(update, title + "\n" + Html("\n".join(_line(context, v) for v in views)))
         return
@@ -407,11 +513,15 @@ async def _verify(update: Update, context: LeadbotContext, activity_id: int) -> 
     assert context.actor is not None
     try:
         async with context.session() as session:
-            outcome = await activities.verify_activity(session, context.now(), context.actor, activity_id, _setup(context))
+            outcome = await activities.verify_activity(
+                session, context.now(), context.actor, activity_id, _setup(context)
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    await reply(update, context.t("activity.verified", code=outcome.view.code, unit=outcome.view.unit_name))
+    await reply(
+        update, context.t("activity.verified", code=outcome.view.code, unit=outcome.view.unit_name)
+    )
     await _notify(context, outcome, "activity.notify_verified")
 
 
@@ -428,11 +538,21 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
     assert context.actor is not None
     try:
         async with context.session() as session:
-            outcome = await activities.reject_activity(session, context.now(), context.actor, activity_id, reason, _setup(context))
+            outcome = await activities.reject_activity(
+                session, context.now(), context.actor, activity_id, reason, _setup(context)
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return err.code != "activity.reason_missing"
-    await reply(update, context.t("activity.rejected", code=outcome.view.code, unit=outcome.view.unit_name, reason=outcome.view.review_note or ""))
+    await reply(
+        update,
+        context.t(
+            "activity.rejected",
+            code=outcome.view.code,
+            unit=outcome.view.unit_name,
+            reason=outcome.view.review_note or "",
+        ),
+    )
     await _notify(context, outcome, "activity.notify_rejected")
     return True
 
@@ -440,7 +560,13 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
 async def _notify(context: LeadbotContext, outcome: activities.ReviewOutcome, key: str) -> None:
     v = outcome.view
     for tg_id, locale in outcome.notify:
-        text = catalog.t(key, locale or context.services.settings.locale, code=v.code, kind=v.kind_name, reason=v.review_note or "")
+        text = catalog.t(
+            key,
+            locale or context.services.settings.locale,
+            code=v.code,
+            kind=v.kind_name,
+            reason=v.review_note or "",
+        )
         try:
             await context.bot.send_message(tg_id, text)
         except TelegramError as exc:
@@ -477,7 +603,9 @@ async def on_review_button(update: Update, context: LeadbotContext) -> int | Non
     return await ask(update, context, REASON, draft)
 
 
-async def _reject_with(update: Update, context: LeadbotContext, draft: dict[str, Any], text: str) -> int:
+async def _reject_with(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], text: str
+) -> int:
     if not await _reject(update, context, int(draft["reject_id"]), text):
         return REASON  # no reason given: the error said so; ask again
     context.user_data.pop(KEY, None)  # type: ignore[union-attr]
@@ -504,9 +632,19 @@ async def trips_cmd(update: Update, context: LeadbotContext) -> None:
     for trip in trips:
         text = context.t("activity.trip_line", period=trip.period_key, destination=trip.destination)
         if trip.recorded:
-            await reply(update, text + "\n" + context.t("activity.trip_recorded", code=trip.recorded))
+            await reply(
+                update, text + "\n" + context.t("activity.trip_recorded", code=trip.recorded)
+            )
             continue
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label("activity.button.trip"), callback_data=f"at:{trip.ref}")]])
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        context.label("activity.button.trip"), callback_data=f"at:{trip.ref}"
+                    )
+                ]
+            ]
+        )
         await reply(update, text, markup)
 
 
@@ -518,15 +656,25 @@ async def on_trip_button(update: Update, context: LeadbotContext) -> int | None:
     await query.answer()
     try:
         async with context.session() as session:
-            trip = await activities.trip_from_plan(session, context.now(), context.actor, ref, _setup(context))
+            trip = await activities.trip_from_plan(
+                session, context.now(), context.actor, ref, _setup(context)
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return ConversationHandler.END
     await query.edit_message_reply_markup(None)
     text = context.label("activity.trip_text", destination=trip.destination, period=trip.period_key)
-    draft = {"files": [], "kind": activities.TRIP, "unit_id": trip.unit_id, "text": text[:activities.TEXT_MAX], "origin_ref": trip.ref}
+    draft = {
+        "files": [],
+        "kind": activities.TRIP,
+        "unit_id": trip.unit_id,
+        "text": text[: activities.TEXT_MAX],
+        "origin_ref": trip.ref,
+    }
     context.user_data[KEY] = draft  # type: ignore[index]
-    return await ask(update, context, DATE, draft, context.t("activity.trip_intro", destination=trip.destination))
+    return await ask(
+        update, context, DATE, draft, context.t("activity.trip_intro", destination=trip.destination)
+    )
 
 
 # --- wiring ---------------------------------------------------------------------------------
@@ -544,11 +692,13 @@ def conversation() -> ConversationHandler:
     return ExclusiveForm(
         entry_points=[
             CommandHandler("activity", start_form, filters=private),
-            CommandHandler("start", start_form, filters=private & filters.Regex(r"^/start activity$")),
+            CommandHandler(
+                "start", start_form, filters=private & filters.Regex(r"^/start activity$")
+            ),
             CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
-        states={state: answers for state in (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON)},
+        states=dict.fromkeys((UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,
@@ -565,4 +715,3 @@ def handlers() -> list[Any]:
         CommandHandler("reject_activity", reject_cmd),
         CommandHandler("trips", trips_cmd),
     ]
-

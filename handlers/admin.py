@@ -61,7 +61,9 @@ async def list_members(update: Update, context: LeadbotContext) -> None:
     if not lines:
         await reply(update, context.t("members.none"))
         return
-    await reply(update, context.t("members.header", count=len(lines)) + "\n" + Html("\n".join(lines)))
+    await reply(
+        update, context.t("members.header", count=len(lines)) + "\n" + Html("\n".join(lines))
+    )
 
 
 @requires(admin=True)
@@ -74,7 +76,9 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
     name, short, category = (parts + [None, None])[:3]
     try:
         async with context.session() as session:
-            unit = await units.add_unit(session, context.now(), name or "", short, category, context.actor.tg_user_id)
+            unit = await units.add_unit(
+                session, context.now(), name or "", short, category, context.actor.tg_user_id
+            )
             added = (unit.name, unit.short_name or "—", unit.category or "—")
     except ServiceError as err:
         await reply(update, context.error_text(err))
@@ -91,7 +95,9 @@ async def rename_unit(update: Update, context: LeadbotContext) -> None:
         return
     try:
         async with context.session() as session:
-            old, new = await units.rename_unit(session, context.now(), parts[0], parts[1], context.actor.tg_user_id)
+            old, new = await units.rename_unit(
+                session, context.now(), parts[0], parts[1], context.actor.tg_user_id
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -113,7 +119,9 @@ async def import_sheet(update: Update, context: LeadbotContext) -> None:
         data = bytes(await (await doc.get_file()).download_as_bytearray())
         rows = read_unit_sheet(data, doc.file_name or "")
         async with context.session() as session:
-            report = await units.import_units(session, context.now(), rows, context.actor.tg_user_id)
+            report = await units.import_units(
+                session, context.now(), rows, context.actor.tg_user_id
+            )
     except (SheetError, ServiceError) as err:
         await reply(update, context.t(err.code, **err.params))
         return
@@ -149,17 +157,29 @@ async def invite(update: Update, context: LeadbotContext) -> None:
     if not requests:
         await reply(update, context.t("invite.usage"))
         return
-    ttl = timedelta(days=days) if days else timedelta(hours=context.services.settings.invite_ttl_hours)
+    ttl = (
+        timedelta(days=days)
+        if days
+        else timedelta(hours=context.services.settings.invite_ttl_hours)
+    )
     try:
         async with context.session() as session:
             created = await invites.create_invites(
-                session, context.now(), context.actor.tg_user_id, " ".join(rest) or None, requests, ttl, single
+                session,
+                context.now(),
+                context.actor.tg_user_id,
+                " ".join(rest) or None,
+                requests,
+                ttl,
+                single,
             )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     lines = [_invite_line(context, inv) for inv in created]
-    await reply(update, context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines)))
+    await reply(
+        update, context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines))
+    )
 
 
 def _invite_line(context: LeadbotContext, inv: InviteInfo) -> Html:
@@ -180,7 +200,10 @@ async def list_invites(update: Update, context: LeadbotContext) -> None:
         await reply(update, context.t("invite.none"))
         return
     lines = [_invite_line(context, inv) for inv in active]
-    await reply(update, context.t("invite.list_header", count=len(active)) + "\n\n" + Html("\n\n".join(lines)))
+    await reply(
+        update,
+        context.t("invite.list_header", count=len(active)) + "\n\n" + Html("\n\n".join(lines)),
+    )
 
 
 @requires(admin=True)
@@ -195,7 +218,15 @@ async def revoke(update: Update, context: LeadbotContext) -> None:
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    await reply(update, context.t("invite.revoked_ok", id=inv.id, unit=inv.unit_name or "—", role=context.label(f"role.{inv.role.value}")))
+    await reply(
+        update,
+        context.t(
+            "invite.revoked_ok",
+            id=inv.id,
+            unit=inv.unit_name or "—",
+            role=context.label(f"role.{inv.role.value}"),
+        ),
+    )
 
 
 @requires(admin=True)
@@ -204,7 +235,14 @@ async def bind(update: Update, context: LeadbotContext) -> None:
     assert chat is not None
     try:
         async with context.session() as session:
-            result = await chats.bind(session, context.now(), context.actor.tg_user_id, chat.id, chat.title, command_args(context))
+            result = await chats.bind(
+                session,
+                context.now(),
+                context.actor.tg_user_id,
+                chat.id,
+                chat.title,
+                command_args(context),
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -223,7 +261,11 @@ async def unbind(update: Update, context: LeadbotContext) -> None:
     await reply(update, context.t("bind.removed" if removed else "bind.nothing"))
 
 
-SHEET = filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv") | filters.Document.FileExtension("xlsm")
+SHEET = (
+    filters.Document.FileExtension("xlsx")
+    | filters.Document.FileExtension("csv")
+    | filters.Document.FileExtension("xlsm")
+)
 
 
 def handlers() -> list:

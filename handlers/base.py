@@ -34,7 +34,12 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 class LeadbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The PTB context plus who is talking (set once per update by the middleware)."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], chat_id: int | None = None, user_id: int | None = None) -> None:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.actor: Actor | None = None
 
@@ -65,7 +70,9 @@ class LeadbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
             yield session
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """Answer in the chat of the update; long text is split, buttons go on the last part."""
     chat = update.effective_chat
     if chat is None:
@@ -92,7 +99,9 @@ def command_args(context: LeadbotContext) -> str:
     return " ".join(context.args or []).strip()
 
 
-def requires(*, member: bool = True, leader: bool = False, admin: bool = False, private: bool = False) -> Callable[[F], F]:
+def requires(
+    *, member: bool = True, leader: bool = False, admin: bool = False, private: bool = False
+) -> Callable[[F], F]:
     """Refuse politely before the handler runs: strangers see nothing at all."""
 
     def deco(func: F) -> F:
@@ -122,4 +131,6 @@ def requires(*, member: bool = True, leader: bool = False, admin: bool = False, 
 async def _open_private(context: LeadbotContext) -> InlineKeyboardMarkup:
     """A button that opens the private chat with the bot (forms are filled there)."""
     url = f"https://t.me/{context.bot.username}?start=go"
-    return InlineKeyboardMarkup([[InlineKeyboardButton(context.label("button.open_private"), url=url)]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(context.label("button.open_private"), url=url)]]
+    )

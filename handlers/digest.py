@@ -61,7 +61,12 @@ async def digest_cmd(update: Update, context: LeadbotContext) -> None:
         await reply(update, context.error_text(err))
         return
     zone = context.services.settings.zone
-    await reply(update, Html(catalog.t("digest.wrap", context.locale, text=digest_text(context.locale, report, zone))))
+    await reply(
+        update,
+        Html(
+            catalog.t("digest.wrap", context.locale, text=digest_text(context.locale, report, zone))
+        ),
+    )
     content = await asyncio.to_thread(digest_xlsx.build_workbook, report, zone)
     caption = context.t("digest.caption", title=title(context.locale, report))
     await chat.send_document(content, filename=digest_xlsx.file_name(report), caption=caption)
@@ -92,7 +97,11 @@ def render_recorded(context: LeadbotContext, result: funds.FundsResult) -> Html:
 
 def render_history(context: LeadbotContext, found: funds.FundsHistory) -> Html:
     loc, zone = context.locale, context.services.settings.zone
-    out = [context.t("funds.history_title", lead=found.code, project=found.project, unit=found.unit_name)]
+    out = [
+        context.t(
+            "funds.history_title", lead=found.code, project=found.project, unit=found.unit_name
+        )
+    ]
     for f in found.lines:
         local: datetime = f.recorded_at.astimezone(zone)
         key = "funds.history_old" if f.superseded else "funds.history_line"

@@ -28,7 +28,13 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
         query = export.parse_export_args(command_args(context))
         await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
         async with context.session() as session:
-            data = await export.collect(session, scoring.setup_for(context.services.settings), context.now(), query.kind, query.key)
+            data = await export.collect(
+                session,
+                scoring.setup_for(context.services.settings),
+                context.now(),
+                query.kind,
+                query.key,
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return

@@ -44,7 +44,9 @@ class ExclusiveForm(ConversationHandler):  # type: ignore[type-arg]
         owner = self._floor_app.user_data.get(update.effective_user.id, {}).get(FLOOR)
         return None if owner not in (None, self.name) else result
 
-    async def handle_update(self, update: Update, application: Any, check_result: Any, context: Any) -> Any:
+    async def handle_update(
+        self, update: Update, application: Any, check_result: Any, context: Any
+    ) -> Any:
         if check_result[2] in self.entry_points and context.user_data is not None:
             context.user_data[FLOOR] = self.name
         return await super().handle_update(update, application, check_result, context)
@@ -103,17 +105,24 @@ class FormKit:
         if context.actor is None or not context.actor.is_member:
             return
         url = f"https://t.me/{context.bot.username}?start={self.key}"
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label(f"{self.key}.open_private"), url=url)]])
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(context.label(f"{self.key}.open_private"), url=url)]]
+        )
         await reply(update, context.t(f"{self.key}.in_private"), markup)
 
     async def sweep(self, app: Any, now: datetime) -> None:
         """A JobRunner job: tell people whose form timed out, and drop the draft."""
         settings = app.services.settings
         async with app.services.db.session() as session:
-            closed = await close_idle_forms(session, now, timedelta(minutes=settings.form_timeout_minutes), self.key)
+            closed = await close_idle_forms(
+                session, now, timedelta(minutes=settings.form_timeout_minutes), self.key
+            )
         for form in closed:
             app.user_data.get(form.tg_user_id, {}).pop(self.key, None)  # the in-memory copy too
             try:
-                await app.bot.send_message(form.tg_user_id, catalog.t(f"{self.key}.expired", form.locale or settings.locale))
+                await app.bot.send_message(
+                    form.tg_user_id,
+                    catalog.t(f"{self.key}.expired", form.locale or settings.locale),
+                )
             except TelegramError as exc:
                 log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)

@@ -23,13 +23,26 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import catalog
 from bot.amounts import format_wan_human
 from bot.catalog import Html
 from bot.services import ServiceError, lead_updates
-from bot.services.lead_updates import CHOICES, EditPrompt, LeadPage, LeadView, ReviewResult, StageChange
+from bot.services.lead_updates import (
+    CHOICES,
+    EditPrompt,
+    LeadPage,
+    LeadView,
+    ReviewResult,
+    StageChange,
+)
 from bot.services.leads import parse_code
 from handlers.base import LeadbotContext, keyboard, reply, requires
 
@@ -65,7 +78,9 @@ def _ints(data: str | None, count: int) -> list[int] | None:
 
 
 def _when(context: LeadbotContext, when: datetime | None) -> str:
-    return when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M") if when else "—"
+    return (
+        when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M") if when else "—"
+    )
 
 
 def _usd(context: LeadbotContext, value: Decimal) -> str:
@@ -89,7 +104,9 @@ async def _stale(update: Update, context: LeadbotContext) -> None:
         await update.callback_query.answer(context.label("fallback.stale_button"), show_alert=True)
 
 
-async def _edit_or_reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def _edit_or_reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """Buttons change the message they sit on; commands get a new one."""
     query = update.callback_query
     if query is None or len(text) > 4000:
@@ -129,7 +146,13 @@ def _prompt(context: LeadbotContext) -> dict[str, Any] | None:
 
 
 def _set_prompt(context: LeadbotContext, kind: str, lead_id: int, **values: Any) -> dict[str, Any]:
-    prompt = {"kind": kind, "lead": lead_id, "nonce": secrets.token_hex(4), "at": context.now().isoformat(), **values}
+    prompt = {
+        "kind": kind,
+        "lead": lead_id,
+        "nonce": secrets.token_hex(4),
+        "at": context.now().isoformat(),
+        **values,
+    }
     context.user_data[PROMPT] = prompt  # type: ignore[index]
     return prompt
 
@@ -147,16 +170,25 @@ def _expired(context: LeadbotContext, prompt: dict[str, Any]) -> bool:
         return True
 
 
-def _button_prompt(context: LeadbotContext, data: str | None, kind: str | None = None) -> dict[str, Any] | None:
+def _button_prompt(
+    context: LeadbotContext, data: str | None, kind: str | None = None
+) -> dict[str, Any] | None:
     """The prompt a button belongs to, or None when the button is from an older message."""
     prompt = _prompt(context)
     parts = (data or "").split(":")
-    if prompt is None or len(parts) < 3 or parts[2] != prompt.get("nonce") or _expired(context, prompt):
+    if (
+        prompt is None
+        or len(parts) < 3
+        or parts[2] != prompt.get("nonce")
+        or _expired(context, prompt)
+    ):
         return None
     return prompt if kind is None or prompt["kind"] == kind else None
 
 
-def _prompt_view(context: LeadbotContext, prompt: dict[str, Any]) -> tuple[Html, InlineKeyboardMarkup]:
+def _prompt_view(
+    context: LeadbotContext, prompt: dict[str, Any]
+) -> tuple[Html, InlineKeyboardMarkup]:
     nonce = prompt["nonce"]
     cancel = (context.label("leads.button.cancel"), f"lb:x:{nonce}")
     if prompt["kind"] == STAGE_NOTE:
@@ -164,18 +196,25 @@ def _prompt_view(context: LeadbotContext, prompt: dict[str, Any]) -> tuple[Html,
                          current=prompt["from"], stage=prompt["to"])  # fmt: skip
         return text, keyboard([[(context.label("leads.button.skip"), f"lb:sk:{nonce}"), cancel]])
     if prompt["kind"] == REJECT_REASON:
-        return context.t("leads.review.ask_reason", code=prompt["code"], project=prompt["project"]), keyboard([[cancel]])
+        return context.t(
+            "leads.review.ask_reason", code=prompt["code"], project=prompt["project"]
+        ), keyboard([[cancel]])
     return _edit_prompt_view(context, prompt)
 
 
-def _edit_prompt_view(context: LeadbotContext, prompt: dict[str, Any]) -> tuple[Html, InlineKeyboardMarkup]:
+def _edit_prompt_view(
+    context: LeadbotContext, prompt: dict[str, Any]
+) -> tuple[Html, InlineKeyboardMarkup]:
     field, nonce = prompt["field"], prompt["nonce"]
     text = context.t("leads.edit.ask", code=prompt["code"], field=context.label(f"leads.field.{field}"),
                      current=prompt["current"]) + "\n" + context.t(f"leads.edit.hint.{_HINTS.get(field, 'text')}")  # fmt: skip
     rows: list[list[tuple[str, str]]] = []
     options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
     chosen = set(prompt.get("tags") or [])
-    buttons = [(("✅ " if name in chosen else "") + name, f"lb:ev:{nonce}:{i}") for i, name in enumerate(options)]
+    buttons = [
+        (("✅ " if name in chosen else "") + name, f"lb:ev:{nonce}:{i}")
+        for i, name in enumerate(options)
+    ]
     rows += [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     tail = []
     if field == "tags":
@@ -187,7 +226,9 @@ def _edit_prompt_view(context: LeadbotContext, prompt: dict[str, Any]) -> tuple[
     return text, keyboard(rows)
 
 
-async def _ask(update: Update, context: LeadbotContext, prompt: dict[str, Any], prefix: Html | None = None) -> None:
+async def _ask(
+    update: Update, context: LeadbotContext, prompt: dict[str, Any], prefix: Html | None = None
+) -> None:
     text, markup = _prompt_view(context, prompt)
     await reply(update, (prefix + "\n\n" + text) if prefix else text, markup)
 
@@ -225,18 +266,26 @@ async def prompt_left(update: Update, context: LeadbotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def _finish(update: Update, context: LeadbotContext, prompt: dict[str, Any], value: Any) -> None:
+async def _finish(
+    update: Update, context: LeadbotContext, prompt: dict[str, Any], value: Any
+) -> None:
     """Apply the prompt's answer; a fixable error asks again, anything else ends it."""
     assert context.actor is not None
     settings, lead_id = context.services.settings, int(prompt["lead"])
     try:
         async with context.session() as session:
             if prompt["kind"] == STAGE_NOTE:
-                result: Any = await lead_updates.move_stage(session, context.now(), context.actor, lead_id, prompt["to"], value, settings)
+                result: Any = await lead_updates.move_stage(
+                    session, context.now(), context.actor, lead_id, prompt["to"], value, settings
+                )
             elif prompt["kind"] == REJECT_REASON:
-                result = await lead_updates.reject_lead(session, context.now(), context.actor, lead_id, value)
+                result = await lead_updates.reject_lead(
+                    session, context.now(), context.actor, lead_id, value
+                )
             else:
-                result = await lead_updates.edit_lead(session, context.now(), context.actor, lead_id, prompt["field"], value, settings)
+                result = await lead_updates.edit_lead(
+                    session, context.now(), context.actor, lead_id, prompt["field"], value, settings
+                )
     except ServiceError as err:
         if update.callback_query:
             await update.callback_query.answer()
@@ -251,7 +300,9 @@ async def _finish(update: Update, context: LeadbotContext, prompt: dict[str, Any
     if update.callback_query:
         await update.callback_query.answer()
     if prompt["kind"] == STAGE_NOTE:
-        await _edit_or_reply(update, render_stage_change(context, result), _view_button(context, lead_id))
+        await _edit_or_reply(
+            update, render_stage_change(context, result), _view_button(context, lead_id)
+        )
     elif prompt["kind"] == REJECT_REASON:
         await _reviewed(update, context, result)
     else:
@@ -262,7 +313,10 @@ async def _finish(update: Update, context: LeadbotContext, prompt: dict[str, Any
 
 @requires(private=True)
 async def prompt_cancelled(update: Update, context: LeadbotContext) -> None:
-    if _button_prompt(context, update.callback_query.data if update.callback_query else None) is None:
+    if (
+        _button_prompt(context, update.callback_query.data if update.callback_query else None)
+        is None
+    ):
         await _stale(update, context)
         return
     _clear(context)
@@ -280,7 +334,11 @@ def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKe
                      total=page.total, page=page.page + 1, pages=page.pages)  # fmt: skip
     lines = []
     for row in page.rows:
-        project = row.project if len(row.project) <= LIST_PROJECT_MAX else row.project[: LIST_PROJECT_MAX - 1] + "…"
+        project = (
+            row.project
+            if len(row.project) <= LIST_PROJECT_MAX
+            else row.project[: LIST_PROJECT_MAX - 1] + "…"
+        )
         line = context.t("leads.list.line_unit" if page.all_units else "leads.list.line", code=row.code,
                          project=project, stage=row.stage, unit=row.unit_name)  # fmt: skip
         if row.duplicate_of:
@@ -292,8 +350,13 @@ def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKe
     s = str(stages.index(page.stage)) if page.stage in stages else "a"
     codes = [(row.code, f"lb:c:{row.lead_id}") for row in page.rows]
     rows = [codes[i : i + 5] for i in range(0, len(codes), 5)]
-    filters_ = [(("✓ " if page.stage is None else "") + context.label("leads.list.all_stages"), "lb:ls:a:0")]
-    filters_ += [(("✓ " if stage == page.stage else "") + stage, f"lb:ls:{i}:0") for i, stage in enumerate(stages)]
+    filters_ = [
+        (("✓ " if page.stage is None else "") + context.label("leads.list.all_stages"), "lb:ls:a:0")
+    ]
+    filters_ += [
+        (("✓ " if stage == page.stage else "") + stage, f"lb:ls:{i}:0")
+        for i, stage in enumerate(stages)
+    ]
     rows += [filters_[i : i + 4] for i in range(0, len(filters_), 4)]
     nav = []
     if page.page > 0:
@@ -309,7 +372,9 @@ async def _list(update: Update, context: LeadbotContext, stage: str | None, page
     assert context.actor is not None
     try:
         async with context.session() as session:
-            found = await lead_updates.browse(session, context.actor, context.services.settings, stage, page)
+            found = await lead_updates.browse(
+                session, context.actor, context.services.settings, stage, page
+            )
     except ServiceError as err:
         await _error(update, context, err)
         return
@@ -330,10 +395,16 @@ async def list_page(update: Update, context: LeadbotContext) -> None:
     assert query is not None
     parts = (query.data or "").split(":")
     stages = context.services.settings.stages
-    if len(parts) != 4 or not parts[3].isdigit() or not (parts[2] == "a" or (parts[2].isdigit() and int(parts[2]) < len(stages))):
+    if (
+        len(parts) != 4
+        or not parts[3].isdigit()
+        or not (parts[2] == "a" or (parts[2].isdigit() and int(parts[2]) < len(stages)))
+    ):
         await _stale(update, context)
         return
-    await _list(update, context, None if parts[2] == "a" else stages[int(parts[2])], int(parts[3][:6]))
+    await _list(
+        update, context, None if parts[2] == "a" else stages[int(parts[2])], int(parts[3][:6])
+    )
 
 
 # --- /lead: the card -----------------------------------------------------------------------------
@@ -385,7 +456,9 @@ def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMark
             review.append((context.label("leads.button.reject"), f"lb:r:{lead_id}"))
         rows.append(review)
     if view.card.full and view.card.attachments:
-        rows.append([(context.label("leads.button.files", count=view.card.attachments), f"lb:f:{lead_id}")])
+        rows.append(
+            [(context.label("leads.button.files", count=view.card.attachments), f"lb:f:{lead_id}")]
+        )
     return keyboard(rows) if rows else None
 
 
@@ -411,7 +484,9 @@ async def lead_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
     lead_id = _lead_ref(args)
     if lead_id is None:
-        await reply(update, context.t("leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20]))
+        await reply(
+            update, context.t("leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20])
+        )
         return
     await _card(update, context, lead_id)
 
@@ -499,11 +574,21 @@ async def _stage_menu(update: Update, context: LeadbotContext, lead_id: int) -> 
     await reply(update, text, keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)]))
 
 
-async def _move_now(update: Update, context: LeadbotContext, lead_id: int, stage: str, note: str | None) -> None:
+async def _move_now(
+    update: Update, context: LeadbotContext, lead_id: int, stage: str, note: str | None
+) -> None:
     assert context.actor is not None
     try:
         async with context.session() as session:
-            change = await lead_updates.move_stage(session, context.now(), context.actor, lead_id, stage, note, context.services.settings)
+            change = await lead_updates.move_stage(
+                session,
+                context.now(),
+                context.actor,
+                lead_id,
+                stage,
+                note,
+                context.services.settings,
+            )
     except ServiceError as err:
         await _error(update, context, err)
         return
@@ -516,7 +601,9 @@ async def stage_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
     lead_id = _lead_ref(args)
     if lead_id is None:
-        await reply(update, context.t("leads.usage.stage" if not args else "leads.bad_ref", ref=args[:20]))
+        await reply(
+            update, context.t("leads.usage.stage" if not args else "leads.bad_ref", ref=args[:20])
+        )
         return
     words = args.split(None, 2)
     if len(words) == 1:
@@ -546,11 +633,21 @@ async def stage_chosen(update: Update, context: LeadbotContext) -> None:
     lead_id, stage = ids[0], stages[ids[1]]
     try:
         async with context.session() as session:
-            ref = await lead_updates.check_stage(session, context.actor, lead_id, stage, context.services.settings)
+            ref = await lead_updates.check_stage(
+                session, context.actor, lead_id, stage, context.services.settings
+            )
     except ServiceError as err:
         await _error(update, context, err)
         return
-    prompt = _set_prompt(context, STAGE_NOTE, lead_id, code=ref.code, project=ref.project, to=stage, **{"from": ref.stage})
+    prompt = _set_prompt(
+        context,
+        STAGE_NOTE,
+        lead_id,
+        code=ref.code,
+        project=ref.project,
+        to=stage,
+        **{"from": ref.stage},
+    )
     await update.callback_query.answer()  # type: ignore[union-attr]
     text, markup = _prompt_view(context, prompt)
     await _edit_or_reply(update, text, markup)
@@ -558,7 +655,9 @@ async def stage_chosen(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def note_skipped(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(context, update.callback_query.data if update.callback_query else None, STAGE_NOTE)
+    prompt = _button_prompt(
+        context, update.callback_query.data if update.callback_query else None, STAGE_NOTE
+    )
     if prompt is None:
         await _stale(update, context)
         return
@@ -574,13 +673,17 @@ async def _notify(context: LeadbotContext, result: ReviewResult) -> tuple[int, i
     sent = failed = 0
     for person in result.recipients:
         locale = person.locale or context.services.settings.locale
-        text = catalog.t(key, locale, code=result.code, project=result.project, reason=result.note or "")
+        text = catalog.t(
+            key, locale, code=result.code, project=result.project, reason=result.note or ""
+        )
         try:
             await context.bot.send_message(person.tg_user_id, text, reply_markup=keyboard(
                 [[(catalog.plain("leads.button.view", locale), f"lb:c:{result.lead_id}")]]))  # fmt: skip
             sent += 1
         except TelegramError as exc:  # Forbidden (blocked the bot), BadRequest (chat not found), …
-            log.info("review notice for %s not delivered to %s: %s", result.code, person.tg_user_id, exc)
+            log.info(
+                "review notice for %s not delivered to %s: %s", result.code, person.tg_user_id, exc
+            )
             failed += 1
     return sent, failed
 
@@ -588,14 +691,32 @@ async def _notify(context: LeadbotContext, result: ReviewResult) -> tuple[int, i
 async def _reviewed(update: Update, context: LeadbotContext, result: ReviewResult) -> None:
     sent, failed = await _notify(context, result)
     if result.review == "verified":
-        lines = [context.t("leads.review.verified", code=result.code, project=result.project, unit=result.unit_name)]
+        lines = [
+            context.t(
+                "leads.review.verified",
+                code=result.code,
+                project=result.project,
+                unit=result.unit_name,
+            )
+        ]
         if result.duplicate_of:
             lines.append(context.t("leads.review.now_duplicate", first=result.duplicate_of))
     else:
-        lines = [context.t("leads.review.rejected", code=result.code, project=result.project, reason=result.note or "")]
+        lines = [
+            context.t(
+                "leads.review.rejected",
+                code=result.code,
+                project=result.project,
+                reason=result.note or "",
+            )
+        ]
         if result.released:
             lines.append(context.t("leads.review.released"))
-    lines.append(context.t("leads.review.notified", sent=sent) if not failed else context.t("leads.review.notified_some", sent=sent, failed=failed))
+    lines.append(
+        context.t("leads.review.notified", sent=sent)
+        if not failed
+        else context.t("leads.review.notified_some", sent=sent, failed=failed)
+    )
     await reply(update, Html("\n".join(lines)), _view_button(context, result.lead_id))
 
 
@@ -626,7 +747,11 @@ async def _reject(update: Update, context: LeadbotContext, lead_id: int, reason:
         return
     if update.callback_query:
         await update.callback_query.answer()
-    await _ask(update, context, _set_prompt(context, REJECT_REASON, lead_id, code=ref.code, project=ref.project))
+    await _ask(
+        update,
+        context,
+        _set_prompt(context, REJECT_REASON, lead_id, code=ref.code, project=ref.project),
+    )
 
 
 @requires(private=True)
@@ -634,7 +759,9 @@ async def verify_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
     lead_id = _lead_ref(args)
     if lead_id is None:
-        await reply(update, context.t("leads.usage.verify" if not args else "leads.bad_ref", ref=args[:20]))
+        await reply(
+            update, context.t("leads.usage.verify" if not args else "leads.bad_ref", ref=args[:20])
+        )
         return
     await _verify(update, context, lead_id)
 
@@ -644,7 +771,9 @@ async def reject_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
     lead_id = _lead_ref(args)
     if lead_id is None:
-        await reply(update, context.t("leads.usage.reject" if not args else "leads.bad_ref", ref=args[:20]))
+        await reply(
+            update, context.t("leads.usage.reject" if not args else "leads.bad_ref", ref=args[:20])
+        )
         return
     parts = args.split(None, 1)
     await _reject(update, context, lead_id, parts[1] if len(parts) > 1 else "")
@@ -676,7 +805,10 @@ async def _edit_menu(update: Update, context: LeadbotContext, lead_id: int) -> N
         return
     if update.callback_query:
         await update.callback_query.answer()
-    buttons = [(context.label(f"leads.field.{f}"), f"lb:ef:{lead_id}:{i}") for i, f in enumerate(menu.fields)]
+    buttons = [
+        (context.label(f"leads.field.{f}"), f"lb:ef:{lead_id}:{i}")
+        for i, f in enumerate(menu.fields)
+    ]
     await reply(update, context.t("leads.edit.menu", code=menu.code, project=menu.project),
                 keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)]))  # fmt: skip
 
@@ -686,7 +818,9 @@ async def edit_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
     lead_id = _lead_ref(args)
     if lead_id is None:
-        await reply(update, context.t("leads.usage.edit" if not args else "leads.bad_ref", ref=args[:20]))
+        await reply(
+            update, context.t("leads.usage.edit" if not args else "leads.bad_ref", ref=args[:20])
+        )
         return
     await _edit_menu(update, context, lead_id)
 
@@ -710,7 +844,9 @@ async def edit_field_chosen(update: Update, context: LeadbotContext) -> None:
     field = lead_updates.FIELDS[ids[1]]
     try:
         async with context.session() as session:
-            found: EditPrompt = await lead_updates.start_edit(session, context.actor, ids[0], field, context.services.settings)
+            found: EditPrompt = await lead_updates.start_edit(
+                session, context.actor, ids[0], field, context.services.settings
+            )
     except ServiceError as err:
         await _error(update, context, err)
         return
@@ -730,7 +866,13 @@ async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
     parts = (query.data or "").split(":") if query else []
     field = prompt.get("field") if prompt else None
     options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
-    if query is None or prompt is None or len(parts) != 4 or not parts[3].isdigit() or int(parts[3]) >= len(options):
+    if (
+        query is None
+        or prompt is None
+        or len(parts) != 4
+        or not parts[3].isdigit()
+        or int(parts[3]) >= len(options)
+    ):
         await _stale(update, context)
         return
     chosen = options[int(parts[3])]
@@ -747,7 +889,9 @@ async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def edit_tags_done(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(context, update.callback_query.data if update.callback_query else None, EDIT_VALUE)
+    prompt = _button_prompt(
+        context, update.callback_query.data if update.callback_query else None, EDIT_VALUE
+    )
     if prompt is None or prompt.get("field") != "tags":
         await _stale(update, context)
         return
@@ -756,7 +900,9 @@ async def edit_tags_done(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def edit_cleared(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(context, update.callback_query.data if update.callback_query else None, EDIT_VALUE)
+    prompt = _button_prompt(
+        context, update.callback_query.data if update.callback_query else None, EDIT_VALUE
+    )
     if prompt is None:
         await _stale(update, context)
         return
@@ -775,7 +921,12 @@ def handlers() -> list:
         CommandHandler("verify", verify_command),
         CommandHandler("reject", reject_command),
         CommandHandler("edit", edit_command),
-        MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & filters.Regex(r"^\s*[Ll]\d{1,9}\s*$"), lead_by_code),
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & filters.UpdateType.MESSAGE
+            & filters.Regex(r"^\s*[Ll]\d{1,9}\s*$"),
+            lead_by_code,
+        ),
         CallbackQueryHandler(list_page, pattern=r"^lb:ls:"),
         CallbackQueryHandler(card_button, pattern=r"^lb:c:"),
         CallbackQueryHandler(files_button, pattern=r"^lb:f:"),

@@ -38,9 +38,19 @@ async def set_default_menus(bot: Bot, admins: list[int]) -> None:
     """Strangers see /start and /help; members the liaison set; groups the group set."""
     for locale in LOCALES:
         lang = _lang(locale)
-        await bot.set_my_commands(_commands(None, locale), scope=BotCommandScopeDefault(), language_code=lang)
-        await bot.set_my_commands(_commands(Role.LIAISON, locale), scope=BotCommandScopeAllPrivateChats(), language_code=lang)
-        await bot.set_my_commands(_commands(Role.LIAISON, locale, group=True), scope=BotCommandScopeAllGroupChats(), language_code=lang)
+        await bot.set_my_commands(
+            _commands(None, locale), scope=BotCommandScopeDefault(), language_code=lang
+        )
+        await bot.set_my_commands(
+            _commands(Role.LIAISON, locale),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=lang,
+        )
+        await bot.set_my_commands(
+            _commands(Role.LIAISON, locale, group=True),
+            scope=BotCommandScopeAllGroupChats(),
+            language_code=lang,
+        )
     for admin in admins:
         await set_member_menu(bot, admin, Role.ADMIN, DEFAULT_LOCALE)
 

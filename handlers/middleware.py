@@ -27,7 +27,9 @@ async def admit(update: Update, context: LeadbotContext) -> None:
     context.actor = context.services.actors.get(user.id)
     if context.actor is None:
         async with context.session() as session:
-            actor = await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
+            actor = await resolve_actor(
+                session, context.services.settings, user.id, user.full_name, user.language_code
+            )
         context.actor = context.services.actors.put(actor)
 
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey, CDCData
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.clock import Clock
 from storage import repo
@@ -25,7 +25,9 @@ CONV = "conv:"
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     def __init__(self, db: Database, clock: Clock) -> None:
         super().__init__(
-            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
             update_interval=5,
         )
         self._db = db
@@ -78,12 +80,20 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             rows = await repo.persisted(session, CONV + name)
         return {tuple(json.loads(key)): data["state"] for key, data in rows.items()}
 
-    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
         async with self._db.session() as session:
             if new_state is None:
                 await repo.unpersist(session, CONV + name, json.dumps(list(key)))
             else:
-                await repo.persist(session, CONV + name, json.dumps(list(key)), {"state": new_state}, self._clock.now())
+                await repo.persist(
+                    session,
+                    CONV + name,
+                    json.dumps(list(key)),
+                    {"state": new_state},
+                    self._clock.now(),
+                )
 
     # not stored -----------------------------------------------------------
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:

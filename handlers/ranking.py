@@ -51,7 +51,11 @@ def render_rank(context: LeadbotContext, table: RankTable) -> Html:
     lines = [context.t(head_key, period=table.span.label(loc), category=table.category or "")]
     for row in table.rows:
         move = "–" if row.move == 0 else (f"↑{row.move}" if row.move > 0 else f"↓{-row.move}")
-        lines.append(context.t("rank.line", rank=row.rank, unit=row.unit_name, points=pts(row.points), move=move))
+        lines.append(
+            context.t(
+                "rank.line", rank=row.rank, unit=row.unit_name, points=pts(row.points), move=move
+            )
+        )
     if not table.rows:
         lines.append(context.t("rank.no_units"))
     lines.append(context.t("rank.footer", previous=table.previous.label(loc)))
@@ -61,7 +65,10 @@ def render_rank(context: LeadbotContext, table: RankTable) -> Html:
 def rank_markup(context: LeadbotContext, table: RankTable) -> InlineKeyboardMarkup:
     category = table.category or ""
     buttons = [
-        InlineKeyboardButton(("• " if kind == table.kind else "") + context.label(f"rank.button.{kind}"), callback_data=f"rk:{kind}:{category}"[:64])
+        InlineKeyboardButton(
+            ("• " if kind == table.kind else "") + context.label(f"rank.button.{kind}"),
+            callback_data=f"rk:{kind}:{category}"[:64],
+        )
         for kind in BUTTON_KINDS
     ]
     return InlineKeyboardMarkup([buttons])
@@ -74,8 +81,12 @@ async def rank_cmd(update: Update, context: LeadbotContext) -> None:
     try:
         async with context.session() as session:
             categories = await ranking.categories(session)
-            query = ranking.parse_rank_args(command_args(context), settings.rank_default_period, categories)
-            table = await ranking.rank(session, setup, context.now(), query.kind, query.category, query.key)
+            query = ranking.parse_rank_args(
+                command_args(context), settings.rank_default_period, categories
+            )
+            table = await ranking.rank(
+                session, setup, context.now(), query.kind, query.category, query.key
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -98,11 +109,15 @@ async def on_rank_button(update: Update, context: LeadbotContext) -> None:
         async with context.session() as session:
             table = await ranking.rank(session, _setup(context), context.now(), kind, category)
     except ServiceError as err:
-        await query.answer(catalog.plain(err.code, context.locale, **err.params)[:190], show_alert=True)
+        await query.answer(
+            catalog.plain(err.code, context.locale, **err.params)[:190], show_alert=True
+        )
         return
     await query.answer()
     try:
-        await query.edit_message_text(render_rank(context, table), reply_markup=rank_markup(context, table))
+        await query.edit_message_text(
+            render_rank(context, table), reply_markup=rank_markup(context, table)
+        )
     except BadRequest as exc:  # "message is not modified": the same period pressed twice
         if "not modified" not in str(exc).lower():
             raise
@@ -126,7 +141,17 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
         out += [context.t("score.rule", name=r.name, points=signed(r.points)) for r in view.rules]
     if view.caps:
         out.append(context.t("score.caps"))
-        out += [context.t("score.cap", label=c.label, cap=pts(c.cap), raw=pts(c.raw), capped=pts(c.capped), period=c.period_key) for c in view.caps]
+        out += [
+            context.t(
+                "score.cap",
+                label=c.label,
+                cap=pts(c.cap),
+                raw=pts(c.raw),
+                capped=pts(c.capped),
+                period=c.period_key,
+            )
+            for c in view.caps
+        ]
     if not view.rules and not view.modules:
         out.append(context.t("score.nothing"))
     if view.recent:
@@ -144,7 +169,14 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
         out.append(context.t("score.funnel"))
         for f in view.funnel:
             if f.rate is None:
-                out.append(context.t("score.funnel_none", a=f.from_stage, b=f.to_stage, benchmark=pts(f.benchmark)))
+                out.append(
+                    context.t(
+                        "score.funnel_none",
+                        a=f.from_stage,
+                        b=f.to_stage,
+                        benchmark=pts(f.benchmark),
+                    )
+                )
             else:
                 key = "score.funnel_line_ok" if f.rate >= f.benchmark else "score.funnel_line"
                 out.append(context.t(key, a=f.from_stage, b=f.to_stage, rate=pts(f.rate), reached=f.reached,
@@ -161,7 +193,14 @@ async def score_cmd(update: Update, context: LeadbotContext) -> None:
         kind = ranking.PERIOD_WORDS[words.pop().lower()]
     try:
         async with context.session() as session:
-            view = await ranking.unit_score(session, _setup(context), context.now(), context.actor, " ".join(words) or None, kind)
+            view = await ranking.unit_score(
+                session,
+                _setup(context),
+                context.now(),
+                context.actor,
+                " ".join(words) or None,
+                kind,
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -179,11 +218,22 @@ async def adjust_cmd(update: Update, context: LeadbotContext) -> None:
     try:
         async with context.session() as session:
             unit, points, reason = ranking.parse_adjust_args(args)
-            done = await ranking.adjust(session, _setup(context), context.now(), context.actor, unit, points, reason)
+            done = await ranking.adjust(
+                session, _setup(context), context.now(), context.actor, unit, points, reason
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    await reply(update, context.t("adjust.done", unit=done.unit_name, points=signed(done.points), reason=done.reason, id=done.entry_id))
+    await reply(
+        update,
+        context.t(
+            "adjust.done",
+            unit=done.unit_name,
+            points=signed(done.points),
+            reason=done.reason,
+            id=done.entry_id,
+        ),
+    )
 
 
 # --- 红黑榜 -------------------------------------------------------------------------------------
@@ -191,16 +241,24 @@ async def adjust_cmd(update: Update, context: LeadbotContext) -> None:
 
 def board_text(locale: str, board: Board) -> str:
     """Plain text (no markup): it also travels through the outbox, whose values are escaped."""
+
     def line(key: str, **values: Any) -> str:
         return catalog.plain(key, locale, **values)
 
     out = [line("board.title", month=board.month.label(locale))]
     out.append(line("board.red"))
-    out += [line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in board.top] or [line("board.none")]
+    out += [
+        line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in board.top
+    ] or [line("board.none")]
     out.append(line("board.black"))
-    out += [line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in board.bottom] or [line("board.none")]
+    out += [
+        line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points))
+        for r in board.bottom
+    ] or [line("board.none")]
     out.append(line("board.missing"))
-    out += [line("board.missing_line", unit=name, count=n) for name, n in board.missing] or [line("board.none_missing")]
+    out += [line("board.missing_line", unit=name, count=n) for name, n in board.missing] or [
+        line("board.none_missing")
+    ]
     return "\n".join(out)
 
 
@@ -208,7 +266,11 @@ def board_picture(locale: str, board: Board) -> bytes:
     top = {r.unit_id for r in board.top}
     bottom = {r.unit_id for r in board.bottom}
     bars = [
-        Bar(r.unit_name, r.points, "red" if r.unit_id in top else ("black" if r.unit_id in bottom else "plain"))
+        Bar(
+            r.unit_name,
+            r.points,
+            "red" if r.unit_id in top else ("black" if r.unit_id in bottom else "plain"),
+        )
         for r in board.rows
     ]
     title = catalog.plain("board.chart_title", locale, month=board.month.label(locale))
@@ -228,8 +290,16 @@ async def board_cmd(update: Update, context: LeadbotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     png = await asyncio.to_thread(board_picture, context.locale, board)
-    await chat.send_photo(png, caption=catalog.plain("board.caption", context.locale, month=board.month.label(context.locale)))
-    await reply(update, Html(catalog.t("board.wrap", context.locale, text=board_text(context.locale, board))))
+    await chat.send_photo(
+        png,
+        caption=catalog.plain(
+            "board.caption", context.locale, month=board.month.label(context.locale)
+        ),
+    )
+    await reply(
+        update,
+        Html(catalog.t("board.wrap", context.locale, text=board_text(context.locale, board))),
+    )
 
 
 async def monthly_board(app: Any, now: datetime) -> None:
@@ -247,7 +317,16 @@ async def monthly_board(app: Any, now: datetime) -> None:
         return board_picture(locale, board), str(caption)
 
     async with app.services.db.session() as session:
-        await ranking.plan_board(session, setup, now, month_key, settings.board_top_n, settings.locale, board_text, picture)
+        await ranking.plan_board(
+            session,
+            setup,
+            now,
+            month_key,
+            settings.board_top_n,
+            settings.locale,
+            board_text,
+            picture,
+        )
 
 
 def handlers() -> list[Any]:
@@ -258,4 +337,3 @@ def handlers() -> list[Any]:
         CommandHandler("adjust", adjust_cmd),
         CommandHandler("board", board_cmd),
     ]
-

@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -29,10 +28,19 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
 from bot.catalog import Html
-from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, FieldError, clean_line, parse_phone
+from bot.leadfields import (
+    COMPANY_MAX,
+    CONTACT_MAX,
+    NOTES_MAX,
+    PROJECT_MAX,
+    FieldError,
+    clean_line,
+    parse_phone,
+)
 from bot.services import ServiceError
 from bot.services.leads import LeadDraft, check_company, report_lead
 from handlers.base import LeadbotContext, reply, requires
@@ -89,36 +97,64 @@ def _choices(context: LeadbotContext, step: Step) -> list[str]:
     return list(getattr(context.services.settings, step.options)) if step.options else []
 
 
-def _step_markup(context: LeadbotContext, step: Step, draft: dict[str, Any]) -> InlineKeyboardMarkup | None:
+def _step_markup(
+    context: LeadbotContext, step: Step, draft: dict[str, Any]
+) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     if step.kind in ("choice", "tags"):
         chosen = set(draft.get("tags", [])) if step.kind == "tags" else set()
         buttons = [
-            InlineKeyboardButton(("✅ " if name in chosen else "") + name, callback_data=f"rp:{step.field}:{i}")
+            InlineKeyboardButton(
+                ("✅ " if name in chosen else "") + name, callback_data=f"rp:{step.field}:{i}"
+            )
             for i, name in enumerate(_choices(context, step))
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     tail = []
     if step.kind in ("tags", "files"):
-        tail.append(InlineKeyboardButton(context.label("report.done"), callback_data=f"rp:{step.field}:done"))
+        tail.append(
+            InlineKeyboardButton(
+                context.label("report.done"), callback_data=f"rp:{step.field}:done"
+            )
+        )
     if step.optional:
-        tail.append(InlineKeyboardButton(context.label("report.skip"), callback_data=f"rp:{step.field}:skip"))
+        tail.append(
+            InlineKeyboardButton(
+                context.label("report.skip"), callback_data=f"rp:{step.field}:skip"
+            )
+        )
     if tail:
         rows.append(tail)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def ask(update: Update, context: LeadbotContext, step: Step, draft: dict[str, Any], prefix: Html | None = None) -> int:
+async def ask(
+    update: Update,
+    context: LeadbotContext,
+    step: Step,
+    draft: dict[str, Any],
+    prefix: Html | None = None,
+) -> int:
     draft["state"] = step.state
     number = STEPS.index(step) + 1
-    text = context.t("report.progress", n=number, total=len(STEPS)) + "\n" + context.t(f"report.ask.{step.field}")
+    text = (
+        context.t("report.progress", n=number, total=len(STEPS))
+        + "\n"
+        + context.t(f"report.ask.{step.field}")
+    )
     if prefix:
         text = prefix + "\n\n" + text
     await reply(update, text, _step_markup(context, step, draft))
     return step.state
 
 
-async def _next(update: Update, context: LeadbotContext, step: Step, draft: dict[str, Any], prefix: Html | None = None) -> int:
+async def _next(
+    update: Update,
+    context: LeadbotContext,
+    step: Step,
+    draft: dict[str, Any],
+    prefix: Html | None = None,
+) -> int:
     """After a valid answer: back to the summary when editing, else the next question."""
     FORM.touch(context, draft)
     if draft.get("editing"):
@@ -143,11 +179,9 @@ async def start_form(update: Update, context: LeadbotContext) -> int | None:
     draft: dict[str, Any] = {"tags": [], "files": []}
     FORM.touch(context, draft)
     context.user_data[KEY] = draft  # type: ignore[index]
-    return await ask(update, context, STEPS[0], draft, context.t("report.intro", unit=actor.unit_name or ""))
-
-
-
-
+    return await ask(
+        update, context, STEPS[0], draft, context.t("report.intro", unit=actor.unit_name or "")
+    )
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -155,7 +189,9 @@ async def start_form(update: Update, context: LeadbotContext) -> int | None:
 Pressed = Callable[[Update, LeadbotContext, dict[str, Any], str], Awaitable[int]]
 
 
-def pressed(expected: Callable[[str], set[int]]) -> Callable[[Pressed], Callable[[Update, LeadbotContext], Awaitable[int]]]:
+def pressed(
+    expected: Callable[[str], set[int]],
+) -> Callable[[Pressed], Callable[[Update, LeadbotContext], Awaitable[int]]]:
     """What every button of the form does first: an expired form ends, a button
     from an older question is refused with a popup, a live one loses its keyboard
     (so it cannot be pressed twice). ``expected`` maps the button's data to the
@@ -233,7 +269,9 @@ async def on_other(update: Update, context: LeadbotContext) -> int:
 
 
 @pressed(_field_state)
-async def on_button(update: Update, context: LeadbotContext, draft: dict[str, Any], data: str) -> int:
+async def on_button(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], data: str
+) -> int:
     field, _, value = data.partition(":")
     step = BY_FIELD[field]
     if value == "skip":
@@ -263,13 +301,27 @@ async def on_file(update: Update, context: LeadbotContext) -> int:
     assert msg is not None
     files = draft.setdefault("files", [])
     if len(files) >= MAX_FILES:
-        return await ask(update, context, BY_STATE[FILES], draft, context.t("report.too_many_files", limit=MAX_FILES))
+        return await ask(
+            update,
+            context,
+            BY_STATE[FILES],
+            draft,
+            context.t("report.too_many_files", limit=MAX_FILES),
+        )
     if msg.document:
-        files.append({"file_id": msg.document.file_id, "kind": "document", "name": msg.document.file_name or ""})
+        files.append(
+            {
+                "file_id": msg.document.file_id,
+                "kind": "document",
+                "name": msg.document.file_name or "",
+            }
+        )
     elif msg.photo:
         files.append({"file_id": msg.photo[-1].file_id, "kind": "photo", "name": ""})
     FORM.touch(context, draft)
-    return await ask(update, context, BY_STATE[FILES], draft, context.t("report.file_added", count=len(files)))
+    return await ask(
+        update, context, BY_STATE[FILES], draft, context.t("report.file_added", count=len(files))
+    )
 
 
 # --- first report wins: checked as soon as the company is known -------------------------
@@ -278,25 +330,52 @@ async def on_file(update: Update, context: LeadbotContext) -> int:
 async def _after_company(update: Update, context: LeadbotContext, draft: dict[str, Any]) -> int:
     settings = context.services.settings
     async with context.session() as session:
-        check = await check_company(session, context.services.directory, draft["company"], settings.near_match_threshold)
+        check = await check_company(
+            session, context.services.directory, draft["company"], settings.near_match_threshold
+        )
     draft.pop("same_as", None)
     step = BY_FIELD["company"]
     if check.exact is not None:
         first = check.exact
-        note = context.t("report.already_first", unit=first.unit_name, date=_date(context, first.reported_at), first=first.code)
+        note = context.t(
+            "report.already_first",
+            unit=first.unit_name,
+            date=_date(context, first.reported_at),
+            first=first.code,
+        )
         return await _next(update, context, step, draft, note)
     if not check.near:
         return await _next(update, context, step, draft)
     draft["state"] = NEAR
-    lines = [context.t("report.near_line", code=c.code, project=c.project, company=c.company, unit=c.unit_name) for c in check.near]
-    buttons = [[InlineKeyboardButton(context.label("report.near_same", code=c.code), callback_data=f"rn:{c.lead_id}")] for c in check.near]
-    buttons.append([InlineKeyboardButton(context.label("report.near_different"), callback_data="rn:no")])
-    await reply(update, context.t("report.near_question") + "\n" + Html("\n".join(lines)), InlineKeyboardMarkup(buttons))
+    lines = [
+        context.t(
+            "report.near_line", code=c.code, project=c.project, company=c.company, unit=c.unit_name
+        )
+        for c in check.near
+    ]
+    buttons = [
+        [
+            InlineKeyboardButton(
+                context.label("report.near_same", code=c.code), callback_data=f"rn:{c.lead_id}"
+            )
+        ]
+        for c in check.near
+    ]
+    buttons.append(
+        [InlineKeyboardButton(context.label("report.near_different"), callback_data="rn:no")]
+    )
+    await reply(
+        update,
+        context.t("report.near_question") + "\n" + Html("\n".join(lines)),
+        InlineKeyboardMarkup(buttons),
+    )
     return NEAR
 
 
 @pressed(lambda data: {NEAR})
-async def on_near(update: Update, context: LeadbotContext, draft: dict[str, Any], choice: str) -> int:
+async def on_near(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], choice: str
+) -> int:
     prefix = None
     if choice.isdigit():
         draft["same_as"] = int(choice)
@@ -327,9 +406,18 @@ def _value(context: LeadbotContext, draft: dict[str, Any], field: str) -> str:
     return str(value)
 
 
-async def show_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None) -> int:
+async def show_summary(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None
+) -> int:
     draft["state"] = SUMMARY
-    lines = [context.t("report.summary_line", label=context.label(f"report.field.{s.field}"), value=_value(context, draft, s.field)) for s in STEPS]
+    lines = [
+        context.t(
+            "report.summary_line",
+            label=context.label(f"report.field.{s.field}"),
+            value=_value(context, draft, s.field),
+        )
+        for s in STEPS
+    ]
     if draft.get("same_as"):
         lines.append(context.t("report.summary_same_as"))
     text = context.t("report.summary_title") + "\n" + Html("\n".join(lines))
@@ -345,12 +433,19 @@ async def show_summary(update: Update, context: LeadbotContext, draft: dict[str,
 
 
 @pressed(lambda action: {SUMMARY, PICK} if action in ("save", "edit", "cancel") else set())
-async def on_summary(update: Update, context: LeadbotContext, draft: dict[str, Any], action: str) -> int:
+async def on_summary(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], action: str
+) -> int:
     if action == "cancel":
         return await FORM.cancel(update, context)
     if action == "edit":
         draft["state"] = PICK
-        buttons = [InlineKeyboardButton(context.label(f"report.field.{s.field}"), callback_data=f"re:{s.field}") for s in STEPS]
+        buttons = [
+            InlineKeyboardButton(
+                context.label(f"report.field.{s.field}"), callback_data=f"re:{s.field}"
+            )
+            for s in STEPS
+        ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
         await reply(update, context.t("report.pick_field"), InlineKeyboardMarkup(rows))
         return PICK
@@ -358,7 +453,9 @@ async def on_summary(update: Update, context: LeadbotContext, draft: dict[str, A
 
 
 @pressed(lambda field: {PICK} if field in BY_FIELD else set())
-async def on_pick(update: Update, context: LeadbotContext, draft: dict[str, Any], field: str) -> int:
+async def on_pick(
+    update: Update, context: LeadbotContext, draft: dict[str, Any], field: str
+) -> int:
     draft["editing"] = True
     return await ask(update, context, BY_FIELD[field], draft)
 
@@ -383,7 +480,13 @@ async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -
     assert context.actor is not None
     try:
         async with context.session() as session:
-            result = await report_lead(session, context.now(), context.actor, to_lead_draft(draft), context.services.settings)
+            result = await report_lead(
+                session,
+                context.now(),
+                context.actor,
+                to_lead_draft(draft),
+                context.services.settings,
+            )
     except ServiceError as err:
         return await show_summary(update, context, draft, context.error_text(err))
     context.user_data.pop(KEY, None)  # type: ignore[union-attr]
@@ -413,9 +516,11 @@ def conversation() -> ConversationHandler:
     return ExclusiveForm(
         entry_points=[
             CommandHandler("report", start_form, filters=private),
-            CommandHandler("start", start_form, filters=private & filters.Regex(r"^/start report$")),
+            CommandHandler(
+                "start", start_form, filters=private & filters.Regex(r"^/start report$")
+            ),
         ],
-        states={state: answers for state in [*BY_STATE, NEAR, SUMMARY, PICK]},
+        states=dict.fromkeys([*BY_STATE, NEAR, SUMMARY, PICK], answers),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="report",
         persistent=True,
@@ -428,4 +533,3 @@ def handlers() -> list:
         conversation(),
         CommandHandler("report", FORM.from_group, filters=filters.ChatType.GROUPS),
     ]
-

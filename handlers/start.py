@@ -23,7 +23,9 @@ async def start(update: Update, context: LeadbotContext) -> None:
     if actor is None or not actor.is_member:
         await _refuse(update, context)
         return
-    await reply(update, context.t("start.hello", name=actor.display_name) + "\n\n" + _command_list(context))
+    await reply(
+        update, context.t("start.hello", name=actor.display_name) + "\n\n" + _command_list(context)
+    )
 
 
 async def _join(update: Update, context: LeadbotContext, token: str) -> None:
@@ -31,13 +33,20 @@ async def _join(update: Update, context: LeadbotContext, token: str) -> None:
     assert user is not None
     try:
         async with context.session() as session:
-            joined = await invites.redeem(session, context.now(), token, user.id, user.full_name, user.username)
+            joined = await invites.redeem(
+                session, context.now(), token, user.id, user.full_name, user.username
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     role = context.label(f"role.{joined.role.value}")
     key = "start.joined" if joined.changed else "start.already_joined"
-    text = context.t(key, name=joined.display_name, unit=joined.unit_name or context.label("unit.none"), role=role)
+    text = context.t(
+        key,
+        name=joined.display_name,
+        unit=joined.unit_name or context.label("unit.none"),
+        role=role,
+    )
     await _refresh_actor(update, context)
     await reply(update, text + "\n\n" + _command_list(context))
     await set_member_menu(context.bot, user.id, joined.role, context.locale)
@@ -50,7 +59,9 @@ async def _refresh_actor(update: Update, context: LeadbotContext) -> None:
     assert user is not None
     async with context.session() as session:
         context.actor = context.services.actors.put(
-            await resolve_actor(session, context.services.settings, user.id, user.full_name, user.language_code)
+            await resolve_actor(
+                session, context.services.settings, user.id, user.full_name, user.language_code
+            )
         )
 
 

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import catalog
 from bot.catalog import Html
@@ -28,7 +34,7 @@ from bot.text import split_html
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
 from handlers.forms import ExclusiveForm
 from storage import weekly_repo
-from storage.models import Outcome, OutboxStatus, Role, VersionStatus
+from storage.models import OutboxStatus, Outcome, Role, VersionStatus
 
 if TYPE_CHECKING:
     from bot.app import LeadbotApplication
@@ -36,7 +42,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FORM, REASON = 0, 1
 RETURN_KEY = "weekly_return"
-STEP_NO = {"leads": 1, "trips": 2, "progress": 3, "progress_text": 3, "progress_stage": 3, "work": 4}
+STEP_NO = {
+    "leads": 1,
+    "trips": 2,
+    "progress": 3,
+    "progress_text": 3,
+    "progress_stage": 3,
+    "work": 4,
+}
 HEALTH_LINES = 10
 
 
@@ -61,15 +74,23 @@ def _deadline_lines(context: LeadbotContext, info: wk.DeadlineInfo) -> Html:
     """截止：11月19日（周四）17:00（还剩 2 天 7 小时） and the holiday note."""
     left = info.deadline - context.now()
     key = "weekly.deadline_line" if left.total_seconds() > 0 else "weekly.deadline_passed"
-    text = context.t(key, when=wk.when_text(info.deadline, context.locale), left=wk.remaining_text(left, context.locale))
+    text = context.t(
+        key,
+        when=wk.when_text(info.deadline, context.locale),
+        left=wk.remaining_text(left, context.locale),
+    )
     note = wk.shift_note(info, context.locale)
     return Html(text + ("\n" + context.t("weekly.shift_line", note=note) if note else ""))
 
 
-async def _send_long(context: LeadbotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def _send_long(
+    context: LeadbotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     parts = split_html(text)
     for i, part in enumerate(parts):
-        await context.bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
+        await context.bot.send_message(
+            chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
+        )
 
 
 async def _answer(update: Update, text: str | None = None, alert: bool = False) -> None:
@@ -86,7 +107,11 @@ async def _answer(update: Update, text: str | None = None, alert: bool = False) 
 
 
 def render_view(
-    context: LeadbotContext, view: SubmissionView, *, title: str = "weekly.view.title", locale: str | None = None
+    context: LeadbotContext,
+    view: SubmissionView,
+    *,
+    title: str = "weekly.view.title",
+    locale: str | None = None,
 ) -> Html:
     """A submission as text, in ``locale`` (default: the person talking; a head's own for the card)."""
     loc = locale or context.locale
@@ -94,24 +119,53 @@ def render_view(
     def t(key: str, **values: Any) -> Html:
         return catalog.t(key, loc, **values)
 
-    lines = [t(title, unit=view.unit_name, period=wk.period_label(view.period_key, loc), number=view.number)]
+    lines = [
+        t(
+            title,
+            unit=view.unit_name,
+            period=wk.period_label(view.period_key, loc),
+            number=view.number,
+        )
+    ]
     if view.late:
         lines.append(t("weekly.view.late"))
     none = catalog.plain("weekly.view.none", loc)
     lines.append(t("weekly.view.leads"))
-    lines += [t("weekly.view.lead_line", code=o.code, project=o.project, stage=o.stage) for o in view.leads] or [t("weekly.view.indent", text=none)]
+    lines += [
+        t("weekly.view.lead_line", code=o.code, project=o.project, stage=o.stage)
+        for o in view.leads
+    ] or [t("weekly.view.indent", text=none)]
     lines.append(t("weekly.view.trips"))
-    lines += [t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(view.trips, 1)] or [t("weekly.view.indent", text=none)]
+    lines += [
+        t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(view.trips, 1)
+    ] or [t("weekly.view.indent", text=none)]
     lines.append(t("weekly.view.progress"))
     for i, p in enumerate(view.progress, 1):
-        stage = catalog.plain("weekly.view.stage_change", loc, **{"from": p.from_stage or "?", "to": p.to_stage}) if p.to_stage else ""
-        lines.append(t("weekly.view.progress_line", n=i, code=p.code, project=p.project, text=p.text, stage=stage))
+        stage = (
+            catalog.plain(
+                "weekly.view.stage_change", loc, **{"from": p.from_stage or "?", "to": p.to_stage}
+            )
+            if p.to_stage
+            else ""
+        )
+        lines.append(
+            t(
+                "weekly.view.progress_line",
+                n=i,
+                code=p.code,
+                project=p.project,
+                text=p.text,
+                stage=stage,
+            )
+        )
     if not view.progress:
         lines.append(t("weekly.view.indent", text=none))
     lines.append(t("weekly.view.work"))
     lines.append(t("weekly.view.indent", text=view.work or none))
     if view.submitted_at is not None:
-        lines.append(t("weekly.view.by", name=view.submitted_by, when=_when(context, view.submitted_at, loc)))
+        lines.append(
+            t("weekly.view.by", name=view.submitted_by, when=_when(context, view.submitted_at, loc))
+        )
     return Html("\n".join(lines))
 
 
@@ -121,11 +175,19 @@ def render_view(
 
 
 def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row])
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in rows
+            if row
+        ]
+    )
 
 
 def _header(context: LeadbotContext, form: Form, step: str) -> Html:
-    return context.t("weekly.step", n=STEP_NO[step], title=context.label(f"weekly.section.{step.split('_')[0]}"))
+    return context.t(
+        "weekly.step", n=STEP_NO[step], title=context.label(f"weekly.section.{step.split('_')[0]}")
+    )
 
 
 def _leads_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
@@ -140,10 +202,20 @@ def _leads_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboa
     rows: list[list[tuple[str, str]]] = []
     for o in form.period_leads[:40]:
         mark = "✅ " if o.lead_id in chosen else "▫️ "
-        rows.append([(mark + context.label("weekly.leads.button", code=o.code, project=o.project[:24]), f"wk:lead:{o.lead_id}")])
+        rows.append(
+            [
+                (
+                    mark
+                    + context.label("weekly.leads.button", code=o.code, project=o.project[:24]),
+                    f"wk:lead:{o.lead_id}",
+                )
+            ]
+        )
     rows.append([(context.label("weekly.button.quick_add"), "wk:quick")])
     if chosen:
-        rows.append([(context.label("weekly.button.done_count", count=len(chosen)), "wk:done:leads")])
+        rows.append(
+            [(context.label("weekly.button.done_count", count=len(chosen)), "wk:done:leads")]
+        )
     else:
         rows.append([(context.label("weekly.button.none"), "wk:none:leads")])
     return Html(text), _kb(rows)
@@ -154,8 +226,15 @@ def _trips_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboa
     text = _header(context, form, "trips") + "\n" + context.t("weekly.trips.ask")
     if trips:
         text += "\n" + context.t("weekly.trips.so_far", count=len(trips)) + "\n"
-        text += "\n".join(context.t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(trips, 1))
-        rows = [[(context.label("weekly.button.done"), "wk:done:trips"), (context.label("weekly.button.undo"), "wk:undo:trips")]]
+        text += "\n".join(
+            context.t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(trips, 1)
+        )
+        rows = [
+            [
+                (context.label("weekly.button.done"), "wk:done:trips"),
+                (context.label("weekly.button.undo"), "wk:undo:trips"),
+            ]
+        ]
     else:
         rows = [[(context.label("weekly.button.none"), "wk:none:trips")]]
     return Html(text), _kb(rows)
@@ -168,25 +247,49 @@ def _progress_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKey
         text += context.t("weekly.progress.so_far", count=len(entries)) + "\n"
         for i, p in enumerate(entries, 1):
             o = form.lead_names.get(int(p["lead"]))
-            stage = context.label("weekly.view.stage_change", **{"from": p.get("from") or "?", "to": p["stage"]}) if p.get("stage") else ""
+            stage = (
+                context.label(
+                    "weekly.view.stage_change", **{"from": p.get("from") or "?", "to": p["stage"]}
+                )
+                if p.get("stage")
+                else ""
+            )
             text += context.t("weekly.view.progress_line", n=i, code=o.code if o else "?", project=o.project if o else "",
                               text=p.get("text", ""), stage=stage) + "\n"  # fmt: skip
     text += context.t("weekly.progress.ask" if form.unit_leads else "weekly.progress.no_leads")
     buttons = [
-        (context.label("weekly.leads.button", code=o.code, project=o.project[:16]), f"wk:pick:{o.lead_id}") for o in form.unit_leads
+        (
+            context.label("weekly.leads.button", code=o.code, project=o.project[:16]),
+            f"wk:pick:{o.lead_id}",
+        )
+        for o in form.unit_leads
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if entries:
-        rows.append([(context.label("weekly.button.done"), "wk:done:progress"), (context.label("weekly.button.undo"), "wk:undo:progress")])
+        rows.append(
+            [
+                (context.label("weekly.button.done"), "wk:done:progress"),
+                (context.label("weekly.button.undo"), "wk:undo:progress"),
+            ]
+        )
     else:
         rows.append([(context.label("weekly.button.none"), "wk:none:progress")])
     return Html(text), _kb(rows)
 
 
-def _progress_text_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup | None]:
+def _progress_text_step(
+    context: LeadbotContext, form: Form
+) -> tuple[Html, InlineKeyboardMarkup | None]:
     o = form.lead_names.get(int(form.scratch.get("lead") or 0))
-    text = _header(context, form, "progress") + "\n" + context.t(
-        "weekly.progress.ask_text", code=o.code if o else "?", project=o.project if o else "", limit=wk.PROGRESS_TEXT_MAX
+    text = (
+        _header(context, form, "progress")
+        + "\n"
+        + context.t(
+            "weekly.progress.ask_text",
+            code=o.code if o else "?",
+            project=o.project if o else "",
+            limit=wk.PROGRESS_TEXT_MAX,
+        )
     )
     return Html(text), _kb([[(context.label("weekly.button.back"), "wk:edit:progress")]])
 
@@ -195,8 +298,16 @@ def _progress_stage_step(context: LeadbotContext, form: Form) -> tuple[Html, Inl
     o = form.lead_names.get(int(form.scratch.get("lead") or 0))
     current = o.stage if o else ""
     stages = wk.forward_stages(_cfg(context), current)
-    text = _header(context, form, "progress") + "\n" + context.t("weekly.progress.ask_stage", code=o.code if o else "?", stage=current)
-    buttons = [(stage, f"wk:stage:{_cfg(context).stages.index(stage)}") for stage in stages if stage in _cfg(context).stages]
+    text = (
+        _header(context, form, "progress")
+        + "\n"
+        + context.t("weekly.progress.ask_stage", code=o.code if o else "?", stage=current)
+    )
+    buttons = [
+        (stage, f"wk:stage:{_cfg(context).stages.index(stage)}")
+        for stage in stages
+        if stage in _cfg(context).stages
+    ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([(context.label("weekly.button.stage_keep"), "wk:stage:keep")])
     return Html(text), _kb(rows)
@@ -213,14 +324,25 @@ def _preview(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardM
     text = render_view(context, view, title="weekly.preview.title")
     state = form.state
     if state.latest_number:
-        text = Html(text + "\n\n" + context.t("weekly.preview.replaces", number=state.latest_number))
+        text = Html(
+            text + "\n\n" + context.t("weekly.preview.replaces", number=state.latest_number)
+        )
     if form.late:
         text = Html(text + "\n" + context.t("weekly.preview.late"))
     rows = [
         [(context.label("weekly.button.submit"), f"wk:submit:{form.draft_id}:{form.rev}")],
-        [(context.label("weekly.button.edit_leads"), "wk:edit:leads"), (context.label("weekly.button.edit_trips"), "wk:edit:trips")],
-        [(context.label("weekly.button.edit_progress"), "wk:edit:progress"), (context.label("weekly.button.edit_work"), "wk:edit:work")],
-        [(context.label("weekly.button.later"), "wk:later"), (context.label("weekly.button.discard"), "wk:discard")],
+        [
+            (context.label("weekly.button.edit_leads"), "wk:edit:leads"),
+            (context.label("weekly.button.edit_trips"), "wk:edit:trips"),
+        ],
+        [
+            (context.label("weekly.button.edit_progress"), "wk:edit:progress"),
+            (context.label("weekly.button.edit_work"), "wk:edit:work"),
+        ],
+        [
+            (context.label("weekly.button.later"), "wk:later"),
+            (context.label("weekly.button.discard"), "wk:discard"),
+        ],
     ]
     return text, _kb(rows)
 
@@ -231,7 +353,9 @@ STEPS = {
 }  # fmt: skip
 
 
-async def _show(update: Update, context: LeadbotContext, form: Form, prefix: Html | None = None) -> int:
+async def _show(
+    update: Update, context: LeadbotContext, form: Form, prefix: Html | None = None
+) -> int:
     """Draw the step the draft is at (the next unanswered section, or the preview)."""
     step = form.awaiting if form.awaiting in STEPS else form.next_section
     if step is None:
@@ -247,13 +371,22 @@ async def _show(update: Update, context: LeadbotContext, form: Form, prefix: Htm
 
 
 def _intro(context: LeadbotContext, form: Form) -> Html:
-    lines = [context.t("weekly.intro", unit=form.unit_name, period=wk.period_label(form.period.key, context.locale)), _deadline_lines(context, form.info)]
+    lines = [
+        context.t(
+            "weekly.intro",
+            unit=form.unit_name,
+            period=wk.period_label(form.period.key, context.locale),
+        ),
+        _deadline_lines(context, form.info),
+    ]
     state = form.state
     if form.late and form.late_until is not None:
         lines.append(context.t("weekly.intro.late", until=_when(context, form.late_until)))
     if state.latest_number:
         status = context.label(f"weekly.status.version_{state.latest_status or 'submitted'}")
-        lines.append(context.t("weekly.intro.has_version", number=state.latest_number, status=status))
+        lines.append(
+            context.t("weekly.intro.has_version", number=state.latest_number, status=status)
+        )
     if form.resumed:
         lines.append(context.t("weekly.intro.resumed"))
     lines.append(context.t("weekly.intro.hint"))
@@ -270,7 +403,11 @@ async def _open(update: Update, context: LeadbotContext, *, current: bool = Fals
         await reply(update, context.error_text(err))
         return ConversationHandler.END
     if form.state.skipped is not None:
-        note = context.t("weekly.skipped_note", period=wk.period_label(form.period.key, context.locale), reason=form.state.skipped or "—")
+        note = context.t(
+            "weekly.skipped_note",
+            period=wk.period_label(form.period.key, context.locale),
+            reason=form.state.skipped or "—",
+        )
         await reply(update, note)
         return ConversationHandler.END
     markup = None
@@ -296,7 +433,15 @@ async def from_group(update: Update, context: LeadbotContext) -> None:
     """Forms are filled in private: a button opens the private chat at the form."""
     if context.actor is None or not context.actor.is_member:
         return
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.label("weekly.button.open_private"), url=_deep_link(context))]])
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.label("weekly.button.open_private"), url=_deep_link(context)
+                )
+            ]
+        ]
+    )
     await reply(update, context.t("weekly.in_private"), markup)
 
 
@@ -331,13 +476,17 @@ async def on_text(update: Update, context: LeadbotContext) -> int:
                     raise ServiceError("weekly.leads.use_buttons")
             elif step == "trips":
                 if wk.is_none_answer(text):
-                    form = await (wk.finish_section if form.content.get("trips") else wk.set_none)(session, now, cfg, actor, "trips")
+                    form = await (wk.finish_section if form.content.get("trips") else wk.set_none)(
+                        session, now, cfg, actor, "trips"
+                    )
                 else:
                     form = await wk.add_trip(session, now, cfg, actor, text)
             elif step == "progress":
                 ref = wk.parse_lead_ref(text)
                 if wk.is_none_answer(text):
-                    form = await (wk.finish_section if form.content.get("progress") else wk.set_none)(session, now, cfg, actor, "progress")
+                    form = await (
+                        wk.finish_section if form.content.get("progress") else wk.set_none
+                    )(session, now, cfg, actor, "progress")
                 elif ref is not None:
                     form = await wk.pick_progress_lead(session, now, cfg, actor, ref)
                 else:
@@ -393,13 +542,19 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
         if action == "discard":
             async with context.session() as session:
                 await wk.discard(session, actor)
-        await reply(update, context.t("weekly.discarded" if action == "discard" else "weekly.later"))
+        await reply(
+            update, context.t("weekly.discarded" if action == "discard" else "weekly.later")
+        )
         return ConversationHandler.END
     try:
         async with context.session() as session:
             form = await _button_action(session, now, cfg, actor, action, parts)
     except ServiceError as err:
-        await _answer(update, context.label(err.code, **err.params) if err.code.startswith("weekly.") else None, alert=True)
+        await _answer(
+            update,
+            context.label(err.code, **err.params) if err.code.startswith("weekly.") else None,
+            alert=True,
+        )
         form = await _load(update, context)
         if form is None:
             return ConversationHandler.END
@@ -417,7 +572,9 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
     return await _show(update, context, form)
 
 
-async def _button_action(session: Any, now: datetime, cfg: WeeklyConfig, actor: Any, action: str, parts: list[str]) -> Form:
+async def _button_action(
+    session: Any, now: datetime, cfg: WeeklyConfig, actor: Any, action: str, parts: list[str]
+) -> Form:
     arg = parts[2] if len(parts) > 2 else ""
     if action == "lead" and arg.isdigit():
         return await wk.toggle_lead(session, now, cfg, actor, int(arg))
@@ -456,7 +613,15 @@ async def _submit(update: Update, context: LeadbotContext, parts: list[str]) -> 
         return FORM
     try:
         async with context.session() as session:
-            result = await wk.submit(session, context.now(), _cfg(context), actor, int(parts[2]), int(parts[3]), context.services.settings)
+            result = await wk.submit(
+                session,
+                context.now(),
+                _cfg(context),
+                actor,
+                int(parts[2]),
+                int(parts[3]),
+                context.services.settings,
+            )
     except ServiceError as err:
         if err.code == "weekly.submit.already":
             await _answer(update, context.label("weekly.submit.already"), alert=True)
@@ -471,9 +636,13 @@ async def _submit(update: Update, context: LeadbotContext, parts: list[str]) -> 
     await _drop_markup(update)
     lines = [_submitted_text(context, result)]
     for code, before, after in result.stage_changes:
-        lines.append(context.t("weekly.submitted.stage", code=code, **{"from": before, "to": after}))
+        lines.append(
+            context.t("weekly.submitted.stage", code=code, **{"from": before, "to": after})
+        )
     if result.stage_refused:
-        lines.append(context.t("weekly.submitted.stage_refused", codes="、".join(result.stage_refused)))
+        lines.append(
+            context.t("weekly.submitted.stage_refused", codes="、".join(result.stage_refused))
+        )
     unreachable = await _ask_heads(context, result)
     if result.status == VersionStatus.SUBMITTED and not result.heads:
         lines.append(context.t("weekly.submitted.no_head"))
@@ -492,7 +661,9 @@ def _submitted_text(context: LeadbotContext, result: wk.SubmitResult) -> Html:
     return context.t("weekly.submitted.waiting", number=result.number, period=period, heads=heads)
 
 
-def _decision_markup(context: LeadbotContext, version_id: int, locale: str | None = None) -> InlineKeyboardMarkup:
+def _decision_markup(
+    context: LeadbotContext, version_id: int, locale: str | None = None
+) -> InlineKeyboardMarkup:
     loc = locale or context.locale
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(catalog.plain("weekly.button.confirm", loc), callback_data=f"wkc:{version_id}:ok"),
@@ -510,7 +681,12 @@ async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[s
             + "\n\n" + catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
         )  # fmt: skip
         try:
-            await _send_long(context, head.tg_user_id, text, _decision_markup(context, result.version_id, head.locale))
+            await _send_long(
+                context,
+                head.tg_user_id,
+                text,
+                _decision_markup(context, result.version_id, head.locale),
+            )
         except Forbidden:
             unreachable.append(head.name)
         except TelegramError as exc:
@@ -543,14 +719,21 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
         return
     try:
         async with context.session() as session:
-            decision = await wk.decide(session, context.now(), _cfg(context), actor, version_id, confirm=True)
+            decision = await wk.decide(
+                session, context.now(), _cfg(context), actor, version_id, confirm=True
+            )
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return
     await _answer(update, context.label("weekly.confirm.done_popup"))
     await _drop_markup(update)
     outcome = context.label(f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}")
-    await reply(update, context.t("weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=outcome))
+    await reply(
+        update,
+        context.t(
+            "weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=outcome
+        ),
+    )
     await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.confirm.notify",
                   head=decision.decided_by, number=decision.number, outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}")  # fmt: skip
 
@@ -569,16 +752,25 @@ async def _notify(context: LeadbotContext, chat_id: int, locale: str | None, key
 async def _show_card(update: Update, context: LeadbotContext, version_id: int) -> None:
     try:
         async with context.session() as session:
-            view, status = await wk.review_card(session, context.now(), _cfg(context), context.actor, version_id)  # type: ignore[arg-type]
+            view, status = await wk.review_card(
+                session, context.now(), _cfg(context), context.actor, version_id
+            )  # type: ignore[arg-type]
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return
     await _answer(update)
     text = render_view(context, view, title="weekly.confirm.title")
     if status == VersionStatus.SUBMITTED:
-        await reply(update, Html(text + "\n\n" + context.t("weekly.confirm.ask_short")), _decision_markup(context, version_id))
+        await reply(
+            update,
+            Html(text + "\n\n" + context.t("weekly.confirm.ask_short")),
+            _decision_markup(context, version_id),
+        )
     else:
-        await reply(update, Html(text + "\n\n" + context.t(f"weekly.confirm.already_{status}", number=view.number)))
+        await reply(
+            update,
+            Html(text + "\n\n" + context.t(f"weekly.confirm.already_{status}", number=view.number)),
+        )
 
 
 async def on_return(update: Update, context: LeadbotContext) -> int:
@@ -590,12 +782,18 @@ async def on_return(update: Update, context: LeadbotContext) -> int:
         return ConversationHandler.END
     try:
         async with context.session() as session:
-            view, status = await wk.review_card(session, context.now(), _cfg(context), actor, version_id)
+            view, status = await wk.review_card(
+                session, context.now(), _cfg(context), actor, version_id
+            )
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return ConversationHandler.END
     if status != VersionStatus.SUBMITTED:
-        await _answer(update, context.label(f"weekly.confirm.already_{status}", number=view.number), alert=True)
+        await _answer(
+            update,
+            context.label(f"weekly.confirm.already_{status}", number=view.number),
+            alert=True,
+        )
         return ConversationHandler.END
     await _answer(update)
     context.user_data[RETURN_KEY] = {"version": version_id, "at": context.now().isoformat()}  # type: ignore[index]
@@ -624,9 +822,14 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
         await reply(update, context.error_text(err))
         return ConversationHandler.END
     context.user_data.pop(RETURN_KEY, None)  # type: ignore[union-attr]
-    await reply(update, context.t("weekly.return.done", name=decision.submitter.name, number=decision.number))
+    await reply(
+        update,
+        context.t("weekly.return.done", name=decision.submitter.name, number=decision.number),
+    )
     loc = decision.submitter.locale or context.services.settings.locale
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(catalog.plain("weekly.button.fix", loc), url=_deep_link(context))]])
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(catalog.plain("weekly.button.fix", loc), url=_deep_link(context))]]
+    )
     await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.return.notify", markup=markup,
                   head=decision.decided_by, number=decision.number, reason=decision.reason or "")  # fmt: skip
     return ConversationHandler.END
@@ -654,15 +857,29 @@ def _state_line(context: LeadbotContext, s: SubmissionState) -> Html:
         return context.t("weekly.state.skipped", reason=s.skipped or "—")
     if s.accepted:
         outcome = context.label(f"weekly.outcome.{s.outcome or Outcome.ON_TIME}")
-        line = context.t("weekly.state.done", number=s.latest_number, outcome=outcome, when=_when(context, s.done_at) if s.done_at else "")
+        line = context.t(
+            "weekly.state.done",
+            number=s.latest_number,
+            outcome=outcome,
+            when=_when(context, s.done_at) if s.done_at else "",
+        )
         if s.latest_status == VersionStatus.SUBMITTED:
-            line = Html(line + "\n" + context.t("weekly.state.newer_waiting", number=s.latest_number))
+            line = Html(
+                line + "\n" + context.t("weekly.state.newer_waiting", number=s.latest_number)
+            )
         return line
     if s.latest_status == VersionStatus.SUBMITTED:
         key = "weekly.state.waiting" if s.has_head else "weekly.state.waiting_no_head"
-        return context.t(key, number=s.latest_number, by=s.latest_by or "", when=_when(context, s.latest_at) if s.latest_at else "")
+        return context.t(
+            key,
+            number=s.latest_number,
+            by=s.latest_by or "",
+            when=_when(context, s.latest_at) if s.latest_at else "",
+        )
     if s.latest_status == VersionStatus.RETURNED:
-        return context.t("weekly.state.returned", number=s.latest_number, reason=s.return_reason or "—")
+        return context.t(
+            "weekly.state.returned", number=s.latest_number, reason=s.return_reason or "—"
+        )
     if s.outcome == Outcome.MISSING:
         return context.t("weekly.state.missing")
     return context.t("weekly.state.none")
@@ -686,7 +903,13 @@ async def status(update: Update, context: LeadbotContext) -> None:
                     sub = await weekly_repo.submission(session, state.unit_id, state.period.key)
                     latest = await weekly_repo.latest_version(session, sub.id) if sub else None
                     pending = latest.id if latest else None
-    lines = [context.t("weekly.status.title", unit=mine.current.unit_name, period=wk.period_label(mine.current.period.key, context.locale))]
+    lines = [
+        context.t(
+            "weekly.status.title",
+            unit=mine.current.unit_name,
+            period=wk.period_label(mine.current.period.key, context.locale),
+        )
+    ]
     lines.append(_state_line(context, mine.current))
     if mine.current.skipped is None:
         lines.append(_deadline_lines(context, mine.current.info))
@@ -696,26 +919,63 @@ async def status(update: Update, context: LeadbotContext) -> None:
                                until=_when(context, mine.late_until)))  # fmt: skip
         lines.append(_state_line(context, mine.overdue))
     if mine.draft_period:
-        lines.append(context.t("weekly.status.draft", period=wk.period_label(mine.draft_period, context.locale)))
+        lines.append(
+            context.t(
+                "weekly.status.draft", period=wk.period_label(mine.draft_period, context.locale)
+            )
+        )
     rows = []
     if pending is not None:
-        rows.append([InlineKeyboardButton(context.label("weekly.button.review"), callback_data=f"wkc:{pending}:show")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label("weekly.button.review"), callback_data=f"wkc:{pending}:show"
+                )
+            ]
+        )
     if not mine.current.done or mine.overdue is not None:
-        rows.append([InlineKeyboardButton(context.label("weekly.button.start"), url=_deep_link(context))])
+        rows.append(
+            [InlineKeyboardButton(context.label("weekly.button.start"), url=_deep_link(context))]
+        )
     await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
 
 
 def _overview_text(context: LeadbotContext, ov: wk.Overview) -> Html:
-    lines = [context.t("weekly.overview.title", period=wk.period_label(ov.period.key, context.locale)), _deadline_lines(context, ov.info)]
+    lines = [
+        context.t("weekly.overview.title", period=wk.period_label(ov.period.key, context.locale)),
+        _deadline_lines(context, ov.info),
+    ]
     if ov.skipped is not None:
         lines.append(context.t("weekly.state.skipped", reason=ov.skipped or "—"))
         return Html("\n".join(lines))
     done = sum(1 for s in ov.units if s.accepted)
-    waiting = sum(1 for s in ov.units if not s.accepted and s.latest_status == VersionStatus.SUBMITTED)
-    lines.append(context.t("weekly.overview.counts", done=done, waiting=waiting, missing=len(ov.units) - done - waiting, total=len(ov.units)))
+    waiting = sum(
+        1 for s in ov.units if not s.accepted and s.latest_status == VersionStatus.SUBMITTED
+    )
+    lines.append(
+        context.t(
+            "weekly.overview.counts",
+            done=done,
+            waiting=waiting,
+            missing=len(ov.units) - done - waiting,
+            total=len(ov.units),
+        )
+    )
     for s in ov.units:
-        icon = "✅" if s.accepted else ("⏳" if s.latest_status == VersionStatus.SUBMITTED else ("↩️" if s.latest_status == VersionStatus.RETURNED else "❌"))
-        lines.append(context.t("weekly.overview.line", icon=icon, unit=s.unit_name, state=_short_state(context, s)))
+        icon = (
+            "✅"
+            if s.accepted
+            else (
+                "⏳"
+                if s.latest_status == VersionStatus.SUBMITTED
+                else ("↩️" if s.latest_status == VersionStatus.RETURNED else "❌")
+            )
+        )
+        lines.append(
+            context.t(
+                "weekly.overview.line", icon=icon, unit=s.unit_name, state=_short_state(context, s)
+            )
+        )
     if ov.previous_counts:
         c = ov.previous_counts
         lines.append(context.t("weekly.overview.previous", period=wk.period_label(ov.previous_key, context.locale),
@@ -726,9 +986,15 @@ def _overview_text(context: LeadbotContext, ov: wk.Overview) -> Html:
 def _short_state(context: LeadbotContext, s: SubmissionState) -> str:
     if s.accepted:
         outcome = context.label(f"weekly.outcome.{s.outcome or Outcome.ON_TIME}")
-        return context.label("weekly.short.done", outcome=outcome, when=_when(context, s.done_at) if s.done_at else "")
+        return context.label(
+            "weekly.short.done",
+            outcome=outcome,
+            when=_when(context, s.done_at) if s.done_at else "",
+        )
     if s.latest_status == VersionStatus.SUBMITTED:
-        return context.label("weekly.short.waiting" if s.has_head else "weekly.short.waiting_no_head")
+        return context.label(
+            "weekly.short.waiting" if s.has_head else "weekly.short.waiting_no_head"
+        )
     if s.latest_status == VersionStatus.RETURNED:
         return context.label("weekly.short.returned")
     return context.label("weekly.short.none")
@@ -769,13 +1035,25 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
         lines = [context.t("weekly.skip.usage")]
         if skips:
             lines.append(context.t("weekly.skip.list_header"))
-            lines += [context.t("weekly.skip.list_line", period=wk.period_label(i.key, context.locale), key=i.key, reason=r or "—") for i, r in skips]
+            lines += [
+                context.t(
+                    "weekly.skip.list_line",
+                    period=wk.period_label(i.key, context.locale),
+                    key=i.key,
+                    reason=r or "—",
+                )
+                for i, r in skips
+            ]
         await reply(update, Html("\n".join(lines)))
         return
     try:
         async with context.session() as session:
             result = await wk.skip_week(session, context.now(), cfg, context.actor, text)  # type: ignore[arg-type]
-            restored = 0 if result.skipped else await resume_week(session, context.now(), cfg, result.info.key)
+            restored = (
+                0
+                if result.skipped
+                else await resume_week(session, context.now(), cfg, result.info.key)
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -804,12 +1082,22 @@ async def health(update: Update, context: LeadbotContext) -> None:
         lines.append(context.t("weekly.health.never"))
     else:
         ago = wk.remaining_text(now - last, context.locale)
-        lines.append(context.t("weekly.health.last_run", when=_local(context, last).strftime("%Y-%m-%d %H:%M:%S"), ago=ago))
+        lines.append(
+            context.t(
+                "weekly.health.last_run",
+                when=_local(context, last).strftime("%Y-%m-%d %H:%M:%S"),
+                ago=ago,
+            )
+        )
     async with context.session() as session:
         counts = await weekly_repo.outbox_counts(session)
         oldest = await weekly_repo.oldest_pending_due(session, now)
         failures = await weekly_repo.recent_failures(session, HEALTH_LINES)
-    due_note = context.label("weekly.health.oldest", when=_local(context, oldest).strftime("%m-%d %H:%M")) if oldest else ""
+    due_note = (
+        context.label("weekly.health.oldest", when=_local(context, oldest).strftime("%m-%d %H:%M"))
+        if oldest
+        else ""
+    )
     lines.append(context.t(
         "weekly.health.outbox", pending=counts.get(OutboxStatus.PENDING, 0), sending=counts.get(OutboxStatus.SENDING, 0),
         sent=counts.get(OutboxStatus.SENT, 0), skipped=counts.get(OutboxStatus.SKIPPED, 0),
@@ -840,7 +1128,9 @@ def conversation() -> ConversationHandler:
     return ExclusiveForm(
         entry_points=[
             CommandHandler("weekly", weekly_command, filters=private),
-            CommandHandler("start", weekly_command, filters=private & filters.Regex(r"^/start weekly$")),
+            CommandHandler(
+                "start", weekly_command, filters=private & filters.Regex(r"^/start weekly$")
+            ),
             CallbackQueryHandler(on_button, pattern=r"^wk:"),
         ],
         states={FORM: form_answers},

@@ -45,7 +45,9 @@ class DigestJobs:
             if not at <= now <= at + digests.GRACE:
                 continue
             async with self.services.db.session() as session:
-                planned = await digests.plan(session, setup, now, kind, span, at + digests.GRACE, settings.locale, render)
+                planned = await digests.plan(
+                    session, setup, now, kind, span, at + digests.GRACE, settings.locale, render
+                )
             if planned:
                 planned_any = True
                 log.info("digest %s %s planned for the leaders' group", kind, span.key)

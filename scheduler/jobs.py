@@ -56,6 +56,8 @@ class JobRunner:
     def start(self, tick_seconds: float = 5.0) -> AsyncIOScheduler:
         """Poll with APScheduler: the clock decides what is due, so time can be moved."""
         scheduler = AsyncIOScheduler()
-        scheduler.add_job(self.run_due, "interval", seconds=tick_seconds, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.run_due, "interval", seconds=tick_seconds, max_instances=1, coalesce=True
+        )
         scheduler.start()
         return scheduler

@@ -44,7 +44,9 @@ from scheduler.jobs import JobRunner
 log = logging.getLogger(__name__)
 
 # A fixed 64-bit key: advisory locks are per database, so one key per jurisdiction.
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"leadbot:scheduler-leader").digest()[:8], "big", signed=True)
+LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"leadbot:scheduler-leader").digest()[:8], "big", signed=True
+)
 LeaderListener = Callable[[bool], None]
 
 
@@ -99,7 +101,7 @@ class LeaderElection:
         for listener in list(self.listeners):
             try:
                 listener(leader)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("leader listener failed")
 
     # -- lifecycle --------------------------------------------------------------
@@ -126,7 +128,9 @@ class LeaderElection:
             self._task = None
         if self._conn is not None and self._leader:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key}), 5)
+                await asyncio.wait_for(
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key}), 5
+                )
         self._set_leader(False)
         await self._drop_connection()
         if self._engine is not None:
@@ -147,7 +151,8 @@ class LeaderElection:
                 self._confirmed_at = time.monotonic()
             else:
                 got = await asyncio.wait_for(
-                    conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}), self.retry_seconds
+                    conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}),
+                    self.retry_seconds,
                 )
                 if got:
                     self._confirmed_at = time.monotonic()
@@ -155,7 +160,7 @@ class LeaderElection:
             self.last_error = None
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure: no lock, try again later
+        except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"[:200]
             log.warning("leader election: %s", self.last_error)
             self._set_leader(False)
@@ -165,7 +170,9 @@ class LeaderElection:
         if self._conn is not None and not self._conn.closed and not self._conn.invalidated:
             return self._conn
         if self._engine is None:
-            self._engine = create_async_engine(self.url, poolclass=NullPool, connect_args=self._connect_args())
+            self._engine = create_async_engine(
+                self.url, poolclass=NullPool, connect_args=self._connect_args()
+            )
         conn = await asyncio.wait_for(self._engine.connect(), max(self.retry_seconds, 5.0))
         self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         return self._conn
@@ -197,7 +204,9 @@ class LeaderElection:
         """Healthy unless the election cannot reach the database while it should run."""
         detail: dict[str, Any] = {
             "is_leader": self.is_leader,
-            "since": self.leader_since.isoformat() if self.leader_since and self.is_leader else None,
+            "since": self.leader_since.isoformat()
+            if self.leader_since and self.is_leader
+            else None,
             "mode": "single-process" if self.single_process else "postgresql-advisory-lock",
         }
         if self._started and self.last_error:
@@ -206,7 +215,9 @@ class LeaderElection:
         return True, detail
 
 
-def tick_when_leader(jobs: JobRunner, leader: LeaderElection, tick_seconds: float) -> AsyncIOScheduler:
+def tick_when_leader(
+    jobs: JobRunner, leader: LeaderElection, tick_seconds: float
+) -> AsyncIOScheduler:
     """:meth:`JobRunner.start`, except that a tick runs the jobs only on the leader."""
 
     async def tick() -> None:

@@ -62,7 +62,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.clock import Clock
 from bot.text import split_html
@@ -79,7 +87,9 @@ LEASE = timedelta(minutes=10)
 INLINE_RETRIES = 3
 MAX_RETRY_WAIT = 60.0
 BACKOFF = timedelta(seconds=30)
-PARTS_SENT = "_parts_sent"  # in params: how many parts (texts, then the file) were delivered before a retry
+PARTS_SENT = (
+    "_parts_sent"  # in params: how many parts (texts, then the file) were delivered before a retry
+)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -114,7 +124,12 @@ class Outbox:
         metrics: Any = None,
     ) -> None:
         self.db, self.clock, self.bot, self.render, self.gate = db, clock, bot, render, gate
-        self.batch, self.lease, self.inline_retries, self.metrics = batch, lease, inline_retries, metrics
+        self.batch, self.lease, self.inline_retries, self.metrics = (
+            batch,
+            lease,
+            inline_retries,
+            metrics,
+        )
         self.last_drain: datetime | None = None
         self._mark_lock = asyncio.Lock()
         self._marks: list[tuple[int, str, dict[str, Any]]] = []
@@ -138,7 +153,12 @@ class Outbox:
                     rows = await weekly_repo.claim(session, now, token, self.batch)
                 if not rows:
                     break
-                await asyncio.gather(*(self._deliver_in_order(chat_rows, token, now, report) for chat_rows in _by_chat(rows)))
+                await asyncio.gather(
+                    *(
+                        self._deliver_in_order(chat_rows, token, now, report)
+                        for chat_rows in _by_chat(rows)
+                    )
+                )
             self.last_drain = now
         if report.touched:
             log.info("outbox: %s", report)
@@ -148,18 +168,30 @@ class Outbox:
         """(due backlog, permanent failures) for the health probe."""
         async with self.db.session() as session:
             counts = await weekly_repo.outbox_counts(session)
-        return counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0), counts.get(OutboxStatus.FAILED, 0)
+        return counts.get(OutboxStatus.PENDING, 0) + counts.get(
+            OutboxStatus.SENDING, 0
+        ), counts.get(OutboxStatus.FAILED, 0)
 
     # -- one row -----------------------------------------------------------------------------
-    async def _deliver_in_order(self, rows: list[OutboxMessage], token: str, now: datetime, report: DrainReport) -> None:
+    async def _deliver_in_order(
+        self, rows: list[OutboxMessage], token: str, now: datetime, report: DrainReport
+    ) -> None:
         for row in rows:  # one chat: in planning order (rows to different chats go in parallel)
             await self._deliver(row, token, now, report)
 
-    async def _deliver(self, row: OutboxMessage, token: str, now: datetime, report: DrainReport) -> None:
+    async def _deliver(
+        self, row: OutboxMessage, token: str, now: datetime, report: DrainReport
+    ) -> None:
         decision = self.gate(row, now) if self.gate else None
         if decision is not None:
             if decision[0] == "defer":
-                await self._finish(row, token, status=OutboxStatus.PENDING, due_at=decision[1], not_after=decision[2])
+                await self._finish(
+                    row,
+                    token,
+                    status=OutboxStatus.PENDING,
+                    due_at=decision[1],
+                    not_after=decision[2],
+                )
                 report.deferred += 1
             else:
                 await self._finish(row, token, status=OutboxStatus.SKIPPED, error=str(decision[1]))
@@ -175,7 +207,9 @@ class Outbox:
         markup = _markup(buttons)
         parts = split_html(text)
         total = len(parts) + (document is not None)
-        done = min(int((row.params or {}).get(PARTS_SENT, 0)), total)  # parts an earlier try delivered
+        done = min(
+            int((row.params or {}).get(PARTS_SENT, 0)), total
+        )  # parts an earlier try delivered
         error = ""
         message_id = None
         for attempt in range(self.inline_retries + 1):
@@ -183,13 +217,22 @@ class Outbox:
                 while done < total:
                     if done < len(parts):
                         last = done == len(parts) - 1
-                        message = await self.bot.send_message(row.chat_id, parts[done], reply_markup=markup if last else None)
+                        message = await self.bot.send_message(
+                            row.chat_id, parts[done], reply_markup=markup if last else None
+                        )
                         message_id = message.message_id
                     else:
                         assert document is not None
                         await _send_file(self.bot, row.chat_id, document)
                     done += 1
-                await self._finish(row, token, status=OutboxStatus.SENT, sent_at=self.clock.now(), message_id=message_id, error=None)
+                await self._finish(
+                    row,
+                    token,
+                    status=OutboxStatus.SENT,
+                    sent_at=self.clock.now(),
+                    message_id=message_id,
+                    error=None,
+                )
                 report.sent += 1
                 report.sent_ids.append(row.id)
                 self._count("outbox_sent")
@@ -211,7 +254,7 @@ class Outbox:
             except TelegramError as exc:  # InvalidToken, Conflict…: not this row's fault
                 error = f"{type(exc).__name__}: {exc.message}"[:500]
                 break
-            except Exception as exc:  # noqa: BLE001 - keep the queue moving; the row is retried later
+            except Exception as exc:
                 log.exception("outbox row %s: unexpected error", row.id)
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 break
@@ -221,7 +264,14 @@ class Outbox:
                 await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
         backoff = min(BACKOFF * (row.attempts or 1), MAX_BACKOFF)
         progress = {"params": {**(row.params or {}), PARTS_SENT: done}} if done else {}
-        await self._finish(row, token, status=OutboxStatus.PENDING, due_at=now + backoff, error=error or "retry later", **progress)
+        await self._finish(
+            row,
+            token,
+            status=OutboxStatus.PENDING,
+            due_at=now + backoff,
+            error=error or "retry later",
+            **progress,
+        )
         report.postponed += 1
 
     async def _fail(self, row: OutboxMessage, token: str, error: str, report: DrainReport) -> None:
@@ -286,7 +336,9 @@ async def _send_file(bot: Bot, chat_id: int, file: _File) -> None:
 def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(**button) for button in row] for row in rows]
+    )
 
 
 def _retry_seconds(exc: RetryAfter) -> float:

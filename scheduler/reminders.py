@@ -33,7 +33,9 @@ MAX_REPORT_ROUNDS = 3
 
 
 class WeeklyJobs:
-    def __init__(self, db: Database, cfg: WeeklyConfig, outbox: Outbox, metrics: Any = None) -> None:
+    def __init__(
+        self, db: Database, cfg: WeeklyConfig, outbox: Outbox, metrics: Any = None
+    ) -> None:
         self.db, self.cfg, self.outbox, self.metrics = db, cfg, outbox, metrics
         self.last_drain: DrainReport | None = None
 
@@ -83,7 +85,12 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
     cfg = WeeklyConfig.from_settings(services.settings, periods)
     metrics = getattr(app, "metrics", None)
     outbox = Outbox(
-        services.db, services.clock, app.bot, reminders.render, gate=reminders.quiet_gate(cfg), metrics=metrics
+        services.db,
+        services.clock,
+        app.bot,
+        reminders.render,
+        gate=reminders.quiet_gate(cfg),
+        metrics=metrics,
     )
     jobs = WeeklyJobs(services.db, cfg, outbox, metrics)
     jobs.register(app.jobs)

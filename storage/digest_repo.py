@@ -21,7 +21,9 @@ LEAD_COLUMNS = (
 )  # fmt: skip
 
 
-async def leads_reported_between(session: AsyncSession, start: datetime, end: datetime) -> Sequence[Any]:
+async def leads_reported_between(
+    session: AsyncSession, start: datetime, end: datetime
+) -> Sequence[Any]:
     """Leads reported in ``[start, end)``, duplicates and rejected ones included, oldest first."""
     stmt = select(*LEAD_COLUMNS).where(Lead.reported_at >= start, Lead.reported_at < end)
     return (await session.execute(stmt.order_by(Lead.reported_at, Lead.id))).all()
@@ -31,7 +33,14 @@ async def stage_events(session: AsyncSession, before: datetime) -> Sequence[Any]
     """Reports and stage moves of the leads reported before ``before``, every one (a lead's
     stage at a past instant needs them all): lead_id, kind, at, from_value, to_value, note."""
     stmt = (
-        select(LeadEvent.lead_id, LeadEvent.kind, LeadEvent.at, LeadEvent.from_value, LeadEvent.to_value, LeadEvent.note)
+        select(
+            LeadEvent.lead_id,
+            LeadEvent.kind,
+            LeadEvent.at,
+            LeadEvent.from_value,
+            LeadEvent.to_value,
+            LeadEvent.note,
+        )
         .join(Lead, Lead.id == LeadEvent.lead_id)
         .where(Lead.reported_at < before, LeadEvent.kind.in_(("report", "stage")))
         .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
@@ -39,7 +48,9 @@ async def stage_events(session: AsyncSession, before: datetime) -> Sequence[Any]
     return (await session.execute(stmt)).all()
 
 
-async def accepted_progress(session: AsyncSession, since: datetime, before: datetime) -> Sequence[Any]:
+async def accepted_progress(
+    session: AsyncSession, since: datetime, before: datetime
+) -> Sequence[Any]:
     """The weekly versions that count, submitted in ``[since, before)``: unit_id, submitted_at, content
     (项目进展 entries are ``content["progress"]``: lead, text, stage, from)."""
     stmt = (

@@ -12,7 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Lead, LeadEvent, Member, Unit, WeeklySkip, WeeklySubmission, WeeklyVersion
+from storage.models import (
+    Lead,
+    LeadEvent,
+    Member,
+    Unit,
+    WeeklySkip,
+    WeeklySubmission,
+    WeeklyVersion,
+)
 
 
 async def units(session: AsyncSession) -> Sequence[Any]:
@@ -47,7 +55,13 @@ async def leads(session: AsyncSession) -> Sequence[Any]:
 async def stage_moves(session: AsyncSession) -> Sequence[Any]:
     """Every stage change of every lead, in order: lead_id, at, from_value, to_value, actor_tg_id."""
     stmt = (
-        select(LeadEvent.lead_id, LeadEvent.at, LeadEvent.from_value, LeadEvent.to_value, LeadEvent.actor_tg_id)
+        select(
+            LeadEvent.lead_id,
+            LeadEvent.at,
+            LeadEvent.from_value,
+            LeadEvent.to_value,
+            LeadEvent.actor_tg_id,
+        )
         .where(LeadEvent.kind == "stage")
         .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
     )

@@ -15,7 +15,9 @@ from storage.models import FundsRecord, Lead
 async def live(session: AsyncSession, lead_id: int, month: str) -> FundsRecord | None:
     """The figure in force for the lead and month, if any."""
     stmt = select(FundsRecord).where(
-        FundsRecord.lead_id == lead_id, FundsRecord.month == month, FundsRecord.superseded_at.is_(None)
+        FundsRecord.lead_id == lead_id,
+        FundsRecord.month == month,
+        FundsRecord.superseded_at.is_(None),
     )
     return (await session.scalars(stmt)).first()
 
@@ -48,14 +50,23 @@ async def supersede(session: AsyncSession, record_id: int, now: datetime) -> Non
 
 async def link(session: AsyncSession, old_id: int, new_id: int) -> None:
     await session.execute(
-        update(FundsRecord).where(FundsRecord.id == old_id).values(superseded_by=new_id).execution_options(synchronize_session=False)
+        update(FundsRecord)
+        .where(FundsRecord.id == old_id)
+        .values(superseded_by=new_id)
+        .execution_options(synchronize_session=False)
     )
 
 
 async def unit_live(session: AsyncSession, unit_id: int) -> Sequence[Any]:
     """The unit's live figures as light rows (id, lead_id, month, amount_wan, counts_at): scoring's funds events."""
     stmt = (
-        select(FundsRecord.id, FundsRecord.lead_id, FundsRecord.month, FundsRecord.amount_wan, FundsRecord.counts_at)
+        select(
+            FundsRecord.id,
+            FundsRecord.lead_id,
+            FundsRecord.month,
+            FundsRecord.amount_wan,
+            FundsRecord.counts_at,
+        )
         .join(Lead, Lead.id == FundsRecord.lead_id)
         .where(Lead.unit_id == unit_id, FundsRecord.superseded_at.is_(None))
         .order_by(FundsRecord.lead_id, FundsRecord.month)

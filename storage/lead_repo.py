@@ -35,7 +35,11 @@ async def active_firsts(session: AsyncSession, ids: Sequence[int]) -> Sequence[L
 
 
 async def first_keys_after(session: AsyncSession, last_id: int) -> list[tuple[int, str]]:
-    stmt = select(Lead.id, Lead.first_key).where(Lead.id > last_id, Lead.first_key.is_not(None)).order_by(Lead.id)
+    stmt = (
+        select(Lead.id, Lead.first_key)
+        .where(Lead.id > last_id, Lead.first_key.is_not(None))
+        .order_by(Lead.id)
+    )
     return [(i, k) for i, k in (await session.execute(stmt)).all()]
 
 
@@ -49,13 +53,17 @@ async def unit_leads(
     if stage:
         conds.append(Lead.stage == stage)
     total = await session.scalar(select(func.count()).select_from(Lead).where(*conds)) or 0
-    stmt = select(Lead).where(*conds).options(*_WITH).order_by(Lead.reported_at.desc(), Lead.id.desc())
+    stmt = (
+        select(Lead).where(*conds).options(*_WITH).order_by(Lead.reported_at.desc(), Lead.id.desc())
+    )
     rows = (await session.scalars(stmt.offset(offset).limit(limit))).all()
     return rows, total
 
 
 async def lead_history(session: AsyncSession, lead_id: int) -> Sequence[LeadEvent]:
-    stmt = select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.at, LeadEvent.id)
+    stmt = (
+        select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.at, LeadEvent.id)
+    )
     return (await session.scalars(stmt)).all()
 
 

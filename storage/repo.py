@@ -120,7 +120,9 @@ async def chat_by_tg(session: AsyncSession, tg_chat_id: int) -> Chat | None:
     return (await session.scalars(select(Chat).where(Chat.tg_chat_id == tg_chat_id))).first()
 
 
-async def chats_of_kind(session: AsyncSession, kind: str, unit_id: int | None = None) -> Sequence[Chat]:
+async def chats_of_kind(
+    session: AsyncSession, kind: str, unit_id: int | None = None
+) -> Sequence[Chat]:
     stmt = select(Chat).where(Chat.kind == kind)
     if unit_id is not None:
         stmt = stmt.where(Chat.unit_id == unit_id)
@@ -128,13 +130,18 @@ async def chats_of_kind(session: AsyncSession, kind: str, unit_id: int | None = 
 
 
 async def delete_chat_bindings(
-    session: AsyncSession, tg_chat_id: int | None = None, kind: str | None = None, unit_id: int | None = None
+    session: AsyncSession,
+    tg_chat_id: int | None = None,
+    kind: str | None = None,
+    unit_id: int | None = None,
 ) -> None:
     conds = []
     if tg_chat_id is not None:
         conds.append(Chat.tg_chat_id == tg_chat_id)
     if kind is not None:
-        conds.append(and_(Chat.kind == kind, Chat.unit_id == unit_id) if unit_id else Chat.kind == kind)
+        conds.append(
+            and_(Chat.kind == kind, Chat.unit_id == unit_id) if unit_id else Chat.kind == kind
+        )
     if conds:
         await session.execute(delete(Chat).where(or_(*conds)))
 
@@ -164,7 +171,9 @@ async def claim_update_now(engine: AsyncEngine, update_id: int, now: datetime) -
 
 
 async def recent_update_ids(session: AsyncSession, limit: int) -> list[int]:
-    stmt = select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.received_at.desc()).limit(limit)
+    stmt = (
+        select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.received_at.desc()).limit(limit)
+    )
     return list(reversed((await session.scalars(stmt)).all()))
 
 
@@ -175,7 +184,9 @@ async def record_updates(session: AsyncSession, rows: list[tuple[int, datetime]]
 
 
 async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
-    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff))
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff)
+    )
     return result.rowcount or 0
 
 
@@ -184,7 +195,9 @@ async def persisted(session: AsyncSession, kind: str) -> dict[str, dict[str, Any
     return {key: data for key, data in (await session.execute(stmt)).all()}
 
 
-async def persist(session: AsyncSession, kind: str, key: str, data: dict[str, Any], now: datetime) -> None:
+async def persist(
+    session: AsyncSession, kind: str, key: str, data: dict[str, Any], now: datetime
+) -> None:
     stmt = _insert(session)(PersistedData).values(kind=kind, key=key, data=data, updated_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=["kind", "key"], set_={"data": stmt.excluded.data, "updated_at": now}
@@ -199,7 +212,12 @@ async def unpersist(session: AsyncSession, kind: str, key: str) -> None:
 
 
 def audit(
-    session: AsyncSession, now: datetime, actor: int | None, action: str, note: str | None = None, **detail: Any
+    session: AsyncSession,
+    now: datetime,
+    actor: int | None,
+    action: str,
+    note: str | None = None,
+    **detail: Any,
 ) -> None:
     session.add(AuditEntry(at=now, actor_tg_id=actor, action=action, detail=detail, note=note))
 

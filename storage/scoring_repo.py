@@ -45,7 +45,11 @@ async def unit_ids(session: AsyncSession) -> list[int]:
 
 async def units(session: AsyncSession, category: str | None = None) -> Sequence[Any]:
     """Active units as light rows (id, name, short_name, category): /rank reads every one of them."""
-    stmt = select(Unit.id, Unit.name, Unit.short_name, Unit.category).where(Unit.active.is_(True)).order_by(Unit.id)
+    stmt = (
+        select(Unit.id, Unit.name, Unit.short_name, Unit.category)
+        .where(Unit.active.is_(True))
+        .order_by(Unit.id)
+    )
     if category is not None:
         stmt = stmt.where(Unit.category == category)
     return (await session.execute(stmt)).all()
@@ -60,39 +64,64 @@ async def categories(session: AsyncSession) -> list[str]:
 
 
 async def unit_leads(session: AsyncSession, unit_id: int) -> Sequence[Lead]:
-    return (await session.scalars(select(Lead).where(Lead.unit_id == unit_id).order_by(Lead.id))).all()
+    return (
+        await session.scalars(select(Lead).where(Lead.unit_id == unit_id).order_by(Lead.id))
+    ).all()
 
 
 async def unit_lead_events(session: AsyncSession, unit_id: int) -> Sequence[LeadEvent]:
-    stmt = select(LeadEvent).where(LeadEvent.unit_id == unit_id).order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
+    stmt = (
+        select(LeadEvent)
+        .where(LeadEvent.unit_id == unit_id)
+        .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
+    )
     return (await session.scalars(stmt)).all()
 
 
-async def unit_activities(session: AsyncSession, unit_id: int, on_or_after: date | None = None) -> Sequence[Any]:
+async def unit_activities(
+    session: AsyncSession, unit_id: int, on_or_after: date | None = None
+) -> Sequence[Any]:
     """What scoring needs of the unit's activities, as light rows (a unit may have thousands)."""
-    stmt = select(
-        Activity.id, Activity.kind, Activity.on_date, Activity.review, Activity.amount_usd, Activity.lead_id
-    ).where(Activity.unit_id == unit_id).order_by(Activity.id)
+    stmt = (
+        select(
+            Activity.id,
+            Activity.kind,
+            Activity.on_date,
+            Activity.review,
+            Activity.amount_usd,
+            Activity.lead_id,
+        )
+        .where(Activity.unit_id == unit_id)
+        .order_by(Activity.id)
+    )
     if on_or_after is not None:
         stmt = stmt.where(Activity.on_date >= on_or_after)
     return (await session.execute(stmt)).all()
 
 
-async def unit_leads_active_since(session: AsyncSession, unit_id: int, since: datetime) -> Sequence[Lead]:
+async def unit_leads_active_since(
+    session: AsyncSession, unit_id: int, since: datetime
+) -> Sequence[Lead]:
     """The unit's leads reported, or with any history, at or after ``since``."""
     moved = select(LeadEvent.lead_id).where(LeadEvent.unit_id == unit_id, LeadEvent.at >= since)
-    stmt = select(Lead).where(Lead.unit_id == unit_id, or_(Lead.reported_at >= since, Lead.id.in_(moved)))
+    stmt = select(Lead).where(
+        Lead.unit_id == unit_id, or_(Lead.reported_at >= since, Lead.id.in_(moved))
+    )
     return (await session.scalars(stmt.order_by(Lead.id))).all()
 
 
-async def leads_sitting_in(session: AsyncSession, stages: Sequence[str], moved_since: datetime | None) -> Sequence[Lead]:
+async def leads_sitting_in(
+    session: AsyncSession, stages: Sequence[str], moved_since: datetime | None
+) -> Sequence[Lead]:
     """Live leads (not duplicates, not rejected) now in one of ``stages``, reported or moved at or after
     ``moved_since`` (None: whenever): the only leads whose stay there can run out later (stage nodes)."""
     stmt = select(Lead).where(
         Lead.stage.in_(list(stages)), Lead.duplicate_of.is_(None), Lead.review != Review.REJECTED
     )
     if moved_since is not None:
-        moved = select(LeadEvent.lead_id).where(LeadEvent.kind == "stage", LeadEvent.at >= moved_since)
+        moved = select(LeadEvent.lead_id).where(
+            LeadEvent.kind == "stage", LeadEvent.at >= moved_since
+        )
         stmt = stmt.where(or_(Lead.reported_at >= moved_since, Lead.id.in_(moved)))
     return (await session.scalars(stmt.order_by(Lead.id))).all()
 
@@ -107,7 +136,9 @@ async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list
 
 
 async def unit_weekly(session: AsyncSession, unit_id: int) -> Sequence[WeeklySubmission]:
-    stmt = select(WeeklySubmission).where(WeeklySubmission.unit_id == unit_id, WeeklySubmission.outcome.is_not(None))
+    stmt = select(WeeklySubmission).where(
+        WeeklySubmission.unit_id == unit_id, WeeklySubmission.outcome.is_not(None)
+    )
     return (await session.scalars(stmt.order_by(WeeklySubmission.period_key))).all()
 
 
@@ -118,7 +149,9 @@ async def leads_by_ids(session: AsyncSession, ids: Iterable[int]) -> Sequence[Le
     return (await session.scalars(select(Lead).where(Lead.id.in_(wanted)))).all()
 
 
-async def missing_weekly(session: AsyncSession, period_keys: Sequence[str]) -> list[tuple[int, str]]:
+async def missing_weekly(
+    session: AsyncSession, period_keys: Sequence[str]
+) -> list[tuple[int, str]]:
     """(unit id, period key) of every missing weekly submission in these periods."""
     if not period_keys:
         return []
@@ -139,14 +172,18 @@ LIVE_COLUMNS = (
 
 async def live_entries(session: AsyncSession, unit_id: int) -> Sequence[Any]:
     """The unit's live ledger lines as light rows (id, unit_id, rule_id, module, points, at, source, note, manual)."""
-    stmt = select(*LIVE_COLUMNS).where(LedgerEntry.unit_id == unit_id, LedgerEntry.voided_at.is_(None))
+    stmt = select(*LIVE_COLUMNS).where(
+        LedgerEntry.unit_id == unit_id, LedgerEntry.voided_at.is_(None)
+    )
     return (await session.execute(stmt.order_by(LedgerEntry.at, LedgerEntry.id))).all()
 
 
 async def live_entries_between(
     session: AsyncSession, start: datetime, end: datetime, unit_ids: Sequence[int] | None = None
 ) -> Sequence[Any]:
-    stmt = select(*LIVE_COLUMNS).where(LedgerEntry.voided_at.is_(None), LedgerEntry.at >= start, LedgerEntry.at < end)
+    stmt = select(*LIVE_COLUMNS).where(
+        LedgerEntry.voided_at.is_(None), LedgerEntry.at >= start, LedgerEntry.at < end
+    )
     if unit_ids is not None:
         stmt = stmt.where(LedgerEntry.unit_id.in_(list(unit_ids)))
     return (await session.execute(stmt)).all()
@@ -163,7 +200,9 @@ def new_entry(session: AsyncSession, values: dict[str, Any]) -> LedgerEntry:
     return row
 
 
-async def void_entries(session: AsyncSession, ids: Sequence[int], now: datetime, reason: str) -> None:
+async def void_entries(
+    session: AsyncSession, ids: Sequence[int], now: datetime, reason: str
+) -> None:
     for i in range(0, len(ids), 500):
         chunk = list(ids[i : i + 500])
         await session.execute(
@@ -185,8 +224,12 @@ async def recent_entries(session: AsyncSession, unit_id: int, limit: int) -> Seq
 
 async def count_entries(session: AsyncSession) -> tuple[int, int]:
     """(live, voided) ledger lines."""
-    live = await session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_(None)))
-    voided = await session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_not(None)))
+    live = await session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_(None))
+    )
+    voided = await session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_not(None))
+    )
     return int(live or 0), int(voided or 0)
 
 
@@ -213,7 +256,9 @@ async def replace_unit_scores(
         for i in range(0, len(keys), 500):
             await session.execute(
                 delete(UnitScore).where(
-                    UnitScore.unit_id == unit_id, UnitScore.kind == kind, UnitScore.key.in_(keys[i : i + 500])
+                    UnitScore.unit_id == unit_id,
+                    UnitScore.kind == kind,
+                    UnitScore.key.in_(keys[i : i + 500]),
                 )
             )
     rows = [
@@ -232,7 +277,9 @@ async def clear_unit_scores(session: AsyncSession, unit_id: int | None = None) -
     await session.execute(stmt)
 
 
-async def scores_for(session: AsyncSession, kind: str, keys: Sequence[str]) -> dict[tuple[int, str], Decimal]:
+async def scores_for(
+    session: AsyncSession, kind: str, keys: Sequence[str]
+) -> dict[tuple[int, str], Decimal]:
     """{(unit id, key): points} for one span kind: what /rank reads."""
     stmt = select(UnitScore.unit_id, UnitScore.key, UnitScore.points).where(
         UnitScore.kind == kind, UnitScore.key.in_(list(keys))
@@ -249,9 +296,13 @@ def add_activity(session: AsyncSession, **values: Any) -> Activity:
     return activity
 
 
-async def activity_by_id(session: AsyncSession, activity_id: int, *, lock: bool = False) -> Activity | None:
-    stmt = select(Activity).where(Activity.id == activity_id).options(
-        selectinload(Activity.unit), selectinload(Activity.reporter)
+async def activity_by_id(
+    session: AsyncSession, activity_id: int, *, lock: bool = False
+) -> Activity | None:
+    stmt = (
+        select(Activity)
+        .where(Activity.id == activity_id)
+        .options(selectinload(Activity.unit), selectinload(Activity.reporter))
     )
     if lock and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Activity)
@@ -260,7 +311,9 @@ async def activity_by_id(session: AsyncSession, activity_id: int, *, lock: bool 
 
 
 async def activity_by_origin(session: AsyncSession, origin_ref: str) -> Activity | None:
-    return (await session.scalars(select(Activity).where(Activity.origin_ref == origin_ref))).first()
+    return (
+        await session.scalars(select(Activity).where(Activity.origin_ref == origin_ref))
+    ).first()
 
 
 async def list_activities(
@@ -275,8 +328,9 @@ async def list_activities(
     return (await session.scalars(stmt)).all()
 
 
-
-async def accepted_weekly_versions(session: AsyncSession, unit_id: int, limit: int) -> list[tuple[WeeklySubmission, WeeklyVersion]]:
+async def accepted_weekly_versions(
+    session: AsyncSession, unit_id: int, limit: int
+) -> list[tuple[WeeklySubmission, WeeklyVersion]]:
     """The unit's latest weekly submissions with the version that counts (planned trips live there)."""
     stmt = (
         select(WeeklySubmission, WeeklyVersion)

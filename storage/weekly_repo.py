@@ -32,14 +32,18 @@ from storage.repo import _insert
 # --- submissions ------------------------------------------------------------------------
 
 
-async def submission(session: AsyncSession, unit_id: int, period_key: str) -> WeeklySubmission | None:
+async def submission(
+    session: AsyncSession, unit_id: int, period_key: str
+) -> WeeklySubmission | None:
     stmt = select(WeeklySubmission).where(
         WeeklySubmission.unit_id == unit_id, WeeklySubmission.period_key == period_key
     )
     return (await session.scalars(stmt)).first()
 
 
-async def ensure_submission(session: AsyncSession, unit_id: int, period_key: str, now: datetime) -> WeeklySubmission:
+async def ensure_submission(
+    session: AsyncSession, unit_id: int, period_key: str, now: datetime
+) -> WeeklySubmission:
     """The unit's row for the period, created if needed; two creators race safely."""
     stmt = (
         _insert(session)(WeeklySubmission)
@@ -84,13 +88,18 @@ async def latest_version(session: AsyncSession, submission_id: int) -> WeeklyVer
 async def supersede_pending(session: AsyncSession, submission_id: int) -> int:
     result = await session.execute(
         update(WeeklyVersion)
-        .where(WeeklyVersion.submission_id == submission_id, WeeklyVersion.status == VersionStatus.SUBMITTED)
+        .where(
+            WeeklyVersion.submission_id == submission_id,
+            WeeklyVersion.status == VersionStatus.SUBMITTED,
+        )
         .values(status=VersionStatus.SUPERSEDED)
     )
     return result.rowcount or 0
 
 
-async def decide_version(session: AsyncSession, version_id: int, status: str, now: datetime, by: int, reason: str | None) -> bool:
+async def decide_version(
+    session: AsyncSession, version_id: int, status: str, now: datetime, by: int, reason: str | None
+) -> bool:
     """Compare-and-set: of two heads pressing at once (or one pressing twice), one decides."""
     result = await session.execute(
         update(WeeklyVersion)
@@ -105,7 +114,9 @@ async def decide_version(session: AsyncSession, version_id: int, status: str, no
 
 
 async def draft_of(session: AsyncSession, member_tg: int) -> WeeklyDraft | None:
-    return (await session.scalars(select(WeeklyDraft).where(WeeklyDraft.member_tg == member_tg))).first()
+    return (
+        await session.scalars(select(WeeklyDraft).where(WeeklyDraft.member_tg == member_tg))
+    ).first()
 
 
 async def delete_draft(session: AsyncSession, draft_id: int, rev: int | None = None) -> bool:
@@ -121,11 +132,15 @@ async def delete_draft(session: AsyncSession, draft_id: int, rev: int | None = N
 
 
 async def skip_of(session: AsyncSession, period_key: str) -> WeeklySkip | None:
-    return (await session.scalars(select(WeeklySkip).where(WeeklySkip.period_key == period_key))).first()
+    return (
+        await session.scalars(select(WeeklySkip).where(WeeklySkip.period_key == period_key))
+    ).first()
 
 
 async def skips_from(session: AsyncSession, first_key: str) -> Sequence[WeeklySkip]:
-    stmt = select(WeeklySkip).where(WeeklySkip.period_key >= first_key).order_by(WeeklySkip.period_key)
+    stmt = (
+        select(WeeklySkip).where(WeeklySkip.period_key >= first_key).order_by(WeeklySkip.period_key)
+    )
     return (await session.scalars(stmt)).all()
 
 
@@ -135,7 +150,9 @@ async def remove_skip(session: AsyncSession, period_key: str) -> bool:
 
 
 async def leave_of(session: AsyncSession, member_id: int) -> MemberLeave | None:
-    return (await session.scalars(select(MemberLeave).where(MemberLeave.member_id == member_id))).first()
+    return (
+        await session.scalars(select(MemberLeave).where(MemberLeave.member_id == member_id))
+    ).first()
 
 
 async def leaves_on(session: AsyncSession, day: date) -> dict[int, date]:
@@ -157,10 +174,14 @@ async def active_units(session: AsyncSession) -> Sequence[Unit]:
     return (await session.scalars(stmt)).all()
 
 
-async def unit_people(session: AsyncSession, unit_ids: Iterable[int] | None = None) -> Sequence[Member]:
+async def unit_people(
+    session: AsyncSession, unit_ids: Iterable[int] | None = None
+) -> Sequence[Member]:
     """Active liaisons and heads, by unit."""
     stmt = select(Member).where(
-        Member.active.is_(True), Member.unit_id.is_not(None), Member.role.in_([Role.LIAISON.value, Role.HEAD.value])
+        Member.active.is_(True),
+        Member.unit_id.is_not(None),
+        Member.role.in_([Role.LIAISON.value, Role.HEAD.value]),
     )
     if unit_ids is not None:
         stmt = stmt.where(Member.unit_id.in_(list(unit_ids)))
@@ -182,16 +203,22 @@ async def members_by_tg(session: AsyncSession, tg_ids: Iterable[int]) -> dict[in
 
 async def unit_groups(session: AsyncSession) -> dict[int, int]:
     """unit id → bound work group chat id."""
-    stmt = select(Chat.unit_id, Chat.tg_chat_id).where(Chat.kind == ChatKind.UNIT.value, Chat.unit_id.is_not(None))
+    stmt = select(Chat.unit_id, Chat.tg_chat_id).where(
+        Chat.kind == ChatKind.UNIT.value, Chat.unit_id.is_not(None)
+    )
     return {u: c for u, c in (await session.execute(stmt)).all()}
 
 
 async def leaders_chat(session: AsyncSession) -> int | None:
-    stmt = select(Chat.tg_chat_id).where(Chat.kind == ChatKind.LEADERS.value).order_by(Chat.id.desc())
+    stmt = (
+        select(Chat.tg_chat_id).where(Chat.kind == ChatKind.LEADERS.value).order_by(Chat.id.desc())
+    )
     return (await session.scalars(stmt)).first()
 
 
-async def period_leads(session: AsyncSession, unit_id: int, after: datetime, until: datetime) -> Sequence[Lead]:
+async def period_leads(
+    session: AsyncSession, unit_id: int, after: datetime, until: datetime
+) -> Sequence[Lead]:
     """The unit's leads reported in ``(after, until]``, oldest first."""
     stmt = (
         select(Lead)
@@ -215,7 +242,10 @@ async def leads_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Le
     wanted = list({int(i) for i in ids})
     if not wanted:
         return {}
-    return {lead.id: lead for lead in (await session.scalars(select(Lead).where(Lead.id.in_(wanted)))).all()}
+    return {
+        lead.id: lead
+        for lead in (await session.scalars(select(Lead).where(Lead.id.in_(wanted)))).all()
+    }
 
 
 # --- scheduler marks ------------------------------------------------------------------------------
@@ -227,13 +257,19 @@ async def take_mark(session: AsyncSession, name: str, now: datetime) -> bool:
     Jobs ask every tick, so a plain read answers the common "already done" without a write."""
     if await has_mark(session, name):
         return False
-    stmt = _insert(session)(JobMark).values(name=name, at=now).on_conflict_do_nothing(index_elements=["name"])
+    stmt = (
+        _insert(session)(JobMark)
+        .values(name=name, at=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     result = await session.execute(stmt)
     return result.rowcount == 1
 
 
 async def has_mark(session: AsyncSession, name: str) -> bool:
-    return (await session.scalar(select(func.count()).select_from(JobMark).where(JobMark.name == name))) == 1
+    return (
+        await session.scalar(select(func.count()).select_from(JobMark).where(JobMark.name == name))
+    ) == 1
 
 
 # --- outbox -------------------------------------------------------------------------------------------
@@ -256,7 +292,9 @@ async def enqueue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return added
 
 
-SKIPPED_WEEK = "week skipped"  # why a row was cancelled by /skipweek: taking the skip back revives it
+SKIPPED_WEEK = (
+    "week skipped"  # why a row was cancelled by /skipweek: taking the skip back revives it
+)
 
 
 async def cancel_pending(
@@ -289,7 +327,11 @@ async def revive_cancelled(session: AsyncSession, period_key: str, why: str, now
 
 async def has_work(session: AsyncSession) -> bool:
     """Anything pending or in flight? (A read, so an idle tick writes nothing.)"""
-    stmt = select(OutboxMessage.id).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])).limit(1)
+    stmt = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .limit(1)
+    )
     return (await session.scalars(stmt)).first() is not None
 
 
@@ -298,7 +340,10 @@ async def skip_expired(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_after < now)
-        .values(status=OutboxStatus.SKIPPED, error=func.coalesce(OutboxMessage.error + " / ", "") + "missed: past its grace time")
+        .values(
+            status=OutboxStatus.SKIPPED,
+            error=func.coalesce(OutboxMessage.error + " / ", "") + "missed: past its grace time",
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -309,13 +354,18 @@ async def expire_stale_claims(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < cutoff)
-        .values(status=OutboxStatus.UNKNOWN, error="interrupted while sending: delivery unknown, not resent")
+        .values(
+            status=OutboxStatus.UNKNOWN,
+            error="interrupted while sending: delivery unknown, not resent",
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 
 
-async def claim(session: AsyncSession, now: datetime, token: str, limit: int) -> list[OutboxMessage]:
+async def claim(
+    session: AsyncSession, now: datetime, token: str, limit: int
+) -> list[OutboxMessage]:
     """Take up to ``limit`` due rows for this sender.
 
     ``UPDATE … WHERE status = 'pending'`` is the claim: on PostgreSQL a second
@@ -325,7 +375,11 @@ async def claim(session: AsyncSession, now: datetime, token: str, limit: int) ->
     """
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now, OutboxMessage.not_after >= now)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.due_at <= now,
+            OutboxMessage.not_after >= now,
+        )
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .scalar_subquery()
@@ -333,11 +387,20 @@ async def claim(session: AsyncSession, now: datetime, token: str, limit: int) ->
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due), OutboxMessage.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .values(
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
-    stmt = select(OutboxMessage).where(OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.SENDING)
-    return list((await session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id))).all())
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.SENDING
+    )
+    return list(
+        (await session.scalars(stmt.order_by(OutboxMessage.due_at, OutboxMessage.id))).all()
+    )
 
 
 async def finish(session: AsyncSession, row_id: int, token: str, **values: Any) -> bool:
@@ -361,7 +424,11 @@ def _undelivered() -> Any:
 async def unreported_failures(session: AsyncSession, limit: int = 200) -> Sequence[OutboxMessage]:
     stmt = (
         select(OutboxMessage)
-        .where(_undelivered(), OutboxMessage.reported.is_(False), not_(OutboxMessage.kind.startswith("admin:")))
+        .where(
+            _undelivered(),
+            OutboxMessage.reported.is_(False),
+            not_(OutboxMessage.kind.startswith("admin:")),
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
@@ -372,7 +439,10 @@ async def mark_reported(session: AsyncSession, ids: Iterable[int]) -> None:
     wanted = list(ids)
     if wanted:
         await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(wanted)).values(reported=True).execution_options(synchronize_session=False)
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(wanted))
+            .values(reported=True)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -382,10 +452,14 @@ async def outbox_counts(session: AsyncSession) -> dict[str, int]:
 
 
 async def oldest_pending_due(session: AsyncSession, now: datetime) -> datetime | None:
-    stmt = select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+    stmt = select(func.min(OutboxMessage.due_at)).where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
+    )
     return await session.scalar(stmt)
 
 
 async def recent_failures(session: AsyncSession, limit: int) -> Sequence[OutboxMessage]:
-    stmt = select(OutboxMessage).where(_undelivered()).order_by(OutboxMessage.id.desc()).limit(limit)
+    stmt = (
+        select(OutboxMessage).where(_undelivered()).order_by(OutboxMessage.id.desc()).limit(limit)
+    )
     return (await session.scalars(stmt)).all()

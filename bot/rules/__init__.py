@@ -23,13 +23,12 @@ from bot.rules.engine import (
     score_span,
 )
 from bot.rules.model import EVENT_KINDS, MANUAL_RULE_ID, Entry, Event, LeadFacts, lead_code
-from bot.rules.schema import PRESETS, RulesError, RuleSet, load_preset, load_rules, load_rules_text
 from bot.rules.schedule import Overdue, max_deadline, overdue_nodes
+from bot.rules.schema import PRESETS, RulesError, RuleSet, load_preset, load_rules, load_rules_text
 
 __all__ = [
     "EVENT_KINDS",
     "MANUAL_RULE_ID",
-    "Overdue",
     "PRESETS",
     "CapHit",
     "Changes",
@@ -38,6 +37,7 @@ __all__ = [
     "GroupScore",
     "LeadFacts",
     "ModuleScore",
+    "Overdue",
     "RuleSet",
     "RulesError",
     "UnitScore",

@@ -44,7 +44,13 @@ __all__ = [
 
 _PERIOD = {
     "zh": {"week": "周", "half": "半月", "month": "月", "quarter": "季度", "year": "年"},
-    "en": {"week": "week", "half": "half-month", "month": "month", "quarter": "quarter", "year": "year"},
+    "en": {
+        "week": "week",
+        "half": "half-month",
+        "month": "month",
+        "quarter": "quarter",
+        "year": "year",
+    },
 }
 _EVENT = {
     "zh": {
@@ -74,7 +80,13 @@ _STATUS = {
         "missing": "weekly submission missing",
     },
 }
-_COUNTER = {"lead_reported": "条", "lead_verified": "条", "activity": "次", "weekly": "次", "funds": "笔"}
+_COUNTER = {
+    "lead_reported": "条",
+    "lead_verified": "条",
+    "activity": "次",
+    "weekly": "次",
+    "funds": "笔",
+}
 
 
 def counter(rule: ScoringRule) -> str:
@@ -152,20 +164,34 @@ def _condition_parts(c: Conditions, lang: str) -> list[str]:
     zh = lang == "zh"
     parts: list[str] = []
     if c.min_amount_wan is not None:
-        parts.append(f"投资额≥{wan_text(c.min_amount_wan)}" if zh else f"amount ≥ {wan_text(c.min_amount_wan, 'en')}")
+        parts.append(
+            f"投资额≥{wan_text(c.min_amount_wan)}"
+            if zh
+            else f"amount ≥ {wan_text(c.min_amount_wan, 'en')}"
+        )
     if c.max_amount_wan is not None:
-        parts.append(f"投资额<{wan_text(c.max_amount_wan)}" if zh else f"amount < {wan_text(c.max_amount_wan, 'en')}")
+        parts.append(
+            f"投资额<{wan_text(c.max_amount_wan)}"
+            if zh
+            else f"amount < {wan_text(c.max_amount_wan, 'en')}"
+        )
     if c.min_foreign_usd is not None:
         text = usd_text(c.min_foreign_usd, lang)
         parts.append(f"合同外资≥{text}" if zh else f"contracted foreign capital ≥ {text}")
     if c.origins is not None:
         parts.append(f"来源为{'或'.join(c.origins)}" if zh else f"origin {' or '.join(c.origins)}")
     if c.tags_any is not None:
-        parts.append(f"含标签{'或'.join(c.tags_any)}" if zh else f"tagged {' or '.join(c.tags_any)}")
+        parts.append(
+            f"含标签{'或'.join(c.tags_any)}" if zh else f"tagged {' or '.join(c.tags_any)}"
+        )
     if c.tags_all is not None:
-        parts.append(f"同时含标签{'和'.join(c.tags_all)}" if zh else f"tagged {' and '.join(c.tags_all)}")
+        parts.append(
+            f"同时含标签{'和'.join(c.tags_all)}" if zh else f"tagged {' and '.join(c.tags_all)}"
+        )
     if c.industries is not None:
-        parts.append(f"行业为{'或'.join(c.industries)}" if zh else f"industry {' or '.join(c.industries)}")
+        parts.append(
+            f"行业为{'或'.join(c.industries)}" if zh else f"industry {' or '.join(c.industries)}"
+        )
     return parts
 
 
@@ -205,7 +231,9 @@ def describe(rules: RuleSet, locale: str = "zh_CN") -> list[str]:
     lines = _settings_lines(rules, lang)
     for rule in rules.rules:
         text = (
-            _coefficient_line(rules, rule, lang) if isinstance(rule, CoefficientRule) else _rule_line(rules, rule, lang)
+            _coefficient_line(rules, rule, lang)
+            if isinstance(rule, CoefficientRule)
+            else _rule_line(rules, rule, lang)
         )
         lines.append(_named(rule.name, text, lang))
     lines += [_module_line(m, lang) for m in rules.modules if m.cap is not None]
@@ -237,10 +265,16 @@ def _settings_lines(rules: RuleSet, lang: str) -> list[str]:
     if rules.coefficient_rules:
         if rules.coefficients == "highest":
             lines.append(
-                "同一项目适用多个系数时取最高的一个" if zh else "Several coefficients on one lead: the highest applies"
+                "同一项目适用多个系数时取最高的一个"
+                if zh
+                else "Several coefficients on one lead: the highest applies"
             )
         else:
-            lines.append("同一项目适用多个系数时连乘" if zh else "Several coefficients on one lead: they multiply")
+            lines.append(
+                "同一项目适用多个系数时连乘"
+                if zh
+                else "Several coefficients on one lead: they multiply"
+            )
     if rules.caps or any(m.cap is not None for m in rules.modules):
         lines.append("扣分不受封顶限制" if zh else "Deductions are never limited by a cap")
     if rules.categories:
@@ -280,19 +314,33 @@ def _rule_line(rules: RuleSet, rule: ScoringRule, lang: str) -> str:
         text, tail = _amount_line(rule, subject, lang)
         return text + _rule_suffix(rules, rule, lang, [tail])
     elif isinstance(rule, PenaltyRule):
-        text = f"{subject}：每{word}扣 {num(-rule.points)} 分" if zh else f"{subject}: −{num(-rule.points)} each"
+        text = (
+            f"{subject}：每{word}扣 {num(-rule.points)} 分"
+            if zh
+            else f"{subject}: −{num(-rule.points)} each"
+        )
         text += _count_limits(rule, lang)
     else:
-        text = f"{subject}：每{word} +{num(rule.points)} 分" if zh else f"{subject}: +{num(rule.points)} each"
+        text = (
+            f"{subject}：每{word} +{num(rule.points)} 分"
+            if zh
+            else f"{subject}: +{num(rule.points)} each"
+        )
         text += _count_limits(rule, lang)
     return text + _rule_suffix(rules, rule, lang)
 
 
 def _amount_line(rule: AmountStepRule, subject: str, lang: str) -> tuple[str, str]:
     """The line and its 按年累计 / 按单笔计 remark."""
-    step = usd_text(rule.step, lang) if rule.field in ("amount_usd", "lead_foreign_usd") else wan_text(rule.step, lang)
+    step = (
+        usd_text(rule.step, lang)
+        if rule.field in ("amount_usd", "lead_foreign_usd")
+        else wan_text(rule.step, lang)
+    )
     if lang == "zh":
-        what = {"lead_amount_wan": "（按计划投资额）", "lead_foreign_usd": "（按合同外资）"}.get(rule.field, "")
+        what = {"lead_amount_wan": "（按计划投资额）", "lead_foreign_usd": "（按合同外资）"}.get(
+            rule.field, ""
+        )
         tail = f"按{_PERIOD['zh'][rule.per]}累计" if rule.per else "按单笔计"
         return f"{subject}{what}每 {step}：+{num(rule.points)} 分", tail
     tail = f"accumulated per {_PERIOD['en'][rule.per]}" if rule.per else "per event"
@@ -311,7 +359,11 @@ def _count_limits(rule: EventRule | PenaltyRule, lang: str) -> str:
             else f", from the {_ordinal(rule.from_count)} per {per}"
         )
     if rule.max_count is not None:
-        text += f"，每{per}最多计 {rule.max_count} 次" if lang == "zh" else f", at most {rule.max_count} per {per}"
+        text += (
+            f"，每{per}最多计 {rule.max_count} 次"
+            if lang == "zh"
+            else f", at most {rule.max_count} per {per}"
+        )
     return text
 
 

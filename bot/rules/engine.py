@@ -33,7 +33,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from bot.periods import Periods, Span
-from bot.rules.describe import counter, event_label, history_parts, join_reasons, num, reasons, usd_text, wan_text
+from bot.rules.describe import (
+    counter,
+    event_label,
+    history_parts,
+    join_reasons,
+    num,
+    reasons,
+    usd_text,
+    wan_text,
+)
 from bot.rules.model import MANUAL_RULE_ID, Entry, Event, LeadFacts, lead_code
 from bot.rules.schema import (
     AmountStepRule,
@@ -145,10 +154,16 @@ class _LeadHistory:
         return [at for at in self._reached.get((lead_id, stage), ()) if at <= t]
 
 
-def _matches(rules: RuleSet, rule: ScoringRule, event: Event, history: _LeadHistory, periods: Periods) -> bool:
+def _matches(
+    rules: RuleSet, rule: ScoringRule, event: Event, history: _LeadHistory, periods: Periods
+) -> bool:
     if event.kind != rule.on:
         return False
-    filters = ((rule.stage, event.stage), (rule.activity, event.activity), (rule.status, event.status))
+    filters = (
+        (rule.stage, event.stage),
+        (rule.activity, event.activity),
+        (rule.status, event.status),
+    )
     if any(wanted is not None and wanted != actual for wanted, actual in filters):
         return False
     if rules.only_verified(rule) and not _verified(event):
@@ -182,7 +197,9 @@ def _holds(c: Conditions, lead: LeadFacts) -> bool:
         return False
     if c.max_amount_wan is not None and lead.amount_wan >= c.max_amount_wan:
         return False
-    if c.min_foreign_usd is not None and (lead.foreign_usd is None or lead.foreign_usd < c.min_foreign_usd):
+    if c.min_foreign_usd is not None and (
+        lead.foreign_usd is None or lead.foreign_usd < c.min_foreign_usd
+    ):
         return False
     if c.origins is not None and lead.origin not in c.origins:
         return False
@@ -193,7 +210,9 @@ def _holds(c: Conditions, lead: LeadFacts) -> bool:
     return c.industries is None or lead.industry in c.industries
 
 
-def _history_holds(rule: ScoringRule, event: Event, history: _LeadHistory, periods: Periods) -> bool:
+def _history_holds(
+    rule: ScoringRule, event: Event, history: _LeadHistory, periods: Periods
+) -> bool:
     """on_time / prior_stage look only at the lead's earlier events, never later ones."""
     if not rule.on_time and rule.prior_stage is None:
         return True
@@ -211,7 +230,9 @@ def _history_holds(rule: ScoringRule, event: Event, history: _LeadHistory, perio
     return any(periods.span(rule.prior_within, at).key == key for at in reached)
 
 
-def _derive_rule(rules: RuleSet, rule: ScoringRule, matching: list[Event], periods: Periods) -> Iterator[Entry]:
+def _derive_rule(
+    rules: RuleSet, rule: ScoringRule, matching: list[Event], periods: Periods
+) -> Iterator[Entry]:
     if isinstance(rule, ThresholdRule):
         return _threshold_entries(rules, rule, matching, periods)
     if isinstance(rule, AmountStepRule):
@@ -239,7 +260,9 @@ def _event_entries(
         yield _scaled(rules, rule, event, entry)
 
 
-def _threshold_entries(rules: RuleSet, rule: ThresholdRule, matching: list[Event], periods: Periods) -> Iterator[Entry]:
+def _threshold_entries(
+    rules: RuleSet, rule: ThresholdRule, matching: list[Event], periods: Periods
+) -> Iterator[Entry]:
     """Dated at the event that completes the count; ``repeat`` scores every full ``count``."""
     seen: Counter[tuple[int, str]] = Counter()
     what = event_label(rules, rule)
@@ -306,7 +329,9 @@ def _steps(amount: Decimal | None, step: Decimal) -> int:
 
 
 def _amount_text(rule: AmountStepRule, amount: Decimal) -> str:
-    return usd_text(amount) if rule.field in ("amount_usd", "lead_foreign_usd") else wan_text(amount)
+    return (
+        usd_text(amount) if rule.field in ("amount_usd", "lead_foreign_usd") else wan_text(amount)
+    )
 
 
 def _entry(rule: ScoringRule, event: Event, points: Decimal, note: str) -> Entry:
@@ -337,7 +362,9 @@ def _scaled(rules: RuleSet, rule: ScoringRule, event: Event, entry: Entry) -> En
     lead = event.lead
     if lead is None or not per_event(rule):
         return entry
-    applicable = [c for c in rules.coefficient_rules if _targets(c, rule) and conditions_hold(c, lead)]
+    applicable = [
+        c for c in rules.coefficient_rules if _targets(c, rule) and conditions_hold(c, lead)
+    ]
     if not applicable:
         return entry
     if rules.coefficients == "highest":
@@ -387,7 +414,9 @@ def reconcile(old: Iterable[Entry], new: Iterable[Entry]) -> Changes:
     return Changes(added, removed)
 
 
-def derive_incremental(rules: RuleSet, event: Event, history: Sequence[Event], periods: Periods) -> Changes:
+def derive_incremental(
+    rules: RuleSet, event: Event, history: Sequence[Event], periods: Periods
+) -> Changes:
     """The ledger change caused by one new (or edited) event.
 
     A unit's entries depend only on that unit's events, so ``history`` needs
@@ -403,7 +432,9 @@ def derive_incremental(rules: RuleSet, event: Event, history: Sequence[Event], p
     return reconcile(derive(rules, own, periods), derive(rules, [*others, event], periods))
 
 
-def rescore(rules: RuleSet, events: Iterable[Event], ledger: Iterable[Entry], periods: Periods) -> list[Entry]:
+def rescore(
+    rules: RuleSet, events: Iterable[Event], ledger: Iterable[Entry], periods: Periods
+) -> list[Entry]:
     """The whole ledger after a rules change: the manual adjustments as they were, everything else re-derived."""
     manual = [e for e in ledger if e.rule_id == MANUAL_RULE_ID]
     return sorted([*manual, *derive(rules, events, periods)], key=entry_order)
@@ -496,7 +527,11 @@ def history_start(rules: RuleSet, span_start: datetime, periods: Periods) -> dat
 
 
 def score(
-    rules: RuleSet, entries: Iterable[Entry], span_start: datetime, span_end: datetime, periods: Periods
+    rules: RuleSet,
+    entries: Iterable[Entry],
+    span_start: datetime,
+    span_end: datetime,
+    periods: Periods,
 ) -> UnitScores:
     """Scores for ``[span_start, span_end)``, entries before the span only filling caps.
 
@@ -517,7 +552,9 @@ def score(
     return UnitScores(span_start, span_end, units)
 
 
-def score_span(rules: RuleSet, entries: Iterable[Entry], span: Span, periods: Periods) -> UnitScores:
+def score_span(
+    rules: RuleSet, entries: Iterable[Entry], span: Span, periods: Periods
+) -> UnitScores:
     """Score a :class:`Span`; a week is ``(start, deadline]``, which is ``[start+1µs, deadline+1µs)``."""
     if span.kind == "week":
         tick = timedelta(microseconds=1)
@@ -541,7 +578,12 @@ class _SpanOf:
 
 
 def _unit_score(
-    rules: RuleSet, unit: int, entries: list[Entry], start: datetime, end: datetime, span_of: _SpanOf
+    rules: RuleSet,
+    unit: int,
+    entries: list[Entry],
+    start: datetime,
+    end: datetime,
+    span_of: _SpanOf,
 ) -> UnitScore:
     inside = [e for e in entries if start <= e.at]
     leaves = _leaves(rules, entries)
@@ -558,11 +600,18 @@ def _unit_score(
         raw=sum((e.points for e in inside), ZERO),
         modules=_module_scores(rules, inside, leaves, start, end, span_of),
         groups=tuple(
-            GroupScore(g.label, g.modules, _inflow(g, start, end, span_of), _outflow(g, start, end, span_of))
+            GroupScore(
+                g.label,
+                g.modules,
+                _inflow(g, start, end, span_of),
+                _outflow(g, start, end, span_of),
+            )
             for g in groups
         ),
         by_rule=dict(sorted(by_rule.items())),
-        caps_hit=tuple(hit for pool in [*leaves.values(), *groups] for hit in _hits(pool, start, end, span_of)),
+        caps_hit=tuple(
+            hit for pool in [*leaves.values(), *groups] for hit in _hits(pool, start, end, span_of)
+        ),
     )
 
 
@@ -570,7 +619,11 @@ def _leaves(rules: RuleSet, entries: list[Entry]) -> dict[str, _Pool]:
     """One pool per declared module, holding its positive entries; unknown modules stay uncapped."""
     return {
         m.id: _Pool(
-            m.name, (m.id,), m.cap, m.per, tuple((e.at, e.points) for e in entries if e.module == m.id and e.points > 0)
+            m.name,
+            (m.id,),
+            m.cap,
+            m.per,
+            tuple((e.at, e.points) for e in entries if e.module == m.id and e.points > 0),
         )
         for m in rules.modules
     }
@@ -593,7 +646,12 @@ def _tops(rules: RuleSet, leaves: dict[str, _Pool]) -> tuple[list[_Pool], list[_
 
 
 def _module_scores(
-    rules: RuleSet, inside: list[Entry], leaves: dict[str, _Pool], start: datetime, end: datetime, span_of: _SpanOf
+    rules: RuleSet,
+    inside: list[Entry],
+    leaves: dict[str, _Pool],
+    start: datetime,
+    end: datetime,
+    span_of: _SpanOf,
 ) -> dict[str, ModuleScore]:
     scores: dict[str, ModuleScore] = {}
     for module in sorted({e.module for e in inside if e.module is not None}):
@@ -623,7 +681,9 @@ def _outflow(pool: _Pool, a: datetime, b: datetime, span_of: _SpanOf) -> Decimal
     return total
 
 
-def _clipped(pool: _Pool, span: Span, a: datetime, b: datetime, span_of: _SpanOf) -> tuple[Decimal, Decimal]:
+def _clipped(
+    pool: _Pool, span: Span, a: datetime, b: datetime, span_of: _SpanOf
+) -> tuple[Decimal, Decimal]:
     """(raw, capped) inflow of one cap period's part inside [a, b)."""
     assert pool.cap is not None
     lo, hi = max(a, span.start), min(b, span.end)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-__all__ = ["EVENT_KINDS", "MANUAL_RULE_ID", "WEEKLY_STATUSES", "Entry", "Event", "LeadFacts", "lead_code"]
+__all__ = [
+    "EVENT_KINDS",
+    "MANUAL_RULE_ID",
+    "WEEKLY_STATUSES",
+    "Entry",
+    "Event",
+    "LeadFacts",
+    "lead_code",
+]
 
 EVENT_KINDS: tuple[str, ...] = (
     "lead_reported",

@@ -35,7 +35,9 @@ class Overdue:
     due: datetime
 
 
-def overdue_nodes(rules: RuleSet, reached: Mapping[str, datetime], now: datetime | None) -> list[Overdue]:
+def overdue_nodes(
+    rules: RuleSet, reached: Mapping[str, datetime], now: datetime | None
+) -> list[Overdue]:
     """The nodes of one lead that are overdue by ``now`` (None: only those already reached late).
 
     Moving on exactly at the deadline is on time; the record is dated at the deadline.
@@ -48,7 +50,9 @@ def overdue_nodes(rules: RuleSet, reached: Mapping[str, datetime], now: datetime
             continue
         due = entered + timedelta(days=days)
         moved = reached.get(node)
-        if (moved is not None and moved > due) or (moved is None and now is not None and due <= now):
+        if (moved is not None and moved > due) or (
+            moved is None and now is not None and due <= now
+        ):
             found.append(Overdue(stage, node, due))
     return sorted(found, key=lambda o: (o.due, rules.stages.index(o.stage)))
 

@@ -166,7 +166,9 @@ def _negative(value: Decimal) -> Decimal:
 
 def _rule_id(value: str) -> str:
     if not _ID_PATTERN.fullmatch(value):
-        raise ValueError("must be a short name (≤64 characters) without spaces, quotes, ':' or '#', e.g. signed_big")
+        raise ValueError(
+            "must be a short name (≤64 characters) without spaces, quotes, ':' or '#', e.g. signed_big"
+        )
     return value
 
 
@@ -181,14 +183,24 @@ Positive = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_posi
 NonNegative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_not_negative)]
 Negative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_negative)]
 Count = Annotated[StrictInt, Field(ge=1)]
-MAX_DEADLINE_DAYS = 3660  # ten years: a longer "deadline" is a typo, and it widens every refresh's window
+MAX_DEADLINE_DAYS = (
+    3660  # ten years: a longer "deadline" is a typo, and it widens every refresh's window
+)
 Days = Annotated[StrictInt, Field(ge=1, le=MAX_DEADLINE_DAYS)]
 Ident = Annotated[str, AfterValidator(_rule_id)]
 Text = Annotated[str, AfterValidator(_non_empty)]
 Names = Annotated[tuple[Text, ...], Field(min_length=1)]
 Period = Literal["week", "half", "month", "quarter", "year"]
 CapPeriod = Literal["half", "month", "quarter", "year"]
-EventKind = Literal["lead_reported", "lead_verified", "stage_reached", "activity", "weekly", "funds", "stage_overdue"]
+EventKind = Literal[
+    "lead_reported",
+    "lead_verified",
+    "stage_reached",
+    "activity",
+    "weekly",
+    "funds",
+    "stage_overdue",
+]
 assert set(EventKind.__args__) == set(EVENT_KINDS)  # type: ignore[attr-defined]
 
 
@@ -296,7 +308,8 @@ class CoefficientRule(_Conditional):
 
 ScoringRule = EventRule | PenaltyRule | ThresholdRule | AmountStepRule
 Rule = Annotated[
-    EventRule | PenaltyRule | ThresholdRule | AmountStepRule | CoefficientRule, Field(discriminator="kind")
+    EventRule | PenaltyRule | ThresholdRule | AmountStepRule | CoefficientRule,
+    Field(discriminator="kind"),
 ]
 
 
@@ -404,16 +417,25 @@ def _deadline_problems(rs: RuleSet) -> Iterator[Problem]:
         if stage not in rs.stages:
             yield Problem(loc, f'unknown stage "{stage}"{_known(rs.stages)}')
         elif rs.next_stage(stage) is None:
-            yield Problem(loc, f'"{stage}" is the last stage: there is no later stage to reach in time; remove it')
+            yield Problem(
+                loc,
+                f'"{stage}" is the last stage: there is no later stage to reach in time; remove it',
+            )
 
 
 def _id_problems(rs: RuleSet) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     for i, rule in enumerate(rs.rules):
         if rule.id == MANUAL_RULE_ID:
-            yield Problem(("rules", i, "id"), f'"{MANUAL_RULE_ID}" is reserved for leaders\' manual adjustments')
+            yield Problem(
+                ("rules", i, "id"),
+                f'"{MANUAL_RULE_ID}" is reserved for leaders\' manual adjustments',
+            )
         elif rule.id in seen:
-            yield Problem(("rules", i, "id"), f'duplicate rule id "{rule.id}" (also rule #{seen[rule.id] + 1})')
+            yield Problem(
+                ("rules", i, "id"),
+                f'duplicate rule id "{rule.id}" (also rule #{seen[rule.id] + 1})',
+            )
         seen.setdefault(rule.id, i)
     module_ids: set[str] = set()
     for i, module in enumerate(rs.modules):
@@ -422,7 +444,9 @@ def _id_problems(rs: RuleSet) -> Iterator[Problem]:
         module_ids.add(module.id)
 
 
-def _scoring_problems(rs: RuleSet, rule: ScoringRule, modules: set[str]) -> Iterator[tuple[tuple[str], str]]:
+def _scoring_problems(
+    rs: RuleSet, rule: ScoringRule, modules: set[str]
+) -> Iterator[tuple[tuple[str], str]]:
     if rule.module is not None and rule.module not in modules:
         yield ("module",), f'unknown module "{rule.module}"{_known(modules)}'
     for key in ("stage", "prior_stage"):
@@ -430,14 +454,20 @@ def _scoring_problems(rs: RuleSet, rule: ScoringRule, modules: set[str]) -> Iter
         if value is not None and value not in rs.stages:
             yield (key,), f'unknown stage "{value}"{_known(rs.stages)}'
     if rule.activity is not None and rule.activity not in rs.activities:
-        yield ("activity",), f'unknown activity "{rule.activity}"{_known(rs.activities)}; add it under [activities]'
+        yield (
+            ("activity",),
+            f'unknown activity "{rule.activity}"{_known(rs.activities)}; add it under [activities]',
+        )
     yield from _filter_problems(rule)
     if isinstance(rule, (EventRule, PenaltyRule)):
         yield from _count_problems(rule)
     if isinstance(rule, AmountStepRule):
         allowed = _AMOUNT_EVENTS.get(rule.field)
         if allowed is not None and rule.on not in allowed:
-            yield ("field",), f'"{rule.field}" is only recorded on {" / ".join(allowed)} events, not on "{rule.on}"'
+            yield (
+                ("field",),
+                f'"{rule.field}" is only recorded on {" / ".join(allowed)} events, not on "{rule.on}"',
+            )
 
 
 def _filter_problems(rule: ScoringRule) -> Iterator[tuple[tuple[str], str]]:
@@ -457,27 +487,45 @@ def _filter_problems(rule: ScoringRule) -> Iterator[tuple[tuple[str], str]]:
 def _count_problems(rule: EventRule | PenaltyRule) -> Iterator[tuple[tuple[str], str]]:
     counted = rule.max_count is not None or rule.from_count is not None
     if counted and rule.per is None:
-        yield ("per",), 'max_count / from_count count within a period: add per = "year" (or quarter, month…)'
+        yield (
+            ("per",),
+            'max_count / from_count count within a period: add per = "year" (or quarter, month…)',
+        )
     if rule.per is not None and not counted:
         yield ("per",), "has no effect without max_count or from_count; remove it"
-    if rule.max_count is not None and rule.from_count is not None and rule.from_count > rule.max_count:
+    if (
+        rule.max_count is not None
+        and rule.from_count is not None
+        and rule.from_count > rule.max_count
+    ):
         yield ("from_count",), "must not be greater than max_count"
 
 
-def _coefficient_problems(rs: RuleSet, rule: CoefficientRule, modules: set[str]) -> Iterator[tuple[tuple[str], str]]:
+def _coefficient_problems(
+    rs: RuleSet, rule: CoefficientRule, modules: set[str]
+) -> Iterator[tuple[tuple[str], str]]:
     """A coefficient may only point at scoring rules and modules: no self-reference, no chains."""
     if rule.apply_to_rules is None and rule.apply_to_modules is None:
         yield ("apply_to_rules",), "a coefficient needs apply_to_rules and/or apply_to_modules"
     by_id = {r.id: r for r in rs.rules}
     for target in rule.apply_to_rules or ():
         if target == rule.id:
-            yield ("apply_to_rules",), f'"{target}" is this coefficient itself; a coefficient cannot apply to itself'
+            yield (
+                ("apply_to_rules",),
+                f'"{target}" is this coefficient itself; a coefficient cannot apply to itself',
+            )
         elif target not in by_id:
             yield ("apply_to_rules",), f'unknown rule "{target}"'
         elif isinstance(by_id[target], CoefficientRule):
-            yield ("apply_to_rules",), f'"{target}" is a coefficient; coefficients apply to scoring rules only'
+            yield (
+                ("apply_to_rules",),
+                f'"{target}" is a coefficient; coefficients apply to scoring rules only',
+            )
         elif not per_event(by_id[target]):
-            yield ("apply_to_rules",), f'"{target}" adds up several events, so no single lead can scale it'
+            yield (
+                ("apply_to_rules",),
+                f'"{target}" adds up several events, so no single lead can scale it',
+            )
     for target in rule.apply_to_modules or ():
         if target not in modules:
             yield ("apply_to_modules",), f'unknown module "{target}"{_known(modules)}'
@@ -497,7 +545,10 @@ def _cap_problems(rs: RuleSet, modules: set[str]) -> Iterator[Problem]:
             if module not in modules:
                 yield Problem(("caps", i, "modules"), f'unknown module "{module}"{_known(modules)}')
             elif module in owner:
-                yield Problem(("caps", i, "modules"), f'module "{module}" is already in cap #{owner[module] + 1}')
+                yield Problem(
+                    ("caps", i, "modules"),
+                    f'module "{module}" is already in cap #{owner[module] + 1}',
+                )
             owner.setdefault(module, i)
 
 
@@ -522,14 +573,18 @@ def load_rules(path_or_text: str | os.PathLike[str]) -> RuleSet:
             raise RulesError([Problem((), _too_big(size))], path.name)
         raw = path.read_bytes()
     except OSError as exc:
-        raise RulesError([Problem((), f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
+        raise RulesError(
+            [Problem((), f"cannot read the file: {exc.strerror or exc}")], str(path)
+        ) from None
     return load_rules_text(_decode(raw, path.name), path.name)
 
 
 def load_preset(name: str = "jiaocheng") -> RuleSet:
     """The shipped tables; an unknown name is a configuration mistake, reported like a file error."""
     if name not in PRESETS:
-        raise RulesError([Problem((), f'unknown preset "{name}" (known: {", ".join(PRESETS)})')], "preset")
+        raise RulesError(
+            [Problem((), f'unknown preset "{name}" (known: {", ".join(PRESETS)})')], "preset"
+        )
     text = resources.files("bot.rules").joinpath("presets", f"{name}.toml").read_text("utf-8")
     return load_rules_text(text, f"{name}.toml")
 
@@ -615,11 +670,16 @@ def _innermost(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _pydantic_problem(err: Mapping[str, Any]) -> Problem:
-    loc = tuple(part for part in _strip_tag(tuple(err["loc"])) if part != "[key]")  # a bad table key
+    loc = tuple(
+        part for part in _strip_tag(tuple(err["loc"])) if part != "[key]"
+    )  # a bad table key
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "union_tag_invalid":
-        return Problem((*loc, "kind"), f'unknown rule kind "{ctx.get("tag")}": expected one of {", ".join(RULE_KINDS)}')
+        return Problem(
+            (*loc, "kind"),
+            f'unknown rule kind "{ctx.get("tag")}": expected one of {", ".join(RULE_KINDS)}',
+        )
     if kind == "union_tag_not_found":
         return Problem((*loc, "kind"), f"is required: one of {', '.join(RULE_KINDS)}")
     if kind == "literal_error":
@@ -657,7 +717,11 @@ def _locate(problem: Problem, text: str, data: Mapping[str, Any]) -> Problem:
         return problem
     lines = text.splitlines()
     start, end = _block(problem.loc, lines)
-    inner = problem.loc[2:] if len(problem.loc) >= 2 and isinstance(problem.loc[1], int) else problem.loc[1:]
+    inner = (
+        problem.loc[2:]
+        if len(problem.loc) >= 2 and isinstance(problem.loc[1], int)
+        else problem.loc[1:]
+    )
     line = _key_line(lines, start, end, inner or problem.loc[:1], str(problem.loc[0]))
     if line is None and start is not None:
         # A missing field has no line of its own: point at the rule's id, else its table's header,
@@ -666,7 +730,9 @@ def _locate(problem: Problem, text: str, data: Mapping[str, Any]) -> Problem:
         if line is None:
             is_header = bool(_headers(lines[start : start + 1]))
             line = start if is_header else _key_line(lines, 0, len(lines), problem.loc[:1])
-    return Problem(problem.loc, problem.message, None if line is None else line + 1, _label(problem.loc, data))
+    return Problem(
+        problem.loc, problem.message, None if line is None else line + 1, _label(problem.loc, data)
+    )
 
 
 def _block(loc: tuple[str | int, ...], lines: Sequence[str]) -> tuple[int | None, int]:

@@ -25,8 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.amounts import AmountError, parse_usd
 from bot.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
-from bot.services import ServiceError
-from bot.services import scoring
+from bot.services import ServiceError, scoring
 from bot.services.access import Actor
 from bot.services.scoring import ScoringSetup
 from storage import lead_repo, repo, scoring_repo
@@ -99,7 +98,13 @@ def kinds_for(actor: Actor, setup: ScoringSetup) -> list[KindChoice]:
     names = setup.rules.activities
     allowed = [k for k in names if actor.is_leader or k in DEFAULT_ACTIVITIES]
     return [
-        KindChoice(k, names[k], k == FOREIGN, k == TRIP, k in LEAD_KINDS_STANDARD or k not in DEFAULT_ACTIVITIES)
+        KindChoice(
+            k,
+            names[k],
+            k == FOREIGN,
+            k == TRIP,
+            k in LEAD_KINDS_STANDARD or k not in DEFAULT_ACTIVITIES,
+        )
         for k in allowed
     ]
 
@@ -200,7 +205,15 @@ async def record_activity(
             await session.flush()
     except IntegrityError:
         raise ServiceError("activity.already_recorded") from None
-    repo.audit(session, now, actor.tg_user_id, "activity.record", activity=activity.id, unit=unit_id, kind=draft.kind)
+    repo.audit(
+        session,
+        now,
+        actor.tg_user_id,
+        "activity.record",
+        activity=activity.id,
+        unit=unit_id,
+        kind=draft.kind,
+    )
     await scoring.refresh_after(session, unit_id, now)
     return await _view(session, setup, activity.id)
 
@@ -226,7 +239,9 @@ async def _view(session: Any, setup: ScoringSetup, activity_id: int) -> Activity
     return view_of(setup, await _activity(session, activity_id))
 
 
-async def show_activity(session: Any, actor: Actor, activity_id: int, setup: ScoringSetup) -> ActivityView:
+async def show_activity(
+    session: Any, actor: Actor, activity_id: int, setup: ScoringSetup
+) -> ActivityView:
     a = await _activity(session, activity_id)
     if not (actor.is_leader or actor.unit_id == a.unit_id):
         raise ServiceError("activity.not_yours", ref=a.code)
@@ -240,27 +255,40 @@ async def activity_files(session: Any, actor: Actor, activity_id: int) -> list[d
     return [f for f in a.attachments or [] if isinstance(f, dict) and f.get("file_id")]
 
 
-async def list_for(session: Any, actor: Actor, setup: ScoringSetup, *, pending: bool, limit: int = 20) -> list[ActivityView]:
+async def list_for(
+    session: Any, actor: Actor, setup: ScoringSetup, *, pending: bool, limit: int = 20
+) -> list[ActivityView]:
     """Leaders: the pending ones of every unit (or the latest); members: their unit's latest."""
     if not actor.is_member:
         raise ServiceError("access.stranger")
     if actor.is_leader:
-        rows = await scoring_repo.list_activities(session, unit_id=None, review=Review.PENDING if pending else None, limit=limit)
+        rows = await scoring_repo.list_activities(
+            session, unit_id=None, review=Review.PENDING if pending else None, limit=limit
+        )
     else:
         if actor.unit_id is None:
             raise ServiceError("activity.no_unit")
-        rows = await scoring_repo.list_activities(session, unit_id=actor.unit_id, review=None, limit=limit)
+        rows = await scoring_repo.list_activities(
+            session, unit_id=actor.unit_id, review=None, limit=limit
+        )
     return [view_of(setup, a) for a in rows]
 
 
-async def verify_activity(session: Any, now: datetime, actor: Actor, activity_id: int, setup: ScoringSetup) -> ReviewOutcome:
+async def verify_activity(
+    session: Any, now: datetime, actor: Actor, activity_id: int, setup: ScoringSetup
+) -> ReviewOutcome:
     if not actor.is_leader:
         raise ServiceError("access.leader_only")
     a = await _activity(session, activity_id, lock=True)
     if a.review == Review.VERIFIED:
         raise ServiceError("activity.already_verified", ref=a.code)
     previous = a.review
-    a.review, a.review_note, a.reviewed_by, a.reviewed_at = Review.VERIFIED, None, actor.tg_user_id, now
+    a.review, a.review_note, a.reviewed_by, a.reviewed_at = (
+        Review.VERIFIED,
+        None,
+        actor.tg_user_id,
+        now,
+    )
     repo.audit(session, now, actor.tg_user_id, "activity.verify", activity=a.id, previous=previous)
     await session.flush()
     await scoring.refresh_after(session, a.unit_id, now)
@@ -268,7 +296,12 @@ async def verify_activity(session: Any, now: datetime, actor: Actor, activity_id
 
 
 async def reject_activity(
-    session: Any, now: datetime, actor: Actor, activity_id: int, reason: str | None, setup: ScoringSetup
+    session: Any,
+    now: datetime,
+    actor: Actor,
+    activity_id: int,
+    reason: str | None,
+    setup: ScoringSetup,
 ) -> ReviewOutcome:
     if not actor.is_leader:
         raise ServiceError("access.leader_only")
@@ -277,8 +310,21 @@ async def reject_activity(
     if a.review == Review.REJECTED:
         raise ServiceError("activity.already_rejected", ref=a.code)
     previous = a.review
-    a.review, a.review_note, a.reviewed_by, a.reviewed_at = Review.REJECTED, reason, actor.tg_user_id, now
-    repo.audit(session, now, actor.tg_user_id, "activity.reject", note=reason, activity=a.id, previous=previous)
+    a.review, a.review_note, a.reviewed_by, a.reviewed_at = (
+        Review.REJECTED,
+        reason,
+        actor.tg_user_id,
+        now,
+    )
+    repo.audit(
+        session,
+        now,
+        actor.tg_user_id,
+        "activity.reject",
+        note=reason,
+        activity=a.id,
+        previous=previous,
+    )
     await session.flush()
     await scoring.refresh_after(session, a.unit_id, now)
     return await _outcome(session, setup, a)
@@ -349,7 +395,9 @@ async def planned_trips(session: Any, actor: Actor, limit: int = 20) -> list[Pla
     return found
 
 
-async def trip_from_plan(session: Any, now: datetime, actor: Actor, ref: str, setup: ScoringSetup) -> PlannedTrip:
+async def trip_from_plan(
+    session: Any, now: datetime, actor: Actor, ref: str, setup: ScoringSetup
+) -> PlannedTrip:
     """Check a planned trip belongs to the actor's unit and is not recorded yet (the form then asks the rest)."""
     for trip in await planned_trips(session, actor, limit=200):
         if trip.ref == ref:

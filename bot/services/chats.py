@@ -23,7 +23,12 @@ class Binding:
 
 
 async def bind(
-    session: AsyncSession, now: datetime, actor: int, tg_chat_id: int, title: str | None, target: str
+    session: AsyncSession,
+    now: datetime,
+    actor: int,
+    tg_chat_id: int,
+    title: str | None,
+    target: str,
 ) -> Binding:
     """One group per unit and one leaders' group: binding a new one moves the binding."""
     if tg_chat_id > 0:
@@ -46,7 +51,15 @@ async def bind(
             title=(title or "")[:255] or None, bound_by=actor, bound_at=now,
         )
     )  # fmt: skip
-    repo.audit(session, now, actor, "chat.bind", chat=tg_chat_id, kind=kind.value, unit_id=unit.id if unit else None)
+    repo.audit(
+        session,
+        now,
+        actor,
+        "chat.bind",
+        chat=tg_chat_id,
+        kind=kind.value,
+        unit_id=unit.id if unit else None,
+    )
     return Binding(kind, unit.name if unit else None, replaced)
 
 

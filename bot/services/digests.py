@@ -162,7 +162,14 @@ class StageNames:
         order = tuple(setup.rules.stages)
         signed, started, in_stats = (s if s in order else None for s in setup.funnel)
         forward = FORWARD_STAGE if FORWARD_STAGE in order else order[min(1, len(order) - 1)]
-        return cls(order, signed, started, in_stats, PRODUCTION_STAGE if PRODUCTION_STAGE in order else None, forward)
+        return cls(
+            order,
+            signed,
+            started,
+            in_stats,
+            PRODUCTION_STAGE if PRODUCTION_STAGE in order else None,
+            forward,
+        )
 
     def index(self, stage: str | None) -> int:
         return self.order.index(stage) if stage in self.order else -1
@@ -254,7 +261,9 @@ class ProgressLine:
     funds_month_wan: Decimal
     funds_year_wan: Decimal
     note: Note | None  # the last progress note up to the month's end
-    problems: tuple[str, ...] = ()  # 存在问题 written in the month's notes (bot/problems.py), oldest first
+    problems: tuple[
+        str, ...
+    ] = ()  # 存在问题 written in the month's notes (bot/problems.py), oldest first
 
     @property
     def changed(self) -> bool:
@@ -346,7 +355,9 @@ Report = HalfReport | MonthReport | QuarterReport | YearReport
 # --------------------------------------------------------------------------- #
 
 
-def build_half(span: Span, units: Sequence[UnitInfo], leads: Iterable[LeadInfo], as_of: datetime) -> HalfReport:
+def build_half(
+    span: Span, units: Sequence[UnitInfo], leads: Iterable[LeadInfo], as_of: datetime
+) -> HalfReport:
     """The leads reported in ``span``, by unit: new (first reports) with their review, duplicates apart."""
     counts: dict[int, list[int]] = {u.id: [0, 0, 0, 0, 0] for u in units}
     verified = []
@@ -373,7 +384,11 @@ def build_half(span: Span, units: Sequence[UnitInfo], leads: Iterable[LeadInfo],
 
 
 def figures(
-    leads: Iterable[LeadInfo], funds: Iterable[FundsFigure], span: Span, months: tuple[str, str], stages: StageNames
+    leads: Iterable[LeadInfo],
+    funds: Iterable[FundsFigure],
+    span: Span,
+    months: tuple[str, str],
+    stages: StageNames,
 ) -> dict[int, Figures]:
     """Per unit id: the six figures of ``span`` (funds: the figures of months ``months[0]``..``months[1]``)."""
     counted = {lead.id: lead for lead in leads if lead.counted}
@@ -386,7 +401,11 @@ def figures(
         for i, stage in enumerate(names, start=1):
             if stage is not None and stage in lead.reached and span.contains(lead.reached[stage]):
                 f[i] += 1
-        if stages.production is not None and stages.production in lead.reached and span.contains(lead.reached[stages.production]):
+        if (
+            stages.production is not None
+            and stages.production in lead.reached
+            and span.contains(lead.reached[stages.production])
+        ):
             f[5] += 1
     for figure in funds:
         lead = counted.get(figure.lead_id)
@@ -397,7 +416,15 @@ def figures(
 
 def pace(targets: Sequence[TargetLine], share: Decimal) -> tuple[PaceLine, ...]:
     """Each target's 序时进度: ``share`` of the year elapsed → that share of the count expected."""
-    return tuple(PaceLine(t.name, t.done, t.target, (Decimal(t.target) * share).quantize(Decimal("0.1"), ROUND_HALF_UP)) for t in targets)
+    return tuple(
+        PaceLine(
+            t.name,
+            t.done,
+            t.target,
+            (Decimal(t.target) * share).quantize(Decimal("0.1"), ROUND_HALF_UP),
+        )
+        for t in targets
+    )
 
 
 def _note_index(notes: Iterable[Note], before: datetime) -> dict[int, Note]:
@@ -406,7 +433,10 @@ def _note_index(notes: Iterable[Note], before: datetime) -> dict[int, Note]:
         if note.at >= before or not note.text.strip():
             continue
         known = last.get(note.lead_id)
-        if known is None or (note.at, note.source == "weekly") >= (known.at, known.source == "weekly"):
+        if known is None or (note.at, note.source == "weekly") >= (
+            known.at,
+            known.source == "weekly",
+        ):
             last[note.lead_id] = note
     return last
 
@@ -476,7 +506,9 @@ def progress_lines(
     return tuple(out)
 
 
-def score_blocks(units: Sequence[UnitInfo], table: RankTable, previous: RankTable) -> tuple[CategoryBlock, ...]:
+def score_blocks(
+    units: Sequence[UnitInfo], table: RankTable, previous: RankTable
+) -> tuple[CategoryBlock, ...]:
     """The period's points ranked within each category (序列), with the previous period's, by the
     ranking service's own rule (equal points share a place: 1, 2, 2, 4)."""
     now_pts = {r.unit_id: r.points for r in table.rows}
@@ -493,7 +525,10 @@ def score_blocks(units: Sequence[UnitInfo], table: RankTable, previous: RankTabl
         old = {u.id: before.get(u.id, ZERO) for u in members}
         ranks, old_ranks = ranking.ranked(pts), ranking.ranked(old)
         lines = sorted(
-            (ScoreLine(u, pts[u.id], ranks[u.id], old[u.id], old_ranks[u.id], overall[u.id]) for u in members),
+            (
+                ScoreLine(u, pts[u.id], ranks[u.id], old[u.id], old_ranks[u.id], overall[u.id])
+                for u in members
+            ),
             key=lambda line: (line.rank, line.unit.id),
         )
         blocks.append(CategoryBlock(category, tuple(lines)))
@@ -504,7 +539,10 @@ def reviews(
     units: Sequence[UnitInfo], targets: Mapping[int, Sequence[TargetLine]], funnels: Mapping[int, Sequence[FunnelLine]],
     share: Decimal,
 ) -> tuple[UnitReview, ...]:  # fmt: skip
-    return tuple(UnitReview(u, pace(targets.get(u.id, ()), share), tuple(funnels.get(u.id, ()))) for u in units)
+    return tuple(
+        UnitReview(u, pace(targets.get(u.id, ()), share), tuple(funnels.get(u.id, ())))
+        for u in units
+    )
 
 
 def build_quarter(
@@ -512,7 +550,14 @@ def build_quarter(
     targets: Mapping[int, Sequence[TargetLine]], funnels: Mapping[int, Sequence[FunnelLine]], as_of: datetime,
 ) -> QuarterReport:  # fmt: skip
     share = Decimal(int(span.key[-1])) / 4
-    return QuarterReport(span, previous.span, as_of, score_blocks(units, table, previous), reviews(units, targets, funnels, share), share)
+    return QuarterReport(
+        span,
+        previous.span,
+        as_of,
+        score_blocks(units, table, previous),
+        reviews(units, targets, funnels, share),
+        share,
+    )
 
 
 def build_year(
@@ -572,7 +617,13 @@ def key_kind(token: str) -> str | None:
 def _normal_key(kind: str, key: str) -> str:
     """``2026-1`` → ``2026-01``; the periods module wants two-digit months."""
     t = key.strip().upper()
-    match = KEY_SHAPES[0][1].fullmatch(t) if kind == "half" else KEY_SHAPES[2][1].fullmatch(t) if kind == "month" else None
+    match = (
+        KEY_SHAPES[0][1].fullmatch(t)
+        if kind == "half"
+        else KEY_SHAPES[2][1].fullmatch(t)
+        if kind == "month"
+        else None
+    )
     if match is None:
         return t
     month = f"{int(match[2]):02d}"
@@ -603,8 +654,15 @@ def resolve(setup: ScoringSetup, kind: str, key: str | None, now: datetime) -> S
 # The schedule
 # --------------------------------------------------------------------------- #
 
-GRACE = timedelta(days=3)  # a report missed while the bot was down still goes out this long after its time
-SETTING_OF = {"half": "digest_half_monthly", "month": "digest_monthly", "quarter": "digest_quarterly", "year": "digest_annual"}
+GRACE = timedelta(
+    days=3
+)  # a report missed while the bot was down still goes out this long after its time
+SETTING_OF = {
+    "half": "digest_half_monthly",
+    "month": "digest_monthly",
+    "quarter": "digest_quarterly",
+    "year": "digest_annual",
+}
 
 
 def due(setup: ScoringSetup, kind: str, now: datetime, hour: int) -> tuple[Span, datetime]:
@@ -613,8 +671,14 @@ def due(setup: ScoringSetup, kind: str, now: datetime, hour: int) -> tuple[Span,
     National Day or Spring Festival it waits), from ``hour`` o'clock local time."""
     current = setup.periods.span(kind, now)
     first = current.start.astimezone(setup.zone)
-    day = first.date() if kind == "half" else setup.periods.first_workday_of_month(first.year, first.month)
-    return setup.periods.previous_span(current), datetime.combine(day, time(hour), tzinfo=setup.zone)
+    day = (
+        first.date()
+        if kind == "half"
+        else setup.periods.first_workday_of_month(first.year, first.month)
+    )
+    return setup.periods.previous_span(current), datetime.combine(
+        day, time(hour), tzinfo=setup.zone
+    )
 
 
 def enabled_kinds(settings: Any) -> list[str]:
@@ -648,7 +712,11 @@ async def plan(
         return False
     report = await collect(session, setup, now, kind, span.key)
     out = render(report)
-    document = {"filename": out.filename, "data": base64.b64encode(out.workbook).decode("ascii"), "caption": out.caption}
+    document = {
+        "filename": out.filename,
+        "data": base64.b64encode(out.workbook).decode("ascii"),
+        "caption": out.caption,
+    }
     row = {
         "kind": f"digest:{kind}", "period_key": span.key, "chat_id": chat, "unit_id": None, "recipient": "leaders",
         "template": "digest.outbox", "params": {"text": out.text, "_document": document}, "locale": locale,
@@ -670,7 +738,9 @@ async def leaders_chat(session: Any) -> int | None:
 # --------------------------------------------------------------------------- #
 
 
-async def collect(session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None) -> Report:
+async def collect(
+    session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None
+) -> Report:
     """The report of ``kind`` for ``key`` (default: the last complete period), from the database."""
     span = resolve(setup, kind, key, now)
     as_of = min(now, span.end)
@@ -691,16 +761,23 @@ async def collect(session: Any, setup: ScoringSetup, now: datetime, kind: str, k
     events = await digest_repo.stage_events(session, span.end)
     leads = _leads(histories, events, span.end)
     last_month = span.key if kind == "month" else f"{year.key}-12"
-    funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in await funds_repo.live_between(session, f"{year.key}-01", last_month)]
+    funds = [
+        FundsFigure(r.lead_id, r.month, r.amount_wan)
+        for r in await funds_repo.live_between(session, f"{year.key}-01", last_month)
+    ]
     stages = StageNames.of(setup)
     if kind == "year":
         table, previous = await _rank_tables(session, setup, span)
-        return build_year(span, units, table, previous, leads, funds, targets, funnels, stages, as_of)
+        return build_year(
+            span, units, table, previous, leads, funds, targets, funnels, stages, as_of
+        )
     notes = await _notes(session, events, span.end)
     return build_month(span, to_date, units, leads, funds, notes, targets, stages, as_of)
 
 
-async def _rank_tables(session: Any, setup: ScoringSetup, span: Span) -> tuple[RankTable, RankTable]:
+async def _rank_tables(
+    session: Any, setup: ScoringSetup, span: Span
+) -> tuple[RankTable, RankTable]:
     """The period's ranking and the previous period's, from the ranking service (stored scores)."""
     table = await ranking.rank(session, setup, span.start, span.kind, key=span.key)
     return table, await ranking.rank(session, setup, span.start, span.kind, key=table.previous.key)
@@ -715,7 +792,9 @@ def _lead_info(r: Any, initial_stage: str, **timeline: Any) -> LeadInfo:
     )  # fmt: skip
 
 
-def _leads(histories: Mapping[int, scoring.UnitHistory], events: Sequence[Any], before: datetime) -> list[LeadInfo]:
+def _leads(
+    histories: Mapping[int, scoring.UnitHistory], events: Sequence[Any], before: datetime
+) -> list[LeadInfo]:
     """The leads reported before ``before``, with scoring's timelines (rejected leads have none)."""
     by_lead: dict[int, list[Any]] = defaultdict(list)
     for e in events:
@@ -727,18 +806,36 @@ def _leads(histories: Mapping[int, scoring.UnitHistory], events: Sequence[Any], 
             if lead.reported_at >= before:
                 continue
             mine = by_lead.get(lead.id, [])
-            moves = tuple(StageMove(e.at, e.from_value, e.to_value) for e in mine if e.kind == "stage" and e.to_value)
+            moves = tuple(
+                StageMove(e.at, e.from_value, e.to_value)
+                for e in mine
+                if e.kind == "stage" and e.to_value
+            )
             report = next((e for e in mine if e.kind == "report" and e.to_value), None)
-            initial = report.to_value if report else (moves[0].from_stage if moves and moves[0].from_stage else lead.stage)
-            out.append(_lead_info(lead, initial, moves=moves, reached=dict(tl.reached), verified_at=tl.verified_at))
+            initial = (
+                report.to_value
+                if report
+                else (moves[0].from_stage if moves and moves[0].from_stage else lead.stage)
+            )
+            out.append(
+                _lead_info(
+                    lead, initial, moves=moves, reached=dict(tl.reached), verified_at=tl.verified_at
+                )
+            )
     out.sort(key=lambda lead: lead.id)
     return out
 
 
 async def _notes(session: Any, events: Sequence[Any], before: datetime) -> list[Note]:
     """Progress notes up to ``before``: stage changes' notes and the weekly submissions' 项目进展."""
-    notes = [Note(e.lead_id, e.at, e.note, "stage") for e in events if e.kind == "stage" and e.note and e.at < before]
-    for _unit_id, submitted_at, content in await digest_repo.accepted_progress(session, before - NOTE_LOOKBACK, before):
+    notes = [
+        Note(e.lead_id, e.at, e.note, "stage")
+        for e in events
+        if e.kind == "stage" and e.note and e.at < before
+    ]
+    for _unit_id, submitted_at, content in await digest_repo.accepted_progress(
+        session, before - NOTE_LOOKBACK, before
+    ):
         for entry in (content or {}).get("progress") or []:
             if entry.get("lead") and entry.get("text"):
                 notes.append(Note(int(entry["lead"]), submitted_at, str(entry["text"]), "weekly"))

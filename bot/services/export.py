@@ -28,7 +28,12 @@ from storage.models import lead_code
 from storage.models.scoring import activity_code
 
 DEFAULT_KIND = "month"
-_KEY_KINDS = (("week", r"\d{4}-W\d{1,2}"), ("quarter", r"\d{4}-Q[1-4]"), ("month", r"\d{4}-\d{1,2}"), ("year", r"\d{4}"))
+_KEY_KINDS = (
+    ("week", r"\d{4}-W\d{1,2}"),
+    ("quarter", r"\d{4}-Q[1-4]"),
+    ("month", r"\d{4}-\d{1,2}"),
+    ("year", r"\d{4}"),
+)
 _TICK = timedelta(microseconds=1)
 
 
@@ -72,7 +77,9 @@ def span_for(setup: ScoringSetup, now: datetime, kind: str, key: str | None) -> 
         raise ServiceError("export.bad_period", key=(key or "")[:20]) from None
 
 
-async def collect(session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None) -> ExportData:
+async def collect(
+    session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None
+) -> ExportData:
     """Every row of the workbook for the period of ``kind`` named ``key`` (or containing ``now``)."""
     span = span_for(setup, now, kind, key)
     zone = setup.zone
@@ -91,7 +98,9 @@ def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:
     return None if t is None else t.astimezone(zone).replace(tzinfo=None)
 
 
-async def _leads(session: Any, zone: ZoneInfo, names: dict[int, str], now: datetime) -> list[LeadLine]:
+async def _leads(
+    session: Any, zone: ZoneInfo, names: dict[int, str], now: datetime
+) -> list[LeadLine]:
     this_year = now.astimezone(zone).year
     history: dict[int, list[str]] = {}
     for m in await export_repo.stage_moves(session):
@@ -102,10 +111,25 @@ async def _leads(session: Any, zone: ZoneInfo, names: dict[int, str], now: datet
         history.setdefault(m.lead_id, []).append(f"{step} {who}" if who else step)
     return [
         LeadLine(
-            lead_code(r.id), r.project, r.company, r.industry, r.amount_wan, r.origin, r.stage, tuple(r.tags or ()),
-            r.foreign_usd, r.contact_name, r.contact_phone, r.channel, r.unit_name, r.reporter_name or "",
-            _local(r.reported_at, zone), r.review, lead_code(r.duplicate_of) if r.duplicate_of else None,
-            "；".join(history.get(r.id, ())), r.notes,
+            lead_code(r.id),
+            r.project,
+            r.company,
+            r.industry,
+            r.amount_wan,
+            r.origin,
+            r.stage,
+            tuple(r.tags or ()),
+            r.foreign_usd,
+            r.contact_name,
+            r.contact_phone,
+            r.channel,
+            r.unit_name,
+            r.reporter_name or "",
+            _local(r.reported_at, zone),
+            r.review,
+            lead_code(r.duplicate_of) if r.duplicate_of else None,
+            "；".join(history.get(r.id, ())),
+            r.notes,
         )  # fmt: skip
         for r in await export_repo.leads(session)
     ]
@@ -115,7 +139,9 @@ async def _weekly(
     session: Any, setup: ScoringSetup, span: Span, now: datetime, units: Any, names: dict[int, str]
 ) -> list[WeeklyLine]:
     keys = [span.key] if span.kind == "week" else ranking.weeks_due_in(setup, span)
-    periods = [p for p in (setup.periods.by_key(k) for k in keys) if p.start < now]  # begun: not future weeks
+    periods = [
+        p for p in (setup.periods.by_key(k) for k in keys) if p.start < now
+    ]  # begun: not future weeks
     keys = [p.key for p in periods]
     found = {(s.unit_id, s.period_key): s for s in await export_repo.weekly(session, keys)}
     skipped = await export_repo.skipped(session, keys)
@@ -150,8 +176,12 @@ async def _ledger(
     session: Any, setup: ScoringSetup, span: Span, unit_names: dict[int, str], names: dict[int, str]
 ) -> list[LedgerLine]:
     # A week is (start, deadline]; the other spans are [start, end).
-    start, end = (span.start + _TICK, span.end + _TICK) if span.kind == "week" else (span.start, span.end)
-    rows = sorted(await scoring_repo.live_entries_between(session, start, end), key=lambda r: (r.at, r.id))
+    start, end = (
+        (span.start + _TICK, span.end + _TICK) if span.kind == "week" else (span.start, span.end)
+    )
+    rows = sorted(
+        await scoring_repo.live_entries_between(session, start, end), key=lambda r: (r.at, r.id)
+    )
     modules = {m.id: m.name for m in setup.rules.modules}
     rule_names: dict[str, str] = {}
     out = []
@@ -173,7 +203,11 @@ def source_label(source: str, names: dict[int, str]) -> str:
     parts = source.split(":")
     try:
         if parts[0] == "lead" and len(parts) >= 3:
-            what = parts[3] if parts[2] == "stage" and len(parts) > 3 else SOURCE_WORDS.get(parts[2], parts[2])
+            what = (
+                parts[3]
+                if parts[2] == "stage" and len(parts) > 3
+                else SOURCE_WORDS.get(parts[2], parts[2])
+            )
             return f"{lead_code(int(parts[1]))} {what}"
         if parts[0] == "activity" and len(parts) == 2:
             return activity_code(int(parts[1]))

@@ -134,7 +134,11 @@ def month_key(text: str | None, today: date) -> str:
         month = int(match["m"])
         if not 1 <= month <= 12:
             break
-        year = int(match["y"]) if "y" in match.groupdict() and match["y"] else (today.year if month <= today.month else today.year - 1)
+        year = (
+            int(match["y"])
+            if "y" in match.groupdict() and match["y"]
+            else (today.year if month <= today.month else today.year - 1)
+        )
         if not 2000 <= year <= 2999:
             break
         return f"{year:04d}-{month:02d}"
@@ -211,7 +215,9 @@ async def record(
         raise ServiceError("funds.nothing_to_withdraw", lead=lead.code, month=month)
     if existing is not None and Decimal(existing.amount_wan) == amount:
         total = await _year_total(session, lead.id, month)
-        return FundsResult(lead.code, lead.project, lead.unit.name, month, amount, amount, True, total)
+        return FundsResult(
+            lead.code, lead.project, lead.unit.name, month, amount, amount, True, total
+        )
     dated = existing.counts_at if existing is not None else counts_at(setup, month, now)
     if existing is not None:
         await funds_repo.supersede(session, existing.id, now)
@@ -230,12 +236,21 @@ async def record(
     )  # fmt: skip
     await refresh_unit(session, lead.unit_id, setup, None, now, since=dated)
     total = await _year_total(session, lead.id, month)
-    return FundsResult(lead.code, lead.project, lead.unit.name, month, amount, previous, False, total)
+    return FundsResult(
+        lead.code, lead.project, lead.unit.name, month, amount, previous, False, total
+    )
 
 
 async def _year_total(session: AsyncSession, lead_id: int, month: str) -> Decimal:
     rows = await funds_repo.history(session, lead_id)
-    return sum((Decimal(r.amount_wan) for r in rows if r.superseded_at is None and r.month[:4] == month[:4]), ZERO)
+    return sum(
+        (
+            Decimal(r.amount_wan)
+            for r in rows
+            if r.superseded_at is None and r.month[:4] == month[:4]
+        ),
+        ZERO,
+    )
 
 
 async def history(session: AsyncSession, actor: Actor, lead_id: int) -> FundsHistory:
@@ -248,6 +263,15 @@ async def history(session: AsyncSession, actor: Actor, lead_id: int) -> FundsHis
     if not actor.is_leader and actor.unit_id != lead.unit_id:
         raise ServiceError("funds.not_yours", lead=lead.code, unit=lead.unit.name)
     rows = await funds_repo.history(session, lead.id)
-    lines = tuple(FundsLine(r.month, Decimal(r.amount_wan), r.recorded_at, r.recorded_by, r.superseded_at is not None) for r in rows)
+    lines = tuple(
+        FundsLine(
+            r.month,
+            Decimal(r.amount_wan),
+            r.recorded_at,
+            r.recorded_by,
+            r.superseded_at is not None,
+        )
+        for r in rows
+    )
     total = sum((line.amount_wan for line in lines if not line.superseded), ZERO)
     return FundsHistory(lead.code, lead.project, lead.unit.name, lines, total)

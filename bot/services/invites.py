@@ -130,7 +130,12 @@ async def revoke_invite(session: AsyncSession, now: datetime, actor: int, ref: s
 
 
 async def redeem(
-    session: AsyncSession, now: datetime, token: str, tg_user_id: int, name: str, username: str | None
+    session: AsyncSession,
+    now: datetime,
+    token: str,
+    tg_user_id: int,
+    name: str,
+    username: str | None,
 ) -> Joined:
     if not TOKEN_RE.fullmatch(token or ""):
         raise ServiceError("invite.invalid")
@@ -148,9 +153,24 @@ async def redeem(
     if not await repo.take_invite(session, inv.id, now):
         raise ServiceError("invite.used")
     if member is None:
-        member = Member(tg_user_id=tg_user_id, display_name=name[:128] or str(tg_user_id), joined_at=now)
+        member = Member(
+            tg_user_id=tg_user_id, display_name=name[:128] or str(tg_user_id), joined_at=now
+        )
         session.add(member)
     member.username = (username or None) and username[:64]
-    member.role, member.unit_id, member.active, member.invite_id = role.value, inv.unit_id, True, inv.id
-    repo.audit(session, now, tg_user_id, "member.join", invite_id=inv.id, role=role.value, unit_id=inv.unit_id)
+    member.role, member.unit_id, member.active, member.invite_id = (
+        role.value,
+        inv.unit_id,
+        True,
+        inv.id,
+    )
+    repo.audit(
+        session,
+        now,
+        tg_user_id,
+        "member.join",
+        invite_id=inv.id,
+        role=role.value,
+        unit_id=inv.unit_id,
+    )
     return Joined(role, inv.unit.name if inv.unit else None, member.display_name, changed=True)

@@ -35,7 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.amounts import AmountError, format_wan, parse_usd, parse_wan
 from bot.config import Settings
 from bot.dedup import company_key
-from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, FieldError, clean_line, parse_phone
+from bot.leadfields import (
+    COMPANY_MAX,
+    CONTACT_MAX,
+    NOTES_MAX,
+    PROJECT_MAX,
+    FieldError,
+    clean_line,
+    parse_phone,
+)
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card
@@ -53,7 +61,12 @@ FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
-_TEXT_LIMITS = {"project": PROJECT_MAX, "company": COMPANY_MAX, "contact_name": CONTACT_MAX, "notes": NOTES_MAX}
+_TEXT_LIMITS = {
+    "project": PROJECT_MAX,
+    "company": COMPANY_MAX,
+    "contact_name": CONTACT_MAX,
+    "notes": NOTES_MAX,
+}
 _TAG_SPLIT = re.compile(r"[\s,，、;；/]+")
 
 
@@ -185,7 +198,11 @@ def _require_member(actor: Actor) -> None:
 
 
 async def _lead(session: AsyncSession, lead_id: int, *, lock: bool = False) -> Lead:
-    lead = await (lead_repo.lead_for_update(session, lead_id) if lock else lead_repo.lead_by_id(session, lead_id))
+    lead = await (
+        lead_repo.lead_for_update(session, lead_id)
+        if lock
+        else lead_repo.lead_by_id(session, lead_id)
+    )
     if lead is None:
         raise ServiceError("leads.not_found", lead=lead_code(lead_id))
     return lead
@@ -212,7 +229,9 @@ async def browse(
     pages = max(1, -(-total // page_size))
     if page >= pages:  # an old button, and leads went away: show the last page
         page = pages - 1
-        rows, total = await lead_repo.unit_leads(session, unit_id, stage, page * page_size, page_size)
+        rows, total = await lead_repo.unit_leads(
+            session, unit_id, stage, page * page_size, page_size
+        )
     return LeadPage(
         tuple(LeadRow(r.id, r.code, r.project, r.unit.name, r.stage, r.review,
                       lead_code(r.duplicate_of) if r.duplicate_of else None) for r in rows),
@@ -237,7 +256,11 @@ async def lead_files(session: AsyncSession, actor: Actor, lead_id: int) -> tuple
     for item in lead.attachments or []:
         if isinstance(item, dict) and item.get("file_id"):
             kind = "photo" if (item.get("kind") or item.get("type")) == "photo" else "document"
-            files.append(LeadFile(str(item["file_id"]), kind, str(item.get("name") or item.get("file_name") or "")))
+            files.append(
+                LeadFile(
+                    str(item["file_id"]), kind, str(item.get("name") or item.get("file_name") or "")
+                )
+            )
     if not files:
         raise ServiceError("leads.files.none", lead=lead.code)
     return tuple(files)
@@ -255,7 +278,9 @@ def _index(settings: Settings, stage: str) -> int:
     return settings.stages.index(stage) if stage in settings.stages else -1
 
 
-async def stage_menu(session: AsyncSession, actor: Actor, lead_id: int, settings: Settings) -> StageMenu:
+async def stage_menu(
+    session: AsyncSession, actor: Actor, lead_id: int, settings: Settings
+) -> StageMenu:
     _require_member(actor)
     lead = await _lead(session, lead_id)
     _may_move(actor, lead)
@@ -264,10 +289,14 @@ async def stage_menu(session: AsyncSession, actor: Actor, lead_id: int, settings
         choices = tuple(s for s in settings.stages if s != lead.stage)
     else:
         choices = tuple(s for i, s in enumerate(settings.stages) if i > here)
-    return StageMenu(lead.id, lead.code, lead.project, lead.stage, choices, not actor.is_leader and here > 0)
+    return StageMenu(
+        lead.id, lead.code, lead.project, lead.stage, choices, not actor.is_leader and here > 0
+    )
 
 
-def _plan(actor: Actor, lead: Lead, to_stage: str, settings: Settings) -> tuple[tuple[str, ...], bool]:
+def _plan(
+    actor: Actor, lead: Lead, to_stage: str, settings: Settings
+) -> tuple[tuple[str, ...], bool]:
     _may_move(actor, lead)
     if to_stage not in settings.stages:
         raise ServiceError("leads.stage.unknown", stage=to_stage, stages="、".join(settings.stages))
@@ -276,12 +305,16 @@ def _plan(actor: Actor, lead: Lead, to_stage: str, settings: Settings) -> tuple[
     here, there = _index(settings, lead.stage), _index(settings, to_stage)
     backwards = here > there
     if backwards and not actor.is_leader:
-        raise ServiceError("leads.stage.backwards", lead=lead.code, current=lead.stage, stage=to_stage)
+        raise ServiceError(
+            "leads.stage.backwards", lead=lead.code, current=lead.stage, stage=to_stage
+        )
     skipped = tuple(settings.stages[here + 1 : there]) if not backwards and here >= 0 else ()
     return skipped, backwards
 
 
-async def check_stage(session: AsyncSession, actor: Actor, lead_id: int, to_stage: str, settings: Settings) -> LeadRef:
+async def check_stage(
+    session: AsyncSession, actor: Actor, lead_id: int, to_stage: str, settings: Settings
+) -> LeadRef:
     """Refuse early (before asking for a note) what :func:`move_stage` would refuse."""
     _require_member(actor)
     lead = await _lead(session, lead_id)
@@ -302,7 +335,9 @@ async def move_stage(
     _event(session, lead, now, actor, "stage", from_stage, to_stage, note=note)
     await session.flush()
     await refresh_after(session, lead.unit_id, now, settings)  # scoring: /rank moves at once
-    return StageChange(lead.id, lead.code, lead.project, from_stage, to_stage, skipped, backwards, note)
+    return StageChange(
+        lead.id, lead.code, lead.project, from_stage, to_stage, skipped, backwards, note
+    )
 
 
 # --- review ------------------------------------------------------------------------------
@@ -323,7 +358,9 @@ async def check_reject(session: AsyncSession, actor: Actor, lead_id: int) -> Lea
     return LeadRef(lead.id, lead.code, lead.project, lead.stage)
 
 
-async def verify_lead(session: AsyncSession, now: datetime, actor: Actor, lead_id: int) -> ReviewResult:
+async def verify_lead(
+    session: AsyncSession, now: datetime, actor: Actor, lead_id: int
+) -> ReviewResult:
     _require_member(actor)
     _may_review(actor)
     lead = await _lead(session, lead_id, lock=True)
@@ -402,7 +439,9 @@ async def edit_menu(session: AsyncSession, actor: Actor, lead_id: int) -> EditMe
     return EditMenu(lead.id, lead.code, lead.project, FIELDS)
 
 
-async def start_edit(session: AsyncSession, actor: Actor, lead_id: int, field: str, settings: Settings) -> EditPrompt:
+async def start_edit(
+    session: AsyncSession, actor: Actor, lead_id: int, field: str, settings: Settings
+) -> EditPrompt:
     _require_member(actor)
     if field not in FIELDS:
         raise ServiceError("leads.edit.unknown_field")
@@ -410,7 +449,9 @@ async def start_edit(session: AsyncSession, actor: Actor, lead_id: int, field: s
     _may_edit(actor, lead)
     options = tuple(getattr(settings, CHOICES[field])) if field in CHOICES else ()
     current = list(lead.tags or []) if field == "tags" else getattr(lead, field)
-    return EditPrompt(lead.id, lead.code, lead.project, field, current, options, field not in REQUIRED)
+    return EditPrompt(
+        lead.id, lead.code, lead.project, field, current, options, field not in REQUIRED
+    )
 
 
 async def edit_lead(
@@ -432,7 +473,9 @@ async def edit_lead(
     else:
         setattr(lead, field, new)
     lead.updated_at = now
-    _event(session, lead, now, actor, "edit", _as_text(field, old), _as_text(field, new), field=field)
+    _event(
+        session, lead, now, actor, "edit", _as_text(field, old), _as_text(field, new), field=field
+    )
     await session.flush()
     await refresh_after(session, lead.unit_id, now, settings)  # scoring: /rank moves at once
     return EditResult(lead.id, lead.code, field, old, new)
@@ -448,7 +491,9 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         words = value if isinstance(value, list) else [w for w in _TAG_SPLIT.split(value) if w]
         unknown = [w for w in words if w not in settings.tags]
         if unknown:
-            raise ServiceError("leads.edit.bad_choice", value=unknown[0], options="、".join(settings.tags))
+            raise ServiceError(
+                "leads.edit.bad_choice", value=unknown[0], options="、".join(settings.tags)
+            )
         return [t for t in settings.tags if t in set(words)]
     if not isinstance(value, str):
         raise ServiceError("leads.edit.bad_choice", value=str(value), options="")
@@ -456,7 +501,9 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         options = getattr(settings, CHOICES[field])
         choice = value.strip()
         if choice not in options:
-            raise ServiceError("leads.edit.bad_choice", value=choice[:40], options="、".join(options))
+            raise ServiceError(
+                "leads.edit.bad_choice", value=choice[:40], options="、".join(options)
+            )
         return choice
     if field in ("amount_wan", "foreign_usd"):
         try:
@@ -485,7 +532,9 @@ async def _change_company(session: AsyncSession, lead: Lead, company: str) -> No
     except IntegrityError:
         first = await lead_repo.first_by_key(session, key)
         raise ServiceError(
-            "leads.edit.company_taken", unit=first.unit.name if first else "?", first=first.code if first else "?"
+            "leads.edit.company_taken",
+            unit=first.unit.name if first else "?",
+            first=first.code if first else "?",
         ) from None
 
 
@@ -505,7 +554,9 @@ def _as_text(field: str, value: Any) -> str | None:
 # --- shared ------------------------------------------------------------------------------
 
 
-def _clean(text: str | None, limit: int, *, multiline: bool = False, empty: str = "leads.input.empty") -> str:
+def _clean(
+    text: str | None, limit: int, *, multiline: bool = False, empty: str = "leads.input.empty"
+) -> str:
     try:
         return clean_line(text, limit, multiline=multiline)
     except FieldError as err:

@@ -96,7 +96,9 @@ class CompanyDirectory:
             self.index.add(key, lead_id)
             self.last_id = max(self.last_id, lead_id)
 
-    async def near(self, session: AsyncSession, key: str, threshold: float) -> list[tuple[int, float]]:
+    async def near(
+        self, session: AsyncSession, key: str, threshold: float
+    ) -> list[tuple[int, float]]:
         await self.sync(session)
         return [(int(m.ref), m.score) for m in self.index.near(key, threshold=threshold, limit=3)]
 
@@ -110,7 +112,9 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
         phone = parse_phone(draft.contact_phone) if draft.contact_phone else None
         notes = clean_line(draft.notes, NOTES_MAX, multiline=True) if draft.notes else None
     except ValueError as err:
-        raise ServiceError(getattr(err, "code", "field.empty"), **getattr(err, "params", {})) from None
+        raise ServiceError(
+            getattr(err, "code", "field.empty"), **getattr(err, "params", {})
+        ) from None
     if draft.industry not in settings.industries:
         raise ServiceError("lead.bad_choice", field=draft.industry)
     if draft.origin not in settings.origins or draft.stage not in settings.stages:
@@ -137,7 +141,9 @@ async def check_company(
         found = await directory.near(session, key, threshold)
         for lead in await lead_repo.active_firsts(session, [lead_id for lead_id, _ in found]):
             score = next(s for i, s in found if i == lead.id)
-            near.append(NearCandidate(lead.id, lead.code, lead.project, lead.company, lead.unit.name, score))
+            near.append(
+                NearCandidate(lead.id, lead.code, lead.project, lead.company, lead.unit.name, score)
+            )
         near.sort(key=lambda c: -c.score)
     return CompanyCheck(key, exact, near)
 
@@ -170,9 +176,15 @@ async def report_lead(
             await session.flush()
     session.add(LeadEvent(lead_id=lead.id, unit_id=lead.unit_id, at=now, actor_tg_id=actor.tg_user_id,
                           kind="report", to_value=draft.stage))  # fmt: skip
-    first_lead = await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
-    await refresh_after(session, lead.unit_id, now, settings, since=now)  # scoring: /rank moves at once
-    return ReportResult(lead.id, lead.code, actor.unit_name or "", _first(first_lead) if first_lead else None)
+    first_lead = (
+        await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
+    )
+    await refresh_after(
+        session, lead.unit_id, now, settings, since=now
+    )  # scoring: /rank moves at once
+    return ReportResult(
+        lead.id, lead.code, actor.unit_name or "", _first(first_lead) if first_lead else None
+    )
 
 
 def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:

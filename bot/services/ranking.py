@@ -14,16 +14,14 @@ import bisect
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.leadfields import FieldError, clean_line
 from bot.periods import Span
-from bot.rules import MANUAL_RULE_ID, Entry
-from bot.rules import engine
-from bot.services import ServiceError
-from bot.services import scoring
+from bot.rules import MANUAL_RULE_ID, Entry, engine
+from bot.services import ServiceError, scoring
 from bot.services.access import Actor
 from bot.services.scoring import RANK_KINDS, ScoringSetup, collect_unit, to_entry
 from storage import repo, scoring_repo, weekly_repo
@@ -33,14 +31,17 @@ ZERO = Decimal(0)
 REASON_MAX = 500
 ADJUST_LIMIT = Decimal(1000)
 RECENT = 8
-FUNNEL_BENCHMARKS = (Decimal(75), Decimal(80))  # seed 003: 签约项目开工率 ≥ 75%, 开工项目纳统率 ≥ 80%
+FUNNEL_BENCHMARKS = (
+    Decimal(75),
+    Decimal(80),
+)  # seed 003: 签约项目开工率 ≥ 75%, 开工项目纳统率 ≥ 80%
 PERIOD_WORDS: dict[str, str] = {
     "week": "week", "w": "week", "本周": "week", "周": "week", "这周": "week",
     "month": "month", "m": "month", "本月": "month", "月": "month", "这个月": "month",
     "quarter": "quarter", "q": "quarter", "本季": "quarter", "本季度": "quarter", "季": "quarter", "季度": "quarter",
     "year": "year", "y": "year", "本年": "year", "今年": "year", "年": "year", "年度": "year", "本年度": "year",
 }  # fmt: skip
-_UTC = timezone.utc
+_UTC = UTC
 
 
 # --------------------------------------------------------------------------- #
@@ -96,7 +97,12 @@ def _period_key(token: str) -> tuple[str, str] | None:
     import re
 
     t = token.strip().upper()
-    for kind, pattern in (("week", r"\d{4}-W\d{2}"), ("quarter", r"\d{4}-Q[1-4]"), ("month", r"\d{4}-\d{2}"), ("year", r"\d{4}")):
+    for kind, pattern in (
+        ("week", r"\d{4}-W\d{2}"),
+        ("quarter", r"\d{4}-Q[1-4]"),
+        ("month", r"\d{4}-\d{2}"),
+        ("year", r"\d{4}"),
+    ):
         if re.fullmatch(pattern, t):
             return kind, t
     return None
@@ -109,12 +115,17 @@ async def categories(session: Any) -> list[str]:
 
 def ranked(points: dict[int, Decimal]) -> dict[int, int]:
     """Competition ranking: equal points share a rank, the next rank skips (1, 2, 2, 4)."""
-    descending = sorted((-p for p in points.values()))
+    descending = sorted(-p for p in points.values())
     return {unit: bisect.bisect_left(descending, -p) + 1 for unit, p in points.items()}
 
 
 async def rank(
-    session: Any, setup: ScoringSetup, now: datetime, kind: str, category: str | None = None, key: str | None = None
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    kind: str,
+    category: str | None = None,
+    key: str | None = None,
 ) -> RankTable:
     if kind not in RANK_KINDS:
         raise ServiceError("rank.usage", categories="—")
@@ -131,7 +142,10 @@ async def rank(
     before = {u.id: stored.get((u.id, previous.key), ZERO) for u in units}
     ranks, old = ranked(now_pts), ranked(before)
     rows = [
-        RankRow(ranks[u.id], u.id, u.name, u.category, now_pts[u.id], old[u.id], old[u.id] - ranks[u.id]) for u in units
+        RankRow(
+            ranks[u.id], u.id, u.name, u.category, now_pts[u.id], old[u.id], old[u.id] - ranks[u.id]
+        )
+        for u in units
     ]
     rows.sort(key=lambda r: (r.rank, r.unit_id))
     return RankTable(kind, span.key, span, previous, category, tuple(rows))
@@ -228,7 +242,12 @@ def rule_name(setup: ScoringSetup, rule_id: str) -> str:
 
 
 async def unit_score(
-    session: Any, setup: ScoringSetup, now: datetime, actor: Actor, unit_text: str | None, kind: str = "year"
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    actor: Actor,
+    unit_text: str | None,
+    kind: str = "year",
 ) -> ScoreView:
     if not actor.is_member:
         raise ServiceError("access.stranger")
@@ -244,15 +263,28 @@ async def unit_score(
     span = setup.periods.span(kind, now)
     start = span.start + timedelta(microseconds=1) if kind == "week" else span.start
     since = engine.history_start(setup.rules, start, setup.periods)
-    rows = await scoring_repo.live_entries_between(session, since, span.end + timedelta(microseconds=1), [unit.id])
-    result = engine.score_span(setup.rules, [to_entry(r) for r in rows], span, setup.periods).get(unit.id)
+    rows = await scoring_repo.live_entries_between(
+        session, since, span.end + timedelta(microseconds=1), [unit.id]
+    )
+    result = engine.score_span(setup.rules, [to_entry(r) for r in rows], span, setup.periods).get(
+        unit.id
+    )
     table = await rank(session, setup, now, kind)
     position = next((r.rank for r in table.rows if r.unit_id == unit.id), len(table.rows))
     modules = tuple(ModuleLine(m.name, m.raw, m.capped) for m in result.modules.values())
     rules = tuple(
-        sorted((RuleLine(rid, rule_name(setup, rid), pts) for rid, pts in result.by_rule.items() if pts), key=lambda r: -r.points)
+        sorted(
+            (
+                RuleLine(rid, rule_name(setup, rid), pts)
+                for rid, pts in result.by_rule.items()
+                if pts
+            ),
+            key=lambda r: -r.points,
+        )
     )
-    caps = tuple(CapLine(h.label, h.cap, h.per, h.period_key, h.raw, h.capped) for h in result.caps_hit)
+    caps = tuple(
+        CapLine(h.label, h.cap, h.per, h.period_key, h.raw, h.capped) for h in result.caps_hit
+    )
     recent = tuple(
         EntryLine(r.at, r.points, rule_name(setup, r.rule_id), r.note, r.manual)
         for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
@@ -265,7 +297,9 @@ async def unit_score(
     )  # fmt: skip
 
 
-def targets_for(setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year: Span) -> tuple[TargetLine, ...]:
+def targets_for(
+    setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year: Span
+) -> tuple[TargetLine, ...]:
     lines = []
     for t in setup.targets:
         done = 0
@@ -294,14 +328,24 @@ def targets_for(setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, y
     return tuple(lines)
 
 
-def funnel_for(setup: ScoringSetup, history: scoring.UnitHistory, year: Span) -> tuple[FunnelLine, ...]:
+def funnel_for(
+    setup: ScoringSetup, history: scoring.UnitHistory, year: Span
+) -> tuple[FunnelLine, ...]:
     """签约→开工 and 开工→入统 for the leads that reached the first stage this year (seed 003)."""
     stages = setup.rules.stages
     if not all(s in stages for s in setup.funnel):
         return ()
     lines = []
-    for (a, b), benchmark in zip(((setup.funnel[0], setup.funnel[1]), (setup.funnel[1], setup.funnel[2])), FUNNEL_BENCHMARKS, strict=True):
-        base = [tl for tl in history.timelines.values() if tl.lead.duplicate_of is None and a in tl.reached and year.contains(tl.reached[a])]
+    for (a, b), benchmark in zip(
+        ((setup.funnel[0], setup.funnel[1]), (setup.funnel[1], setup.funnel[2])),
+        FUNNEL_BENCHMARKS,
+        strict=True,
+    ):
+        base = [
+            tl
+            for tl in history.timelines.values()
+            if tl.lead.duplicate_of is None and a in tl.reached and year.contains(tl.reached[a])
+        ]
         reached = sum(1 for tl in base if b in tl.reached)
         rate = (Decimal(reached) * 100 / len(base)).quantize(Decimal(1)) if base else None
         lines.append(FunnelLine(a, b, len(base), reached, rate, benchmark))
@@ -337,7 +381,13 @@ def parse_adjust_args(text: str) -> tuple[str, Decimal, str]:
 
 
 async def adjust(
-    session: Any, setup: ScoringSetup, now: datetime, actor: Actor, unit_text: str, points: Decimal, reason: str
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    actor: Actor,
+    unit_text: str,
+    points: Decimal,
+    reason: str,
 ) -> Adjustment:
     if not actor.is_leader:
         raise ServiceError("access.leader_only")
@@ -350,9 +400,20 @@ async def adjust(
         raise ServiceError("adjust.reason_missing") from None
     await scoring_repo.lock_unit(session, unit.id)
     entry = Entry(unit.id, MANUAL_RULE_ID, None, points, now, f"manual:{actor.tg_user_id}", reason)
-    row = scoring_repo.new_entry(session, scoring._row(entry, now, manual=True, by=actor.tg_user_id))
+    row = scoring_repo.new_entry(
+        session, scoring._row(entry, now, manual=True, by=actor.tg_user_id)
+    )
     await session.flush()
-    repo.audit(session, now, actor.tg_user_id, "score.adjust", note=reason, unit=unit.id, points=str(points), entry=row.id)
+    repo.audit(
+        session,
+        now,
+        actor.tg_user_id,
+        "score.adjust",
+        note=reason,
+        unit=unit.id,
+        points=str(points),
+        entry=row.id,
+    )
     rows = await scoring_repo.live_entries(session, unit.id)
     await scoring.recompute_scores(session, setup, unit.id, [to_entry(r) for r in rows], now, now)
     return Adjustment(unit.id, unit.name, points, reason, row.id)
@@ -425,7 +486,12 @@ async def plan_board(
         return None
     found = await board(session, setup, month_key, top_n)
     png, caption = await asyncio.to_thread(render_picture, locale, found)
-    picture = {"filename": f"board-{month_key}.png", "data": base64.b64encode(png).decode("ascii"), "caption": caption, "as": "photo"}
+    picture = {
+        "filename": f"board-{month_key}.png",
+        "data": base64.b64encode(png).decode("ascii"),
+        "caption": caption,
+        "as": "photo",
+    }
     row = {
         "kind": "board", "period_key": month_key, "chat_id": chat, "unit_id": None, "recipient": "leaders",
         "template": "board.outbox", "params": {"text": render_text(locale, found), "_document": picture},

@@ -36,8 +36,8 @@ from bot.periods import WeeklyPeriod
 from bot.services.weekly import (
     WeeklyConfig,
     close_period,
-    deadline_info,
     day_text,
+    deadline_info,
     period_label,
     remaining_text,
     shift_note,
@@ -95,7 +95,11 @@ def quiet_gate(cfg: WeeklyConfig) -> Gate:
         end = quiet_end(now, cfg.quiet, cfg.zone)
         if end is None:
             return None
-        deadline = datetime.fromisoformat(params["deadline_at"]) if params.get("deadline_at") else row.not_after
+        deadline = (
+            datetime.fromisoformat(params["deadline_at"])
+            if params.get("deadline_at")
+            else row.not_after
+        )
         if end < deadline:
             return ("defer", end, min(end + cfg.grace, deadline))
         return ("skip", "quiet hours last until the deadline")
@@ -159,19 +163,27 @@ async def plan_reminders(session: AsyncSession, now: datetime, cfg: WeeklyConfig
         at = period.deadline - offset
         if at > now or at <= period.start:
             continue
-        if not await weekly_repo.take_mark(session, f"plan:{period.key}:{_offset_name(offset)}", now):
+        if not await weekly_repo.take_mark(
+            session, f"plan:{period.key}:{_offset_name(offset)}", now
+        ):
             continue
         rows = await _unit_reminders(session, now, cfg, period, offset, at)
         added = await weekly_repo.enqueue(session, rows)
         planned.rows += added
         planned.reminders += added
     at = period.deadline - cfg.leaders_offset
-    if period.start < at <= now and await weekly_repo.take_mark(session, f"plan:{period.key}:leaders", now):
-        planned.rows += await weekly_repo.enqueue(session, await _leaders_missing(session, now, cfg, period, at))
+    if period.start < at <= now and await weekly_repo.take_mark(
+        session, f"plan:{period.key}:leaders", now
+    ):
+        planned.rows += await weekly_repo.enqueue(
+            session, await _leaders_missing(session, now, cfg, period, at)
+        )
     return planned
 
 
-async def resume_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, period_key: str) -> int:
+async def resume_week(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period_key: str
+) -> int:
     """A skip was taken back: the week's reminders go on from here.
 
     A reminder whose time to be sent passed during the skip is moot: its plan mark
@@ -181,7 +193,10 @@ async def resume_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, p
     period at its next tick, even after the deadline.
     """
     period = cfg.periods.by_key(period_key)
-    due = [(period.deadline - offset, f"plan:{period.key}:{_offset_name(offset)}") for offset in cfg.offsets]
+    due = [
+        (period.deadline - offset, f"plan:{period.key}:{_offset_name(offset)}")
+        for offset in cfg.offsets
+    ]
     due.append((period.deadline - cfg.leaders_offset, f"plan:{period.key}:leaders"))
     for at, mark in due:
         if period.start < at and min(at + cfg.grace, period.deadline) <= now:
@@ -190,7 +205,12 @@ async def resume_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, p
 
 
 async def _unit_reminders(
-    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod, offset: timedelta, at: datetime
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    period: WeeklyPeriod,
+    offset: timedelta,
+    at: datetime,
 ) -> list[dict[str, Any]]:
     kind = REMIND + _offset_name(offset)
     subs = await weekly_repo.submissions_for(session, period.key)
@@ -209,7 +229,9 @@ async def _unit_reminders(
             continue
         waiting = sub is not None and sub.latest_status == VersionStatus.SUBMITTED
         members = by_unit.get(unit.id, [])
-        targets = [m for m in members if m.role == (Role.HEAD.value if waiting else Role.LIAISON.value)]
+        targets = [
+            m for m in members if m.role == (Role.HEAD.value if waiting else Role.LIAISON.value)
+        ]
         if waiting and not targets:
             targets = [m for m in members if m.role == Role.LIAISON.value]
         version_id = None
@@ -221,9 +243,21 @@ async def _unit_reminders(
             params = {**_deadline_params(cfg, period, locale), "unit": unit.name, "_quiet": True,
                       "number": sub.latest_number if sub else 0, "leave": _leave_note(away, locale)}  # fmt: skip
             is_head_note = waiting and member.role == Role.HEAD.value
-            template = "weekly.remind.head" if is_head_note else ("weekly.remind.waiting" if waiting else "weekly.remind.liaison")
-            buttons = [[{"label": "weekly.button.review", "data": f"wkc:{version_id}:show"}]] if is_head_note and version_id else _start_button()
-            due, status, error = at, OutboxStatus.PENDING, None  # planned late: due at once, within grace
+            template = (
+                "weekly.remind.head"
+                if is_head_note
+                else ("weekly.remind.waiting" if waiting else "weekly.remind.liaison")
+            )
+            buttons = (
+                [[{"label": "weekly.button.review", "data": f"wkc:{version_id}:show"}]]
+                if is_head_note and version_id
+                else _start_button()
+            )
+            due, status, error = (
+                at,
+                OutboxStatus.PENDING,
+                None,
+            )  # planned late: due at once, within grace
             end = quiet_end(max(at, now), cfg.quiet, cfg.zone)
             row_not_after = not_after
             if end is not None:
@@ -248,7 +282,9 @@ async def _unit_reminders(
     return rows
 
 
-def _recipients(targets: Sequence[Member], members: Sequence[Member], leaves: dict[int, date], day: date) -> list[tuple[Member, list[tuple[str, date]]]]:
+def _recipients(
+    targets: Sequence[Member], members: Sequence[Member], leaves: dict[int, date], day: date
+) -> list[tuple[Member, list[tuple[str, date]]]]:
     """(member, [(name, until) of those on leave they receive for]) — one entry per person."""
     found: dict[int, tuple[Member, list[tuple[str, date]]]] = {}
     for member in targets:
@@ -264,7 +300,10 @@ def _recipients(targets: Sequence[Member], members: Sequence[Member], leaves: di
 def _leave_note(away: list[tuple[str, date]], locale: str) -> str:
     if not away:
         return ""
-    who = "、".join(catalog.plain("weekly.remind.away_one", locale, name=n, day=day_text(u, locale)) for n, u in away)
+    who = "、".join(
+        catalog.plain("weekly.remind.away_one", locale, name=n, day=day_text(u, locale))
+        for n, u in away
+    )
     return "\n" + catalog.plain("weekly.remind.on_behalf", locale, who=who)
 
 
@@ -273,27 +312,49 @@ async def _leaders_targets(session: AsyncSession, cfg: WeeklyConfig) -> list[tup
     chat = await weekly_repo.leaders_chat(session)
     if chat is not None:
         return [(chat, cfg.locale, False)]
-    return [(m.tg_user_id, m.locale or cfg.locale, True) for m in await weekly_repo.members_with_role(session, Role.LEADER)]
+    return [
+        (m.tg_user_id, m.locale or cfg.locale, True)
+        for m in await weekly_repo.members_with_role(session, Role.LEADER)
+    ]
 
 
-async def _leaders_missing(session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod, at: datetime) -> list[dict[str, Any]]:
+async def _leaders_missing(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod, at: datetime
+) -> list[dict[str, Any]]:
     subs = await weekly_repo.submissions_for(session, period.key)
     missing, waiting = [], []
     for unit in await weekly_repo.active_units(session):
         sub = subs.get(unit.id)
         if sub is not None and sub.accepted_version_id is not None:
             continue
-        (waiting if sub is not None and sub.latest_status == VersionStatus.SUBMITTED else missing).append(unit.name)
+        (
+            waiting if sub is not None and sub.latest_status == VersionStatus.SUBMITTED else missing
+        ).append(unit.name)
     rows = []
     for chat, locale, private in await _leaders_targets(session, cfg):
         lines = []
         if missing:
-            lines.append(catalog.plain("weekly.leaders.not_submitted", locale, names="、".join(missing), count=len(missing)))
+            lines.append(
+                catalog.plain(
+                    "weekly.leaders.not_submitted",
+                    locale,
+                    names="、".join(missing),
+                    count=len(missing),
+                )
+            )
         if waiting:
-            lines.append(catalog.plain("weekly.leaders.waiting", locale, names="、".join(waiting), count=len(waiting)))
+            lines.append(
+                catalog.plain(
+                    "weekly.leaders.waiting", locale, names="、".join(waiting), count=len(waiting)
+                )
+            )
         if not lines:
             lines.append(catalog.plain("weekly.leaders.all_in", locale))
-        params = {**_deadline_params(cfg, period, locale), "lines": "\n".join(lines), "_quiet": private}
+        params = {
+            **_deadline_params(cfg, period, locale),
+            "lines": "\n".join(lines),
+            "_quiet": private,
+        }
         rows.append(_row(
             kind=LEADERS_MISSING, key=period.key, chat_id=chat, template="weekly.leaders.missing", params=params,
             locale=locale, due=at, not_after=min(at + cfg.grace, period.deadline), now=now,
@@ -310,7 +371,10 @@ async def _leaders_missing(session: AsyncSession, now: datetime, cfg: WeeklyConf
 async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig) -> int:
     """Close the periods whose deadline has passed (the last two, oldest first)."""
     current = cfg.periods.week_of(now)
-    candidates = [cfg.periods.previous(cfg.periods.previous(current)), cfg.periods.previous(current)]
+    candidates = [
+        cfg.periods.previous(cfg.periods.previous(current)),
+        cfg.periods.previous(current),
+    ]
     if now >= current.deadline:
         candidates.append(current)
     added = 0
@@ -327,13 +391,29 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
         for chat, locale, private in await _leaders_targets(session, cfg):
             lines = []
             if summary.missing:
-                lines.append(catalog.plain("weekly.summary.missing", locale, names="、".join(summary.missing)))
+                lines.append(
+                    catalog.plain(
+                        "weekly.summary.missing", locale, names="、".join(summary.missing)
+                    )
+                )
             if summary.waiting:
-                lines.append(catalog.plain("weekly.summary.waiting", locale, names="、".join(summary.waiting)))
+                lines.append(
+                    catalog.plain(
+                        "weekly.summary.waiting", locale, names="、".join(summary.waiting)
+                    )
+                )
             if summary.late:
-                lines.append(catalog.plain("weekly.summary.late", locale, names="、".join(summary.late)))
+                lines.append(
+                    catalog.plain("weekly.summary.late", locale, names="、".join(summary.late))
+                )
             if summary.previous_late:
-                lines.append(catalog.plain("weekly.summary.previous_late", locale, names="、".join(summary.previous_late)))
+                lines.append(
+                    catalog.plain(
+                        "weekly.summary.previous_late",
+                        locale,
+                        names="、".join(summary.previous_late),
+                    )
+                )
             params = {**_deadline_params(cfg, period, locale), "on_time": len(summary.on_time), "late": len(summary.late),
                       "missing": len(summary.missing), "lines": ("\n" + "\n".join(lines)) if lines else "", "_quiet": private}  # fmt: skip
             rows.append(_row(
@@ -351,7 +431,7 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
 
 
 async def admin_recipients(session: AsyncSession, cfg: WeeklyConfig) -> list[tuple[int, str]]:
-    found: dict[int, str] = {tg: cfg.locale for tg in cfg.admins}
+    found: dict[int, str] = dict.fromkeys(cfg.admins, cfg.locale)
     known = await weekly_repo.members_by_tg(session, found)
     for tg in found:
         if tg in known and known[tg].locale:
@@ -361,7 +441,9 @@ async def admin_recipients(session: AsyncSession, cfg: WeeklyConfig) -> list[tup
     return sorted(found.items())
 
 
-def uncovered_years(cfg: WeeklyConfig, now: datetime, weeks: int = CALENDAR_LOOKAHEAD_WEEKS) -> list[int]:
+def uncovered_years(
+    cfg: WeeklyConfig, now: datetime, weeks: int = CALENDAR_LOOKAHEAD_WEEKS
+) -> list[int]:
     """Years of the coming deadlines that China's calendar package does not know."""
     period = cfg.periods.week_of(now)
     years = set()
@@ -380,9 +462,13 @@ async def warn_uncovered_calendar(session: AsyncSession, now: datetime, cfg: Wee
     schedule = cfg.periods.schedule
     rows = []
     for year in years:
-        extra = sum(1 for d in (*schedule.extra_holidays, *schedule.extra_workdays) if d.year == year)
+        extra = sum(
+            1 for d in (*schedule.extra_holidays, *schedule.extra_workdays) if d.year == year
+        )
         for chat, locale in await admin_recipients(session, cfg):
-            note = catalog.plain("weekly.admin.calendar_extra", locale, count=extra) if extra else ""
+            note = (
+                catalog.plain("weekly.admin.calendar_extra", locale, count=extra) if extra else ""
+            )
             rows.append(_row(
                 kind=ADMIN_CALENDAR, key=str(year), chat_id=chat, template="weekly.admin.calendar",
                 params={"year": year, "extra": note}, locale=locale, due=now, not_after=now + timedelta(days=7), now=now,
@@ -414,7 +500,9 @@ def error_text(error: str | None, locale: str) -> str:
 
 def _what(row: OutboxMessage, locale: str) -> str:
     family = row.kind.split(":", 1)[0]
-    key = {"remind": "weekly.kind.remind", "leaders": "weekly.kind.leaders"}.get(family, "weekly.kind.other")
+    key = {"remind": "weekly.kind.remind", "leaders": "weekly.kind.leaders"}.get(
+        family, "weekly.kind.other"
+    )
     return catalog.plain(key, locale, period=row.period_key)
 
 
@@ -433,7 +521,11 @@ async def plan_failure_report(session: AsyncSession, now: datetime, cfg: WeeklyC
                 error=error_text(row.error or row.status, locale),
             ))  # fmt: skip
         if len(failures) > REPORT_LINES:
-            lines.append(catalog.plain("weekly.admin.undelivered_more", locale, count=len(failures) - REPORT_LINES))
+            lines.append(
+                catalog.plain(
+                    "weekly.admin.undelivered_more", locale, count=len(failures) - REPORT_LINES
+                )
+            )
         rows.append(_row(
             kind=ADMIN_UNDELIVERED, key=f"#{failures[0].id}-{failures[-1].id}", chat_id=chat,
             template="weekly.admin.undelivered", params={"count": len(failures), "lines": "\n".join(lines)},
@@ -450,11 +542,15 @@ async def plan_failure_report(session: AsyncSession, now: datetime, cfg: WeeklyC
 # --------------------------------------------------------------------------------------
 
 
-def render(row: OutboxMessage, now: datetime, bot_username: str | None) -> tuple[str, list[list[dict[str, str]]]]:
+def render(
+    row: OutboxMessage, now: datetime, bot_username: str | None
+) -> tuple[str, list[list[dict[str, str]]]]:
     """(HTML text, button rows as dicts with ``text`` and ``url`` or ``callback_data``)."""
     params = {k: v for k, v in (row.params or {}).items() if not k.startswith("_")}
     if "deadline_at" in params:
-        params["remaining"] = remaining_text(datetime.fromisoformat(params["deadline_at"]) - now, row.locale)
+        params["remaining"] = remaining_text(
+            datetime.fromisoformat(params["deadline_at"]) - now, row.locale
+        )
     text = catalog.t(row.template, row.locale, **params)
     buttons = []
     for spec_row in row.buttons or []:
@@ -462,7 +558,9 @@ def render(row: OutboxMessage, now: datetime, bot_username: str | None) -> tuple
         for spec in spec_row:
             label = catalog.plain(spec["label"], row.locale)
             if "start" in spec:
-                out.append({"text": label, "url": f"https://t.me/{bot_username}?start={spec['start']}"})
+                out.append(
+                    {"text": label, "url": f"https://t.me/{bot_username}?start={spec['start']}"}
+                )
             elif "data" in spec:
                 out.append({"text": label, "callback_data": spec["data"]})
         if out:

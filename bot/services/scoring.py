@@ -28,7 +28,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,8 +38,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.amounts import AmountError, parse_usd, parse_wan
 from bot.config import ConfigError, Settings
 from bot.periods import Periods, Span, WeeklySchedule
-from bot.rules import MANUAL_RULE_ID, Entry, Event, LeadFacts, RuleSet, RulesError, load_preset, load_rules
-from bot.rules import engine
+from bot.rules import (
+    MANUAL_RULE_ID,
+    Entry,
+    Event,
+    LeadFacts,
+    RulesError,
+    RuleSet,
+    engine,
+    load_preset,
+    load_rules,
+)
 from bot.rules.schedule import max_deadline, overdue_nodes
 from storage import funds_repo, repo, scoring_repo
 from storage.models import Lead, LeadEvent, Review
@@ -50,7 +59,7 @@ RANK_KINDS: tuple[str, ...] = ("week", "month", "quarter", "year")
 QUANTUM = Decimal("0.0001")  # the ledger keeps 4 decimals; compare what is stored
 LEAD_FACT_FIELDS = frozenset({"amount_wan", "origin", "industry", "tags", "foreign_usd"})
 STATE_KIND, STATE_KEY = "scoring", "rules"
-_UTC = timezone.utc
+_UTC = UTC
 _TICK = timedelta(microseconds=1)
 
 
@@ -80,7 +89,11 @@ class TargetSpec(BaseModel):
     units: dict[str, int] = Field(default_factory=dict)
 
     def count_for(self, unit_name: str, short_name: str | None) -> int:
-        return self.units.get(unit_name) or (self.units.get(short_name) if short_name else None) or self.count
+        return (
+            self.units.get(unit_name)
+            or (self.units.get(short_name) if short_name else None)
+            or self.count
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +155,9 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
         try:
             raw = list(tomllib.loads(Path(target_file).read_text("utf-8-sig")).get("targets", []))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config error: LEADBOT_TARGETS_FILE (targets_file): cannot read {target_file}: {exc}") from None
+            raise ConfigError(
+                f"config error: LEADBOT_TARGETS_FILE (targets_file): cannot read {target_file}: {exc}"
+            ) from None
     try:
         return tuple(TargetSpec.model_validate(t) for t in raw)
     except ValidationError as exc:
@@ -187,7 +202,7 @@ def current() -> ScoringSetup:
     if _current is None:
         try:
             _current = setup_for(Settings())
-        except Exception:  # noqa: BLE001 - a broken environment must not break a lead report
+        except Exception:
             _current = setup_for(Settings.model_construct())
     return _current
 
@@ -253,7 +268,10 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
             reached.setdefault(s, at)
 
     report = next((e for e in events if e.kind == "report"), None)
-    move(report.to_value if report and report.to_value else _initial_stage(lead, events), lead.reported_at)
+    move(
+        report.to_value if report and report.to_value else _initial_stage(lead, events),
+        lead.reported_at,
+    )
     edits: list[tuple[datetime, str, str | None]] = []
     verified_at: datetime | None = None
     for e in events:
@@ -265,7 +283,9 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
             verified_at = e.at
     if lead.review == Review.VERIFIED and verified_at is None:
         verified_at = lead.reviewed_at or lead.reported_at
-    return LeadTimeline(lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None)
+    return LeadTimeline(
+        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None
+    )
 
 
 def _initial_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
@@ -286,7 +306,12 @@ class UnitHistory:
 
 
 async def collect_unit(
-    session: Any, unit_id: int, setup: ScoringSetup, since: datetime | None = None, *, now: datetime | None = None
+    session: Any,
+    unit_id: int,
+    setup: ScoringSetup,
+    since: datetime | None = None,
+    *,
+    now: datetime | None = None,
 ) -> UnitHistory:
     """Every scoring event of one unit, built from its rows.
 
@@ -302,7 +327,9 @@ async def collect_unit(
     else:
         # A lead that last moved up to the longest stage deadline before ``since`` may still
         # become overdue after it: its stage_overdue event is dated at the deadline, not at a move.
-        leads = await scoring_repo.unit_leads_active_since(session, unit_id, since - max_deadline(rules))
+        leads = await scoring_repo.unit_leads_active_since(
+            session, unit_id, since - max_deadline(rules)
+        )
         lead_events = await scoring_repo.lead_events_of(session, [lead.id for lead in leads])
     by_lead: dict[int, list[LeadEvent]] = defaultdict(list)
     for e in lead_events:
@@ -314,21 +341,56 @@ async def collect_unit(
             continue  # 不予认定: a rejected lead scores nothing and counts for nothing
         tl = lead_timeline(lead, by_lead.get(lead.id, []), rules.stages)
         timelines[lead.id] = tl
-        events.append(Event(f"lead:{lead.id}:reported", "lead_reported", unit_id, lead.reported_at, lead=tl.facts(lead.reported_at)))
+        events.append(
+            Event(
+                f"lead:{lead.id}:reported",
+                "lead_reported",
+                unit_id,
+                lead.reported_at,
+                lead=tl.facts(lead.reported_at),
+            )
+        )
         if tl.verified_at is not None:
-            events.append(Event(f"lead:{lead.id}:verified", "lead_verified", unit_id, tl.verified_at, lead=tl.facts(tl.verified_at)))
+            events.append(
+                Event(
+                    f"lead:{lead.id}:verified",
+                    "lead_verified",
+                    unit_id,
+                    tl.verified_at,
+                    lead=tl.facts(tl.verified_at),
+                )
+            )
         for stage, at in tl.reached.items():
-            events.append(Event(f"lead:{lead.id}:stage:{stage}", "stage_reached", unit_id, at, lead=tl.facts(at), stage=stage))
+            events.append(
+                Event(
+                    f"lead:{lead.id}:stage:{stage}",
+                    "stage_reached",
+                    unit_id,
+                    at,
+                    lead=tl.facts(at),
+                    stage=stage,
+                )
+            )
         events += overdue_events(rules, tl, now)
     on_or_after = None if since is None else since.astimezone(setup.zone).date() - timedelta(days=1)
-    activities = [a for a in await scoring_repo.unit_activities(session, unit_id, on_or_after) if a.review != Review.REJECTED]
+    activities = [
+        a
+        for a in await scoring_repo.unit_activities(session, unit_id, on_or_after)
+        if a.review != Review.REJECTED
+    ]
     linked = {a.lead_id for a in activities if a.lead_id is not None}
-    extra = {lead.id: lead for lead in await scoring_repo.leads_by_ids(session, linked - set(timelines))}
+    extra = {
+        lead.id: lead for lead in await scoring_repo.leads_by_ids(session, linked - set(timelines))
+    }
     for a in activities:
         facts = None
         if a.lead_id is not None:
             tl = timelines.get(a.lead_id)
-            facts = tl.facts() if tl else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
+            facts = (
+                tl.facts()
+                if tl
+                else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
+            )
         events.append(Event(
             f"activity:{a.id}", "activity", unit_id, activity_instant(a.on_date, setup.zone), lead=facts,
             activity=a.kind, verified=a.review == Review.VERIFIED, amount_usd=a.amount_usd,
@@ -338,25 +400,45 @@ async def collect_unit(
             deadline = periods.by_key(sub.period_key).deadline
         except ValueError:
             continue
-        events.append(Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome))
+        events.append(
+            Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
+        )
     events += await funds_events(session, unit_id, timelines)
     return UnitHistory(events, timelines, activities)
 
 
-async def funds_events(session: Any, unit_id: int, timelines: dict[int, LeadTimeline]) -> list[Event]:
+async def funds_events(
+    session: Any, unit_id: int, timelines: dict[int, LeadTimeline]
+) -> list[Event]:
     """到位资金 (bot/services/funds.py): one ``funds`` event per lead and month, the live figure, dated at
     its ``counts_at``, judged by the lead as it was then; a rejected lead's figures count for nothing."""
     rows = [r for r in await funds_repo.unit_live(session, unit_id) if r.amount_wan > 0]
     extra = {
-        lead.id: lead for lead in await scoring_repo.leads_by_ids(session, {r.lead_id for r in rows} - set(timelines))
+        lead.id: lead
+        for lead in await scoring_repo.leads_by_ids(
+            session, {r.lead_id for r in rows} - set(timelines)
+        )
         if lead.review != Review.REJECTED
     }  # leads outside a refresh window have no timeline yet
     events = []
     for r in rows:
         tl = timelines.get(r.lead_id)
-        facts = tl.facts(r.counts_at) if tl else (_plain_facts(extra[r.lead_id]) if r.lead_id in extra else None)
+        facts = (
+            tl.facts(r.counts_at)
+            if tl
+            else (_plain_facts(extra[r.lead_id]) if r.lead_id in extra else None)
+        )
         if facts is not None:
-            events.append(Event(f"funds:{r.lead_id}:{r.month}", "funds", unit_id, r.counts_at, lead=facts, amount_wan=Decimal(r.amount_wan)))
+            events.append(
+                Event(
+                    f"funds:{r.lead_id}:{r.month}",
+                    "funds",
+                    unit_id,
+                    r.counts_at,
+                    lead=facts,
+                    amount_wan=Decimal(r.amount_wan),
+                )
+            )
     return events
 
 
@@ -395,12 +477,16 @@ class RefreshResult:
 
     @property
     def delta(self) -> Decimal:
-        return sum((e.points for e in self.added), Decimal(0)) - sum((e.points for e in self.removed), Decimal(0))
+        return sum((e.points for e in self.added), Decimal(0)) - sum(
+            (e.points for e in self.removed), Decimal(0)
+        )
 
 
 def to_entry(row: Any) -> Entry:
     """A ledger line (model or light row) as the engine's Entry."""
-    return Entry(row.unit_id, row.rule_id, row.module, row.points, row.at, row.source, row.note or "")
+    return Entry(
+        row.unit_id, row.rule_id, row.module, row.points, row.at, row.source, row.note or ""
+    )
 
 
 def _stored(entry: Entry) -> Entry:
@@ -434,14 +520,18 @@ async def refresh_unit(
     """
     setup = rules if isinstance(rules, ScoringSetup) else _with(current(), rules, periods)
     await scoring_repo.lock_unit(session, unit_id)
-    load_from, keep_from = window(setup, since) if since is not None and not full_scores else (None, None)
+    load_from, keep_from = (
+        window(setup, since) if since is not None and not full_scores else (None, None)
+    )
     history = await collect_unit(session, unit_id, setup, load_from, now=now)
     fresh = [_stored(e) for e in engine.derive(setup.rules, history.events, setup.periods)]
     rows = await scoring_repo.live_entries(session, unit_id)
     if keep_from is not None:
         cut = _utc(keep_from)
         fresh = [e for e in fresh if e.at >= cut]
-        kept = [r for r in rows if _utc(r.at) < cut]  # before the window: untouched, still count in scores
+        kept = [
+            r for r in rows if _utc(r.at) < cut
+        ]  # before the window: untouched, still count in scores
         rows = [r for r in rows if _utc(r.at) >= cut]
     else:
         kept = []
@@ -471,7 +561,9 @@ def _with(base: ScoringSetup, rules: RuleSet, periods: Periods | None) -> Scorin
     return replace(base, rules=rules, periods=periods or base.periods, fingerprint="")
 
 
-def _row(entry: Entry, now: datetime, *, manual: bool = False, by: int | None = None) -> dict[str, Any]:
+def _row(
+    entry: Entry, now: datetime, *, manual: bool = False, by: int | None = None
+) -> dict[str, Any]:
     return {
         "unit_id": entry.unit_id, "rule_id": entry.rule_id, "module": entry.module, "points": entry.points,
         "at": entry.at, "source": entry.source[:200], "note": entry.note, "manual": manual, "created_at": now,
@@ -480,7 +572,12 @@ def _row(entry: Entry, now: datetime, *, manual: bool = False, by: int | None = 
 
 
 async def refresh_after(
-    session: Any, unit_id: int | None, now: datetime, settings: Settings | None = None, *, since: datetime | None = None
+    session: Any,
+    unit_id: int | None,
+    now: datetime,
+    settings: Settings | None = None,
+    *,
+    since: datetime | None = None,
 ) -> None:
     """The one-line hook for other services: the unit's events changed, bring its points along.
 
@@ -515,13 +612,18 @@ def spans_with_entries(setup: ScoringSetup, ats: Sequence[datetime], kind: str) 
     return found
 
 
-def span_total(setup: ScoringSetup, unit_id: int, entries: Sequence[Entry], ats: Sequence[datetime], span: Span) -> Decimal | None:
+def span_total(
+    setup: ScoringSetup, unit_id: int, entries: Sequence[Entry], ats: Sequence[datetime], span: Span
+) -> Decimal | None:
     """The unit's capped score for ``span``, None when no entry falls in it (the row is dropped: missing = 0).
 
     ``entries`` are sorted by instant, ``ats`` are their UTC instants.
     """
     if span.kind == "week":
-        lo, hi = bisect.bisect_right(ats, _utc(span.start)), bisect.bisect_right(ats, _utc(span.end))
+        lo, hi = (
+            bisect.bisect_right(ats, _utc(span.start)),
+            bisect.bisect_right(ats, _utc(span.end)),
+        )
     else:
         lo, hi = bisect.bisect_left(ats, _utc(span.start)), bisect.bisect_left(ats, _utc(span.end))
     if lo == hi:
@@ -534,7 +636,12 @@ def span_total(setup: ScoringSetup, unit_id: int, entries: Sequence[Entry], ats:
 
 
 async def recompute_scores(
-    session: Any, setup: ScoringSetup, unit_id: int, entries: Iterable[Entry], since: datetime | None, now: datetime
+    session: Any,
+    setup: ScoringSetup,
+    unit_id: int,
+    entries: Iterable[Entry],
+    since: datetime | None,
+    now: datetime,
 ) -> int:
     """Rewrite the unit's ``unit_scores`` for every span ending after ``since`` (None: all). Returns rows written."""
     ordered = sorted(entries, key=lambda e: _utc(e.at))
@@ -584,11 +691,17 @@ class UnitDiff:
     after: Decimal
 
 
-async def rescore_unit(session: Any, setup: ScoringSetup, unit_id: int, unit_name: str, now: datetime) -> UnitDiff:
+async def rescore_unit(
+    session: Any, setup: ScoringSetup, unit_id: int, unit_name: str, now: datetime
+) -> UnitDiff:
     rows = await scoring_repo.live_entries(session, unit_id)
     before = sum((r.points for r in rows), Decimal(0))
-    result = await refresh_unit(session, unit_id, setup, None, now, reason="rescore", full_scores=True)
-    return UnitDiff(unit_id, unit_name, len(result.added), len(result.removed), before, before + result.delta)
+    result = await refresh_unit(
+        session, unit_id, setup, None, now, reason="rescore", full_scores=True
+    )
+    return UnitDiff(
+        unit_id, unit_name, len(result.added), len(result.removed), before, before + result.delta
+    )
 
 
 async def rescore_all(db: Any, setup: ScoringSetup, now: datetime) -> list[UnitDiff]:
@@ -605,7 +718,13 @@ async def rescore_all(db: Any, setup: ScoringSetup, now: datetime) -> list[UnitD
 
 
 async def remember_rules(session: Any, setup: ScoringSetup, now: datetime) -> None:
-    await repo.persist(session, STATE_KIND, STATE_KEY, {"fingerprint": setup.fingerprint, "source": setup.source}, now)
+    await repo.persist(
+        session,
+        STATE_KIND,
+        STATE_KEY,
+        {"fingerprint": setup.fingerprint, "source": setup.source},
+        now,
+    )
 
 
 async def rules_changed(session: Any, setup: ScoringSetup) -> bool:

@@ -43,7 +43,9 @@ async def checked_until(session: Any) -> datetime | None:
     return datetime.fromisoformat(stored["until"]) if stored and stored.get("until") else None
 
 
-async def units_fallen_due(session: Any, setup: ScoringSetup, after: datetime | None, now: datetime) -> dict[int, datetime]:
+async def units_fallen_due(
+    session: Any, setup: ScoringSetup, after: datetime | None, now: datetime
+) -> dict[int, datetime]:
     """{unit id: its earliest node that fell due in (after, now]}; ``after`` None: any time up to now."""
     rules = setup.rules
     if not rules.stage_deadlines:
@@ -72,9 +74,16 @@ async def refresh_fallen_due(db: Any, setup: ScoringSetup, now: datetime) -> dic
         due = await units_fallen_due(session, setup, after, now)
     for unit_id, first in sorted(due.items()):
         async with db.session() as session:
-            result = await scoring.refresh_unit(session, unit_id, setup, None, now, reason="stage-nodes", since=first)
+            result = await scoring.refresh_unit(
+                session, unit_id, setup, None, now, reason="stage-nodes", since=first
+            )
         if result.added or result.removed:
-            log.info("stage nodes: unit %s +%d/-%d ledger lines", unit_id, len(result.added), len(result.removed))
+            log.info(
+                "stage nodes: unit %s +%d/-%d ledger lines",
+                unit_id,
+                len(result.added),
+                len(result.removed),
+            )
     async with db.session() as session:
         await repo.persist(session, STATE_KIND, STATE_KEY, {"until": now.isoformat()}, now)
     return due

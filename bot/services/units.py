@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,11 +47,18 @@ class UnitRow:
 @dataclass
 class ImportReport:
     added: list[str] = field(default_factory=list)
-    skipped: list[tuple[int, str, dict[str, object]]] = field(default_factory=list)  # (row, code, params)
+    skipped: list[tuple[int, str, dict[str, object]]] = field(
+        default_factory=list
+    )  # (row, code, params)
 
 
 async def add_unit(
-    session: AsyncSession, now: datetime, name: str, short_name: str | None = None, category: str | None = None, actor: int | None = None
+    session: AsyncSession,
+    now: datetime,
+    name: str,
+    short_name: str | None = None,
+    category: str | None = None,
+    actor: int | None = None,
 ) -> Unit:
     clean = clean_field(name, NAME_MAX, "name", required=True)
     short = clean_field(short_name, SHORT_MAX, "short_name")
@@ -65,7 +72,9 @@ async def add_unit(
     return unit
 
 
-async def rename_unit(session: AsyncSession, now: datetime, ref: str, new_name: str, actor: int | None = None) -> tuple[str, str]:
+async def rename_unit(
+    session: AsyncSession, now: datetime, ref: str, new_name: str, actor: int | None = None
+) -> tuple[str, str]:
     unit = await find_unit(session, ref)
     clean = clean_field(new_name, NAME_MAX, "name", required=True)
     other = await repo.unit_by_name(session, clean)
@@ -78,7 +87,10 @@ async def rename_unit(session: AsyncSession, now: datetime, ref: str, new_name: 
 
 async def list_units(session: AsyncSession) -> list[UnitRow]:
     counts = await repo.member_counts(session)
-    return [UnitRow(u.id, u.name, u.short_name, u.category, counts.get(u.id, 0)) for u in await repo.units(session)]
+    return [
+        UnitRow(u.id, u.name, u.short_name, u.category, counts.get(u.id, 0))
+        for u in await repo.units(session)
+    ]
 
 
 async def find_unit(session: AsyncSession, ref: str) -> Unit:
@@ -98,7 +110,9 @@ async def find_unit(session: AsyncSession, ref: str) -> Unit:
     if unit:
         return unit
     all_units = list(await repo.units(session))
-    choices = {u.id: u.name for u in all_units} | {-u.id: u.short_name for u in all_units if u.short_name}
+    choices = {u.id: u.name for u in all_units} | {
+        -u.id: u.short_name for u in all_units if u.short_name
+    }
     found = process.extract(ref, choices, scorer=fuzz.WRatio, score_cutoff=80, limit=5)
     ids = list(dict.fromkeys(abs(key) for _, _, key in found))
     if len(ids) == 1 or (found and found[0][1] >= 95 and (len(found) == 1 or found[1][1] < 95)):
@@ -109,7 +123,12 @@ async def find_unit(session: AsyncSession, ref: str) -> Unit:
     raise ServiceError("units.not_found", ref=ref)
 
 
-async def import_units(session: AsyncSession, now: datetime, rows: Sequence[dict[str, object]], actor: int | None = None) -> ImportReport:
+async def import_units(
+    session: AsyncSession,
+    now: datetime,
+    rows: Sequence[dict[str, object]],
+    actor: int | None = None,
+) -> ImportReport:
     """Add every good row, report every bad one by its sheet row number."""
     if len(rows) > MAX_IMPORT_ROWS:
         raise ServiceError("import.too_many_rows", rows=len(rows), limit=MAX_IMPORT_ROWS)
@@ -129,8 +148,12 @@ async def import_units(session: AsyncSession, now: datetime, rows: Sequence[dict
             report.skipped.append((number, "import.duplicate", {"name": name}))
             continue
         seen.add(name)
-        batch.append({"name": name, "short_name": short, "category": cat, "active": True, "created_at": now})
+        batch.append(
+            {"name": name, "short_name": short, "category": cat, "active": True, "created_at": now}
+        )
         report.added.append(name)
     await repo.add_units(session, batch)
-    repo.audit(session, now, actor, "unit.import", added=len(report.added), skipped=len(report.skipped))
+    repo.audit(
+        session, now, actor, "unit.import", added=len(report.added), skipped=len(report.skipped)
+    )
     return report

@@ -78,7 +78,12 @@ class WeeklyConfig:
 
     periods: Periods
     confirmation_required: bool = True
-    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=8), timedelta(hours=2), timedelta(minutes=30))
+    offsets: tuple[timedelta, ...] = (
+        timedelta(hours=24),
+        timedelta(hours=8),
+        timedelta(hours=2),
+        timedelta(minutes=30),
+    )
     leaders_offset: timedelta = timedelta(hours=2)
     quiet: tuple[time, time] | None = (time(22), time(8))
     grace: timedelta = timedelta(minutes=60)
@@ -140,7 +145,9 @@ def deadline_info(cfg: WeeklyConfig, period: WeeklyPeriod) -> DeadlineInfo:
             is_holiday, name = False, None
         if is_holiday and name in _HOLIDAY_NAMES:
             zh, en = _HOLIDAY_NAMES[name].chinese, str(name)
-    return DeadlineInfo(period.key, cfg.local(period.deadline), period.shifted, period.nominal, zh, en)
+    return DeadlineInfo(
+        period.key, cfg.local(period.deadline), period.shifted, period.nominal, zh, en
+    )
 
 
 def when_text(t: datetime, locale: str) -> str:
@@ -156,7 +163,7 @@ def day_text(d: date, locale: str) -> str:
 
 
 def shift_note(info: DeadlineInfo, locale: str) -> str:
-    """"截止时间因国庆节调整为 9月30日（周三）17:00。" or "" when not shifted."""
+    """ "截止时间因国庆节调整为 9月30日（周三）17:00。" or "" when not shifted."""
     if not info.shifted:
         return ""
     holiday = info.holiday(locale)
@@ -171,8 +178,10 @@ def remaining_text(delta: timedelta, locale: str) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days >= 2:
-        return catalog.plain("weekly.left.days", locale, days=days, hours=hours) if hours else catalog.plain(
-            "weekly.left.days_only", locale, days=days
+        return (
+            catalog.plain("weekly.left.days", locale, days=days, hours=hours)
+            if hours
+            else catalog.plain("weekly.left.days_only", locale, days=days)
         )
     hours += days * 24
     if hours and mins:
@@ -243,7 +252,9 @@ async def _unit_created(session: AsyncSession, unit_id: int) -> datetime | None:
     return unit.created_at if unit else None
 
 
-async def overdue_period(session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int) -> WeeklyPeriod | None:
+async def overdue_period(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int
+) -> WeeklyPeriod | None:
     """The previous period when the unit still owes it (late window open), else None."""
     current = cfg.periods.week_of(now)
     previous = cfg.periods.previous(current)
@@ -274,7 +285,7 @@ async def target_period(
 
 
 def empty_content() -> dict[str, Any]:
-    return {name: None for name in SECTIONS}
+    return dict.fromkeys(SECTIONS)
 
 
 def next_section(content: dict[str, Any]) -> str | None:
@@ -363,8 +374,12 @@ async def open_form(
     draft = await weekly_repo.draft_of(session, actor.tg_user_id)
     resumed = False
     if draft is not None:
-        still_valid = draft.unit_id == unit_id and await _draft_period_valid(session, now, cfg, unit_id, draft.period_key)
-        wanted = await target_period(session, now, cfg, unit_id, current=current) if current else None
+        still_valid = draft.unit_id == unit_id and await _draft_period_valid(
+            session, now, cfg, unit_id, draft.period_key
+        )
+        wanted = (
+            await target_period(session, now, cfg, unit_id, current=current) if current else None
+        )
         if not still_valid or (wanted is not None and wanted.period.key != draft.period_key):
             await session.delete(draft)
             await session.flush()
@@ -390,7 +405,9 @@ async def open_form(
     return await _form(session, now, cfg, actor, draft, resumed)
 
 
-async def _draft_period_valid(session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int, key: str) -> bool:
+async def _draft_period_valid(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int, key: str
+) -> bool:
     current = cfg.periods.week_of(now)
     if key == current.key:
         return True
@@ -398,7 +415,9 @@ async def _draft_period_valid(session: AsyncSession, now: datetime, cfg: WeeklyC
     return overdue is not None and overdue.key == key
 
 
-async def load_form(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor) -> Form | None:
+async def load_form(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor
+) -> Form | None:
     """The actor's form in progress, or None (submitted, discarded, never opened)."""
     if actor.unit_id is None:
         return None
@@ -413,15 +432,30 @@ def idle(form: Form, now: datetime, cfg: WeeklyConfig) -> bool:
     return form.updated_at is not None and now - form.updated_at > cfg.form_timeout
 
 
-async def _form(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, draft: WeeklyDraft, resumed: bool) -> Form:
+async def _form(
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    actor: Actor,
+    draft: WeeklyDraft,
+    resumed: bool,
+) -> Form:
     period = cfg.periods.by_key(draft.period_key)
     late = now > period.deadline
     state = await unit_state(session, now, cfg, draft.unit_id, period)
     until = min(now, period.deadline) if not late else period.deadline
-    in_period = [_option(lead) for lead in await weekly_repo.period_leads(session, draft.unit_id, period.start, until)]
-    recent = [_option(lead) for lead in await weekly_repo.recent_unit_leads(session, draft.unit_id, PICK_LEADS)]
+    in_period = [
+        _option(lead)
+        for lead in await weekly_repo.period_leads(session, draft.unit_id, period.start, until)
+    ]
+    recent = [
+        _option(lead)
+        for lead in await weekly_repo.recent_unit_leads(session, draft.unit_id, PICK_LEADS)
+    ]
     content = {**empty_content(), **dict(draft.content or {})}
-    mentioned = set(content.get("leads") or []) | {int(p["lead"]) for p in content.get("progress") or [] if p.get("lead")}
+    mentioned = set(content.get("leads") or []) | {
+        int(p["lead"]) for p in content.get("progress") or [] if p.get("lead")
+    }
     if draft.scratch.get("lead"):
         mentioned.add(int(draft.scratch["lead"]))
     names = {o.lead_id: o for o in in_period + recent}
@@ -445,7 +479,7 @@ async def _draft_for(session: AsyncSession, actor: Actor) -> WeeklyDraft:
     return draft
 
 
-def _save(draft: WeeklyDraft, now: datetime, content: dict[str, Any] | None = None, *, awaiting: str | None | bool = False,
+def _save(draft: WeeklyDraft, now: datetime, content: dict[str, Any] | None = None, *, awaiting: str | bool | None = False,
           scratch: dict[str, Any] | None = None) -> None:  # fmt: skip
     """Assign fresh objects (JSON columns are not mutation-tracked) and bump the revision."""
     if content is not None:
@@ -458,13 +492,17 @@ def _save(draft: WeeklyDraft, now: datetime, content: dict[str, Any] | None = No
     draft.updated_at = now
 
 
-async def set_awaiting(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, awaiting: str | None) -> Form:
+async def set_awaiting(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, awaiting: str | None
+) -> Form:
     draft = await _draft_for(session, actor)
     _save(draft, now, awaiting=awaiting, scratch={} if awaiting in (None, "progress") else None)
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def toggle_lead(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, lead_id: int) -> Form:
+async def toggle_lead(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, lead_id: int
+) -> Form:
     draft = await _draft_for(session, actor)
     lead = (await weekly_repo.leads_by_id(session, [lead_id])).get(lead_id)
     if lead is None or lead.unit_id != draft.unit_id:
@@ -482,8 +520,10 @@ async def toggle_lead(session: AsyncSession, now: datetime, cfg: WeeklyConfig, a
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def set_none(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str) -> Form:
-    """"无" for a section."""
+async def set_none(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str
+) -> Form:
+    """ "无" for a section."""
     if section not in SECTIONS:
         raise ServiceError("weekly.form.gone")
     draft = await _draft_for(session, actor)
@@ -493,7 +533,9 @@ async def set_none(session: AsyncSession, now: datetime, cfg: WeeklyConfig, acto
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def finish_section(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str) -> Form:
+async def finish_section(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str
+) -> Form:
     """[完成] on a list section: what was collected stands (nothing collected = 无)."""
     draft = await _draft_for(session, actor)
     content = {**empty_content(), **dict(draft.content)}
@@ -503,7 +545,9 @@ async def finish_section(session: AsyncSession, now: datetime, cfg: WeeklyConfig
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def reset_section(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str) -> Form:
+async def reset_section(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str
+) -> Form:
     """Edit a section again from the preview: lists keep their items, 无 becomes unanswered."""
     draft = await _draft_for(session, actor)
     content = {**empty_content(), **dict(draft.content)}
@@ -513,7 +557,9 @@ async def reset_section(session: AsyncSession, now: datetime, cfg: WeeklyConfig,
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def add_trip(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str) -> Form:
+async def add_trip(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str
+) -> Form:
     draft = await _draft_for(session, actor)
     content = {**empty_content(), **dict(draft.content)}
     trips = list(content.get("trips") or [])
@@ -525,7 +571,9 @@ async def add_trip(session: AsyncSession, now: datetime, cfg: WeeklyConfig, acto
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def undo_last(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str) -> Form:
+async def undo_last(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, section: str
+) -> Form:
     draft = await _draft_for(session, actor)
     content = {**empty_content(), **dict(draft.content)}
     items = list(content.get(section) or [])
@@ -536,7 +584,9 @@ async def undo_last(session: AsyncSession, now: datetime, cfg: WeeklyConfig, act
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def pick_progress_lead(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, lead_id: int) -> Form:
+async def pick_progress_lead(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, lead_id: int
+) -> Form:
     draft = await _draft_for(session, actor)
     lead = (await weekly_repo.leads_by_id(session, [lead_id])).get(lead_id)
     if lead is None or lead.unit_id != draft.unit_id:
@@ -548,11 +598,18 @@ async def pick_progress_lead(session: AsyncSession, now: datetime, cfg: WeeklyCo
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def set_progress_text(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str) -> Form:
+async def set_progress_text(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str
+) -> Form:
     draft = await _draft_for(session, actor)
     if not draft.scratch.get("lead"):
         raise ServiceError("weekly.form.gone")
-    _save(draft, now, awaiting="progress_stage", scratch={**draft.scratch, "text": clean_text(text, PROGRESS_TEXT_MAX)})
+    _save(
+        draft,
+        now,
+        awaiting="progress_stage",
+        scratch={**draft.scratch, "text": clean_text(text, PROGRESS_TEXT_MAX)},
+    )
     return await _form(session, now, cfg, actor, draft, True)
 
 
@@ -571,7 +628,9 @@ async def set_progress_stage(
     scratch = dict(draft.scratch or {})
     if not scratch.get("lead") or not scratch.get("text"):
         raise ServiceError("weekly.form.gone")
-    lead = (await weekly_repo.leads_by_id(session, [int(scratch["lead"])])).get(int(scratch["lead"]))
+    lead = (await weekly_repo.leads_by_id(session, [int(scratch["lead"])])).get(
+        int(scratch["lead"])
+    )
     if lead is None or lead.unit_id != draft.unit_id:
         raise ServiceError("weekly.form.gone")
     if stage is not None and stage not in forward_stages(cfg, lead.stage):
@@ -584,7 +643,9 @@ async def set_progress_stage(
     return await _form(session, now, cfg, actor, draft, True)
 
 
-async def set_work(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str) -> Form:
+async def set_work(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str
+) -> Form:
     draft = await _draft_for(session, actor)
     content = {**empty_content(), **dict(draft.content)}
     content["work"] = clean_text(text, WORK_MAX)
@@ -652,7 +713,16 @@ class SubmitResult:
 
 
 def view_of(form: Form, submitted_by: str, number: int = 0) -> SubmissionView:
-    return _view(form.unit_name, form.period.key, number, submitted_by, None, form.late, form.content, form.lead_names)
+    return _view(
+        form.unit_name,
+        form.period.key,
+        number,
+        submitted_by,
+        None,
+        form.late,
+        form.content,
+        form.lead_names,
+    )
 
 
 def _view(unit_name: str, key: str, number: int, by: str, at: datetime | None, late: bool, content: dict[str, Any],
@@ -661,7 +731,13 @@ def _view(unit_name: str, key: str, number: int, by: str, at: datetime | None, l
         return names.get(int(i)) or LeadOption(int(i), lead_code(int(i)), "", "")
 
     progress = tuple(
-        ProgressLine(lead(p["lead"]).code, lead(p["lead"]).project, p.get("text", ""), p.get("from"), p.get("stage"))
+        ProgressLine(
+            lead(p["lead"]).code,
+            lead(p["lead"]).project,
+            p.get("text", ""),
+            p.get("from"),
+            p.get("stage"),
+        )
         for p in content.get("progress") or []
     )
     return SubmissionView(
@@ -671,7 +747,13 @@ def _view(unit_name: str, key: str, number: int, by: str, at: datetime | None, l
 
 
 async def submit(
-    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, draft_id: int, rev: int, settings: Settings
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    actor: Actor,
+    draft_id: int,
+    rev: int,
+    settings: Settings,
 ) -> SubmitResult:
     unit_id = _require_unit_member(actor)
     draft = await weekly_repo.draft_of(session, actor.tg_user_id)
@@ -683,7 +765,9 @@ async def submit(
     if not await _draft_period_valid(session, now, cfg, unit_id, draft.period_key):
         raise ServiceError("weekly.closed", period=period_label(draft.period_key, actor.locale))
     if await weekly_repo.skip_of(session, draft.period_key):
-        raise ServiceError("weekly.skipped_week", period=period_label(draft.period_key, actor.locale))
+        raise ServiceError(
+            "weekly.skipped_week", period=period_label(draft.period_key, actor.locale)
+        )
     if not form.complete:
         raise ServiceError("weekly.submit.incomplete")
     content = _validated(form)
@@ -695,7 +779,11 @@ async def submit(
     replaced = sub.latest_number > 0
     await weekly_repo.supersede_pending(session, sub.id)
     is_head = actor.role is Role.HEAD
-    status = VersionStatus.CONFIRMED if (is_head or not cfg.confirmation_required) else VersionStatus.SUBMITTED
+    status = (
+        VersionStatus.CONFIRMED
+        if (is_head or not cfg.confirmation_required)
+        else VersionStatus.SUBMITTED
+    )
     late = now > period.deadline
     version = WeeklyVersion(
         submission_id=sub.id, number=sub.latest_number + 1, content=content, submitted_by_tg=actor.tg_user_id,
@@ -718,15 +806,46 @@ async def submit(
             Person(m.tg_user_id, m.display_name, m.locale)
             for m in people if m.role == Role.HEAD.value and m.tg_user_id != actor.tg_user_id
         )  # fmt: skip
-    repo_audit(session, now, actor.tg_user_id, "weekly.submit", unit_id=unit_id, period=period.key, version=version.number)
-    await refresh_after(session, unit_id, now, settings)  # scoring: on time / late moves /rank at once
-    view = _view(form.unit_name, period.key, version.number, actor.display_name, now, late, content, form.lead_names)
+    repo_audit(
+        session,
+        now,
+        actor.tg_user_id,
+        "weekly.submit",
+        unit_id=unit_id,
+        period=period.key,
+        version=version.number,
+    )
+    await refresh_after(
+        session, unit_id, now, settings
+    )  # scoring: on time / late moves /rank at once
+    view = _view(
+        form.unit_name,
+        period.key,
+        version.number,
+        actor.display_name,
+        now,
+        late,
+        content,
+        form.lead_names,
+    )
     return SubmitResult(
-        version.id, version.number, status, late, sub.outcome, form.info, heads, view, changes, refused, replaced
+        version.id,
+        version.number,
+        status,
+        late,
+        sub.outcome,
+        form.info,
+        heads,
+        view,
+        changes,
+        refused,
+        replaced,
     )
 
 
-def repo_audit(session: AsyncSession, now: datetime, actor: int | None, action: str, **detail: Any) -> None:
+def repo_audit(
+    session: AsyncSession, now: datetime, actor: int | None, action: str, **detail: Any
+) -> None:
     repo.audit(session, now, actor, action, **detail)
 
 
@@ -764,7 +883,9 @@ async def _apply_stage_changes(
             continue
         try:
             async with session.begin_nested():
-                moved = await move_stage(session, now, actor, lead.id, stage, entry.get("text"), settings)
+                moved = await move_stage(
+                    session, now, actor, lead.id, stage, entry.get("text"), settings
+                )
         except ServiceError:
             refused.append(lead.code)
             continue
@@ -772,9 +893,13 @@ async def _apply_stage_changes(
     return tuple(changes), tuple(refused)
 
 
-def _accept(sub: WeeklySubmission, version: WeeklyVersion, now: datetime, period: WeeklyPeriod) -> None:
+def _accept(
+    sub: WeeklySubmission, version: WeeklyVersion, now: datetime, period: WeeklyPeriod
+) -> None:
     sub.accepted_version_id = version.id
-    sub.latest_status = VersionStatus.CONFIRMED if sub.latest_number == version.number else sub.latest_status
+    sub.latest_status = (
+        VersionStatus.CONFIRMED if sub.latest_number == version.number else sub.latest_status
+    )
     if sub.outcome in (None, Outcome.MISSING):
         sub.outcome = Outcome.ON_TIME if now <= period.deadline else Outcome.LATE
         sub.done_at = now
@@ -795,7 +920,9 @@ class Decision:
     decided_by: str
 
 
-async def review_card(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, version_id: int) -> tuple[SubmissionView, str]:
+async def review_card(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, version_id: int
+) -> tuple[SubmissionView, str]:
     """A version for its unit's head to decide on: (view, status)."""
     version = await weekly_repo.version(session, version_id)
     if version is None:
@@ -835,19 +962,27 @@ async def decide(
     if not confirm:
         reason = clean_text(reason, REASON_MAX)
     status = VersionStatus.CONFIRMED if confirm else VersionStatus.RETURNED
-    if not await weekly_repo.decide_version(session, version.id, status, now, actor.tg_user_id, reason):
+    if not await weekly_repo.decide_version(
+        session, version.id, status, now, actor.tg_user_id, reason
+    ):
         raise ServiceError("weekly.confirm.already_confirmed", number=version.number)
     await session.refresh(version)
     await session.refresh(sub)
     if confirm:
         _accept(sub, version, now, period)
-        await weekly_repo.cancel_pending(session, period.key, unit_id=sub.unit_id, kind_prefix="remind:")
+        await weekly_repo.cancel_pending(
+            session, period.key, unit_id=sub.unit_id, kind_prefix="remind:"
+        )
     elif sub.latest_number == version.number:
         sub.latest_status = VersionStatus.RETURNED
     sub.updated_at = now
     await refresh_after(session, sub.unit_id, now)  # scoring: on time / late moves /rank at once
-    submitter = (await weekly_repo.members_by_tg(session, [version.submitted_by_tg])).get(version.submitted_by_tg)
-    person = Person(version.submitted_by_tg, version.submitted_by_name, submitter.locale if submitter else None)
+    submitter = (await weekly_repo.members_by_tg(session, [version.submitted_by_tg])).get(
+        version.submitted_by_tg
+    )
+    person = Person(
+        version.submitted_by_tg, version.submitted_by_name, submitter.locale if submitter else None
+    )
     repo_audit(session, now, actor.tg_user_id, "weekly.confirm" if confirm else "weekly.return",
                unit_id=sub.unit_id, period=period.key, version=version.number, note=reason)  # fmt: skip
     return Decision(
@@ -863,7 +998,7 @@ async def decide(
 
 async def unit_state(
     session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int, period: WeeklyPeriod,
-    *, sub: WeeklySubmission | None = None, skip: WeeklySkip | None | bool = False, unit_name: str | None = None,
+    *, sub: WeeklySubmission | None = None, skip: WeeklySkip | bool | None = False, unit_name: str | None = None,
     has_head: bool | None = None,
 ) -> SubmissionState:  # fmt: skip
     if sub is None:
@@ -873,9 +1008,15 @@ async def unit_state(
     if unit_name is None:
         unit = await session.get(Unit, unit_id)
         unit_name = unit.name if unit else "?"
-    latest = await weekly_repo.latest_version(session, sub.id) if sub is not None and sub.latest_number else None
+    latest = (
+        await weekly_repo.latest_version(session, sub.id)
+        if sub is not None and sub.latest_number
+        else None
+    )
     if has_head is None:
-        has_head = any(m.role == Role.HEAD.value for m in await weekly_repo.unit_people(session, [unit_id]))
+        has_head = any(
+            m.role == Role.HEAD.value for m in await weekly_repo.unit_people(session, [unit_id])
+        )
     return SubmissionState(
         unit_id, unit_name, period, deadline_info(cfg, period),
         (skip.reason or "") if isinstance(skip, WeeklySkip) else None,
@@ -894,14 +1035,20 @@ class MyStatus:
     draft_period: str | None
 
 
-async def my_status(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor) -> MyStatus:
+async def my_status(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor
+) -> MyStatus:
     unit_id = _require_unit_member(actor)
     current = await unit_state(session, now, cfg, unit_id, cfg.periods.week_of(now))
     overdue_period_ = await overdue_period(session, now, cfg, unit_id)
-    overdue = await unit_state(session, now, cfg, unit_id, overdue_period_) if overdue_period_ else None
+    overdue = (
+        await unit_state(session, now, cfg, unit_id, overdue_period_) if overdue_period_ else None
+    )
     draft = await weekly_repo.draft_of(session, actor.tg_user_id)
     return MyStatus(
-        current, overdue, late_window_end(cfg, overdue_period_) if overdue_period_ else None,
+        current,
+        overdue,
+        late_window_end(cfg, overdue_period_) if overdue_period_ else None,
         draft.period_key if draft else None,
     )
 
@@ -916,7 +1063,9 @@ class Overview:
     previous_counts: dict[str, int]  # outcome → units, for the previous period
 
 
-async def overview(session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod | None = None) -> Overview:
+async def overview(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod | None = None
+) -> Overview:
     """Every unit's state for a period (default: the current one), for leaders."""
     period = period or cfg.periods.week_of(now)
     skip = await weekly_repo.skip_of(session, period.key)
@@ -932,7 +1081,14 @@ async def overview(session: AsyncSession, now: datetime, cfg: WeeklyConfig, peri
     for sub in (await weekly_repo.submissions_for(session, previous.key)).values():
         if sub.outcome:
             counts[sub.outcome] = counts.get(sub.outcome, 0) + 1
-    return Overview(period, deadline_info(cfg, period), (skip.reason or "") if skip else None, tuple(states), previous.key, counts)
+    return Overview(
+        period,
+        deadline_info(cfg, period),
+        (skip.reason or "") if skip else None,
+        tuple(states),
+        previous.key,
+        counts,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -950,7 +1106,9 @@ class PeriodSummary:
     previous_late: tuple[str, ...]  # units that filed the previous period late since
 
 
-async def close_period(session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod) -> PeriodSummary:
+async def close_period(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod
+) -> PeriodSummary:
     """Mark units without an accepted version missing; return the period's summary."""
     subs = await weekly_repo.submissions_for(session, period.key)
     on_time, late, missing, waiting = [], [], [], []
@@ -975,7 +1133,9 @@ async def close_period(session: AsyncSession, now: datetime, cfg: WeeklyConfig, 
         s.unit.name for s in (await weekly_repo.submissions_for(session, previous.key)).values()
         if s.outcome == Outcome.LATE and s.done_at is not None and s.done_at > previous.deadline
     ]  # fmt: skip
-    return PeriodSummary(period, tuple(on_time), tuple(late), tuple(missing), tuple(waiting), tuple(previous_late))
+    return PeriodSummary(
+        period, tuple(on_time), tuple(late), tuple(missing), tuple(waiting), tuple(previous_late)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -987,7 +1147,7 @@ _MONTH_DAY = re.compile(r"(\d{1,2})[-/.月](\d{1,2})[日号]?")
 _OFF = frozenset({"off", "end", "cancel", "stop", "结束", "取消", "销假", "返岗"})
 
 
-def parse_leave(text: str, today: date) -> date | None | bool:
+def parse_leave(text: str, today: date) -> date | bool | None:
     """``until 2026-12-03`` / ``12月3日`` / ``2026年12月3日`` → the date; ``off`` → None; else False."""
     raw = unicodedata.normalize("NFKC", text or "").strip().lower()
     raw = re.sub(r"^(until|till|to|至|到|直到)\s*", "", raw).strip()
@@ -1012,7 +1172,9 @@ class LeaveResult:
     substitutes: tuple[str, ...]
 
 
-async def set_leave(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str) -> LeaveResult:
+async def set_leave(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str
+) -> LeaveResult:
     if actor.member_id is None or actor.unit_id is None:
         raise ServiceError("weekly.not_unit_member")
     today = cfg.today(now)
@@ -1044,7 +1206,11 @@ async def set_leave(session: AsyncSession, now: datetime, cfg: WeeklyConfig, act
 def substitutes(people: Any, member: Any, leaves: dict[int, date], day: date) -> list[Any]:
     """Who receives a member's reminders while they are away: the unit's other
     members of the same role, else those of the other role (liaison ↔ head)."""
-    present = [m for m in people if m.unit_id == member.unit_id and m.id != member.id and leaves.get(m.id, date.min) < day]
+    present = [
+        m
+        for m in people
+        if m.unit_id == member.unit_id and m.id != member.id and leaves.get(m.id, date.min) < day
+    ]
     same = [m for m in present if m.role == member.role]
     return same or [m for m in present if m.role != member.role]
 
@@ -1078,7 +1244,9 @@ class SkipResult:
     cancelled: int
 
 
-async def skip_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str) -> SkipResult:
+async def skip_week(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, text: str
+) -> SkipResult:
     """``2027-W06 春节`` skips the week; ``2027-W06 off`` takes the skip back."""
     if not actor.is_admin:
         raise ServiceError("access.admin_only")
@@ -1092,22 +1260,33 @@ async def skip_week(session: AsyncSession, now: datetime, cfg: WeeklyConfig, act
     if rest.lower() in ("off", "undo", "取消", "撤销"):
         removed = await weekly_repo.remove_skip(session, period.key)
         if not removed:
-            raise ServiceError("weekly.skip.not_skipped", period=period_label(period.key, actor.locale))
+            raise ServiceError(
+                "weekly.skip.not_skipped", period=period_label(period.key, actor.locale)
+            )
         repo_audit(session, now, actor.tg_user_id, "weekly.unskip", period=period.key)
         return SkipResult(deadline_info(cfg, period), "", False, 0)
     reason = rest[:200]
     existing = await weekly_repo.skip_of(session, period.key)
     if existing is None:
-        session.add(WeeklySkip(period_key=period.key, reason=reason or None, by_tg=actor.tg_user_id, at=now))
+        session.add(
+            WeeklySkip(period_key=period.key, reason=reason or None, by_tg=actor.tg_user_id, at=now)
+        )
     else:
         existing.reason, existing.by_tg, existing.at = reason or None, actor.tg_user_id, now
     cancelled = 0
     for prefix in ("remind:", "leaders:"):
-        cancelled += await weekly_repo.cancel_pending(session, period.key, kind_prefix=prefix, why=weekly_repo.SKIPPED_WEEK)
+        cancelled += await weekly_repo.cancel_pending(
+            session, period.key, kind_prefix=prefix, why=weekly_repo.SKIPPED_WEEK
+        )
     repo_audit(session, now, actor.tg_user_id, "weekly.skip", period=period.key, note=reason)
     return SkipResult(deadline_info(cfg, period), reason, True, cancelled)
 
 
-async def upcoming_skips(session: AsyncSession, now: datetime, cfg: WeeklyConfig) -> list[tuple[DeadlineInfo, str]]:
+async def upcoming_skips(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig
+) -> list[tuple[DeadlineInfo, str]]:
     first = cfg.periods.previous(cfg.periods.week_of(now))
-    return [(deadline_info(cfg, cfg.periods.by_key(s.period_key)), s.reason or "") for s in await weekly_repo.skips_from(session, first.key)]
+    return [
+        (deadline_info(cfg, cfg.periods.by_key(s.period_key)), s.reason or "")
+        for s in await weekly_repo.skips_from(session, first.key)
+    ]

@@ -48,7 +48,9 @@ class Activity(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_by: Mapped[int] = mapped_column(BigInteger)  # Telegram id of who recorded it
-    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))  # optional: the project it concerns
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id")
+    )  # optional: the project it concerns
     kind: Mapped[str] = mapped_column(String(32))
     on_date: Mapped[date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(Text)

@@ -17,7 +17,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.access import Member, Unit
@@ -51,7 +62,9 @@ class OutboxStatus:
 
 class WeeklySubmission(Base):
     __tablename__ = "weekly_submissions"
-    __table_args__ = (UniqueConstraint("unit_id", "period_key", name="uq_weekly_submissions_unit_period"),)
+    __table_args__ = (
+        UniqueConstraint("unit_id", "period_key", name="uq_weekly_submissions_unit_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -72,7 +85,9 @@ class WeeklySubmission(Base):
 
 class WeeklyVersion(Base):
     __tablename__ = "weekly_versions"
-    __table_args__ = (UniqueConstraint("submission_id", "number", name="uq_weekly_versions_submission_number"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "number", name="uq_weekly_versions_submission_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("weekly_submissions.id"))
@@ -101,7 +116,9 @@ class WeeklyDraft(Base):
     period_key: Mapped[str] = mapped_column(String(10))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     awaiting: Mapped[str | None] = mapped_column(String(24))  # which typed answer comes next
-    scratch: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a progress entry being built
+    scratch: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # a progress entry being built
     rev: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
 
@@ -139,11 +156,17 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # remind:1440, leaders:missing, leaders:summary, admin:…
-    period_key: Mapped[str] = mapped_column(String(32))  # a week key, a year, a batch: the key's scope
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # remind:1440, leaders:missing, leaders:summary, admin:…
+    period_key: Mapped[str] = mapped_column(
+        String(32)
+    )  # a week key, a year, a batch: the key's scope
     chat_id: Mapped[int] = mapped_column(BigInteger)
     unit_id: Mapped[int | None] = mapped_column(Integer)
-    recipient: Mapped[str | None] = mapped_column(String(160))  # who, for /health and failure reports
+    recipient: Mapped[str | None] = mapped_column(
+        String(160)
+    )  # who, for /health and failure reports
     template: Mapped[str] = mapped_column(String(64))  # catalog key, rendered at send time
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     locale: Mapped[str] = mapped_column(String(8))

@@ -11,7 +11,9 @@ from tests.e2e.harness import ADMIN, Harness
 
 
 def make_settings(db_url: str, **extra: object) -> Settings:
-    return Settings(admins=[ADMIN], database_url=db_url, tz="Asia/Shanghai", locale="zh_CN", **extra)
+    return Settings(
+        admins=[ADMIN], database_url=db_url, tz="Asia/Shanghai", locale="zh_CN", **extra
+    )
 
 
 @pytest.fixture

@@ -133,10 +133,14 @@ class Harness:
     async def press(self, user_id: int, label: str | int, chat_id: int | None = None) -> Replies:
         return await self._act(self.api.press(user_id, chat_id or user_id, label))
 
-    async def press_data(self, user_id: int, message_id: int, data: str, chat_id: int | None = None) -> Replies:
+    async def press_data(
+        self, user_id: int, message_id: int, data: str, chat_id: int | None = None
+    ) -> Replies:
         return await self._act(self.api.press_button(user_id, chat_id or user_id, message_id, data))
 
-    async def upload(self, user_id: int, data: bytes, name: str, chat_id: int | None = None) -> Replies:
+    async def upload(
+        self, user_id: int, data: bytes, name: str, chat_id: int | None = None
+    ) -> Replies:
         return await self._act(self.api.send_document(user_id, data, name, chat_id=chat_id))
 
     async def photo(self, user_id: int, data: bytes, chat_id: int | None = None) -> Replies:
@@ -163,7 +167,13 @@ class Harness:
 
 
 def _as_reply(call: RecordedCall) -> Reply | None:
-    if call.method not in ("sendMessage", "editMessageText", "sendDocument", "sendPhoto", "editMessageReplyMarkup"):
+    if call.method not in (
+        "sendMessage",
+        "editMessageText",
+        "sendDocument",
+        "sendPhoto",
+        "editMessageReplyMarkup",
+    ):
         return None
     p = call.params
     markup = p.get("reply_markup") or {}

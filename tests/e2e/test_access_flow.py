@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
-
 from telegram import Update
 
 from storage import repo
@@ -57,7 +56,9 @@ async def test_leader_link_needs_no_unit(harness: Harness) -> None:
         ("garbage", "无效"),
     ],
 )
-async def test_bad_links_get_a_clear_reply_and_join_nobody(harness: Harness, case: str, expected: str) -> None:
+async def test_bad_links_get_a_clear_reply_and_join_nobody(
+    harness: Harness, case: str, expected: str
+) -> None:
     h = harness
     h.user(ADMIN, "管理员")
     await h.send(ADMIN, "/addunit 财政局")
@@ -83,7 +84,15 @@ async def test_bad_links_get_a_clear_reply_and_join_nobody(harness: Harness, cas
 async def test_stranger_is_refused_and_sees_no_data(world_harness: Harness) -> None:
     h = world_harness
     h.user(NEWBIE, "路人甲")
-    for text in ("/start", "/help", "/units", "/invite 招商部 专干", "你好", "/nonsense", "/members"):
+    for text in (
+        "/start",
+        "/help",
+        "/units",
+        "/invite 招商部 专干",
+        "你好",
+        "/nonsense",
+        "/members",
+    ):
         r = await h.send(NEWBIE, text)
         assert "本机器人仅供已登记的单位使用" in r.text, text
         assert "招商引资部" not in r.text and "张三" not in r.text
@@ -103,7 +112,9 @@ async def test_admin_binds_a_group_and_others_cannot(world_harness: Harness) -> 
     async with h.db.session() as s:
         chat = await repo.chat_by_tg(s, -555)
         assert chat is not None and chat.kind == "unit"
-        assert await repo.chat_by_tg(s, -1001000000001) is None  # the unit's old group lost the binding
+        assert (
+            await repo.chat_by_tg(s, -1001000000001) is None
+        )  # the unit's old group lost the binding
     r = await h.send(ADMIN, "/bind 领导", chat_id=-555)
     assert "领导群" in r.text
 
@@ -119,7 +130,9 @@ async def test_a_duplicated_update_is_handled_once(world_harness: Harness) -> No
         assert sum(1 for u in await repo.units(s) if u.name == "商务局") == 1
 
 
-async def test_a_failing_handler_apologises_and_the_bot_goes_on(world_harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_handler_apologises_and_the_bot_goes_on(
+    world_harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = world_harness
     from handlers import admin
 
@@ -165,7 +178,9 @@ async def test_admin_imports_a_sheet_with_a_row_report(world_harness: Harness) -
         (b"PK\x03\x04broken", "u.xlsx", "文件无法读取"),
     ],
 )
-async def test_bad_sheets_get_a_clear_reply(world_harness: Harness, data: bytes, name: str, expected: str) -> None:
+async def test_bad_sheets_get_a_clear_reply(
+    world_harness: Harness, data: bytes, name: str, expected: str
+) -> None:
     r = await world_harness.upload(ADMIN, data, name)
     assert expected in r.text
 
@@ -176,12 +191,17 @@ async def test_liaison_cannot_import_or_invite(world_harness: Harness) -> None:
     assert "仅限管理员" in (await h.send(1101, "/invite 招商部 专干")).text
 
 
-async def test_help_differs_by_role_and_unknown_commands_are_explained(world_harness: Harness) -> None:
+async def test_help_differs_by_role_and_unknown_commands_are_explained(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     liaison = await h.send(1101, "/help")
     admin = await h.send(ADMIN, "/help")
     assert "招商专干" in liaison.text and "/invite" not in liaison.text
-    assert "/invite" in admin.text and "/bind" in (await h.send(ADMIN, "/help", chat_id=-1001000000999)).text
+    assert (
+        "/invite" in admin.text
+        and "/bind" in (await h.send(ADMIN, "/help", chat_id=-1001000000999)).text
+    )
     assert "没有这个命令" in (await h.send(1101, "/frobnicate")).text
 
 
@@ -213,7 +233,11 @@ async def test_menus_are_set_per_scope_and_language(world_harness: Harness) -> N
 
 
 def raw_text_update(update_id: int, user: int, text: str) -> dict[str, object]:
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+    entities = (
+        [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if text.startswith("/")
+        else []
+    )
     return {
         "update_id": update_id,
         "message": {

@@ -34,7 +34,14 @@ async def test_an_activity_verified_scores(world_harness: Harness) -> None:
     h = world_harness
     r = await h.send(CAIZHENG, "/activity")
     assert "为「财政局」登记工作记录" in r.text
-    assert r.labels == ["参加培训", "项目包装", "参加招商活动", "达成合作意向", "外出招商", "实际利用外资"]
+    assert r.labels == [
+        "参加培训",
+        "项目包装",
+        "参加招商活动",
+        "达成合作意向",
+        "外出招商",
+        "实际利用外资",
+    ]
     await h.send(CAIZHENG, "/cancel")
     saved = await record(h, "达成合作意向", "与上海某新能源企业达成合作意向")
     assert "已登记 A0001（达成合作意向，财政局），待领导认定。" in saved
@@ -88,7 +95,11 @@ async def test_a_trip_needs_its_report_and_dates_are_checked(world_harness: Harn
     assert "已登记 A0001（外出招商，财政局）" in r.text
     async with h.db.session() as s:
         [a] = (await s.scalars(select(Activity))).all()
-    assert a.kind == "trip" and a.attachments[0]["name"] == "外出报告单.pdf" and str(a.on_date) == "2026-11-16"
+    assert (
+        a.kind == "trip"
+        and a.attachments[0]["name"] == "外出报告单.pdf"
+        and str(a.on_date) == "2026-11-16"
+    )
 
 
 async def test_foreign_capital_in_dollars_scores_per_step(world_harness: Harness) -> None:

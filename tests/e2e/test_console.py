@@ -34,7 +34,9 @@ SCRIPT = """\
 
 
 def run_console(tmp_path: Path, script: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
+    }
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console", "--demo", "--now", "2026-11-24T10:00"],
         input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,

@@ -13,7 +13,9 @@ from tests.e2e.harness import Harness
 LEADER = 1001
 
 
-async def test_demo_history_closes_cleanly_and_ranks(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_demo_history_closes_cleanly_and_ranks(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     h = harness
     async with h.db.session() as s:
         world = await seed_demo(s, h.clock.now(), since=h.clock.now() - timedelta(weeks=8))

@@ -39,13 +39,23 @@ async def test_a_leader_gets_the_month_as_an_xlsx(world_harness: Harness) -> Non
     r = await h.send(LEADER, "/export month")
 
     assert [i.method for i in r.items] == ["sendDocument"]
-    assert "招商引资台账 · 2026年11月" in r.text and "线索 2 条" in r.text and "排名 4 个单位" in r.text
+    assert (
+        "招商引资台账 · 2026年11月" in r.text
+        and "线索 2 条" in r.text
+        and "排名 4 个单位" in r.text
+    )
     name, book = workbook_sent_to(h, LEADER)
     assert name == "招商引资台账_2026-11.xlsx"
     assert book.sheetnames == ["线索台账", "周报", "计分明细", "排名"]
     leads = book["线索台账"]
     assert leads.freeze_panes == "A2" and leads["A1"].font.bold
-    assert [c.value for c in leads[2]][:5] == ["L0001", "华鑫科技有限公司项目", "华鑫科技有限公司", "新能源", 12000]
+    assert [c.value for c in leads[2]][:5] == [
+        "L0001",
+        "华鑫科技有限公司项目",
+        "华鑫科技有限公司",
+        "新能源",
+        12000,
+    ]
     assert leads["O2"].value == datetime(2026, 11, 17, 10, 0)  # Tuesday 10:00 in Shanghai
     assert book["排名"].max_row == 5
 
@@ -96,4 +106,6 @@ async def test_the_english_caption_follows_the_readers_language(world_harness: H
     r = await h.send(LEADER, "/export year")
     assert "Investment ledger · 2026" in r.text
     name, book = workbook_sent_to(h, LEADER)
-    assert name == "招商引资台账_2026.xlsx" and book.sheetnames[0] == "线索台账"  # the 台账 itself stays Chinese
+    assert (
+        name == "招商引资台账_2026.xlsx" and book.sheetnames[0] == "线索台账"
+    )  # the 台账 itself stays Chinese

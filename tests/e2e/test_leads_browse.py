@@ -20,7 +20,9 @@ STRANGER = 777
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
 
-async def add_lead(h: Harness, tg: int = LIAISON, company: str = "宁德时代新能源科技股份有限公司", **kw: Any) -> str:
+async def add_lead(
+    h: Harness, tg: int = LIAISON, company: str = "宁德时代新能源科技股份有限公司", **kw: Any
+) -> str:
     """Leads are made by the reporting service directly (the /report form is tested elsewhere)."""
     fields: dict[str, Any] = dict(project="动力电池项目", company=company, industry="新能源",
                                   amount_wan=Decimal("12000"), origin="省外", stage="线索")  # fmt: skip
@@ -61,23 +63,39 @@ async def test_leads_pages_and_filters_in_the_same_message(world_harness: Harnes
     h = world_harness
     for i in range(27):
         h.clock.advance(timedelta(minutes=1))
-        await add_lead(h, LIAISON, f"本单位企业{i}有限公司", project=f"项目{i + 1:02d}", stage="在谈" if i % 4 == 0 else "线索")
+        await add_lead(
+            h,
+            LIAISON,
+            f"本单位企业{i}有限公司",
+            project=f"项目{i + 1:02d}",
+            stage="在谈" if i % 4 == 0 else "线索",
+        )
     for i in range(3):
         await add_lead(h, OTHER, f"外单位企业{i}有限公司", project=f"外单位项目{i}")
     first = await h.send(LIAISON, "/leads")
     assert "招商引资部的线索" in first.text and "共 27 条，第 1/3 页" in first.text
-    assert "L0027 项目27 · 线索" in first.text and "L0018" in first.text and "L0017" not in first.text
-    assert "外单位" not in first.text and "下一页 ›" in first.labels and "‹ 上一页" not in first.labels
+    assert (
+        "L0027 项目27 · 线索" in first.text and "L0018" in first.text and "L0017" not in first.text
+    )
+    assert (
+        "外单位" not in first.text and "下一页 ›" in first.labels and "‹ 上一页" not in first.labels
+    )
     message_id = first.items[0].message_id
     r = await h.press(LIAISON, "下一页 ›")
     assert r.items[0].method == "editMessageText" and r.items[0].message_id == message_id
-    assert "第 2/3 页" in r.text and "L0017" in r.text and "L0008" in r.text and "L0018" not in r.text
+    assert (
+        "第 2/3 页" in r.text and "L0017" in r.text and "L0008" in r.text and "L0018" not in r.text
+    )
     r = await h.press(LIAISON, "下一页 ›")
     assert "第 3/3 页" in r.text and "L0001" in r.text and "下一页 ›" not in r.labels
     r = await h.press(LIAISON, "‹ 上一页")
     assert "第 2/3 页" in r.text
     r = await h.press(LIAISON, "在谈")
-    assert r.items[0].message_id == message_id and "阶段：在谈" in r.text and "共 7 条，第 1/1 页" in r.text
+    assert (
+        r.items[0].message_id == message_id
+        and "阶段：在谈" in r.text
+        and "共 7 条，第 1/1 页" in r.text
+    )
     assert "✓ 在谈" in r.labels and " · 线索" not in r.text
     r = await h.press(LIAISON, "签约")
     assert "共 0 条" in r.text and "暂无线索" in r.text
@@ -87,7 +105,11 @@ async def test_leads_pages_and_filters_in_the_same_message(world_harness: Harnes
     assert "投资方：本单位企业26有限公司" in r.text
     # Leaders see every unit, with the unit on each line.
     r = await h.send(LEADER, "/leads")
-    assert "全部单位的线索" in r.text and "共 30 条" in r.text and "L0030 外单位项目2 · 线索 · 经济发展局" in r.text
+    assert (
+        "全部单位的线索" in r.text
+        and "共 30 条" in r.text
+        and "L0030 外单位项目2 · 线索 · 经济发展局" in r.text
+    )
     # A filter typed with the command; a stage that does not exist.
     assert "共 7 条" in (await h.send(LIAISON, "/leads 在谈")).text
     assert "没有“上市”这个阶段" in (await h.send(LIAISON, "/leads 上市")).text
@@ -98,17 +120,31 @@ async def test_leads_pages_and_filters_in_the_same_message(world_harness: Harnes
 
 async def test_the_card_shows_each_role_what_it_may_see(world_harness: Harness) -> None:
     h = world_harness
-    code = await add_lead(h, contact_name="陈经理", contact_phone="13800138000", tags=("上市公司",), channel="展会")
+    code = await add_lead(
+        h, contact_name="陈经理", contact_phone="13800138000", tags=("上市公司",), channel="展会"
+    )
     dup = await add_lead(h, OTHER, "宁德时代新能源科技")
     for who in (LIAISON, HEAD):
         r = await h.send(who, "/lead L0001")
         assert "L0001 动力电池项目" in r.text and "13800138000" in r.text and "陈经理" in r.text
-        assert "投资方：宁德时代新能源科技股份有限公司" in r.text and "计划投资额：1.2亿元" in r.text
-        assert "标签：上市公司" in r.text and "渠道：展会" in r.text and "审核：待核实" in r.text and "报送：张三" in r.text
+        assert (
+            "投资方：宁德时代新能源科技股份有限公司" in r.text and "计划投资额：1.2亿元" in r.text
+        )
+        assert (
+            "标签：上市公司" in r.text
+            and "渠道：展会" in r.text
+            and "审核：待核实" in r.text
+            and "报送：张三" in r.text
+        )
         assert r.labels == ["推进阶段", "修改"]
     r = await h.send(OTHER, "/lead 1")
     assert "L0001 动力电池项目" in r.text and "招商引资部" in r.text and "阶段：线索" in r.text
-    assert "宁德" not in r.text and "1.2亿" not in r.text and "13800138000" not in r.text and "陈经理" not in r.text
+    assert (
+        "宁德" not in r.text
+        and "1.2亿" not in r.text
+        and "13800138000" not in r.text
+        and "陈经理" not in r.text
+    )
     assert r.labels == [] and "只显示概要" in r.text
     assert "13800138000" in (await h.send(LIAISON, "l1")).text  # a bare number opens the card too
     r = await h.send(LEADER, f"/lead {code.lower()}")
@@ -132,14 +168,19 @@ async def test_attachments_can_be_received_again(world_harness: Harness) -> None
     await h.photo(LIAISON, PNG)
     sent = [m for m in h.api.messages(LIAISON) if not m.from_bot]
     doc, photo = sent[0].document["file_id"], sent[1].photo  # type: ignore[index]
-    files = ({"file_id": doc, "kind": "document", "name": "项目投资计划书.pdf"}, {"file_id": photo, "kind": "photo", "name": ""})
+    files = (
+        {"file_id": doc, "kind": "document", "name": "项目投资计划书.pdf"},
+        {"file_id": photo, "kind": "photo", "name": ""},
+    )
     await add_lead(h, attachments=files)
     await h.send(LIAISON, "/lead L0001")
     r = await h.press(LIAISON, "重新接收附件（2）")
     assert [i.method for i in r.items] == ["sendDocument", "sendPhoto"]
     await h.send(OTHER, "/lead L0001")
     assert "附件" not in " ".join((await h.send(OTHER, "/lead L0001")).labels)
-    await add_lead(h, company="另一家企业", attachments=({"file_id": "gone", "kind": "document", "name": "x"},))
+    await add_lead(
+        h, company="另一家企业", attachments=({"file_id": "gone", "kind": "document", "name": "x"},)
+    )
     await h.send(LIAISON, "/lead L0002")
     r = await h.press(LIAISON, "重新接收附件（1）")
     assert "有 1 个附件（共 1 个）无法重新发送" in r.text
@@ -152,28 +193,50 @@ async def test_stage_with_a_note_and_with_skip(world_harness: Harness) -> None:
     h = world_harness
     code = await add_lead(h)
     r = await h.send(LIAISON, f"/stage {code}")
-    assert "当前阶段：线索" in r.text and r.labels == ["在谈", "签约", "落地", "开工", "入统", "投产"]
+    assert "当前阶段：线索" in r.text and r.labels == [
+        "在谈",
+        "签约",
+        "落地",
+        "开工",
+        "入统",
+        "投产",
+    ]
     r = await h.press(LIAISON, "签约")
-    assert r.items[0].method == "editMessageText" and "线索 → 签约" in r.text and r.labels == ["跳过", "取消"]
+    assert (
+        r.items[0].method == "editMessageText"
+        and "线索 → 签约" in r.text
+        and r.labels == ["跳过", "取消"]
+    )
     r = await h.send(LIAISON, "对方已确认签约意向 🎉")
     assert "已更新 L0001 动力电池项目：线索 → 签约" in r.text and "跳过了：在谈" in r.text
     assert "备注：对方已确认签约意向 🎉" in r.text
     stored = await lead(h, code)
     assert stored.stage == "签约" and stored.updated_at == h.clock.now()
     [event] = await events(h, code, "stage")
-    assert (event.from_value, event.to_value, event.actor_tg_id, event.note) == ("线索", "签约", LIAISON, "对方已确认签约意向 🎉")
+    assert (event.from_value, event.to_value, event.actor_tg_id, event.note) == (
+        "线索",
+        "签约",
+        LIAISON,
+        "对方已确认签约意向 🎉",
+    )
     await h.send(LIAISON, f"/stage {code}")
     await h.press(LIAISON, "落地")
     r = await h.press(LIAISON, "跳过")
     assert "签约 → 落地" in r.text and "备注" not in r.text
     r = await h.send(LIAISON, f"/stage {code} 开工 现场勘查完成\n下周进场")
     assert "落地 → 开工" in r.text and "现场勘查完成\n下周进场" in r.text
-    assert [e.note for e in await events(h, code, "stage")] == ["对方已确认签约意向 🎉", None, "现场勘查完成\n下周进场"]
+    assert [e.note for e in await events(h, code, "stage")] == [
+        "对方已确认签约意向 🎉",
+        None,
+        "现场勘查完成\n下周进场",
+    ]
     assert "只有报送单位的成员和领导" in (await h.send(OTHER, f"/stage {code} 入统")).text
     assert "已处于「开工」阶段" in (await h.send(LIAISON, f"/stage {code} 开工")).text
 
 
-async def test_going_back_is_refused_for_a_liaison_and_allowed_for_a_leader(world_harness: Harness) -> None:
+async def test_going_back_is_refused_for_a_liaison_and_allowed_for_a_leader(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     code = await add_lead(h, stage="签约")
     r = await h.send(LIAISON, f"/stage {code}")
@@ -204,7 +267,10 @@ async def test_verify_and_reject_tell_the_units_members(world_harness: Harness) 
     other = await add_lead(h, company="比亚迪股份有限公司", project="储能项目")
     assert "仅限领导" in (await h.send(LIAISON, f"/verify {first}")).text
     r = await h.send(LEADER, f"/verify {first}")
-    assert "已核实 L0001 动力电池项目（招商引资部）为有效信息" in r.text and "已通知该单位 2 人" in r.text
+    assert (
+        "已核实 L0001 动力电池项目（招商引资部）为有效信息" in r.text
+        and "已通知该单位 2 人" in r.text
+    )
     for member in (LIAISON, HEAD):
         assert "L0001 动力电池项目 已核实为有效信息" in r.to(member).text
     assert "已经核实" in (await h.send(LEADER, f"/verify {first}")).text
@@ -217,7 +283,9 @@ async def test_verify_and_reject_tell_the_units_members(world_harness: Harness) 
     assert "已退回 L0001" in r.text and "原因：企业否认有<b>投资</b>意向" in r.text
     assert "&lt;b&gt;" in r.to(LEADER).items[0].html
     assert "首报资格已释放" in r.text and "已通知该单位 1 人；1 人未能送达" in r.text
-    assert "已被领导退回" in r.to(LIAISON).text and "企业否认有<b>投资</b>意向" in r.to(LIAISON).text
+    assert (
+        "已被领导退回" in r.to(LIAISON).text and "企业否认有<b>投资</b>意向" in r.to(LIAISON).text
+    )
     stored = await lead(h, first)
     assert stored.first_key is None and stored.review == "rejected"
     [event] = await events(h, first, "reject")
@@ -239,7 +307,10 @@ async def test_an_edit_survives_a_restart_midway(world_harness: Harness) -> None
     h = world_harness
     code = await add_lead(h)
     r = await h.send(LIAISON, f"/edit {code}")
-    assert r.labels[:5] == ["项目名称", "投资方", "行业", "计划投资额", "来源地"] and "电话" in r.labels
+    assert (
+        r.labels[:5] == ["项目名称", "投资方", "行业", "计划投资额", "来源地"]
+        and "电话" in r.labels
+    )
     r = await h.press(LIAISON, "计划投资额")
     assert "当前：1.2亿元" in r.text and "如 5000万" in r.text
     await h.restart()
@@ -247,7 +318,12 @@ async def test_an_edit_survives_a_restart_midway(world_harness: Harness) -> None
     assert "已修改 L0001 的计划投资额：1.2亿元 → 8,000万元" in r.text
     assert (await lead(h, code)).amount_wan == Decimal("8000")
     [event] = await events(h, code, "edit")
-    assert (event.field, event.from_value, event.to_value, event.actor_tg_id) == ("amount_wan", "1.2亿", "8000万", LIAISON)
+    assert (event.field, event.from_value, event.to_value, event.actor_tg_id) == (
+        "amount_wan",
+        "1.2亿",
+        "8000万",
+        LIAISON,
+    )
     # Choices are buttons; tags toggle and then "完成".
     await h.send(HEAD, f"/edit {code}")
     await h.press(HEAD, "行业")
@@ -277,7 +353,9 @@ async def test_a_company_edit_that_collides_is_refused(world_harness: Harness) -
     assert "比亚迪股份有限公司 → 比亚迪汽车工业有限公司" in r.text
 
 
-async def test_bad_input_gets_a_specific_reply_and_the_question_again(world_harness: Harness) -> None:
+async def test_bad_input_gets_a_specific_reply_and_the_question_again(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     code = await add_lead(h)
     await h.send(LIAISON, f"/edit {code}")
@@ -325,10 +403,16 @@ async def test_bad_input_gets_a_specific_reply_and_the_question_again(world_harn
         r = await h.press_data(LIAISON, menu.message_id, data)
         assert r.popups == ["这个按钮已失效，请重新发起。"], data
     async with h.db.session() as s:
-        assert (await s.scalars(select(LeadEvent.kind).where(LeadEvent.lead_id == 1))).all() == ["report", "edit", "edit"]
+        assert (await s.scalars(select(LeadEvent.kind).where(LeadEvent.lead_id == 1))).all() == [
+            "report",
+            "edit",
+            "edit",
+        ]
 
 
-async def test_a_prompt_and_the_report_form_do_not_take_each_others_answers(world_harness: Harness) -> None:
+async def test_a_prompt_and_the_report_form_do_not_take_each_others_answers(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     code = await add_lead(h)
     assert "项目名称" in (await h.send(LIAISON, "/report")).text
@@ -343,4 +427,6 @@ async def test_a_prompt_and_the_report_form_do_not_take_each_others_answers(worl
     await h.send(LIAISON, "/report")  # another command leaves the prompt
     r = await h.send(LIAISON, "新项目")
     assert "投资方（企业全称）" in r.text and "已更新" not in r.text
-    assert (await lead(h, code)).stage == "线索" and (await lead(h, code)).project == "动力电池项目（一期）"
+    assert (await lead(h, code)).stage == "线索" and (
+        await lead(h, code)
+    ).project == "动力电池项目（一期）"

@@ -15,7 +15,13 @@ from tests.e2e.harness import Harness, Replies
 LIAISON, OTHER = 1101, 1102  # 招商引资部, 经济发展局
 
 
-async def fill(h: Harness, user: int, company: str = "宁德时代新能源科技股份有限公司", *, optional: bool = False) -> Replies:
+async def fill(
+    h: Harness,
+    user: int,
+    company: str = "宁德时代新能源科技股份有限公司",
+    *,
+    optional: bool = False,
+) -> Replies:
     """Answer every question; returns the summary card."""
     await h.send(user, "/report")
     await h.send(user, "动力电池项目")
@@ -54,7 +60,11 @@ async def test_a_full_report_is_saved(world_harness: Harness) -> None:
     assert "开始为「招商引资部」报送线索" in r.text and "项目名称" in r.text
     summary = await fill(h, LIAISON, optional=True)
     assert "请核对线索信息" in summary.text and "1.2亿元" in summary.text
-    assert "上市公司、专精特新" in summary.text and "20,000 美元" in summary.text and "1 个文件" in summary.text
+    assert (
+        "上市公司、专精特新" in summary.text
+        and "20,000 美元" in summary.text
+        and "1 个文件" in summary.text
+    )
     assert summary.labels == ["✅ 保存", "✏️ 修改", "取消"]
     r = await h.press(LIAISON, "✅ 保存")
     assert "已登记 L0001。首报单位：招商引资部。" in r.text
@@ -83,8 +93,12 @@ async def test_the_second_unit_is_told_who_was_first(world_harness: Harness, spe
     for _ in range(7):
         await h.press(OTHER, "跳过")
     r = await h.press(OTHER, "✅ 保存")
-    assert "该企业已由「招商引资部」于11月17日首报（L0001），本条记为重复（L0002），不计分。" in r.text
-    assert "陈经理" not in r.text and "1.2亿" not in r.text  # never the first lead's contacts or amounts
+    assert (
+        "该企业已由「招商引资部」于11月17日首报（L0001），本条记为重复（L0002），不计分。" in r.text
+    )
+    assert (
+        "陈经理" not in r.text and "1.2亿" not in r.text
+    )  # never the first lead's contacts or amounts
     first, dup = await stored(h)
     assert dup.duplicate_of == first.id and dup.first_key is None
 
@@ -98,7 +112,9 @@ async def test_near_match_asks_and_both_answers_work(world_harness: Harness) -> 
     await h.send(OTHER, "/report")
     await h.send(OTHER, "项目A")
     r = await h.send(OTHER, "宁德时代新能源科技发展")
-    assert "是同一家吗" in r.text and "L0001 动力电池项目 — 宁德时代新能源科技（招商引资部）" in r.text
+    assert (
+        "是同一家吗" in r.text and "L0001 动力电池项目 — 宁德时代新能源科技（招商引资部）" in r.text
+    )
     await h.press(OTHER, "是同一家（L0001）")
     await h.press(OTHER, "新能源")
     await h.send(OTHER, "5000")
@@ -134,7 +150,11 @@ async def test_the_form_survives_a_restart(world_harness: Harness) -> None:
     r = await h.press(LIAISON, "✅ 保存")
     assert "已登记 L0001" in r.text
     [lead] = await stored(h)
-    assert lead.project == "光伏组件项目" and lead.amount_wan == Decimal("30000") and lead.industry == "新材料"
+    assert (
+        lead.project == "光伏组件项目"
+        and lead.amount_wan == Decimal("30000")
+        and lead.industry == "新材料"
+    )
 
 
 async def test_an_idle_form_expires(world_harness: Harness) -> None:
@@ -160,7 +180,9 @@ async def test_an_idle_form_expires(world_harness: Harness) -> None:
         ("9" * 5000, "没看懂这个金额"),
     ],
 )
-async def test_bad_amounts_are_explained_and_asked_again(world_harness: Harness, answer: str, expected: str) -> None:
+async def test_bad_amounts_are_explained_and_asked_again(
+    world_harness: Harness, answer: str, expected: str
+) -> None:
     h = world_harness
     await h.send(LIAISON, "/report")
     await h.send(LIAISON, "项目")
@@ -204,7 +226,9 @@ async def test_bad_text_at_every_step(world_harness: Harness) -> None:
     await h.press(LIAISON, "跳过")
     summary = await h.press(LIAISON, "跳过")
     html = summary.items[-1].html
-    assert "&lt;b&gt;项目&lt;/b&gt; 🚀" in html and "&lt;script&gt;" in html and "<script>" not in html
+    assert (
+        "&lt;b&gt;项目&lt;/b&gt; 🚀" in html and "&lt;script&gt;" in html and "<script>" not in html
+    )
     r = await h.press(LIAISON, "✅ 保存")
     assert "已登记" in r.text
     [lead] = await stored(h)
@@ -218,7 +242,9 @@ async def test_stale_buttons_and_edits_from_the_summary(world_harness: Harness) 
     r = await h.send(LIAISON, "某某科技有限公司")
     industry_msg = r.items[-1].message_id
     await h.press(LIAISON, "新能源")
-    r = await h.press_data(LIAISON, industry_msg, "rp:industry:2")  # the same old message, pressed again
+    r = await h.press_data(
+        LIAISON, industry_msg, "rp:industry:2"
+    )  # the same old message, pressed again
     assert "已失效" in " ".join(r.popups)
     await h.send(LIAISON, "100万")
     await h.press(LIAISON, "本地")

@@ -32,9 +32,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import periods_for
+from bot.config import Settings
 from bot.demo import seed_demo
 from bot.localapi import LocalBotAPI, RecordedCall
-from bot.config import Settings
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.conftest import PG_ENV, pg_url, reset_postgres
@@ -56,7 +56,10 @@ ADMIN = 1000
 LIAISONS = [1101, 1102, 1103, 1104]
 GROUPS = [-1001000000000 - i for i in range(1, 5)]
 LEADERS_GROUP = -1001000000999
-KIND_1, KIND_2 = "remind:40s", "remind:20s"  # scheduler names offsets that are not whole minutes in seconds
+KIND_1, KIND_2 = (
+    "remind:40s",
+    "remind:20s",
+)  # scheduler names offsets that are not whole minutes in seconds
 # The weekly cycle's reminder texts: private (liaison), unit group, leaders' group.
 MARKERS = ("本周周报截止", "周报提醒", "周报进度")
 
@@ -68,7 +71,9 @@ def _pg_or_skip() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(f"{PG_ENV} not set: the scale-out test needs PostgreSQL (start it with ../shared/scripts/start-postgres)")
+        pytest.skip(
+            f"{PG_ENV} not set: the scale-out test needs PostgreSQL (start it with ../shared/scripts/start-postgres)"
+        )
     return url
 
 
@@ -78,7 +83,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def poll(what: str, check: Callable[[], Awaitable[T | None]], timeout: float, diag: Callable[[], str] = str) -> T:
+async def poll(
+    what: str,
+    check: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    diag: Callable[[], str] = str,
+) -> T:
     """``check()`` every POLL seconds until it returns something other than None/False."""
     deadline = time.monotonic() + timeout
     while True:
@@ -103,7 +113,9 @@ class Instance:
 
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return f"--- {self.name} (port {self.port}) log tail ---\n" + "\n".join(text.splitlines()[-lines:])
+        return f"--- {self.name} (port {self.port}) log tail ---\n" + "\n".join(
+            text.splitlines()[-lines:]
+        )
 
 
 @dataclass
@@ -122,7 +134,9 @@ class Cluster:
         if inst.proc.returncode is not None:
             pytest.fail(f"{inst.name} exited with {inst.proc.returncode}\n{inst.tail()}")
         try:
-            async with self.http.get(f"{inst.url}/healthz", timeout=aiohttp.ClientTimeout(total=4)) as resp:
+            async with self.http.get(
+                f"{inst.url}/healthz", timeout=aiohttp.ClientTimeout(total=4)
+            ) as resp:
                 return dict(await resp.json())
         except (aiohttp.ClientError, TimeoutError):
             return None
@@ -150,7 +164,11 @@ class Cluster:
 
     async def outbox(self, *kinds: str) -> list[OutboxMessage]:
         async with self.db.session() as s:
-            stmt = select(OutboxMessage).where(OutboxMessage.kind.in_(kinds)).order_by(OutboxMessage.id)
+            stmt = (
+                select(OutboxMessage)
+                .where(OutboxMessage.kind.in_(kinds))
+                .order_by(OutboxMessage.id)
+            )
             return list((await s.scalars(stmt)).all())
 
 
@@ -197,8 +215,16 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
 async def spawn(c: Cluster, name: str, env: dict[str, str], tmp_path: Path) -> Instance:
     inst = Instance(name, _free_port(), tmp_path / f"{name}.log")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"}
-    full = {**base, **env, "LEADBOT_WEBHOOK_PORT": str(inst.port), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
+    }
+    full = {
+        **base,
+        **env,
+        "LEADBOT_WEBHOOK_PORT": str(inst.port),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
     with inst.log.open("wb") as log:
         inst.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=full,
@@ -239,9 +265,9 @@ async def test_killing_the_leader_between_two_reminders_sends_each_reminder_exac
         "LEADBOT_ADMINS": str(ADMIN),
         "LEADBOT_LOG_LEVEL": "INFO",
     }
-    period = periods_for(Settings(**{k.removeprefix("LEADBOT_").lower(): v for k, v in timing.items()})).week_of(
-        datetime.now(UTC)
-    )
+    period = periods_for(
+        Settings(**{k.removeprefix("LEADBOT_").lower(): v for k, v in timing.items()})
+    ).week_of(datetime.now(UTC))
     assert period.deadline == deadline, f"the current period ends {period.deadline}, not {deadline}"
     first_at, second_at = deadline - FIRST, deadline - SECOND
 
@@ -274,7 +300,9 @@ async def test_killing_the_leader_between_two_reminders_sends_each_reminder_exac
         return len(rows) == len(first_chats) and all(r.status == "sent" for r in rows)
 
     await poll("the first reminder's rows to be marked sent", first_marked, 10, c.diag)
-    assert await c.reminders_sent(leader) == len(first_chats) and await c.reminders_sent(survivor) == 0
+    assert (
+        await c.reminders_sent(leader) == len(first_chats) and await c.reminders_sent(survivor) == 0
+    )
 
     # kill -9 the leader between the two reminder times.
     now = datetime.now(UTC)
@@ -307,21 +335,28 @@ async def test_killing_the_leader_between_two_reminders_sends_each_reminder_exac
     await poll("every reminder row to be marked sent", all_marked, 10, c.diag)
     # One more tick of the survivor's scheduler: a late duplicate would show up now.
     mark = await c.last_run(survivor)
-    await poll("one more scheduler tick", lambda: _changed(c.last_run(survivor), mark), 2 * TICK + 5, c.diag)
+    await poll(
+        "one more scheduler tick",
+        lambda: _changed(c.last_run(survivor), mark),
+        2 * TICK + 5,
+        c.diag,
+    )
 
     # Exactly once, on the stand-in's record: two reminders per liaison and unit group, one
     # leaders' list, nobody else (heads, admin, leader) …
     per_chat: dict[int, int] = {}
     for call in c.reminder_calls():
         per_chat[_chat(call)] = per_chat.get(_chat(call), 0) + 1
-    assert per_chat == {**{chat: 2 for chat in first_chats}, LEADERS_GROUP: 1}
+    assert per_chat == {**dict.fromkeys(first_chats, 2), LEADERS_GROUP: 1}
     # … and each of those calls is the one send of one outbox row: (kind, chat) exactly once.
     rows = await c.outbox(KIND_1, KIND_2, "leaders:missing")
     by_message = {(r.chat_id, r.message_id): r for r in rows}
     sent: dict[tuple[str, int], list[RecordedCall]] = {}
     for call in c.reminder_calls():
         row = by_message.get((_chat(call), int(call.response["message_id"])))
-        assert row is not None, f"a reminder no outbox row accounts for (sent twice?): {call.params}"
+        assert row is not None, (
+            f"a reminder no outbox row accounts for (sent twice?): {call.params}"
+        )
         sent.setdefault((row.kind, row.chat_id), []).append(call)
     expected = {(KIND_1, chat) for chat in first_chats} | {(KIND_2, chat) for chat in first_chats}
     expected.add(("leaders:missing", LEADERS_GROUP))
@@ -334,7 +369,9 @@ async def test_killing_the_leader_between_two_reminders_sends_each_reminder_exac
     assert await c.reminders_sent(survivor) == len(first_chats)  # its own: the second reminder only
 
     elapsed = time.monotonic() - started
-    print(f"scale-out: leader {leader.name} killed, {survivor.name} took over in {took:.2f} s; test {elapsed:.0f} s")
+    print(
+        f"scale-out: leader {leader.name} killed, {survivor.name} took over in {took:.2f} s; test {elapsed:.0f} s"
+    )
 
 
 async def _changed(value: Awaitable[str | None], before: str | None) -> bool:

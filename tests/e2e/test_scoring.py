@@ -58,7 +58,9 @@ async def build_november(h: Harness) -> None:
 
 async def test_a_signed_lead_moves_rank_and_score(world_harness: Harness) -> None:
     h = world_harness
-    h.settings.targets = [{"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 2}]
+    h.settings.targets = [
+        {"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 2}
+    ]
     await build_november(h)
     r = await h.send(LEADER, "/adjust 财政局 +5 协助市级重大项目考核")
     assert "已为「财政局」调整 +5 分" in r.text
@@ -95,7 +97,11 @@ async def test_ties_share_a_rank_and_arrows_show_movement(world_harness: Harness
     assert "1. 经济发展局　10 分　↑1" in r.text and "2. 招商引资部　0 分　↓1" in r.text
     assert "规划建设局" not in r.text
     r = await h.send(LEADER, "/rank 2026-10")
-    assert "1. 招商引资部　2 分" in r.text and "2. 经济发展局　0 分" in r.text and "2. 财政局　0 分" in r.text
+    assert (
+        "1. 招商引资部　2 分" in r.text
+        and "2. 经济发展局　0 分" in r.text
+        and "2. 财政局　0 分" in r.text
+    )
 
 
 async def test_rank_nonsense_gets_usage(world_harness: Harness) -> None:
@@ -119,7 +125,9 @@ async def test_a_duplicate_lead_scores_nothing(world_harness: Harness) -> None:
     dup = await report(h, CAIZHENG, "宁德时代新能源科技")  # another unit was first: a duplicate
     async with h.db.session() as s:
         entries = (await s.scalars(select(LedgerEntry).where(LedgerEntry.unit_id == 4))).all()
-    assert entries == []  # one real lead: no 2-leads-a-quarter points; the duplicate counts for nothing
+    assert (
+        entries == []
+    )  # one real lead: no 2-leads-a-quarter points; the duplicate counts for nothing
     await verify_and_sign(h, dup)
     r = await h.send(LEADER, "/rank")
     assert "财政局　0 分" in r.text
@@ -139,7 +147,12 @@ async def test_manual_adjustment_is_audited_and_kept_by_refresh(world_harness: H
     await report(h, CAIZHENG, "己公司")  # a refresh of the unit: the manual line stays
     async with h.db.session() as s:
         [line] = (await s.scalars(select(LedgerEntry).where(LedgerEntry.unit_id == 4))).all()
-        assert line.manual and line.points == Decimal(-2) and line.created_by == LEADER and line.voided_at is None
+        assert (
+            line.manual
+            and line.points == Decimal(-2)
+            and line.created_by == LEADER
+            and line.voided_at is None
+        )
         score = await s.get(UnitScore, (4, "month", "2026-11"))
         assert score is not None and score.points == Decimal(-2)
     r = await h.send(LEADER, "/score 财政局")
@@ -173,7 +186,9 @@ async def test_board_text_and_picture(world_harness: Harness) -> None:
     assert len(h.collect().to(LEADERS_GROUP)) == 0  # exactly once
 
 
-async def test_the_board_picture_survives_a_restart_and_a_failed_send(world_harness: Harness) -> None:
+async def test_the_board_picture_survives_a_restart_and_a_failed_send(
+    world_harness: Harness,
+) -> None:
     """Planned, then the bot stops before sending; after a restart the first try fails:
     the picture still arrives once, with its text, from the outbox."""
     h = world_harness

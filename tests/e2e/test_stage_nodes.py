@@ -49,10 +49,14 @@ async def test_score_shows_the_overdue_deduction(kaihua: Harness) -> None:
     assert "时序进度（未达到）" not in r.text
     h.clock.set(T + timedelta(days=91))
     ran = await h.app.jobs.run_due()
-    assert ran.index("scoring-stage-nodes") < ran.index("monthly-board")  # refreshed before the board is cut
+    assert ran.index("scoring-stage-nodes") < ran.index(
+        "monthly-board"
+    )  # refreshed before the board is cut
     await h.app.weekly.outbox.drain(h.clock.now())
     board = h.collect().to(LEADERS_GROUP).text
-    assert "2026年5月 招商引资红黑榜" in board and "招商引资部　-2 分" in board  # due 5月31日 10:00: May's
+    assert (
+        "2026年5月 招商引资红黑榜" in board and "招商引资部　-2 分" in board
+    )  # due 5月31日 10:00: May's
     r = await h.send(LEADER, "/score 招商引资部")
     assert "· 扣分项：-2 分" in r.text
     assert "· 时序进度（未达到）：-2" in r.text

@@ -54,7 +54,9 @@ class Hook:
     async def handled_update(self, update_id: int) -> None:
         await asyncio.wait_for(self._events.setdefault(update_id, asyncio.Event()).wait(), TIMEOUT)
 
-    def update(self, update_id: int, user_id: int = STRANGER, text: str = "/start") -> dict[str, Any]:
+    def update(
+        self, update_id: int, user_id: int = STRANGER, text: str = "/start"
+    ) -> dict[str, Any]:
         """What Telegram would post for a private text message."""
         user = {"id": user_id, "is_bot": False, "first_name": "路人", "language_code": "zh-hans"}
         message: dict[str, Any] = {
@@ -65,10 +67,14 @@ class Hook:
             "text": text,
         }
         if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
         return {"update_id": update_id, "message": message}
 
-    async def post(self, body: Any, secret: str | None = SECRET, **kwargs: Any) -> aiohttp.ClientResponse:
+    async def post(
+        self, body: Any, secret: str | None = SECRET, **kwargs: Any
+    ) -> aiohttp.ClientResponse:
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         if isinstance(body, (bytes, bytearray)) or hasattr(body, "__aiter__"):
             kwargs["data"] = body
@@ -89,7 +95,11 @@ class Hook:
             return await resp.text()
 
     def replies_to(self, chat_id: int) -> list[str]:
-        return [str(c.params.get("text")) for c in self.api.calls_of("sendMessage") if c.ok and c.params.get("chat_id") == chat_id]
+        return [
+            str(c.params.get("text"))
+            for c in self.api.calls_of("sendMessage")
+            if c.ok and c.params.get("chat_id") == chat_id
+        ]
 
 
 @pytest.fixture
@@ -118,7 +128,11 @@ async def test_start_registers_the_webhook_with_its_secret(hook: Hook) -> None:
     assert hook.api.webhook is not None
     assert hook.api.webhook["url"] == f"{PUBLIC_URL}/telegram"
     assert hook.api.webhook["secret_token"] == SECRET
-    assert set(hook.api.webhook["allowed_updates"]) == {"message", "callback_query", "my_chat_member"}
+    assert set(hook.api.webhook["allowed_updates"]) == {
+        "message",
+        "callback_query",
+        "my_chat_member",
+    }
     assert not hook.api.calls_of("getUpdates"), "a webhook instance must not poll"
 
 
@@ -130,7 +144,9 @@ async def test_stranger_start_posted_by_telegram_is_answered(hook: Hook) -> None
 
 
 @pytest.mark.parametrize("secret", ["wrong-secret", "", None, SECRET + "x", SECRET[:-1]])
-async def test_wrong_or_missing_secret_is_refused_and_nothing_is_handled(hook: Hook, secret: str | None) -> None:
+async def test_wrong_or_missing_secret_is_refused_and_nothing_is_handled(
+    hook: Hook, secret: str | None
+) -> None:
     resp = await hook.post(hook.update(1), secret=secret)
     assert resp.status == 403
     # The queue is first in, first out: had update 1 been queued, it would be handled before 2.
@@ -144,7 +160,9 @@ async def test_oversized_body_is_refused_with_413(hook: Hook) -> None:
     big = b'{"update_id": 5, "padding": "' + b"x" * MAX_BODY_BYTES + b'"}'
     assert (await hook.post(big)).status == 413
 
-    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: aiohttp stops reading at the limit
+    async def chunks() -> AsyncIterator[
+        bytes
+    ]:  # no Content-Length: aiohttp stops reading at the limit
         for start in range(0, len(big), 64 * 1024):
             yield big[start : start + 64 * 1024]
 
@@ -194,7 +212,9 @@ async def test_a_registered_probe_joins_healthz(hook: Hook) -> None:
 async def test_metrics_count_updates_by_type_and_outcome(hook: Hook) -> None:
     before = await hook.metrics()
     assert 'leadbot_updates_total{outcome="ok",type="message"} 0.0' in before
-    assert "leadbot_outbox_sent_total 0.0" in before and "leadbot_reminders_sent_total 0.0" in before
+    assert (
+        "leadbot_outbox_sent_total 0.0" in before and "leadbot_reminders_sent_total 0.0" in before
+    )
     assert "leadbot_db_pool_in_use" in before and "leadbot_scheduler_leader 0.0" in before
 
     await hook.post(hook.update(1))
@@ -243,7 +263,9 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
+    }
     env.update(
         LEADBOT_TOKEN=api.token, LEADBOT_BOT_API_URL=api.base_url, LEADBOT_WEBHOOK_URL=PUBLIC_URL,
         LEADBOT_WEBHOOK_SECRET=SECRET, LEADBOT_WEBHOOK_LISTEN="127.0.0.1", LEADBOT_WEBHOOK_PORT=str(port),
@@ -270,7 +292,9 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
             }  # fmt: skip
             async with http.post("/telegram", json=update, headers={SECRET_HEADER: SECRET}) as resp:
                 assert resp.status == 200
-        reply = await api.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == STRANGER, TIMEOUT)
+        reply = await api.wait_for(
+            lambda c: c.method == "sendMessage" and c.params.get("chat_id") == STRANGER, TIMEOUT
+        )
         assert "本机器人仅供已登记的单位使用" in str(reply.params["text"])
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)

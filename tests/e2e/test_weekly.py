@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
-from bot.clock import ManualClock
 from storage.db import Database
 from storage.models import Lead, LeadEvent, OutboxMessage, WeeklySubmission, WeeklyVersion
 from tests.e2e.conftest import make_settings
@@ -49,7 +49,9 @@ async def tick(h: Harness, when: datetime) -> Replies:
     assert h.app is not None
     await h.app.jobs.run_due()
     everything = h.collect()
-    return Replies([r for r in everything.items if any(m in r.text for m in MARKERS)], everything.popups)
+    return Replies(
+        [r for r in everything.items if any(m in r.text for m in MARKERS)], everything.popups
+    )
 
 
 async def seed_lead(h: Harness, user: int, project: str, company: str, stage: str = "在谈") -> str:
@@ -76,7 +78,9 @@ async def submit(h: Harness, user: int) -> Replies:
 
 async def submission(h: Harness, unit_id: int, key: str = "2026-W47") -> WeeklySubmission | None:
     async with h.db.session() as s:
-        stmt = select(WeeklySubmission).where(WeeklySubmission.unit_id == unit_id, WeeklySubmission.period_key == key)
+        stmt = select(WeeklySubmission).where(
+            WeeklySubmission.unit_id == unit_id, WeeklySubmission.period_key == key
+        )
         return (await s.scalars(stmt)).first()
 
 
@@ -101,7 +105,10 @@ async def test_draft_submit_confirm_is_on_time(world_harness: Harness) -> None:
     code = await seed_lead(h, LIAISON[1], "动力电池项目", "宁德时代新能源科技股份有限公司")
     h.clock.set(at(19, 10))
     r = await h.send(LIAISON[1], "/weekly")
-    assert "招商引资部 · 2026年第47周 周报" in r.text and "截止：11月19日（周四）17:00（还剩 7 小时）" in r.text
+    assert (
+        "招商引资部 · 2026年第47周 周报" in r.text
+        and "截止：11月19日（周四）17:00（还剩 7 小时）" in r.text
+    )
     assert "第 1/4 项 · 新增线索" in r.text and "本期（11月12日 17:00 之后）" in r.text
     assert f"▫️ {code} 动力电池项目" in r.labels
     r = await h.press(LIAISON[1], f"{code} 动力电池项目")
@@ -128,7 +135,10 @@ async def test_draft_submit_confirm_is_on_time(world_harness: Harness) -> None:
     assert "已提交（第 1 版），已送负责人 赵主任 确认" in r.text
     assert f"阶段已更新：{code} 在谈 → 签约" in r.text
     card = r.to(HEAD[1])
-    assert "请确认：招商引资部 · 2026年第47周 周报（第 1 版）" in card.text and card.labels == ["✅ 确认", "↩️ 退回"]
+    assert "请确认：招商引资部 · 2026年第47周 周报（第 1 版）" in card.text and card.labels == [
+        "✅ 确认",
+        "↩️ 退回",
+    ]
     assert (await submission(h, 1)).outcome is None  # type: ignore[union-attr]
 
     h.clock.set(at(19, 15, 10))
@@ -140,13 +150,17 @@ async def test_draft_submit_confirm_is_on_time(world_harness: Harness) -> None:
     async with h.db.session() as s:
         lead = (await s.scalars(select(Lead))).one()
         events = (await s.scalars(select(LeadEvent).where(LeadEvent.kind == "stage"))).all()
-    assert lead.stage == "签约" and [(e.from_value, e.to_value) for e in events] == [("在谈", "签约")]
+    assert lead.stage == "签约" and [(e.from_value, e.to_value) for e in events] == [
+        ("在谈", "签约")
+    ]
 
     r = await h.send(LIAISON[1], "/status")
     assert "已完成（第 1 版，按时" in r.text
 
 
-async def test_a_head_returns_with_a_reason_and_the_new_version_replaces_the_old(world_harness: Harness) -> None:
+async def test_a_head_returns_with_a_reason_and_the_new_version_replaces_the_old(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     h.clock.set(at(18, 9))
     await submit(h, LIAISON[2])
@@ -159,7 +173,9 @@ async def test_a_head_returns_with_a_reason_and_the_new_version_replaces_the_old
     r = await h.send(LIAISON[2], "/status")
     assert "第 1 版被退回：工作信息太简略" in r.text
     r = await h.send(LIAISON[2], "/weekly")
-    assert "已提交第 1 版（已退回）" in r.text and "周报预览" in r.text  # the draft starts from the last version
+    assert (
+        "已提交第 1 版（已退回）" in r.text and "周报预览" in r.text
+    )  # the draft starts from the last version
     r = await h.press(LIAISON[2], "改工作信息")
     r = await h.send(LIAISON[2], "接待客商 2 批，走访企业 5 家")
     assert "提交后将替换已提交的第 1 版" in r.text
@@ -206,7 +222,9 @@ async def test_the_leaders_summary_counts_on_time_late_and_missing(world_harness
     assert not r.to(LEADERS_GROUP).items  # once
 
 
-async def test_reminders_go_only_to_units_not_done_and_say_the_deadline(world_harness: Harness) -> None:
+async def test_reminders_go_only_to_units_not_done_and_say_the_deadline(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     h.clock.set(at(18, 9))
     await submit(h, LIAISON[1])
@@ -216,17 +234,27 @@ async def test_reminders_go_only_to_units_not_done_and_say_the_deadline(world_ha
     people = {r_.chat_id for r_ in r.items if r_.chat_id and r_.chat_id > 0 and r_.chat_id != ADMIN}
     assert people == {HEAD[2], LIAISON[3], LIAISON[4]}
     [text] = [x.text for x in r.to(LIAISON[3]).items]
-    assert "本周周报截止：11月19日（周四）17:00（还剩 24 小时）" in text and "规划建设局的2026年第47周周报尚未提交" in text
+    assert (
+        "本周周报截止：11月19日（周四）17:00（还剩 24 小时）" in text
+        and "规划建设局的2026年第47周周报尚未提交" in text
+    )
     assert r.to(LIAISON[3]).labels == ["开始填写"]
     assert r.to(LIAISON[3]).items[0].buttons[0][0]["url"].endswith("?start=weekly")
     assert "等待您确认" in r.to(HEAD[2]).text and r.to(HEAD[2]).labels == ["查看并确认"]
-    assert set(c for c in (x.chat_id for x in r.items) if c and c < 0) == {GROUP[2], GROUP[3], GROUP[4]}
+    assert set(c for c in (x.chat_id for x in r.items) if c and c < 0) == {
+        GROUP[2],
+        GROUP[3],
+        GROUP[4],
+    }
     assert "待负责人确认" in r.to(GROUP[2]).text and "尚未提交" in r.to(GROUP[3]).text
     assert not r.to(LEADERS_GROUP).items
 
     r = await tick(h, at(19, 15))  # 2 hours before: the leaders' list too
     [missing] = r.to(LEADERS_GROUP).items
-    assert "尚未提交：规划建设局、财政局（2 个单位）" in missing.text and "待负责人确认：经济发展局（1 个单位）" in missing.text
+    assert (
+        "尚未提交：规划建设局、财政局（2 个单位）" in missing.text
+        and "待负责人确认：经济发展局（1 个单位）" in missing.text
+    )
     assert "还剩 2 小时" in r.to(LIAISON[4]).text
 
     r = await h.press(HEAD[2], "查看并确认")  # from the reminder's button
@@ -298,17 +326,21 @@ async def test_a_restart_between_reminders_sends_each_exactly_once(world_harness
     await h.restart()
     await tick(h, at(19, 9))
     await tick(h, at(19, 9, 5))
-    assert reminder_counts(h, "还剩 24 小时") == {chat: 1 for chat in EVERYONE_LATE}
-    assert reminder_counts(h, "还剩 8 小时") == {chat: 1 for chat in EVERYONE_LATE}
+    assert reminder_counts(h, "还剩 24 小时") == dict.fromkeys(EVERYONE_LATE, 1)
+    assert reminder_counts(h, "还剩 8 小时") == dict.fromkeys(EVERYONE_LATE, 1)
     await h.restart()
     await tick(h, at(19, 17, 5))
     await h.restart()
     await tick(h, at(19, 17, 6))
     assert reminder_counts(h, "周报汇总") == {LEADERS_GROUP: 1}
-    assert reminder_counts(h, "日历提醒") == {ADMIN: 1}  # 2027 is not in the calendar package: warned once
+    assert reminder_counts(h, "日历提醒") == {
+        ADMIN: 1
+    }  # 2027 is not in the calendar package: warned once
 
 
-async def test_a_reminder_missed_while_down_goes_out_within_its_grace_time_else_is_skipped(world_harness: Harness) -> None:
+async def test_a_reminder_missed_while_down_goes_out_within_its_grace_time_else_is_skipped(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     await tick(h, at(18, 16))
     await h.stop_app()
@@ -328,7 +360,9 @@ async def test_a_reminder_missed_while_down_goes_out_within_its_grace_time_else_
     assert not r.to(ADMIN).items  # reported once
 
 
-async def test_every_reminder_arrives_once_when_telegram_answers_429_half_the_time(world_harness: Harness) -> None:
+async def test_every_reminder_arrives_once_when_telegram_answers_429_half_the_time(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     await tick(h, at(18, 16))
     h.api.fail_randomly("sendMessage", 0.5, 429, retry_after=1)
@@ -336,20 +370,24 @@ async def test_every_reminder_arrives_once_when_telegram_answers_429_half_the_ti
     h.api.fail_randomly("sendMessage", 0)
     refused = [c for c in h.api.calls_of("sendMessage") if not c.ok]
     assert refused and all(c.response["error_code"] == 429 for c in refused)
-    assert reminder_counts(h, "还剩 24 小时") == {chat: 1 for chat in EVERYONE_LATE}
+    assert reminder_counts(h, "还剩 24 小时") == dict.fromkeys(EVERYONE_LATE, 1)
     assert all(row.status == "sent" for row in await outbox(h) if row.kind == "remind:1440")
 
 
 # --- bad input ---------------------------------------------------------------------------------
 
 
-async def test_twenty_thousand_characters_are_refused_and_the_form_stays(world_harness: Harness) -> None:
+async def test_twenty_thousand_characters_are_refused_and_the_form_stays(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     await h.send(LIAISON[1], "/weekly")
     for _ in range(3):
         await h.send(LIAISON[1], "无")
     r = await h.send(LIAISON[1], "招" * 20_000)
-    assert "内容太长（20000 字），请控制在 2000 字以内" in r.text and "第 4/4 项 · 工作信息" in r.text
+    assert (
+        "内容太长（20000 字），请控制在 2000 字以内" in r.text and "第 4/4 项 · 工作信息" in r.text
+    )
     r = await h.send(LIAISON[1], "走访企业 3 家")
     assert "周报预览" in r.text
 
@@ -364,7 +402,10 @@ async def test_html_in_answers_is_shown_as_typed(world_harness: Harness) -> None
     r = await h.send(LIAISON[1], "<script>alert(1)</script>")
     preview = r.items[-1]
     assert '&lt;b&gt;深圳&lt;/b&gt; &amp; &lt;a href="http://x"&gt;' in preview.html
-    assert '<b>深圳</b> & <a href="http://x">link</a>' in preview.text and "<script>alert(1)</script>" in preview.text
+    assert (
+        '<b>深圳</b> & <a href="http://x">link</a>' in preview.text
+        and "<script>alert(1)</script>" in preview.text
+    )
     r = await h.press(LIAISON[1], "✅ 提交")
     assert "<script>alert(1)</script>" in r.to(HEAD[1]).text
 
@@ -386,7 +427,9 @@ async def test_only_the_units_head_can_confirm(world_harness: Harness) -> None:
     assert r.popups == ["只有本单位负责人可以确认或退回周报。"]
     assert (await submission(h, 1)).accepted_version_id is None  # type: ignore[union-attr]
     await h.press(HEAD[1], "✅ 确认")
-    r = await h.press_data(HEAD[1], h.api.last_bot_message(HEAD[1]).message_id, data)  # pressed again
+    r = await h.press_data(
+        HEAD[1], h.api.last_bot_message(HEAD[1]).message_id, data
+    )  # pressed again
     assert r.popups == ["第 1 版已确认过了。"]
 
 
@@ -394,11 +437,18 @@ async def test_a_double_pressed_submit_files_one_version(world_harness: Harness)
     h = world_harness
     await fill_all_none(h, LIAISON[1])
     preview = h.api.last_bot_message(LIAISON[1])
-    data = next(b["callback_data"] for row in preview.reply_markup["inline_keyboard"] for b in row if b["text"] == "✅ 提交")
+    data = next(
+        b["callback_data"]
+        for row in preview.reply_markup["inline_keyboard"]
+        for b in row
+        if b["text"] == "✅ 提交"
+    )
     first = await h.press_data(LIAISON[1], preview.message_id, data)
     second = await h.press_data(LIAISON[1], preview.message_id, data)
     assert "已提交（第 1 版）" in first.text
-    assert second.popups == ["这份周报已经提交过了，无需重复提交。"] and not second.to(HEAD[1]).items
+    assert (
+        second.popups == ["这份周报已经提交过了，无需重复提交。"] and not second.to(HEAD[1]).items
+    )
     async with h.db.session() as s:
         assert len((await s.scalars(select(WeeklyVersion))).all()) == 1
 
@@ -407,7 +457,12 @@ async def test_an_old_preview_cannot_submit_a_changed_draft(world_harness: Harne
     h = world_harness
     await fill_all_none(h, LIAISON[1])
     old = h.api.last_bot_message(LIAISON[1])
-    data = next(b["callback_data"] for row in old.reply_markup["inline_keyboard"] for b in row if b["text"] == "✅ 提交")
+    data = next(
+        b["callback_data"]
+        for row in old.reply_markup["inline_keyboard"]
+        for b in row
+        if b["text"] == "✅ 提交"
+    )
     await h.press(LIAISON[1], "改工作信息")
     await h.send(LIAISON[1], "新的工作信息")
     r = await h.press_data(LIAISON[1], old.message_id, data)
@@ -454,7 +509,10 @@ async def test_leave_sends_the_reminders_to_a_colleague(world_harness: Harness) 
     assert "已登记休假至 12月3日（含当天）" in r.text and "孙局长" in r.text
     r = await tick(h, at(18, 17))
     assert not r.to(LIAISON[3]).items
-    assert "王五（至 12月3日）休假，本提醒转给您" in r.to(HEAD[3]).text and "规划建设局" in r.to(HEAD[3]).text
+    assert (
+        "王五（至 12月3日）休假，本提醒转给您" in r.to(HEAD[3]).text
+        and "规划建设局" in r.to(HEAD[3]).text
+    )
     r = await h.send(LIAISON[3], "/leave off")
     assert "已结束休假" in r.text
     r = await tick(h, at(19, 9))
@@ -480,7 +538,9 @@ async def test_a_skipped_week_has_no_reminders_and_no_missing_marks(world_harnes
     assert "用法" in r.text
 
 
-async def test_a_skip_taken_back_resumes_the_reminders_without_sending_stale_ones(world_harness: Harness) -> None:
+async def test_a_skip_taken_back_resumes_the_reminders_without_sending_stale_ones(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     await h.send(ADMIN, "/skipweek 2026-W47 全区集中学习")
     r = await tick(h, at(18, 17))
@@ -490,12 +550,16 @@ async def test_a_skip_taken_back_resumes_the_reminders_without_sending_stale_one
     assert "已取消 2026年第47周（2026-W47）的免报，之后的提醒照常发送" in r.text
     r = await tick(h, at(19, 9))
     assert "还剩 8 小时" in r.to(LIAISON[1]).text  # the 8-hour reminder, on time …
-    assert len(r.to(LIAISON[1]).items) == 1 and not r.to(ADMIN).items  # … the stale 24-hour one neither sent nor reported
+    assert (
+        len(r.to(LIAISON[1]).items) == 1 and not r.to(ADMIN).items
+    )  # … the stale 24-hour one neither sent nor reported
     r = await h.send(LIAISON[1], "/status")
     assert "免报" not in r.text
 
 
-async def test_a_skip_taken_back_after_the_deadline_marks_the_week_missing(world_harness: Harness) -> None:
+async def test_a_skip_taken_back_after_the_deadline_marks_the_week_missing(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     await h.send(ADMIN, "/skipweek 2026-W47")
     await tick(h, at(19, 18))
@@ -506,7 +570,9 @@ async def test_a_skip_taken_back_after_the_deadline_marks_the_week_missing(world
     assert (await submission(h, 1)).outcome == "missing"
 
 
-async def test_a_blocked_liaison_is_reported_to_admins_once_and_shown_in_health(world_harness: Harness) -> None:
+async def test_a_blocked_liaison_is_reported_to_admins_once_and_shown_in_health(
+    world_harness: Harness,
+) -> None:
     h = world_harness
     h.api.block_chat(LIAISON[4])
     r = await tick(h, at(18, 17))
@@ -520,7 +586,9 @@ async def test_a_blocked_liaison_is_reported_to_admins_once_and_shown_in_health(
     assert "调度器上次运行：2026-11-19 09:01:00" in r.text and "发送失败（不再重试）2 条" in r.text
     assert "刘六（财政局） · remind:1440 2026-W47 · 失败" in r.text
     failed = [row for row in await outbox(h) if row.status == "failed"]
-    assert len(failed) == 2 and all("blocked" in (row.error or "") and row.attempts == 1 for row in failed)
+    assert len(failed) == 2 and all(
+        "blocked" in (row.error or "") and row.attempts == 1 for row in failed
+    )
 
 
 @pytest.fixture
@@ -538,7 +606,10 @@ async def national_day(sqlite_db: Database) -> AsyncIterator[Harness]:
 async def test_a_deadline_moved_for_national_day_is_said_everywhere(national_day: Harness) -> None:
     h = national_day
     r = await h.send(LIAISON[1], "/weekly")
-    assert "截止：9月30日（周三）17:00" in r.text and "截止时间因国庆节调整为 9月30日（周三）17:00" in r.text
+    assert (
+        "截止：9月30日（周三）17:00" in r.text
+        and "截止时间因国庆节调整为 9月30日（周三）17:00" in r.text
+    )
     r = await tick(h, at(29, 17, month=9))
     assert "9月30日（周三）17:00（还剩 24 小时）" in r.to(LIAISON[2]).text
     assert "截止时间因国庆节调整为 9月30日（周三）17:00" in r.to(LIAISON[2]).text

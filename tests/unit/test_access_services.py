@@ -69,7 +69,10 @@ async def test_import_reports_every_row(db: Database, clock: ManualClock) -> Non
 
 
 async def test_import_ten_thousand_rows(db: Database, clock: ManualClock) -> None:
-    rows = [{"_row": i + 2, "name": f"单位{i:05d}", "short_name": None, "category": f"{i % 4}序列"} for i in range(10_000)]
+    rows = [
+        {"_row": i + 2, "name": f"单位{i:05d}", "short_name": None, "category": f"{i % 4}序列"}
+        for i in range(10_000)
+    ]
     async with db.session() as s:
         report = await units.import_units(s, clock.now(), rows)
     assert len(report.added) == 10_000
@@ -87,9 +90,17 @@ def test_role_specs() -> None:
     assert parse_role_spec("招商引资部") is None
 
 
-async def create(db: Database, clock: ManualClock, role: Role = Role.LIAISON, single: bool = False, ttl_h: int = 24) -> str:
+async def create(
+    db: Database,
+    clock: ManualClock,
+    role: Role = Role.LIAISON,
+    single: bool = False,
+    ttl_h: int = 24,
+) -> str:
     async with db.session() as s:
-        made = await invites.create_invites(s, clock.now(), 1, "招商部", [InviteRequest(role, 1)], timedelta(hours=ttl_h), single)
+        made = await invites.create_invites(
+            s, clock.now(), 1, "招商部", [InviteRequest(role, 1)], timedelta(hours=ttl_h), single
+        )
     return made[0].token
 
 
@@ -123,7 +134,11 @@ async def test_bad_invites_join_nobody(db: Database, clock: ManualClock, case: s
         token = "A" * 32
     else:
         token = "<script>"
-    expected = {"expired": "invite.expired", "revoked": "invite.revoked", "reused": "invite.used"}.get(case, "invite.invalid")
+    expected = {
+        "expired": "invite.expired",
+        "revoked": "invite.revoked",
+        "reused": "invite.used",
+    }.get(case, "invite.invalid")
     async with db.session() as s:
         with pytest.raises(ServiceError) as exc:
             await invites.redeem(s, clock.now(), token, 42, "后来者", None)
@@ -150,12 +165,18 @@ async def test_single_use_invite_race_has_one_winner(db: Database, clock: Manual
     assert sum(results) == 1
 
 
-async def test_leader_invite_needs_no_unit_and_liaison_does(db: Database, clock: ManualClock) -> None:
+async def test_leader_invite_needs_no_unit_and_liaison_does(
+    db: Database, clock: ManualClock
+) -> None:
     async with db.session() as s:
-        made = await invites.create_invites(s, clock.now(), 1, None, [InviteRequest(Role.LEADER, 2)], timedelta(days=1), False)
+        made = await invites.create_invites(
+            s, clock.now(), 1, None, [InviteRequest(Role.LEADER, 2)], timedelta(days=1), False
+        )
         assert [m.unit_name for m in made] == [None, None]
         with pytest.raises(ServiceError) as exc:
-            await invites.create_invites(s, clock.now(), 1, None, [InviteRequest(Role.LIAISON, 1)], timedelta(days=1), False)
+            await invites.create_invites(
+                s, clock.now(), 1, None, [InviteRequest(Role.LIAISON, 1)], timedelta(days=1), False
+            )
         assert exc.value.code == "invite.needs_unit"
 
 

@@ -21,7 +21,9 @@ def test_every_locale_has_every_key_with_the_same_placeholders() -> None:
 
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
-    pattern = re.compile(r"""(?:\bt|\.t|label|plain|error_text|ServiceError|SheetError|_err)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
+    pattern = re.compile(
+        r"""(?:\bt|\.t|label|plain|error_text|ServiceError|SheetError|_err)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']"""
+    )
     for folder in ("bot", "handlers"):
         for path in (ROOT / folder).rglob("*.py"):
             used |= set(pattern.findall(path.read_text(encoding="utf-8")))

@@ -10,7 +10,14 @@ from bot.config import ConfigError, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("LEADBOT_TOKEN", "LEADBOT_ADMINS", "DATABASE_URL", "LEADBOT_TZ", "LEADBOT_LOCALE", "LEADBOT_BOT_API_URL"):
+    for name in (
+        "LEADBOT_TOKEN",
+        "LEADBOT_ADMINS",
+        "DATABASE_URL",
+        "LEADBOT_TZ",
+        "LEADBOT_LOCALE",
+        "LEADBOT_BOT_API_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEADBOT_CONFIG", raising=False)
@@ -34,7 +41,9 @@ def test_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_toml_file_is_read_and_env_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "leadbot.toml").write_text('tz = "Europe/Berlin"\nadmins = [7]\nlocale = "en"\n', encoding="utf-8")
+    (tmp_path / "leadbot.toml").write_text(
+        'tz = "Europe/Berlin"\nadmins = [7]\nlocale = "en"\n', encoding="utf-8"
+    )
     monkeypatch.setenv("LEADBOT_LOCALE", "zh_CN")
     s = load_settings()
     assert s.tz == "Europe/Berlin" and s.admins == [7] and s.locale == "zh_CN"
@@ -50,7 +59,9 @@ def test_toml_file_is_read_and_env_wins(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("LEADBOT_BOT_API_URL", "ftp://x", "LEADBOT_BOT_API_URL"),
     ],
 )
-def test_wrong_value_is_one_line_naming_the_setting(monkeypatch: pytest.MonkeyPatch, env: str, value: str, named: str) -> None:
+def test_wrong_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, named: str
+) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError) as exc:
         load_settings()

@@ -235,9 +235,7 @@ def test_index_matches_a_naive_model(entries: list[tuple[str, int]], data: st.Da
         model.remove((key, ref))
     for key in ["a", "ab", "abc", "abd", "xyz"]:
         assert index.exact(key) == [r for k, r in model if k == key]
-        expected = sorted(
-            {k for k, _ in model if k != key and similarity(k, key) >= 50}
-        )
+        expected = sorted({k for k, _ in model if k != key and similarity(k, key) >= 50})
         assert sorted({m.key for m in index.near(key, threshold=50, limit=100)}) == expected
     assert len(index) == len(model)
 

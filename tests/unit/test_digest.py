@@ -27,6 +27,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot import digest_xlsx
+from bot.digest_text import digest_text
 from bot.periods import Periods, Span, WeeklySchedule
 from bot.services import ServiceError, digests
 from bot.services.digests import (
@@ -43,12 +44,16 @@ from bot.services.digests import (
     build_year,
 )
 from bot.services.ranking import FunnelLine, RankRow, RankTable, TargetLine, ranked
-from bot.digest_text import digest_text
 
 SH = ZoneInfo("Asia/Shanghai")
 PERIODS = Periods(WeeklySchedule())
 STAGES = StageNames(("线索", "在谈", "签约", "落地", "开工", "入统", "投产"))
-A, B, C, D = UnitInfo(1, "甲局", "甲", "一序列"), UnitInfo(2, "乙局", "乙", "一序列"), UnitInfo(3, "丙局", None, "二序列"), UnitInfo(4, "丁局", None, "二序列")
+A, B, C, D = (
+    UnitInfo(1, "甲局", "甲", "一序列"),
+    UnitInfo(2, "乙局", "乙", "一序列"),
+    UnitInfo(3, "丙局", None, "二序列"),
+    UnitInfo(4, "丁局", None, "二序列"),
+)
 UNITS = [A, B, C, D]
 AS_OF = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
@@ -75,12 +80,31 @@ L4 = LeadInfo(4, B.id, "数据中心", "北京云算", Decimal(50000), at(2, 1),
               moves=(StageMove(at(5, 1), "签约", "开工"), StageMove(at(10, 15), "开工", "入统"), StageMove(at(10, 25), "入统", "投产")),
               reached=reached(("线索", at(2, 1)), ("在谈", at(2, 1)), ("签约", at(2, 1)), ("落地", at(5, 1)), ("开工", at(5, 1)),
                               ("入统", at(10, 15)), ("投产", at(10, 25))))  # fmt: skip
-L5 = LeadInfo(5, B.id, "冷链物流", "本地冷链", Decimal(3000), at(9, 1), "在谈", stage_now="在谈",
-              moves=(StageMove(at(10, 3), "在谈", "签约"), StageMove(at(10, 12), "签约", "在谈")),
-              reached=reached(("线索", at(9, 1)), ("在谈", at(9, 1))))  # fmt: skip  (签约 taken back, as scoring sees it)
+L5 = LeadInfo(
+    5,
+    B.id,
+    "冷链物流",
+    "本地冷链",
+    Decimal(3000),
+    at(9, 1),
+    "在谈",
+    stage_now="在谈",
+    moves=(StageMove(at(10, 3), "在谈", "签约"), StageMove(at(10, 12), "签约", "在谈")),
+    reached=reached(("线索", at(9, 1)), ("在谈", at(9, 1))),
+)  # fmt: skip  (签约 taken back, as scoring sees it)
 L6 = LeadInfo(6, C.id, "化工项目", "某化工", Decimal(6000), at(10, 2), "在谈", review="rejected", stage_now="签约",
               moves=(StageMove(at(10, 4), "在谈", "签约"),), reached=reached(("在谈", at(10, 2)), ("签约", at(10, 4))))  # fmt: skip
-L7 = LeadInfo(7, C.id, "文旅综合体", "山西文旅", Decimal(20000), at(10, 28), "线索", stage_now="线索", reached=reached(("线索", at(10, 28))))
+L7 = LeadInfo(
+    7,
+    C.id,
+    "文旅综合体",
+    "山西文旅",
+    Decimal(20000),
+    at(10, 28),
+    "线索",
+    stage_now="线索",
+    reached=reached(("线索", at(10, 28))),
+)
 L8 = LeadInfo(8, C.id, "光伏组件", "浙江阳光", Decimal(8000), at(11, 3), "签约", stage_now="签约",
               reached=reached(("线索", at(11, 3)), ("在谈", at(11, 3)), ("签约", at(11, 3))))  # fmt: skip
 LEADS = [L1, L2, L3, L4, L5, L6, L7, L8]
@@ -123,11 +147,21 @@ def october() -> digests.MonthReport:
 def test_month_six_figures_for_the_month_and_the_year_to_date() -> None:
     report = october()
     lines = {line.unit.name: line for line in report.lines}
-    assert lines["甲局"].month == Figures(effective=1, signed=1, started=1, in_stats=0, funds_wan=Decimal(2500), production=0)
-    assert lines["甲局"].year == Figures(effective=2, signed=1, started=1, in_stats=0, funds_wan=Decimal(3500), production=0)
-    assert lines["乙局"].month == Figures(effective=0, signed=0, started=0, in_stats=1, funds_wan=Decimal(500), production=1)
-    assert lines["乙局"].year == Figures(effective=1, signed=1, started=1, in_stats=1, funds_wan=Decimal(500), production=1)
-    assert lines["丙局"].month == Figures() and lines["丙局"].year == Figures()  # rejected and pending leads count nothing
+    assert lines["甲局"].month == Figures(
+        effective=1, signed=1, started=1, in_stats=0, funds_wan=Decimal(2500), production=0
+    )
+    assert lines["甲局"].year == Figures(
+        effective=2, signed=1, started=1, in_stats=0, funds_wan=Decimal(3500), production=0
+    )
+    assert lines["乙局"].month == Figures(
+        effective=0, signed=0, started=0, in_stats=1, funds_wan=Decimal(500), production=1
+    )
+    assert lines["乙局"].year == Figures(
+        effective=1, signed=1, started=1, in_stats=1, funds_wan=Decimal(500), production=1
+    )
+    assert (
+        lines["丙局"].month == Figures() and lines["丙局"].year == Figures()
+    )  # rejected and pending leads count nothing
     assert report.total_month == Figures(1, 1, 1, 1, Decimal(3000), 1)
     assert report.total_year == Figures(3, 2, 2, 1, Decimal(4000), 1)
 
@@ -135,7 +169,11 @@ def test_month_six_figures_for_the_month_and_the_year_to_date() -> None:
 def test_a_unit_with_no_leads_has_a_line_of_zeros() -> None:
     lines = {line.unit.name: line for line in october().lines}
     assert [u.unit.name for u in october().lines] == ["甲局", "乙局", "丙局", "丁局"]
-    assert lines["丁局"].month == Figures() and lines["丁局"].year == Figures() and lines["丁局"].pace == ()
+    assert (
+        lines["丁局"].month == Figures()
+        and lines["丁局"].year == Figures()
+        and lines["丁局"].pace == ()
+    )
     assert not lines["丁局"].below_pace
 
 
@@ -151,12 +189,18 @@ def test_a_stage_taken_back_is_not_a_new_signing_but_shows_in_the_progress_table
 def test_month_progress_lists_projects_at_zaitan_or_later_by_unit_furthest_first() -> None:
     report = october()
     assert [(p.unit_name, p.lead.code, p.stage) for p in report.progress] == [
-        ("甲局", "L0001", "开工"), ("甲局", "L0002", "在谈"), ("乙局", "L0004", "投产"), ("乙局", "L0005", "在谈"),
+        ("甲局", "L0001", "开工"),
+        ("甲局", "L0002", "在谈"),
+        ("乙局", "L0004", "投产"),
+        ("乙局", "L0005", "在谈"),
     ]  # duplicates, rejected, 线索 and later leads are left out
     l1, l2, l4 = report.progress[0], report.progress[1], report.progress[2]
     assert l1.path == ("在谈", "签约", "开工") and not l1.backward
     assert (l1.funds_month_wan, l1.funds_year_wan) == (Decimal(2500), Decimal(3500))
-    assert l1.note is not None and (l1.note.text, l1.note.source) == ("厂房开工准备就绪", "weekly")  # not November's
+    assert l1.note is not None and (l1.note.text, l1.note.source) == (
+        "厂房开工准备就绪",
+        "weekly",
+    )  # not November's
     assert l2.path == ("线索", "在谈")  # reported this month
     assert l4.path == ("开工", "入统", "投产") and l4.note is None
 
@@ -187,15 +231,28 @@ def test_an_empty_month_reports_zeros_and_says_so() -> None:
     assert all(line.month == Figures() and line.year == Figures() for line in report.lines)
     assert report.progress == () and report.total_month == Figures()
     text = digest_text("zh_CN", report, SH)
-    assert "📋 2026年7月 招商引资工作通报" in text and "暂无在谈及以上的项目。" in text and "未设年度目标。" in text
+    assert (
+        "📋 2026年7月 招商引资工作通报" in text
+        and "暂无在谈及以上的项目。" in text
+        and "未设年度目标。" in text
+    )
     assert "本月各项目未报告存在问题（在进展说明中写“问题：……”即可列入）" in text
 
 
 def test_month_text_reads_figure_by_figure() -> None:
     text = digest_text("zh_CN", october(), SH)
-    assert "甲局 ⚠️低于序时进度\n  有效信息 1/2 · 新签约 1/1 · 新开工 1/1 · 新入统 0/0 · 到位资金 2,500万元/3,500万元 · 新投产 0/0" in text
-    assert "乙局\n  有效信息 0/1 · 新签约 0/1 · 新开工 0/1 · 新入统 1/1 · 到位资金 500万元/500万元 · 新投产 1/1" in text
-    assert "合计\n  有效信息 1/3 · 新签约 1/2 · 新开工 1/2 · 新入统 1/1 · 到位资金 3,000万元/4,000万元 · 新投产 1/1" in text
+    assert (
+        "甲局 ⚠️低于序时进度\n  有效信息 1/2 · 新签约 1/1 · 新开工 1/1 · 新入统 0/0 · 到位资金 2,500万元/3,500万元 · 新投产 0/0"
+        in text
+    )
+    assert (
+        "乙局\n  有效信息 0/1 · 新签约 0/1 · 新开工 0/1 · 新入统 1/1 · 到位资金 500万元/500万元 · 新投产 1/1"
+        in text
+    )
+    assert (
+        "合计\n  有效信息 1/3 · 新签约 1/2 · 新开工 1/2 · 新入统 1/1 · 到位资金 3,000万元/4,000万元 · 新投产 1/1"
+        in text
+    )
     assert "二、项目推进情况（在谈及以上，4 个）" in text
     assert "L0001 轴承项目 · 开工（本月 在谈→签约→开工）" in text
     assert "到位资金：本月 2,500万元，本年 3,500万元" in text
@@ -210,13 +267,25 @@ def test_month_text_reads_figure_by_figure() -> None:
 
 def test_half_month_counts_new_leads_by_unit_with_duplicates_apart() -> None:
     report = build_half(span("half", "2026-10-H1"), UNITS, LEADS, AS_OF)
-    lines = {line.unit.name: (line.new, line.verified, line.pending, line.rejected, line.duplicates) for line in report.lines}
-    assert lines == {"甲局": (1, 1, 0, 0, 1), "乙局": (0, 0, 0, 0, 0), "丙局": (1, 0, 0, 1, 0), "丁局": (0, 0, 0, 0, 0)}
+    lines = {
+        line.unit.name: (line.new, line.verified, line.pending, line.rejected, line.duplicates)
+        for line in report.lines
+    }
+    assert lines == {
+        "甲局": (1, 1, 0, 0, 1),
+        "乙局": (0, 0, 0, 0, 0),
+        "丙局": (1, 0, 0, 1, 0),
+        "丁局": (0, 0, 0, 0, 0),
+    }
     t = report.total
     assert (t.new, t.verified, t.pending, t.rejected, t.duplicates) == (2, 1, 0, 1, 1)
-    assert [lead.code for lead in report.verified] == ["L0002"]  # the duplicate L0003 is verified too, but not listed
+    assert [lead.code for lead in report.verified] == [
+        "L0002"
+    ]  # the duplicate L0003 is verified too, but not listed
     second = build_half(span("half", "2026-10-H2"), UNITS, LEADS, AS_OF)
-    assert {line.unit.name: line.pending for line in second.lines}["丙局"] == 1 and second.verified == ()
+    assert {line.unit.name: line.pending for line in second.lines}[
+        "丙局"
+    ] == 1 and second.verified == ()
     text = digest_text("zh_CN", report, SH)
     assert "📰 2026年10月上半月 招商引资信息汇总" in text
     assert "甲局：新报 1 条（有效 1，待核实 0，退回 0），重复 1 条" in text
@@ -243,7 +312,12 @@ def table(kind: str, key: str, points: dict[int, int]) -> RankTable:
     return RankTable(kind, key, s, PERIODS.previous_span(s), None, rows)
 
 
-FUNNELS = {A.id: [FunnelLine("签约", "开工", 2, 1, Decimal(50), Decimal(75)), FunnelLine("开工", "入统", 1, 1, Decimal(100), Decimal(80))]}
+FUNNELS = {
+    A.id: [
+        FunnelLine("签约", "开工", 2, 1, Decimal(50), Decimal(75)),
+        FunnelLine("开工", "入统", 1, 1, Decimal(100), Decimal(80)),
+    ]
+}
 
 
 def test_quarter_ranks_within_each_category_against_the_previous_quarter() -> None:
@@ -255,7 +329,10 @@ def test_quarter_ranks_within_each_category_against_the_previous_quarter() -> No
         for block in report.categories
     }  # fmt: skip
     assert got == {
-        "一序列": [("甲局", 10, 1, 5, 2, 1, 1), ("乙局", 10, 1, 12, 1, 0, 1)],  # equal points share a place
+        "一序列": [
+            ("甲局", 10, 1, 5, 2, 1, 1),
+            ("乙局", 10, 1, 12, 1, 0, 1),
+        ],  # equal points share a place
         "二序列": [("丙局", 4, 1, 0, 2, 1, 3), ("丁局", 0, 2, 4, 1, -1, 4)],
     }
     assert report.pace_share == Decimal("0.75")
@@ -264,7 +341,10 @@ def test_quarter_ranks_within_each_category_against_the_previous_quarter() -> No
     assert reviews["甲局"].pace[0].expected == Decimal("1.5") and reviews["甲局"].below_pace
     text = digest_text("zh_CN", report, SH)
     assert "🏆 2026年第3季度 招商引资季度考评" in text
-    assert "【一序列】\n1. 甲局　10 分（上季度 5 分，+5；名次 ↑1）\n1. 乙局　10 分（上季度 12 分，-2；名次 –）" in text
+    assert (
+        "【一序列】\n1. 甲局　10 分（上季度 5 分，+5；名次 ↑1）\n1. 乙局　10 分（上季度 12 分，-2；名次 –）"
+        in text
+    )
     assert "2. 丁局　0 分（上季度 4 分，-4；名次 ↓1）" in text
     assert "甲局：签约→开工 50%（2 个中 1 个） ⚠️；开工→入统 100%（1 个中 1 个）" in text
     assert "年度目标进度（截至本季度末，时间进度 75%）" in text
@@ -275,16 +355,23 @@ def test_year_totals_ranking_targets_met() -> None:
     y0 = table("year", "2025", {1: 0, 2: 0, 3: 0, 4: 0})
     year = span("year", "2026")
     report = build_year(year, UNITS, y, y0, LEADS, FUNDS, TARGETS, FUNNELS, STAGES, AS_OF)
-    assert [[(s.unit.name, s.rank) for s in b.lines] for b in report.categories] == [[("乙局", 1), ("甲局", 2)], [("丙局", 1), ("丁局", 2)]]
+    assert [[(s.unit.name, s.rank) for s in b.lines] for b in report.categories] == [
+        [("乙局", 1), ("甲局", 2)],
+        [("丙局", 1), ("丁局", 2)],
+    ]
     figures = dict((u.name, f) for u, f in report.figures)
-    assert figures["甲局"] == Figures(2, 1, 1, 0, Decimal(4200), 0)  # November's 700 counts for the year
+    assert figures["甲局"] == Figures(
+        2, 1, 1, 0, Decimal(4200), 0
+    )  # November's 700 counts for the year
     assert figures["丙局"] == Figures(0, 1, 0, 0, Decimal(0), 0)  # L8, signed in November
     assert report.total == Figures(3, 3, 2, 1, Decimal(4700), 1)
     reviews = {rv.unit.name: rv for rv in report.reviews}
     assert reviews["乙局"].pace[0].met and not reviews["甲局"].pace[0].met
     text = digest_text("zh_CN", report, SH)
     assert "甲局：签约亿元以上项目 1/2 ❌" in text and "乙局：签约亿元以上项目 1/1 ✅" in text
-    assert "合计：有效信息 3 · 新签约 3 · 新开工 2 · 新入统 1 · 到位资金 4,700万元 · 新投产 1" in text
+    assert (
+        "合计：有效信息 3 · 新签约 3 · 新开工 2 · 新入统 1 · 到位资金 4,700万元 · 新投产 1" in text
+    )
 
 
 # --- workbooks -----------------------------------------------------------------------------------------
@@ -314,12 +401,22 @@ def test_half_quarter_and_year_workbooks() -> None:
     data = digest_xlsx.build_workbook(half, SH)
     assert rows(data, "汇总")[-1] == ("合计", None, 2, 1, 0, 1, 1)
     assert rows(data, "有效信息")[1][:3] == ("L0002", "甲局", "正极材料")
-    q3, q2 = table("quarter", "2026-Q3", {1: 10, 2: 10, 3: 4, 4: 0}), table("quarter", "2026-Q2", {1: 5, 2: 12, 3: 0, 4: 4})
-    data = digest_xlsx.build_workbook(build_quarter(q3.span, UNITS, q3, q2, TARGETS, FUNNELS, AS_OF), SH)
+    q3, q2 = (
+        table("quarter", "2026-Q3", {1: 10, 2: 10, 3: 4, 4: 0}),
+        table("quarter", "2026-Q2", {1: 5, 2: 12, 3: 0, 4: 4}),
+    )
+    data = digest_xlsx.build_workbook(
+        build_quarter(q3.span, UNITS, q3, q2, TARGETS, FUNNELS, AS_OF), SH
+    )
     assert rows(data, "季度得分")[1] == ("一序列", 1, "甲局", 10, 5, 5, 2, 1, 1)
     assert rows(data, "转化率")[1] == ("甲局", "签约→开工", 2, 1, 50, 75, "否")
-    y, y0 = table("year", "2026", {1: 40, 2: 55, 3: 55, 4: 0}), table("year", "2025", {1: 0, 2: 0, 3: 0, 4: 0})
-    data = digest_xlsx.build_workbook(build_year(y.span, UNITS, y, y0, LEADS, FUNDS, TARGETS, FUNNELS, STAGES, AS_OF), SH)
+    y, y0 = (
+        table("year", "2026", {1: 40, 2: 55, 3: 55, 4: 0}),
+        table("year", "2025", {1: 0, 2: 0, 3: 0, 4: 0}),
+    )
+    data = digest_xlsx.build_workbook(
+        build_year(y.span, UNITS, y, y0, LEADS, FUNDS, TARGETS, FUNNELS, STAGES, AS_OF), SH
+    )
     assert rows(data, "全年指标")[-1] == ("合计", None, 3, 3, 2, 1, 4700, 1)
     assert rows(data, "目标完成")[1] == ("甲局", "签约亿元以上项目", 1, 2, "否")
 
@@ -348,7 +445,10 @@ def test_digest_arguments() -> None:
     assert err.value.code == "digest.bad_period"
 
 
-@pytest.mark.parametrize("kind, key", [("month", "2026-13"), ("month", "2026-00"), ("quarter", "2026-Q5"), ("half", "2026-10-H3")])
+@pytest.mark.parametrize(
+    "kind, key",
+    [("month", "2026-13"), ("month", "2026-00"), ("quarter", "2026-Q5"), ("half", "2026-10-H3")],
+)
 def test_bad_periods_are_refused(kind: str, key: str) -> None:
     with pytest.raises(ServiceError) as err:
         digests.resolve(_Setup(), kind, key, AS_OF)  # type: ignore[arg-type]
@@ -357,7 +457,12 @@ def test_bad_periods_are_refused(kind: str, key: str) -> None:
 
 def test_default_is_the_last_complete_period_and_future_ones_are_refused() -> None:
     now = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
-    assert [digests.resolve(_Setup(), k, None, now).key for k in digests.KINDS] == ["2026-11-H1", "2026-10", "2026-Q3", "2025"]  # type: ignore[arg-type]
+    assert [digests.resolve(_Setup(), k, None, now).key for k in digests.KINDS] == [
+        "2026-11-H1",
+        "2026-10",
+        "2026-Q3",
+        "2025",
+    ]  # type: ignore[arg-type]
     assert digests.resolve(_Setup(), "month", "2026-1", now).key == "2026-01"  # type: ignore[arg-type]
     with pytest.raises(ServiceError) as err:
         digests.resolve(_Setup(), "month", "2026-12", now)  # type: ignore[arg-type]
@@ -371,9 +476,15 @@ def test_when_each_report_is_due() -> None:
 
     nine = time(9)
     assert due("half", at(11, 17)) == ("2026-11-H1", datetime.combine(date(2026, 11, 16), nine, SH))
-    assert due("month", at(10, 20)) == ("2026-09", datetime.combine(date(2026, 10, 8), nine, SH))  # after National Day
+    assert due("month", at(10, 20)) == (
+        "2026-09",
+        datetime.combine(date(2026, 10, 8), nine, SH),
+    )  # after National Day
     assert due("quarter", at(10, 20)) == ("2026-Q3", datetime.combine(date(2026, 10, 8), nine, SH))
-    assert due("year", at(3, 1)) == ("2025", datetime.combine(date(2026, 1, 4), nine, SH))  # 1 Jan is a holiday
+    assert due("year", at(3, 1)) == (
+        "2025",
+        datetime.combine(date(2026, 1, 4), nine, SH),
+    )  # 1 Jan is a holiday
     assert due("month", at(12, 1)) == ("2026-11", datetime.combine(date(2026, 12, 1), nine, SH))
     assert timedelta(days=3) == digests.GRACE
 
@@ -382,7 +493,10 @@ def test_when_each_report_is_due() -> None:
 
 
 async def test_cli_prints_the_report_and_writes_its_workbook(
-    sqlite_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sqlite_db: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.cli import main
     from bot.config import Settings
@@ -397,17 +511,32 @@ async def test_cli_prints_the_report_and_writes_its_workbook(
         await seed_demo(s, october)
     async with sqlite_db.session() as s:
         liaison = await resolve_actor(s, settings, 1101, "x", None)
-        draft = LeadDraft("动力电池项目", "宁德时代新能源科技股份有限公司", "新能源", Decimal(12000), "省外", "签约")
+        draft = LeadDraft(
+            "动力电池项目",
+            "宁德时代新能源科技股份有限公司",
+            "新能源",
+            Decimal(12000),
+            "省外",
+            "签约",
+        )
         lead = await report_lead(s, october, liaison, draft, settings)
     async with sqlite_db.session() as s:
-        await funds.record(s, scoring.setup_for(settings), october, liaison, lead.lead_id, "3000万", None)
+        await funds.record(
+            s, scoring.setup_for(settings), october, liaison, lead.lead_id, "3000万", None
+        )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEADBOT_CONFIG", raising=False)
     monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
     try:
-        assert await asyncio.to_thread(main, ["digest", "month", "2026-10", "--xlsx", str(tmp_path)]) == 0
+        assert (
+            await asyncio.to_thread(main, ["digest", "month", "2026-10", "--xlsx", str(tmp_path)])
+            == 0
+        )
         out = capsys.readouterr()
-        assert "📋 2026年10月 招商引资工作通报" in out.out and "到位资金 3,000万元/3,000万元" in out.out
+        assert (
+            "📋 2026年10月 招商引资工作通报" in out.out
+            and "到位资金 3,000万元/3,000万元" in out.out
+        )
         book = load_workbook(tmp_path / "招商引资工作通报_2026-10.xlsx")
         assert [c.value for c in book["六项指标"][2]][:4] == ["招商引资部", "一序列", 0, 0]
         assert await asyncio.to_thread(main, ["digest", "month", "2026-13"]) == 1

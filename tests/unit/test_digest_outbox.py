@@ -30,7 +30,9 @@ class DocumentBot(FakeBot):
         self.log.append(("text", chat_id, text.strip()))
         return result
 
-    async def send_document(self, chat_id: int, document: bytes, filename: str, caption: str | None = None) -> Any:
+    async def send_document(
+        self, chat_id: int, document: bytes, filename: str, caption: str | None = None
+    ) -> Any:
         await asyncio.sleep(self.delay)
         if self.doc_errors:
             raise self.doc_errors.pop(0)
@@ -39,7 +41,11 @@ class DocumentBot(FakeBot):
 
 
 def report_row(key: str, text: str, data: bytes = b"xlsx") -> dict[str, Any]:
-    document = {"filename": f"r_{key}.xlsx", "data": base64.b64encode(data).decode(), "caption": f"{text}（Excel）"}
+    document = {
+        "filename": f"r_{key}.xlsx",
+        "data": base64.b64encode(data).decode(),
+        "caption": f"{text}（Excel）",
+    }
     return row(LEADERS, kind="digest:month", key=key, text=text, params={"_document": document})
 
 
@@ -48,7 +54,10 @@ async def test_the_file_follows_its_text_in_the_same_row(db: Database) -> None:
     bot = DocumentBot()
     report = await outbox(db, bot).drain(NOW)
     assert report.sent == 1
-    assert bot.log == [("text", LEADERS, "十月通报"), ("file", LEADERS, "r_2026-10.xlsx:xlsx:十月通报（Excel）")]
+    assert bot.log == [
+        ("text", LEADERS, "十月通报"),
+        ("file", LEADERS, "r_2026-10.xlsx:xlsx:十月通报（Excel）"),
+    ]
     assert (await rows_by_chat(db))[LEADERS].status == "sent"
 
 
@@ -62,11 +71,19 @@ async def test_a_failed_file_is_retried_without_sending_the_text_again(db: Datab
 
 
 async def test_rows_to_one_chat_go_out_in_planning_order(db: Database) -> None:
-    await plan(db, [report_row("2026-11-H2", "半月"), report_row("2026-11", "月报"), row(7, text="elsewhere")])
+    await plan(
+        db,
+        [report_row("2026-11-H2", "半月"), report_row("2026-11", "月报"), row(7, text="elsewhere")],
+    )
     bot = DocumentBot(delay=0.001)
     await outbox(db, bot).drain(NOW)
     leaders = [(kind, text.split(":")[0]) for kind, chat, text in bot.log if chat == LEADERS]
-    assert leaders == [("text", "半月"), ("file", "r_2026-11-H2.xlsx"), ("text", "月报"), ("file", "r_2026-11.xlsx")]
+    assert leaders == [
+        ("text", "半月"),
+        ("file", "r_2026-11-H2.xlsx"),
+        ("text", "月报"),
+        ("file", "r_2026-11.xlsx"),
+    ]
     assert (7, "  elsewhere") in bot.sent
 
 

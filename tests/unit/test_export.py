@@ -18,7 +18,15 @@ from sqlalchemy import insert
 from bot.cli import main
 from bot.config import Settings
 from bot.demo import seed_demo
-from bot.export import ExportData, LeadLine, LedgerLine, RankLine, WeeklyLine, build_workbook, text_width
+from bot.export import (
+    ExportData,
+    LeadLine,
+    LedgerLine,
+    RankLine,
+    WeeklyLine,
+    build_workbook,
+    text_width,
+)
 from bot.periods import Span
 from bot.services import ServiceError, export, lead_updates, ranking, scoring
 from bot.services.access import Actor, resolve_actor
@@ -76,8 +84,21 @@ def small_export() -> ExportData:
         WeeklyLine("2026-W46", datetime(2026, 11, 12, 17, 0), "招商引资部", "on_time", datetime(2026, 11, 12, 9, 0), "赵主任", datetime(2026, 11, 12, 10, 0)),
         WeeklyLine("2026-W46", datetime(2026, 11, 12, 17, 0), "经济发展局", "missing", None, None, None),
     ]  # fmt: skip
-    ledger = [LedgerLine(date(2026, 11, 17), "招商引资部", "报送有效线索", "项目信息", Decimal("2.5000"), "L0001 报送", "")]
-    ranking_rows = [RankLine(1, "招商引资部", "一序列", Decimal("2.5"), 2), RankLine(2, "经济发展局", "一序列", Decimal(0), -1)]
+    ledger = [
+        LedgerLine(
+            date(2026, 11, 17),
+            "招商引资部",
+            "报送有效线索",
+            "项目信息",
+            Decimal("2.5000"),
+            "L0001 报送",
+            "",
+        )
+    ]
+    ranking_rows = [
+        RankLine(1, "招商引资部", "一序列", Decimal("2.5"), 2),
+        RankLine(2, "经济发展局", "一序列", Decimal(0), -1),
+    ]
     return ExportData(month_span(), [lead, dup], weekly, ledger, ranking_rows)
 
 
@@ -121,7 +142,9 @@ def test_workbook_has_four_sheets_with_frozen_bold_filtered_headers_and_typed_ce
 def test_column_widths_follow_the_content_with_cjk_counted_double_and_a_cap() -> None:
     data = small_export()
     long_history = "；".join(["线索→在谈 11-18 张三"] * 20)
-    data = ExportData(data.span, [LeadLine(*[*vars_of(data.leads[0])[:17], long_history, None])], [], [], [])
+    data = ExportData(
+        data.span, [LeadLine(*[*vars_of(data.leads[0])[:17], long_history, None])], [], [], []
+    )
     ws = open_book(build_workbook(data))["线索台账"]
     widths = {c.value: ws.column_dimensions[c.column_letter].width for c in ws[1]}
     assert widths["编号"] == max(text_width("编号"), len("L0001")) + 2
@@ -160,11 +183,15 @@ def test_an_empty_jurisdiction_still_gets_every_sheet_with_its_headers() -> None
         ("本周 2026-W45", ExportQuery("week", "2026-W45")),
     ],
 )
-def test_export_arguments_name_a_kind_and_optionally_a_period(text: str, expected: ExportQuery) -> None:
+def test_export_arguments_name_a_kind_and_optionally_a_period(
+    text: str, expected: ExportQuery
+) -> None:
     assert parse_export_args(text) == expected
 
 
-@pytest.mark.parametrize("text", ["nonsense", "month quarter", "本月 2026-Q3", "2026-11 2026-12", "month 一序列"])
+@pytest.mark.parametrize(
+    "text", ["nonsense", "month quarter", "本月 2026-Q3", "2026-11 2026-12", "month 一序列"]
+)
 def test_anything_else_is_a_usage_error(text: str) -> None:
     with pytest.raises(ServiceError) as err:
         parse_export_args(text)
@@ -205,21 +232,35 @@ def draft(company: str, amount: str = "12000", stage: str = "线索") -> LeadDra
                      origin="省外", stage=stage, tags=("高新技术",), contact_name="陈经理", contact_phone="13812345678")  # fmt: skip
 
 
-async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranking(db: Database) -> None:
+async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranking(
+    db: Database,
+) -> None:
     setup = scoring.configure(SETTINGS)
     async with db.session() as s:
         await seed_demo(s, T0 - timedelta(days=60))  # the units exist for every week of November
-    liaison, other, leader = await actor(db, LIAISON1), await actor(db, LIAISON2), await actor(db, LEADER)
+    liaison, other, leader = (
+        await actor(db, LIAISON1),
+        await actor(db, LIAISON2),
+        await actor(db, LEADER),
+    )
     async with db.session() as s:
         first = (await report_lead(s, T0, liaison, draft("华鑫科技有限公司"), SETTINGS)).lead_id
     async with db.session() as s:
-        dup = (await report_lead(s, T0 + timedelta(hours=1), other, draft("华鑫科技", "3000"), SETTINGS)).lead_id
+        dup = (
+            await report_lead(
+                s, T0 + timedelta(hours=1), other, draft("华鑫科技", "3000"), SETTINGS
+            )
+        ).lead_id
     async with db.session() as s:
-        await lead_updates.move_stage(s, T0 + timedelta(days=1), liaison, first, "在谈", None, SETTINGS)
+        await lead_updates.move_stage(
+            s, T0 + timedelta(days=1), liaison, first, "在谈", None, SETTINGS
+        )
     async with db.session() as s:
         await lead_updates.verify_lead(s, T0 + timedelta(days=1, hours=1), leader, first)
     async with db.session() as s:
-        await ranking.adjust(s, setup, T0 + timedelta(days=1), leader, "经济发展局", Decimal(-2), "周报质量差")
+        await ranking.adjust(
+            s, setup, T0 + timedelta(days=1), leader, "经济发展局", Decimal(-2), "周报质量差"
+        )
     periods = setup.periods
     w46 = periods.by_key("2026-W46")
     async with db.session() as s:
@@ -234,7 +275,11 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
         s.add(version)
         await s.flush()
         sub.accepted_version_id = version.id
-        s.add(WeeklySubmission(unit_id=2, period_key="2026-W46", latest_number=0, outcome="late", updated_at=T0))
+        s.add(
+            WeeklySubmission(
+                unit_id=2, period_key="2026-W46", latest_number=0, outcome="late", updated_at=T0
+            )
+        )
 
     now = T0 + timedelta(days=2)  # Thursday 19 November, 10:00 in Shanghai: week 47 still open
     async with db.session() as s:
@@ -248,15 +293,26 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
     assert row["阶段历程"] == "线索→在谈 11-18 张三"
     assert row["报送时间"] == datetime(2026, 11, 17, 10, 0)  # Shanghai wall time
     assert row["计划投资额(万元)"] == 12000 and row["审核状态"] == "有效信息"
-    assert row["报送单位"] == "招商引资部" and row["报送人"] == "张三" and row["电话"] == "13812345678"
+    assert (
+        row["报送单位"] == "招商引资部" and row["报送人"] == "张三" and row["电话"] == "13812345678"
+    )
     assert row_of(leads, f"L{dup:04d}")["重复（首报编号）"] == f"L{first:04d}"
 
     weekly = {(r[0], r[2]): r for r in book["周报"].iter_rows(min_row=2, values_only=True)}
-    assert sorted({k for k, _ in weekly}) == ["2026-W45", "2026-W46", "2026-W47"]  # deadlines in November, begun
+    assert sorted({k for k, _ in weekly}) == [
+        "2026-W45",
+        "2026-W46",
+        "2026-W47",
+    ]  # deadlines in November, begun
     assert len(weekly) == 12
     assert weekly[("2026-W45", "招商引资部")][3] == "已跳过"
     on_time = weekly[("2026-W46", "招商引资部")]
-    assert on_time[3:] == ("按时", datetime(2026, 11, 12, 14, 0), "赵主任", datetime(2026, 11, 12, 15, 0))
+    assert on_time[3:] == (
+        "按时",
+        datetime(2026, 11, 12, 14, 0),
+        "赵主任",
+        datetime(2026, 11, 12, 15, 0),
+    )
     assert on_time[1] == datetime(2026, 11, 12, 17, 0)
     assert weekly[("2026-W46", "经济发展局")][3] == "迟交"
     assert weekly[("2026-W46", "财政局")][3] == "缺报"
@@ -265,13 +321,21 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
     ledger = list(book["计分明细"].iter_rows(min_row=2, values_only=True))
     assert ledger, "the verified lead and the adjustment score"
     manual = next(r for r in ledger if r[2] == "人工调整")
-    assert manual[1] == "经济发展局" and manual[4] == -2 and manual[5] == "人工调整 王主任" and manual[6] == "周报质量差"
+    assert (
+        manual[1] == "经济发展局"
+        and manual[4] == -2
+        and manual[5] == "人工调整 王主任"
+        and manual[6] == "周报质量差"
+    )
     assert all(isinstance(r[4], int | float) and isinstance(r[0], datetime) for r in ledger)
     assert not any(f"L{dup:04d}" in str(r[5]) for r in ledger)  # the duplicate scores nothing
 
     table = await _rank(db, setup, now)
     rank_rows = list(book["排名"].iter_rows(min_row=2, values_only=True))
-    assert [(r[0], r[1], r[3]) for r in rank_rows] == [(r.rank, r.unit_name, float(r.points) if r.points % 1 else int(r.points)) for r in table.rows]
+    assert [(r[0], r[1], r[3]) for r in rank_rows] == [
+        (r.rank, r.unit_name, float(r.points) if r.points % 1 else int(r.points))
+        for r in table.rows
+    ]
     assert {r[1] for r in rank_rows} == {"招商引资部", "经济发展局", "规划建设局", "财政局"}
     assert rank_rows[-1][1] == "经济发展局" and rank_rows[-1][3] == -2
 
@@ -288,7 +352,9 @@ async def test_a_week_export_holds_that_week_and_its_ledger_lines_only(db: Datab
     leader = await actor(db, LEADER)
     async with db.session() as s:
         await ranking.adjust(s, setup, T0, leader, "财政局", Decimal(3), "本周")
-        await ranking.adjust(s, setup, T0 - timedelta(days=14), leader, "财政局", Decimal(1), "两周前")
+        await ranking.adjust(
+            s, setup, T0 - timedelta(days=14), leader, "财政局", Decimal(1), "两周前"
+        )
     async with db.session() as s:
         data = await export.collect(s, setup, T0, "week")
     assert data.span.key == "2026-W47" and data.filename == "招商引资台账_2026-W47.xlsx"
@@ -360,7 +426,12 @@ async def test_cli_writes_the_workbook_and_will_not_overwrite_without_force(
         await seed_demo(s, T0)
     monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
     target = tmp_path / "ledger.xlsx"
-    assert await asyncio.to_thread(main, ["export", str(target), "--period", "quarter", "--key", "2026-Q3"]) == 0
+    assert (
+        await asyncio.to_thread(
+            main, ["export", str(target), "--period", "quarter", "--key", "2026-Q3"]
+        )
+        == 0
+    )
     assert "2026年第3季度" in capsys.readouterr().out
     book = openpyxl.load_workbook(target)
     assert book.sheetnames == ["线索台账", "周报", "计分明细", "排名"]
@@ -370,5 +441,7 @@ async def test_cli_writes_the_workbook_and_will_not_overwrite_without_force(
     assert "--force" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["export", str(tmp_path), "--key", "2026-10"]) == 0
     assert (tmp_path / "招商引资台账_2026-10.xlsx").is_file()
-    assert await asyncio.to_thread(main, ["export", str(tmp_path / "x.xlsx"), "--key", "2026-13"]) == 1
+    assert (
+        await asyncio.to_thread(main, ["export", str(tmp_path / "x.xlsx"), "--key", "2026-13"]) == 1
+    )
     assert "2026-13" in capsys.readouterr().err

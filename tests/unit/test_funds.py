@@ -34,19 +34,30 @@ async def world(db: Database, clock: ManualClock) -> dict[str, int]:
     async with db.session() as s:
         await seed_demo(s, clock.now())
     ids = {}
-    for name, tg, company in (("first", LIAISON1, "宁德时代新能源科技股份有限公司"), ("dup", LIAISON2, "宁德时代新能源科技")):
+    for name, tg, company in (
+        ("first", LIAISON1, "宁德时代新能源科技股份有限公司"),
+        ("dup", LIAISON2, "宁德时代新能源科技"),
+    ):
         draft = LeadDraft(f"{name}项目", company, "新能源", Decimal(12000), "省外", "签约")
         async with db.session() as s:
-            ids[name] = (await report_lead(s, clock.now(), await who(db, tg), draft, KAIHUA)).lead_id
+            ids[name] = (
+                await report_lead(s, clock.now(), await who(db, tg), draft, KAIHUA)
+            ).lead_id
     return ids
 
 
-async def record(db: Database, clock: ManualClock, tg: int, lead_id: int, amount: str, month: str | None = None) -> funds.FundsResult:
+async def record(
+    db: Database, clock: ManualClock, tg: int, lead_id: int, amount: str, month: str | None = None
+) -> funds.FundsResult:
     async with db.session() as s:
-        return await funds.record(s, scoring.setup_for(KAIHUA), clock.now(), await who(db, tg), lead_id, amount, month)
+        return await funds.record(
+            s, scoring.setup_for(KAIHUA), clock.now(), await who(db, tg), lead_id, amount, month
+        )
 
 
-async def refused(db: Database, clock: ManualClock, tg: int, lead_id: int, amount: str, month: str | None = None) -> ServiceError:
+async def refused(
+    db: Database, clock: ManualClock, tg: int, lead_id: int, amount: str, month: str | None = None
+) -> ServiceError:
     with pytest.raises(ServiceError) as err:
         await record(db, clock, tg, lead_id, amount, month)
     return err.value
@@ -59,7 +70,9 @@ async def records(db: Database) -> list[FundsRecord]:
 
 async def live_funds_lines(db: Database) -> list[tuple[Decimal, str]]:
     async with db.session() as s:
-        stmt = select(LedgerEntry.points, LedgerEntry.note).where(LedgerEntry.rule_id == "perf_funds", LedgerEntry.voided_at.is_(None))
+        stmt = select(LedgerEntry.points, LedgerEntry.note).where(
+            LedgerEntry.rule_id == "perf_funds", LedgerEntry.voided_at.is_(None)
+        )
         return [(p, n) for p, n in (await s.execute(stmt)).all()]
 
 
@@ -68,7 +81,9 @@ async def live_funds_lines(db: Database) -> list[tuple[Decimal, str]]:
 
 def test_funds_arguments() -> None:
     assert funds.parse_request("L0007 3000万 2026-11") == funds.FundsRequest(7, "3000万", "2026-11")
-    assert funds.parse_request("l7 2026年10月 1.2亿") == funds.FundsRequest(7, "1.2亿", "2026年10月")
+    assert funds.parse_request("l7 2026年10月 1.2亿") == funds.FundsRequest(
+        7, "1.2亿", "2026年10月"
+    )
     assert funds.parse_request("7 3000万") == funds.FundsRequest(7, "3000万", None)
     assert funds.parse_request("L0007") == funds.FundsRequest(7, None, None)
     for text, code in (("", "funds.usage"), ("项目 3000万", "funds.bad_ref")):
@@ -95,30 +110,51 @@ def test_month_words() -> None:
 # --- recording and correcting ---------------------------------------------------------------------------
 
 
-async def test_a_correction_replaces_the_figure_and_keeps_the_history(db: Database, clock: ManualClock) -> None:
+async def test_a_correction_replaces_the_figure_and_keeps_the_history(
+    db: Database, clock: ManualClock
+) -> None:
     ids = await world(db, clock)
     first = await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
-    assert (first.month, first.amount_wan, first.previous_wan, first.year_total_wan) == ("2026-10", Decimal(3000), None, Decimal(3000))
+    assert (first.month, first.amount_wan, first.previous_wan, first.year_total_wan) == (
+        "2026-10",
+        Decimal(3000),
+        None,
+        Decimal(3000),
+    )
     await record(db, clock, HEAD1, ids["first"], "0.2亿")  # November, by the head
-    fixed = await record(db, clock, LEADER, ids["first"], "3500万", "10月")  # a leader corrects October
+    fixed = await record(
+        db, clock, LEADER, ids["first"], "3500万", "10月"
+    )  # a leader corrects October
     assert fixed.previous_wan == Decimal(3000) and fixed.year_total_wan == Decimal(5500)
     again = await record(db, clock, LIAISON1, ids["first"], "3500", "2026-10")
     assert again.unchanged and again.year_total_wan == Decimal(5500)
     rows = await records(db)
     assert [(r.month, r.amount_wan, r.superseded_at is not None) for r in rows] == [
-        ("2026-10", Decimal(3000), True), ("2026-11", Decimal(2000), False), ("2026-10", Decimal(3500), False),
+        ("2026-10", Decimal(3000), True),
+        ("2026-11", Decimal(2000), False),
+        ("2026-10", Decimal(3500), False),
     ]
     assert rows[0].superseded_by == rows[2].id and rows[0].superseded_at == clock.now()
-    assert rows[2].counts_at == rows[0].counts_at == datetime(2026, 10, 31, 4, 0, tzinfo=UTC)  # October's last day, local noon
+    assert (
+        rows[2].counts_at == rows[0].counts_at == datetime(2026, 10, 31, 4, 0, tzinfo=UTC)
+    )  # October's last day, local noon
     assert rows[1].counts_at == clock.now()  # recorded within its month: now
     async with db.session() as s:
-        audit = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "funds.record"))).all()
-    assert [(a.actor_tg_id, a.detail["previous"]) for a in audit] == [(LIAISON1, None), (HEAD1, None), (LEADER, "3000.0000")]
+        audit = (
+            await s.scalars(select(AuditEntry).where(AuditEntry.action == "funds.record"))
+        ).all()
+    assert [(a.actor_tg_id, a.detail["previous"]) for a in audit] == [
+        (LIAISON1, None),
+        (HEAD1, None),
+        (LEADER, "3000.0000"),
+    ]
 
 
 async def test_zero_withdraws_a_figure(db: Database, clock: ManualClock) -> None:
     ids = await world(db, clock)
-    assert (await refused(db, clock, LIAISON1, ids["first"], "0", "2026-10")).code == "funds.nothing_to_withdraw"
+    assert (
+        await refused(db, clock, LIAISON1, ids["first"], "0", "2026-10")
+    ).code == "funds.nothing_to_withdraw"
     await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
     gone = await record(db, clock, LIAISON1, ids["first"], "0", "2026-10")
     assert gone.amount_wan == 0 and gone.previous_wan == Decimal(3000) and gone.year_total_wan == 0
@@ -132,7 +168,8 @@ async def test_history_for_the_unit_and_leaders_only(db: Database, clock: Manual
     async with db.session() as s:
         found = await funds.history(s, await who(db, LEADER), ids["first"])
     assert [(line.month, line.amount_wan, line.superseded) for line in found.lines] == [
-        ("2026-10", Decimal(3000), True), ("2026-10", Decimal(3500), False)
+        ("2026-10", Decimal(3000), True),
+        ("2026-10", Decimal(3500), False),
     ]
     assert found.total_wan == Decimal(3500)
     with pytest.raises(ServiceError) as err:
@@ -149,12 +186,20 @@ async def test_bad_amounts_months_and_leads_are_refused(db: Database, clock: Man
     first = ids["first"]
     assert (await refused(db, clock, LIAISON1, first, "-5")).code == "funds.amount.not_positive"
     assert (await refused(db, clock, LIAISON1, first, "很多")).code == "funds.amount.not_a_number"
-    assert (await refused(db, clock, LIAISON1, first, "500万美元")).code == "funds.amount.wrong_currency"
+    assert (
+        await refused(db, clock, LIAISON1, first, "500万美元")
+    ).code == "funds.amount.wrong_currency"
     assert (await refused(db, clock, LIAISON1, first, "2万亿")).code == "funds.amount.too_large"
-    absurd = await refused(db, clock, LIAISON1, first, "13亿")  # > 10 × the planned 1.2亿: 元 typed for 万?
+    absurd = await refused(
+        db, clock, LIAISON1, first, "13亿"
+    )  # > 10 × the planned 1.2亿: 元 typed for 万?
     assert absurd.code == "funds.exceeds_plan" and absurd.params["planned"] == "1.2亿元"
-    assert (await refused(db, clock, LIAISON1, first, "3000万", "2026-12")).code == "funds.future_month"
-    assert (await refused(db, clock, LIAISON1, first, "3000万", "2026-13")).code == "funds.bad_month"
+    assert (
+        await refused(db, clock, LIAISON1, first, "3000万", "2026-12")
+    ).code == "funds.future_month"
+    assert (
+        await refused(db, clock, LIAISON1, first, "3000万", "2026-13")
+    ).code == "funds.bad_month"
     assert (await refused(db, clock, LIAISON1, first, "3000万", "2024-10")).code == "funds.too_old"
     other = await refused(db, clock, LIAISON2, first, "3000万")  # another unit's lead
     assert other.code == "funds.not_yours" and other.params["unit"] == "招商引资部"
@@ -167,7 +212,9 @@ async def test_bad_amounts_months_and_leads_are_refused(db: Database, clock: Man
     assert await records(db) == []
 
 
-async def test_one_live_figure_per_lead_and_month_is_enforced_by_the_database(db: Database, clock: ManualClock) -> None:
+async def test_one_live_figure_per_lead_and_month_is_enforced_by_the_database(
+    db: Database, clock: ManualClock
+) -> None:
     ids = await world(db, clock)
     await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
     with pytest.raises(IntegrityError):
@@ -179,26 +226,44 @@ async def test_one_live_figure_per_lead_and_month_is_enforced_by_the_database(db
 # --- scoring -------------------------------------------------------------------------------------------------
 
 
-async def test_funds_score_by_the_kaihua_rule_and_a_correction_moves_the_points(db: Database, clock: ManualClock) -> None:
+async def test_funds_score_by_the_kaihua_rule_and_a_correction_moves_the_points(
+    db: Database, clock: ManualClock
+) -> None:
     ids = await world(db, clock)
     await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
-    assert await live_funds_lines(db) == []  # kaihua counts verified leads only (有效信息以通过决策咨询为准)
+    assert (
+        await live_funds_lines(db) == []
+    )  # kaihua counts verified leads only (有效信息以通过决策咨询为准)
     async with db.session() as s:
         await lead_updates.verify_lead(s, clock.now(), await who(db, LEADER), ids["first"])
     # perf_funds: 0.2 per 100万 → 6, × 1.1 for a project from outside the province
-    assert await live_funds_lines(db) == [(Decimal("6.6000"), "到位资金 3000万元，30 档 ×1.1（省外）")]
+    assert await live_funds_lines(db) == [
+        (Decimal("6.6000"), "到位资金 3000万元，30 档 ×1.1（省外）")
+    ]
     await record(db, clock, LIAISON1, ids["first"], "3500万", "2026-10")
-    assert await live_funds_lines(db) == [(Decimal("7.7000"), "到位资金 3500万元，35 档 ×1.1（省外）")]
+    assert await live_funds_lines(db) == [
+        (Decimal("7.7000"), "到位资金 3500万元，35 档 ×1.1（省外）")
+    ]
     async with db.session() as s:
-        voided = (await s.scalars(select(LedgerEntry).where(LedgerEntry.rule_id == "perf_funds", LedgerEntry.voided_at.is_not(None)))).all()
+        voided = (
+            await s.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.rule_id == "perf_funds", LedgerEntry.voided_at.is_not(None)
+                )
+            )
+        ).all()
     assert [v.points for v in voided] == [Decimal("6.6000")]
     # The rescore derives the same from the recorded figures.
     async with db.session() as s:
         from storage import repo
 
         for unit in await repo.units(s):
-            await scoring.rescore_unit(s, scoring.setup_for(KAIHUA), unit.id, unit.name, clock.now())
-    assert await live_funds_lines(db) == [(Decimal("7.7000"), "到位资金 3500万元，35 档 ×1.1（省外）")]
+            await scoring.rescore_unit(
+                s, scoring.setup_for(KAIHUA), unit.id, unit.name, clock.now()
+            )
+    assert await live_funds_lines(db) == [
+        (Decimal("7.7000"), "到位资金 3500万元，35 档 ×1.1（省外）")
+    ]
 
 
 @pytest.fixture

@@ -41,9 +41,13 @@ async def world(db: Database, clock: ManualClock) -> Database:
     return db
 
 
-async def report(db: Database, clock: ManualClock, tg: int, company: str = CATL, **kw: object) -> int:
+async def report(
+    db: Database, clock: ManualClock, tg: int, company: str = CATL, **kw: object
+) -> int:
     async with db.session() as s:
-        return (await report_lead(s, clock.now(), await who(db, tg), draft(company, **kw), SETTINGS)).lead_id
+        return (
+            await report_lead(s, clock.now(), await who(db, tg), draft(company, **kw), SETTINGS)
+        ).lead_id
 
 
 async def refused(db: Database, call, *args: object) -> ServiceError:  # type: ignore[no-untyped-def]
@@ -60,24 +64,40 @@ async def lead(db: Database, lead_id: int) -> Lead:
         return found
 
 
-async def events(db: Database, lead_id: int) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
+async def events(
+    db: Database, lead_id: int
+) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
     async with db.session() as s:
-        return [(e.kind, e.field, e.from_value, e.to_value, e.note) for e in await lead_repo.lead_history(s, lead_id)]
+        return [
+            (e.kind, e.field, e.from_value, e.to_value, e.note)
+            for e in await lead_repo.lead_history(s, lead_id)
+        ]
 
 
 # --- stages ----------------------------------------------------------------------------------
 
 
-async def test_stage_moves_forward_and_a_skip_is_one_recorded_move(world: Database, clock: ManualClock) -> None:
+async def test_stage_moves_forward_and_a_skip_is_one_recorded_move(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1)
     liaison = await who(db, LIAISON1)
     clock.advance(timedelta(hours=1))
     async with db.session() as s:
-        moved = await lead_updates.move_stage(s, clock.now(), liaison, lead_id, "在谈", "  首次\n面谈  ", SETTINGS)
-    assert (moved.from_stage, moved.to_stage, moved.skipped, moved.note) == ("线索", "在谈", (), "首次\n面谈")
+        moved = await lead_updates.move_stage(
+            s, clock.now(), liaison, lead_id, "在谈", "  首次\n面谈  ", SETTINGS
+        )
+    assert (moved.from_stage, moved.to_stage, moved.skipped, moved.note) == (
+        "线索",
+        "在谈",
+        (),
+        "首次\n面谈",
+    )
     async with db.session() as s:
-        skip = await lead_updates.move_stage(s, clock.now(), liaison, lead_id, "落地", None, SETTINGS)
+        skip = await lead_updates.move_stage(
+            s, clock.now(), liaison, lead_id, "落地", None, SETTINGS
+        )
     assert skip.skipped == ("签约",) and not skip.backwards
     stored = await lead(db, lead_id)
     assert stored.stage == "落地" and stored.updated_at == clock.now()
@@ -92,47 +112,81 @@ async def test_stage_moves_forward_and_a_skip_is_one_recorded_move(world: Databa
 
 
 @pytest.mark.parametrize("tg", [LIAISON1, HEAD1])
-async def test_moving_backwards_needs_a_leader(world: Database, clock: ManualClock, tg: int) -> None:
+async def test_moving_backwards_needs_a_leader(
+    world: Database, clock: ManualClock, tg: int
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1, stage="签约")
     member = await who(db, tg)
-    err = await refused(db, lead_updates.move_stage, clock.now(), member, lead_id, "在谈", None, SETTINGS)
+    err = await refused(
+        db, lead_updates.move_stage, clock.now(), member, lead_id, "在谈", None, SETTINGS
+    )
     assert err.code == "leads.stage.backwards" and err.params["current"] == "签约"
     async with db.session() as s:
         menu = await lead_updates.stage_menu(s, member, lead_id, SETTINGS)
     assert menu.choices == ("落地", "开工", "入统", "投产") and menu.backwards_need_leader
     for boss in (LEADER, ADMIN):
         async with db.session() as s:
-            back = await lead_updates.move_stage(s, clock.now(), await who(db, boss), lead_id, "在谈", "数据有误", SETTINGS)
+            back = await lead_updates.move_stage(
+                s, clock.now(), await who(db, boss), lead_id, "在谈", "数据有误", SETTINGS
+            )
         assert back.backwards
         async with db.session() as s:
-            await lead_updates.move_stage(s, clock.now(), await who(db, boss), lead_id, "签约", None, SETTINGS)
+            await lead_updates.move_stage(
+                s, clock.now(), await who(db, boss), lead_id, "签约", None, SETTINGS
+            )
     assert (await lead(db, lead_id)).stage == "签约"
 
 
-async def test_other_units_cannot_move_and_nonsense_stages_are_refused(world: Database, clock: ManualClock) -> None:
+async def test_other_units_cannot_move_and_nonsense_stages_are_refused(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1)
     other, owner = await who(db, LIAISON2), await who(db, LIAISON1)
-    assert (await refused(db, lead_updates.move_stage, clock.now(), other, lead_id, "在谈", None, SETTINGS)).code == "leads.stage.not_yours"
-    assert (await refused(db, lead_updates.stage_menu, other, lead_id, SETTINGS)).code == "leads.stage.not_yours"
-    assert (await refused(db, lead_updates.move_stage, clock.now(), owner, lead_id, "线索", None, SETTINGS)).code == "leads.stage.same"
-    assert (await refused(db, lead_updates.move_stage, clock.now(), owner, lead_id, "上市", None, SETTINGS)).code == "leads.stage.unknown"
-    err = await refused(db, lead_updates.move_stage, clock.now(), owner, lead_id, "在谈", "备" * 5000, SETTINGS)
+    assert (
+        await refused(
+            db, lead_updates.move_stage, clock.now(), other, lead_id, "在谈", None, SETTINGS
+        )
+    ).code == "leads.stage.not_yours"
+    assert (
+        await refused(db, lead_updates.stage_menu, other, lead_id, SETTINGS)
+    ).code == "leads.stage.not_yours"
+    assert (
+        await refused(
+            db, lead_updates.move_stage, clock.now(), owner, lead_id, "线索", None, SETTINGS
+        )
+    ).code == "leads.stage.same"
+    assert (
+        await refused(
+            db, lead_updates.move_stage, clock.now(), owner, lead_id, "上市", None, SETTINGS
+        )
+    ).code == "leads.stage.unknown"
+    err = await refused(
+        db, lead_updates.move_stage, clock.now(), owner, lead_id, "在谈", "备" * 5000, SETTINGS
+    )
     assert err.code == "leads.input.too_long" and err.params["limit"] == 2000
     stranger = Actor(5, "x", "zh_CN")
-    assert (await refused(db, lead_updates.move_stage, clock.now(), stranger, lead_id, "在谈", None, SETTINGS)).code == "access.stranger"
+    assert (
+        await refused(
+            db, lead_updates.move_stage, clock.now(), stranger, lead_id, "在谈", None, SETTINGS
+        )
+    ).code == "access.stranger"
     assert (await refused(db, lead_updates.view_lead, owner, 99999)).code == "leads.not_found"
     assert [e[0] for e in await events(db, lead_id)] == ["report"]
 
 
-async def test_a_duplicate_still_moves_and_keeps_its_history(world: Database, clock: ManualClock) -> None:
+async def test_a_duplicate_still_moves_and_keeps_its_history(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     await report(db, clock, LIAISON1)
     dup = await report(db, clock, LIAISON2, "宁德时代新能源科技")
     assert (await lead(db, dup)).is_duplicate
     async with db.session() as s:
-        await lead_updates.move_stage(s, clock.now(), await who(db, LIAISON2), dup, "签约", "对方确认", SETTINGS)
+        await lead_updates.move_stage(
+            s, clock.now(), await who(db, LIAISON2), dup, "签约", "对方确认", SETTINGS
+        )
     stored = await lead(db, dup)
     assert stored.stage == "签约" and stored.is_duplicate and stored.first_key is None
     assert ("stage", None, "线索", "签约", "对方确认") in await events(db, dup)
@@ -141,35 +195,58 @@ async def test_a_duplicate_still_moves_and_keeps_its_history(world: Database, cl
 # --- review -------------------------------------------------------------------------------------
 
 
-async def test_verify_sets_review_fields_and_names_the_units_members(world: Database, clock: ManualClock) -> None:
+async def test_verify_sets_review_fields_and_names_the_units_members(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1)
-    assert (await refused(db, lead_updates.verify_lead, clock.now(), await who(db, HEAD1), lead_id)).code == "leads.review.leaders_only"
+    assert (
+        await refused(db, lead_updates.verify_lead, clock.now(), await who(db, HEAD1), lead_id)
+    ).code == "leads.review.leaders_only"
     clock.advance(timedelta(minutes=5))
     async with db.session() as s:
         result = await lead_updates.verify_lead(s, clock.now(), await who(db, LEADER), lead_id)
-    assert result.review == Review.VERIFIED and {r.tg_user_id for r in result.recipients} == {LIAISON1, HEAD1}
+    assert result.review == Review.VERIFIED and {r.tg_user_id for r in result.recipients} == {
+        LIAISON1,
+        HEAD1,
+    }
     stored = await lead(db, lead_id)
-    assert (stored.review, stored.reviewed_by, stored.reviewed_at) == (Review.VERIFIED, LEADER, clock.now())
+    assert (stored.review, stored.reviewed_by, stored.reviewed_at) == (
+        Review.VERIFIED,
+        LEADER,
+        clock.now(),
+    )
     assert ("verify", None, "pending", "verified", None) in await events(db, lead_id)
-    assert (await refused(db, lead_updates.verify_lead, clock.now(), await who(db, LEADER), lead_id)).code == "leads.review.already_verified"
+    assert (
+        await refused(db, lead_updates.verify_lead, clock.now(), await who(db, LEADER), lead_id)
+    ).code == "leads.review.already_verified"
 
 
-async def test_rejecting_a_first_report_frees_the_company_for_the_next_report(world: Database, clock: ManualClock) -> None:
+async def test_rejecting_a_first_report_frees_the_company_for_the_next_report(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     first = await report(db, clock, LIAISON1)
     dup = await report(db, clock, LIAISON2, "宁德时代新能源科技有限公司")
     leader = await who(db, LEADER)
-    assert (await refused(db, lead_updates.reject_lead, clock.now(), leader, first, "  ")).code == "leads.review.reason_missing"
+    assert (
+        await refused(db, lead_updates.reject_lead, clock.now(), leader, first, "  ")
+    ).code == "leads.review.reason_missing"
     async with db.session() as s:
         result = await lead_updates.reject_lead(s, clock.now(), leader, first, "企业否认有投资意向")
     assert result.released and result.note == "企业否认有投资意向"
     stored = await lead(db, first)
-    assert stored.first_key is None and stored.review == Review.REJECTED and stored.review_note == "企业否认有投资意向"
+    assert (
+        stored.first_key is None
+        and stored.review == Review.REJECTED
+        and stored.review_note == "企业否认有投资意向"
+    )
     assert ("reject", None, "pending", "rejected", "企业否认有投资意向") in await events(db, first)
     assert (await lead(db, dup)).duplicate_of == first  # stored duplicates stay duplicates
     async with db.session() as s:
-        later = await report_lead(s, clock.now(), await who(db, 1103), draft("宁德时代新能源科技"), SETTINGS)
+        later = await report_lead(
+            s, clock.now(), await who(db, 1103), draft("宁德时代新能源科技"), SETTINGS
+        )
     assert later.first is None  # the company was free: this one is the first report now
     assert (await lead(db, later.lead_id)).first_key == stored.company_key
     # Verifying the rejected lead again cannot take the claim back: it becomes a duplicate.
@@ -177,28 +254,44 @@ async def test_rejecting_a_first_report_frees_the_company_for_the_next_report(wo
         again = await lead_updates.verify_lead(s, clock.now(), leader, first)
     assert again.duplicate_of == later.code
     stored = await lead(db, first)
-    assert stored.first_key is None and stored.duplicate_of == later.lead_id and stored.review == Review.VERIFIED
+    assert (
+        stored.first_key is None
+        and stored.duplicate_of == later.lead_id
+        and stored.review == Review.VERIFIED
+    )
 
 
-async def test_verifying_a_rejected_lead_reclaims_a_free_company(world: Database, clock: ManualClock) -> None:
+async def test_verifying_a_rejected_lead_reclaims_a_free_company(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1)
     leader = await who(db, LEADER)
     async with db.session() as s:
         await lead_updates.reject_lead(s, clock.now(), leader, lead_id, "重复报送")
-    assert (await refused(db, lead_updates.reject_lead, clock.now(), leader, lead_id, "再次")).code == "leads.review.already_rejected"
+    assert (
+        await refused(db, lead_updates.reject_lead, clock.now(), leader, lead_id, "再次")
+    ).code == "leads.review.already_rejected"
     async with db.session() as s:
         result = await lead_updates.verify_lead(s, clock.now(), leader, lead_id)
     stored = await lead(db, lead_id)
-    assert result.duplicate_of is None and stored.first_key == stored.company_key and not stored.is_duplicate
+    assert (
+        result.duplicate_of is None
+        and stored.first_key == stored.company_key
+        and not stored.is_duplicate
+    )
 
 
 # --- edits ---------------------------------------------------------------------------------------
 
 
-async def edit(db: Database, clock: ManualClock, tg: int, lead_id: int, field: str, value: object) -> lead_updates.EditResult:
+async def edit(
+    db: Database, clock: ManualClock, tg: int, lead_id: int, field: str, value: object
+) -> lead_updates.EditResult:
     async with db.session() as s:
-        return await lead_updates.edit_lead(s, clock.now(), await who(db, tg), lead_id, field, value, SETTINGS)  # type: ignore[arg-type]
+        return await lead_updates.edit_lead(
+            s, clock.now(), await who(db, tg), lead_id, field, value, SETTINGS
+        )  # type: ignore[arg-type]
 
 
 async def test_each_edit_is_kept_in_the_history(world: Database, clock: ManualClock) -> None:
@@ -214,7 +307,11 @@ async def test_each_edit_is_kept_in_the_history(world: Database, clock: ManualCl
     await edit(db, clock, LIAISON1, lead_id, "project", "<b>电池</b> 二期 🔋")
     stored = await lead(db, lead_id)
     assert stored.amount_wan == Decimal("15000") and stored.tags == ["高新技术", "专精特新"]
-    assert stored.foreign_usd == Decimal("2000000") and stored.industry == "生物医药" and stored.contact_phone is None
+    assert (
+        stored.foreign_usd == Decimal("2000000")
+        and stored.industry == "生物医药"
+        and stored.contact_phone is None
+    )
     assert stored.project == "<b>电池</b> 二期 🔋"
     assert [e for e in await events(db, lead_id) if e[0] == "edit"] == [
         ("edit", "amount_wan", "1.2亿", "1.5亿", None),
@@ -245,7 +342,9 @@ async def test_each_edit_is_kept_in_the_history(world: Database, clock: ManualCl
         ("review", "verified", "leads.edit.unknown_field"),
     ],
 )
-async def test_bad_values_are_refused_with_a_specific_code(world: Database, clock: ManualClock, field: str, value: object, code: str) -> None:
+async def test_bad_values_are_refused_with_a_specific_code(
+    world: Database, clock: ManualClock, field: str, value: object, code: str
+) -> None:
     db = world
     lead_id = await report(db, clock, LIAISON1)
     with pytest.raises(ServiceError) as exc:
@@ -263,7 +362,9 @@ async def test_only_the_reporting_unit_edits(world: Database, clock: ManualClock
         assert exc.value.code == "leads.edit.not_yours"
 
 
-async def test_company_edit_moves_the_first_claim_or_is_refused_on_collision(world: Database, clock: ManualClock) -> None:
+async def test_company_edit_moves_the_first_claim_or_is_refused_on_collision(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     catl = await report(db, clock, LIAISON1)
     byd = await report(db, clock, LIAISON2, "比亚迪股份有限公司")
@@ -278,31 +379,47 @@ async def test_company_edit_moves_the_first_claim_or_is_refused_on_collision(wor
     stored = await lead(db, byd)
     assert stored.first_key == stored.company_key != "比亚迪"
     async with db.session() as s:
-        again = await report_lead(s, clock.now(), await who(db, 1103), draft("比亚迪股份有限公司"), SETTINGS)
+        again = await report_lead(
+            s, clock.now(), await who(db, 1103), draft("比亚迪股份有限公司"), SETTINGS
+        )
     assert again.first is None
     # A legal-form change keeps the same key and claim.
     await edit(db, clock, LIAISON1, catl, "company", "宁德时代新能源科技(股份)有限公司")
     assert (await lead(db, catl)).first_key == (await lead(db, catl)).company_key
-    assert ("edit", "company", CATL, "宁德时代新能源科技(股份)有限公司", None) in await events(db, catl)
+    assert ("edit", "company", CATL, "宁德时代新能源科技(股份)有限公司", None) in await events(
+        db, catl
+    )
 
 
-async def test_a_duplicate_stays_a_duplicate_when_its_company_changes(world: Database, clock: ManualClock) -> None:
+async def test_a_duplicate_stays_a_duplicate_when_its_company_changes(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     first = await report(db, clock, LIAISON1)
     dup = await report(db, clock, LIAISON2, "宁德时代新能源科技")
     await edit(db, clock, LIAISON2, dup, "company", "恒瑞医药股份有限公司")
     stored = await lead(db, dup)
-    assert stored.duplicate_of == first and stored.first_key is None and "恒瑞" in stored.company_key
+    assert (
+        stored.duplicate_of == first and stored.first_key is None and "恒瑞" in stored.company_key
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-async def test_browse_pages_newest_first_and_filters_by_stage(world: Database, clock: ManualClock) -> None:
+async def test_browse_pages_newest_first_and_filters_by_stage(
+    world: Database, clock: ManualClock
+) -> None:
     db = world
     for i in range(23):
         clock.advance(timedelta(minutes=1))
-        await report(db, clock, LIAISON1 if i % 2 else LIAISON2, f"企业{i}有限公司", stage="在谈" if i % 3 == 0 else "线索")
+        await report(
+            db,
+            clock,
+            LIAISON1 if i % 2 else LIAISON2,
+            f"企业{i}有限公司",
+            stage="在谈" if i % 3 == 0 else "线索",
+        )
     liaison, leader = await who(db, LIAISON1), await who(db, LEADER)
     async with db.session() as s:
         mine = await lead_updates.browse(s, liaison, SETTINGS)
@@ -310,6 +427,12 @@ async def test_browse_pages_newest_first_and_filters_by_stage(world: Database, c
         talks = await lead_updates.browse(s, leader, SETTINGS, "在谈")
     assert mine.total == 11 and mine.pages == 2 and not mine.all_units
     assert {r.unit_name for r in mine.rows} == {"招商引资部"} and len(mine.rows) == 10
-    assert everyone_last.page == 2 and len(everyone_last.rows) == 3 and everyone_last.rows[-1].code == "L0001"
+    assert (
+        everyone_last.page == 2
+        and len(everyone_last.rows) == 3
+        and everyone_last.rows[-1].code == "L0001"
+    )
     assert talks.total == 8 and all(r.stage == "在谈" for r in talks.rows)
-    assert (await refused(db, lead_updates.browse, liaison, SETTINGS, "上市")).code == "leads.stage.unknown"
+    assert (
+        await refused(db, lead_updates.browse, liaison, SETTINGS, "上市")
+    ).code == "leads.stage.unknown"

@@ -28,7 +28,10 @@ RESTORE_DB = "leadbot_test_restore"
 
 def unit_rows(n: int, now: datetime) -> list[dict[str, object]]:
     """Two units per write, in one transaction: a consistent copy has them in pairs."""
-    return [{"name": f"单位{n:05d}甲", "created_at": now}, {"name": f"单位{n:05d}乙", "created_at": now}]
+    return [
+        {"name": f"单位{n:05d}甲", "created_at": now},
+        {"name": f"单位{n:05d}乙", "created_at": now},
+    ]
 
 
 def pair_counts(path: Path) -> tuple[int, int]:
@@ -46,7 +49,13 @@ async def test_sqlite_backup_during_writes_is_a_consistent_snapshot_and_restores
 ) -> None:
     source = ops_backup.sqlite_path(sqlite_db.url)
     async with sqlite_db.session() as s:  # some bulk, so the copy is not instantaneous
-        await repo.add_units(s, [{"name": f"旧单位{i:05d}", "short_name": "x" * 30, "created_at": clock.now()} for i in range(3000)])
+        await repo.add_units(
+            s,
+            [
+                {"name": f"旧单位{i:05d}", "short_name": "x" * 30, "created_at": clock.now()}
+                for i in range(3000)
+            ],
+        )
     writes = 0
     enough = asyncio.Event()
     stop = asyncio.Event()
@@ -161,7 +170,9 @@ def test_libpq_url_has_no_driver_and_no_password() -> None:
 
 def test_missing_pg_dump_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(BackupError, match="pg_dump not found on PATH: install the PostgreSQL client"):
+    with pytest.raises(
+        BackupError, match="pg_dump not found on PATH: install the PostgreSQL client"
+    ):
         ops_backup.backup("postgresql+asyncpg://u:secret@h/db", tmp_path / "x.dump")
 
 
@@ -169,7 +180,9 @@ def test_pg_dump_failure_does_not_show_the_password(tmp_path: Path) -> None:
     if not shutil.which("pg_dump"):
         pytest.skip("pg_dump is not on PATH")
     with pytest.raises(BackupError) as exc:
-        ops_backup.backup("postgresql+asyncpg://nobody:hunter2-secret@127.0.0.1:1/none", tmp_path / "x.dump")
+        ops_backup.backup(
+            "postgresql+asyncpg://nobody:hunter2-secret@127.0.0.1:1/none", tmp_path / "x.dump"
+        )
     assert "hunter2-secret" not in str(exc.value) and "pg_dump failed" in str(exc.value)
 
 
@@ -200,7 +213,9 @@ async def _drop_database(url: str, name: str, create: bool = False) -> None:
         await admin.dispose()
 
 
-async def test_postgres_pg_dump_and_pg_restore_round_trip(clock: ManualClock, tmp_path: Path) -> None:
+async def test_postgres_pg_dump_and_pg_restore_round_trip(
+    clock: ManualClock, tmp_path: Path
+) -> None:
     url = _pg_or_skip()
     await reset_postgres(url)
     db = Database(url)
@@ -218,7 +233,9 @@ async def test_postgres_pg_dump_and_pg_restore_round_trip(clock: ManualClock, tm
     await asyncio.to_thread(restore, target_url, dump)
     with pytest.raises(BackupError, match="--force"):
         await asyncio.to_thread(restore, target_url, dump)
-    await asyncio.to_thread(restore, target_url, dump, force=True)  # --clean --if-exists over itself
+    await asyncio.to_thread(
+        restore, target_url, dump, force=True
+    )  # --clean --if-exists over itself
 
     restored = Database(target_url)
     try:

@@ -32,7 +32,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 def test_operations_defaults() -> None:
     s = load_settings()
     assert s.webhook_url is None and s.webhook_secret is None and s.webhook_path == "/telegram"
-    assert s.webhook_listen == "0.0.0.0" and s.webhook_port == 8080 and s.webhook_drop_pending is False
+    assert (
+        s.webhook_listen == "0.0.0.0" and s.webhook_port == 8080 and s.webhook_drop_pending is False
+    )
     assert s.log_level == "INFO" and s.log_json is False
     assert s.leader_retry_seconds == 10 and s.leader_takeover_seconds == 30
 
@@ -58,7 +60,9 @@ def test_operations_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LEADBOT_LEADER_TAKEOVER_SECONDS", "15"),  # less than twice the 10 s retry
     ],
 )
-def test_wrong_operations_value_is_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
+def test_wrong_operations_value_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str
+) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError) as exc:
         load_settings()
@@ -73,11 +77,17 @@ def test_wrong_operations_value_is_one_line(monkeypatch: pytest.MonkeyPatch, env
     [
         ({}, "LEADBOT_TOKEN"),
         ({"LEADBOT_TOKEN": "123456:ABC"}, "LEADBOT_WEBHOOK_URL"),
-        ({"LEADBOT_TOKEN": "123456:ABC", "LEADBOT_WEBHOOK_URL": "https://bot.example.com"}, "LEADBOT_WEBHOOK_SECRET"),
+        (
+            {"LEADBOT_TOKEN": "123456:ABC", "LEADBOT_WEBHOOK_URL": "https://bot.example.com"},
+            "LEADBOT_WEBHOOK_SECRET",
+        ),
     ],
 )
 def test_webhook_refuses_to_start_without_token_url_and_secret(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], present: dict[str, str], named: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    present: dict[str, str],
+    named: str,
 ) -> None:
     for key, value in present.items():
         monkeypatch.setenv(key, value)

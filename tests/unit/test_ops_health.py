@@ -61,12 +61,17 @@ async def test_a_probe_that_raises_or_hangs_fails_instead_of_hanging_healthz() -
     assert "slow: no answer within 0.05 s" in report.body["reason"]
 
 
-async def test_scheduler_fails_after_three_missed_ticks_only_while_it_should_run(clock: ManualClock) -> None:
+async def test_scheduler_fails_after_three_missed_ticks_only_while_it_should_run(
+    clock: ManualClock,
+) -> None:
     jobs = JobRunner(clock)
     since: list[Any] = [None]
     probe = scheduler_probe(jobs, clock, tick_seconds=5, running_since=lambda: since[0])
 
-    assert await probe() == (True, {"last_run": None, "running": False})  # a follower: nothing expected
+    assert await probe() == (
+        True,
+        {"last_run": None, "running": False},
+    )  # a follower: nothing expected
     since[0] = clock.now()
     clock.advance(timedelta(seconds=15))
     assert (await probe())[0]  # not yet ticked, but within 3 × 5 s

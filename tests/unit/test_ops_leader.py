@@ -91,15 +91,23 @@ async def test_killing_the_leader_hands_the_schedule_to_the_other_process(
 async def test_one_leader_at_a_time_and_a_clean_stop_hands_over(clock: ManualClock) -> None:
     url = _pg_or_skip()
     key = LOCK_KEY + 1  # not the production key: stray test processes cannot interfere
-    first = LeaderElection(url, retry_seconds=RETRY, takeover_seconds=TAKEOVER, clock=clock, key=key)
-    second = LeaderElection(url, retry_seconds=RETRY, takeover_seconds=TAKEOVER, clock=clock, key=key)
+    first = LeaderElection(
+        url, retry_seconds=RETRY, takeover_seconds=TAKEOVER, clock=clock, key=key
+    )
+    second = LeaderElection(
+        url, retry_seconds=RETRY, takeover_seconds=TAKEOVER, clock=clock, key=key
+    )
     try:
         await first.start()
         await second.start()
         assert first.is_leader and not second.is_leader
         assert first.leader_since == clock.now() and second.leader_since is None
         ok, detail = await second.probe()
-        assert ok and detail == {"is_leader": False, "since": None, "mode": "postgresql-advisory-lock"}
+        assert ok and detail == {
+            "is_leader": False,
+            "since": None,
+            "mode": "postgresql-advisory-lock",
+        }
 
         changes: list[bool] = []
         took_over = asyncio.Event()
@@ -115,7 +123,9 @@ async def test_one_leader_at_a_time_and_a_clean_stop_hands_over(clock: ManualClo
 
 async def test_an_unreachable_database_means_no_leader_and_a_failing_probe() -> None:
     election = LeaderElection(
-        "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none", retry_seconds=RETRY, takeover_seconds=TAKEOVER
+        "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none",
+        retry_seconds=RETRY,
+        takeover_seconds=TAKEOVER,
     )
     try:
         await election.start()
@@ -132,7 +142,10 @@ async def test_sqlite_process_is_always_the_leader(tmp_path: Path, clock: Manual
     await election.start()
     try:
         assert election.is_leader and election.leader_since == clock.now()
-        assert await election.probe() == (True, {"is_leader": True, "since": clock.now().isoformat(), "mode": "single-process"})
+        assert await election.probe() == (
+            True,
+            {"is_leader": True, "since": clock.now().isoformat(), "mode": "single-process"},
+        )
     finally:
         await election.stop()
     assert not election.is_leader

@@ -12,7 +12,14 @@ from telegram import Chat, Message, Update, User
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.localapi import LocalBotAPI
-from bot.logging_setup import bind_update, name_handlers, redact, setup_logging, unbind, update_scope
+from bot.logging_setup import (
+    bind_update,
+    name_handlers,
+    redact,
+    setup_logging,
+    unbind,
+    update_scope,
+)
 
 TOKEN = "7123456789:AAH3kq_Zx-9PqLmNoPqRsTuVwXyZ0123456"
 
@@ -20,7 +27,9 @@ TOKEN = "7123456789:AAH3kq_Zx-9PqLmNoPqRsTuVwXyZ0123456"
 @pytest.fixture
 def capture() -> Iterator[tuple[io.StringIO, logging.Logger]]:
     stream = io.StringIO()
-    handler = setup_logging(logging.DEBUG, json=True, secrets=["hook-secret-value", "pg-password"], stream=stream)
+    handler = setup_logging(
+        logging.DEBUG, json=True, secrets=["hook-secret-value", "pg-password"], stream=stream
+    )
     log = logging.getLogger("leadbot.test")
     try:
         yield stream, log
@@ -39,9 +48,15 @@ def test_bot_token_is_redacted_but_the_bot_id_stays() -> None:
 def test_bot_api_urls_lose_the_token_whatever_its_shape() -> None:
     url = f"POST https://api.telegram.org/bot{TOKEN}/sendMessage"
     assert redact(url) == "POST https://api.telegram.org/bot[redacted]/sendMessage"
-    assert redact("http://127.0.0.1:8081/bot123456:LOCAL-TEST-TOKEN/getMe") == "http://127.0.0.1:8081/bot[redacted]/getMe"
+    assert (
+        redact("http://127.0.0.1:8081/bot123456:LOCAL-TEST-TOKEN/getMe")
+        == "http://127.0.0.1:8081/bot[redacted]/getMe"
+    )
     assert redact("/file/bot123:abc/documents/x.xlsx") == "/file/bot[redacted]/documents/x.xlsx"
-    assert redact("webhook at https://bot.example.com/telegram") == "webhook at https://bot.example.com/telegram"
+    assert (
+        redact("webhook at https://bot.example.com/telegram")
+        == "webhook at https://bot.example.com/telegram"
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,7 +68,9 @@ def test_bot_api_urls_lose_the_token_whatever_its_shape() -> None:
         ("15000000000,17799998888", "150******00,177******88"),
     ],
 )
-def test_chinese_mobile_numbers_keep_only_first_three_and_last_two(text: str, expected: str) -> None:
+def test_chinese_mobile_numbers_keep_only_first_three_and_last_two(
+    text: str, expected: str
+) -> None:
     assert redact(text) == expected
 
 
@@ -70,7 +87,9 @@ def test_ids_and_ordinary_numbers_are_left_alone(text: str) -> None:
     assert redact(text) == text
 
 
-def test_extra_secrets_and_arguments_and_tracebacks_are_redacted(capture: tuple[io.StringIO, logging.Logger]) -> None:
+def test_extra_secrets_and_arguments_and_tracebacks_are_redacted(
+    capture: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, log = capture
     log.info("setWebhook secret_token=%s password=%s", "hook-secret-value", "pg-password")
     try:
@@ -89,7 +108,11 @@ def test_json_line_fields_outside_an_update(capture: tuple[io.StringIO, logging.
     stream, log = capture
     log.warning("网络 %s", "超时")
     (entry,) = lines(stream)
-    assert entry["level"] == "WARNING" and entry["logger"] == "leadbot.test" and entry["message"] == "网络 超时"
+    assert (
+        entry["level"] == "WARNING"
+        and entry["logger"] == "leadbot.test"
+        and entry["message"] == "网络 超时"
+    )
     assert str(entry["ts"]).endswith("+00:00")
     assert not {"update_id", "user_id", "chat_id", "handler"} & entry.keys()
 
@@ -100,7 +123,9 @@ def _update(update_id: int = 42, user_id: int = 777, text: str = "hello") -> Upd
     return Update(update_id, message=Message(1, None, chat, from_user=user, text=text))  # type: ignore[arg-type]
 
 
-def test_json_line_carries_update_and_user_inside_an_update(capture: tuple[io.StringIO, logging.Logger]) -> None:
+def test_json_line_carries_update_and_user_inside_an_update(
+    capture: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, log = capture
     with update_scope(_update()):
         log.info("handling")
@@ -114,7 +139,9 @@ async def handle_hello(update: Update, context: object) -> None:
     logging.getLogger("handlers.hello").info("said hello")
 
 
-async def test_records_name_the_handler_that_ran(capture: tuple[io.StringIO, logging.Logger]) -> None:
+async def test_records_name_the_handler_that_ran(
+    capture: tuple[io.StringIO, logging.Logger],
+) -> None:
     stream, _ = capture
     api = LocalBotAPI()
     await api.start()

@@ -115,12 +115,19 @@ async def test_a_crash_between_send_and_mark_is_never_resent(db: Database) -> No
 async def test_permanent_errors_are_recorded_and_not_retried(db: Database) -> None:
     await plan(db, [row(1), row(-2), row(3)])
     bot = FakeBot()
-    bot.errors = {1: [Forbidden("Forbidden: bot was blocked by the user")], -2: [BadRequest("Chat not found")]}
+    bot.errors = {
+        1: [Forbidden("Forbidden: bot was blocked by the user")],
+        -2: [BadRequest("Chat not found")],
+    }
     report = await outbox(db, bot).drain(NOW)
     assert report.failed == 2 and report.sent == 1
     await outbox(db, bot).drain(NOW + timedelta(minutes=1))
     stored = await rows_by_chat(db)
-    assert stored[1].status == "failed" and "blocked" in (stored[1].error or "") and stored[1].attempts == 1
+    assert (
+        stored[1].status == "failed"
+        and "blocked" in (stored[1].error or "")
+        and stored[1].attempts == 1
+    )
     assert stored[-2].status == "failed" and "Chat not found" in (stored[-2].error or "")
     assert bot.sent == [(3, "  hello {name}")]
 
@@ -128,7 +135,9 @@ async def test_permanent_errors_are_recorded_and_not_retried(db: Database) -> No
 async def test_429_is_waited_out_and_the_message_still_goes_once(db: Database) -> None:
     await plan(db, [row(1)])
     bot = FakeBot()
-    bot.errors = {1: [RetryAfter(0), RetryAfter(0)]}  # what the rate limiter lets through after its own retries
+    bot.errors = {
+        1: [RetryAfter(0), RetryAfter(0)]
+    }  # what the rate limiter lets through after its own retries
     report = await outbox(db, bot).drain(NOW)
     assert report.sent == 1 and report.retried == 2 and bot.sent == [(1, "  hello {name}")]
 
@@ -140,15 +149,32 @@ async def test_a_network_outage_backs_off_then_skips_past_the_grace_time(db: Dat
     report = await outbox(db, bot, inline_retries=0).drain(NOW)
     assert report.postponed == 1
     stored = (await rows_by_chat(db))[1]
-    assert stored.status == "pending" and stored.due_at == NOW + timedelta(seconds=30) and "connection refused" in (stored.error or "")
-    assert (await outbox(db, bot, inline_retries=0).drain(NOW + timedelta(seconds=10))).touched == 0  # backing off
+    assert (
+        stored.status == "pending"
+        and stored.due_at == NOW + timedelta(seconds=30)
+        and "connection refused" in (stored.error or "")
+    )
+    assert (
+        await outbox(db, bot, inline_retries=0).drain(NOW + timedelta(seconds=10))
+    ).touched == 0  # backing off
     report = await outbox(db, bot, inline_retries=0).drain(NOW + timedelta(minutes=31))
     stored = (await rows_by_chat(db))[1]
-    assert report.skipped == 1 and stored.status == "skipped" and "missed" in (stored.error or "") and bot.sent == []
+    assert (
+        report.skipped == 1
+        and stored.status == "skipped"
+        and "missed" in (stored.error or "")
+        and bot.sent == []
+    )
 
 
 async def test_a_row_missed_while_down_is_sent_within_grace_else_skipped(db: Database) -> None:
-    await plan(db, [row(1, due=NOW, not_after=NOW + timedelta(hours=1)), row(2, due=NOW, not_after=NOW + timedelta(minutes=10))])
+    await plan(
+        db,
+        [
+            row(1, due=NOW, not_after=NOW + timedelta(hours=1)),
+            row(2, due=NOW, not_after=NOW + timedelta(minutes=10)),
+        ],
+    )
     bot = FakeBot()
     report = await outbox(db, bot).drain(NOW + timedelta(minutes=30))
     assert report.sent == 1 and report.skipped == 1 and [c for c, _ in bot.sent] == [1]
@@ -163,14 +189,34 @@ async def test_the_quiet_gate_defers_or_skips_private_reminders(db: Database) ->
     deadline = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)  # Thursday 17:00 in Shanghai
     night = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # Wednesday 23:00
     quiet = {"_quiet": True, "deadline_at": deadline.isoformat()}
-    await plan(db, [row(1, due=night, params=quiet), row(-5, due=night), row(2, due=night, params={**quiet, "deadline_at": (night + timedelta(hours=2)).isoformat()})])
+    await plan(
+        db,
+        [
+            row(1, due=night, params=quiet),
+            row(-5, due=night),
+            row(
+                2,
+                due=night,
+                params={**quiet, "deadline_at": (night + timedelta(hours=2)).isoformat()},
+            ),
+        ],
+    )
     bot = FakeBot()
     report = await outbox(db, bot, gate=reminders.quiet_gate(cfg)).drain(night)
-    assert report.sent == 1 and report.deferred == 1 and report.skipped == 1 and [c for c, _ in bot.sent] == [-5]
+    assert (
+        report.sent == 1
+        and report.deferred == 1
+        and report.skipped == 1
+        and [c for c, _ in bot.sent] == [-5]
+    )
     stored = await rows_by_chat(db)
-    assert stored[1].status == "pending" and stored[1].due_at == datetime(2026, 11, 19, 0, 0, tzinfo=UTC)  # 08:00
+    assert stored[1].status == "pending" and stored[1].due_at == datetime(
+        2026, 11, 19, 0, 0, tzinfo=UTC
+    )  # 08:00
     assert stored[2].status == "skipped" and "quiet" in (stored[2].error or "")
-    report = await outbox(db, bot, gate=reminders.quiet_gate(cfg)).drain(datetime(2026, 11, 19, 0, 0, tzinfo=UTC))
+    report = await outbox(db, bot, gate=reminders.quiet_gate(cfg)).drain(
+        datetime(2026, 11, 19, 0, 0, tzinfo=UTC)
+    )
     assert report.sent == 1 and [c for c, _ in bot.sent] == [-5, 1]
 
 
@@ -182,7 +228,9 @@ async def test_a_long_message_goes_out_in_parts(db: Database) -> None:
     assert (await rows_by_chat(db))[1].status == "sent"
 
 
-@pytest.mark.parametrize("raw", ["Forbidden: bot was blocked by the user", "Bad Request: chat not found"])
+@pytest.mark.parametrize(
+    "raw", ["Forbidden: bot was blocked by the user", "Bad Request: chat not found"]
+)
 def test_errors_are_explained_to_admins(raw: str) -> None:
     text = reminders.error_text(raw, "zh_CN")
     assert raw in text and text != raw

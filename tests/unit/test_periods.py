@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -50,7 +50,9 @@ def _expected_deadline_day(thursday: date) -> date:
 
 
 @pytest.mark.parametrize("thursday", _thursdays(2025) + _thursdays(2026), ids=str)
-def test_every_thursday_of_2025_and_2026_matches_chinese_calendar(periods: Periods, thursday: date) -> None:
+def test_every_thursday_of_2025_and_2026_matches_chinese_calendar(
+    periods: Periods, thursday: date
+) -> None:
     iso = thursday.isocalendar()
     p = periods.by_key(f"{iso.year}-W{iso.week:02d}")
     expected_day = _expected_deadline_day(thursday)
@@ -67,12 +69,18 @@ def test_every_thursday_of_2025_and_2026_matches_chinese_calendar(periods: Perio
         ("2025-W40", date(2025, 10, 2), date(2025, 9, 30)),  # National Day 2025 (Oct 1-8)
         ("2026-W40", date(2026, 10, 1), date(2026, 9, 30)),  # National Day 2026
         ("2025-W05", date(2025, 1, 30), date(2025, 1, 27)),  # Spring Festival 2025
-        ("2026-W08", date(2026, 2, 19), date(2026, 2, 14)),  # Spring Festival 2026 -> make-up Saturday
+        (
+            "2026-W08",
+            date(2026, 2, 19),
+            date(2026, 2, 14),
+        ),  # Spring Festival 2026 -> make-up Saturday
         ("2025-W18", date(2025, 5, 1), date(2025, 4, 30)),  # Labour Day 2025
         ("2026-W01", date(2026, 1, 1), date(2025, 12, 31)),  # New Year, crosses the year boundary
     ],
 )
-def test_known_holiday_shifts(periods: Periods, key: str, nominal: date, deadline_day: date) -> None:
+def test_known_holiday_shifts(
+    periods: Periods, key: str, nominal: date, deadline_day: date
+) -> None:
     p = periods.by_key(key)
     assert chinese_calendar.is_workday(deadline_day)
     assert not chinese_calendar.is_workday(nominal)
@@ -132,7 +140,9 @@ def test_empty_back_window_moves_forward() -> None:
 
 
 def test_empty_window_with_no_room_forward_keeps_nominal() -> None:
-    holidays = frozenset(date(2030, 1, 1) + timedelta(days=i) for i in range(20))  # Tue Jan 1 .. Sun Jan 20
+    holidays = frozenset(
+        date(2030, 1, 1) + timedelta(days=i) for i in range(20)
+    )  # Tue Jan 1 .. Sun Jan 20
     periods = Periods(WeeklySchedule(extra_holidays=holidays))
     p = periods.by_key("2030-W02")  # Thu Jan 10: nothing free around it
     assert p.deadline.date() == date(2030, 1, 10)
@@ -159,7 +169,7 @@ def test_instant_at_deadline_belongs_to_that_period(periods: Periods) -> None:
 
 
 def test_week_of_accepts_any_zone(periods: Periods) -> None:
-    same_instant = datetime(2026, 9, 17, 9, tzinfo=timezone.utc)  # 17:00 Shanghai
+    same_instant = datetime(2026, 9, 17, 9, tzinfo=UTC)  # 17:00 Shanghai
     assert periods.week_of(same_instant).key == "2026-W38"
     assert periods.week_of(same_instant + US).key == "2026-W39"
     # Late Wednesday in New York is already Thursday in Shanghai.
@@ -236,7 +246,10 @@ def test_extra_days_override_official_data() -> None:
 
 def test_conflicting_extra_days_rejected() -> None:
     with pytest.raises(ValueError, match="2027-10-01"):
-        WeeklySchedule(extra_holidays=frozenset({date(2027, 10, 1)}), extra_workdays=frozenset({date(2027, 10, 1)}))
+        WeeklySchedule(
+            extra_holidays=frozenset({date(2027, 10, 1)}),
+            extra_workdays=frozenset({date(2027, 10, 1)}),
+        )
     with pytest.raises(ValueError, match="both"):
         WorkCalendar(extra_holidays=[date(2027, 10, 1)], extra_workdays=[date(2027, 10, 1)])
 
@@ -247,13 +260,15 @@ def test_conflicting_extra_days_rejected() -> None:
 
 
 def test_berlin_friday_noon_across_dst() -> None:
-    periods = Periods(WeeklySchedule(weekday=4, time=time(12), tz="Europe/Berlin", holiday_shift=False))
+    periods = Periods(
+        WeeklySchedule(weekday=4, time=time(12), tz="Europe/Berlin", holiday_shift=False)
+    )
     march = periods.by_key("2026-W13")  # Fri Mar 27; DST starts Sun Mar 29
     after = periods.next(march)
     assert march.deadline.isoformat() == "2026-03-27T12:00:00+01:00"
     assert after.deadline.isoformat() == "2026-04-03T12:00:00+02:00"
     # Same-tzinfo subtraction is wall-clock in Python; measure the real elapsed time in UTC.
-    elapsed = after.deadline.astimezone(timezone.utc) - march.deadline.astimezone(timezone.utc)
+    elapsed = after.deadline.astimezone(UTC) - march.deadline.astimezone(UTC)
     assert elapsed == timedelta(days=7, hours=-1)
     october = periods.by_key("2026-W44")  # Fri Oct 30; DST ended Sun Oct 25
     assert october.start.isoformat() == "2026-10-23T12:00:00+02:00"
@@ -327,7 +342,10 @@ def test_calendar_spans_are_half_open_local_midnights(periods: Periods) -> None:
 
 def test_span_kind_week(periods: Periods) -> None:
     span = periods.span("week", datetime(2026, 9, 17, 17, tzinfo=SHANGHAI))
-    start, end = datetime(2026, 9, 10, 17, tzinfo=SHANGHAI), datetime(2026, 9, 17, 17, tzinfo=SHANGHAI)
+    start, end = (
+        datetime(2026, 9, 10, 17, tzinfo=SHANGHAI),
+        datetime(2026, 9, 17, 17, tzinfo=SHANGHAI),
+    )
     assert span == Span("week", "2026-W38", start, end)
     assert span.contains(span.end)
     assert not span.contains(span.start)
@@ -335,7 +353,7 @@ def test_span_kind_week(periods: Periods) -> None:
 
 def test_span_zone_conversion(periods: Periods) -> None:
     # 2026-09-30 20:00 UTC is already Oct 1 in Shanghai.
-    assert periods.month_of(datetime(2026, 9, 30, 20, tzinfo=timezone.utc)).key == "2026-10"
+    assert periods.month_of(datetime(2026, 9, 30, 20, tzinfo=UTC)).key == "2026-10"
 
 
 def test_berlin_month_spans_cross_dst() -> None:
@@ -343,7 +361,7 @@ def test_berlin_month_spans_cross_dst() -> None:
     october = periods.span_by_key("month", "2026-10")
     assert october.start.isoformat() == "2026-10-01T00:00:00+02:00"
     assert october.end.isoformat() == "2026-11-01T00:00:00+01:00"
-    elapsed = october.end.astimezone(timezone.utc) - october.start.astimezone(timezone.utc)
+    elapsed = october.end.astimezone(UTC) - october.start.astimezone(UTC)
     assert elapsed == timedelta(days=31, hours=1)
 
 
@@ -388,7 +406,9 @@ def test_labels(periods: Periods, kind: str, key: str, zh: str, en: str) -> None
 def test_first_workday_of_month(periods: Periods) -> None:
     assert periods.first_workday_of_month(2026, 10) == date(2026, 10, 8)
     assert periods.first_workday_of_month(2026, 2) == date(2026, 2, 2)
-    assert periods.first_workday_of_month(2027, 5) == date(2027, 5, 3)  # fallback: Sat 1st -> Mon 3rd
+    assert periods.first_workday_of_month(2027, 5) == date(
+        2027, 5, 3
+    )  # fallback: Sat 1st -> Mon 3rd
     with pytest.raises(ValueError, match="month"):
         periods.first_workday_of_month(2026, 13)
 
@@ -444,7 +464,12 @@ def test_keys_tolerate_case_and_blanks(periods: Periods) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"weekday": 7}, {"weekday": -1}, {"tz": "Mars/Olympus"}, {"time": time(17, tzinfo=timezone.utc)}],
+    [
+        {"weekday": 7},
+        {"weekday": -1},
+        {"tz": "Mars/Olympus"},
+        {"time": time(17, tzinfo=UTC)},
+    ],
     ids=str,
 )
 def test_bad_schedule_rejected(kwargs: dict[str, object]) -> None:
@@ -462,7 +487,7 @@ def test_schedule_freezes_config_sets() -> None:
 # Properties
 # --------------------------------------------------------------------------- #
 
-ZONES = st.sampled_from([SHANGHAI, BERLIN, NEW_YORK, timezone.utc, ZoneInfo("Asia/Kolkata")])
+ZONES = st.sampled_from([SHANGHAI, BERLIN, NEW_YORK, UTC, ZoneInfo("Asia/Kolkata")])
 INSTANTS = st.datetimes(
     min_value=datetime(2004, 1, 1), max_value=datetime(2035, 12, 31, 23, 59, 59), timezones=ZONES
 )
@@ -499,7 +524,9 @@ def test_property_week_of(t: datetime, schedule: WeeklySchedule) -> None:
     nxt, prev = periods.next(p), periods.previous(p)
     assert nxt.start == p.deadline and p.start == prev.deadline
     assert prev.deadline < p.deadline < nxt.deadline
-    assert prev.nominal == p.nominal - timedelta(weeks=1) and nxt.nominal == p.nominal + timedelta(weeks=1)
+    assert prev.nominal == p.nominal - timedelta(weeks=1) and nxt.nominal == p.nominal + timedelta(
+        weeks=1
+    )
     assert abs((p.deadline.date() - p.nominal).days) < 7
     assert periods.by_key(p.key) == p
     assert not p.contains(p.deadline + US) and nxt.contains(p.deadline + US)

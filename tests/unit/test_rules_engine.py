@@ -77,11 +77,15 @@ def verified(lead: LeadFacts, when: datetime) -> Event:
 
 
 def stage(lead: LeadFacts, name: str, when: datetime) -> Event:
-    return Event(f"stage:{lead.lead_id}:{name}", "stage_reached", lead.unit_id, when, lead=lead, stage=name)
+    return Event(
+        f"stage:{lead.lead_id}:{name}", "stage_reached", lead.unit_id, when, lead=lead, stage=name
+    )
 
 
 def overdue(lead: LeadFacts, name: str, when: datetime) -> Event:
-    return Event(f"overdue:{lead.lead_id}:{name}", "stage_overdue", lead.unit_id, when, lead=lead, stage=name)
+    return Event(
+        f"overdue:{lead.lead_id}:{name}", "stage_overdue", lead.unit_id, when, lead=lead, stage=name
+    )
 
 
 def activity(
@@ -95,7 +99,9 @@ def activity(
 ) -> Event:
     amount = None if usd is None else D(usd)
     ident = f"activity:{kind}:{unit}:{when.isoformat()}:{n}"
-    return Event(ident, "activity", unit, when, lead=lead, activity=kind, verified=ok, amount_usd=amount)
+    return Event(
+        ident, "activity", unit, when, lead=lead, activity=kind, verified=ok, amount_usd=amount
+    )
 
 
 def weekly(status: str, when: datetime, unit: int = 1) -> Event:
@@ -104,7 +110,12 @@ def weekly(status: str, when: datetime, unit: int = 1) -> Event:
 
 def funds(amount: str | int, when: datetime, lead: LeadFacts) -> Event:
     return Event(
-        f"funds:{lead.lead_id}:{when.isoformat()}", "funds", lead.unit_id, when, lead=lead, amount_wan=D(amount)
+        f"funds:{lead.lead_id}:{when.isoformat()}",
+        "funds",
+        lead.unit_id,
+        when,
+        lead=lead,
+        amount_wan=D(amount),
     )
 
 
@@ -146,7 +157,9 @@ def test_event_rule_scores_only_events_meeting_every_condition() -> None:
         stage(facts(3, amount=9999, origin="省外"), "签约", at(3, 4)),  # too small
     ]
     entries = derive(rules, events, PERIODS)
-    assert [(e.source, e.points, e.note) for e in entries] == [("stage:1:签约", D(5), "签约 L0001（≥1亿元，省外）")]
+    assert [(e.source, e.points, e.note) for e in entries] == [
+        ("stage:1:签约", D(5), "签约 L0001（≥1亿元，省外）")
+    ]
 
 
 def test_amount_bounds_include_the_minimum_and_exclude_the_maximum() -> None:
@@ -159,7 +172,10 @@ min_amount_wan = 1000
 max_amount_wan = 10000
 points = 1
 """)
-    events = [reported(facts(i, amount=a), at(1, 5 + i)) for i, a in enumerate([999, 1000, 9999, 10000], 1)]
+    events = [
+        reported(facts(i, amount=a), at(1, 5 + i))
+        for i, a in enumerate([999, 1000, 9999, 10000], 1)
+    ]
     assert [e.source for e in derive(rules, events, PERIODS)] == ["lead:2", "lead:3"]
 
 
@@ -240,7 +256,11 @@ points = 1
 
 def test_weekly_penalties_are_negative_and_status_specific() -> None:
     rules = load_preset("jiaocheng")
-    events = [weekly("on_time", at(1, 8, 17)), weekly("late", at(1, 16, 9)), weekly("missing", at(1, 22, 17))]
+    events = [
+        weekly("on_time", at(1, 8, 17)),
+        weekly("late", at(1, 16, 9)),
+        weekly("missing", at(1, 22, 17)),
+    ]
     entries = derive(rules, events, PERIODS)
     assert [(e.rule_id, e.points, e.note) for e in entries] == [
         ("weekly_late", D(-1), "周报迟报"),
@@ -250,7 +270,9 @@ def test_weekly_penalties_are_negative_and_status_specific() -> None:
 
 def test_max_count_and_from_count_price_the_nth_event_of_a_period() -> None:
     rules = load_preset("kaihua")
-    events = [activity("blacklist", at(m, 28)) for m in range(1, 6)] + [activity("blacklist", at(1, 28, year=2027))]
+    events = [activity("blacklist", at(m, 28)) for m in range(1, 6)] + [
+        activity("blacklist", at(1, 28, year=2027))
+    ]
     entries = derive(rules, events, PERIODS)
     assert [(e.rule_id, e.points) for e in entries] == [
         ("blacklist", D(-2)),
@@ -292,14 +314,23 @@ points = 5
         stage(c, "落地", at(1, 10)),  # signed the year before
     ]
     got = [(e.rule_id, e.source) for e in derive(rules, events, PERIODS)]
-    assert got == [("on_time", "stage:3:签约"), ("on_time", "stage:1:签约"), ("landed", "stage:1:落地")]
+    assert got == [
+        ("on_time", "stage:3:签约"),
+        ("on_time", "stage:1:签约"),
+        ("landed", "stage:1:落地"),
+    ]
 
 
 def test_later_overdue_does_not_take_back_an_on_time_stage() -> None:
     rules = load_preset("kaihua")
     lead = facts(1, amount=1000)
-    entries = derive(rules, [stage(lead, "签约", at(3, 1)), overdue(lead, "签约", at(3, 2))], PERIODS)
-    assert [(e.rule_id, e.points) for e in entries] == [("sched_signed", D(3)), ("sched_overdue", D(-2))]
+    entries = derive(
+        rules, [stage(lead, "签约", at(3, 1)), overdue(lead, "签约", at(3, 2))], PERIODS
+    )
+    assert [(e.rule_id, e.points) for e in entries] == [
+        ("sched_signed", D(3)),
+        ("sched_overdue", D(-2)),
+    ]
 
 
 # --------------------------------------------------------------------------- #
@@ -324,7 +355,9 @@ def _five_leads_in_q1_one_in_q2() -> list[Event]:
 
 
 def test_threshold_scores_once_per_period_at_the_completing_event() -> None:
-    entries = derive(table(THRESHOLD.format(repeat="false")), _five_leads_in_q1_one_in_q2(), PERIODS)
+    entries = derive(
+        table(THRESHOLD.format(repeat="false")), _five_leads_in_q1_one_in_q2(), PERIODS
+    )
     assert [(e.points, e.at, e.source, e.note) for e in entries] == [
         (D(2), at(1, 20), "threshold:two_leads:2026-Q1", "2026年第1季度报送线索满 2 条"),
     ]
@@ -358,7 +391,10 @@ points = 5
 
 def test_amount_step_per_event_counts_full_steps_only() -> None:
     rules = table(AMOUNT.format(per=""))
-    events = [activity("foreign_capital", at(5, d), usd=u) for d, u in [(1, 19999), (2, 20000), (3, 45000)]]
+    events = [
+        activity("foreign_capital", at(5, d), usd=u)
+        for d, u in [(1, 19999), (2, 20000), (3, 45000)]
+    ]
     entries = derive(rules, events, PERIODS)
     assert [(e.points, e.note) for e in entries] == [
         (D(5), "实际利用外资 2万美元，1 档"),
@@ -458,7 +494,9 @@ def test_highest_coefficient_applies_and_the_note_says_why() -> None:
 def test_product_multiplies_every_applicable_coefficient() -> None:
     rules = table(COEFFICIENTS, 'coefficients = "product"')
     lead = facts(1, origin="省外", tags={"上市公司"})
-    signed = next(e for e in derive(rules, [stage(lead, "签约", at(5, 5))], PERIODS) if e.rule_id == "signed")
+    signed = next(
+        e for e in derive(rules, [stage(lead, "签约", at(5, 5))], PERIODS) if e.rule_id == "signed"
+    )
     assert signed.points == D("13.2")
     assert signed.note == "签约 L0001 ×1.1（省外） ×1.2（上市公司）"
 
@@ -466,7 +504,9 @@ def test_product_multiplies_every_applicable_coefficient() -> None:
 def test_a_coefficient_needs_its_conditions() -> None:
     rules = table(COEFFICIENTS, 'coefficients = "product"')
     plain = facts(1, origin="本地")
-    signed = next(e for e in derive(rules, [stage(plain, "签约", at(5, 5))], PERIODS) if e.rule_id == "signed")
+    signed = next(
+        e for e in derive(rules, [stage(plain, "签约", at(5, 5))], PERIODS) if e.rule_id == "signed"
+    )
     assert (signed.points, signed.note) == (D(10), "签约 L0001")
 
 
@@ -497,13 +537,25 @@ def test_two_different_events_with_one_id_are_refused() -> None:
 ORIGINS = ["境外", "省外", "省内市外", "市内县外", "本地"]
 TAGS = ["高新技术", "世界500强", "上市公司", "央企国企", "专精特新", "标准厂房", "2+2产业链"]
 STAGES = ["在谈", "签约", "落地", "开工", "入统", "投产"]
-ACTIVITIES = ["training", "packaging", "event", "intent", "trip", "foreign_capital", "blacklist", "secondment"]
+ACTIVITIES = [
+    "training",
+    "packaging",
+    "event",
+    "intent",
+    "trip",
+    "foreign_capital",
+    "blacklist",
+    "secondment",
+]
 
 
 @st.composite
 def event_lists(draw: st.DrawFn) -> list[Event]:
     """A few units' worth of everything, over a year and a bit, with a few instants shared."""
-    instants = [at(1, 1, 0) + timedelta(hours=draw(st.integers(0, 24 * 400))) for _ in range(draw(st.integers(1, 12)))]
+    instants = [
+        at(1, 1, 0) + timedelta(hours=draw(st.integers(0, 24 * 400)))
+        for _ in range(draw(st.integers(1, 12)))
+    ]
     leads = [
         facts(
             i,
@@ -521,7 +573,11 @@ def event_lists(draw: st.DrawFn) -> list[Event]:
     for n in range(draw(st.integers(0, 30))):
         when = draw(st.sampled_from(instants))
         lead = draw(st.sampled_from(leads))
-        kind = draw(st.sampled_from(["reported", "verified", "stage", "overdue", "activity", "weekly", "funds"]))
+        kind = draw(
+            st.sampled_from(
+                ["reported", "verified", "stage", "overdue", "activity", "weekly", "funds"]
+            )
+        )
         if kind == "reported":
             events.append(Event(f"lead:{n}", "lead_reported", lead.unit_id, when, lead=lead))
         elif kind == "verified":
@@ -579,7 +635,9 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 @FAST
 @given(events=event_lists(), seed=st.integers(0, 2**32 - 1), which=st.sampled_from([0, 1]))
-def test_same_events_in_any_order_give_the_same_entries(events: list[Event], seed: int, which: int) -> None:
+def test_same_events_in_any_order_give_the_same_entries(
+    events: list[Event], seed: int, which: int
+) -> None:
     shuffled = list(events)
     random.Random(seed).shuffle(shuffled)
     rules = PRESET_RULES[which]
@@ -622,14 +680,18 @@ def _key(e: Entry) -> tuple[int, datetime, str, str]:
 
 @FAST
 @given(events=event_lists())
-def test_a_rules_change_and_full_rederive_equals_starting_with_the_new_rules(events: list[Event]) -> None:
+def test_a_rules_change_and_full_rederive_equals_starting_with_the_new_rules(
+    events: list[Event],
+) -> None:
     old, new = PRESET_RULES
     adjustments = [manual(1, "3", at(6, 1)), manual(2, "-1", at(7, 1), module="base")]
     ledger = rescore(old, events, adjustments, PERIODS)
     assert rescore(new, events, ledger, PERIODS) == rescore(new, events, adjustments, PERIODS)
     changes = reconcile(ledger, rescore(new, events, ledger, PERIODS))
     applied = [e for e in ledger if e not in changes.removed] + changes.added
-    assert sorted(applied, key=_key) == sorted([*adjustments, *derive(new, events, PERIODS)], key=_key)
+    assert sorted(applied, key=_key) == sorted(
+        [*adjustments, *derive(new, events, PERIODS)], key=_key
+    )
     assert all(e.rule_id != "manual" for e in changes.removed + changes.added)
 
 
@@ -640,7 +702,9 @@ def test_an_edited_event_replaces_its_old_version() -> None:
     history = [stage(small, "签约", at(3, 1))]
     changes = derive_incremental(rules, stage(big, "签约", at(3, 1)), history, PERIODS)
     assert [e.points for e in changes.added] == [D(5)] and changes.removed == []
-    back = derive_incremental(rules, stage(small, "签约", at(3, 1)), [stage(big, "签约", at(3, 1))], PERIODS)
+    back = derive_incremental(
+        rules, stage(small, "签约", at(3, 1)), [stage(big, "签约", at(3, 1))], PERIODS
+    )
     assert back.added == [] and [e.points for e in back.removed] == [D(5)]
 
 
@@ -708,7 +772,9 @@ def test_module_cap_then_group_cap_and_penalties_always_count() -> None:
 def test_a_yearly_cap_scored_by_month_is_cumulative_year_to_date() -> None:
     rules = table(CAPS)
     entries = [_e("6", at(1, 10), "info"), _e("6", at(2, 10), "info"), _e("6", at(3, 10), "info")]
-    months = [score(rules, entries, at(m, 1, 0), at(m + 1, 1, 0), PERIODS).total(1) for m in (1, 2, 3)]
+    months = [
+        score(rules, entries, at(m, 1, 0), at(m + 1, 1, 0), PERIODS).total(1) for m in (1, 2, 3)
+    ]
     assert months == [D(6), D(4), D(0)]
     feb = score(rules, entries, at(2, 1, 0), at(3, 1, 0), PERIODS).get(1)
     assert [(h.raw, h.capped) for h in feb.caps_hit] == [(D(6), D(4))]
@@ -726,13 +792,22 @@ def test_caps_restart_with_their_period() -> None:
 @settings(max_examples=30, deadline=None)
 @given(
     values=st.lists(
-        st.tuples(st.integers(0, 364), st.sampled_from(["info", "act", "perf", None]), st.integers(-3, 9)), max_size=25
+        st.tuples(
+            st.integers(0, 364), st.sampled_from(["info", "act", "perf", None]), st.integers(-3, 9)
+        ),
+        max_size=25,
     ),
     unit_count=st.integers(1, 2),
 )
-def test_monthly_scores_add_up_to_the_year(values: list[tuple[int, str | None, int]], unit_count: int) -> None:
+def test_monthly_scores_add_up_to_the_year(
+    values: list[tuple[int, str | None, int]], unit_count: int
+) -> None:
     rules = table(CAPS)
-    entries = [_e(str(p), at(1, 1, 12) + timedelta(days=d), m, unit=1 + d % unit_count) for d, m, p in values if p]
+    entries = [
+        _e(str(p), at(1, 1, 12) + timedelta(days=d), m, unit=1 + d % unit_count)
+        for d, m, p in values
+        if p
+    ]
     year = score(rules, entries, at(1, 1, 0), at(1, 1, 0, year=2027), PERIODS)
     bounds = [at(m, 1, 0) for m in range(1, 13)] + [at(1, 1, 0, year=2027)]
     for unit in range(1, unit_count + 1):

@@ -108,13 +108,18 @@ def test_jiaocheng_notes_say_what_and_why() -> None:
     assert notes["bonus_outside_big", "stage:1:签约"] == "签约 L0001（≥1亿元，省外）"
     assert notes["bonus_strategic", "stage:2:签约"] == "签约 L0002（合同外资≥1000万美元）"
     assert notes["base_landed_same_year", "stage:1:落地"] == "落地 L0001（同年已签约）"
-    assert notes["base_info_quarterly", "threshold:base_info_quarterly:2026-Q1"] == "2026年第1季度报送线索满 2 条"
+    assert (
+        notes["base_info_quarterly", "threshold:base_info_quarterly:2026-Q1"]
+        == "2026年第1季度报送线索满 2 条"
+    )
 
 
 def test_jiaocheng_accumulates_over_the_year_without_caps() -> None:
     entries = derive(JIAOCHENG, jiaocheng_year(), PERIODS)
     quarters = [
-        score(JIAOCHENG, entries, at(m, 1, 0), at(m + 3, 1, 0) if m < 10 else YEAR[1], PERIODS).total(1)
+        score(
+            JIAOCHENG, entries, at(m, 1, 0), at(m + 3, 1, 0) if m < 10 else YEAR[1], PERIODS
+        ).total(1)
         for m in (1, 4, 7, 10)
     ]
     assert sum(quarters) == D(55)
@@ -128,7 +133,9 @@ def test_every_jiaocheng_rule_quotes_its_seed_line() -> None:
     for rule in seed_rules:
         number = re.search(r"\((\d)\)", rule.name or "")
         assert number, rule.id
-        block = text[: text.index(f'id = "{rule.id}"')].rsplit("[[rules]]", 1)[0].rsplit("\n\n", 1)[-1]
+        block = (
+            text[: text.index(f'id = "{rule.id}"')].rsplit("[[rules]]", 1)[0].rsplit("\n\n", 1)[-1]
+        )
         assert f"# ({number.group(1)}) " in block, rule.id
 
 
@@ -183,7 +190,9 @@ def test_kaihua_counts_only_verified_leads_and_activities() -> None:
 
 def test_kaihua_caps_30_and_70_but_not_deductions() -> None:
     plant = facts(1, amount=50000, tags={"标准厂房"})
-    many = [verified(facts(10 + i, amount=12000), at(2, 1 + i)) for i in range(12)]  # 12 × 3 = 36 info
+    many = [
+        verified(facts(10 + i, amount=12000), at(2, 1 + i)) for i in range(12)
+    ]  # 12 × 3 = 36 info
     events = [
         *many,
         activity("award", at(5, 5)),  # bonus +10
@@ -233,7 +242,8 @@ def test_kaihua_additions_and_deductions() -> None:
 def kaihua_more_nodes() -> list[Event]:
     lead = facts(1, amount=200000, tags={"专精特新"})
     return [
-        stage(lead, name, at(m, 1)) for m, name in [(3, "签约"), (4, "落地"), (5, "开工"), (6, "入统"), (7, "投产")]
+        stage(lead, name, at(m, 1))
+        for m, name in [(3, "签约"), (4, "落地"), (5, "开工"), (6, "入统"), (7, "投产")]
     ]
 
 
@@ -258,7 +268,11 @@ SCENARIOS = {
     "kaihua": [
         kaihua_project,
         kaihua_more_nodes,
-        lambda: [activity("award", at(5, 5)), activity("service_lapse", at(8, 8)), weekly("missing", at(9, 10, 17))],
+        lambda: [
+            activity("award", at(5, 5)),
+            activity("service_lapse", at(8, 8)),
+            weekly("missing", at(9, 10, 17)),
+        ],
         lambda: [
             activity("secondment", at(1, 2)),
             activity("city_review", at(5, 2)),
@@ -309,7 +323,9 @@ def test_a_duplicate_lead_scores_nothing_under_any_rule(preset: str) -> None:
     for scenario in SCENARIOS[preset]:
         events = scenario()
         leadless = [e for e in events if e.lead is None]
-        assert derive(rules, [_as_duplicate(e) for e in events], PERIODS) == derive(rules, leadless, PERIODS)
+        assert derive(rules, [_as_duplicate(e) for e in events], PERIODS) == derive(
+            rules, leadless, PERIODS
+        )
         lead_rules |= {e.rule_id for e in derive(rules, events, PERIODS)} - {
             e.rule_id for e in derive(rules, leadless, PERIODS)
         }
@@ -321,14 +337,23 @@ def test_a_duplicate_lead_scores_nothing_under_any_rule(preset: str) -> None:
 def test_describe_reads_the_tables_back() -> None:
     jiaocheng = describe(JIAOCHENG)
     assert "【基础分(1)】每季度报送线索满 2 条：+2 分（每季度一次，计入基础分）" in jiaocheng
-    assert "【突出贡献奖励分(2)】签约且投资额≥1亿元且来源为省外：每个 +5 分（计入突出贡献奖励分）" in jiaocheng
+    assert (
+        "【突出贡献奖励分(2)】签约且投资额≥1亿元且来源为省外：每个 +5 分（计入突出贡献奖励分）"
+        in jiaocheng
+    )
     assert "【基础分(8)】实际利用外资每 2万美元：+5 分（按年累计，计入基础分）" in jiaocheng
     kaihua = describe(KAIHUA)
     assert "模块「项目信息、活动组织、日常工作、加分项」合计每年封顶 30 分" in kaihua
     assert "模块「项目推进、项目绩效」合计每年封顶 70 分" in kaihua
     assert "只计经认定的线索和工作记录（各规则可另行设置）" in kaihua
-    assert "【系数1.2】含标签2+2产业链或数字经济或央企国企或上市公司或民营500强的项目：「项目绩效」得分 ×1.2" in kaihua
-    assert "时序进度节点：在谈后 90 天内签约、签约后 60 天内落地、落地后 90 天内开工、开工后 180 天内入统、入统后 180 天内投产（逾期即未达到时序进度）" in kaihua
+    assert (
+        "【系数1.2】含标签2+2产业链或数字经济或央企国企或上市公司或民营500强的项目：「项目绩效」得分 ×1.2"
+        in kaihua
+    )
+    assert (
+        "时序进度节点：在谈后 90 天内签约、签约后 60 天内落地、落地后 90 天内开工、开工后 180 天内入统、入统后 180 天内投产（逾期即未达到时序进度）"
+        in kaihua
+    )
     assert len(kaihua) == 7 + len(KAIHUA.rules) + 2
     assert (
         describe(JIAOCHENG, "en")[2]
@@ -338,4 +363,11 @@ def test_describe_reads_the_tables_back() -> None:
 
 def test_kaihua_has_four_categories_and_all_six_modules() -> None:
     assert len(KAIHUA.categories) == 4
-    assert {m.name for m in KAIHUA.modules} >= {"项目信息", "活动组织", "日常工作", "加分项", "项目推进", "项目绩效"}
+    assert {m.name for m in KAIHUA.modules} >= {
+        "项目信息",
+        "活动组织",
+        "日常工作",
+        "加分项",
+        "项目推进",
+        "项目绩效",
+    }

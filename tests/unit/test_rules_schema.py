@@ -188,12 +188,17 @@ def test_a_penalty_must_be_negative_and_an_event_positive() -> None:
 
 
 def test_filters_must_fit_the_event_kind() -> None:
-    text = '[[rules]]\nid = "x"\nkind = "event"\non = "lead_reported"\nactivity = "trip"\npoints = 1\n'
+    text = (
+        '[[rules]]\nid = "x"\nkind = "event"\non = "lead_reported"\nactivity = "trip"\npoints = 1\n'
+    )
     assert 'line 5, rule "x": field "activity": only used with on = "activity"' in errors_of(text)
     text = '[[rules]]\nid = "x"\nkind = "event"\non = "activity"\nactivity = "golf"\npoints = 1\n'
     assert 'line 5, rule "x": field "activity": unknown activity "golf"' in errors_of(text)
     text = '[[rules]]\nid = "x"\nkind = "amount_step"\non = "funds"\nfield = "amount_usd"\nstep = 1\npoints = 1\n'
-    assert 'line 5, rule "x": field "field": "amount_usd" is only recorded on activity events' in errors_of(text)
+    assert (
+        'line 5, rule "x": field "field": "amount_usd" is only recorded on activity events'
+        in errors_of(text)
+    )
 
 
 def test_a_module_may_be_in_one_cap_group_only() -> None:
@@ -208,7 +213,9 @@ def test_manual_is_a_reserved_rule_id() -> None:
 
 def test_a_rule_without_id_or_kind_is_named_by_its_position() -> None:
     message = errors_of(GOOD + '\n[[rules]]\non = "weekly"\n')
-    assert 'rules.toml line 37, rule #4: field "kind": is required: one of event, threshold' in message
+    assert (
+        'rules.toml line 37, rule #4: field "kind": is required: one of event, threshold' in message
+    )
 
 
 def test_every_problem_is_reported_not_just_the_first() -> None:
@@ -234,14 +241,17 @@ def test_invalid_toml_reports_tomllib_line_and_column() -> None:
 def test_a_ten_megabyte_text_is_refused_before_parsing() -> None:
     huge = "# " + "x" * (10 * 1024 * 1024) + "\n"
     assert (
-        errors_of(huge) == "rules.toml: the file is 10.0 MB; a rules file may be at most 1 MB — is this the right file?"
+        errors_of(huge)
+        == "rules.toml: the file is 10.0 MB; a rules file may be at most 1 MB — is this the right file?"
     )
 
 
 def test_a_big_file_is_refused_before_reading(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
-    with pytest.raises(RulesError, match=r"rules.toml: the file is 1.0 MB; a rules file may be at most 1 MB"):
+    with pytest.raises(
+        RulesError, match=r"rules.toml: the file is 1.0 MB; a rules file may be at most 1 MB"
+    ):
         load_rules(path)
 
 
@@ -250,7 +260,10 @@ def test_files_load_by_path_with_their_own_name_in_errors(tmp_path: Path) -> Non
     path.write_text(GOOD, encoding="utf-8-sig")  # a BOM, as Windows editors write it
     assert load_rules(path) == load_rules(str(path)) == load_rules_text(GOOD)
     path.write_text(GOOD.replace("points = 2", "points = true"), encoding="utf-8")
-    with pytest.raises(RulesError, match=r'^county.toml line 28, rule "quarterly": field "points": must be a number'):
+    with pytest.raises(
+        RulesError,
+        match=r'^county.toml line 28, rule "quarterly": field "points": must be a number',
+    ):
         load_rules(path)
     path.write_bytes(GOOD.encode("utf-8") + b"\n# \xff\n")
     with pytest.raises(RulesError, match=r"^county.toml line 37: is not UTF-8 text"):
@@ -258,7 +271,9 @@ def test_files_load_by_path_with_their_own_name_in_errors(tmp_path: Path) -> Non
 
 
 def test_a_missing_file_is_a_rules_error(tmp_path: Path) -> None:
-    with pytest.raises(RulesError, match=r"nope\.toml: cannot read the file: No such file or directory"):
+    with pytest.raises(
+        RulesError, match=r"nope\.toml: cannot read the file: No such file or directory"
+    ):
         check_file(tmp_path / "nope.toml")
 
 

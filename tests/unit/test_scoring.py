@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
@@ -37,7 +39,13 @@ async def who(db: Database, tg: int, settings: Settings) -> Actor:
         return await resolve_actor(s, settings, tg, "x", None)
 
 
-def lead(company: str, amount: str = "12000", origin: str = "省外", stage: str = "在谈", tags: tuple[str, ...] = ()) -> LeadDraft:
+def lead(
+    company: str,
+    amount: str = "12000",
+    origin: str = "省外",
+    stage: str = "在谈",
+    tags: tuple[str, ...] = (),
+) -> LeadDraft:
     return LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(amount),
                      origin=origin, stage=stage, tags=tags)  # fmt: skip
 
@@ -48,7 +56,11 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
     setup = scoring.setup_for(settings)
     async with db.session() as s:
         await seed_demo(s, clock.now())
-    leader, a, b = await who(db, LEADER, settings), await who(db, 1101, settings), await who(db, 1102, settings)
+    leader, a, b = (
+        await who(db, LEADER, settings),
+        await who(db, 1101, settings),
+        await who(db, 1102, settings),
+    )
     clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     ids = []
     for i, (actor, draft) in enumerate([
@@ -58,20 +70,31 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
         clock.advance(timedelta(days=9 * i + 1))
         async with db.session() as s:
             ids.append((await report_lead(s, clock.now(), actor, draft, settings)).lead_id)
-    for lead_id, stages in ((ids[0], ("签约", "落地", "开工")), (ids[4], ("签约",)), (ids[2], ("开工", "入统"))):
+    for lead_id, stages in (
+        (ids[0], ("签约", "落地", "开工")),
+        (ids[4], ("签约",)),
+        (ids[2], ("开工", "入统")),
+    ):
         clock.advance(timedelta(days=20))
         async with db.session() as s:
             await lead_updates.verify_lead(s, clock.now(), leader, lead_id)
         for stage in stages:
             clock.advance(timedelta(days=15))
             async with db.session() as s:
-                await lead_updates.move_stage(s, clock.now(), leader, lead_id, stage, None, settings)
+                await lead_updates.move_stage(
+                    s, clock.now(), leader, lead_id, stage, None, settings
+                )
     clock.advance(timedelta(days=3))
     async with db.session() as s:  # a leader corrects a stage backwards: 落地/开工 un-reached
         await lead_updates.move_stage(s, clock.now(), leader, ids[0], "签约", "录入错误", settings)
     async with db.session() as s:
         await lead_updates.reject_lead(s, clock.now(), leader, ids[1], "信息不实")
-    for kind, actor, amount in (("training", a, None), ("intent", b, None), ("foreign_capital", a, Decimal(45000)), ("trip", leader, None)):
+    for kind, actor, amount in (
+        ("training", a, None),
+        ("intent", b, None),
+        ("foreign_capital", a, Decimal(45000)),
+        ("trip", leader, None),
+    ):
         clock.advance(timedelta(days=4))
         draft = ActivityDraft(kind, clock.now().date() - timedelta(days=1), f"{kind} 记录", amount,
                               ({"file_id": "f", "kind": "document", "name": "r.pdf"},), unit_id=2)  # fmt: skip
@@ -86,35 +109,62 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
             sub.outcome = outcome
             await scoring.refresh_after(s, 1, clock.now(), settings)
     async with db.session() as s:
-        await ranking.adjust(s, setup, clock.now(), leader, "经济发展局", Decimal("-1.5"), "材料迟交")
+        await ranking.adjust(
+            s, setup, clock.now(), leader, "经济发展局", Decimal("-1.5"), "材料迟交"
+        )
 
 
 async def ledger_snapshot(db: Database) -> tuple[list[tuple], list[tuple]]:
     """Live ledger lines and scores; lead ids as their order of report (PostgreSQL's sequences skip
     the id of an insert that lost the first-report race, SQLite's do not)."""
     async with db.session() as s:
-        order = {lead_id: n for n, lead_id in enumerate((await s.scalars(select(Lead.id).order_by(Lead.id))).all(), 1)}
+        order = {
+            lead_id: n
+            for n, lead_id in enumerate(
+                (await s.scalars(select(Lead.id).order_by(Lead.id))).all(), 1
+            )
+        }
         rows = (await s.scalars(select(LedgerEntry).where(LedgerEntry.voided_at.is_(None)))).all()
 
         def norm(text: str) -> str:
             text = re.sub(r"lead:(\d+)", lambda m: f"lead:#{order[int(m.group(1))]}", text)
             return re.sub(r"L(\d{4,})", lambda m: f"L#{order[int(m.group(1))]}", text)
 
-        live = sorted((r.unit_id, r.rule_id, r.module or "", r.points, r.at, norm(r.source), norm(r.note), r.manual) for r in rows)
-        scores = sorted((r.unit_id, r.kind, r.key, r.points) for r in (await s.scalars(select(UnitScore))).all())
+        live = sorted(
+            (
+                r.unit_id,
+                r.rule_id,
+                r.module or "",
+                r.points,
+                r.at,
+                norm(r.source),
+                norm(r.note),
+                r.manual,
+            )
+            for r in rows
+        )
+        scores = sorted(
+            (r.unit_id, r.kind, r.key, r.points) for r in (await s.scalars(select(UnitScore))).all()
+        )
     return live, scores
 
 
 async def assert_scores_match_full_recompute(db: Database, setup: scoring.ScoringSetup) -> None:
     """Every stored span equals the engine's score from all live entries; every span with entries is stored."""
     async with db.session() as s:
-        stored = {(r.unit_id, r.kind, r.key): r.points for r in (await s.scalars(select(UnitScore))).all()}
+        stored = {
+            (r.unit_id, r.kind, r.key): r.points for r in (await s.scalars(select(UnitScore))).all()
+        }
         rows = (await s.scalars(select(LedgerEntry))).all()
     live = [to_entry(r) for r in rows if r.voided_at is None]
-    spans = {(r.unit_id, kind, setup.periods.span(kind, r.at).key) for r in rows for kind in RANK_KINDS}
+    spans = {
+        (r.unit_id, kind, setup.periods.span(kind, r.at).key) for r in rows for kind in RANK_KINDS
+    }
     for unit_id, kind, key in spans | set(stored):
         span = setup.periods.span_by_key(kind, key)
-        expected = engine.score_span(setup.rules, [e for e in live if e.unit_id == unit_id], span, setup.periods).total(unit_id)
+        expected = engine.score_span(
+            setup.rules, [e for e in live if e.unit_id == unit_id], span, setup.periods
+        ).total(unit_id)
         assert stored.get((unit_id, kind, key), Decimal(0)) == expected, (unit_id, kind, key)
 
 
@@ -122,21 +172,29 @@ async def test_refresh_is_append_only_voids_never_deletes(db: Database, clock: M
     await scenario(db, clock, JIAOCHENG)
     async with db.session() as s:
         total = await s.scalar(select(func.count()).select_from(LedgerEntry))
-        voided = (await s.scalars(select(LedgerEntry).where(LedgerEntry.voided_at.is_not(None)))).all()
+        voided = (
+            await s.scalars(select(LedgerEntry).where(LedgerEntry.voided_at.is_not(None)))
+        ).all()
     # The backward move voided 落地 (基础分(7)) … and the rejected lead's lines went the same way.
     assert voided and all(v.void_reason == "refresh" and v.points != 0 for v in voided)
     before = total
     leader = await who(db, LEADER, JIAOCHENG)
-    async with db.session() as s:  # verify the rejected lead again: its lines come back as new lines
+    async with (
+        db.session() as s
+    ):  # verify the rejected lead again: its lines come back as new lines
         await lead_updates.verify_lead(s, clock.now(), leader, 2)
     async with db.session() as s:
         after = await s.scalar(select(func.count()).select_from(LedgerEntry))
-        still_voided = await s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_not(None)))
+        still_voided = await s.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.voided_at.is_not(None))
+        )
     assert after >= before and still_voided == len(voided)  # nothing deleted, nothing un-voided
     await assert_scores_match_full_recompute(db, scoring.setup_for(JIAOCHENG))
 
 
-async def test_the_ledger_matches_the_table_after_the_story(db: Database, clock: ManualClock) -> None:
+async def test_the_ledger_matches_the_table_after_the_story(
+    db: Database, clock: ManualClock
+) -> None:
     await scenario(db, clock, JIAOCHENG)
     live, _ = await ledger_snapshot(db)
     by_rule: dict[tuple[int, str], Decimal] = {}
@@ -144,7 +202,11 @@ async def test_the_ledger_matches_the_table_after_the_story(db: Database, clock:
         by_rule[unit_id, rule] = by_rule.get((unit_id, rule), Decimal(0)) + _rest[1]
     # 经济发展局 (unit 2): L0003 reported signed (省外, 6亿, 世界500强) → 基础分(6) 5 + (2) 5 + (3) 5 + (4) 5;
     # its verified intent 5 (a leader's trip: no trip rule in jiaocheng); adjustment −1.5.
-    assert by_rule[2, "base_signed_outside"] == 5 and by_rule[2, "bonus_strategic"] == 5 and by_rule[2, "bonus_fortune500"] == 5
+    assert (
+        by_rule[2, "base_signed_outside"] == 5
+        and by_rule[2, "bonus_strategic"] == 5
+        and by_rule[2, "bonus_fortune500"] == 5
+    )
     assert by_rule[2, "base_intent"] == 5 and (2, "base_training") not in by_rule
     assert by_rule[2, "manual"] == Decimal("-1.5")
     # 招商引资部 (unit 1): L0001 signed (省外, 高新技术, 1.2亿) 5+5+5, its 落地 voided by the correction;
@@ -160,7 +222,9 @@ async def test_the_ledger_matches_the_table_after_the_story(db: Database, clock:
     assert not any(d.added or d.removed for d in diffs)
 
 
-async def test_a_report_refreshes_its_year_only_and_misses_nothing(db: Database, clock: ManualClock) -> None:
+async def test_a_report_refreshes_its_year_only_and_misses_nothing(
+    db: Database, clock: ManualClock
+) -> None:
     """Two years of leads: a report in the second year re-derives that year, the first stays as it was."""
     scoring.configure(JIAOCHENG)
     async with db.session() as s:
@@ -172,13 +236,17 @@ async def test_a_report_refreshes_its_year_only_and_misses_nothing(db: Database,
         async with db.session() as s:
             await report_lead(s, clock.now(), a, lead(company, stage="签约"), JIAOCHENG)
     live, _ = await ledger_snapshot(db)
-    assert [(r[1], r[4].year) for r in live if r[1] == "base_info_quarterly"] == [("base_info_quarterly", 2026)]
+    assert [(r[1], r[4].year) for r in live if r[1] == "base_info_quarterly"] == [
+        ("base_info_quarterly", 2026)
+    ]
     diffs = await scoring.rescore_all(db, scoring.setup_for(JIAOCHENG), clock.now())
     assert not any(d.added or d.removed for d in diffs)
     await assert_scores_match_full_recompute(db, scoring.setup_for(JIAOCHENG))
 
 
-async def test_rescore_with_new_rules_equals_starting_with_them(db: Database, clock: ManualClock, tmp_path: Path) -> None:
+async def test_rescore_with_new_rules_equals_starting_with_them(
+    db: Database, clock: ManualClock, tmp_path: Path
+) -> None:
     await scenario(db, clock, JIAOCHENG)
     kaihua = scoring.setup_for(KAIHUA)
     diffs = await scoring.rescore_all(db, kaihua, clock.now())
@@ -205,8 +273,12 @@ async def test_rescore_with_new_rules_equals_starting_with_them(db: Database, cl
 # --------------------------------------------------------------------------- #
 
 ACTION = st.one_of(
-    st.tuples(st.just("record"), st.sampled_from(["award", "trip", "event", "blacklist", "secondment"]),
-              st.integers(1, 2), st.integers(0, 360)),  # fmt: skip
+    st.tuples(
+        st.just("record"),
+        st.sampled_from(["award", "trip", "event", "blacklist", "secondment"]),
+        st.integers(1, 2),
+        st.integers(0, 360),
+    ),  # fmt: skip
     st.tuples(st.just("reject"), st.integers(1, 12)),
     st.tuples(st.just("adjust"), st.integers(1, 2), st.sampled_from(["-3", "4", "12.5"])),
     st.tuples(st.just("wait"), st.integers(1, 90)),
@@ -241,7 +313,9 @@ async def _random_history(actions: list[tuple]) -> None:
             scoring.configure(JIAOCHENG)
 
 
-async def _apply(s, clock: ManualClock, leader: Actor, setup: scoring.ScoringSetup, action: tuple) -> None:  # type: ignore[no-untyped-def]
+async def _apply(
+    s, clock: ManualClock, leader: Actor, setup: scoring.ScoringSetup, action: tuple
+) -> None:  # type: ignore[no-untyped-def]
     if action[0] == "wait":
         clock.advance(timedelta(days=action[1]))
     elif action[0] == "record":
@@ -253,13 +327,25 @@ async def _apply(s, clock: ManualClock, leader: Actor, setup: scoring.ScoringSet
         await activities.reject_activity(s, clock.now(), leader, action[1], "核实不符", setup)
     else:
         _, unit, points = action
-        await ranking.adjust(s, setup, clock.now(), leader, "招商引资部" if unit == 1 else "经济发展局", Decimal(points), "调整")
+        await ranking.adjust(
+            s,
+            setup,
+            clock.now(),
+            leader,
+            "招商引资部" if unit == 1 else "经济发展局",
+            Decimal(points),
+            "调整",
+        )
 
 
 def test_activity_dates() -> None:
     today = date(2026, 11, 17)
-    assert activities.parse_date("今天", today) == today and activities.parse_date("昨天", today) == date(2026, 11, 16)
-    assert activities.parse_date("11月20日", today) == date(2025, 11, 20)  # a day later this year: last year's
+    assert activities.parse_date("今天", today) == today and activities.parse_date(
+        "昨天", today
+    ) == date(2026, 11, 16)
+    assert activities.parse_date("11月20日", today) == date(
+        2025, 11, 20
+    )  # a day later this year: last year's
     assert activities.parse_date("２０２６-１１-０１", today) == date(2026, 11, 1)
     for bad in ("明天见", "2026-02-30", "2026-11-18"):
         with pytest.raises(activities.ServiceError):
@@ -267,13 +353,22 @@ def test_activity_dates() -> None:
 
 
 def test_competition_ranking_and_arguments() -> None:
-    assert ranking.ranked({1: Decimal(5), 2: Decimal(7), 3: Decimal(5), 4: Decimal(0)}) == {2: 1, 1: 2, 3: 2, 4: 4}
+    assert ranking.ranked({1: Decimal(5), 2: Decimal(7), 3: Decimal(5), 4: Decimal(0)}) == {
+        2: 1,
+        1: 2,
+        3: 2,
+        4: 4,
+    }
     q = ranking.parse_rank_args("本季 一序列", "month", ["一序列", "二序列"])
     assert (q.kind, q.key, q.category) == ("quarter", None, "一序列")
     assert ranking.parse_rank_args("2026-10", "month", []).key == "2026-10"
     with pytest.raises(activities.ServiceError):
         ranking.parse_rank_args("nonsense", "month", [])
-    assert ranking.parse_adjust_args("经济 发展局 -2 周报 不实") == ("经济 发展局", Decimal(-2), "周报 不实")
+    assert ranking.parse_adjust_args("经济 发展局 -2 周报 不实") == (
+        "经济 发展局",
+        Decimal(-2),
+        "周报 不实",
+    )
 
 
 async def test_rules_fingerprint_is_remembered(db: Database, clock: ManualClock) -> None:
@@ -281,5 +376,7 @@ async def test_rules_fingerprint_is_remembered(db: Database, clock: ManualClock)
     async with db.session() as s:
         assert not await scoring.note_rules(s, jiaocheng, clock.now())
     async with db.session() as s:
-        assert await scoring.rules_changed(s, kaihua) and not await scoring.rules_changed(s, jiaocheng)
+        assert await scoring.rules_changed(s, kaihua) and not await scoring.rules_changed(
+            s, jiaocheng
+        )
     assert scoring_repo is not None

@@ -19,7 +19,17 @@ def xlsx(rows: list[list[object]]) -> bytes:
 
 
 def test_xlsx_with_chinese_headers() -> None:
-    rows = read_unit_sheet(xlsx([["名称", "简称", "序列"], ["招商引资部", "招商部", "一序列"], [None, None, None], ["财政局", None, 2]]), "units.xlsx")
+    rows = read_unit_sheet(
+        xlsx(
+            [
+                ["名称", "简称", "序列"],
+                ["招商引资部", "招商部", "一序列"],
+                [None, None, None],
+                ["财政局", None, 2],
+            ]
+        ),
+        "units.xlsx",
+    )
     assert rows == [
         {"_row": 2, "name": "招商引资部", "short_name": "招商部", "category": "一序列"},
         {"_row": 4, "name": "财政局", "short_name": None, "category": "2"},

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -56,11 +56,20 @@ def test_kaihua_sets_the_five_nodes_after_the_decision() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('"签到" = 60', 'rules.toml line 4: field "stage_deadlines.签到": unknown stage "签到" (known: 线索, 在谈'),
+        (
+            '"签到" = 60',
+            'rules.toml line 4: field "stage_deadlines.签到": unknown stage "签到" (known: 线索, 在谈',
+        ),
         ('"投产" = 60', 'line 4: field "stage_deadlines.投产": "投产" is the last stage'),
-        ('"签约" = "60"', 'line 4: field "stage_deadlines.签约": must be a whole number without quotes'),
+        (
+            '"签约" = "60"',
+            'line 4: field "stage_deadlines.签约": must be a whole number without quotes',
+        ),
         ('"签约" = 0', 'line 4: field "stage_deadlines.签约": must be at least 1'),
-        ("签约 = 60", 'line 4, column 1: invalid TOML: Invalid statement; a Chinese name before "=" must be in double quotes'),
+        (
+            "签约 = 60",
+            'line 4, column 1: invalid TOML: Invalid statement; a Chinese name before "=" must be in double quotes',
+        ),
     ],
 )
 def test_a_bad_deadline_names_its_line(table: str, message: str) -> None:
@@ -87,7 +96,11 @@ def test_overdue_nodes_by_hand() -> None:
     assert overdue_nodes(RULES, on_the_dot, T + 400 * DAY) == [
         type(node)("签约", "落地", T + 150 * DAY)  # 签约 has its own 60 days
     ]
-    late = {**reached, "签约": T + 91 * DAY, "落地": T + 91 * DAY}  # 签约 skipped through: no stay, never late
+    late = {
+        **reached,
+        "签约": T + 91 * DAY,
+        "落地": T + 91 * DAY,
+    }  # 签约 skipped through: no stay, never late
     assert [(o.node, o.due) for o in overdue_nodes(RULES, late, None)] == [("签约", T + 90 * DAY)]
 
 
@@ -109,7 +122,15 @@ async def start(db: Database, clock: ManualClock) -> scoring.ScoringSetup:
     return setup
 
 
-async def report(db: Database, clock: ManualClock, tg: int, company: str, stage: str = "在谈", *, verify: bool = True) -> int:
+async def report(
+    db: Database,
+    clock: ManualClock,
+    tg: int,
+    company: str,
+    stage: str = "在谈",
+    *,
+    verify: bool = True,
+) -> int:
     draft = LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(12000),
                       origin="省外", stage=stage, tags=())  # fmt: skip
     async with db.session() as s:
@@ -122,14 +143,18 @@ async def report(db: Database, clock: ManualClock, tg: int, company: str, stage:
 
 async def move(db: Database, clock: ManualClock, lead_id: int, stage: str) -> None:
     async with db.session() as s:
-        await lead_updates.move_stage(s, clock.now(), await who(db, LEADER), lead_id, stage, "核对", KAIHUA)
+        await lead_updates.move_stage(
+            s, clock.now(), await who(db, LEADER), lead_id, stage, "核对", KAIHUA
+        )
 
 
 async def lines(db: Database, *rule_ids: str, voided: bool = False) -> list[tuple]:
     """(unit, rule, points, at, source, note) of live (or voided) lines of these rules, oldest first."""
     async with db.session() as s:
         stmt = select(LedgerEntry).where(LedgerEntry.rule_id.in_(rule_ids))
-        stmt = stmt.where(LedgerEntry.voided_at.is_not(None) if voided else LedgerEntry.voided_at.is_(None))
+        stmt = stmt.where(
+            LedgerEntry.voided_at.is_not(None) if voided else LedgerEntry.voided_at.is_(None)
+        )
         rows = (await s.scalars(stmt.order_by(LedgerEntry.at, LedgerEntry.id))).all()
     return [(r.unit_id, r.rule_id, r.points, r.at.astimezone(UTC), r.source, r.note) for r in rows]
 
@@ -139,7 +164,9 @@ async def all_lines(db: Database) -> int:
         return len((await s.scalars(select(LedgerEntry.id))).all())
 
 
-async def test_91_days_in_talks_cost_2_points_dated_at_day_90_once(db: Database, clock: ManualClock) -> None:
+async def test_91_days_in_talks_cost_2_points_dated_at_day_90_once(
+    db: Database, clock: ManualClock
+) -> None:
     setup = await start(db, clock)
     lead_id = await report(db, clock, LIAISON_1, "甲")
     clock.set(T + 10 * DAY)
@@ -175,15 +202,21 @@ async def test_a_down_bot_catches_up_from_its_mark(db: Database, clock: ManualCl
     await stage_nodes.refresh_fallen_due(db, setup, clock.now())  # mark: day 5
     clock.set(T + 200 * DAY)  # down from day 5 to day 200
     assert await stage_nodes.refresh_fallen_due(db, setup, clock.now()) == {1: T + 90 * DAY}
-    assert [(r[3], r[4]) for r in await lines(db, "sched_overdue")] == [(T + 90 * DAY, f"lead:{lead_id}:overdue:签约")]
+    assert [(r[3], r[4]) for r in await lines(db, "sched_overdue")] == [
+        (T + 90 * DAY, f"lead:{lead_id}:overdue:签约")
+    ]
 
 
-async def test_moving_on_in_time_scores_the_node_and_the_next_clock_starts(db: Database, clock: ManualClock) -> None:
+async def test_moving_on_in_time_scores_the_node_and_the_next_clock_starts(
+    db: Database, clock: ManualClock
+) -> None:
     setup = await start(db, clock)
     lead_id = await report(db, clock, LIAISON_1, "甲")
     clock.set(T + 89 * DAY)
     await move(db, clock, lead_id, "签约")
-    assert [(r[1], r[2], r[3]) for r in await lines(db, "sched_signed")] == [("sched_signed", Decimal(3), T + 89 * DAY)]
+    assert [(r[1], r[2], r[3]) for r in await lines(db, "sched_signed")] == [
+        ("sched_signed", Decimal(3), T + 89 * DAY)
+    ]
     clock.set(T + 148 * DAY)  # 签约's 60 days end on day 149
     await stage_nodes.refresh_fallen_due(db, setup, clock.now())
     assert await lines(db, "sched_overdue") == []
@@ -194,12 +227,18 @@ async def test_moving_on_in_time_scores_the_node_and_the_next_clock_starts(db: D
     ]
 
 
-async def test_a_late_move_records_the_missed_node_without_the_job(db: Database, clock: ManualClock) -> None:
+async def test_a_late_move_records_the_missed_node_without_the_job(
+    db: Database, clock: ManualClock
+) -> None:
     await start(db, clock)
     lead_id = await report(db, clock, LIAISON_1, "甲")
     clock.set(T + 100 * DAY)
-    await move(db, clock, lead_id, "落地")  # skips 签约: 签约 missed at day 90, 落地 reached on schedule
-    assert [(r[1], r[2], r[3]) for r in await lines(db, "sched_overdue", "sched_signed", "sched_land")] == [
+    await move(
+        db, clock, lead_id, "落地"
+    )  # skips 签约: 签约 missed at day 90, 落地 reached on schedule
+    assert [
+        (r[1], r[2], r[3]) for r in await lines(db, "sched_overdue", "sched_signed", "sched_land")
+    ] == [
         ("sched_overdue", Decimal(-2), T + 90 * DAY),
         ("sched_land", Decimal(3), T + 100 * DAY),
     ]
@@ -212,7 +251,9 @@ async def test_a_duplicate_lead_is_never_overdue(db: Database, clock: ManualCloc
     async with db.session() as s:
         assert (await s.get(Lead, dup)).duplicate_of is not None
     clock.set(T + 91 * DAY)
-    assert await stage_nodes.refresh_fallen_due(db, setup, clock.now()) == {1: T + 90 * DAY}  # unit 2 not a candidate
+    assert await stage_nodes.refresh_fallen_due(db, setup, clock.now()) == {
+        1: T + 90 * DAY
+    }  # unit 2 not a candidate
     async with db.session() as s:
         await scoring.refresh_after(s, 2, clock.now())
         history = await scoring.collect_unit(s, 2, setup, now=clock.now())
@@ -220,27 +261,38 @@ async def test_a_duplicate_lead_is_never_overdue(db: Database, clock: ManualCloc
     assert [r[0] for r in await lines(db, "sched_overdue")] == [1]
 
 
-async def test_a_longer_deadline_and_a_rescore_take_the_deduction_back(db: Database, clock: ManualClock, tmp_path: Path) -> None:
+async def test_a_longer_deadline_and_a_rescore_take_the_deduction_back(
+    db: Database, clock: ManualClock, tmp_path: Path
+) -> None:
     setup = await start(db, clock)
     lead_id = await report(db, clock, LIAISON_1, "甲")
     clock.set(T + 91 * DAY)
     await stage_nodes.refresh_fallen_due(db, setup, clock.now())
     assert len(await lines(db, "sched_overdue")) == 1
-    text = resources.files("bot.rules").joinpath("presets", "kaihua.toml").read_text("utf-8").replace('"在谈" = 90', '"在谈" = 120')
+    text = (
+        resources.files("bot.rules")
+        .joinpath("presets", "kaihua.toml")
+        .read_text("utf-8")
+        .replace('"在谈" = 90', '"在谈" = 120')
+    )
     path = tmp_path / "kaihua120.toml"
     path.write_text(text, "utf-8")
     longer = scoring.setup_for(Settings(admins=[1000], rules_file=str(path)))
     assert longer.rules.stage_deadlines["在谈"] == 120
     await scoring.rescore_all(db, longer, clock.now())
     assert await lines(db, "sched_overdue") == []
-    assert [(r[3], r[4]) for r in await lines(db, "sched_overdue", voided=True)] == [(T + 90 * DAY, f"lead:{lead_id}:overdue:签约")]
+    assert [(r[3], r[4]) for r in await lines(db, "sched_overdue", voided=True)] == [
+        (T + 90 * DAY, f"lead:{lead_id}:overdue:签约")
+    ]
     await assert_scores_match_full_recompute(db, longer)
     clock.set(T + 121 * DAY)  # the job under the new rules: due at day 120
     assert await stage_nodes.refresh_fallen_due(db, longer, clock.now()) == {1: T + 120 * DAY}
     assert [r[3] for r in await lines(db, "sched_overdue")] == [T + 120 * DAY]
 
 
-async def test_a_backward_correction_dates_the_miss_at_the_original_deadline(db: Database, clock: ManualClock) -> None:
+async def test_a_backward_correction_dates_the_miss_at_the_original_deadline(
+    db: Database, clock: ManualClock
+) -> None:
     """签约 entered by mistake on day 30 and taken back on day 100: 在谈 never ended, so 签约 was missed on day 90."""
     await start(db, clock)
     lead_id = await report(db, clock, LIAISON_1, "甲")
@@ -253,7 +305,9 @@ async def test_a_backward_correction_dates_the_miss_at_the_original_deadline(db:
     assert [(r[2], r[3]) for r in await lines(db, "sched_overdue")] == [(Decimal(-2), T + 90 * DAY)]
 
 
-async def test_a_report_next_year_keeps_an_old_leads_overdue_line(db: Database, clock: ManualClock) -> None:
+async def test_a_report_next_year_keeps_an_old_leads_overdue_line(
+    db: Database, clock: ManualClock
+) -> None:
     """A refresh re-derives only the year of its change; a lead that last moved the year before but fell
     due in this one must be loaded too, or its line would be voided."""
     setup = await start(db, clock)
@@ -265,7 +319,9 @@ async def test_a_report_next_year_keeps_an_old_leads_overdue_line(db: Database, 
                  f"签约节点未达到时序进度 L{lead_id:04d}")]  # fmt: skip
     assert await lines(db, "sched_overdue") == expected
     clock.set(datetime(2027, 3, 1, 2, tzinfo=UTC))
-    await report(db, clock, LIAISON_1, "乙", verify=False)  # refresh_after(since=now): the 2027 window
+    await report(
+        db, clock, LIAISON_1, "乙", verify=False
+    )  # refresh_after(since=now): the 2027 window
     assert await lines(db, "sched_overdue") == expected
     diffs = await scoring.rescore_all(db, setup, clock.now())
     assert not any(d.added or d.removed for d in diffs)  # the windowed refreshes missed nothing
@@ -277,4 +333,6 @@ async def test_no_deadlines_no_job_work(db: Database, clock: ManualClock) -> Non
         await seed_demo(s, clock.now())
     assert await stage_nodes.refresh_fallen_due(db, setup, clock.now()) == {}
     async with db.session() as s:
-        assert await repo.persisted_one(s, stage_nodes.STATE_KIND, stage_nodes.STATE_KEY) is not None
+        assert (
+            await repo.persisted_one(s, stage_nodes.STATE_KIND, stage_nodes.STATE_KEY) is not None
+        )

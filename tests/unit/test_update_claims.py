@@ -32,7 +32,9 @@ async def test_first_claim_wins_and_rows_follow(db: Database, clock: ManualClock
     assert sorted(await recorded(db)) == [1, 2]
 
 
-async def test_a_restart_remembers_what_was_written(sqlite_db: Database, clock: ManualClock) -> None:
+async def test_a_restart_remembers_what_was_written(
+    sqlite_db: Database, clock: ManualClock
+) -> None:
     first = UpdateClaims(sqlite_db)
     assert await first.claim(41, clock.now())
     await first.close()

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.demo import seed_demo
 from bot.periods import Periods, WeeklySchedule
-from bot.services import ServiceError
-from bot.services import reminders
+from bot.services import ServiceError, reminders
 from bot.services import weekly as wk
 from bot.services.access import Actor, resolve_actor
 from storage import weekly_repo
@@ -100,7 +99,7 @@ def test_quiet_hours_within_a_day() -> None:
         ("2026-02-30", False),
     ],
 )
-def test_leave_dates(text: str, expected: date | None | bool) -> None:
+def test_leave_dates(text: str, expected: date | bool | None) -> None:
     assert wk.parse_leave(text, date(2026, 11, 17)) == expected
 
 
@@ -130,13 +129,18 @@ def test_a_holiday_shift_is_named() -> None:
 def test_a_shift_from_configured_days_has_no_holiday_name() -> None:
     cfg = config(schedule=WeeklySchedule(extra_holidays=frozenset({date(2027, 2, 11)})))
     info = wk.deadline_info(cfg, cfg.periods.by_key("2027-W06"))
-    assert info.shifted and wk.shift_note(info, "zh_CN") == "截止时间因节假日调整为 2月10日（周三）17:00。"
+    assert (
+        info.shifted
+        and wk.shift_note(info, "zh_CN") == "截止时间因节假日调整为 2月10日（周三）17:00。"
+    )
 
 
 # --- submitting and deciding ---------------------------------------------------------------------------
 
 
-async def test_a_liaisons_version_waits_for_the_head_and_counts_once_confirmed(world: Database) -> None:
+async def test_a_liaisons_version_waits_for_the_head_and_counts_once_confirmed(
+    world: Database,
+) -> None:
     cfg = config()
     result = await file_none(world, cfg, LIAISON[1], at(18, 9))
     assert result.status == "submitted" and [h.tg_user_id for h in result.heads] == [HEAD[1]]
@@ -157,7 +161,9 @@ async def test_a_heads_own_submission_needs_no_confirmation(world: Database) -> 
 
 async def test_without_confirmation_a_submission_counts_at_once(world: Database) -> None:
     result = await file_none(world, config(confirmation_required=False), LIAISON[2], at(19, 17, 0))
-    assert result.status == "confirmed" and result.outcome == "on_time"  # exactly at the deadline: on time
+    assert (
+        result.status == "confirmed" and result.outcome == "on_time"
+    )  # exactly at the deadline: on time
 
 
 async def test_a_new_version_after_confirmation_keeps_the_unit_on_time(world: Database) -> None:
@@ -171,7 +177,9 @@ async def test_a_new_version_after_confirmation_keeps_the_unit_on_time(world: Da
     async with world.session() as s:
         await reminders.close_periods(s, at(19, 17, 1), cfg)
         sub = await weekly_repo.submission(s, 1, "2026-W47")
-    assert sub is not None and sub.outcome == "on_time" and sub.accepted_version_id == first.version_id
+    assert (
+        sub is not None and sub.outcome == "on_time" and sub.accepted_version_id == first.version_id
+    )
 
 
 async def test_missing_at_the_deadline_then_late_until_the_next_one(world: Database) -> None:
@@ -180,7 +188,12 @@ async def test_missing_at_the_deadline_then_late_until_the_next_one(world: Datab
         await reminders.close_periods(s, at(19, 17, 1), cfg)
     async with world.session() as s:
         subs = await weekly_repo.submissions_for(s, "2026-W47")
-    assert {u: x.outcome for u, x in subs.items()} == {1: "missing", 2: "missing", 3: "missing", 4: "missing"}
+    assert {u: x.outcome for u, x in subs.items()} == {
+        1: "missing",
+        2: "missing",
+        3: "missing",
+        4: "missing",
+    }
     late = await file_none(world, cfg, HEAD[3], at(24, 9))
     assert late.late and late.outcome == "late"
     who = await actor(world, LIAISON[4])
@@ -195,10 +208,14 @@ async def test_a_returned_version_needs_a_reason(world: Database) -> None:
     head = await actor(world, HEAD[1])
     async with world.session() as s:
         with pytest.raises(ServiceError) as err:
-            await wk.decide(s, at(18, 10), cfg, head, result.version_id, confirm=False, reason="   ")
+            await wk.decide(
+                s, at(18, 10), cfg, head, result.version_id, confirm=False, reason="   "
+            )
     assert err.value.code == "weekly.input.empty"
     async with world.session() as s:
-        decision = await wk.decide(s, at(18, 10), cfg, head, result.version_id, confirm=False, reason="补充接待情况")
+        decision = await wk.decide(
+            s, at(18, 10), cfg, head, result.version_id, confirm=False, reason="补充接待情况"
+        )
     assert not decision.confirmed and decision.submitter.tg_user_id == LIAISON[1]
 
 
@@ -228,7 +245,9 @@ async def test_each_reminder_is_planned_once_and_only_for_units_not_done(world: 
         async with world.session() as s:
             await reminders.plan_reminders(s, at(18, 17), cfg)
     rows = await planned(world)
-    assert sorted(r.chat_id for r in rows) == sorted([LIAISON[2], LIAISON[3], LIAISON[4], *(-1001000000000 - i for i in (2, 3, 4))])
+    assert sorted(r.chat_id for r in rows) == sorted(
+        [LIAISON[2], LIAISON[3], LIAISON[4], *(-1001000000000 - i for i in (2, 3, 4))]
+    )
     assert {r.kind for r in rows} == {"remind:1440"}
     async with world.session() as s:
         await reminders.plan_reminders(s, at(19, 15), cfg)  # 2 h: the leaders' list too
@@ -244,7 +263,9 @@ async def test_offsets_under_a_minute_are_two_reminders_not_one(world: Database)
         async with world.session() as s:
             await reminders.plan_reminders(s, now, cfg)
     kinds = [r.kind for r in await planned(world)]
-    assert kinds.count("remind:45s") == 8 and kinds.count("remind:20s") == 8  # 4 liaisons + 4 groups each
+    assert (
+        kinds.count("remind:45s") == 8 and kinds.count("remind:20s") == 8
+    )  # 4 liaisons + 4 groups each
 
 
 async def test_a_reminder_in_quiet_hours_until_the_deadline_is_skipped(world: Database) -> None:
@@ -298,7 +319,9 @@ async def test_taking_a_skip_back_restores_what_it_withdrew(world: Database) -> 
     assert len(rows) == 8 and all(r.status == "pending" and r.error is None for r in rows)
 
 
-async def test_a_reminder_whose_time_passed_during_a_skip_is_not_sent_or_reported(world: Database) -> None:
+async def test_a_reminder_whose_time_passed_during_a_skip_is_not_sent_or_reported(
+    world: Database,
+) -> None:
     cfg = config()
     admin = await actor(world, 1000)
     async with world.session() as s:

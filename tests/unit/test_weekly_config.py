@@ -27,7 +27,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_defaults_follow_the_spec() -> None:
     s = load_settings()
     assert s.confirmation_required is True and s.holiday_shift is True
-    assert s.reminder_offsets == [timedelta(hours=24), timedelta(hours=8), timedelta(hours=2), timedelta(minutes=30)]
+    assert s.reminder_offsets == [
+        timedelta(hours=24),
+        timedelta(hours=8),
+        timedelta(hours=2),
+        timedelta(minutes=30),
+    ]
     assert s.quiet_window == (time(22), time(8)) and s.leaders_missing_offset == timedelta(hours=2)
     assert s.reminder_grace_minutes == 60 and s.extra_holidays == [] and s.extra_workdays == []
 
@@ -41,14 +46,20 @@ def test_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
     assert s.reminder_offsets == [timedelta(days=1), timedelta(minutes=90), timedelta(minutes=30)]
     assert s.quiet_window is None and s.confirmation_required is False
-    assert s.extra_holidays == [date(2027, 2, 10), date(2027, 2, 11)] and s.extra_workdays == [date(2027, 2, 20)]
+    assert s.extra_holidays == [date(2027, 2, 10), date(2027, 2, 11)] and s.extra_workdays == [
+        date(2027, 2, 20)
+    ]
 
 
 def test_offsets_may_be_given_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADBOT_REMINDER_OFFSETS", "45s,1m30s,20秒")
     monkeypatch.setenv("LEADBOT_LEADERS_MISSING_OFFSET", "30s")
     s = load_settings()
-    assert s.reminder_offsets == [timedelta(seconds=90), timedelta(seconds=45), timedelta(seconds=20)]
+    assert s.reminder_offsets == [
+        timedelta(seconds=90),
+        timedelta(seconds=45),
+        timedelta(seconds=20),
+    ]
     assert s.leaders_missing_offset == timedelta(seconds=30)
 
 
@@ -62,7 +73,9 @@ def test_toml_lists_and_dates(tmp_path: Path) -> None:
     assert s.quiet_window == (time(21, 30), time(7)) and s.extra_holidays == [date(2027, 2, 11)]
 
 
-def test_the_config_corrects_the_calendar_for_uncovered_years(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_config_corrects_the_calendar_for_uncovered_years(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert periods_for(load_settings()).by_key("2027-W06").deadline.date() == date(2027, 2, 11)
     monkeypatch.setenv("LEADBOT_EXTRA_HOLIDAYS", "2027-02-11,2027-02-12")
     assert periods_for(load_settings()).by_key("2027-W06").deadline.date() == date(2027, 2, 10)
@@ -85,7 +98,9 @@ def test_the_config_corrects_the_calendar_for_uncovered_years(monkeypatch: pytes
         ("LEADBOT_HOLIDAY_SHIFT", "maybe"),
     ],
 )
-def test_a_wrong_value_is_one_line_naming_the_setting(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
+def test_a_wrong_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str
+) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError) as exc:
         load_settings()

@@ -25,6 +25,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -144,9 +145,13 @@ async def load_pg(url: str, data: tuple[list[tuple], list[tuple], list[tuple]]) 
 
     con = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        naive = lambda row: tuple(
-            v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for v in row
-        )
+
+        def naive(row: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(
+                v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+                for v in row
+            )
+
         for table, cols, rows in (
             ("units", UNIT_COLS, data[0]),
             ("activities", ACT_COLS, data[1]),
@@ -164,7 +169,7 @@ async def load_pg(url: str, data: tuple[list[tuple], list[tuple], list[tuple]]) 
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run(name: str, db: Database, queries: int) -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,10 +45,8 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
     quiet = args.func is cmd_console
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else settings.log_level)
     secrets = [settings.token_value() or "", settings.webhook_secret_value() or ""]
-    try:
+    with contextlib.suppress(Exception):
         secrets.append(make_url(settings.database_url).password or "")
-    except Exception:
-        pass
     setup_logging(level, json=settings.log_json, secrets=secrets)
 
 

@@ -212,9 +212,9 @@ class Console:
         if not args:
             self.say("usage: :upload PATH [CAPTION]")
             return True
-        path = Path(args[0]).expanduser()
+        path = Path(args[0])
         try:
-            data = path.read_bytes()
+            data = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
         except OSError as exc:
             self.say(f"(cannot read {path}: {exc.strerror})")
             return True

@@ -258,11 +258,11 @@ def _strip_once(tokens: Sequence[str]) -> list[str]:
     if last == _BRANCH:
         return head
     if last.endswith(_BRANCH):
-        return head + [_parent_of_branch(last[: -len(_BRANCH)])]
+        return [*head, _parent_of_branch(last[: -len(_BRANCH)])]
     for suffix in _CN_SUFFIXES:
         if last.endswith(suffix):
             rest = last[: -len(suffix)]
-            return head + [rest] if rest else head
+            return [*head, rest] if rest else head
     return [*head, last]
 
 

@@ -70,7 +70,7 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t，")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    return list(csv.reader(io.StringIO(text), dialect))
 
 
 def _to_records(table: list[list[Any]]) -> list[dict[str, Any]]:

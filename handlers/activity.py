@@ -216,7 +216,7 @@ def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]
         if draft is None or FORM.expired(context, draft):
             return await FORM.gone(update, context)
         parts = (query.data or "").split(":", 2)
-        what, value = (parts + ["", ""])[1], (parts + ["", ""])[2]
+        what, value = [*parts, "", ""][1:3]
         if draft.get("state") not in BUTTON_STATES.get(what, set()):
             await query.answer(context.label("fallback.stale_button"), show_alert=True)
             return int(draft.get("state", KIND))
@@ -698,7 +698,9 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
-        states=dict.fromkeys((UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers),
+        states=dict.fromkeys(
+            (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers
+        ),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,

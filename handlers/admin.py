@@ -73,7 +73,7 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
         await reply(update, context.t("units.add_usage"))
         return
     parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
-    name, short, category = (parts + [None, None])[:3]
+    name, short, category = [*parts, None, None][:3]
     try:
         async with context.session() as session:
             unit = await units.add_unit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
@@ -22,7 +23,5 @@ async def on_error(update: object, context: LeadbotContext) -> None:
     except (Forbidden, TelegramError):
         log.warning("could not send the apology for update %s", update_id)
     if update.callback_query:
-        try:
+        with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
-        except TelegramError:
-            pass

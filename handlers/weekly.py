@@ -10,6 +10,7 @@ not persisted); the draft stays. Every ``wk:`` button also reopens the form.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -95,10 +96,8 @@ async def _send_long(
 
 async def _answer(update: Update, text: str | None = None, alert: bool = False) -> None:
     if update.callback_query is not None:
-        try:
+        with contextlib.suppress(TelegramError):
             await update.callback_query.answer(text[:200] if text else None, show_alert=alert)
-        except TelegramError:
-            pass
 
 
 # --------------------------------------------------------------------------------------
@@ -599,10 +598,8 @@ async def _button_action(
 async def _drop_markup(update: Update) -> None:
     query = update.callback_query
     if query is not None and query.message is not None:
-        try:
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(None)
-        except TelegramError:
-            pass
 
 
 async def _submit(update: Update, context: LeadbotContext, parts: list[str]) -> int:

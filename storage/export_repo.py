@@ -34,7 +34,7 @@ async def units(session: AsyncSession) -> Sequence[Any]:
 async def member_names(session: AsyncSession) -> dict[int, str]:
     """Telegram user id → display name, for who moved a stage, confirmed a week, adjusted points."""
     stmt = select(Member.tg_user_id, Member.display_name)
-    return {tg: name for tg, name in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 async def leads(session: AsyncSession) -> Sequence[Any]:

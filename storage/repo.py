@@ -72,7 +72,7 @@ async def member_counts(session: AsyncSession) -> dict[int, int]:
         .where(Member.active.is_(True), Member.unit_id.is_not(None))
         .group_by(Member.unit_id)
     )
-    return {unit_id: n for unit_id, n in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 # --- invites ---------------------------------------------------------------
@@ -192,7 +192,7 @@ async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
 
 async def persisted(session: AsyncSession, kind: str) -> dict[str, dict[str, Any]]:
     stmt = select(PersistedData.key, PersistedData.data).where(PersistedData.kind == kind)
-    return {key: data for key, data in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 async def persist(

@@ -158,7 +158,7 @@ async def leave_of(session: AsyncSession, member_id: int) -> MemberLeave | None:
 async def leaves_on(session: AsyncSession, day: date) -> dict[int, date]:
     """member id → last day of leave, for leaves covering ``day``."""
     stmt = select(MemberLeave.member_id, MemberLeave.until).where(MemberLeave.until >= day)
-    return {m: u for m, u in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 async def clear_leave(session: AsyncSession, member_id: int) -> bool:
@@ -206,7 +206,7 @@ async def unit_groups(session: AsyncSession) -> dict[int, int]:
     stmt = select(Chat.unit_id, Chat.tg_chat_id).where(
         Chat.kind == ChatKind.UNIT.value, Chat.unit_id.is_not(None)
     )
-    return {u: c for u, c in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 async def leaders_chat(session: AsyncSession) -> int | None:
@@ -448,7 +448,7 @@ async def mark_reported(session: AsyncSession, ids: Iterable[int]) -> None:
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
     stmt = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    return {status: n for status, n in (await session.execute(stmt)).all()}
+    return dict((await session.execute(stmt)).all())
 
 
 async def oldest_pending_due(session: AsyncSession, now: datetime) -> datetime | None:

@@ -130,7 +130,7 @@ async def _leads(
             lead_code(r.duplicate_of) if r.duplicate_of else None,
             "；".join(history.get(r.id, ())),
             r.notes,
-        )  # fmt: skip
+        )
         for r in await export_repo.leads(session)
     ]
 

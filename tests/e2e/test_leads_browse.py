@@ -24,8 +24,8 @@ async def add_lead(
     h: Harness, tg: int = LIAISON, company: str = "宁德时代新能源科技股份有限公司", **kw: Any
 ) -> str:
     """Leads are made by the reporting service directly (the /report form is tested elsewhere)."""
-    fields: dict[str, Any] = dict(project="动力电池项目", company=company, industry="新能源",
-                                  amount_wan=Decimal("12000"), origin="省外", stage="线索")  # fmt: skip
+    fields: dict[str, Any] = {"project": "动力电池项目", "company": company, "industry": "新能源",
+                                  "amount_wan": Decimal("12000"), "origin": "省外", "stage": "线索"}  # fmt: skip
     fields.update(kw)
     async with h.db.session() as s:
         actor = await resolve_actor(s, h.settings, tg, "x", None)

@@ -35,6 +35,7 @@ SECRET = "s3cret_for-tests"
 PUBLIC_URL = "https://bot.example.com"
 STRANGER = 4242
 TIMEOUT = 15.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -270,7 +271,7 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
         LEADBOT_TOKEN=api.token, LEADBOT_BOT_API_URL=api.base_url, LEADBOT_WEBHOOK_URL=PUBLIC_URL,
         LEADBOT_WEBHOOK_SECRET=SECRET, LEADBOT_WEBHOOK_LISTEN="127.0.0.1", LEADBOT_WEBHOOK_PORT=str(port),
         LEADBOT_LOG_JSON="true", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        PYTHONPATH=str(ROOT),
     )  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,

@@ -241,7 +241,7 @@ async def test_reminders_go_only_to_units_not_done_and_say_the_deadline(
     assert r.to(LIAISON[3]).labels == ["开始填写"]
     assert r.to(LIAISON[3]).items[0].buttons[0][0]["url"].endswith("?start=weekly")
     assert "等待您确认" in r.to(HEAD[2]).text and r.to(HEAD[2]).labels == ["查看并确认"]
-    assert set(c for c in (x.chat_id for x in r.items) if c and c < 0) == {
+    assert {c for c in (x.chat_id for x in r.items) if c and c < 0} == {
         GROUP[2],
         GROUP[3],
         GROUP[4],

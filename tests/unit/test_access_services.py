@@ -79,7 +79,7 @@ async def test_import_ten_thousand_rows(db: Database, clock: ManualClock) -> Non
     async with db.session() as s:
         assert len(await repo.units(s)) == 10_000
         with pytest.raises(ServiceError) as exc:
-            await units.import_units(s, clock.now(), rows + [{"_row": 1, "name": "x"}])
+            await units.import_units(s, clock.now(), [*rows, {"_row": 1, "name": "x"}])
         assert exc.value.code == "import.too_many_rows"
 
 

@@ -359,7 +359,7 @@ def test_year_totals_ranking_targets_met() -> None:
         [("乙局", 1), ("甲局", 2)],
         [("丙局", 1), ("丁局", 2)],
     ]
-    figures = dict((u.name, f) for u, f in report.figures)
+    figures = {u.name: f for u, f in report.figures}
     assert figures["甲局"] == Figures(
         2, 1, 1, 0, Decimal(4200), 0
     )  # November's 700 counts for the year

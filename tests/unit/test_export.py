@@ -369,16 +369,16 @@ async def test_ten_thousand_leads_export_in_seconds(sqlite_db: Database) -> None
     rows, events = [], []
     for i in range(1, 10_001):
         at = T0 - timedelta(minutes=i)
-        rows.append(dict(
-            id=i, unit_id=1 + i % 4, reporter_id=3 + 2 * (i % 4), reported_at=at, updated_at=at,
-            project=f"项目{i}", company=f"企业{i}有限公司", company_key=f"企业{i}", first_key=f"企业{i}",
-            industry="新能源", amount_wan=Decimal(1000 + i), origin="省外", stage=stages[i % 3], tags=["高新技术"],
-            contact_name="陈经理", contact_phone="13812345678", channel="展会", attachments=[], review="pending",
-            near_confirmed=False,
-        ))  # fmt: skip
+        rows.append({
+            "id": i, "unit_id": 1 + i % 4, "reporter_id": 3 + 2 * (i % 4), "reported_at": at, "updated_at": at,
+            "project": f"项目{i}", "company": f"企业{i}有限公司", "company_key": f"企业{i}", "first_key": f"企业{i}",
+            "industry": "新能源", "amount_wan": Decimal(1000 + i), "origin": "省外", "stage": stages[i % 3], "tags": ["高新技术"],
+            "contact_name": "陈经理", "contact_phone": "13812345678", "channel": "展会", "attachments": [], "review": "pending",
+            "near_confirmed": False,
+        })  # fmt: skip
         for step in range(i % 3):
-            events.append(dict(lead_id=i, unit_id=1 + i % 4, at=at + timedelta(days=step + 1), actor_tg_id=1101,
-                               kind="stage", from_value=stages[step], to_value=stages[step + 1]))  # fmt: skip
+            events.append({"lead_id": i, "unit_id": 1 + i % 4, "at": at + timedelta(days=step + 1), "actor_tg_id": 1101,
+                               "kind": "stage", "from_value": stages[step], "to_value": stages[step + 1]})  # fmt: skip
     async with sqlite_db.session() as s:
         for i in range(0, len(rows), 2000):
             await s.execute(insert(Lead), rows[i : i + 2000])

@@ -22,14 +22,14 @@ SETTINGS = Settings(admins=[1000])
 
 
 def draft(company: str = "宁德时代新能源科技股份有限公司", **kw: object) -> LeadDraft:
-    base = dict(
-        project="动力电池项目",
-        company=company,
-        industry="新能源",
-        amount_wan=Decimal("12000"),
-        origin="省外",
-        stage="在谈",
-    )
+    base = {
+        "project": "动力电池项目",
+        "company": company,
+        "industry": "新能源",
+        "amount_wan": Decimal("12000"),
+        "origin": "省外",
+        "stage": "在谈",
+    }
     base.update(kw)
     return LeadDraft(**base)  # type: ignore[arg-type]
 

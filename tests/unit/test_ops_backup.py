@@ -98,7 +98,7 @@ async def test_sqlite_backup_during_writes_is_a_consistent_snapshot_and_restores
 
 
 async def _until(condition: object) -> None:
-    while not condition():  # type: ignore[operator]
+    while not condition():  # type: ignore[operator]  # noqa: ASYNC110 - polls another task's state
         await asyncio.sleep(0.01)
 
 

@@ -99,7 +99,7 @@ async def test_two_senders_never_send_one_row(db: Database) -> None:
 async def test_a_crash_between_send_and_mark_is_never_resent(db: Database) -> None:
     await plan(db, [row(1)])
     async with db.session() as s:  # a sender claims the row, sends, and dies before marking it
-        [claimed] = await weekly_repo.claim(s, NOW, "dead-sender", 10)
+        [_claimed] = await weekly_repo.claim(s, NOW, "dead-sender", 10)
     bot = FakeBot()
     assert (await outbox(db, bot).drain(NOW + timedelta(minutes=1))).sent == 0
     assert (await rows_by_chat(db))[1].status == "sending"  # still leased to the dead sender

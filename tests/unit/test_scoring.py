@@ -278,7 +278,7 @@ ACTION = st.one_of(
         st.sampled_from(["award", "trip", "event", "blacklist", "secondment"]),
         st.integers(1, 2),
         st.integers(0, 360),
-    ),  # fmt: skip
+    ),
     st.tuples(st.just("reject"), st.integers(1, 12)),
     st.tuples(st.just("adjust"), st.integers(1, 2), st.sampled_from(["-3", "4", "12.5"])),
     st.tuples(st.just("wait"), st.integers(1, 90)),

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -39,7 +40,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 JOB_TICK_SECONDS = 5.0
 
 
-class LeadbotApplication(Application):  # type: ignore[type-arg]
+class LeadbotApplication(Application):
     """PTB's Application plus our services and a hook after each update.
 
     The hook lets tests and the console know when an update is fully handled
@@ -104,8 +105,8 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             logging_setup.unbind(scope)
 
     async def process_error(
-        self, update: object | None, error: Exception, job=None, coroutine=None
-    ) -> bool:  # type: ignore[no-untyped-def]
+        self, update: object | None, error: Exception, job: Any = None, coroutine: Any = None
+    ) -> bool:
         logging_setup.mark_failed(update)  # a handler raised: the update's outcome is "error"
         return await super().process_error(update, error, job, coroutine)
 
@@ -124,7 +125,7 @@ def build_application(
 ) -> LeadbotApplication:
     clock = clock or SystemClock()
     services = Services(db=db, clock=clock, settings=settings)
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .application_class(LeadbotApplication)
         .token(token or settings.token_value() or "")

@@ -57,12 +57,9 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
     from matplotlib import pyplot as plt
 
     family = cjk_font()
-    rc = {
-        "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
-        "axes.unicode_minus": False,
-    }
+    fonts = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
     colours = {"red": RED, "black": BLACK}
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.family": fonts, "axes.unicode_minus": False}):
         height = max(2.5, 0.45 * len(bars) + 1.4)
         fig, ax = plt.subplots(figsize=(8, height), dpi=100)
         try:

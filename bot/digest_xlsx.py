@@ -166,7 +166,7 @@ def _interleave(a: tuple[Any, ...], b: tuple[Any, ...]) -> list[Any]:
 def _pace_sheet(
     wb: Workbook, title: str, units: Sequence[tuple[Any, Any]], final: bool = False
 ) -> None:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for name, pace in units:
         for p in pace:
             if final:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -131,7 +132,7 @@ async def ask(
     else:  # REASON
         text = context.t("activity.ask.reason", code=activities_code(draft.get("reject_id", 0)))
     if prefix:
-        text = prefix + "\n\n" + text
+        text = Html(prefix + "\n\n" + text)
     await reply(update, text, markup)
     return state
 
@@ -205,7 +206,7 @@ BUTTON_STATES = {
 }
 
 
-def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]:
+def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Coroutine[Any, Any, int]]:
     """Expired form → end; a button of an older question → popup; else drop the keyboard and go."""
 
     @functools.wraps(func)
@@ -387,7 +388,7 @@ def _summary(context: LeadbotContext, draft: dict[str, Any]) -> Html:
             value=context.label("activity.files_count", count=len(draft.get("files") or [])),
         )
     )
-    return context.t("activity.summary_title") + "\n" + Html("\n".join(lines))
+    return Html(context.t("activity.summary_title") + "\n" + "\n".join(lines))
 
 
 def _usd(context: LeadbotContext, value: Decimal) -> str:
@@ -401,7 +402,7 @@ async def show_summary(
     FORM.touch(context, draft)
     text = _summary(context, draft)
     if prefix:
-        text = prefix + "\n\n" + text
+        text = Html(prefix + "\n\n" + text)
     markup = InlineKeyboardMarkup([[
         InlineKeyboardButton(context.label("activity.save"), callback_data="aw:sum:save"),
         InlineKeyboardButton(context.label("activity.edit"), callback_data="aw:sum:edit"),
@@ -681,7 +682,7 @@ async def on_trip_button(update: Update, context: LeadbotContext) -> int | None:
 
 
 def conversation() -> ConversationHandler:
-    answers = [
+    answers: list[BaseHandler[Any, Any, Any]] = [
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(filters.Document.ALL | filters.PHOTO, on_file),
         MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
@@ -20,7 +20,7 @@ MAX_SKIP_LINES = 20
 _SPLIT = re.compile(r"\s*[|｜]\s*")
 
 
-def _fmt_time(context: LeadbotContext, when) -> str:
+def _fmt_time(context: LeadbotContext, when: datetime) -> str:
     return when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M")
 
 
@@ -77,7 +77,7 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
     try:
         async with context.session() as session:
             unit = await units.add_unit(
-                session, context.now(), name or "", short, category, context.actor.tg_user_id
+                session, context.now(), name or "", short, category, context.member.tg_user_id
             )
             added = (unit.name, unit.short_name or "—", unit.category or "—")
     except ServiceError as err:
@@ -96,7 +96,7 @@ async def rename_unit(update: Update, context: LeadbotContext) -> None:
     try:
         async with context.session() as session:
             old, new = await units.rename_unit(
-                session, context.now(), parts[0], parts[1], context.actor.tg_user_id
+                session, context.now(), parts[0], parts[1], context.member.tg_user_id
             )
     except ServiceError as err:
         await reply(update, context.error_text(err))
@@ -120,7 +120,7 @@ async def import_sheet(update: Update, context: LeadbotContext) -> None:
         rows = read_unit_sheet(data, doc.file_name or "")
         async with context.session() as session:
             report = await units.import_units(
-                session, context.now(), rows, context.actor.tg_user_id
+                session, context.now(), rows, context.member.tg_user_id
             )
     except (SheetError, ServiceError) as err:
         await reply(update, context.t(err.code, **err.params))
@@ -167,7 +167,7 @@ async def invite(update: Update, context: LeadbotContext) -> None:
             created = await invites.create_invites(
                 session,
                 context.now(),
-                context.actor.tg_user_id,
+                context.member.tg_user_id,
                 " ".join(rest) or None,
                 requests,
                 ttl,
@@ -214,7 +214,9 @@ async def revoke(update: Update, context: LeadbotContext) -> None:
         return
     try:
         async with context.session() as session:
-            inv = await invites.revoke_invite(session, context.now(), context.actor.tg_user_id, ref)
+            inv = await invites.revoke_invite(
+                session, context.now(), context.member.tg_user_id, ref
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -238,7 +240,7 @@ async def bind(update: Update, context: LeadbotContext) -> None:
             result = await chats.bind(
                 session,
                 context.now(),
-                context.actor.tg_user_id,
+                context.member.tg_user_id,
                 chat.id,
                 chat.title,
                 command_args(context),
@@ -257,7 +259,7 @@ async def unbind(update: Update, context: LeadbotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     async with context.session() as session:
-        removed = await chats.unbind(session, context.now(), context.actor.tg_user_id, chat.id)
+        removed = await chats.unbind(session, context.now(), context.member.tg_user_id, chat.id)
     await reply(update, context.t("bind.removed" if removed else "bind.nothing"))
 
 

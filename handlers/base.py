@@ -49,6 +49,13 @@ class LeadbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         return app.services
 
     @property
+    def member(self) -> Actor:
+        """The actor, in a handler that ``@requires`` one (so the middleware has set it)."""
+        if self.actor is None:
+            raise RuntimeError("no actor: the handler is missing @requires")
+        return self.actor
+
+    @property
     def locale(self) -> str:
         return self.actor.locale if self.actor else self.services.settings.locale
 

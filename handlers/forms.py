@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 FLOOR = "_form"  # user_data key: name of the form that has the floor
 
 
-class ExclusiveForm(ConversationHandler):  # type: ignore[type-arg]
+class ExclusiveForm(ConversationHandler):
     """A ConversationHandler that yields to the form its user entered last."""
 
     _floor_app: Application[Any, Any, Any, Any, Any, Any] | None = None

@@ -223,7 +223,7 @@ def _edit_prompt_view(
         tail.append((context.label("leads.button.clear"), f"lb:ec:{nonce}"))
     tail.append((context.label("leads.button.cancel"), f"lb:x:{nonce}"))
     rows.append(tail)
-    return text, keyboard(rows)
+    return Html(text), keyboard(rows)
 
 
 async def _ask(
@@ -342,9 +342,9 @@ def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKe
         line = context.t("leads.list.line_unit" if page.all_units else "leads.list.line", code=row.code,
                          project=project, stage=row.stage, unit=row.unit_name)  # fmt: skip
         if row.duplicate_of:
-            line += context.t("leads.list.duplicate", first=row.duplicate_of)
+            line = Html(line + context.t("leads.list.duplicate", first=row.duplicate_of))
         if row.review != "pending":
-            line += context.t(f"leads.list.review.{row.review}")
+            line = Html(line + context.t(f"leads.list.review.{row.review}"))
         lines.append(line)
     body = Html("\n".join(lines)) if lines else context.t("leads.list.empty")
     s = str(stages.index(page.stage)) if page.stage in stages else "a"

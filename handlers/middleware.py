@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
@@ -33,5 +34,5 @@ async def admit(update: Update, context: LeadbotContext) -> None:
         context.actor = context.services.actors.put(actor)
 
 
-def handlers() -> list[TypeHandler[Update, None]]:
+def handlers() -> list[TypeHandler[Update, Any, None]]:
     return [TypeHandler(Update, admit)]

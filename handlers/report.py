@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -191,13 +192,13 @@ Pressed = Callable[[Update, LeadbotContext, dict[str, Any], str], Awaitable[int]
 
 def pressed(
     expected: Callable[[str], set[int]],
-) -> Callable[[Pressed], Callable[[Update, LeadbotContext], Awaitable[int]]]:
+) -> Callable[[Pressed], Callable[[Update, LeadbotContext], Coroutine[Any, Any, int]]]:
     """What every button of the form does first: an expired form ends, a button
     from an older question is refused with a popup, a live one loses its keyboard
     (so it cannot be pressed twice). ``expected`` maps the button's data to the
     states in which it is valid."""
 
-    def deco(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]:
+    def deco(func: Pressed) -> Callable[[Update, LeadbotContext], Coroutine[Any, Any, int]]:
         @functools.wraps(func)
         async def wrapper(update: Update, context: LeadbotContext) -> int:
             query = update.callback_query
@@ -500,7 +501,7 @@ async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -
 
 
 def conversation() -> ConversationHandler:
-    answers = [
+    answers: list[BaseHandler[Any, Any, Any]] = [
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(filters.Document.ALL | filters.PHOTO, on_file),
         MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -361,7 +362,9 @@ async def _show(
         step = "preview"
     if step != form.awaiting:  # remember where the form is, so typed answers land there
         async with context.session() as session:
-            form = await wk.set_awaiting(session, context.now(), _cfg(context), context.actor, step)  # type: ignore[arg-type]
+            form = await wk.set_awaiting(
+                session, context.now(), _cfg(context), context.member, step
+            )
     text, markup = _preview(context, form) if step == "preview" else STEPS[step](context, form)
     if prefix:
         text = Html(prefix + "\n\n" + text)
@@ -554,8 +557,8 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
             context.label(err.code, **err.params) if err.code.startswith("weekly.") else None,
             alert=True,
         )
-        form = await _load(update, context)
-        if form is None:
+        reloaded = await _load(update, context)
+        if reloaded is None:
             return ConversationHandler.END
         return FORM
     await _answer(update)
@@ -750,8 +753,8 @@ async def _show_card(update: Update, context: LeadbotContext, version_id: int) -
     try:
         async with context.session() as session:
             view, status = await wk.review_card(
-                session, context.now(), _cfg(context), context.actor, version_id
-            )  # type: ignore[arg-type]
+                session, context.now(), _cfg(context), context.member, version_id
+            )
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return
@@ -809,7 +812,7 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
     text = update.effective_message.text or "" if update.effective_message else ""
     try:
         async with context.session() as session:
-            decision = await wk.decide(session, context.now(), _cfg(context), context.actor, int(pending["version"]),  # type: ignore[arg-type]
+            decision = await wk.decide(session, context.now(), _cfg(context), context.member, int(pending["version"]),
                                        confirm=False, reason=text)  # fmt: skip
     except ServiceError as err:
         if err.code.startswith("weekly.input."):
@@ -900,7 +903,7 @@ async def status(update: Update, context: LeadbotContext) -> None:
                     sub = await weekly_repo.submission(session, state.unit_id, state.period.key)
                     latest = await weekly_repo.latest_version(session, sub.id) if sub else None
                     pending = latest.id if latest else None
-    lines = [
+    lines: list[str] = [
         context.t(
             "weekly.status.title",
             unit=mine.current.unit_name,
@@ -1010,7 +1013,7 @@ async def leave(update: Update, context: LeadbotContext) -> None:
         return
     try:
         async with context.session() as session:
-            result = await wk.set_leave(session, context.now(), _cfg(context), context.actor, text)  # type: ignore[arg-type]
+            result = await wk.set_leave(session, context.now(), _cfg(context), context.member, text)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -1045,7 +1048,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
         return
     try:
         async with context.session() as session:
-            result = await wk.skip_week(session, context.now(), cfg, context.actor, text)  # type: ignore[arg-type]
+            result = await wk.skip_week(session, context.now(), cfg, context.member, text)
             restored = (
                 0
                 if result.skipped
@@ -1117,7 +1120,7 @@ async def health(update: Update, context: LeadbotContext) -> None:
 
 def conversation() -> ConversationHandler:
     private = filters.ChatType.PRIVATE
-    form_answers = [
+    form_answers: list[BaseHandler[Any, Any, Any]] = [
         CallbackQueryHandler(on_button, pattern=r"^wk:"),
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other),

@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)
-Job = Callable[[datetime], Awaitable[None]]
+Job = Callable[[datetime], Awaitable[object]]  # what a job returns is ignored
 
 
 @dataclass

@@ -337,7 +337,15 @@ def _markup(rows: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(**button) for button in row] for row in rows]
+        [
+            [
+                InlineKeyboardButton(
+                    button["text"], callback_data=button.get("callback_data"), url=button.get("url")
+                )
+                for button in row
+            ]
+            for row in rows
+        ]
     )
 
 

@@ -40,7 +40,7 @@ async def first_keys_after(session: AsyncSession, last_id: int) -> list[tuple[in
         .where(Lead.id > last_id, Lead.first_key.is_not(None))
         .order_by(Lead.id)
     )
-    return [(i, k) for i, k in (await session.execute(stmt)).all()]
+    return [(i, k) for i, k in (await session.execute(stmt)).all() if k is not None]
 
 
 async def unit_leads(

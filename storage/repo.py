@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -17,7 +18,12 @@ from storage.models import AuditEntry, Chat, Invite, Member, PersistedData, Proc
 
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT, for ON CONFLICT clauses."""
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE/INSERT touched (execute() is typed as Result; DML gives a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 # --- units -----------------------------------------------------------------
@@ -72,7 +78,7 @@ async def member_counts(session: AsyncSession) -> dict[int, int]:
         .where(Member.active.is_(True), Member.unit_id.is_not(None))
         .group_by(Member.unit_id)
     )
-    return dict((await session.execute(stmt)).all())
+    return {u: n for u, n in (await session.execute(stmt)).all() if u is not None}
 
 
 # --- invites ---------------------------------------------------------------
@@ -110,7 +116,7 @@ async def take_invite(session: AsyncSession, invite_id: int, now: datetime) -> b
         .values(uses=Invite.uses + 1)
     )
     result = await session.execute(stmt)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 # --- chats -----------------------------------------------------------------
@@ -157,7 +163,7 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
     result = await session.execute(stmt)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def claim_update_now(engine: AsyncEngine, update_id: int, now: datetime) -> bool:
@@ -167,7 +173,7 @@ async def claim_update_now(engine: AsyncEngine, update_id: int, now: datetime) -
     stmt = insert_(ProcessedUpdate).values(update_id=update_id, received_at=now)
     async with engine.begin() as conn:
         result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def recent_update_ids(session: AsyncSession, limit: int) -> list[int]:
@@ -187,7 +193,7 @@ async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(
         delete(ProcessedUpdate).where(ProcessedUpdate.received_at < cutoff)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def persisted(session: AsyncSession, kind: str) -> dict[str, dict[str, Any]]:

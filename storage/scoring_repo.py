@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -34,7 +34,7 @@ async def lock_unit(session: AsyncSession, unit_id: int) -> None:
     FOR UPDATE would deadlock two such callers, NO KEY UPDATE does not conflict.
     """
     stmt = select(Unit.id).where(Unit.id == unit_id)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(key_share=True)
     await session.execute(stmt)
 
@@ -191,7 +191,7 @@ async def live_entries_between(
 
 async def append_entries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     for i in range(0, len(rows), 1000):
-        await session.execute(insert(LedgerEntry.__table__), rows[i : i + 1000])
+        await session.execute(insert(cast(Table, LedgerEntry.__table__)), rows[i : i + 1000])
 
 
 def new_entry(session: AsyncSession, values: dict[str, Any]) -> LedgerEntry:
@@ -267,7 +267,7 @@ async def replace_unit_scores(
         if points is not None
     ]
     for i in range(0, len(rows), 1000):
-        await session.execute(insert(UnitScore.__table__), rows[i : i + 1000])
+        await session.execute(insert(cast(Table, UnitScore.__table__)), rows[i : i + 1000])
 
 
 async def clear_unit_scores(session: AsyncSession, unit_id: int | None = None) -> None:
@@ -304,7 +304,7 @@ async def activity_by_id(
         .where(Activity.id == activity_id)
         .options(selectinload(Activity.unit), selectinload(Activity.reporter))
     )
-    if lock and session.bind.dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Activity)
     stmt = stmt.execution_options(populate_existing=True)
     return (await session.scalars(stmt)).first()

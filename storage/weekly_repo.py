@@ -27,7 +27,7 @@ from storage.models import (
     WeeklySubmission,
     WeeklyVersion,
 )
-from storage.repo import _insert
+from storage.repo import _insert, rowcount
 
 # --- submissions ------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ async def supersede_pending(session: AsyncSession, submission_id: int) -> int:
         )
         .values(status=VersionStatus.SUPERSEDED)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def decide_version(
@@ -107,7 +107,7 @@ async def decide_version(
         .values(status=status, decided_at=now, decided_by_tg=by, return_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 # --- drafts -----------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def delete_draft(session: AsyncSession, draft_id: int, rev: int | None = N
     if rev is not None:
         stmt = stmt.where(WeeklyDraft.rev == rev)
     result = await session.execute(stmt)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 # --- skipped weeks, leave ---------------------------------------------------------------------
@@ -146,7 +146,7 @@ async def skips_from(session: AsyncSession, first_key: str) -> Sequence[WeeklySk
 
 async def remove_skip(session: AsyncSession, period_key: str) -> bool:
     result = await session.execute(delete(WeeklySkip).where(WeeklySkip.period_key == period_key))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def leave_of(session: AsyncSession, member_id: int) -> MemberLeave | None:
@@ -163,7 +163,7 @@ async def leaves_on(session: AsyncSession, day: date) -> dict[int, date]:
 
 async def clear_leave(session: AsyncSession, member_id: int) -> bool:
     result = await session.execute(delete(MemberLeave).where(MemberLeave.member_id == member_id))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # --- people, units, chats, leads -----------------------------------------------------------------
@@ -206,7 +206,7 @@ async def unit_groups(session: AsyncSession) -> dict[int, int]:
     stmt = select(Chat.unit_id, Chat.tg_chat_id).where(
         Chat.kind == ChatKind.UNIT.value, Chat.unit_id.is_not(None)
     )
-    return dict((await session.execute(stmt)).all())
+    return {u: c for u, c in (await session.execute(stmt)).all() if u is not None}
 
 
 async def leaders_chat(session: AsyncSession) -> int | None:
@@ -263,7 +263,7 @@ async def take_mark(session: AsyncSession, name: str, now: datetime) -> bool:
         .on_conflict_do_nothing(index_elements=["name"])
     )
     result = await session.execute(stmt)
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def has_mark(session: AsyncSession, name: str) -> bool:
@@ -310,7 +310,7 @@ async def cancel_pending(
         update(OutboxMessage).where(*conds).values(status=OutboxStatus.CANCELLED, error=why)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def revive_cancelled(session: AsyncSession, period_key: str, why: str, now: datetime) -> int:
@@ -322,7 +322,7 @@ async def revive_cancelled(session: AsyncSession, period_key: str, why: str, now
         .values(status=OutboxStatus.PENDING, error=None)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def has_work(session: AsyncSession) -> bool:
@@ -346,7 +346,7 @@ async def skip_expired(session: AsyncSession, now: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def expire_stale_claims(session: AsyncSession, cutoff: datetime) -> int:
@@ -360,7 +360,7 @@ async def expire_stale_claims(session: AsyncSession, cutoff: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def claim(
@@ -411,7 +411,7 @@ async def finish(session: AsyncSession, row_id: int, token: str, **values: Any) 
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _undelivered() -> Any:

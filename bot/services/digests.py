@@ -408,9 +408,9 @@ def figures(
         ):
             f[5] += 1
     for figure in funds:
-        lead = counted.get(figure.lead_id)
-        if lead is not None and months[0] <= figure.month <= months[1]:
-            found[lead.unit_id][4] += Decimal(figure.amount_wan)
+        funded = counted.get(figure.lead_id)
+        if funded is not None and months[0] <= figure.month <= months[1]:
+            found[funded.unit_id][4] += Decimal(figure.amount_wan)
     return {unit: Figures(*f) for unit, f in found.items()}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from bot.export import SOURCE_WORDS, ExportData, LeadLine, LedgerLine, RankLine, WeeklyLine
@@ -93,6 +93,10 @@ async def collect(
     return ExportData(span, leads, weekly, ledger, rows)
 
 
+@overload
+def _local(t: datetime, zone: ZoneInfo) -> datetime: ...
+@overload
+def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None: ...
 def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:
     """The wall time in the jurisdiction's zone, without tzinfo (Excel has no zones)."""
     return None if t is None else t.astimezone(zone).replace(tzinfo=None)

@@ -256,8 +256,9 @@ async def unit_score(
         if not actor.is_leader and unit.id != actor.unit_id:
             raise ServiceError("score.not_yours")
     elif actor.unit_id is not None:
-        unit = await repo.unit_by_id(session, actor.unit_id)
-        assert unit is not None
+        own = await repo.unit_by_id(session, actor.unit_id)
+        assert own is not None
+        unit = own
     else:
         raise ServiceError("score.which_unit")
     span = setup.periods.span(kind, now)

@@ -322,7 +322,8 @@ async def _leaders_missing(
     session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod, at: datetime
 ) -> list[dict[str, Any]]:
     subs = await weekly_repo.submissions_for(session, period.key)
-    missing, waiting = [], []
+    missing: list[str] = []
+    waiting: list[str] = []
     for unit in await weekly_repo.active_units(session):
         sub = subs.get(unit.id)
         if sub is not None and sub.accepted_version_id is not None:

@@ -385,10 +385,10 @@ async def collect_unit(
     for a in activities:
         facts = None
         if a.lead_id is not None:
-            tl = timelines.get(a.lead_id)
+            linked_tl = timelines.get(a.lead_id)
             facts = (
-                tl.facts()
-                if tl
+                linked_tl.facts()
+                if linked_tl
                 else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
             )
         events.append(Event(

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, overload
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,12 @@ MAX_IMPORT_ROWS = 10_000
 _SPACES = re.compile(r"\s+")
 
 
+@overload
+def clean_field(value: object, limit: int, field_name: str, required: Literal[True]) -> str: ...
+@overload
+def clean_field(
+    value: object, limit: int, field_name: str, required: bool = False
+) -> str | None: ...
 def clean_field(value: object, limit: int, field_name: str, required: bool = False) -> str | None:
     """Trim, fold inner whitespace, drop control characters; enforce a length."""
     text = _SPACES.sub(" ", "" if value is None else str(value))
@@ -136,7 +143,7 @@ async def import_units(
     seen = await repo.unit_names(session)
     batch: list[dict[str, object]] = []
     for row in rows:
-        number = int(row.get("_row", 0))
+        number = int(str(row.get("_row", 0)))
         try:
             name = clean_field(row.get("name"), NAME_MAX, "name", required=True)
             short = clean_field(row.get("short_name"), SHORT_MAX, "short_name")

@@ -41,7 +41,10 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(f"{PG_ENV} not set: start PostgreSQL with ../shared/scripts/start-postgres")
+        pytest.skip(
+            f"{PG_ENV} not set: point it at any PostgreSQL database you may empty, e.g. "
+            f"{PG_ENV}=postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/leadbot_test"
+        )
     await reset_postgres(url)
     return url
 

@@ -72,7 +72,7 @@ def _pg_or_skip() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
         pytest.skip(
-            f"{PG_ENV} not set: the scale-out test needs PostgreSQL (start it with ../shared/scripts/start-postgres)"
+            f"{PG_ENV} not set: the scale-out test needs PostgreSQL (point it at any PostgreSQL database you may empty)"
         )
     return url
 

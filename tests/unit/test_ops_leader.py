@@ -41,7 +41,9 @@ def _pg_or_skip() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(f"{PG_ENV} not set: start PostgreSQL with ../shared/scripts/start-postgres")
+        pytest.skip(
+            f"{PG_ENV} not set: point it at any PostgreSQL database you may empty (postgresql+asyncpg://user:password@host:5432/db)"
+        )
     return url
 
 

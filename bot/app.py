@@ -6,11 +6,10 @@ tests all call :func:`build_application`, so they run the same handlers.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -18,18 +17,18 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import digest_text, logging_setup
-from bot.cli import periods_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
-from bot.services import Services, maintenance, scoring, stage_nodes
-from handlers import activity, ranking, register, report
+from bot.services import Services
+from handlers import register
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus
 from handlers.persistence import DatabasePersistence
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
+from scheduler import schedule
 from scheduler.jobs import JobRunner
 from scheduler.leader import LeaderElection, tick_when_leader
 from storage.db import Database
@@ -57,6 +56,7 @@ class LeadbotApplication(Application):
     weekly: (
         weekly_jobs.WeeklyRuntime
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
+    digests: digest_jobs.DigestJobs  # the leaders' reports (scheduler/digests.py)
     health: HealthCheck
     leader: LeaderElection
     _job_scheduler: object | None = None
@@ -151,18 +151,13 @@ def build_application(
     app.update_listeners = []
     app.set_menus = set_menus
     app.run_jobs = run_jobs
-    app.jobs = _jobs(services)
-    app.jobs.add(
-        "expire-idle-forms", timedelta(minutes=5), functools.partial(report.FORM.sweep, app)
-    )
-    _scoring(app, settings)
+    app.jobs = JobRunner(clock)
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
-    app.weekly = weekly_jobs.install(app, periods_for(settings))
-    digest_jobs.install(
-        app, digest_text.rendered
-    )  # the leaders' reports: after the weekly close, through its outbox
+    app.weekly = weekly_jobs.install(app, services.periods)
+    app.digests = digest_jobs.install(app, digest_text.rendered)
+    schedule.register(app)  # every timed job, in one place
     return app
 
 
@@ -194,45 +189,3 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
         "scheduler", scheduler_probe(app.jobs, clock, JOB_TICK_SECONDS, responsible_since)
     )
     app.health.register("scheduler.leader", app.leader.probe)
-
-
-def _scoring(app: LeadbotApplication, settings: Settings) -> None:
-    """Rules in force (a bad rules file stops start-up), the monthly 红黑榜, idle activity forms."""
-    setup = scoring.configure(settings)
-    app.jobs.add(
-        "expire-idle-activity-forms",
-        timedelta(minutes=5),
-        functools.partial(activity.FORM.sweep, app),
-    )
-    # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are refreshed.
-    # Hourly, not daily: the query is cheap, and a node due late on the 31st still makes the month's
-    # 红黑榜 -- added before the board so that in one tick the refresh comes first.
-    app.jobs.add(
-        "scoring-stage-nodes",
-        timedelta(hours=1),
-        functools.partial(stage_nodes.refresh_fallen_due, app.services.db, setup),
-    )
-    app.jobs.add(
-        "monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app)
-    )
-
-    async def rules_check(now: datetime) -> None:
-        async with app.services.db.session() as session:
-            if await scoring.note_rules(session, setup, now):
-                log.warning(
-                    "the rules file (%s) changed since the ledger was derived: run `leadbot rescore`",
-                    setup.source,
-                )
-
-    app.jobs.add("scoring-rules-check", timedelta(hours=24), rules_check)
-
-
-def _jobs(services: Services) -> JobRunner:
-    runner = JobRunner(services.clock)
-
-    async def prune(now: datetime) -> None:
-        async with services.db.session() as session:
-            await maintenance.prune_processed_updates(session, now)
-
-    runner.add("prune-update-ids", timedelta(hours=6), prune)
-    return runner

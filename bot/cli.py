@@ -399,6 +399,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def cmd_periods(args: argparse.Namespace) -> int:
     from bot.periods import format_periods_lines
+    from bot.services.scoring import periods_for
 
     settings = load_settings()
     for line in format_periods_lines(periods_for(settings), args.year):
@@ -453,17 +454,6 @@ def _num(value: object) -> str:
 
     text = format(Decimal(str(value)).normalize(), "f")
     return "0" if text in ("-0", "0") else text
-
-
-def periods_for(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.periods import Periods, WeeklySchedule
-
-    schedule = WeeklySchedule(
-        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
-        holiday_shift=settings.holiday_shift,
-        extra_holidays=frozenset(settings.extra_holidays), extra_workdays=frozenset(settings.extra_workdays),
-    )  # fmt: skip
-    return Periods(schedule)
 
 
 def _safe_url(url: str) -> str:

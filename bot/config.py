@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AliasChoices,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -183,6 +184,9 @@ class Settings(BaseSettings):
         populate_by_name=True,
         case_sensitive=False,
     )
+    # The scoring setup built from these settings (bot.services.scoring.setup_for), kept on the
+    # instance with the values it was built from, so no module holds a cache.
+    _scoring_memo: tuple[tuple[Any, ...], Any] | None = PrivateAttr(default=None)
 
     token: SecretStr | None = Field(default=None, validation_alias=_alias("token"))
     admins: Annotated[list[int], NoDecode] = Field(

@@ -166,11 +166,10 @@ DEMO_LEADS = [
 
 async def seed_history(db: Any, settings: Any, now: datetime) -> None:
     """Leads with stage moves and reviews, weekly submissions and an activity, over five weeks."""
-    from bot.cli import periods_for
     from bot.services import access, activities, lead_updates, leads, scoring
     from bot.services.weekly import WeeklyConfig
 
-    scoring.configure(settings)
+    setup = scoring.setup_for(settings)
     world = demo_world()
     actors = {}
     async with db.session() as session:
@@ -207,12 +206,11 @@ async def seed_history(db: Any, settings: Any, now: datetime) -> None:
         if verified:
             async with db.session() as session:
                 await lead_updates.verify_lead(
-                    session, at + timedelta(hours=3), leader, result.lead_id
+                    session, at + timedelta(hours=3), leader, result.lead_id, setup=setup
                 )
     await _seed_weekly(
-        db, settings, now, actors, WeeklyConfig.from_settings(settings, periods_for(settings))
+        db, settings, now, actors, WeeklyConfig.from_settings(settings, setup.periods, setup)
     )
-    setup = scoring.setup_for(settings)
     async with db.session() as session:
         made = await activities.record_activity(
             session, now - timedelta(days=9), actors["liaison2"],

@@ -53,7 +53,7 @@ TEXT_STATES = {TEXT, AMOUNT, LEAD, DATE, REASON}
 
 
 def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
-    return scoring.setup_for(context.services.settings)
+    return context.services.scoring
 
 
 def _today(context: LeadbotContext) -> Any:

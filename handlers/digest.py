@@ -24,7 +24,7 @@ from bot import catalog, digest_xlsx
 from bot.amounts import format_wan_human
 from bot.catalog import Html
 from bot.digest_text import digest_text, money, title
-from bot.services import ServiceError, digests, funds, scoring
+from bot.services import ServiceError, digests, funds
 from handlers.base import LeadbotContext, command_args, reply, requires
 
 # --------------------------------------------------------------------------- #
@@ -51,7 +51,7 @@ async def digest_cmd(update: Update, context: LeadbotContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    setup = scoring.setup_for(context.services.settings)
+    setup = context.services.scoring
     try:
         query = digests.parse_args(command_args(context))
         await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
@@ -117,7 +117,7 @@ def render_history(context: LeadbotContext, found: funds.FundsHistory) -> Html:
 @requires(private=True)
 async def funds_cmd(update: Update, context: LeadbotContext) -> None:
     assert context.actor is not None
-    setup = scoring.setup_for(context.services.settings)
+    setup = context.services.scoring
     try:
         request = funds.parse_request(command_args(context))
         async with context.session() as session:

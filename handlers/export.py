@@ -16,7 +16,7 @@ from telegram.constants import ChatAction
 from telegram.ext import CommandHandler
 
 from bot.export import build_workbook
-from bot.services import ServiceError, export, scoring
+from bot.services import ServiceError, export
 from handlers.base import LeadbotContext, command_args, reply, requires
 
 
@@ -30,7 +30,7 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
         async with context.session() as session:
             data = await export.collect(
                 session,
-                scoring.setup_for(context.services.settings),
+                context.services.scoring,
                 context.now(),
                 query.kind,
                 query.key,

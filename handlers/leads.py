@@ -280,7 +280,12 @@ async def _finish(
                 )
             elif prompt["kind"] == REJECT_REASON:
                 result = await lead_updates.reject_lead(
-                    session, context.now(), context.actor, lead_id, value
+                    session,
+                    context.now(),
+                    context.actor,
+                    lead_id,
+                    value,
+                    setup=context.services.scoring,
                 )
             else:
                 result = await lead_updates.edit_lead(
@@ -724,7 +729,9 @@ async def _verify(update: Update, context: LeadbotContext, lead_id: int) -> None
     assert context.actor is not None
     try:
         async with context.session() as session:
-            result = await lead_updates.verify_lead(session, context.now(), context.actor, lead_id)
+            result = await lead_updates.verify_lead(
+                session, context.now(), context.actor, lead_id, setup=context.services.scoring
+            )
     except ServiceError as err:
         await _error(update, context, err)
         return

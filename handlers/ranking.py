@@ -31,7 +31,7 @@ BOARD_HOUR = time(9, 0)  # the board goes out from 09:00 on the first working da
 
 
 def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
-    return scoring.setup_for(context.services.settings)
+    return context.services.scoring
 
 
 def pts(value: Decimal) -> str:
@@ -305,7 +305,7 @@ async def board_cmd(update: Update, context: LeadbotContext) -> None:
 async def monthly_board(app: Any, now: datetime) -> None:
     """A JobRunner job: on the first working day of a month (from 09:00), last month's board, once."""
     settings = app.services.settings
-    setup = scoring.setup_for(settings)
+    setup = app.services.scoring
     local = now.astimezone(settings.zone)
     first = setup.periods.first_workday_of_month(local.year, local.month)
     if local.date() < first or (local.date() == first and local.time() < BOARD_HOUR):

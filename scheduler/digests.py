@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.services import digests, scoring
+from bot.services import digests
 
 log = logging.getLogger(__name__)
 EVERY = timedelta(minutes=5)
@@ -37,7 +37,7 @@ class DigestJobs:
 
     async def run(self, now: datetime) -> None:
         settings = self.services.settings
-        setup = scoring.setup_for(settings)
+        setup = self.services.scoring
         render = self.render(settings.locale, settings.zone)
         planned_any = False
         for kind in digests.enabled_kinds(settings):
@@ -57,6 +57,4 @@ class DigestJobs:
 
 def install(app: Any, render: Render) -> DigestJobs:
     """After :func:`scheduler.reminders.install`: it uses the weekly cycle's outbox sender."""
-    jobs = DigestJobs(app.services, render, app.weekly.outbox)
-    app.jobs.add("leader-digests", EVERY, jobs.run)
-    return jobs
+    return DigestJobs(app.services, render, app.weekly.outbox)  # scheduled by scheduler.schedule

@@ -23,7 +23,6 @@ from typing import Any
 
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
-from scheduler.jobs import JobRunner
 from scheduler.outbox import DrainReport, Outbox
 from storage.db import Database
 
@@ -38,12 +37,6 @@ class WeeklyJobs:
     ) -> None:
         self.db, self.cfg, self.outbox, self.metrics = db, cfg, outbox, metrics
         self.last_drain: DrainReport | None = None
-
-    def register(self, runner: JobRunner) -> None:
-        runner.add("weekly-calendar", timedelta(hours=6), self.calendar)
-        runner.add("weekly-close", EVERY_TICK, self.close)
-        runner.add("weekly-plan", EVERY_TICK, self.plan)
-        runner.add("outbox-drain", EVERY_TICK, self.drain)
 
     async def calendar(self, now: datetime) -> None:
         async with self.db.session() as session:
@@ -79,10 +72,10 @@ class WeeklyRuntime:
 
 
 def install(app: Any, periods: Any) -> WeeklyRuntime:
-    """Wire the weekly cycle into a built application: config, outbox sender, jobs,
-    the outbox health probe and metrics (when the application has them)."""
+    """Wire the weekly cycle into a built application: config, outbox sender, its jobs (which
+    scheduler.schedule registers), the outbox health probe and metrics (when the application has them)."""
     services = app.services
-    cfg = WeeklyConfig.from_settings(services.settings, periods)
+    cfg = WeeklyConfig.from_settings(services.settings, periods, services.scoring)
     metrics = getattr(app, "metrics", None)
     outbox = Outbox(
         services.db,
@@ -92,8 +85,7 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
     )
-    jobs = WeeklyJobs(services.db, cfg, outbox, metrics)
-    jobs.register(app.jobs)
+    jobs = WeeklyJobs(services.db, cfg, outbox, metrics)  # scheduled by scheduler.schedule
     health = getattr(app, "health", None)
     if health is not None:
         health.register("outbox", outbox_probe(outbox, services.clock))

@@ -15,8 +15,10 @@ from storage.claims import UpdateClaims
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.periods import Periods
     from bot.services.access import ActorCache
     from bot.services.leads import CompanyDirectory
+    from bot.services.scoring import ScoringSetup
 
 
 class ServiceError(Exception):
@@ -38,9 +40,22 @@ class Services:
     directory: CompanyDirectory = field(default_factory=lambda: _directory())
     actors: ActorCache = field(default_factory=lambda: _actors())
     claims: UpdateClaims = field(init=False)
+    scoring: ScoringSetup = field(init=False)  # the rules in force (a bad rules file stops here)
 
     def __post_init__(self) -> None:
         self.claims = UpdateClaims(self.db)
+        self.scoring = _scoring(self.settings)
+
+    @property
+    def periods(self) -> Periods:
+        """The one calendar of weeks, months, quarters and years (with its holiday shifts)."""
+        return self.scoring.periods
+
+
+def _scoring(settings: Settings) -> ScoringSetup:
+    from bot.services.scoring import setup_for
+
+    return setup_for(settings)
 
 
 def _actors() -> ActorCache:

@@ -214,7 +214,7 @@ async def record_activity(
         unit=unit_id,
         kind=draft.kind,
     )
-    await scoring.refresh_after(session, unit_id, now)
+    await scoring.refresh_after(session, unit_id, now, setup)
     return await _view(session, setup, activity.id)
 
 
@@ -291,7 +291,7 @@ async def verify_activity(
     )
     repo.audit(session, now, actor.tg_user_id, "activity.verify", activity=a.id, previous=previous)
     await session.flush()
-    await scoring.refresh_after(session, a.unit_id, now)
+    await scoring.refresh_after(session, a.unit_id, now, setup)
     return await _outcome(session, setup, a)
 
 
@@ -326,7 +326,7 @@ async def reject_activity(
         previous=previous,
     )
     await session.flush()
-    await scoring.refresh_after(session, a.unit_id, now)
+    await scoring.refresh_after(session, a.unit_id, now, setup)
     return await _outcome(session, setup, a)
 
 

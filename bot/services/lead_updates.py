@@ -47,7 +47,7 @@ from bot.leadfields import (
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card
-from bot.services.scoring import refresh_after
+from bot.services.scoring import ScoringSetup, refresh_after
 from storage import lead_repo, repo
 from storage.models import Lead, LeadEvent, Review, lead_code
 
@@ -359,7 +359,12 @@ async def check_reject(session: AsyncSession, actor: Actor, lead_id: int) -> Lea
 
 
 async def verify_lead(
-    session: AsyncSession, now: datetime, actor: Actor, lead_id: int
+    session: AsyncSession,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    *,
+    setup: ScoringSetup | Settings,
 ) -> ReviewResult:
     _require_member(actor)
     _may_review(actor)
@@ -372,12 +377,18 @@ async def verify_lead(
     _review(lead, now, actor, Review.VERIFIED, None)
     _event(session, lead, now, actor, "verify", previous, Review.VERIFIED)
     await session.flush()
-    await refresh_after(session, lead.unit_id, now)  # scoring: /rank moves at once
+    await refresh_after(session, lead.unit_id, now, setup)  # scoring: /rank moves at once
     return await _review_result(session, lead, released=False)
 
 
 async def reject_lead(
-    session: AsyncSession, now: datetime, actor: Actor, lead_id: int, reason: str | None
+    session: AsyncSession,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    reason: str | None,
+    *,
+    setup: ScoringSetup | Settings,
 ) -> ReviewResult:
     _require_member(actor)
     _may_review(actor)
@@ -391,7 +402,7 @@ async def reject_lead(
     _review(lead, now, actor, Review.REJECTED, reason)
     _event(session, lead, now, actor, "reject", previous, Review.REJECTED, note=reason)
     await session.flush()
-    await refresh_after(session, lead.unit_id, now)  # scoring: /rank moves at once
+    await refresh_after(session, lead.unit_id, now, setup)  # scoring: /rank moves at once
     return await _review_result(session, lead, released=released)
 
 

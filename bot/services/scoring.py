@@ -111,10 +111,6 @@ class ScoringSetup:
         return bool(self.rules.caps) or any(m.cap is not None for m in self.rules.modules)
 
 
-_SETUPS: dict[tuple[Any, ...], ScoringSetup] = {}
-_current: ScoringSetup | None = None
-
-
 def periods_for(settings: Settings) -> Periods:
     schedule = WeeklySchedule(
         weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
@@ -167,14 +163,16 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
 
 
 def setup_for(settings: Settings) -> ScoringSetup:
-    """The rules, calendar and targets for these settings (cached: a preset is parsed once)."""
+    """The rules, calendar and targets for these settings, built once per settings object (the
+    composition root builds one and hands the result down as ``Services.scoring``)."""
     key = (
         getattr(settings, "rules_file", "jiaocheng"), settings.tz, settings.deadline_weekday, settings.deadline_time,
         getattr(settings, "holiday_shift", True), tuple(getattr(settings, "extra_holidays", ()) or ()),
         tuple(getattr(settings, "extra_workdays", ()) or ()), repr(getattr(settings, "targets", None)),
         getattr(settings, "targets_file", None),
     )  # fmt: skip
-    found = _SETUPS.get(key)
+    memo = settings._scoring_memo
+    found = memo[1] if memo is not None and memo[0] == key else None
     if found is None:
         source = getattr(settings, "rules_file", "jiaocheng") or "jiaocheng"
         try:
@@ -185,26 +183,8 @@ def setup_for(settings: Settings) -> ScoringSetup:
             rules=rules, periods=periods_for(settings), zone=settings.zone, source=source,
             fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], targets=_targets(settings),
         )  # fmt: skip
-        _SETUPS[key] = found
+        settings._scoring_memo = (key, found)
     return found
-
-
-def configure(settings: Settings) -> ScoringSetup:
-    """Called once by the composition root; the hooks in other services use it."""
-    global _current
-    _current = setup_for(settings)
-    return _current
-
-
-def current() -> ScoringSetup:
-    """The configured setup, or the defaults (preset jiaocheng) when nothing configured one."""
-    global _current
-    if _current is None:
-        try:
-            _current = setup_for(Settings())
-        except Exception:
-            _current = setup_for(Settings.model_construct())
-    return _current
 
 
 # --------------------------------------------------------------------------- #
@@ -518,7 +498,11 @@ async def refresh_unit(
     new lead report: now), so only the year from there on is derived again --
     the cost of a report no longer grows with the unit's whole history.
     """
-    setup = rules if isinstance(rules, ScoringSetup) else _with(current(), rules, periods)
+    setup = (
+        rules
+        if isinstance(rules, ScoringSetup)
+        else _with(setup_for(Settings.model_construct()), rules, periods)
+    )
     await scoring_repo.lock_unit(session, unit_id)
     load_from, keep_from = (
         window(setup, since) if since is not None and not full_scores else (None, None)
@@ -575,17 +559,20 @@ async def refresh_after(
     session: Any,
     unit_id: int | None,
     now: datetime,
-    settings: Settings | None = None,
+    setup: ScoringSetup | Settings,
     *,
     since: datetime | None = None,
 ) -> None:
     """The one-line hook for other services: the unit's events changed, bring its points along.
 
+    ``setup``: the rules in force (``Services.scoring``); given settings, the setup built from them.
+
     ``since``: only when the change cannot touch anything earlier (a brand-new event at ``now``).
     """
     if unit_id is None:
         return
-    setup = setup_for(settings) if settings is not None else current()
+    if isinstance(setup, Settings):
+        setup = setup_for(setup)
     await refresh_unit(session, unit_id, setup, None, now, since=since)
 
 

@@ -38,7 +38,7 @@ from bot.periods import Periods, WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.lead_updates import move_stage
-from bot.services.scoring import refresh_after
+from bot.services.scoring import ScoringSetup, refresh_after, setup_for
 from storage import repo, weekly_repo
 from storage.models import (
     Lead,
@@ -91,9 +91,12 @@ class WeeklyConfig:
     stages: tuple[str, ...] = ()
     locale: str = "zh_CN"
     admins: tuple[int, ...] = ()
+    scoring: ScoringSetup | None = None  # the rules the weekly outcomes score by
 
     @classmethod
-    def from_settings(cls, settings: Settings, periods: Periods) -> WeeklyConfig:
+    def from_settings(
+        cls, settings: Settings, periods: Periods, scoring: ScoringSetup | None = None
+    ) -> WeeklyConfig:
         return cls(
             periods=periods,
             confirmation_required=settings.confirmation_required,
@@ -105,7 +108,14 @@ class WeeklyConfig:
             stages=tuple(settings.stages),
             locale=settings.locale,
             admins=tuple(settings.admins),
+            scoring=scoring or setup_for(settings),
         )
+
+    @property
+    def rules(self) -> ScoringSetup:
+        if self.scoring is None:
+            raise RuntimeError("WeeklyConfig has no scoring setup: build it with from_settings")
+        return self.scoring
 
     @property
     def zone(self) -> ZoneInfo:
@@ -976,7 +986,8 @@ async def decide(
     elif sub.latest_number == version.number:
         sub.latest_status = VersionStatus.RETURNED
     sub.updated_at = now
-    await refresh_after(session, sub.unit_id, now)  # scoring: on time / late moves /rank at once
+    # scoring: on time / late moves /rank at once
+    await refresh_after(session, sub.unit_id, now, cfg.rules)
     submitter = (await weekly_repo.members_by_tg(session, [version.submitted_by_tg])).get(
         version.submitted_by_tg
     )
@@ -1120,7 +1131,8 @@ async def close_period(
             sub = await weekly_repo.ensure_submission(session, unit.id, period.key, now)
         if sub.accepted_version_id is None:
             sub.outcome, sub.missing_marked_at, sub.updated_at = Outcome.MISSING, now, now
-            await refresh_after(session, unit.id, now)  # scoring: the missing penalty, at once
+            # scoring: the missing penalty, at once
+            await refresh_after(session, unit.id, now, cfg.rules)
             missing.append(unit.name)
             if sub.latest_status == VersionStatus.SUBMITTED:
                 waiting.append(unit.name)

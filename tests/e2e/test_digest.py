@@ -71,7 +71,9 @@ async def move(h: Harness, tg: int, lead_id: int, stage: str, note: str | None =
 
 async def verify(h: Harness, lead_id: int) -> None:
     async with h.db.session() as s:
-        await lead_updates.verify_lead(s, h.clock.now(), await actor(h, LEADER), lead_id)
+        await lead_updates.verify_lead(
+            s, h.clock.now(), await actor(h, LEADER), lead_id, setup=h.app.services.scoring
+        )
 
 
 async def build_october(h: Harness) -> None:

@@ -31,10 +31,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.cli import periods_for
 from bot.config import Settings
 from bot.demo import seed_demo
 from bot.localapi import LocalBotAPI, RecordedCall
+from bot.services.scoring import periods_for
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.conftest import PG_ENV, pg_url, reset_postgres

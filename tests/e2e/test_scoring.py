@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.services import lead_updates
+from bot.services import lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import refresh_after
@@ -38,7 +38,9 @@ async def report(h: Harness, tg: int, company: str, *, amount: str = "12000", or
 async def verify_and_sign(h: Harness, lead_id: int) -> None:
     leader = await actor(h, LEADER)
     async with h.db.session() as s:
-        await lead_updates.verify_lead(s, h.clock.now(), leader, lead_id)
+        await lead_updates.verify_lead(
+            s, h.clock.now(), leader, lead_id, setup=h.app.services.scoring
+        )
     async with h.db.session() as s:
         await lead_updates.move_stage(s, h.clock.now(), leader, lead_id, "签约", None, h.settings)
 
@@ -61,6 +63,7 @@ async def test_a_signed_lead_moves_rank_and_score(world_harness: Harness) -> Non
     h.settings.targets = [
         {"name": "签约亿元以上项目", "stage": "签约", "min_amount_wan": 10000, "count": 2}
     ]
+    h.app.services.scoring = scoring.setup_for(h.settings)  # the runtime is built once
     await build_november(h)
     r = await h.send(LEADER, "/adjust 财政局 +5 协助市级重大项目考核")
     assert "已为「财政局」调整 +5 分" in r.text

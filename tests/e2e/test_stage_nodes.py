@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bot.clock import ManualClock
-from bot.services import lead_updates, scoring
+from bot.services import lead_updates
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from storage.db import Database
@@ -22,7 +22,6 @@ T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
-    before = scoring._current
     h = Harness(sqlite_db, ManualClock(T), make_settings(sqlite_db.url, rules_file="kaihua"))
     await h.start()
     try:
@@ -30,7 +29,6 @@ async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.close()
-        scoring._current = before
 
 
 async def test_score_shows_the_overdue_deduction(kaihua: Harness) -> None:
@@ -42,7 +40,9 @@ async def test_score_shows_the_overdue_deduction(kaihua: Harness) -> None:
         lead_id = (await report_lead(s, h.clock.now(), liaison, draft, h.settings)).lead_id
     async with h.db.session() as s:
         leader = await resolve_actor(s, h.settings, LEADER, "x", None)
-        await lead_updates.verify_lead(s, h.clock.now(), leader, lead_id)
+        await lead_updates.verify_lead(
+            s, h.clock.now(), leader, lead_id, setup=h.app.services.scoring
+        )
     assert h.app is not None
     await h.app.jobs.run_due()  # day 0: nothing is due
     r = await h.send(LEADER, "/score 招商引资部")

@@ -235,7 +235,7 @@ def draft(company: str, amount: str = "12000", stage: str = "线索") -> LeadDra
 async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranking(
     db: Database,
 ) -> None:
-    setup = scoring.configure(SETTINGS)
+    setup = scoring.setup_for(SETTINGS)
     async with db.session() as s:
         await seed_demo(s, T0 - timedelta(days=60))  # the units exist for every week of November
     liaison, other, leader = (
@@ -256,7 +256,9 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
             s, T0 + timedelta(days=1), liaison, first, "在谈", None, SETTINGS
         )
     async with db.session() as s:
-        await lead_updates.verify_lead(s, T0 + timedelta(days=1, hours=1), leader, first)
+        await lead_updates.verify_lead(
+            s, T0 + timedelta(days=1, hours=1), leader, first, setup=setup
+        )
     async with db.session() as s:
         await ranking.adjust(
             s, setup, T0 + timedelta(days=1), leader, "经济发展局", Decimal(-2), "周报质量差"
@@ -346,7 +348,7 @@ async def _rank(db: Database, setup: scoring.ScoringSetup, now: datetime) -> ran
 
 
 async def test_a_week_export_holds_that_week_and_its_ledger_lines_only(db: Database) -> None:
-    setup = scoring.configure(SETTINGS)
+    setup = scoring.setup_for(SETTINGS)
     async with db.session() as s:
         await seed_demo(s, T0 - timedelta(days=60))
     leader = await actor(db, LEADER)

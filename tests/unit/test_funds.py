@@ -30,7 +30,6 @@ async def who(db: Database, tg: int) -> Actor:
 
 async def world(db: Database, clock: ManualClock) -> dict[str, int]:
     """The demo units; 招商引资部 reports a 1.2亿 lead from outside the province, 经济发展局 a duplicate of it."""
-    scoring.configure(KAIHUA)
     async with db.session() as s:
         await seed_demo(s, clock.now())
     ids = {}
@@ -207,7 +206,9 @@ async def test_bad_amounts_months_and_leads_are_refused(db: Database, clock: Man
     assert dup.code == "funds.duplicate" and dup.params["first"] == f"L{first:04d}"
     assert (await refused(db, clock, LIAISON1, 999, "3000万")).code == "leads.not_found"
     async with db.session() as s:
-        await lead_updates.reject_lead(s, clock.now(), await who(db, LEADER), first, "信息不实")
+        await lead_updates.reject_lead(
+            s, clock.now(), await who(db, LEADER), first, "信息不实", setup=KAIHUA
+        )
     assert (await refused(db, clock, LIAISON1, first, "3000万")).code == "funds.rejected"
     assert await records(db) == []
 
@@ -235,7 +236,9 @@ async def test_funds_score_by_the_kaihua_rule_and_a_correction_moves_the_points(
         await live_funds_lines(db) == []
     )  # kaihua counts verified leads only (有效信息以通过决策咨询为准)
     async with db.session() as s:
-        await lead_updates.verify_lead(s, clock.now(), await who(db, LEADER), ids["first"])
+        await lead_updates.verify_lead(
+            s, clock.now(), await who(db, LEADER), ids["first"], setup=KAIHUA
+        )
     # perf_funds: 0.2 per 100万 → 6, × 1.1 for a project from outside the province
     assert await live_funds_lines(db) == [
         (Decimal("6.6000"), "到位资金 3000万元，30 档 ×1.1（省外）")

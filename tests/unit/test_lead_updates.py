@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +19,9 @@ from storage.db import Database
 from storage.models import Lead, Review
 
 SETTINGS = Settings(admins=[1000])
+# The reviews rescore the lead's unit by these settings' rules.
+verify_lead = functools.partial(lead_updates.verify_lead, setup=SETTINGS)
+reject_lead = functools.partial(lead_updates.reject_lead, setup=SETTINGS)
 ADMIN, LEADER, LIAISON1, LIAISON2, HEAD1 = 1000, 1001, 1101, 1102, 1201
 CATL = "宁德时代新能源科技股份有限公司"
 
@@ -201,11 +205,11 @@ async def test_verify_sets_review_fields_and_names_the_units_members(
     db = world
     lead_id = await report(db, clock, LIAISON1)
     assert (
-        await refused(db, lead_updates.verify_lead, clock.now(), await who(db, HEAD1), lead_id)
+        await refused(db, verify_lead, clock.now(), await who(db, HEAD1), lead_id)
     ).code == "leads.review.leaders_only"
     clock.advance(timedelta(minutes=5))
     async with db.session() as s:
-        result = await lead_updates.verify_lead(s, clock.now(), await who(db, LEADER), lead_id)
+        result = await verify_lead(s, clock.now(), await who(db, LEADER), lead_id)
     assert result.review == Review.VERIFIED and {r.tg_user_id for r in result.recipients} == {
         LIAISON1,
         HEAD1,
@@ -218,7 +222,7 @@ async def test_verify_sets_review_fields_and_names_the_units_members(
     )
     assert ("verify", None, "pending", "verified", None) in await events(db, lead_id)
     assert (
-        await refused(db, lead_updates.verify_lead, clock.now(), await who(db, LEADER), lead_id)
+        await refused(db, verify_lead, clock.now(), await who(db, LEADER), lead_id)
     ).code == "leads.review.already_verified"
 
 
@@ -230,10 +234,10 @@ async def test_rejecting_a_first_report_frees_the_company_for_the_next_report(
     dup = await report(db, clock, LIAISON2, "宁德时代新能源科技有限公司")
     leader = await who(db, LEADER)
     assert (
-        await refused(db, lead_updates.reject_lead, clock.now(), leader, first, "  ")
+        await refused(db, reject_lead, clock.now(), leader, first, "  ")
     ).code == "leads.review.reason_missing"
     async with db.session() as s:
-        result = await lead_updates.reject_lead(s, clock.now(), leader, first, "企业否认有投资意向")
+        result = await reject_lead(s, clock.now(), leader, first, "企业否认有投资意向")
     assert result.released and result.note == "企业否认有投资意向"
     stored = await lead(db, first)
     assert (
@@ -251,7 +255,7 @@ async def test_rejecting_a_first_report_frees_the_company_for_the_next_report(
     assert (await lead(db, later.lead_id)).first_key == stored.company_key
     # Verifying the rejected lead again cannot take the claim back: it becomes a duplicate.
     async with db.session() as s:
-        again = await lead_updates.verify_lead(s, clock.now(), leader, first)
+        again = await verify_lead(s, clock.now(), leader, first)
     assert again.duplicate_of == later.code
     stored = await lead(db, first)
     assert (
@@ -268,12 +272,12 @@ async def test_verifying_a_rejected_lead_reclaims_a_free_company(
     lead_id = await report(db, clock, LIAISON1)
     leader = await who(db, LEADER)
     async with db.session() as s:
-        await lead_updates.reject_lead(s, clock.now(), leader, lead_id, "重复报送")
+        await reject_lead(s, clock.now(), leader, lead_id, "重复报送")
     assert (
-        await refused(db, lead_updates.reject_lead, clock.now(), leader, lead_id, "再次")
+        await refused(db, reject_lead, clock.now(), leader, lead_id, "再次")
     ).code == "leads.review.already_rejected"
     async with db.session() as s:
-        result = await lead_updates.verify_lead(s, clock.now(), leader, lead_id)
+        result = await verify_lead(s, clock.now(), leader, lead_id)
     stored = await lead(db, lead_id)
     assert (
         result.duplicate_of is None

@@ -52,7 +52,6 @@ def lead(
 
 async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None:
     """A year of work across two units: leads, reviews, stages, activities, weekly outcomes, an adjustment."""
-    scoring.configure(settings)
     setup = scoring.setup_for(settings)
     async with db.session() as s:
         await seed_demo(s, clock.now())
@@ -77,7 +76,7 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
     ):
         clock.advance(timedelta(days=20))
         async with db.session() as s:
-            await lead_updates.verify_lead(s, clock.now(), leader, lead_id)
+            await lead_updates.verify_lead(s, clock.now(), leader, lead_id, setup=setup)
         for stage in stages:
             clock.advance(timedelta(days=15))
             async with db.session() as s:
@@ -88,7 +87,7 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
     async with db.session() as s:  # a leader corrects a stage backwards: 落地/开工 un-reached
         await lead_updates.move_stage(s, clock.now(), leader, ids[0], "签约", "录入错误", settings)
     async with db.session() as s:
-        await lead_updates.reject_lead(s, clock.now(), leader, ids[1], "信息不实")
+        await lead_updates.reject_lead(s, clock.now(), leader, ids[1], "信息不实", setup=setup)
     for kind, actor, amount in (
         ("training", a, None),
         ("intent", b, None),
@@ -182,7 +181,7 @@ async def test_refresh_is_append_only_voids_never_deletes(db: Database, clock: M
     async with (
         db.session() as s
     ):  # verify the rejected lead again: its lines come back as new lines
-        await lead_updates.verify_lead(s, clock.now(), leader, 2)
+        await lead_updates.verify_lead(s, clock.now(), leader, 2, setup=JIAOCHENG)
     async with db.session() as s:
         after = await s.scalar(select(func.count()).select_from(LedgerEntry))
         still_voided = await s.scalar(
@@ -226,7 +225,6 @@ async def test_a_report_refreshes_its_year_only_and_misses_nothing(
     db: Database, clock: ManualClock
 ) -> None:
     """Two years of leads: a report in the second year re-derives that year, the first stays as it was."""
-    scoring.configure(JIAOCHENG)
     async with db.session() as s:
         await seed_demo(s, clock.now())
     a = await who(db, 1101, JIAOCHENG)
@@ -259,7 +257,6 @@ async def test_rescore_with_new_rules_equals_starting_with_them(
         started = await ledger_snapshot(fresh)
     finally:
         await fresh.dispose()
-        scoring.configure(JIAOCHENG)
     assert rescored == started
     await assert_scores_match_full_recompute(db, kaihua)
     again = await scoring.rescore_all(db, kaihua, clock.now())
@@ -292,7 +289,7 @@ def test_unit_scores_equal_a_full_recompute(actions: list[tuple]) -> None:
 
 
 async def _random_history(actions: list[tuple]) -> None:
-    setup = scoring.configure(KAIHUA)
+    setup = scoring.setup_for(KAIHUA)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'h.db'}")
         await db.ensure_schema()
@@ -310,7 +307,6 @@ async def _random_history(actions: list[tuple]) -> None:
             await assert_scores_match_full_recompute(db, setup)
         finally:
             await db.dispose()
-            scoring.configure(JIAOCHENG)
 
 
 async def _apply(

@@ -7,7 +7,6 @@ Kaihua counts verified leads only, so every lead here is verified at its report.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
@@ -33,14 +32,6 @@ LEADER, LIAISON_1, LIAISON_2 = 1001, 1101, 1102  # demo: a leader, the liaisons 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 DAY = timedelta(days=1)
 RULES = load_preset("kaihua")
-
-
-@pytest.fixture(autouse=True)
-def _keep_configured_rules() -> Iterator[None]:
-    """These tests configure kaihua for the service hooks; the next test gets back what was configured."""
-    before = scoring._current
-    yield
-    scoring._current = before
 
 
 # --------------------------------------------------------------------------- #
@@ -115,7 +106,7 @@ async def who(db: Database, tg: int) -> Actor:
 
 
 async def start(db: Database, clock: ManualClock) -> scoring.ScoringSetup:
-    setup = scoring.configure(KAIHUA)
+    setup = scoring.setup_for(KAIHUA)
     async with db.session() as s:
         await seed_demo(s, clock.now())
     clock.set(T)
@@ -137,7 +128,9 @@ async def report(
         lead_id = (await report_lead(s, clock.now(), await who(db, tg), draft, KAIHUA)).lead_id
     if verify:
         async with db.session() as s:
-            await lead_updates.verify_lead(s, clock.now(), await who(db, LEADER), lead_id)
+            await lead_updates.verify_lead(
+                s, clock.now(), await who(db, LEADER), lead_id, setup=KAIHUA
+            )
     return lead_id
 
 
@@ -187,7 +180,7 @@ async def test_91_days_in_talks_cost_2_points_dated_at_day_90_once(
     assert await lines(db, "sched_overdue") == expected and await all_lines(db) == count
     # Any later refresh of the unit keeps the one line; the unit's scores include it.
     async with db.session() as s:
-        await scoring.refresh_after(s, 1, clock.now())
+        await scoring.refresh_after(s, 1, clock.now(), setup)
     assert await lines(db, "sched_overdue") == expected and await all_lines(db) == count
     await assert_scores_match_full_recompute(db, setup)
     # When 签约 comes at last, it is not on schedule: no +3 for that node (the −2 stays).
@@ -255,7 +248,7 @@ async def test_a_duplicate_lead_is_never_overdue(db: Database, clock: ManualCloc
         1: T + 90 * DAY
     }  # unit 2 not a candidate
     async with db.session() as s:
-        await scoring.refresh_after(s, 2, clock.now())
+        await scoring.refresh_after(s, 2, clock.now(), setup)
         history = await scoring.collect_unit(s, 2, setup, now=clock.now())
     assert not [e for e in history.events if e.kind == "stage_overdue"]
     assert [r[0] for r in await lines(db, "sched_overdue")] == [1]

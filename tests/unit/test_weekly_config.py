@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import periods_for
 from bot.config import ConfigError, load_settings
+from bot.services.scoring import periods_for
 
 WEEKLY_ENV = (
     "LEADBOT_CONFIRMATION_REQUIRED", "LEADBOT_REMINDER_OFFSETS", "LEADBOT_QUIET_HOURS", "LEADBOT_REMINDER_GRACE_MINUTES",

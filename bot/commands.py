@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.models import Role
+from bot.domain.enums import Role
 
 MEMBER = frozenset({Role.LIAISON, Role.HEAD, Role.LEADER, Role.ADMIN})
 UNIT = frozenset({Role.LIAISON, Role.HEAD})

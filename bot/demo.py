@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, ChatKind, Member, Role, Unit
+from bot.domain.enums import ChatKind, Role
+from storage.models import Chat, Member, Unit
 
 ADMIN_ID = 1000
 LEADER_ID = 1001

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog import normalize_locale
 from bot.config import Settings
+from bot.domain.enums import Role
 from storage import repo
-from storage.models import Role
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.amounts import AmountError, parse_usd
+from bot.domain.enums import Review, activity_code
 from bot.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
 from bot.services import ServiceError, scoring
 from bot.services.access import Actor
 from bot.services.scoring import ScoringSetup
 from storage import lead_repo, repo, scoring_repo
-from storage.models import Activity, Review, activity_code
+from storage.models import Activity
 
 TEXT_MAX = 500
 REASON_MAX = 500
@@ -226,7 +227,7 @@ async def _activity(session: Any, activity_id: int, *, lock: bool = False) -> Ac
 
 
 def view_of(setup: ScoringSetup, a: Activity) -> ActivityView:
-    from storage.models import lead_code
+    from bot.domain.enums import lead_code
 
     return ActivityView(
         a.id, a.code, a.unit_id, a.unit.name, a.kind, setup.rules.activities.get(a.kind, a.kind), a.on_date, a.text,

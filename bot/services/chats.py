@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.enums import ChatKind
 from bot.services import ServiceError
 from bot.services.units import find_unit
 from storage import repo
-from storage.models import Chat, ChatKind
+from storage.models import Chat
 
 LEADER_WORDS = {"leaders", "leader", "领导", "领导群", "领导组"}
 

@@ -41,13 +41,13 @@ from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.domain.enums import OutboxStatus, Review, lead_code
 from bot.periods import Span
 from bot.problems import problems_in
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import FunnelLine, RankTable, TargetLine
 from bot.services.scoring import ScoringSetup
 from storage import digest_repo, funds_repo, scoring_repo, weekly_repo
-from storage.models import OutboxStatus, Review, lead_code
 
 KINDS: tuple[str, ...] = ("half", "month", "quarter", "year")
 KIND_WORDS: dict[str, str] = {

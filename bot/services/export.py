@@ -19,13 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any, overload
 from zoneinfo import ZoneInfo
 
+from bot.domain.enums import activity_code, lead_code
 from bot.export import SOURCE_WORDS, ExportData, LeadLine, LedgerLine, RankLine, WeeklyLine
 from bot.periods import Span
 from bot.services import ServiceError, ranking
 from bot.services.scoring import RANK_KINDS, ScoringSetup
 from storage import export_repo, scoring_repo
-from storage.models import lead_code
-from storage.models.scoring import activity_code
 
 DEFAULT_KIND = "month"
 _KEY_KINDS = (

@@ -28,12 +28,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.amounts import AmountError, format_wan_human, parse_wan
+from bot.domain.enums import Review, Role, lead_code
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import parse_code
 from bot.services.scoring import ScoringSetup, activity_instant, refresh_unit
 from storage import funds_repo, lead_repo, repo
-from storage.models import Review, Role, lead_code
 
 LOOKBACK_MONTHS = 24  # how far back a month may be recorded or corrected
 PLAN_FACTOR = 10  # a month's funds above 10 × the planned investment is a typing error

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.enums import Role
 from bot.services import ServiceError
 from bot.services.units import find_unit
 from storage import repo
-from storage.models import Invite, Member, Role
+from storage.models import Invite, Member
 
 TOKEN_BYTES = 24  # 192 bits → 32 url-safe characters
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.amounts import AmountError, format_wan, parse_usd, parse_wan
 from bot.config import Settings
 from bot.dedup import company_key
+from bot.domain.enums import Review, lead_code
 from bot.leadfields import (
     COMPANY_MAX,
     CONTACT_MAX,
@@ -49,7 +50,7 @@ from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card
 from bot.services.scoring import ScoringSetup, refresh_after
 from storage import lead_repo, repo
-from storage.models import Lead, LeadEvent, Review, lead_code
+from storage.models import Lead, LeadEvent
 
 PAGE_SIZE = 10
 REASON_MAX = NOTES_MAX

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.dedup import CompanyIndex, company_key
+from bot.domain.enums import Review, lead_code
 from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, clean_line, parse_phone
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
 from storage import lead_repo
-from storage.models import Lead, LeadEvent, Review, lead_code
+from storage.models import Lead, LeadEvent
 
 
 @dataclass(frozen=True)

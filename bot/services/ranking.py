@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.domain.enums import OutboxStatus
 from bot.leadfields import FieldError, clean_line
 from bot.periods import Span
 from bot.rules import MANUAL_RULE_ID, Entry, engine
@@ -25,7 +26,7 @@ from bot.services import ServiceError, scoring
 from bot.services.access import Actor
 from bot.services.scoring import RANK_KINDS, ScoringSetup, collect_unit, to_entry
 from storage import repo, scoring_repo, weekly_repo
-from storage.models import OutboxStatus, Unit
+from storage.models import Unit
 
 ZERO = Decimal(0)
 REASON_MAX = 500

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
+from bot.domain.enums import OutboxStatus, Role, VersionStatus
 from bot.periods import WeeklyPeriod
 from bot.services.weekly import (
     WeeklyConfig,
@@ -45,7 +46,7 @@ from bot.services.weekly import (
     when_text,
 )
 from storage import weekly_repo
-from storage.models import Member, OutboxMessage, OutboxStatus, Role, VersionStatus
+from storage.models import Member, OutboxMessage
 
 REMIND = "remind:"
 LEADERS_MISSING = "leaders:missing"

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.amounts import AmountError, parse_usd, parse_wan
 from bot.config import ConfigError, Settings
+from bot.domain.enums import Review
 from bot.periods import Periods, Span, WeeklySchedule
 from bot.rules import (
     MANUAL_RULE_ID,
@@ -51,7 +52,7 @@ from bot.rules import (
 )
 from bot.rules.schedule import max_deadline, overdue_nodes
 from storage import funds_repo, repo, scoring_repo
-from storage.models import Lead, LeadEvent, Review
+from storage.models import Lead, LeadEvent
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
 from bot.config import Settings
+from bot.domain.enums import Outcome, Role, VersionStatus, lead_code
 from bot.periods import Periods, WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
@@ -43,15 +44,11 @@ from storage import repo, weekly_repo
 from storage.models import (
     Lead,
     MemberLeave,
-    Outcome,
-    Role,
     Unit,
-    VersionStatus,
     WeeklyDraft,
     WeeklySkip,
     WeeklySubmission,
     WeeklyVersion,
-    lead_code,
 )
 
 SECTIONS = ("leads", "trips", "progress", "work")

@@ -5,28 +5,34 @@ such as ``L0001`` are unique per database. Every module is imported here so that
 ``Base.metadata`` (Alembic's target) knows every table.
 """
 
+from bot.domain.enums import (  # the domain's values, re-exported for the models and queries
+    ActivityKind,
+    ChatKind,
+    OutboxStatus,
+    Outcome,
+    Review,
+    Role,
+    VersionStatus,
+    activity_code,
+    lead_code,
+)
 from storage.models.access import (
     AuditEntry,
     Chat,
-    ChatKind,
     Invite,
     Member,
     PersistedData,
     ProcessedUpdate,
-    Role,
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
 from storage.models.funds import FundsRecord
-from storage.models.leads import Lead, LeadEvent, Review, lead_code
-from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
+from storage.models.leads import Lead, LeadEvent
+from storage.models.scoring import Activity, LedgerEntry, UnitScore
 from storage.models.weekly import (
     JobMark,
     MemberLeave,
     OutboxMessage,
-    OutboxStatus,
-    Outcome,
-    VersionStatus,
     WeeklyDraft,
     WeeklySkip,
     WeeklySubmission,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -20,22 +19,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base
-
-
-class Role(enum.StrEnum):
-    LIAISON = "liaison"
-    HEAD = "head"
-    LEADER = "leader"
-    ADMIN = "admin"
-
-    @property
-    def needs_unit(self) -> bool:
-        return self in (Role.LIAISON, Role.HEAD)
-
-
-class ChatKind(enum.StrEnum):
-    UNIT = "unit"
-    LEADERS = "leaders"
 
 
 class Unit(Base):

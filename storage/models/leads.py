@@ -16,16 +16,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.enums import Review, lead_code
 from storage.models.access import Member, Unit
 from storage.models.base import Base
 
 MONEY = Numeric(18, 4)
-
-
-class Review:
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
 
 
 class Lead(Base):
@@ -73,11 +68,6 @@ class Lead(Base):
     @property
     def is_duplicate(self) -> bool:
         return self.duplicate_of is not None
-
-
-def lead_code(lead_id: int) -> str:
-    """Human id shown everywhere: L0001 … L9999, L10000 …"""
-    return f"L{lead_id:04d}"
 
 
 class LeadEvent(Base):

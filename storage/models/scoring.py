@@ -21,20 +21,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.enums import activity_code
 from storage.models.access import Member, Unit
 from storage.models.base import Base
 
 POINTS = Numeric(14, 4)
-
-
-class ActivityKind:
-    TRAINING = "training"
-    PACKAGING = "packaging"
-    EVENT = "event"
-    INTENT = "intent"
-    TRIP = "trip"
-    FOREIGN_CAPITAL = "foreign_capital"
-    ALL = (TRAINING, PACKAGING, EVENT, INTENT, TRIP, FOREIGN_CAPITAL)
 
 
 class Activity(Base):
@@ -70,11 +61,6 @@ class Activity(Base):
     @property
     def code(self) -> str:
         return activity_code(self.id)
-
-
-def activity_code(activity_id: int) -> str:
-    """Human id shown everywhere: A0001 …"""
-    return f"A{activity_id:04d}"
 
 
 class LedgerEntry(Base):

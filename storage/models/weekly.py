@@ -31,33 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.enums import OutboxStatus
 from storage.models.access import Member, Unit
 from storage.models.base import Base
-
-
-class Outcome:
-    """A unit's result for one period."""
-
-    ON_TIME = "on_time"
-    LATE = "late"
-    MISSING = "missing"
-
-
-class VersionStatus:
-    SUBMITTED = "submitted"  # waiting for the head
-    CONFIRMED = "confirmed"  # counts (also: accepted without confirmation)
-    RETURNED = "returned"  # the head sent it back with a reason
-    SUPERSEDED = "superseded"  # a newer version replaced it before a decision
-
-
-class OutboxStatus:
-    PENDING = "pending"
-    SENDING = "sending"  # claimed by a sender; see scheduler/outbox.py
-    SENT = "sent"
-    FAILED = "failed"  # permanent: blocked, chat not found, bad request
-    SKIPPED = "skipped"  # past its grace time, quiet hours until the deadline, on leave
-    CANCELLED = "cancelled"  # no longer needed (the unit submitted, the week was skipped)
-    UNKNOWN = "unknown"  # a claim that never came back (crash mid-send): not resent
 
 
 class WeeklySubmission(Base):

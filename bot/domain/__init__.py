@@ -1,0 +1,1 @@
+"""Plain-Python domain values shared by the services and the storage models."""

@@ -243,7 +243,7 @@ class Settings(BaseSettings):
     )
     targets_file: str | None = Field(default=None, validation_alias=_alias("targets_file"))
 
-    # Periodic reports for leaders (README: Reports for leaders): which go out, from what hour.
+    # Periodic reports for leaders (docs/user/reports.md): which go out, from what hour.
     digest_half_monthly: bool = Field(default=True, validation_alias=_alias("digest_half_monthly"))
     digest_monthly: bool = Field(default=True, validation_alias=_alias("digest_monthly"))
     digest_quarterly: bool = Field(default=True, validation_alias=_alias("digest_quarterly"))

@@ -89,10 +89,26 @@ async def seed(db: Database, n: int, rng: random.Random) -> list[str]:
         seen.add(key)
         names.append(name)
         at = NOW - timedelta(days=rng.randint(0, 365 * YEARS))
-        rows.append({"unit_id": 5 + len(rows) % UNITS, "reporter_id": 3, "reported_at": at, "updated_at": at,
-                         "project": "项目", "company": name, "company_key": key, "first_key": key, "industry": "新能源",
-                         "amount_wan": Decimal(1000), "origin": "省外", "stage": "线索", "tags": [], "attachments": [],
-                         "review": "pending", "near_confirmed": False})  # fmt: skip
+        rows.append(
+            {
+                "unit_id": 5 + len(rows) % UNITS,
+                "reporter_id": 3,
+                "reported_at": at,
+                "updated_at": at,
+                "project": "项目",
+                "company": name,
+                "company_key": key,
+                "first_key": key,
+                "industry": "新能源",
+                "amount_wan": Decimal(1000),
+                "origin": "省外",
+                "stage": "线索",
+                "tags": [],
+                "attachments": [],
+                "review": "pending",
+                "near_confirmed": False,
+            }
+        )
     async with db.session() as s:
         for i in range(0, n, 5000):
             await s.execute(insert(Lead), rows[i : i + 5000])

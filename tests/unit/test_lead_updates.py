@@ -27,8 +27,14 @@ CATL = "宁德时代新能源科技股份有限公司"
 
 
 def draft(company: str = CATL, **kw: object) -> LeadDraft:
-    base = {"project": "动力电池项目", "company": company, "industry": "新能源", "amount_wan": Decimal("12000"),
-                "origin": "省外", "stage": "线索"}  # fmt: skip
+    base = {
+        "project": "动力电池项目",
+        "company": company,
+        "industry": "新能源",
+        "amount_wan": Decimal("12000"),
+        "origin": "省外",
+        "stage": "线索",
+    }
     base.update(kw)
     return LeadDraft(**base)  # type: ignore[arg-type]
 
@@ -295,7 +301,7 @@ async def edit(
     async with db.session() as s:
         return await lead_updates.edit_lead(
             s, clock.now(), await who(db, tg), lead_id, field, value, SETTINGS
-        )  # type: ignore[arg-type]
+        )
 
 
 async def test_each_edit_is_kept_in_the_history(world: Database, clock: ManualClock) -> None:

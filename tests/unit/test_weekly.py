@@ -31,7 +31,7 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 def config(**overrides: object) -> wk.WeeklyConfig:
     schedule = overrides.pop("schedule", WeeklySchedule())
     cfg = wk.WeeklyConfig.from_settings(SETTINGS, Periods(schedule))  # type: ignore[arg-type]
-    return wk.WeeklyConfig(**{**cfg.__dict__, **overrides})  # type: ignore[arg-type]
+    return wk.WeeklyConfig(**{**cfg.__dict__, **overrides})
 
 
 @pytest.fixture

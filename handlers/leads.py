@@ -49,7 +49,7 @@ from handlers.base import LeadbotContext, keyboard, reply, requires
 log = logging.getLogger(__name__)
 
 PROMPT = "lead_prompt"
-PROMPT_GROUP = -1
+PROMPT_GROUP = -2  # before the engine's forms (handlers.forms.GROUP) and group 0
 STAGE_NOTE, REJECT_REASON, EDIT_VALUE = "stage_note", "reject_reason", "edit_value"
 LIST_PROJECT_MAX = 30
 _HINTS = {"tags": "tags", "industry": "choice", "origin": "choice", "channel": "choice",

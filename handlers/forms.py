@@ -193,8 +193,7 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         if not isinstance(update, Update) or update.effective_user is None:
             return False
         if update.callback_query is not None:
-            data = update.callback_query.data
-            return bool(data) and (data or "").partition(":")[0] in CODEC.prefixes()
+            return CODEC.handles(update.callback_query.data)
         message = update.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             return False

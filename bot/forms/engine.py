@@ -169,11 +169,9 @@ class FormEngine:
         return self.codec.encode(value)
 
     def owns(self, data: str | None) -> bool:
-        """Whether button data belongs to one of this engine's forms."""
-        prefix = (data or "").partition(":")[0]
-        return any(
-            prefix in (f"{f.prefix}p", f"{f.prefix}s", f"{f.prefix}e") for f in self.forms.values()
-        )
+        """Whether button data belongs to one of this engine's forms (it may still be stale)."""
+        prefixes = {f"{f.prefix}{k}" for f in self.forms.values() for k in "pse"}
+        return data is not None and data.partition(":")[0] in prefixes  # the codec's wire form
 
     # --- the draft's life ------------------------------------------------------------
 

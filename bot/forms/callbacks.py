@@ -13,7 +13,8 @@ A feature declares a frozen dataclass and registers it under a short prefix::
     CODEC.decode("lp:2:在谈")           # LeadPage(page=2, stage="在谈")
     CODEC.decode("lp:x")                # STALE
 
-Fields are ``str``, ``int`` or ``bool`` (``int | None`` / ``str | None`` too, written
+A prefix is a short word, or two joined by ``:`` (``lb:sg``: the leads feature's
+"stage chosen"); the longest registered prefix wins. Fields are ``str``, ``int`` (not negative: ids, indexes, pages) or ``bool`` (``int | None`` / ``str | None`` too, written
 as an empty part). The wire form is ``prefix:part:part``; a ``str`` part may not
 contain ``:`` (refused at encode time, so a bug shows in tests, not in production).
 Anything that does not decode cleanly -- an unknown prefix, a wrong number of
@@ -90,8 +91,8 @@ class Codec:
     def register(self, prefix: str, cls: type, **fixed: Any) -> None:
         if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
             raise TypeError(f"{cls.__name__} must be a frozen dataclass")
-        if not prefix or SEP in prefix or len(prefix) > 4:
-            raise ValueError(f"prefix {prefix!r}: 1-4 characters, no {SEP!r}")
+        if not prefix or len(prefix) > 8 or "" in prefix.split(SEP) or prefix.count(SEP) > 1:
+            raise ValueError(f"prefix {prefix!r}: up to 8 characters, at most one {SEP!r}")
         if prefix in self._by_prefix:
             raise ValueError(f"prefix {prefix!r} is registered twice")
         hints = typing.get_type_hints(cls)
@@ -110,7 +111,16 @@ class Codec:
 
     def handles(self, data: str | None) -> bool:
         """Whether the data carries one of our prefixes (it may still be stale)."""
-        return bool(data) and (data or "").partition(SEP)[0] in self._by_prefix
+        return self._split(data) is not None
+
+    def _split(self, data: str | None) -> tuple[_Entry, list[str]] | None:
+        """The entry of the longest registered prefix (``lb:sg`` before ``lb``), and the rest."""
+        parts = (data or "").split(SEP)
+        for n in (2, 1):
+            entry = self._by_prefix.get(SEP.join(parts[:n])) if len(parts) >= n else None
+            if entry is not None:
+                return entry, parts[n:]
+        return None
 
     def encode(self, value: Any) -> str:
         entry = self._entry_for(value)
@@ -133,12 +143,10 @@ class Codec:
 
     def decode(self, data: str | None) -> Any:
         """The typed value, or :data:`STALE` when the data means nothing (any more)."""
-        if not data or len(data.encode()) > MAX_BYTES:
+        found = self._split(data) if data and len(data.encode()) <= MAX_BYTES else None
+        if found is None or len(found[1]) != len(found[0].wire):
             return STALE
-        prefix, *parts = data.split(SEP)
-        entry = self._by_prefix.get(prefix)
-        if entry is None or len(parts) != len(entry.wire):
-            return STALE
+        entry, parts = found
         values: dict[str, Any] = dict(entry.fixed)
         for (name, kind, optional), part in zip(entry.wire, parts, strict=True):
             if part == "":
@@ -146,7 +154,7 @@ class Codec:
                     return STALE
                 values[name] = None if optional else ""
             elif kind is int:
-                if not (part.isascii() and part.lstrip("-").isdigit()) or len(part) > 18:
+                if not (part.isascii() and part.isdigit()) or len(part) > 18:  # ids, indexes
                     return STALE
                 values[name] = int(part)
             elif kind is bool:

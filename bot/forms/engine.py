@@ -170,8 +170,11 @@ class FormEngine:
 
     def owns(self, data: str | None) -> bool:
         """Whether button data belongs to one of this engine's forms (it may still be stale)."""
+        value = self.codec.decode(data)
+        if isinstance(value, Choose | Act | Edit):
+            return value.form in self.forms
         prefixes = {f"{f.prefix}{k}" for f in self.forms.values() for k in "pse"}
-        return data is not None and data.partition(":")[0] in prefixes  # the codec's wire form
+        return data is not None and data.split(":", 1)[0] in prefixes  # stale, but ours
 
     # --- the draft's life ------------------------------------------------------------
 

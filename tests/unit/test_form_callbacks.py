@@ -81,3 +81,21 @@ def test_registration_is_checked(codec: Codec) -> None:
 
     with pytest.raises(TypeError, match="str, int or bool"):
         codec.register("li", Listy)
+
+
+@dataclass(frozen=True)
+class StageChosen:
+    lead: int
+    stage: int
+
+
+def test_two_word_prefixes_keep_existing_button_data(codec: Codec) -> None:
+    codec.register("lb:sg", StageChosen)
+    codec.register("lb:c", Pick)
+    assert codec.encode(StageChosen(1, 1)) == "lb:sg:1:1"
+    assert codec.decode("lb:sg:1:1") == StageChosen(1, 1)
+    assert codec.decode("lb:c:7") == Pick(7)
+    assert codec.decode("lb:sg:x:1") is STALE and codec.decode("lb:zz:1") is STALE
+    assert codec.handles("lb:sg:garbage") and not codec.handles("lb:zz:1")
+    with pytest.raises(ValueError, match="at most one"):
+        codec.register("a:b:c", Pick)

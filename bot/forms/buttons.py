@@ -96,3 +96,109 @@ for _prefix, _cls in {
     "lb:ed": EditDone, "lb:ec": EditClear,
 }.items():  # fmt: skip
     CODEC.register(_prefix, _cls)
+
+
+# --- weekly (handlers/weekly.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyAct:
+    """A weekly form button without an argument: current, quick, later, discard."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class WeeklySection:
+    """done / none / undo / edit of one section (leads, trips, progress, work)."""
+
+    action: str
+    section: str
+
+
+@dataclass(frozen=True)
+class WeeklyLead:
+    """lead (toggle a lead in the list) / pick (the lead a progress line is about)."""
+
+    action: str
+    lead: int
+
+
+@dataclass(frozen=True)
+class WeeklyStage:
+    stage: str  # the stage's index in the config, or "keep"
+
+
+@dataclass(frozen=True)
+class WeeklySubmit:
+    draft: int
+    rev: int
+
+
+@dataclass(frozen=True)
+class WeeklyDecision:
+    """The head's buttons on a submission: ok (确认), ret (退回), show (the card again)."""
+
+    version: int
+    action: str
+
+
+for _action in ("current", "quick", "later", "discard"):
+    CODEC.register(f"wk:{_action}", WeeklyAct, action=_action)
+for _action in ("done", "none", "undo", "edit"):
+    CODEC.register(f"wk:{_action}", WeeklySection, action=_action)
+for _action in ("lead", "pick"):
+    CODEC.register(f"wk:{_action}", WeeklyLead, action=_action)
+CODEC.register("wk:stage", WeeklyStage)
+CODEC.register("wk:submit", WeeklySubmit)
+CODEC.register("wkc", WeeklyDecision)
+
+
+# --- activities (handlers/activity.py) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityPress:
+    """A button of the /activity form: ``what`` is the step (unit, kind, date, lead, files, sum)."""
+
+    what: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ActivityReview:
+    verdict: str  # ok | no
+    activity: int
+
+
+@dataclass(frozen=True)
+class PlannedTrip:
+    submission: int
+    index: int
+
+    @property
+    def ref(self) -> str:
+        return f"trip:{self.submission}:{self.index}"
+
+
+CODEC.register("aw", ActivityPress)
+CODEC.register("ar", ActivityReview)
+CODEC.register("at:trip", PlannedTrip)
+
+
+# --- ranking and language (handlers/ranking.py, handlers/start.py) ---------------------------
+
+
+@dataclass(frozen=True)
+class RankButton:
+    kind: str
+    category: str  # "" for every category
+
+
+@dataclass(frozen=True)
+class LanguageButton:
+    code: str
+
+
+CODEC.register("rk", RankButton)
+CODEC.register("lang", LanguageButton)

@@ -91,8 +91,8 @@ class Codec:
     def register(self, prefix: str, cls: type, **fixed: Any) -> None:
         if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
             raise TypeError(f"{cls.__name__} must be a frozen dataclass")
-        if not prefix or len(prefix) > 8 or "" in prefix.split(SEP) or prefix.count(SEP) > 1:
-            raise ValueError(f"prefix {prefix!r}: up to 8 characters, at most one {SEP!r}")
+        if not prefix or len(prefix) > 12 or "" in prefix.split(SEP) or prefix.count(SEP) > 1:
+            raise ValueError(f"prefix {prefix!r}: up to 12 characters, at most one {SEP!r}")
         if prefix in self._by_prefix:
             raise ValueError(f"prefix {prefix!r} is registered twice")
         hints = typing.get_type_hints(cls)

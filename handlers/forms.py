@@ -31,6 +31,7 @@ from telegram.ext import (
 
 from bot import catalog
 from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
+from bot.forms.store import DraftConflict
 from bot.services.forms import close_idle_forms
 from handlers.base import LeadbotContext, reply
 from storage import repo
@@ -284,13 +285,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         """One transaction: the draft is committed when this returns, before any reply."""
         actor = context.actor
         assert actor is not None
-        async with context.session() as session:
-            ctx = FormContext(
-                session=session, services=context.services, actor=actor,
-                person=person(actor.tg_user_id), now=context.now(), locale=context.locale,
-            )  # fmt: skip
-            outcome: Outcome = await call(ctx)
-        return outcome
+        for _attempt in range(2):
+            try:
+                async with context.session() as session:
+                    ctx = FormContext(
+                        session=session, services=context.services, actor=actor,
+                        person=person(actor.tg_user_id), now=context.now(), locale=context.locale,
+                    )  # fmt: skip
+                    outcome: Outcome = await call(ctx)
+                return outcome
+            except DraftConflict:  # another instance moved the draft on: answer on its state
+                log.info("form draft of %s changed under us; reading it again", actor.tg_user_id)
+        return Outcome(Status.STALE)
 
     async def _show(
         self, update: Update, context: LeadbotContext, engine: FormEngine, outcome: Outcome

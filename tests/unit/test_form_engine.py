@@ -29,6 +29,7 @@ from bot.forms import (
     Option,
     Status,
     Step,
+    store,
 )
 from bot.services import ServiceError
 from bot.services.access import Actor
@@ -91,9 +92,10 @@ class World:
 
 
 @pytest.fixture
-async def world(sqlite_db: Database, clock: ManualClock) -> World:
+async def world(db: Database, clock: ManualClock) -> World:
+    """On SQLite and, where available, PostgreSQL (the draft table is the same on both)."""
     SAVED.clear()
-    return World(sqlite_db, clock)
+    return World(db, clock)
 
 
 async def test_each_answer_is_in_the_database_once_the_session_ends(world: World) -> None:
@@ -223,3 +225,19 @@ async def test_cancel_and_the_draft_is_json(world: World) -> None:
         out = await e.cancel(ctx)
         assert out.status is Status.CLOSED and out.said[0].key == "report.cancelled"
         assert (await e.cancel(ctx)).status is Status.NONE
+
+
+async def test_two_instances_cannot_both_move_the_same_draft_on(world: World) -> None:
+    e = world.engine
+    async with world.ctx() as ctx:
+        await e.start(ctx, "tiny")
+    async with world.db.session() as session:
+        first = await store.load(session, "tg:7")
+    assert first is not None
+    async with world.ctx() as ctx:
+        await e.text(ctx, "电池")  # this instance answered first
+    with pytest.raises(store.DraftConflict):
+        async with world.db.session() as session:  # the other wrote on what it had read
+            await store.write(session, "tg:7", first.draft, world.clock.now(), first.version)
+    stored = await world.stored()
+    assert stored is not None and stored["values"] == {"project": "电池"}

@@ -308,7 +308,7 @@ async def _finish(
             await update.callback_query.answer()
         if err.code.startswith(_RETRY) and "nonce" in prompt:
             prompt["at"] = context.now().isoformat()
-            await _ask(update, context, prompt, context.error_text(err))
+            await _ask(update, context, prompt, _retry_text(context, prompt, err))
         else:
             _clear(context)
             await reply(update, context.error_text(err))
@@ -326,6 +326,13 @@ async def _finish(
         text = context.t("leads.edit.done", code=result.code, field=context.label(f"leads.field.{result.field}"),
                          old=_display(context, result.field, result.old), new=_display(context, result.field, result.new))  # fmt: skip
         await _edit_or_reply(update, text, _view_button(context, lead_id))
+
+
+def _retry_text(context: LeadbotContext, prompt: dict[str, Any], err: ServiceError) -> Html:
+    """What to fix; the foreign-capital (USD) field explains amounts with dollar examples."""
+    if prompt.get("field") == "foreign_usd" and err.code.startswith("leads.amount."):
+        return context.t("leads.usd_amount." + err.code.removeprefix("leads.amount."), **err.params)
+    return context.error_text(err)
 
 
 @requires(private=True)

@@ -101,3 +101,18 @@ async def test_each_tag_tap_redraws_the_same_message(world_harness: Harness) -> 
     r = await h.press(LIAISON, "完成")
     assert "外资" in r.text
     assert (await _draft(h) or {})["values"]["tags"] == ["专精特新"]
+
+
+async def test_editing_the_dollar_field_explains_itself_in_dollars(world_harness: Harness) -> None:
+    from tests.e2e.test_leads_browse import add_lead
+
+    h = world_harness
+    code = await add_lead(h)
+    await h.send(LIAISON, f"/edit {code}")
+    await h.press(LIAISON, "外资")
+    r = await h.send(LIAISON, "很多")
+    assert "没看懂这个金额" in r.text and "2万美元" in r.text and "5000万" not in r.text
+    r = await h.send(LIAISON, "3万元")
+    assert "外资请按美元填写" in r.text
+    r = await h.send(LIAISON, "3万美元。")  # a sentence's full stop is fine
+    assert "已修改" in r.text and "30,000" in r.text

@@ -331,7 +331,7 @@ async def _finish(
 def _retry_text(context: LeadbotContext, prompt: dict[str, Any], err: ServiceError) -> Html:
     """What to fix; the foreign-capital (USD) field explains amounts with dollar examples."""
     if prompt.get("field") == "foreign_usd" and err.code.startswith("leads.amount."):
-        return context.t("leads.usd_amount." + err.code.removeprefix("leads.amount."), **err.params)
+        return context.t(f"leads.usd_amount.{err.code.removeprefix('leads.amount.')}", **err.params)
     return context.error_text(err)
 
 

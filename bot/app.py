@@ -19,6 +19,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.forms import FormEngine
+from bot.forms import report as report_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
 from bot.services import Services
@@ -58,6 +60,7 @@ class LeadbotApplication(Application):
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     digests: digest_jobs.DigestJobs  # the leaders' reports (scheduler/digests.py)
     health: HealthCheck
+    forms: FormEngine  # the form engine: drafts in form_drafts (bot/forms)
     leader: LeaderElection
     _job_scheduler: object | None = None
 
@@ -152,6 +155,9 @@ def build_application(
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
+    app.forms = FormEngine(
+        [report_form.form()], timedelta(minutes=settings.form_timeout_minutes)
+    )  # every form on the engine (bot/forms): /report
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)

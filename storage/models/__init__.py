@@ -26,6 +26,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent
 from storage.models.scoring import Activity, LedgerEntry, UnitScore
@@ -46,6 +47,7 @@ __all__ = [
     "Base",
     "Chat",
     "ChatKind",
+    "FormDraft",
     "FundsRecord",
     "Invite",
     "JobMark",

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+)
 
 from bot import digest_text, logging_setup
 from bot.cli import periods_for
@@ -58,6 +65,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     health: HealthCheck
     leader: LeaderElection
+    send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
     _job_scheduler: object | None = None
 
     async def initialize(self) -> None:
@@ -67,6 +75,8 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
         await self.services.db.ensure_schema()
         await self.services.claims.load()
         await super().initialize()
+        if self.send_bot is not self.bot:
+            await self.send_bot.initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
 
@@ -83,6 +93,11 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
         await self.leader.stop()
         await super().stop()  # in-flight updates finish first …
         await self.services.claims.close()  # … then every claimed id is written
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self.send_bot is not self.bot:
+            await self.send_bot.shutdown()
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
@@ -139,13 +154,16 @@ def build_application(
         .persistence(DatabasePersistence(db, clock))
     )
     api = base_url or settings.bot_api_url
+    urls: dict[str, str] = {}
     if api:
-        builder = builder.base_url(api).base_file_url(
-            base_file_url or api.replace("/bot", "/file/bot")
-        )
+        urls = {"base_url": api, "base_file_url": base_file_url or api.replace("/bot", "/file/bot")}
+        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
     app: LeadbotApplication = builder.build()  # type: ignore[assignment]
+    app.send_bot = (
+        ExtBot(app.bot.token, defaults=app.bot.defaults, **urls) if rate_limiter else app.bot
+    )
     app.services = services
     app.update_listeners = []
     app.set_menus = set_menus

@@ -24,7 +24,7 @@ from typing import Any
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
 from scheduler.jobs import JobRunner
-from scheduler.outbox import DrainReport, Outbox
+from scheduler.outbox import RATE, DrainReport, Outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,12 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
     outbox = Outbox(
         services.db,
         services.clock,
-        app.bot,
+        getattr(app, "send_bot", app.bot),
         reminders.render,
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
+        rate=RATE,
+        username=lambda: app.bot.username,
     )
     jobs = WeeklyJobs(services.db, cfg, outbox, metrics)
     jobs.register(app.jobs)

@@ -18,6 +18,7 @@ from storage.models.access import (
 )
 from storage.models.base import Base, UTCDateTime
 from storage.models.funds import FundsRecord
+from storage.models.inbox import InboxStatus, InboxUpdate
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
 from storage.models.weekly import (
@@ -41,6 +42,8 @@ __all__ = [
     "Chat",
     "ChatKind",
     "FundsRecord",
+    "InboxStatus",
+    "InboxUpdate",
     "Invite",
     "JobMark",
     "Lead",

@@ -28,6 +28,7 @@ from bot.cli import periods_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.health import HealthCheck, database_probe, scheduler_probe
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.services import Services, maintenance, scoring, stage_nodes
 from handlers import activity, ranking, register, report
@@ -65,6 +66,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     health: HealthCheck
     leader: LeaderElection
+    inbox: Inbox  # updates stored before they are acknowledged (bot/inbox.py)
     send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
     _job_scheduler: object | None = None
 
@@ -82,6 +84,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
 
     async def start(self) -> None:
         await super().start()
+        await self.inbox.start()
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
@@ -91,6 +94,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
         await self.leader.stop()
+        await self.inbox.stop()  # the update in hand is finished; the rest stay stored
         await super().stop()  # in-flight updates finish first …
         await self.services.claims.close()  # … then every claimed id is written
 
@@ -165,7 +169,8 @@ def build_application(
         ExtBot(app.bot.token, defaults=app.bot.defaults, **urls) if rate_limiter else app.bot
     )
     app.services = services
-    app.update_listeners = []
+    app.inbox = Inbox(db, clock, app)
+    app.update_listeners = [app.inbox.observe]
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = _jobs(services)
@@ -199,6 +204,7 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
     )
     app.health = HealthCheck()
     app.health.register("database", database_probe(db))
+    app.health.register("inbox", app.inbox.probe)
 
     def responsible_since() -> datetime | None:
         return (

@@ -19,9 +19,13 @@ class InboxStatus:
 
 class InboxUpdate(Base):
     __tablename__ = "inbox_updates"
-    __table_args__ = (Index("ix_inbox_updates_status_id", "status", "update_id"),)
+    __table_args__ = (
+        Index("ix_inbox_updates_status_id", "status", "update_id"),
+        Index("ix_inbox_updates_chat_status", "chat_id", "status"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # one chat's updates in order
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8), default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

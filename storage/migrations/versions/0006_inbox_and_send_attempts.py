@@ -19,6 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "inbox_updates",
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -30,6 +31,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inbox_updates", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_updates_status_id", ["status", "update_id"], unique=False)
+        batch_op.create_index("ix_inbox_updates_chat_status", ["chat_id", "status"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_inbox_updates_received_at"), ["received_at"], unique=False
         )
@@ -48,5 +50,6 @@ def downgrade() -> None:
         batch_op.drop_column("attempted_at")
     with op.batch_alter_table("inbox_updates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_updates_received_at"))
+        batch_op.drop_index("ix_inbox_updates_chat_status")
         batch_op.drop_index("ix_inbox_updates_status_id")
     op.drop_table("inbox_updates")

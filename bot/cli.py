@@ -45,9 +45,10 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
     quiet = args.func is cmd_console
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else settings.log_level)
     secrets = [settings.token_value() or "", settings.webhook_secret_value() or ""]
+    passwords: list[str] = []
     with contextlib.suppress(Exception):
-        secrets.append(make_url(settings.database_url).password or "")
-    setup_logging(level, json=settings.log_json, secrets=secrets)
+        passwords.append(make_url(settings.database_url).password or "")
+    setup_logging(level, json=settings.log_json, secrets=secrets, passwords=passwords)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.logging_setup import redact
 from storage.db import Database
 from storage.models import InboxUpdate
-from tests.e2e.harness import Harness
 from tests.e2e import test_webhook
+from tests.e2e.harness import Harness
 from tests.e2e.test_webhook import Hook
 
 NEWBIE = 4242

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
 LEASE = timedelta(seconds=60)
-BATCH = 20
+BATCH = 8  # updates leased (and handled side by side, one per chat) at once
 IDLE_POLL = 1.0  # seconds between looks at the table when nothing woke the processor
 STUCK_AFTER = timedelta(minutes=5)
 
@@ -198,15 +198,9 @@ class Inbox:
         now = self.clock.now()
         async with self.db.session() as session:
             rows = await inbox_repo.lease_next(session, now, now + self.lease, self.batch)
-        for position, row in enumerate(rows):
-            if self._stopping:
-                async with self.db.session() as session:  # give the rest back at once
-                    for rest in rows[position:]:
-                        await inbox_repo.mark_failed(
-                            session, rest.update_id, rest.error or "", park=False
-                        )
-                break
-            await self._handle(row.update_id, row.payload, row.attempts)
+        # each row is the first pending update of its chat: different chats are handled
+        # side by side (a slow upload does not hold up anyone else), one chat in order
+        await asyncio.gather(*(self._handle(r.update_id, r.payload, r.attempts) for r in rows))
         return len(rows)
 
     async def _handle(self, update_id: int, payload: dict[str, Any], attempts: int) -> None:

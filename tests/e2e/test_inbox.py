@@ -14,8 +14,9 @@ from bot.logging_setup import redact
 from storage.db import Database
 from storage.models import InboxUpdate
 from tests.e2e import test_webhook
-from tests.e2e.harness import Harness
+from tests.e2e.harness import ADMIN, Harness
 from tests.e2e.test_webhook import Hook
+from tests.sheetbombs import formatted_to_the_last_row, millions_of_rows
 
 NEWBIE = 4242
 hook = test_webhook.hook  # the webhook fixture: a real server over HTTP
@@ -124,3 +125,42 @@ async def test_the_webhook_answers_503_when_the_database_cannot_store_the_update
     assert (await hook.post(hook.update(5))).status == 200
     rows = await settled(hook.app.services.db)
     assert list(rows) == [5] and rows[5].status == "done"
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+
+async def test_an_xlsx_with_three_million_rows_is_refused_while_others_are_answered(
+    world_harness: Harness,
+) -> None:
+    h = world_harness
+    h.user(NEWBIE, "路人甲")
+    bomb = h.api.send_document(ADMIN, millions_of_rows(), "units.xlsx")
+    other = h.api.send_text(NEWBIE, "/start")
+    started = asyncio.get_running_loop().time()
+    await h.processed(other)
+    await h.processed(bomb)
+    assert asyncio.get_running_loop().time() - started < 10
+    r = h.collect()
+    assert "本机器人仅供已登记的单位使用" in r.to(NEWBIE).text
+    assert "表格超过 10000 行" in r.to(ADMIN).text
+
+
+async def test_a_sheet_formatted_to_the_last_row_is_imported(world_harness: Harness) -> None:
+    h = world_harness
+    r = await h.upload(ADMIN, formatted_to_the_last_row(["新设局甲", "新设局乙"]), "units.xlsx")
+    assert "已导入 2 个单位" in r.text
+    async with h.db.session() as s:
+        from storage.models import Unit
+
+        names = set((await s.scalars(select(Unit.name))).all())
+    assert {"新设局甲", "新设局乙"} <= names
+
+
+async def test_a_file_over_the_cap_is_refused_before_it_is_downloaded(
+    world_harness: Harness,
+) -> None:
+    h = world_harness
+    r = await h.upload(ADMIN, b"x" * (10 * 1024 * 1024 + 1), "units.xlsx")
+    assert "文件太大" in r.text
+    assert not h.api.calls_of("getFile")

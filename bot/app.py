@@ -169,7 +169,7 @@ def build_application(
         ExtBot(app.bot.token, defaults=app.bot.defaults, **urls) if rate_limiter else app.bot
     )
     app.services = services
-    app.inbox = Inbox(db, clock, app)
+    app.inbox = Inbox(db, clock, app, lease=timedelta(seconds=settings.inbox_lease_seconds))
     app.update_listeners = [app.inbox.observe]
     app.set_menus = set_menus
     app.run_jobs = run_jobs

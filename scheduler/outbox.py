@@ -83,6 +83,7 @@ CONCURRENCY = 8  # sends in flight at once per instance: the crash window
 RATE = 30.0  # messages per second, Telegram's overall limit for a bot
 LEASE = timedelta(minutes=10)
 INLINE_RETRIES = 3
+MAX_429 = 20  # 429 answers one row may get in one drain before it backs off
 MAX_RETRY_WAIT = 60.0
 BACKOFF = timedelta(seconds=30)
 PARTS_SENT = (
@@ -302,9 +303,11 @@ class Outbox:
             if row.kind.startswith("remind:"):
                 self._count("reminders_sent")
             return
-        # not delivered: back to pending at once (any worker, any instance may take it)
+        # not delivered: back to pending at once (any worker, any instance may take it).
+        # A 429 is Telegram's pace, not the row's fault: it is retried after the pause for
+        # as long as the drain lasts (up to MAX_429 times); other errors back off sooner.
         tries = run.tries[row.id] = run.tries.get(row.id, 0) + 1
-        if tries > self.inline_retries:
+        if tries > (MAX_429 if error.startswith("429") else self.inline_retries):
             await self._postpone(row, token, run, done, error)
             return
         report.retried += 1

@@ -24,8 +24,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -35,11 +35,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import catalog
+from bot import notifier
 from bot.catalog import Html
 from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityDraft, ActivityView
 from bot.services.leads import parse_code as parse_lead_code
+from handlers import notices
 from handlers.base import LeadbotContext, command_args, reply, requires
 from handlers.forms import ExclusiveForm, FormKit
 
@@ -516,13 +517,14 @@ async def _verify(update: Update, context: LeadbotContext, activity_id: int) -> 
             outcome = await activities.verify_activity(
                 session, context.now(), context.actor, activity_id, _setup(context)
             )
+            await _notify(session, update, context, outcome, "activity.notify_verified")
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     await reply(
         update, context.t("activity.verified", code=outcome.view.code, unit=outcome.view.unit_name)
     )
-    await _notify(context, outcome, "activity.notify_verified")
+    await notices.deliver(context)
 
 
 @requires(leader=True)
@@ -541,6 +543,7 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
             outcome = await activities.reject_activity(
                 session, context.now(), context.actor, activity_id, reason, _setup(context)
             )
+            await _notify(session, update, context, outcome, "activity.notify_rejected")
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return err.code != "activity.reason_missing"
@@ -553,24 +556,26 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
             reason=outcome.view.review_note or "",
         ),
     )
-    await _notify(context, outcome, "activity.notify_rejected")
+    await notices.deliver(context)
     return True
 
 
-async def _notify(context: LeadbotContext, outcome: activities.ReviewOutcome, key: str) -> None:
+async def _notify(
+    session: AsyncSession,
+    update: Update,
+    context: LeadbotContext,
+    outcome: activities.ReviewOutcome,
+    key: str,
+) -> None:
+    """The unit's members hear the review result: planned in the review's transaction."""
     v = outcome.view
+    payload = {"code": v.code, "kind": v.kind_name, "reason": v.review_note or ""}
     for tg_id, locale in outcome.notify:
-        text = catalog.t(
-            key,
-            locale or context.services.settings.locale,
-            code=v.code,
-            kind=v.kind_name,
-            reason=v.review_note or "",
-        )
-        try:
-            await context.bot.send_message(tg_id, text)
-        except TelegramError as exc:
-            log.info("activity review notice to %s not sent: %s", tg_id, exc)
+        await notifier.notify(
+            session, notifier.Recipient.telegram(tg_id, locale=locale), "activity.review",
+            payload, now=context.now(), key=notices.key_of(update), template=key,
+            default_locale=context.services.settings.locale,
+        )  # fmt: skip
 
 
 async def on_review_button(update: Update, context: LeadbotContext) -> int | None:
@@ -698,7 +703,9 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
-        states=dict.fromkeys((UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers),
+        states=dict.fromkeys(
+            (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers
+        ),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,

@@ -21,6 +21,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import notifier
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
 from scheduler.jobs import JobRunner
@@ -88,7 +89,7 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
         services.db,
         services.clock,
         getattr(app, "send_bot", app.bot),
-        reminders.render,
+        notifier.dispatching(reminders.render),  # notices rendered per channel and kind
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
         rate=RATE,

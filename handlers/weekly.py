@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -24,13 +25,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import catalog
+from bot import catalog, notifier
 from bot.catalog import Html
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
 from bot.services.weekly import Form, SubmissionState, SubmissionView, WeeklyConfig
 from bot.text import split_html
+from handlers import notices
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
 from handlers.forms import ExclusiveForm
 from storage import weekly_repo
@@ -722,6 +724,9 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
             decision = await wk.decide(
                 session, context.now(), _cfg(context), actor, version_id, confirm=True
             )
+            await _notify(session, update, context, decision.submitter.tg_user_id, decision.submitter.locale,
+                          "weekly.confirm.notify", head=decision.decided_by, number=decision.number,
+                          outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}")  # fmt: skip
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return
@@ -734,19 +739,21 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
             "weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=outcome
         ),
     )
-    await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.confirm.notify",
-                  head=decision.decided_by, number=decision.number, outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}")  # fmt: skip
+    await notices.deliver(context)
 
 
-async def _notify(context: LeadbotContext, chat_id: int, locale: str | None, key: str, *, outcome_key: str | None = None,
-                  markup: InlineKeyboardMarkup | None = None, **values: Any) -> None:  # fmt: skip
+async def _notify(session: AsyncSession, update: Update, context: LeadbotContext, chat_id: int, locale: str | None,
+                  key: str, *, outcome_key: str | None = None, start: str | None = None,
+                  **values: Any) -> None:  # fmt: skip
+    """Plan the submitter's notice in the decision's transaction (bot/notifier.py)."""
     loc = locale or context.services.settings.locale
     if outcome_key:
         values["outcome"] = catalog.plain(outcome_key, loc)
-    try:
-        await context.bot.send_message(chat_id, catalog.t(key, loc, **values), reply_markup=markup)
-    except TelegramError as exc:
-        log.info("weekly notice to %s not sent: %s", chat_id, exc)
+    buttons = [[{"label": "weekly.button.fix", "start": start}]] if start else None
+    await notifier.notify(
+        session, notifier.Recipient.telegram(chat_id, locale=loc), "weekly.decision", values,
+        now=context.now(), key=notices.key_of(update), template=key, buttons=buttons,
+    )  # fmt: skip
 
 
 async def _show_card(update: Update, context: LeadbotContext, version_id: int) -> None:
@@ -814,6 +821,9 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
         async with context.session() as session:
             decision = await wk.decide(session, context.now(), _cfg(context), context.actor, int(pending["version"]),  # type: ignore[arg-type]
                                        confirm=False, reason=text)  # fmt: skip
+            await _notify(session, update, context, decision.submitter.tg_user_id, decision.submitter.locale,
+                          "weekly.return.notify", start="weekly", head=decision.decided_by,
+                          number=decision.number, reason=decision.reason or "")  # fmt: skip
     except ServiceError as err:
         if err.code.startswith("weekly.input."):
             await reply(update, context.error_text(err) + "\n" + context.t("weekly.return.again"))
@@ -826,12 +836,7 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
         update,
         context.t("weekly.return.done", name=decision.submitter.name, number=decision.number),
     )
-    loc = decision.submitter.locale or context.services.settings.locale
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(catalog.plain("weekly.button.fix", loc), url=_deep_link(context))]]
-    )
-    await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.return.notify", markup=markup,
-                  head=decision.decided_by, number=decision.number, reason=decision.reason or "")  # fmt: skip
+    await notices.deliver(context)
     return ConversationHandler.END
 
 

@@ -39,12 +39,14 @@ from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.jobs import JobRunner
 from scheduler.leader import LeaderElection, tick_when_leader
+from storage import inbox as inbox_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 UpdateListener = Callable[[Update, str, float], None]
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 JOB_TICK_SECONDS = 5.0
+INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries are dropped)
 
 
 class LeadbotApplication(Application):  # type: ignore[type-arg]
@@ -256,6 +258,7 @@ def _jobs(services: Services) -> JobRunner:
     async def prune(now: datetime) -> None:
         async with services.db.session() as session:
             await maintenance.prune_processed_updates(session, now)
+            await inbox_repo.prune(session, now - INBOX_KEPT)  # done updates; parked ones stay
 
     runner.add("prune-update-ids", timedelta(hours=6), prune)
     return runner

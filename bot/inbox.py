@@ -101,9 +101,11 @@ class Inbox:
         while not self._stopping:
             try:
                 updates = await bot.get_updates(
-                    offset=self.offset, timeout=timeout, allowed_updates=allowed_updates,
+                    offset=self.offset,
+                    timeout=timeout,
+                    allowed_updates=allowed_updates,
                     read_timeout=timeout + 10,
-                )  # fmt: skip
+                )
             except asyncio.CancelledError:
                 raise
             except (InvalidToken, Conflict):

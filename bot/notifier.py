@@ -83,14 +83,27 @@ async def notify(
     ``payload`` its values (plain JSON), ``buttons`` rows of ``{"label": catalog key,
     "data": callback data}`` or ``{"label", "start"}`` (a deep link)."""
     row = {
-        "kind": (KIND_PREFIX + kind)[:32], "period_key": key[:32], "chat_id": recipient.chat_id,
-        "unit_id": None, "recipient": recipient.label or str(recipient.chat_id),
-        "template": template, "params": {**payload, "_channel": recipient.channel},
-        "locale": recipient.locale or default_locale, "buttons": buttons or [], "due_at": now,
-        "not_after": now + GRACE, "status": "pending", "attempts": 0, "claim_token": None,
-        "claimed_at": None, "sent_at": None, "message_id": None, "error": None,
-        "reported": False, "created_at": now,
-    }  # fmt: skip
+        "kind": (KIND_PREFIX + kind)[:32],
+        "period_key": key[:32],
+        "chat_id": recipient.chat_id,
+        "unit_id": None,
+        "recipient": recipient.label or str(recipient.chat_id),
+        "template": template,
+        "params": {**payload, "_channel": recipient.channel},
+        "locale": recipient.locale or default_locale,
+        "buttons": buttons or [],
+        "due_at": now,
+        "not_after": now + GRACE,
+        "status": "pending",
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": now,
+    }
     return await weekly_repo.enqueue(session, [row]) == 1
 
 

@@ -294,9 +294,14 @@ class Outbox:
             return
         else:
             await self._finish(
-                row, token, status=OutboxStatus.SENT, sent_at=self.clock.now(),
-                message_id=message_id, error=None, attempted_at=None,
-            )  # fmt: skip
+                row,
+                token,
+                status=OutboxStatus.SENT,
+                sent_at=self.clock.now(),
+                message_id=message_id,
+                error=None,
+                attempted_at=None,
+            )
             report.sent += 1
             report.sent_ids.append(row.id)
             self._count("outbox_sent")
@@ -316,9 +321,12 @@ class Outbox:
 
     def _release(self, row: OutboxMessage, done: int, error: str) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "status": OutboxStatus.PENDING, "claim_token": None, "claimed_at": None,
-            "attempted_at": None, "error": error or "retry later",
-        }  # fmt: skip
+            "status": OutboxStatus.PENDING,
+            "claim_token": None,
+            "claimed_at": None,
+            "attempted_at": None,
+            "error": error or "retry later",
+        }
         if done:
             values["params"] = {**(row.params or {}), PARTS_SENT: done}
         return values

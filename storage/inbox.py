@@ -72,10 +72,16 @@ async def accept(session: AsyncSession, payloads: Sequence[dict[str, Any]], now:
     if not payloads:
         return 0
     rows = [
-        {"update_id": int(p["update_id"]), "chat_id": chat_of(p), "payload": p,
-         "status": InboxStatus.PENDING, "attempts": 0, "received_at": now}
+        {
+            "update_id": int(p["update_id"]),
+            "chat_id": chat_of(p),
+            "payload": p,
+            "status": InboxStatus.PENDING,
+            "attempts": 0,
+            "received_at": now,
+        }
         for p in payloads
-    ]  # fmt: skip
+    ]
     stmt = (
         _insert(session)(InboxUpdate.__table__)
         .on_conflict_do_nothing(index_elements=["update_id"])
@@ -109,10 +115,14 @@ async def lease_next(
     for row in (await session.scalars(stmt)).all():
         result = await session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.update_id == row.update_id, InboxUpdate.status == InboxStatus.PENDING, free)
+            .where(
+                InboxUpdate.update_id == row.update_id,
+                InboxUpdate.status == InboxStatus.PENDING,
+                free,
+            )
             .values(lease_until=until, attempts=InboxUpdate.attempts + 1)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         if result.rowcount == 1:
             row.attempts = (row.attempts or 0) + 1
             taken.append(row)
@@ -136,10 +146,13 @@ async def mark_failed(session: AsyncSession, update_id: int, error: str, *, park
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id, InboxUpdate.status == InboxStatus.PENDING)
-        .values(status=InboxStatus.PARKED if park else InboxStatus.PENDING, lease_until=None,
-                error=error[:2000])
+        .values(
+            status=InboxStatus.PARKED if park else InboxStatus.PENDING,
+            lease_until=None,
+            error=error[:2000],
+        )
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
 
 
 async def release_all(session: AsyncSession) -> int:

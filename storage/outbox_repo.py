@@ -53,11 +53,14 @@ async def claim_one(session: AsyncSession, row_id: int, token: str, now: datetim
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(
-            status=OutboxStatus.SENDING, claim_token=token, claimed_at=now, attempted_at=now,
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempted_at=now,
             attempts=OutboxMessage.attempts + 1,
         )
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     return result.rowcount == 1
 
 

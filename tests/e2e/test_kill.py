@@ -75,13 +75,19 @@ class Bot:
     def env(self, port: int) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_")}
         env.update(
-            DATABASE_URL=self.url, LEADBOT_TOKEN=self.api.token, LEADBOT_BOT_API_URL=self.api.base_url,
-            LEADBOT_ADMINS=str(ADMIN), LEADBOT_WEBHOOK_URL="https://bot.example.com",
-            LEADBOT_WEBHOOK_SECRET=SECRET, LEADBOT_WEBHOOK_LISTEN="127.0.0.1",
-            LEADBOT_WEBHOOK_PORT=str(port), LEADBOT_LEADER_RETRY_SECONDS="0.5",
-            LEADBOT_LEADER_TAKEOVER_SECONDS="2", LEADBOT_INBOX_LEASE_SECONDS="2",
+            DATABASE_URL=self.url,
+            LEADBOT_TOKEN=self.api.token,
+            LEADBOT_BOT_API_URL=self.api.base_url,
+            LEADBOT_ADMINS=str(ADMIN),
+            LEADBOT_WEBHOOK_URL="https://bot.example.com",
+            LEADBOT_WEBHOOK_SECRET=SECRET,
+            LEADBOT_WEBHOOK_LISTEN="127.0.0.1",
+            LEADBOT_WEBHOOK_PORT=str(port),
+            LEADBOT_LEADER_RETRY_SECONDS="0.5",
+            LEADBOT_LEADER_TAKEOVER_SECONDS="2",
+            LEADBOT_INBOX_LEASE_SECONDS="2",
             PYTHONPATH=str(ROOT),
-        )  # fmt: skip
+        )
         env.pop("DATABASE_URL_TEST", None)
         return env
 
@@ -89,9 +95,15 @@ class Bot:
         port = free_port()
         log = (self.tmp / f"bot-{len(self.procs)}.log").open("ab")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", self.command, cwd=self.tmp, env=self.env(port),
-            stdout=log, stderr=log,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bot.cli",
+            self.command,
+            cwd=self.tmp,
+            env=self.env(port),
+            stdout=log,
+            stderr=log,
+        )
         self.procs.append(proc)
         self.ports.append(port)
         return proc
@@ -267,10 +279,14 @@ def _update(update_id: int, text: str) -> dict[str, Any]:
     return {
         "update_id": update_id,
         "message": {
-            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
-            "chat": {"id": ADMIN, "type": "private", "first_name": "管理员"}, "from": user,
+            "message_id": update_id,
+            "date": int(time.time()),
+            "text": text,
+            "entities": entities,
+            "chat": {"id": ADMIN, "type": "private", "first_name": "管理员"},
+            "from": user,
         },
-    }  # fmt: skip
+    }
 
 
 # --- the outbox: a fan-out killed half-way, Telegram answering 429 half the time --------------
@@ -280,13 +296,27 @@ PEOPLE = list(range(5001, 5061))
 
 def planned(chat_id: int, now: datetime) -> dict[str, Any]:
     return {
-        "kind": "remind:kill", "period_key": "2026-W47", "chat_id": chat_id, "unit_id": None,
-        "recipient": f"chat {chat_id}", "template": "weekly.view.indent",
-        "params": {"text": f"提醒 {chat_id}"}, "locale": "zh_CN", "buttons": [], "due_at": now,
-        "not_after": now + timedelta(hours=2), "status": "pending", "attempts": 0,
-        "claim_token": None, "claimed_at": None, "sent_at": None, "message_id": None,
-        "error": None, "reported": False, "created_at": now,
-    }  # fmt: skip
+        "kind": "remind:kill",
+        "period_key": "2026-W47",
+        "chat_id": chat_id,
+        "unit_id": None,
+        "recipient": f"chat {chat_id}",
+        "template": "weekly.view.indent",
+        "params": {"text": f"提醒 {chat_id}"},
+        "locale": "zh_CN",
+        "buttons": [],
+        "due_at": now,
+        "not_after": now + timedelta(hours=2),
+        "status": "pending",
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": now,
+    }
 
 
 async def leader_of(bot: Bot) -> int | None:

@@ -30,9 +30,14 @@ def payload(update_id: int, chat: int) -> dict[str, Any]:
     user = {"id": chat, "is_bot": False, "first_name": "x"}
     return {
         "update_id": update_id,
-        "message": {"message_id": update_id, "date": 0, "text": "hi", "from": user,
-                    "chat": {"id": chat, "type": "private"}},
-    }  # fmt: skip
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "text": "hi",
+            "from": user,
+            "chat": {"id": chat, "type": "private"},
+        },
+    }
 
 
 async def test_each_update_is_stored_once_and_handled_by_one_processor(

@@ -115,7 +115,11 @@ async def by_polling(
 ) -> float:
     await app.initialize()
     await app.start()
-    await app.updater.start_polling(poll_interval=0, timeout=1)
+    inbox = getattr(app, "inbox", None)  # Leadbot polls through its durable inbox
+    if inbox is not None:
+        inbox.start_polling(timeout=1)
+    else:
+        await app.updater.start_polling(poll_interval=0, timeout=1)
     try:
         for _ in range(WARMUP):
             api.send_text(user, text)
@@ -126,7 +130,8 @@ async def by_polling(
         await counter.wait(WARMUP + n)
         return n / (time.perf_counter() - start)
     finally:
-        await app.updater.stop()
+        if inbox is None:
+            await app.updater.stop()
         await app.stop()
         await app.shutdown()
 

@@ -14,7 +14,14 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+)
 
 from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
@@ -22,6 +29,7 @@ from bot.config import Settings
 from bot.forms import FormEngine
 from bot.forms import report as report_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.services import Services
 from handlers import register
@@ -33,12 +41,14 @@ from scheduler import reminders as weekly_jobs
 from scheduler import schedule
 from scheduler.jobs import JobRunner
 from scheduler.leader import LeaderElection, tick_when_leader
+from storage import inbox as inbox_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 UpdateListener = Callable[[Update, str, float], None]
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 JOB_TICK_SECONDS = 5.0
+INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries are dropped)
 
 
 class LeadbotApplication(Application):
@@ -62,6 +72,8 @@ class LeadbotApplication(Application):
     health: HealthCheck
     forms: FormEngine  # the form engine: drafts in form_drafts (bot/forms)
     leader: LeaderElection
+    inbox: Inbox  # updates stored before they are acknowledged (bot/inbox.py)
+    send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
     _job_scheduler: object | None = None
 
     async def initialize(self) -> None:
@@ -71,11 +83,14 @@ class LeadbotApplication(Application):
         await self.services.db.ensure_schema()
         await self.services.claims.load()
         await super().initialize()
+        if self.send_bot is not self.bot:
+            await self.send_bot.initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
 
     async def start(self) -> None:
         await super().start()
+        await self.inbox.start()
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
@@ -85,8 +100,14 @@ class LeadbotApplication(Application):
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
         await self.leader.stop()
+        await self.inbox.stop()  # the update in hand is finished; the rest stay stored
         await super().stop()  # in-flight updates finish first …
         await self.services.claims.close()  # … then every claimed id is written
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self.send_bot is not self.bot:
+            await self.send_bot.shutdown()
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
@@ -143,15 +164,19 @@ def build_application(
         .persistence(DatabasePersistence(db, clock))
     )
     api = base_url or settings.bot_api_url
+    urls: dict[str, str] = {}
     if api:
-        builder = builder.base_url(api).base_file_url(
-            base_file_url or api.replace("/bot", "/file/bot")
-        )
+        urls = {"base_url": api, "base_file_url": base_file_url or api.replace("/bot", "/file/bot")}
+        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
     app: LeadbotApplication = builder.build()  # type: ignore[assignment]
+    app.send_bot = (
+        ExtBot(app.bot.token, defaults=app.bot.defaults, **urls) if rate_limiter else app.bot
+    )
     app.services = services
-    app.update_listeners = []
+    app.inbox = Inbox(db, clock, app, lease=timedelta(seconds=settings.inbox_lease_seconds))
+    app.update_listeners = [app.inbox.observe]
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
@@ -185,6 +210,7 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
     )
     app.health = HealthCheck()
     app.health.register("database", database_probe(db))
+    app.health.register("inbox", app.inbox.probe)
 
     def responsible_since() -> datetime | None:
         return (

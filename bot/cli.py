@@ -45,9 +45,10 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
     quiet = args.func is cmd_console
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else settings.log_level)
     secrets = [settings.token_value() or "", settings.webhook_secret_value() or ""]
+    passwords: list[str] = []
     with contextlib.suppress(Exception):
-        secrets.append(make_url(settings.database_url).password or "")
-    setup_logging(level, json=settings.log_json, secrets=secrets)
+        passwords.append(make_url(settings.database_url).password or "")
+    setup_logging(level, json=settings.log_json, secrets=secrets, passwords=passwords)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,13 +160,44 @@ def cmd_run(args: argparse.Namespace) -> int:
             "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
             "without one, try `leadbot console --demo`"
         )
+    from bot import runlock
+
+    lock = runlock.hold(settings.database_url)
+    try:
+        return asyncio.run(_poll(settings))
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+async def _poll(settings: Settings) -> int:
+    """Long polling through the durable inbox (bot/inbox.py), until SIGTERM or SIGINT."""
+    import signal
+
     from bot.app import ALLOWED_UPDATES, build_application
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
     log.info("starting long polling on %s", _safe_url(settings.database_url))
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
-    asyncio.run(db.dispose())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.initialize()
+        await app.start()
+        app.inbox.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
+        await stop.wait()
+        log.info("stopping: finishing the updates in hand")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        try:
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        finally:
+            await db.dispose()
     return 0
 
 
@@ -188,7 +220,14 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         _safe_url(settings.database_url),
     )
     try:
-        return asyncio.run(serve(settings))
+        from bot import runlock
+
+        lock = runlock.hold(settings.database_url)
+        try:
+            return asyncio.run(serve(settings))
+        finally:
+            if lock is not None:
+                lock.close()
     except OSError as exc:  # e.g. the port is taken
         print(
             f"leadbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc.strerror or exc}",

@@ -87,6 +87,7 @@ EXPECTED: dict[str, str] = {
     "log_json": "true or false",
     "leader_retry_seconds": "seconds between 0.1 and 3600",
     "leader_takeover_seconds": "seconds, at least twice LEADBOT_LEADER_RETRY_SECONDS",
+    "inbox_lease_seconds": "seconds (0.5 to 3600) an instance holds an update it is handling",
 }
 # Settings whose value is never echoed back in an error line.
 SECRET_FIELDS = frozenset({"token", "webhook_secret"})
@@ -295,6 +296,11 @@ class Settings(BaseSettings):
     )
     leader_takeover_seconds: float = Field(
         default=30.0, gt=0, validation_alias=_alias("leader_takeover_seconds")
+    )
+    # how long an instance holds an update it is handling before another may take it
+    # over (renewed while it works): the wait for updates a dead instance held
+    inbox_lease_seconds: float = Field(
+        default=60.0, ge=0.5, le=3600, validation_alias=_alias("inbox_lease_seconds")
     )
 
     @field_validator("reminder_offsets", mode="before")

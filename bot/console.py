@@ -386,14 +386,12 @@ async def run_console(
             console.switch_user(str(settings.admins[0]) if settings.admins else "you")
         async with app:
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
+            app.inbox.start_polling(timeout=1)
             if demo:
                 await app.jobs.run_due()  # close the demo's past weeks (missing marks), quietly
             console.state.printed = len(api.calls)
             console.say(banner(console))
             await repl(console, stdin, tty)
-            await app.updater.stop()
             await app.stop()
     finally:
         await api.stop()

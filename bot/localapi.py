@@ -1111,6 +1111,8 @@ class LocalBotAPI:
         self._now = now or time.time
 
         self.calls: list[RecordedCall] = []
+        # called with each call as it is recorded, before its answer leaves (the kill tests)
+        self.observers: list[Callable[[RecordedCall], None]] = []
         self.webhook: dict[str, Any] | None = None
 
         self._users: dict[int, dict[str, Any]] = {}
@@ -1662,6 +1664,8 @@ class LocalBotAPI:
         )
         self.calls.append(call)
         self._call_signal.fire()
+        for observer in list(self.observers):
+            observer(call)
 
     def _method_table(self) -> dict[str, Handler]:
         table: dict[str, Handler] = {

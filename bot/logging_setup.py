@@ -42,11 +42,25 @@ def _mask_mobile(match: re.Match[str]) -> str:
     return f"{match.group(1)}******{match.group(4)}"
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove what must never reach a log file; idempotent."""
+def redact(text: str, secrets: Iterable[str] = (), passwords: Iterable[str] = ()) -> str:
+    """Remove what must never reach a log file; idempotent.
+
+    ``secrets`` are blanked wherever they appear (long random strings: the webhook
+    secret). A password is blanked where it stands as one -- ``user:PASSWORD@`` in a
+    URL, ``password=PASSWORD`` -- not every time its text occurs: a database password
+    ``postgres`` must not turn ``postgresql://`` into ``[redacted]ql://``."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
+    for password in passwords:
+        if password:
+            quoted = re.escape(password)
+            text = re.sub(r"(://[^\s:/@]*:)" + quoted + r"(?=@)", r"\1[redacted]", text)
+            text = re.sub(
+                r"(?i)(\bpass(?:word)?\s*[=:]\s*['\"]?)" + quoted + r"(?![\w-])",
+                r"\1[redacted]",
+                text,
+            )
     text = _BOT_URL_RE.sub("/bot[redacted]", text)
     text = _TOKEN_RE.sub(r"\1:[redacted]", text)
     return _MOBILE_RE.sub(_mask_mobile, text)
@@ -55,24 +69,25 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 class RedactingFilter(logging.Filter):
     """Rewrites the record in place (message, arguments, traceback) before any formatter."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), passwords: Iterable[str] = ()) -> None:
         super().__init__()
         # Longest first, so a secret containing another is replaced whole.
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.passwords = sorted({p for p in passwords if p}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:
             message = f"{record.msg!r} % {record.args!r}"
-        record.msg = redact(message, self.secrets)
+        record.msg = redact(message, self.secrets, self.passwords)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            record.exc_text = redact(record.exc_text, self.secrets, self.passwords)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
+            record.stack_info = redact(record.stack_info, self.secrets, self.passwords)
         return True
 
 
@@ -236,15 +251,17 @@ def setup_logging(
     json: bool = False,
     secrets: Iterable[str] = (),
     stream: Any = None,
+    passwords: Iterable[str] = (),
 ) -> logging.Handler:
     """Install one stream handler on the root logger (replacing the one a previous call
     installed; handlers others added, such as pytest's, stay); return it.
 
-    ``secrets``: extra strings to blank out (webhook secret, database password).
+    ``secrets``: extra strings to blank out wherever they occur (webhook secret);
+    ``passwords``: blanked where they stand as a password (the database's), see :func:`redact`.
     """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
-    handler.addFilter(RedactingFilter(secrets))
+    handler.addFilter(RedactingFilter(secrets, passwords))
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     handler.set_name(HANDLER_NAME)
     root = logging.getLogger()

@@ -5,17 +5,18 @@ the port and the shutdown is ours:
 
 * ``POST {webhook_path}``: the ``X-Telegram-Bot-Api-Secret-Token`` header must equal
   ``webhook_secret`` (compared in constant time), else 403 and the body is not read;
-  bodies over :data:`MAX_BODY_BYTES` get 413; the JSON becomes a
-  :class:`telegram.Update` put on the application's ``update_queue``, the same
-  queue polling feeds, and Telegram gets 200 at once.
+  bodies over :data:`MAX_BODY_BYTES` get 413; a body whose ``update_id`` is not an
+  integer gets 400 before any handler sees it; the update is written to the durable
+  inbox (bot/inbox.py) and Telegram gets 200 only once that write is committed. When
+  the database cannot take it the answer is 503, and Telegram sends it again later.
 * ``GET /healthz``: ``app.health`` (see :mod:`bot.health`), 200 or 503, JSON.
 * ``GET /metrics``: ``app.metrics`` in Prometheus text format.
 
 Start: the application is initialised and started (no updater polling), the server
 listens, then ``setWebhook`` tells Telegram where to post. Stop (SIGTERM/SIGINT):
 new updates are refused with 503 (Telegram retries them later), the listener
-closes, updates already queued are handled (``Application.stop`` drains the queue),
-then the database is disposed. The webhook stays registered, so Telegram keeps the
+closes, the update in hand is finished (the others stay stored in the inbox for the
+next start or another instance), then the database is disposed. The webhook stays registered, so Telegram keeps the
 updates for the next start (or for another instance behind the same URL).
 """
 
@@ -34,6 +35,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
 from bot.config import Settings
+from bot.inbox import update_id_of
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class WebhookServer:
             return _json(413, {"ok": False, "error": "body too large"})
         try:
             data = await request.json()  # over client_max_size: aiohttp answers 413
+            update_id_of(data)  # before anything else looks at it
             update = Update.de_json(data, self.app.bot)
         except web.HTTPException:
             raise
@@ -111,7 +114,17 @@ class WebhookServer:
             return _json(400, {"ok": False, "error": "not a Telegram update"})
         if update is None:
             return _json(400, {"ok": False, "error": "not a Telegram update"})
-        await self.app.update_queue.put(update)
+        inbox = getattr(self.app, "inbox", None)
+        if inbox is None:  # a plain PTB application (the bench's echo bot)
+            await self.app.update_queue.put(update)
+            return _json(200, {"ok": True})
+        try:
+            await inbox.accept([data])  # stored and committed before Telegram hears "200"
+        except Exception:
+            log.exception(
+                "webhook: could not store update %s; Telegram will retry", data["update_id"]
+            )
+            return _json(503, {"ok": False, "error": "could not store the update"})
         return _json(200, {"ok": True})
 
     async def _healthz(self, request: web.Request) -> web.Response:

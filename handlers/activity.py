@@ -24,8 +24,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -36,13 +36,14 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import catalog
+from bot import notifier
 from bot.catalog import Html
 from bot.forms.buttons import ActivityPress, ActivityReview, PlannedTrip
 from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityDraft, ActivityView
 from bot.services.leads import parse_code as parse_lead_code
+from handlers import notices
 from handlers.base import LeadbotContext, command_args, reply, requires
 from handlers.forms import ExclusiveForm, FormKit
 
@@ -586,13 +587,14 @@ async def _verify(update: Update, context: LeadbotContext, activity_id: int) -> 
             outcome = await activities.verify_activity(
                 session, context.now(), context.actor, activity_id, _setup(context)
             )
+            await _notify(session, update, context, outcome, "activity.notify_verified")
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     await reply(
         update, context.t("activity.verified", code=outcome.view.code, unit=outcome.view.unit_name)
     )
-    await _notify(context, outcome, "activity.notify_verified")
+    await notices.deliver(context)
 
 
 @requires(leader=True)
@@ -611,6 +613,7 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
             outcome = await activities.reject_activity(
                 session, context.now(), context.actor, activity_id, reason, _setup(context)
             )
+            await _notify(session, update, context, outcome, "activity.notify_rejected")
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return err.code != "activity.reason_missing"
@@ -623,24 +626,31 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
             reason=outcome.view.review_note or "",
         ),
     )
-    await _notify(context, outcome, "activity.notify_rejected")
+    await notices.deliver(context)
     return True
 
 
-async def _notify(context: LeadbotContext, outcome: activities.ReviewOutcome, key: str) -> None:
+async def _notify(
+    session: AsyncSession,
+    update: Update,
+    context: LeadbotContext,
+    outcome: activities.ReviewOutcome,
+    key: str,
+) -> None:
+    """The unit's members hear the review result: planned in the review's transaction."""
     v = outcome.view
+    payload = {"code": v.code, "kind": v.kind_name, "reason": v.review_note or ""}
     for tg_id, locale in outcome.notify:
-        text = catalog.t(
-            key,
-            locale or context.services.settings.locale,
-            code=v.code,
-            kind=v.kind_name,
-            reason=v.review_note or "",
+        await notifier.notify(
+            session,
+            notifier.Recipient.telegram(tg_id, locale=locale),
+            "activity.review",
+            payload,
+            now=context.now(),
+            key=notices.key_of(update),
+            template=key,
+            default_locale=context.services.settings.locale,
         )
-        try:
-            await context.bot.send_message(tg_id, text)
-        except TelegramError as exc:
-            log.info("activity review notice to %s not sent: %s", tg_id, exc)
 
 
 async def on_review_button(update: Update, context: LeadbotContext) -> int | None:

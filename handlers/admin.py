@@ -11,7 +11,8 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.catalog import Html
 from bot.services import ServiceError, chats, invites, units
 from bot.services.invites import InviteInfo, parse_role_spec
-from bot.sheets import SheetError, read_unit_sheet
+from bot.sheets import MAX_BYTES as MAX_SHEET_BYTES
+from bot.sheets import SheetError, read_unit_sheet_off_loop
 from handlers.base import LeadbotContext, command_args, reply, requires
 from storage import repo
 from storage.models import ChatKind
@@ -123,8 +124,10 @@ async def import_sheet(update: Update, context: LeadbotContext) -> None:
     if doc is None:
         return
     try:
+        if doc.file_size is not None and doc.file_size > MAX_SHEET_BYTES:  # before downloading
+            raise SheetError("import.file_too_large", limit_mb=MAX_SHEET_BYTES // (1024 * 1024))
         data = bytes(await (await doc.get_file()).download_as_bytearray())
-        rows = read_unit_sheet(data, doc.file_name or "")
+        rows = await read_unit_sheet_off_loop(data, doc.file_name or "")
         async with context.session() as session:
             report = await units.import_units(
                 session, context.now(), rows, context.member.tg_user_id

@@ -7,7 +7,9 @@ render through the catalog with :meth:`LeadbotContext.t`, reply with :func:`repl
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -106,6 +108,20 @@ def command_args(context: LeadbotContext) -> str:
     return " ".join(context.args or []).strip()
 
 
+async def _refuse_press(update: Update, context: LeadbotContext, key: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    text = re.sub(r"<[^>]+>", "", str(context.t(key)))
+    await query.answer(html.unescape(text)[:200], show_alert=True)
+
+
+async def _refuse(update: Update, context: LeadbotContext, key: str) -> None:
+    if update.callback_query is not None:
+        await _refuse_press(update, context, key)
+    else:
+        await reply(update, context.t(key))
+
+
 def requires(
     *, member: bool = True, leader: bool = False, admin: bool = False, private: bool = False
 ) -> Callable[[F], F]:
@@ -116,14 +132,16 @@ def requires(
         async def wrapper(update: Update, context: LeadbotContext) -> Any:
             actor = context.actor
             if actor is None or (member and not actor.is_member):
-                if is_private(update):
+                if update.callback_query is not None:  # the spinner stops, with the refusal
+                    await _refuse_press(update, context, "access.stranger")
+                elif is_private(update):
                     await reply(update, context.t("access.stranger"))
                 return None
             if admin and not actor.is_admin:
-                await reply(update, context.t("access.admin_only"))
+                await _refuse(update, context, "access.admin_only")
                 return None
             if leader and not actor.is_leader:
-                await reply(update, context.t("access.leader_only"))
+                await _refuse(update, context, "access.leader_only")
                 return None
             if private and not is_private(update):
                 await reply(update, context.t("access.private_only"), await _open_private(context))

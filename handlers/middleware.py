@@ -10,17 +10,22 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.services.access import resolve_actor
 from handlers.base import LeadbotContext
+from storage import inbox
 
 log = logging.getLogger(__name__)
 GROUP = -100
 
 
 async def admit(update: Update, context: LeadbotContext) -> None:
-    """This runs on every update, so it is kept cheap: the update id is claimed
-    (storage/claims.py says how), and the person is read from the database only
+    """This runs on every update, so it is kept cheap: an update not fed by the inbox
+    (bot/inbox.py) has its id claimed (storage/claims.py says how), and the person is read from the database only
     when the cache has none."""
     user = update.effective_user
-    if not await context.services.claims.claim(update.update_id, context.now()):
+    handling = inbox.CURRENT.get()
+    from_inbox = handling is not None and handling.update_id == update.update_id
+    # an update from the inbox was stored once (a redelivery is not stored again);
+    # one handed to the application directly is claimed by its id
+    if not from_inbox and not await context.services.claims.claim(update.update_id, context.now()):
         log.info("update %s delivered again; ignored", update.update_id)
         raise ApplicationHandlerStop
     if user is None or user.is_bot:

@@ -15,6 +15,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -26,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import catalog
+from bot import catalog, notifier
 from bot.catalog import Html
 from bot.forms.buttons import (
     WeeklyAct,
@@ -42,6 +43,7 @@ from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
 from bot.services.weekly import Form, SubmissionState, SubmissionView, WeeklyConfig
 from bot.text import split_html
+from handlers import notices
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
 from handlers.forms import ExclusiveForm
 from storage import weekly_repo
@@ -786,6 +788,17 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
             decision = await wk.decide(
                 session, context.now(), _cfg(context), actor, version_id, confirm=True
             )
+            await _notify(
+                session,
+                update,
+                context,
+                decision.submitter.tg_user_id,
+                decision.submitter.locale,
+                "weekly.confirm.notify",
+                head=decision.decided_by,
+                number=decision.number,
+                outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}",
+            )
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
         return
@@ -798,34 +811,36 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
             "weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=outcome
         ),
     )
-    await _notify(
-        context,
-        decision.submitter.tg_user_id,
-        decision.submitter.locale,
-        "weekly.confirm.notify",
-        head=decision.decided_by,
-        number=decision.number,
-        outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}",
-    )
+    await notices.deliver(context)
 
 
 async def _notify(
+    session: AsyncSession,
+    update: Update,
     context: LeadbotContext,
     chat_id: int,
     locale: str | None,
     key: str,
     *,
     outcome_key: str | None = None,
-    markup: InlineKeyboardMarkup | None = None,
+    start: str | None = None,
     **values: Any,
 ) -> None:
+    """Plan the submitter's notice in the decision's transaction (bot/notifier.py)."""
     loc = locale or context.services.settings.locale
     if outcome_key:
         values["outcome"] = catalog.plain(outcome_key, loc)
-    try:
-        await context.bot.send_message(chat_id, catalog.t(key, loc, **values), reply_markup=markup)
-    except TelegramError as exc:
-        log.info("weekly notice to %s not sent: %s", chat_id, exc)
+    buttons = [[{"label": "weekly.button.fix", "start": start}]] if start else None
+    await notifier.notify(
+        session,
+        notifier.Recipient.telegram(chat_id, locale=loc),
+        "weekly.decision",
+        values,
+        now=context.now(),
+        key=notices.key_of(update),
+        template=key,
+        buttons=buttons,
+    )
 
 
 async def _show_card(update: Update, context: LeadbotContext, version_id: int) -> None:
@@ -900,6 +915,18 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
                 confirm=False,
                 reason=text,
             )
+            await _notify(
+                session,
+                update,
+                context,
+                decision.submitter.tg_user_id,
+                decision.submitter.locale,
+                "weekly.return.notify",
+                start="weekly",
+                head=decision.decided_by,
+                number=decision.number,
+                reason=decision.reason or "",
+            )
     except ServiceError as err:
         if err.code.startswith("weekly.input."):
             await reply(update, context.error_text(err) + "\n" + context.t("weekly.return.again"))
@@ -912,20 +939,7 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
         update,
         context.t("weekly.return.done", name=decision.submitter.name, number=decision.number),
     )
-    loc = decision.submitter.locale or context.services.settings.locale
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(catalog.plain("weekly.button.fix", loc), url=_deep_link(context))]]
-    )
-    await _notify(
-        context,
-        decision.submitter.tg_user_id,
-        decision.submitter.locale,
-        "weekly.return.notify",
-        markup=markup,
-        head=decision.decided_by,
-        number=decision.number,
-        reason=decision.reason or "",
-    )
+    await notices.deliver(context)
     return ConversationHandler.END
 
 

@@ -3,37 +3,34 @@
 Rows are planned by :mod:`bot.services.reminders` into ``outbox_messages`` with a
 unique ``(kind, period_key, chat_id)``; :meth:`Outbox.drain` delivers the due ones.
 
-Protocol, per row: **claim → send → mark**, each step its own transaction.
+Protocol, per row: **claim+attempt → send → mark**, each step its own transaction.
 
-1. *Claim* (``UPDATE … SET status='sending', claim_token=… WHERE status='pending'``,
-   committed before any send). Only one sender can move a row out of ``pending``:
-   on PostgreSQL a second instance racing for it blocks on the row lock and then
-   finds it no longer pending. So two senders never send one row.
-2. *Send* through the bot, i.e. through PTB's ``AIORateLimiter`` (≈30 messages/s
-   overall, 20/min per group; ``max_retries`` makes it wait out a 429's
-   ``retry_after`` and try again). If the limiter's retries run out we wait out
-   ``retry_after`` ourselves and try again, a few times, within the same claim;
-   a network error (nothing delivered) is retried the same way.
-3. *Mark* ``sent`` (with the message id) as soon as Telegram answers: marks are
-   group-committed (those that arrive while one transaction is being written go
-   into the next), so a row is durably marked within one commit of its send.
+1. *Claim, one row at a time, when the pace allows a send* (:func:`storage.outbox_repo.
+   candidates` and ``claim_one``): the oldest due ``pending`` row whose chat has no
+   earlier row waiting or in flight is set ``sending`` with ``attempted_at`` in one
+   short transaction, committed right before the HTTP call. On PostgreSQL the
+   candidates are read ``FOR UPDATE SKIP LOCKED`` and the update re-checks
+   ``status='pending'``, so two instances never hold one row, and neither waits on
+   the other. Nothing is claimed ahead of sending: a worker takes its next row only
+   when the pace (``rate`` messages/s overall, at most ``concurrency`` sends in
+   flight) lets it send one now.
+2. *Send* through a bot without PTB's rate limiter (its retries would sleep while
+   the row counts as attempted): our pace does the limiting.
+3. *Answer*: ``sent`` (with the message id), or for an answer that says the message
+   was *not* delivered (429, 5xx, no connection) the row goes straight back to
+   ``pending`` with ``attempted_at`` cleared, still due, and every worker pauses for
+   the ``retry_after``; after ``inline_retries`` such answers in one drain it backs
+   off (``due_at`` later). Marks are group-committed.
 
-Permanent errors (Forbidden: blocked / kicked; BadRequest: chat not found, bad
-markup) mark the row ``failed`` with the error: never retried, shown by
-``/health`` and reported to the admins once. A transient error that outlasts the
-inline retries returns the row to ``pending`` with a back-off; once its
-``not_after`` (grace) passes it becomes ``skipped`` and is reported.
-
-**The crash window.** A crash between a successful send and its mark leaves the
-row ``sending``. After the lease (10 minutes) such a row becomes ``unknown`` and is
-reported, but it is *not* sent again: delivery is at-most-once per claim, and
-Telegram offers no idempotency key that would let a resend be safe. The window is
-narrow -- the messages in flight plus those answered during the one mark
-transaction being written -- so after a restart nothing is sent twice and at
-worst those few messages are flagged for a human. Retries inside a claim happen only after answers that say
-the message was *not* delivered (429, 5xx, connection errors) — except a timeout
-while reading the answer, which is ambiguous; we retry it (a lost reminder is
-worse than a rare duplicate) and count it as ``outbox_retried``.
+**The crash window, precisely.** A row is ``sending`` only between the commit of its
+claim and the commit of Telegram's answer, i.e. while its HTTP request is under way.
+A crash leaves at most ``concurrency`` rows per instance in that state (one per send
+worker; 8 by default), and only those: after the lease (10 minutes) each becomes
+``unknown`` and is reported to the admins, never resent (Telegram offers no
+idempotency key). Every other row -- due, deferred, answered 429, claimed by no one --
+is ``pending`` and is sent after the restart, by whichever instance drains first.
+A timeout while reading the answer is ambiguous; it is retried (a lost reminder is
+worse than a rare duplicate) and counted as ``outbox_retried``.
 
 A message missed while the bot was down is sent on start if it is still within
 its grace time (``not_after``), otherwise recorded as ``skipped``.
@@ -74,7 +71,7 @@ from telegram.error import (
 
 from bot.clock import Clock
 from bot.text import split_html
-from storage import weekly_repo
+from storage import outbox_repo, weekly_repo
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -82,9 +79,11 @@ log = logging.getLogger(__name__)
 
 Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
 Gate = Callable[[OutboxMessage, datetime], tuple[Any, ...] | None]
-BATCH = 100
+CONCURRENCY = 8  # sends in flight at once per instance: the crash window
+RATE = 30.0  # messages per second, Telegram's overall limit for a bot
 LEASE = timedelta(minutes=10)
 INLINE_RETRIES = 3
+MAX_429 = 20  # 429 answers one row may get in one drain before it backs off
 MAX_RETRY_WAIT = 60.0
 BACKOFF = timedelta(seconds=30)
 PARTS_SENT = (
@@ -109,6 +108,38 @@ class DrainReport:
         return self.sent + self.failed + self.skipped + self.deferred + self.postponed
 
 
+class Pace:
+    """At most ``rate`` sends per second overall (a token bucket of one second's worth),
+    and a pause for everyone after a 429; ``rate=None`` paces nothing (unit tests)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._tokens = rate or 0.0
+        self._stamp: float | None = None
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+
+    async def ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if self._paused_until > now:
+                await asyncio.sleep(self._paused_until - now)
+                continue
+            if self.rate is None:
+                return
+            if self._stamp is not None:
+                self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
 class Outbox:
     def __init__(
         self,
@@ -118,22 +149,24 @@ class Outbox:
         render: Renderer,
         *,
         gate: Gate | None = None,
-        batch: int = BATCH,
+        batch: int | None = None,
+        concurrency: int = CONCURRENCY,
+        rate: float | None = None,
         lease: timedelta = LEASE,
         inline_retries: int = INLINE_RETRIES,
         metrics: Any = None,
+        username: Callable[[], str | None] | None = None,
     ) -> None:
         self.db, self.clock, self.bot, self.render, self.gate = db, clock, bot, render, gate
-        self.batch, self.lease, self.inline_retries, self.metrics = (
-            batch,
-            lease,
-            inline_retries,
-            metrics,
-        )
+        self.concurrency = batch or concurrency  # ``batch``: the old name of the same bound
+        self.lease, self.inline_retries, self.metrics = lease, inline_retries, metrics
+        self.pace = Pace(rate)
+        self._username = username or (lambda: getattr(self.bot, "username", None))
         self.last_drain: datetime | None = None
         self._mark_lock = asyncio.Lock()
         self._marks: list[tuple[int, str, dict[str, Any]]] = []
         self._drain_lock = asyncio.Lock()
+        self._claim_lock = asyncio.Lock()
 
     # -- the job ---------------------------------------------------------------------------
     async def drain(self, now: datetime | None = None) -> DrainReport:
@@ -146,19 +179,9 @@ class Outbox:
                     self.last_drain = now
                     return report
                 report.skipped += await weekly_repo.skip_expired(session, now)
-                report.unknown += await weekly_repo.expire_stale_claims(session, now - self.lease)
-            while True:
-                token = uuid.uuid4().hex
-                async with self.db.session() as session:
-                    rows = await weekly_repo.claim(session, now, token, self.batch)
-                if not rows:
-                    break
-                await asyncio.gather(
-                    *(
-                        self._deliver_in_order(chat_rows, token, now, report)
-                        for chat_rows in _by_chat(rows)
-                    )
-                )
+                report.unknown += await outbox_repo.expire_stale_attempts(session, now - self.lease)
+            run = _Run(now, report)
+            await asyncio.gather(*(self._worker(run) for _ in range(max(1, self.concurrency))))
             self.last_drain = now
         if report.touched:
             log.info("outbox: %s", report)
@@ -172,33 +195,56 @@ class Outbox:
             OutboxStatus.SENDING, 0
         ), counts.get(OutboxStatus.FAILED, 0)
 
-    # -- one row -----------------------------------------------------------------------------
-    async def _deliver_in_order(
-        self, rows: list[OutboxMessage], token: str, now: datetime, report: DrainReport
-    ) -> None:
-        for row in rows:  # one chat: in planning order (rows to different chats go in parallel)
-            await self._deliver(row, token, now, report)
+    async def _worker(self, run: _Run) -> None:
+        """Take the next row only when a send may start now; stop when nothing is left.
 
-    async def _deliver(
-        self, row: OutboxMessage, token: str, now: datetime, report: DrainReport
-    ) -> None:
-        decision = self.gate(row, now) if self.gate else None
-        if decision is not None:
-            if decision[0] == "defer":
-                await self._finish(
-                    row,
-                    token,
-                    status=OutboxStatus.PENDING,
-                    due_at=decision[1],
-                    not_after=decision[2],
-                )
-                report.deferred += 1
-            else:
-                await self._finish(row, token, status=OutboxStatus.SKIPPED, error=str(decision[1]))
-                report.skipped += 1
-            return
+        A worker that finds nothing while others are sending waits for one of them to
+        finish: its chat's next row may then be claimable."""
+        while True:
+            await self.pace.ready()
+            row = await self._claim(run)
+            if row is None:
+                if run.in_flight == 0:
+                    run.wake()
+                    return
+                await run.changed()
+                continue
+            run.in_flight += 1
+            try:
+                await self._deliver(row, row.claim_token or "", run)
+            finally:
+                run.in_flight -= 1
+                run.wake()
+
+    async def _claim(self, run: _Run) -> OutboxMessage | None:
+        # one claim transaction at a time in this process
+        async with self._claim_lock, self.db.session() as session:
+            for row in await outbox_repo.candidates(session, run.now):
+                decision = self.gate(row, run.now) if self.gate else None
+                if decision is not None and decision[0] == "defer":
+                    await outbox_repo.set_pending(
+                        session, row.id, due_at=decision[1], not_after=decision[2]
+                    )
+                    run.report.deferred += 1
+                    continue
+                if decision is not None:
+                    await outbox_repo.set_pending(
+                        session, row.id, status=OutboxStatus.SKIPPED, error=str(decision[1])
+                    )
+                    run.report.skipped += 1
+                    continue
+                token = uuid.uuid4().hex
+                if await outbox_repo.claim_one(session, row.id, token, run.now):
+                    row.claim_token, row.attempts = token, (row.attempts or 0) + 1
+                    session.expunge(row)
+                    return row
+        return None
+
+    # -- one row -----------------------------------------------------------------------------
+    async def _deliver(self, row: OutboxMessage, token: str, run: _Run) -> None:
+        report = run.report
         try:
-            text, buttons = self.render(row, now, self.bot.username)
+            text, buttons = self.render(row, run.now, self._username())
             document = _document(row)
         except Exception as exc:  # a template bug must not stall the queue
             log.exception("outbox row %s could not be rendered", row.id)
@@ -210,73 +256,91 @@ class Outbox:
         done = min(
             int((row.params or {}).get(PARTS_SENT, 0)), total
         )  # parts an earlier try delivered
-        error = ""
         message_id = None
-        for attempt in range(self.inline_retries + 1):
-            try:
-                while done < total:
-                    if done < len(parts):
-                        last = done == len(parts) - 1
-                        message = await self.bot.send_message(
-                            row.chat_id, parts[done], reply_markup=markup if last else None
-                        )
-                        message_id = message.message_id
-                    else:
-                        assert document is not None
-                        await _send_file(self.bot, row.chat_id, document)
-                    done += 1
-                await self._finish(
-                    row,
-                    token,
-                    status=OutboxStatus.SENT,
-                    sent_at=self.clock.now(),
-                    message_id=message_id,
-                    error=None,
-                )
-                report.sent += 1
-                report.sent_ids.append(row.id)
-                self._count("outbox_sent")
-                if row.kind.startswith("remind:"):
-                    self._count("reminders_sent")
-                return
-            except RetryAfter as exc:
-                error = f"429 Too Many Requests: retry after {_retry_seconds(exc):g} s"
-                wait = _retry_seconds(exc)
-            except ChatMigrated as exc:
-                await self._fail(row, token, f"group moved to chat {exc.new_chat_id}", report)
-                return
-            except (Forbidden, BadRequest) as exc:
-                await self._fail(row, token, f"{type(exc).__name__}: {exc.message}"[:500], report)
-                return
-            except (TimedOut, NetworkError) as exc:
-                error = f"{type(exc).__name__}: {exc.message}"[:500]
-                wait = min(2.0**attempt, 10.0)
-            except TelegramError as exc:  # InvalidToken, Conflict…: not this row's fault
-                error = f"{type(exc).__name__}: {exc.message}"[:500]
-                break
-            except Exception as exc:
-                log.exception("outbox row %s: unexpected error", row.id)
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                break
-            if attempt < self.inline_retries:
-                report.retried += 1
-                self._count("outbox_retried")
-                await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
+        try:
+            while done < total:
+                if done < len(parts):
+                    last = done == len(parts) - 1
+                    message = await self.bot.send_message(
+                        row.chat_id, parts[done], reply_markup=markup if last else None
+                    )
+                    message_id = message.message_id
+                else:
+                    assert document is not None
+                    await _send_file(self.bot, row.chat_id, document)
+                done += 1
+        except RetryAfter as exc:
+            wait = _retry_seconds(exc)
+            self.pace.pause(min(wait, MAX_RETRY_WAIT))
+            error = f"429 Too Many Requests: retry after {wait:g} s"
+        except ChatMigrated as exc:
+            await self._fail(row, token, f"group moved to chat {exc.new_chat_id}", report)
+            return
+        except (Forbidden, BadRequest) as exc:
+            await self._fail(row, token, f"{type(exc).__name__}: {exc.message}"[:500], report)
+            return
+        except (TimedOut, NetworkError) as exc:
+            tries = run.tries.get(row.id, 0)
+            self.pace.pause(min(2.0**tries, 10.0))
+            error = f"{type(exc).__name__}: {exc.message}"[:500]
+        except TelegramError as exc:  # InvalidToken, Conflict…: not this row's fault
+            await self._postpone(
+                row, token, run, done, f"{type(exc).__name__}: {exc.message}"[:500]
+            )
+            return
+        except Exception as exc:
+            log.exception("outbox row %s: unexpected error", row.id)
+            await self._postpone(row, token, run, done, f"{type(exc).__name__}: {exc}"[:500])
+            return
+        else:
+            await self._finish(
+                row,
+                token,
+                status=OutboxStatus.SENT,
+                sent_at=self.clock.now(),
+                message_id=message_id,
+                error=None,
+                attempted_at=None,
+            )
+            report.sent += 1
+            report.sent_ids.append(row.id)
+            self._count("outbox_sent")
+            if row.kind.startswith("remind:"):
+                self._count("reminders_sent")
+            return
+        # not delivered: back to pending at once (any worker, any instance may take it).
+        # A 429 is Telegram's pace, not the row's fault: it is retried after the pause for
+        # as long as the drain lasts (up to MAX_429 times); other errors back off sooner.
+        tries = run.tries[row.id] = run.tries.get(row.id, 0) + 1
+        if tries > (MAX_429 if error.startswith("429") else self.inline_retries):
+            await self._postpone(row, token, run, done, error)
+            return
+        report.retried += 1
+        self._count("outbox_retried")
+        await self._finish(row, token, **self._release(row, done, error))
+
+    def _release(self, row: OutboxMessage, done: int, error: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING,
+            "claim_token": None,
+            "claimed_at": None,
+            "attempted_at": None,
+            "error": error or "retry later",
+        }
+        if done:
+            values["params"] = {**(row.params or {}), PARTS_SENT: done}
+        return values
+
+    async def _postpone(
+        self, row: OutboxMessage, token: str, run: _Run, done: int, error: str
+    ) -> None:
         backoff = min(BACKOFF * (row.attempts or 1), MAX_BACKOFF)
-        progress = {"params": {**(row.params or {}), PARTS_SENT: done}} if done else {}
-        await self._finish(
-            row,
-            token,
-            status=OutboxStatus.PENDING,
-            due_at=now + backoff,
-            error=error or "retry later",
-            **progress,
-        )
-        report.postponed += 1
+        await self._finish(row, token, **self._release(row, done, error), due_at=run.now + backoff)
+        run.report.postponed += 1
 
     async def _fail(self, row: OutboxMessage, token: str, error: str, report: DrainReport) -> None:
         log.warning("outbox row %s (%s → %s) failed: %s", row.id, row.kind, row.chat_id, error)
-        await self._finish(row, token, status=OutboxStatus.FAILED, error=error)
+        await self._finish(row, token, status=OutboxStatus.FAILED, error=error, attempted_at=None)
         report.failed += 1
         self._count("outbox_failed")
 
@@ -301,12 +365,21 @@ class Outbox:
             counter.inc()
 
 
-def _by_chat(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
-    """The claimed rows grouped by chat, each group in claim order (due time, then id)."""
-    groups: dict[int, list[OutboxMessage]] = {}
-    for row in rows:
-        groups.setdefault(row.chat_id, []).append(row)
-    return list(groups.values())
+class _Run:
+    """One drain: its instant, its report, the sends in flight, the not-delivered count per row."""
+
+    def __init__(self, now: datetime, report: DrainReport) -> None:
+        self.now, self.report = now, report
+        self.in_flight = 0
+        self.tries: dict[int, int] = {}
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def changed(self) -> None:
+        await self._event.wait()
 
 
 @dataclass(frozen=True)

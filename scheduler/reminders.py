@@ -21,9 +21,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import notifier
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
-from scheduler.outbox import DrainReport, Outbox
+from scheduler.jobs import JobRunner
+from scheduler.outbox import RATE, DrainReport, Outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -80,10 +82,12 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
     outbox = Outbox(
         services.db,
         services.clock,
-        app.bot,
-        reminders.render,
+        getattr(app, "send_bot", app.bot),
+        notifier.dispatching(reminders.render),  # notices rendered per channel and kind
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
+        rate=RATE,
+        username=lambda: app.bot.username,
     )
     jobs = WeeklyJobs(services.db, cfg, outbox, metrics)  # scheduled by scheduler.schedule
     health = getattr(app, "health", None)

@@ -18,6 +18,7 @@ from bot.services import maintenance, scoring, stage_nodes
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.reminders import EVERY_TICK
+from storage import inbox as inbox_repo
 
 if TYPE_CHECKING:
     from bot.app import LeadbotApplication
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORM_SWEEP = timedelta(minutes=5)
+INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries are dropped)
 
 
 def register(app: LeadbotApplication) -> None:
@@ -38,6 +40,7 @@ def register(app: LeadbotApplication) -> None:
     async def prune(now: datetime) -> None:
         async with services.db.session() as session:
             await maintenance.prune_processed_updates(session, now)
+            await inbox_repo.prune(session, now - INBOX_KEPT)  # done updates; parked ones stay
 
     async def rules_check(now: datetime) -> None:
         async with services.db.session() as session:

@@ -7,6 +7,11 @@ in small batches: the claim stops costing a commit per update. What is at stake
 is a window of ``flush_after`` seconds before a crash, in which handled updates
 are not yet recorded and would be handled again if Telegram redelivered them —
 at least once rather than at most once, the safer side for a reporting bot.
+
+Updates that arrive through the durable inbox (bot/inbox.py) are deduplicated by
+it (an update id is stored once); this class covers the updates handed to the
+application directly, and it counts every id the inbox holds as claimed, so one
+update id is handled once whichever way it came.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime
 
-from storage import repo
+from storage import inbox, repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -40,10 +46,21 @@ class UpdateClaims:
         async with self._db.session() as session:
             for update_id in await repo.recent_update_ids(session, self._keep):
                 self._remember(update_id)
+            for update_id in await inbox.recent_ids(session, self._keep):
+                self._remember(update_id)
+
+    def note(self, update_ids: Iterable[int]) -> None:
+        """Ids the inbox stored: durable already, remembered so a direct copy is dropped."""
+        if self._db.is_sqlite:
+            for update_id in update_ids:
+                self._remember(update_id)
 
     async def claim(self, update_id: int, now: datetime) -> bool:
         """True the first time an update id is seen."""
         if not self._db.is_sqlite:
+            async with self._db.session() as session:
+                if await inbox.status_of(session, update_id) is not None:
+                    return False
             return await repo.claim_update_now(self._db.engine, update_id, now)
         if update_id in self._recent:
             return False

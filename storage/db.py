@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,15 +41,31 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **engine_kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_TrackedSession
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: committed on success, rolled back on any error."""
+        """A unit of work: committed on success, rolled back on any error.
+
+        While an update from the inbox is being handled, the first unit of work that
+        writes anything also marks that update done, in the same transaction
+        (storage/inbox.py), so its effects and its "done" commit together."""
+        from storage import inbox
+
         async with self.sessions() as session:
             try:
                 yield session
+                state = inbox.CURRENT.get()
+                marking = state is not None and not state.done and _wrote(session)
+                if marking:
+                    assert state is not None
+                    await session.execute(inbox.done_statement(state))
                 await session.commit()
+                if marking:
+                    assert state is not None
+                    state.done = True
             except BaseException:
                 await session.rollback()
                 raise
@@ -88,6 +105,36 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _TrackedSession(Session):
+    """Knows whether it wrote anything (an ORM flush or an INSERT/UPDATE/DELETE)."""
+
+
+def _wrote(session: AsyncSession) -> bool:
+    sync = session.sync_session
+    return bool(sync.info.get("wrote") or sync.new or sync.dirty or sync.deleted)
+
+
+@event.listens_for(_TrackedSession, "do_orm_execute")
+def _note_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["wrote"] = True
+
+
+@event.listens_for(_TrackedSession, "after_flush")
+def _note_flush(session: Session, _flush: UOWTransaction) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(_TrackedSession, "after_commit")
+def _forget_writes(session: Session) -> None:
+    session.info.pop("wrote", None)
+
+
+@event.listens_for(_TrackedSession, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("wrote", None)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -401,6 +401,7 @@ async def claim(
             status=OutboxStatus.SENDING,
             claim_token=token,
             claimed_at=now,
+            attempted_at=now,
             attempts=OutboxMessage.attempts + 1,
         )
         .execution_options(synchronize_session=False)

@@ -28,6 +28,7 @@ from storage.models.access import (
 from storage.models.base import Base, UTCDateTime
 from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
+from storage.models.inbox import InboxStatus, InboxUpdate
 from storage.models.leads import Lead, LeadEvent
 from storage.models.scoring import Activity, LedgerEntry, UnitScore
 from storage.models.weekly import (
@@ -49,6 +50,8 @@ __all__ = [
     "ChatKind",
     "FormDraft",
     "FundsRecord",
+    "InboxStatus",
+    "InboxUpdate",
     "Invite",
     "JobMark",
     "Lead",

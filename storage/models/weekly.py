@@ -129,6 +129,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("kind", "period_key", "chat_id", name="uq_outbox_messages_key"),
         Index("ix_outbox_messages_status_due", "status", "due_at"),
+        Index("ix_outbox_messages_chat_status", "chat_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,6 +154,10 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(40), index=True)
     claimed_at: Mapped[datetime | None]
+    # set in the claim's transaction, just before the HTTP call; cleared when Telegram's
+    # answer says "not delivered" (429, 5xx, no connection): a crash leaves it set only
+    # on a row whose send was under way
+    attempted_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)

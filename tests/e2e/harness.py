@@ -91,15 +91,12 @@ class Harness:
         self.app.update_listeners.append(self._processed)
         await self.app.initialize()
         await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0, timeout=1)
+        self.app.inbox.start_polling(timeout=1)
 
     async def stop_app(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        if app.updater and app.updater.running:
-            await app.updater.stop()
         if app.running:
             await app.stop()
         await app.shutdown()

@@ -1,0 +1,125 @@
+"""Telling people things: ``notify(recipient, kind, payload)`` over the outbox.
+
+A service (or an adapter on its behalf) that must tell someone other than the sender of
+the update -- a confirmation, a return, a review result -- calls :func:`notify` inside
+its own transaction. That writes one outbox row; the outbox sender
+(scheduler/outbox.py) delivers it exactly like a reminder: once, after a restart too,
+paced, with failures reported to the admins. The row is keyed by ``(kind, key,
+recipient)``, so handling one update twice (a crash before its done mark) plans the
+notice once.
+
+Rendering happens at send time, per channel, through the registry: ``RENDERERS[
+(channel, kind)]`` turns the row into text and buttons for that channel. The
+Telegram renderer of every kind defaults to the outbox's catalog renderer (the
+row's ``template`` with its params, as reminders); a channel or a kind that needs
+more adds its own with :func:`register`.
+This module is core: it imports no channel library. docs/notifier.md is the guide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import weekly_repo
+from storage.models import OutboxMessage
+
+TELEGRAM = "telegram"
+KIND_PREFIX = "notify:"
+GRACE = timedelta(days=2)  # a notice not sent within this time is skipped and reported
+
+# (row, now, bot username) -> (HTML text, button rows)
+Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who is told, on which channel: a Telegram chat today; ``channel="dingtalk"`` with
+    that channel's address in ``chat_id`` (or a member id resolved at send time) later."""
+
+    channel: str
+    chat_id: int
+    label: str | None = None  # who, for /health and failure reports
+    locale: str | None = None
+
+    @classmethod
+    def telegram(
+        cls, chat_id: int, label: str | None = None, locale: str | None = None
+    ) -> Recipient:
+        return cls(TELEGRAM, chat_id, label, locale)
+
+
+RENDERERS: dict[tuple[str, str], Renderer] = {}
+
+
+def register(channel: str, kind: str) -> Callable[[Renderer], Renderer]:
+    """``@register("dingtalk", "weekly.confirmed")`` over ``def render(row, now, username)``."""
+
+    def deco(func: Renderer) -> Renderer:
+        RENDERERS[(channel, kind)] = func
+        return func
+
+    return deco
+
+
+async def notify(
+    session: AsyncSession,
+    recipient: Recipient,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    key: str,
+    template: str,
+    buttons: list[list[dict[str, str]]] | None = None,
+    default_locale: str = "zh_CN",
+) -> bool:
+    """Plan one notice in the caller's transaction; False when ``(kind, key, recipient)``
+    was planned already. ``template`` is the catalog key the default renderer uses,
+    ``payload`` its values (plain JSON), ``buttons`` rows of ``{"label": catalog key,
+    "data": callback data}`` or ``{"label", "start"}`` (a deep link)."""
+    row = {
+        "kind": (KIND_PREFIX + kind)[:32],
+        "period_key": key[:32],
+        "chat_id": recipient.chat_id,
+        "unit_id": None,
+        "recipient": recipient.label or str(recipient.chat_id),
+        "template": template,
+        "params": {**payload, "_channel": recipient.channel},
+        "locale": recipient.locale or default_locale,
+        "buttons": buttons or [],
+        "due_at": now,
+        "not_after": now + GRACE,
+        "status": "pending",
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": now,
+    }
+    return await weekly_repo.enqueue(session, [row]) == 1
+
+
+def channel_of(row: OutboxMessage) -> str:
+    return str((row.params or {}).get("_channel") or TELEGRAM)
+
+
+def dispatching(default: Renderer) -> Renderer:
+    """The outbox's renderer: a registered one for (channel, kind), else ``default``
+    (the catalog template with the row's params: reminders and notices alike)."""
+
+    def render(
+        row: OutboxMessage, now: datetime, username: str | None
+    ) -> tuple[str, list[list[dict[str, str]]]]:
+        kind = row.kind.removeprefix(KIND_PREFIX)
+        found = RENDERERS.get((channel_of(row), kind))
+        return (found or default)(row, now, username)
+
+    return render

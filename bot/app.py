@@ -41,7 +41,6 @@ from scheduler import reminders as weekly_jobs
 from scheduler import schedule
 from scheduler.jobs import JobRunner
 from scheduler.leader import LeaderElection, tick_when_leader
-from storage import inbox as inbox_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -164,15 +163,17 @@ def build_application(
         .persistence(DatabasePersistence(db, clock))
     )
     api = base_url or settings.bot_api_url
-    urls: dict[str, str] = {}
+    urls = ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot")
     if api:
-        urls = {"base_url": api, "base_file_url": base_file_url or api.replace("/bot", "/file/bot")}
-        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
+        urls = (api, base_file_url or api.replace("/bot", "/file/bot"))
+        builder = builder.base_url(urls[0]).base_file_url(urls[1])
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
     app: LeadbotApplication = builder.build()  # type: ignore[assignment]
     app.send_bot = (
-        ExtBot(app.bot.token, defaults=app.bot.defaults, **urls) if rate_limiter else app.bot
+        ExtBot(app.bot.token, urls[0], urls[1], defaults=app.bot.defaults)
+        if rate_limiter
+        else app.bot
     )
     app.services = services
     app.inbox = Inbox(db, clock, app, lease=timedelta(seconds=settings.inbox_lease_seconds))

@@ -92,7 +92,7 @@ class Inbox:
 
     async def poll(
         self,
-        timeout: int = 10,  # noqa: ASYNC109 (Telegram's long-poll seconds)
+        timeout: int = 10,
         allowed_updates: list[str] | None = None,
     ) -> None:
         """Long polling driven here: the offset moves past a batch only once it is stored."""

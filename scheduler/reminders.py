@@ -24,7 +24,6 @@ from typing import Any
 from bot import notifier
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
-from scheduler.jobs import JobRunner
 from scheduler.outbox import RATE, DrainReport, Outbox
 from storage.db import Database
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import InboxStatus, InboxUpdate
-from storage.repo import _insert
+from storage.repo import _insert, rowcount
 
 
 @dataclass
@@ -123,7 +123,7 @@ async def lease_next(
             .values(lease_until=until, attempts=InboxUpdate.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             row.attempts = (row.attempts or 0) + 1
             taken.append(row)
     return taken
@@ -163,7 +163,7 @@ async def release_all(session: AsyncSession) -> int:
         .values(lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
@@ -204,4 +204,4 @@ async def prune(session: AsyncSession, cutoff: datetime) -> int:
         .where(InboxUpdate.status == InboxStatus.DONE, InboxUpdate.done_at < cutoff)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

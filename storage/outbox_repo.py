@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage, OutboxStatus
+from storage.repo import rowcount
 
 CANDIDATES = 20  # rows looked at per claim: the gate may defer or skip some
 
@@ -61,7 +62,7 @@ async def claim_one(session: AsyncSession, row_id: int, token: str, now: datetim
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def set_pending(session: AsyncSession, row_id: int, **values: Any) -> None:
@@ -90,4 +91,4 @@ async def expire_stale_attempts(session: AsyncSession, cutoff: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

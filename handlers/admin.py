@@ -177,9 +177,14 @@ async def invite(update: Update, context: LeadbotContext) -> None:
         await reply(update, context.error_text(err))
         return
     lines = [_invite_line(context, inv) for inv in created]
+    hints = [context.t("rough.invite.personal")] if any(i.single_use for i in created) else []
+    if not all(i.single_use for i in created):
+        hints.append(context.t("rough.invite.shareable"))
     await reply(
-        update, context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines))
-    )
+        update,
+        context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines))
+        + "\n\n" + Html("\n".join(hints)),
+    )  # fmt: skip
 
 
 def _invite_line(context: LeadbotContext, inv: InviteInfo) -> Html:

@@ -61,6 +61,11 @@ def parse_export_args(text: str, default_kind: str = DEFAULT_KIND) -> ExportQuer
     return ExportQuery(key_kind or word or default_kind, key)
 
 
+def key_kind(token: str) -> str | None:
+    """The kind of period a key names: 2026-W45 week, 2026-11 month, 2026-Q3 quarter, 2026 year."""
+    return _key_kind(token)
+
+
 def _key_kind(token: str) -> str | None:
     t = token.strip().upper()
     return next((kind for kind, pattern in _KEY_KINDS if re.fullmatch(pattern, t)), None)

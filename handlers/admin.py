@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.catalog import Html
-from bot.services import ServiceError, chats, invites, units
+from bot.services import ServiceError, chats, invites, scoring, units
 from bot.services.invites import InviteInfo, parse_role_spec
 from bot.sheets import SheetError, read_unit_sheet
 from handlers.base import LeadbotContext, command_args, reply, requires
@@ -26,8 +26,9 @@ def _fmt_time(context: LeadbotContext, when) -> str:
 
 @requires(leader=True)
 async def list_units(update: Update, context: LeadbotContext) -> None:
+    order = scoring.setup_for(context.services.settings).rules.categories
     async with context.session() as session:
-        rows = await units.list_units(session)
+        rows = await units.list_units(session, order)
     if not rows:
         await reply(update, context.t("units.none"))
         return

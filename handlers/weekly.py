@@ -671,6 +671,15 @@ def _decision_markup(
     ]])  # fmt: skip
 
 
+def _confirm_ask(result: wk.SubmitResult, loc: str) -> Html:
+    """The limit the head really has: the deadline, or for a late one the end of the late window."""
+    if result.late and result.late_until is not None:
+        return catalog.t(
+            "rough.weekly.confirm_ask_late", loc, until=wk.when_text(result.late_until, loc)
+        )
+    return catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
+
+
 async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[str]:
     """The head gets the submission with 确认 / 退回; those the bot cannot reach are named."""
     unreachable = []
@@ -678,7 +687,7 @@ async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[s
         loc = head.locale or context.services.settings.locale
         text = Html(
             render_view(context, result.view, title="weekly.confirm.title", locale=loc)
-            + "\n\n" + catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
+            + "\n\n" + _confirm_ask(result, loc)
         )  # fmt: skip
         try:
             await _send_long(

@@ -517,7 +517,9 @@ async def test_leave_sends_the_reminders_to_a_colleague(world_harness: Harness) 
     assert "已结束休假" in r.text
     r = await tick(h, at(19, 9))
     assert "还剩 8 小时" in r.to(LIAISON[3]).text and not r.to(HEAD[3]).items
-    r = await h.send(LIAISON[3], "/leave 明天")
+    r = await h.send(LIAISON[3], "/leave 明天")  # issue 17: the forms' day words work here too
+    assert "已登记休假至 11月20日" in r.text
+    r = await h.send(LIAISON[3], "/leave 下礼拜八")
     assert "用法" in r.text
 
 

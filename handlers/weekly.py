@@ -26,6 +26,7 @@ from telegram.ext import (
 
 from bot import catalog
 from bot.catalog import Html
+from bot.outbox_words import kind_words, period_words
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
@@ -1116,7 +1117,8 @@ async def health(update: Update, context: LeadbotContext) -> None:
     lines.append(context.t("weekly.health.failed", failed=failed, unknown=unknown))
     for row in failures:
         lines.append(context.t(
-            "weekly.health.failure_line", who=row.recipient or str(row.chat_id), kind=row.kind, period=row.period_key,
+            "weekly.health.failure_line", who=row.recipient or str(row.chat_id), kind=kind_words(row.kind, context.locale),
+            period=period_words(row.period_key, context.locale),
             status=context.label(f"weekly.health.status_{row.status}"), error=error_text(row.error, context.locale),
         ))  # fmt: skip
     await reply(update, Html("\n".join(lines)))

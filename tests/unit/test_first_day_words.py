@@ -15,8 +15,8 @@ from bot.outbox_words import message_words
 from bot.periods import key_label
 from bot.services import export, lead_updates, scoring
 from bot.services.access import resolve_actor
-from bot.services.leads import LeadDraft, report_lead
 from bot.services.export import source_label
+from bot.services.leads import LeadDraft, report_lead
 from storage.db import Database
 from storage.models import LedgerEntry
 from tests.conftest import T0

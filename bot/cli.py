@@ -308,6 +308,8 @@ def _check_database(settings: Settings) -> int | None:
 
     from bot import catalog
 
+    if settings.database_url.startswith("sqlite"):
+        return None  # a local file: nothing to reach or log in to (the bot upgrades it itself)
     loc = settings.locale
     try:
         _with_database(settings.database_url, _opened)
@@ -319,9 +321,8 @@ def _check_database(settings: Settings) -> int | None:
         if url.get_backend_name() == "sqlite":
             where = str(url.database)
         names = {type(e).__name__ for e in _chain(exc)}
-        reason = (
-            str(_chain(exc)[-1]).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
-        )
+        texts = [str(e).strip() for e in reversed(_chain(exc)) if str(e).strip()]
+        reason = texts[0].splitlines()[0][:200] if texts else type(exc).__name__
         if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
             key = "rough.cli.db_login"
         elif "InvalidCatalogNameError" in names:

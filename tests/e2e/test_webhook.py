@@ -270,6 +270,7 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
         LEADBOT_TOKEN=api.token, LEADBOT_BOT_API_URL=api.base_url, LEADBOT_WEBHOOK_URL=PUBLIC_URL,
         LEADBOT_WEBHOOK_SECRET=SECRET, LEADBOT_WEBHOOK_LISTEN="127.0.0.1", LEADBOT_WEBHOOK_PORT=str(port),
         LEADBOT_LOG_JSON="true", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        LEADBOT_ADMINS="1000",  # issue 17: serving without an admin is refused
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )  # fmt: skip
     proc = await asyncio.create_subprocess_exec(

@@ -483,8 +483,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
             return 1
         if args.period and args.period != key_kind:
-            print(catalog.plain("rough.cli.export_kind_mismatch", loc, key=args.key[:20],
-                                key_kind=key_kind, kind=args.period), file=sys.stderr)  # fmt: skip
+            print(
+                catalog.plain(
+                    "rough.cli.export_kind_mismatch",
+                    loc,
+                    key=args.key[:20],
+                    key_kind=key_kind,
+                    kind=args.period,
+                ),
+                file=sys.stderr,
+            )
             return 1
         kind = key_kind
 
@@ -513,8 +521,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
-                        ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
+    print(
+        catalog.plain(
+            "export.cli_done",
+            loc,
+            path=str(path),
+            leads=len(data.leads),
+            weekly=len(data.weekly),
+            ledger=len(data.ledger),
+            units=len(data.ranking),
+            period=data.span.label(loc),
+        )
+    )
     return 0
 
 
@@ -567,8 +585,10 @@ def cmd_periods(args: argparse.Namespace) -> int:
         print(line)
     listed = any(d.year == args.year for d in settings.extra_holidays)
     if not periods.calendar.covers(date(args.year, 1, 1)) and not listed:
-        print(catalog.plain("rough.cli.periods_uncovered", settings.locale, years=args.year),
-              file=sys.stderr)  # fmt: skip
+        print(
+            catalog.plain("rough.cli.periods_uncovered", settings.locale, years=args.year),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -588,8 +608,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     diffs = _with_database(settings.database_url, work)
     changed = [d for d in diffs if d.added or d.removed]
-    print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     for d in changed:
         print(
             f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)"
@@ -625,10 +647,13 @@ def periods_for(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.periods import Periods, WeeklySchedule
 
     schedule = WeeklySchedule(
-        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
+        weekday=settings.deadline_weekday,
+        time=settings.deadline_time,
+        tz=settings.tz,
         holiday_shift=settings.holiday_shift,
-        extra_holidays=frozenset(settings.extra_holidays), extra_workdays=frozenset(settings.extra_workdays),
-    )  # fmt: skip
+        extra_holidays=frozenset(settings.extra_holidays),
+        extra_workdays=frozenset(settings.extra_workdays),
+    )
     return Periods(schedule)
 
 

@@ -146,10 +146,17 @@ class Console:
             return True
         cmd, args = words[0].lower(), words[1:]
         handler = {
-            "quit": self._quit, "exit": self._quit, "q": self._quit, "help": self._help,
-            "user": self._user, "users": self._users, "chat": self._chat, "press": self._press,
-            "upload": self._upload, "time": self._time,
-        }.get(cmd)  # fmt: skip
+            "quit": self._quit,
+            "exit": self._quit,
+            "q": self._quit,
+            "help": self._help,
+            "user": self._user,
+            "users": self._users,
+            "chat": self._chat,
+            "press": self._press,
+            "upload": self._upload,
+            "time": self._time,
+        }.get(cmd)
         if handler is None:
             self.say(f"unknown meta-command :{cmd} (try :help)")
             return True
@@ -377,9 +384,14 @@ async def run_console(
             )
             await seed_history(db, settings, clock.now())
         app = build_application(
-            settings, db, clock, token=api.token, base_url=api.base_url,
-            base_file_url=api.base_file_url, run_jobs=False,
-        )  # fmt: skip
+            settings,
+            db,
+            clock,
+            token=api.token,
+            base_url=api.base_url,
+            base_file_url=api.base_file_url,
+            run_jobs=False,
+        )
         console = Console(api, app, clock, out, tty)
         if world:
             console.load_world(world)
@@ -419,23 +431,30 @@ async def world_from_database(db: Database) -> DemoWorld:
     (the demo's people keep their demo handles: liaison1, head1 …)."""
     handles = {u.tg_id: u.handle for u in demo_world().users}
     async with db.session() as session:
-        members = (await session.scalars(
-            select(Member).where(Member.active.is_(True)).order_by(Member.id)
-        )).all()  # fmt: skip
+        members = (
+            await session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.id))
+        ).all()
         chats = (await session.scalars(select(Chat).order_by(Chat.id))).all()
         unit_names = {u.id: u.name for u in await repo.units(session, include_inactive=True)}
     users = [
         DemoUser(
-            handles.get(m.tg_user_id) or m.username or str(m.tg_user_id), m.tg_user_id,
-            m.display_name, Role(m.role), unit_names.get(m.unit_id) if m.unit_id else None,
+            handles.get(m.tg_user_id) or m.username or str(m.tg_user_id),
+            m.tg_user_id,
+            m.display_name,
+            Role(m.role),
+            unit_names.get(m.unit_id) if m.unit_id else None,
         )
         for m in members
-    ]  # fmt: skip
+    ]
     admin_first = sorted(users, key=lambda u: u.role is not Role.ADMIN)
     groups = [
-        DemoGroup(c.tg_chat_id, c.title or str(c.tg_chat_id), unit_names.get(c.unit_id) if c.unit_id else None)
+        DemoGroup(
+            c.tg_chat_id,
+            c.title or str(c.tg_chat_id),
+            unit_names.get(c.unit_id) if c.unit_id else None,
+        )
         for c in chats
-    ]  # fmt: skip
+    ]
     return DemoWorld(admin_first, groups)
 
 

@@ -14,23 +14,57 @@ import unicodedata
 from datetime import date, timedelta
 
 _RELATIVE = {
-    "今天": 0, "今日": 0, "today": 0,
-    "明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "大后天": 3,
-    "昨天": -1, "昨日": -1, "yesterday": -1, "前天": -2, "大前天": -3,
-}  # fmt: skip
+    "今天": 0,
+    "今日": 0,
+    "today": 0,
+    "明天": 1,
+    "明日": 1,
+    "tomorrow": 1,
+    "后天": 2,
+    "大后天": 3,
+    "昨天": -1,
+    "昨日": -1,
+    "yesterday": -1,
+    "前天": -2,
+    "大前天": -3,
+}
 _ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 _MD = re.compile(r"(\d{1,2})[-/.月](\d{1,2})[日号]?")
 _IN_DAYS = re.compile(r"(\d{1,3})(?:天后|天以后|days?later)|in(\d{1,3})days?")
 _DAYS_AGO = re.compile(r"(\d{1,3})(?:天前|天以前|days?ago)")
 _WEEKDAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEKDAY_EN = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed": 2, "thursday": 3,
-    "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
-}  # fmt: skip
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
 _WEEK_ZH = re.compile(r"(下下|下个?|上个?|本|这个?|今)?(?:周|星期|礼拜)([一二三四五六日天末])")
 _WEEK_EN = re.compile(r"(next|last|this)?([a-z]+)")
-_WEEK_SHIFT = {"下下": 2, "下": 1, "下个": 1, "上": -1, "上个": -1, "本": 0, "这": 0, "这个": 0,
-               "今": 0, "next": 1, "last": -1, "this": 0}  # fmt: skip
+_WEEK_SHIFT = {
+    "下下": 2,
+    "下": 1,
+    "下个": 1,
+    "上": -1,
+    "上个": -1,
+    "本": 0,
+    "这": 0,
+    "这个": 0,
+    "今": 0,
+    "next": 1,
+    "last": -1,
+    "this": 0,
+}
 
 
 def parse_day(text: str, today: date, *, future: bool) -> date | None:

@@ -14,8 +14,13 @@ def console(tmp_path: Path, url: str, script: str, *extra: str) -> str:
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console", "--database-url", url, *extra],
-        input=script, capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env,
-    )  # fmt: skip
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     return done.stdout

@@ -60,10 +60,15 @@ def test_telegram_unreachable_is_one_line_naming_the_bot_api_setting(
 ) -> None:
     api = f"http://127.0.0.1:{_closed_port()}/bot"
     done = _leadbot(
-        tmp_path, command, LEADBOT_BOT_API_URL=api, LEADBOT_LOCALE="en",
-        LEADBOT_WEBHOOK_URL="https://bot.example.com", LEADBOT_WEBHOOK_SECRET="s3cret",
-        LEADBOT_WEBHOOK_PORT=str(_closed_port()), LEADBOT_WEBHOOK_LISTEN="127.0.0.1",
-    )  # fmt: skip
+        tmp_path,
+        command,
+        LEADBOT_BOT_API_URL=api,
+        LEADBOT_LOCALE="en",
+        LEADBOT_WEBHOOK_URL="https://bot.example.com",
+        LEADBOT_WEBHOOK_SECRET="s3cret",
+        LEADBOT_WEBHOOK_PORT=str(_closed_port()),
+        LEADBOT_WEBHOOK_LISTEN="127.0.0.1",
+    )
     line = _one_line(done)
     assert f"cannot reach Telegram at {api}" in line and "LEADBOT_BOT_API_URL" in line
 
@@ -113,10 +118,15 @@ def test_run_without_admins_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"],
         cwd=tmp_path,
-        env={**{k: v for k, v in env.items() if not k.startswith(CLEAN)},
-             "LEADBOT_TOKEN": "1:x", "LEADBOT_CONFIG": str(tmp_path / "none.toml")},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env={
+            **{k: v for k, v in env.items() if not k.startswith(CLEAN)},
+            "LEADBOT_TOKEN": "1:x",
+            "LEADBOT_CONFIG": str(tmp_path / "none.toml"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "LEADBOT_ADMINS (admins) is not set" in done.stderr and "\n" not in done.stderr.strip()
 

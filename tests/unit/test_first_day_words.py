@@ -36,8 +36,12 @@ def test_outbox_kinds_read_as_words() -> None:
 
 def test_period_keys_read_as_words() -> None:
     assert [key_label(k) for k in ("2026-W05", "2026-11", "2026-Q4", "2026", "2026-10-H2")] == [
-        "2026年第5周", "2026年11月", "2026年第4季度", "2026年", "2026年10月下半月",
-    ]  # fmt: skip
+        "2026年第5周",
+        "2026年11月",
+        "2026年第4季度",
+        "2026年",
+        "2026年10月下半月",
+    ]
     assert key_label("#3-7") == "#3-7"
 
 
@@ -76,8 +80,18 @@ async def test_the_export_shows_words_and_amounts_with_thousands_separators(
     async with sqlite_db.session() as s:
         leader = await resolve_actor(s, SETTINGS, 1001, "", None)
         await lead_updates.verify_lead(s, T0, leader, lead)
-        s.add(LedgerEntry(unit_id=1, rule_id="base_info_quarterly", module="base", points=Decimal(1), at=T0,
-                          source="threshold:base_info_quarterly:2026-Q4", note="", created_at=T0))  # fmt: skip
+        s.add(
+            LedgerEntry(
+                unit_id=1,
+                rule_id="base_info_quarterly",
+                module="base",
+                points=Decimal(1),
+                at=T0,
+                source="threshold:base_info_quarterly:2026-Q4",
+                note="",
+                created_at=T0,
+            )
+        )
     async with sqlite_db.session() as s:
         data = await export.collect(s, setup, T0, "year", "2026")
     book = openpyxl.load_workbook(io.BytesIO(build_workbook(data)))

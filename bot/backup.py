@@ -36,8 +36,17 @@ class BackupResult:
 
 
 def backup(database_url: str, target: Path, *, force: bool = False) -> BackupResult:
+    if target.is_dir():
+        raise BackupError(
+            f"{target} is a folder; name the file to write, e.g. {target / 'leadbot.db'}"
+        )
     if target.exists() and not force:
         raise BackupError(f"{target} exists; choose another name or add --force to overwrite it")
+    if not target.parent.is_dir():
+        raise BackupError(
+            f"the folder {target.parent} does not exist; create it (mkdir -p {target.parent}) "
+            "or choose another path"
+        )
     if _is_sqlite(database_url):
         return backup_sqlite(sqlite_path(database_url), target)
     return backup_postgres(database_url, target)

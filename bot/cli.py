@@ -49,6 +49,18 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
     with contextlib.suppress(Exception):
         passwords.append(make_url(settings.database_url).password or "")
     setup_logging(level, json=settings.log_json, secrets=secrets, passwords=passwords)
+    # Alembic says "Context impl SQLiteImpl." on every command: only with -v.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    logging.getLogger("telegram.ext").addFilter(_bootstrap_failure_at_debug)
+
+
+def _bootstrap_failure_at_debug(record: logging.LogRecord) -> bool:
+    """PTB logs a failed start (Telegram unreachable) as an ERROR with a traceback; `run`
+    prints one line for it instead, so the traceback is kept for debug logging only."""
+    if record.levelno >= logging.ERROR and "Bootstrap Initialize" in record.getMessage():
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,12 +68,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(title="commands")
 
-    run = sub.add_parser("run", help="serve Telegram by long polling (needs LEADBOT_TOKEN)")
+    run = sub.add_parser(
+        "run",
+        help="serve Telegram by long polling (needs LEADBOT_TOKEN)",
+        description="Serve the bot on Telegram by long polling until Ctrl-C or SIGTERM. Needs "
+        "LEADBOT_TOKEN (from @BotFather) and LEADBOT_ADMINS (your Telegram user id); the database "
+        "is DATABASE_URL (default: leadbot.db here). Set LEADBOT_BOT_API_URL where api.telegram.org "
+        "is not reachable. No options besides -v (debug logging, before the command).",
+    )
     run.set_defaults(func=cmd_run)
 
     hook = sub.add_parser(
         "webhook",
         help="serve Telegram by webhook with /healthz and /metrics (needs token, webhook URL and secret)",
+        description="Register LEADBOT_WEBHOOK_URL + LEADBOT_WEBHOOK_PATH with Telegram and serve it on "
+        "LEADBOT_WEBHOOK_LISTEN:LEADBOT_WEBHOOK_PORT (default 0.0.0.0:8080), with /healthz and "
+        "/metrics beside it, until SIGTERM. Needs LEADBOT_TOKEN, LEADBOT_ADMINS, LEADBOT_WEBHOOK_URL "
+        "and LEADBOT_WEBHOOK_SECRET. Configured by settings only (docs/operations.md).",
     )
     hook.set_defaults(func=cmd_webhook)
 
@@ -88,9 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     cur.set_defaults(func=cmd_db_current)
 
     bak = sub.add_parser(
-        "backup", help="write a consistent copy of the database to PATH (safe while the bot runs)"
+        "backup",
+        help="write a consistent copy of the database to PATH (safe while the bot runs)",
+        description="Write a consistent copy of DATABASE_URL to PATH while the bot keeps running: "
+        "a SQLite file for SQLite, a pg_dump custom-format file for PostgreSQL (pg_dump on PATH). "
+        "The folder must exist. `leadbot restore PATH` puts it back.",
     )
-    bak.add_argument("path", type=Path)
+    bak.add_argument(
+        "path", type=Path, help="the file to write, e.g. backups/leadbot-2026-12-01.db"
+    )
     bak.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     bak.set_defaults(func=cmd_backup)
     res = sub.add_parser(
@@ -100,8 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--force", action="store_true", help="replace an existing database")
     res.set_defaults(func=cmd_restore)
 
-    imp = sub.add_parser("import-units", help="import units from an .xlsx or .csv sheet")
-    imp.add_argument("file", type=Path)
+    imp = sub.add_parser(
+        "import-units",
+        help="import units from an .xlsx or .csv sheet",
+        description="Add the units listed in the first sheet of an .xlsx or a .csv: a header row, a "
+        "名称 column (also 单位名称 or name), optional 简称 and 序列, one unit a row. Rows that "
+        "cannot be added (a name already there, …) are skipped and listed with the reason.",
+    )
+    imp.add_argument("file", type=Path, help="the .xlsx or .csv sheet")
     imp.set_defaults(func=cmd_import_units)
 
     exp = sub.add_parser(
@@ -110,9 +145,15 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "path", type=Path, help="the .xlsx to write; a folder gets 招商引资台账_<period>.xlsx"
     )
-    exp.add_argument("--period", choices=["week", "month", "quarter", "year"], default="month")
     exp.add_argument(
-        "--key", help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one)"
+        "--period",
+        choices=["week", "month", "quarter", "year"],
+        help="kind of period (default: what --key names, else month)",
+    )
+    exp.add_argument(
+        "--key",
+        help="which one: 2026-W45, 2026-11, 2026-Q4, 2026 (default: the current one); "
+        "the kind follows from it",
     )
     exp.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     exp.set_defaults(func=cmd_export)
@@ -134,8 +175,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     dig.set_defaults(func=cmd_digest)
 
-    per = sub.add_parser("periods", help="print the weekly periods and deadlines of a year")
-    per.add_argument("--year", type=int, required=True)
+    per = sub.add_parser(
+        "periods",
+        help="print the weekly periods and deadlines of a year",
+        description="Print each weekly period of a year and its deadline, tab-separated "
+        "(paste into a sheet). Deadlines on a public holiday move to the previous working day; "
+        "for a year the holiday package does not know, a warning says how to list the days off "
+        "(LEADBOT_EXTRA_HOLIDAYS / LEADBOT_EXTRA_WORKDAYS).",
+    )
+    per.add_argument("--year", type=int, required=True, help="the calendar year, e.g. 2026")
     per.set_defaults(func=cmd_periods)
 
     rs = sub.add_parser(
@@ -160,11 +208,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
             "without one, try `leadbot console --demo`"
         )
+    _require_admins(settings)
+    if (failed := _check_database(settings)) is not None:
+        return failed
     from bot import runlock
 
     lock = runlock.hold(settings.database_url)
     try:
         return asyncio.run(_poll(settings))
+    except Exception as exc:
+        if (line := _telegram_failure(exc, settings)) is None:
+            raise
+        return _fail(line, exc)
     finally:
         if lock is not None:
             lock.close()
@@ -209,9 +264,13 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         raise missing_setting("webhook_url")
     if not settings.webhook_secret_value():
         raise missing_setting("webhook_secret")
+    _require_admins(settings)
     from telegram.error import TelegramError
 
     from bot.webhook import serve
+
+    if (failed := _check_database(settings)) is not None:
+        return failed
 
     log.info(
         "webhook at %s%s, database %s",
@@ -233,9 +292,92 @@ def cmd_webhook(args: argparse.Namespace) -> int:
             f"leadbot: cannot listen on {settings.webhook_listen}:{settings.webhook_port}: {exc.strerror or exc}",
             file=sys.stderr,
         )
-    except TelegramError as exc:  # Bot API unreachable, setWebhook refused the URL, ...
+    except TelegramError as exc:  # Bot API unreachable, token refused, setWebhook refused the URL
+        if (line := _telegram_failure(exc, settings)) is not None:
+            return _fail(line, exc)
         print(f"leadbot: the webhook could not start: {exc.message}", file=sys.stderr)
     return 1
+
+
+def _fail(line: str, exc: BaseException) -> int:
+    """One line for the operator; the traceback only in the log, at debug level."""
+    log.debug("start-up failed", exc_info=exc)
+    print(line, file=sys.stderr)
+    return 1
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _telegram_failure(exc: BaseException, settings: Settings) -> str | None:
+    """The line for "Telegram unreachable" or "token refused", None for anything else."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot import catalog
+
+    loc = settings.locale
+    for err in _chain(exc):
+        if isinstance(err, InvalidToken):
+            return catalog.plain("rough.cli.telegram_token", loc, reason=err.message)
+        if isinstance(err, NetworkError):  # TimedOut included
+            url = settings.bot_api_url or "https://api.telegram.org/bot"
+            return catalog.plain(
+                "rough.cli.telegram_unreachable", loc, url=url, reason=err.message or "?"
+            )
+    return None
+
+
+async def _opened(db: Database) -> None:
+    """Nothing more: :func:`_with_database` has connected and checked the schema."""
+
+
+def _check_database(settings: Settings) -> int | None:
+    """Before serving: can the database be opened, with this login, at this schema?
+    None when it can; otherwise the one line was printed and this is the exit code."""
+    from sqlalchemy.engine import make_url
+
+    from bot import catalog
+
+    if settings.database_url.startswith("sqlite"):
+        return None  # a local file: nothing to reach or log in to (the bot upgrades it itself)
+    loc = settings.locale
+    try:
+        _with_database(settings.database_url, _opened)
+    except SchemaOutOfDate:
+        raise
+    except Exception as exc:
+        url = make_url(settings.database_url)
+        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+        if url.get_backend_name() == "sqlite":
+            where = str(url.database)
+        names = {type(e).__name__ for e in _chain(exc)}
+        texts = [str(e).strip() for e in reversed(_chain(exc)) if str(e).strip()]
+        reason = texts[0].splitlines()[0][:200] if texts else type(exc).__name__
+        if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
+            key = "rough.cli.db_login"
+        elif "InvalidCatalogNameError" in names:
+            key = "rough.cli.db_missing"
+        elif any(isinstance(e, OSError) for e in _chain(exc)):
+            key = "rough.cli.db_unreachable"
+        else:
+            key = "rough.cli.db_failed"
+        line = catalog.plain(
+            key, loc, where=where, user=url.username or "?", name=url.database or "?", reason=reason
+        )
+        return _fail(line, exc)
+    return None
+
+
+def _require_admins(settings: Settings) -> None:
+    """Without an admin nobody can create units or invite anyone: refuse to serve."""
+    if not settings.admins:
+        raise missing_setting("admins", " (without one nobody can onboard the units)")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -368,11 +510,32 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     loc = settings.locale
+    kind = args.period or export.DEFAULT_KIND
+    if args.key:
+        key_kind = export.key_kind(args.key)
+        if key_kind is None:
+            print(
+                catalog.plain("rough.cli.export_bad_key", loc, key=args.key[:20]), file=sys.stderr
+            )
+            return 1
+        if args.period and args.period != key_kind:
+            print(
+                catalog.plain(
+                    "rough.cli.export_kind_mismatch",
+                    loc,
+                    key=args.key[:20],
+                    key_kind=key_kind,
+                    kind=args.period,
+                ),
+                file=sys.stderr,
+            )
+            return 1
+        kind = key_kind
 
     async def work(db: Database) -> ExportData:
         async with db.session() as session:
             return await export.collect(
-                session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key
+                session, scoring.setup_for(settings), SystemClock().now(), kind, args.key
             )
 
     try:
@@ -447,12 +610,22 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_periods(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot import catalog
     from bot.periods import format_periods_lines
     from bot.services.scoring import periods_for
 
     settings = load_settings()
-    for line in format_periods_lines(periods_for(settings), args.year):
+    periods = periods_for(settings)
+    for line in format_periods_lines(periods, args.year):
         print(line)
+    listed = any(d.year == args.year for d in settings.extra_holidays)
+    if not periods.calendar.covers(date(args.year, 1, 1)) and not listed:
+        print(
+            catalog.plain("rough.cli.periods_uncovered", settings.locale, years=args.year),
+            file=sys.stderr,
+        )
     return 0
 
 

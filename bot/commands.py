@@ -70,3 +70,10 @@ def for_role(role: Role | None, *, group: bool = False) -> list[Command]:
     if role is None:
         return [c for c in COMMANDS if c.name in ("start", "help")]
     return [c for c in COMMANDS if role in c.roles and (c.group if group else c.private)]
+
+
+def group_only(role: Role | None) -> list[Command]:
+    """Commands of ``role`` that work only in a group (/bind, /unbind): /help lists them apart."""
+    if role is None:
+        return []
+    return [c for c in COMMANDS if role in c.roles and c.group and not c.private]

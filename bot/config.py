@@ -44,7 +44,7 @@ def _alias(name: str, *extra: str) -> AliasChoices:
 # What each setting expects, in words, for the one-line start-up error.
 EXPECTED: dict[str, str] = {
     "token": "the bot token from @BotFather, like 123456:ABC-DEF…",
-    "admins": "comma-separated Telegram user ids, e.g. 12345,67890",
+    "admins": "comma-separated Telegram user ids (positive numbers; ask @userinfobot), e.g. 12345,67890",
     "database_url": "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB",
     "tz": "an IANA time zone name such as Asia/Shanghai",
     "locale": "zh_CN or en",
@@ -373,10 +373,21 @@ class Settings(BaseSettings):
     @classmethod
     def _split_admins(cls, value: Any) -> Any:
         if isinstance(value, str):
-            parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            return [p for p in parts if p]
+            parts = [p.strip() for p in value.replace("，", ",").replace(";", ",").split(",")]
+            if parts and not parts[-1]:
+                parts.pop()  # a trailing comma is harmless
+            if not any(parts) or not all(parts):
+                raise ValueError("empty admin id")  # "" or "12,,34": somebody lost an id
+            return parts
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _positive_admins(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 for v in value):
+            raise ValueError("Telegram user ids are positive")
         return value
 
     @field_validator("tz")

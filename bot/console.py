@@ -20,12 +20,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy import func, select
+
 from bot.app import LeadbotApplication, build_application
 from bot.clock import ShiftedClock
 from bot.config import Settings
-from bot.demo import DemoWorld, seed_demo, seed_history
+from bot.demo import DemoGroup, DemoUser, DemoWorld, demo_world, seed_demo, seed_history
 from bot.localapi import LocalBotAPI, RecordedCall
+from storage import repo
 from storage.db import Database
+from storage.models import Base, Chat, Member, Role
 
 HELP = """meta-commands:
   :user NAME          switch who is typing (handle or name; a new name is a stranger)
@@ -92,7 +96,10 @@ class Console:
             (p for p in self.state.people.values() if p.name == ref.strip()), None
         )
         if person is None:
+            taken = {p.tg_id for p in self.state.people.values()}
             tg_id = STRANGER_BASE + len(self.state.people)
+            while tg_id in taken:  # people loaded from the database may hold these ids
+                tg_id += 1
             person = self.add_person(ref.strip(), tg_id, ref.strip())
             self.say(f"(new person {person.name}, id {tg_id}: not a member yet)")
         in_group = self.state.chat_id is not None and self.state.chat_id < 0
@@ -361,6 +368,12 @@ async def run_console(
     world = None
     try:
         await db.ensure_schema()
+        api.continue_update_ids(await last_update_id(db))  # a database used before
+        known = await world_from_database(db)
+        if known.users:  # the people already there, the demo's among them: no second seeding
+            demo, world = False, known
+            admins = [u.tg_id for u in known.users if u.role is Role.ADMIN]
+            settings = settings.model_copy(update={"admins": sorted({*settings.admins, *admins})})
         if demo:
             async with db.session() as session:
                 world = await seed_demo(
@@ -399,6 +412,48 @@ async def run_console(
         if tmp:
             tmp.cleanup()
     return 0
+
+
+async def last_update_id(db: Database) -> int:
+    """The highest update id the database remembers, in whichever table keeps them."""
+    found = 0
+    async with db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            if "update_id" in table.c:
+                found = max(found, await session.scalar(select(func.max(table.c.update_id))) or 0)
+    return int(found)
+
+
+async def world_from_database(db: Database) -> DemoWorld:
+    """The members and bound groups of an existing database, so ``:user 张三`` finds 张三
+    (the demo's people keep their demo handles: liaison1, head1 …)."""
+    handles = {u.tg_id: u.handle for u in demo_world().users}
+    async with db.session() as session:
+        members = (
+            await session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.id))
+        ).all()
+        chats = (await session.scalars(select(Chat).order_by(Chat.id))).all()
+        unit_names = {u.id: u.name for u in await repo.units(session, include_inactive=True)}
+    users = [
+        DemoUser(
+            handles.get(m.tg_user_id) or m.username or str(m.tg_user_id),
+            m.tg_user_id,
+            m.display_name,
+            Role(m.role),
+            unit_names.get(m.unit_id) if m.unit_id else None,
+        )
+        for m in members
+    ]
+    admin_first = sorted(users, key=lambda u: u.role is not Role.ADMIN)
+    groups = [
+        DemoGroup(
+            c.tg_chat_id,
+            c.title or str(c.tg_chat_id),
+            unit_names.get(c.unit_id) if c.unit_id else None,
+        )
+        for c in chats
+    ]
+    return DemoWorld(admin_first, groups)
 
 
 def banner(console: Console) -> str:

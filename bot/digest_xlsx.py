@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 # The export's sheet writer and number helper: one look for every workbook the bot sends.
-from bot.export import DATETIME_FORMAT, MOVE_FORMAT, Column, excel_number, write_sheet
+from bot.export import (
+    AMOUNT_FORMAT,
+    DATETIME_FORMAT,
+    MOVE_FORMAT,
+    Column,
+    excel_number,
+    write_sheet,
+)
 from bot.services.digests import (
     CategoryBlock,
     Figures,
@@ -70,10 +77,18 @@ def build_workbook(report: Report, zone: ZoneInfo) -> bytes:
     return out.getvalue()
 
 
+_AMOUNT_UNITS = ("(万元)", "(美元)")  # money columns get a thousands separator
+
+
 def _table(
     wb: Workbook, title: str, headers: Sequence[Column | str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    columns = [h if isinstance(h, Column) else Column(h) for h in headers]
+    columns = [
+        h
+        if isinstance(h, Column)
+        else Column(h, AMOUNT_FORMAT if h.endswith(_AMOUNT_UNITS) else None)
+        for h in headers
+    ]
     write_sheet(wb, title, columns, rows, lambda row: row)
 
 
@@ -246,9 +261,9 @@ def _pace_sheet(
                     )
                 )
     headers = (
-        ("单位", "目标", "完成", "全年目标", "是否完成")
+        ("单位", "目标", "完成(个)", "全年目标(个)", "是否完成")
         if final
-        else ("单位", "目标", "完成", "全年目标", "序时应达", "低于序时")
+        else ("单位", "目标", "完成(个)", "全年目标(个)", "序时应达(个)", "低于序时")
     )
     _table(wb, title, headers, rows)
 

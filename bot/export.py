@@ -44,6 +44,7 @@ FILE_PREFIX = "招商引资台账"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 MOVE_FORMAT = '"↑"0;"↓"0;"–"'  # previous rank − rank: shows ↑2 / ↓1 / – and stays a number
+AMOUNT_FORMAT = "#,##0.00"  # 12,345.00: a thousands separator, and the cell stays a number
 MAX_WIDTH = 50
 MIN_WIDTH = 6
 
@@ -159,11 +160,11 @@ LEAD_COLUMNS = (
     Column("项目名称", cap=40),
     Column("投资方", cap=40),
     Column("行业"),
-    Column("计划投资额(万元)"),
+    Column("计划投资额(万元)", AMOUNT_FORMAT),
     Column("来源地"),
     Column("阶段"),
     Column("标签", cap=30),
-    Column("外资(美元)"),
+    Column("外资(美元)", AMOUNT_FORMAT),
     Column("联系人"),
     Column("电话"),
     Column("渠道"),
@@ -306,7 +307,10 @@ def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list
     for values in table:
         for i, value in enumerate(values):
             if value is not None and columns[i].width is None:
-                text = value if isinstance(value, str) else str(value)
+                if isinstance(value, str):
+                    text = value
+                else:  # as shown: 12,345.00 is wider than 12345
+                    text = f"{value:,.2f}" if columns[i].fmt == AMOUNT_FORMAT else str(value)
                 w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
                 if w > widest[i]:
                     widest[i] = w

@@ -1208,6 +1208,11 @@ class LocalBotAPI:
             "username": self.bot_username,
         }
 
+    def continue_update_ids(self, after: int) -> None:
+        """Number the next updates past ``after``: a console reopening a database whose bot
+        has already seen ids 1…after would otherwise have its updates dropped as redeliveries."""
+        self._next_update_id = max(self._next_update_id, after + 1)
+
     # ---------------------------------------------------------------- people and chats
 
     def add_user(

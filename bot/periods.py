@@ -592,6 +592,26 @@ _LABELLERS: dict[str, Callable[[str, bool], str]] = {
     "half": _half_label,
 }
 
+_KEY_PATTERNS = (
+    ("week", re.compile(r"\d{4}-W\d{2}")),
+    ("half", re.compile(r"\d{4}-\d{2}-H[12]")),
+    ("quarter", re.compile(r"\d{4}-Q[1-4]")),
+    ("month", re.compile(r"\d{4}-\d{2}")),
+    ("year", re.compile(r"\d{4}")),
+)
+
+
+def key_label(key: str, locale: str = "zh_CN") -> str:
+    """``2026-W48`` → ``2026年第48周``, ``2026-Q4`` → ``2026年第4季度`` …; an unknown key as it is."""
+    chinese = locale.lower().replace("-", "_").startswith("zh")
+    for kind, pattern in _KEY_PATTERNS:
+        if pattern.fullmatch(key):
+            try:
+                return _LABELLERS[kind](key, chinese)
+            except ValueError:
+                return key
+    return key
+
 
 # --------------------------------------------------------------------------- #
 # CLI support

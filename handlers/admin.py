@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.catalog import Html
-from bot.services import ServiceError, chats, invites, units
+from bot.services import ServiceError, chats, invites, scoring, units
 from bot.services.invites import InviteInfo, parse_role_spec
 from bot.sheets import MAX_BYTES as MAX_SHEET_BYTES
 from bot.sheets import SheetError, read_unit_sheet_off_loop
@@ -27,8 +27,9 @@ def _fmt_time(context: LeadbotContext, when: datetime) -> str:
 
 @requires(leader=True)
 async def list_units(update: Update, context: LeadbotContext) -> None:
+    order = scoring.setup_for(context.services.settings).rules.categories
     async with context.session() as session:
-        rows = await units.list_units(session)
+        rows = await units.list_units(session, order)
     if not rows:
         await reply(update, context.t("units.none"))
         return
@@ -187,8 +188,16 @@ async def invite(update: Update, context: LeadbotContext) -> None:
         await reply(update, context.error_text(err))
         return
     lines = [_invite_line(context, inv) for inv in created]
+    hints = [context.t("rough.invite.personal")] if any(i.single_use for i in created) else []
+    if not all(i.single_use for i in created):
+        hints.append(context.t("rough.invite.shareable"))
     await reply(
-        update, context.t("invite.created", count=len(created)) + "\n\n" + Html("\n\n".join(lines))
+        update,
+        context.t("invite.created", count=len(created))
+        + "\n\n"
+        + Html("\n\n".join(lines))
+        + "\n\n"
+        + Html("\n".join(hints)),
     )
 
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.catalog import LOCALES, Html
-from bot.commands import for_role
+from bot.commands import for_role, group_only
 from bot.forms.buttons import LanguageButton
 from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, invites
@@ -74,6 +74,13 @@ def _command_list(context: LeadbotContext, group: bool = False) -> Html:
         for c in for_role(role, group=group)
         if c.name != "start"
     ]
+    in_groups = [] if group else group_only(role)
+    if in_groups:  # /bind, /unbind: they work only in a group, say so where people read /help
+        lines.append("\n" + context.t("rough.help.in_groups"))
+        lines += [
+            context.t("help.line", command=f"/{c.name}", description=context.label(f"cmd.{c.name}"))
+            for c in in_groups
+        ]
     return Html("\n".join(lines))
 
 

@@ -38,6 +38,7 @@ from bot.forms.buttons import (
     WeeklySubmit,
 )
 from bot.forms.callbacks import decode, encode
+from bot.outbox_words import kind_words, period_words
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
@@ -730,6 +731,15 @@ def _decision_markup(
     )
 
 
+def _confirm_ask(result: wk.SubmitResult, loc: str) -> Html:
+    """The limit the head really has: the deadline, or for a late one the end of the late window."""
+    if result.late and result.late_until is not None:
+        return catalog.t(
+            "rough.weekly.confirm_ask_late", loc, until=wk.when_text(result.late_until, loc)
+        )
+    return catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
+
+
 async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[str]:
     """The head gets the submission with 确认 / 退回; those the bot cannot reach are named."""
     unreachable = []
@@ -738,7 +748,7 @@ async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[s
         text = Html(
             render_view(context, result.view, title="weekly.confirm.title", locale=loc)
             + "\n\n"
-            + catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
+            + _confirm_ask(result, loc)
         )
         try:
             await _send_long(
@@ -1252,8 +1262,8 @@ async def health(update: Update, context: LeadbotContext) -> None:
             context.t(
                 "weekly.health.failure_line",
                 who=row.recipient or str(row.chat_id),
-                kind=row.kind,
-                period=row.period_key,
+                kind=kind_words(row.kind, context.locale),
+                period=period_words(row.period_key, context.locale),
                 status=context.label(f"weekly.health.status_{row.status}"),
                 error=error_text(row.error, context.locale),
             )

@@ -18,6 +18,14 @@ PG_ENV = "LEADBOT_TEST_PG_URL"
 T0 = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
 
 
+# Why a PostgreSQL test is skipped, and how to run it against any PostgreSQL.
+PG_SKIP_REASON = (
+    f"{PG_ENV} not set: point it at any empty PostgreSQL database you may wipe, e.g. "
+    f"{PG_ENV}=postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/leadbot_test "
+    "(createdb leadbot_test first; each test drops and recreates its public schema)"
+)
+
+
 def pg_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
@@ -41,10 +49,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(
-            f"{PG_ENV} not set: point it at any PostgreSQL database you may empty, e.g. "
-            f"{PG_ENV}=postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/leadbot_test"
-        )
+        pytest.skip(PG_SKIP_REASON)
     await reset_postgres(url)
     return url
 

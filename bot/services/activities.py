@@ -14,9 +14,8 @@ Every change calls the scoring refresh for the unit in the same transaction.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.amounts import AmountError, parse_usd
 from bot.domain.enums import Review, activity_code
+from bot.dates import parse_day
 from bot.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
 from bot.services import ServiceError, scoring
@@ -39,9 +39,6 @@ MAX_AGE_DAYS = 366
 TRIP, FOREIGN = "trip", "foreign_capital"
 LEAD_KINDS_STANDARD = frozenset({"packaging", "intent"})  # standard kinds that may name a lead
 _CODE = re.compile(r"^[Aa]?0*(\d{1,9})$")
-_ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
-_MD = re.compile(r"^(\d{1,2})[-/.月](\d{1,2})[日号]?$")
-_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 
 
 @dataclass(frozen=True)
@@ -119,19 +116,7 @@ def kind_choice(actor: Actor, setup: ScoringSetup, kind: str) -> KindChoice:
 
 def parse_date(text: str, today: date) -> date:
     """``今天`` / ``昨天`` / ``2026-11-20`` / ``11月20日`` / ``11-20`` → a date not in the future, within a year."""
-    raw = unicodedata.normalize("NFKC", text or "").strip().lower().replace(" ", "")
-    found: date | None = None
-    try:
-        if raw in _RELATIVE:
-            found = today - timedelta(days=_RELATIVE[raw])
-        elif m := _ISO.match(raw):
-            found = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        elif m := _MD.match(raw):
-            found = date(today.year, int(m.group(1)), int(m.group(2)))
-            if found > today:
-                found = found.replace(year=today.year - 1)
-    except ValueError:
-        found = None
+    found = parse_day(text, today, future=False)  # the one day parser (bot/dates.py)
     if found is None:
         raise ServiceError("activity.bad_date")
     if found > today:

@@ -14,6 +14,7 @@ into the file. What each sheet holds for a chosen period (``month`` 2026-11 …)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.enums import activity_code, lead_code
 from bot.export import SOURCE_WORDS, ExportData, LeadLine, LedgerLine, RankLine, WeeklyLine
-from bot.periods import Span
+from bot.periods import Span, key_label
 from bot.services import ServiceError, ranking
 from bot.services.scoring import RANK_KINDS, ScoringSetup
 from storage import export_repo, scoring_repo
@@ -58,6 +59,11 @@ def parse_export_args(text: str, default_kind: str = DEFAULT_KIND) -> ExportQuer
     if word is not None and key_kind is not None and word != key_kind:
         raise ServiceError("export.usage")
     return ExportQuery(key_kind or word or default_kind, key)
+
+
+def key_kind(token: str) -> str | None:
+    """The kind of period a key names: 2026-W45 week, 2026-11 month, 2026-Q3 quarter, 2026 year."""
+    return _key_kind(token)
 
 
 def _key_kind(token: str) -> str | None:
@@ -201,17 +207,28 @@ async def _ledger(
                 rule_names[r.rule_id],
                 modules.get(r.module, r.module) if r.module else None,
                 r.points,
-                source_label(r.source, names),
+                source_label(r.source, names, lambda rule: ranking.rule_name(setup, rule)),
                 r.note or "",
             )
         )
     return out
 
 
-def source_label(source: str, names: dict[int, str]) -> str:
-    """``lead:12:stage:签约`` → ``L0012 签约``, ``activity:5`` → ``A0005``, ``manual:1001`` → ``人工调整 王主任``."""
+def source_label(
+    source: str, names: dict[int, str], rule_title: Callable[[str], str] | None = None
+) -> str:
+    """``lead:12:stage:签约`` → ``L0012 签约``, ``activity:5`` → ``A0005``, ``manual:1001`` → ``人工调整 王主任``;
+    with ``rule_title``, ``threshold:base_info_quarterly:2026-Q4`` → ``<the rule's title> · 2026年第4季度``."""
     parts = source.split(":")
     try:
+        if parts[0] == "threshold" and len(parts) == 3 and rule_title is not None:
+            key, _, nth = parts[2].partition("#")
+            label = f"{rule_title(parts[1])} · {key_label(key)}"
+            return f"{label} · 第 {int(nth)} 次" if nth else label
+        if parts[0] == "lead" and len(parts) == 4 and parts[2] == "overdue":
+            return f"{lead_code(int(parts[1]))} {parts[3]}节点超期"
+        if parts[0] == "funds" and len(parts) == 3:
+            return f"{lead_code(int(parts[1]))} 到位资金 {key_label(parts[2])}"
         if parts[0] == "lead" and len(parts) >= 3:
             what = (
                 parts[3]

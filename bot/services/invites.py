@@ -111,7 +111,9 @@ async def create_invites(
                 unit_id=unit.id if unit and req.role.needs_unit else None,
                 role=req.role.value,
                 expires_at=now + ttl,
-                single_use=single_use,
+                # Only a liaison link may be shared with a group; a head's, leader's or admin's
+                # link makes whoever taps it that person, so it works once.
+                single_use=single_use or req.role is not Role.LIAISON,
                 uses=0,
                 created_by=actor,
                 created_at=now,

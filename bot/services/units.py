@@ -92,12 +92,32 @@ async def rename_unit(
     return old, clean
 
 
-async def list_units(session: AsyncSession) -> list[UnitRow]:
+async def list_units(session: AsyncSession, order: Sequence[str] = ()) -> list[UnitRow]:
+    """Units by 序列 in ``order`` (the rules' categories), then as :func:`category_key` says."""
     counts = await repo.member_counts(session)
-    return [
+    rows = [
         UnitRow(u.id, u.name, u.short_name, u.category, counts.get(u.id, 0))
         for u in await repo.units(session)
     ]
+    return sorted(rows, key=lambda r: (category_key(r.category, order), r.id))
+
+
+_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
+_ORDINAL = re.compile(r"第?([一二三四五六七八九十]|\d+)\s*序列")
+
+
+def category_key(category: str | None, order: Sequence[str] = ()) -> tuple[int, int, str]:
+    """Configured categories first, in their order; then 一序列 < 二序列 < 三序列 by the numeral
+    (not by Unicode, where 三 sorts before 二); then any other name; no category last."""
+    if not category:
+        return (3, 0, "")
+    if category in order:
+        return (0, list(order).index(category), "")
+    match = _ORDINAL.search(category)
+    if match:
+        word = match.group(1)
+        return (1, int(word) if word.isdigit() else _NUMERALS[word], category)
+    return (2, 0, category)
 
 
 async def find_unit(session: AsyncSession, ref: str) -> Unit:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import catalog
 from bot.config import Settings
 from bot.domain.enums import Outcome, Role, VersionStatus, lead_code
+from bot.dates import parse_day
 from bot.periods import Periods, WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
@@ -746,6 +747,7 @@ class SubmitResult:
     stage_changes: tuple[tuple[str, str, str], ...]  # (code, from, to)
     stage_refused: tuple[str, ...]  # lead codes whose stage change was refused
     replaced: bool  # an earlier version exists
+    late_until: datetime | None = None  # late: the head may confirm until then (next deadline)
 
 
 def view_of(form: Form, submitted_by: str, number: int = 0) -> SubmissionView:
@@ -899,6 +901,7 @@ async def submit(
         changes,
         refused,
         replaced,
+        cfg.local(late_window_end(cfg, period)) if late else None,
     )
 
 
@@ -1268,27 +1271,17 @@ async def close_period(
 # --------------------------------------------------------------------------------------
 
 _ISO_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_MONTH_DAY = re.compile(r"(\d{1,2})[-/.月](\d{1,2})[日号]?")
 _OFF = frozenset({"off", "end", "cancel", "stop", "结束", "取消", "销假", "返岗"})
 
 
 def parse_leave(text: str, today: date) -> date | bool | None:
-    """``until 2026-12-03`` / ``12月3日`` / ``2026年12月3日`` → the date; ``off`` → None; else False."""
+    """``until 2026-12-03`` / ``12月3日`` / ``明天`` / ``下周一`` → the date; ``off`` → None; else False."""
     raw = unicodedata.normalize("NFKC", text or "").strip().lower()
     raw = re.sub(r"^(until|till|to|至|到|直到)\s*", "", raw).strip()
     if raw in _OFF:
         return None
-    match = _ISO_DATE.fullmatch(raw)
-    try:
-        if match:
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        match = _MONTH_DAY.fullmatch(raw)
-        if match:
-            found = date(today.year, int(match.group(1)), int(match.group(2)))
-            return found if found >= today else date(today.year + 1, found.month, found.day)
-    except ValueError:
-        return False
-    return False
+    found = parse_day(raw, today, future=True)  # 明天, 下周一, 12月3日 … as the forms read them
+    return False if found is None else found
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ async def test_a_leader_gets_the_monthly_notice_with_its_workbook(world_harness:
     assert "最新进展 10月20日：举行签约仪式（阶段备注）" in text
     assert "L0002 冷链物流有限公司项目 · 在谈（本月 在谈→签约→在谈，有退回）" in text
     assert "⚠️ 存在问题：投资主体需变更" in text and "本月有 1 个项目报告了存在问题" in text
-    assert "招商引资部：签约亿元以上项目 1/1（序时应达 0.8）" in text
+    assert "招商引资部：签约亿元以上项目 1/1（序时应达 0.8 个）"  # issue 17: with its unit in text
     assert r.items[1].text == "📋 2026年10月 招商引资工作通报（Excel）"
     name, book = workbook(h, LEADER)
     assert name == "招商引资工作通报_2026-10.xlsx"

@@ -37,7 +37,7 @@ from bot.localapi import LocalBotAPI, RecordedCall
 from bot.services.scoring import periods_for
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.conftest import PG_ENV, pg_url, reset_postgres
+from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url, reset_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
@@ -71,9 +71,7 @@ def _pg_or_skip() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(
-            f"{PG_ENV} not set: the scale-out test needs PostgreSQL (point it at any PostgreSQL database you may empty)"
-        )
+        pytest.skip(f"the scale-out test needs PostgreSQL; {PG_SKIP_REASON}")
     return url
 
 

@@ -517,7 +517,9 @@ async def test_leave_sends_the_reminders_to_a_colleague(world_harness: Harness) 
     assert "已结束休假" in r.text
     r = await tick(h, at(19, 9))
     assert "还剩 8 小时" in r.to(LIAISON[3]).text and not r.to(HEAD[3]).items
-    r = await h.send(LIAISON[3], "/leave 明天")
+    r = await h.send(LIAISON[3], "/leave 明天")  # issue 17: the forms' day words work here too
+    assert "已登记休假至 11月20日" in r.text
+    r = await h.send(LIAISON[3], "/leave 下礼拜八")
     assert "用法" in r.text
 
 
@@ -584,7 +586,7 @@ async def test_a_blocked_liaison_is_reported_to_admins_once_and_shown_in_health(
     assert not r.to(ADMIN).items
     r = await h.send(ADMIN, "/health")
     assert "调度器上次运行：2026-11-19 09:01:00" in r.text and "发送失败（不再重试）2 条" in r.text
-    assert "刘六（财政局） · remind:1440 2026-W47 · 失败" in r.text
+    assert "刘六（财政局） · 截止前 24 小时提醒 · 2026年第47周 · 失败" in r.text  # issue 17: words
     failed = [row for row in await outbox(h) if row.status == "failed"]
     assert len(failed) == 2 and all(
         "blocked" in (row.error or "") and row.attempts == 1 for row in failed

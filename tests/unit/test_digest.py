@@ -346,7 +346,7 @@ def test_month_text_reads_figure_by_figure() -> None:
     assert "到位资金：本月 2,500万元，本年 3,500万元" in text
     assert "最新进展 10月15日：厂房开工准备就绪（周报）" in text
     assert "L0005 冷链物流 · 在谈（本月 在谈→签约→在谈，有退回）" in text
-    assert "甲局：签约亿元以上项目 1/2（序时应达 1.7） ⚠️" in text
+    assert "甲局：签约亿元以上项目 1/2（序时应达 1.7 个） ⚠️"  # issue 17: with its unit in text
     assert "（本期尚未结束" not in text  # sent after the month ended
 
 

@@ -21,7 +21,7 @@ from bot.clock import ManualClock
 from storage import repo
 from storage.db import Database
 from storage.models import Unit
-from tests.conftest import PG_ENV, pg_url, reset_postgres
+from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url, reset_postgres
 
 RESTORE_DB = "leadbot_test_restore"
 
@@ -195,9 +195,7 @@ def _pg_or_skip() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(
-            f"{PG_ENV} not set: point it at any PostgreSQL database you may empty (postgresql+asyncpg://user:password@host:5432/db)"
-        )
+        pytest.skip(PG_SKIP_REASON)
     if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
         pytest.skip("pg_dump/pg_restore not on PATH")
     return url

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import ManualClock
 from scheduler.jobs import JobRunner
 from scheduler.leader import LOCK_KEY, LeaderElection, tick_when_leader
-from tests.conftest import PG_ENV, pg_url
+from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
 RETRY, TAKEOVER = 0.2, 2.0
@@ -41,9 +41,7 @@ def _pg_or_skip() -> str:
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{PG_ENV} is not set in CI: PostgreSQL tests must run there")
-        pytest.skip(
-            f"{PG_ENV} not set: point it at any PostgreSQL database you may empty (postgresql+asyncpg://user:password@host:5432/db)"
-        )
+        pytest.skip(PG_SKIP_REASON)
     return url
 
 

@@ -95,7 +95,8 @@ def test_quiet_hours_within_a_day() -> None:
         ("1月5日", date(2027, 1, 5)),  # already past this year: next year
         ("off", None),
         ("结束", None),
-        ("明天", False),
+        ("明天", date(2026, 11, 18)),  # issue 17: the forms' day words (was refused)
+        ("someday", False),
         ("2026-02-30", False),
     ],
 )

@@ -76,7 +76,7 @@ def _command_list(context: LeadbotContext, group: bool = False) -> Html:
     ]
     in_groups = [] if group else group_only(role)
     if in_groups:  # /bind, /unbind: they work only in a group, say so where people read /help
-        lines.append("\n" + context.t("rough.help.in_groups"))
+        lines.append(Html("\n" + context.t("rough.help.in_groups")))
         lines += [
             context.t("help.line", command=f"/{c.name}", description=context.label(f"cmd.{c.name}"))
             for c in in_groups

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.amounts import AmountError, parse_usd
-from bot.domain.enums import Review, activity_code
 from bot.dates import parse_day
+from bot.domain.enums import Review, activity_code
 from bot.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
 from bot.services import ServiceError, scoring

@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
 from bot.config import Settings
-from bot.domain.enums import Outcome, Role, VersionStatus, lead_code
 from bot.dates import parse_day
+from bot.domain.enums import Outcome, Role, VersionStatus, lead_code
 from bot.periods import Periods, WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor

@@ -282,7 +282,7 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
         LEADBOT_LOG_JSON="true",
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         LEADBOT_ADMINS="1000",  # issue 17: serving without an admin is refused
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        PYTHONPATH=str(ROOT),
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -1,7 +1,7 @@
 """form drafts: one form in progress per person (bot/forms)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

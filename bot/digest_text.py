@@ -243,7 +243,14 @@ def _category(line: Line, category: str | None) -> str:
 
 def _score_line(line: Line, key: str, s: ScoreLine) -> str:
     return line(key, rank=s.rank, unit=s.unit.name, points=num(s.points), previous=num(s.previous_points),
-                delta=_signed(s.delta) if s.delta else "±0", move=_move(s.move))  # fmt: skip
+                delta=_signed(s.delta) if s.delta else "±0", move=_compared(line, s))  # fmt: skip
+
+
+def _compared(line: Line, s: ScoreLine) -> str:
+    """↑/↓ only against a previous period the unit existed in and somebody scored in."""
+    if s.compare == "new":
+        return line("digest.move_new")
+    return line("digest.move_none") if s.compare == "none" else _move(s.move)
 
 
 def _funnel_items(line: Line, review: UnitReview) -> str:

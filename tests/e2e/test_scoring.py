@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.services import lead_updates
@@ -14,7 +14,7 @@ from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import refresh_after
 from handlers.ranking import monthly_board
 from storage import weekly_repo
-from storage.models import LedgerEntry, UnitScore
+from storage.models import LedgerEntry, Unit, UnitScore
 from tests.e2e.harness import Harness
 
 LEADER, LEADERS_GROUP = 1001, -1001000000999
@@ -46,7 +46,10 @@ async def verify_and_sign(h: Harness, lead_id: int) -> None:
 async def build_november(h: Harness) -> None:
     """October: 招商引资部 reports two leads (+2, 基础分(1)). November: 经济发展局 signs a
     1.2亿 lead from outside the province (+5 +5), 规划建设局 reports one already signed
-    (+5), 财政局 gets +5 by hand -> 10, 5, 5, 0."""
+    (+5), 财政局 gets +5 by hand -> 10, 5, 5, 0.  The units exist since September (movement
+    compares only with a period in which a unit existed)."""
+    async with h.db.session() as s:
+        await s.execute(update(Unit).values(created_at=datetime(2026, 9, 1, tzinfo=UTC)))
     h.clock.set(T_OCT)
     await report(h, ZHAOSHANG, "甲公司")
     await report(h, ZHAOSHANG, "乙公司")

@@ -34,7 +34,7 @@ from telegram.ext import (
 from bot import catalog
 from bot.amounts import format_wan_human
 from bot.catalog import Html
-from bot.services import ServiceError, lead_updates
+from bot.services import ServiceError, lead_updates, scoring
 from bot.services.lead_updates import (
     CHOICES,
     EditPrompt,
@@ -53,7 +53,8 @@ PROMPT_GROUP = -1
 STAGE_NOTE, REJECT_REASON, EDIT_VALUE = "stage_note", "reject_reason", "edit_value"
 LIST_PROJECT_MAX = 30
 _HINTS = {"tags": "tags", "industry": "choice", "origin": "choice", "channel": "choice",
-          "amount_wan": "amount", "foreign_usd": "usd", "contact_phone": "phone"}  # fmt: skip
+          "amount_wan": "amount", "foreign_usd": "usd", "contact_phone": "phone",
+          "tax_wan": "amount", "outside_share": "percent"}  # fmt: skip
 # Errors that mean "type something else": the prompt stays and asks again.
 _RETRY = ("leads.input.", "leads.amount.", "leads.edit.bad_choice", "leads.edit.required",
           "leads.edit.unchanged", "leads.edit.company_taken", "leads.review.reason_missing")  # fmt: skip
@@ -90,10 +91,12 @@ def _usd(context: LeadbotContext, value: Decimal) -> str:
 def _display(context: LeadbotContext, field: str, value: Any) -> str:
     if value is None or value == [] or value == "":
         return context.label("leads.card.none")
-    if field == "amount_wan":
+    if field in ("amount_wan", "tax_wan"):
         return format_wan_human(Decimal(value), context.locale)
     if field == "foreign_usd":
         return _usd(context, Decimal(value))
+    if field == "outside_share":
+        return f"{Decimal(value).normalize():f}%"
     if field == "tags":
         return "、".join(value)
     return str(value)
@@ -209,7 +212,9 @@ def _edit_prompt_view(
     text = context.t("leads.edit.ask", code=prompt["code"], field=context.label(f"leads.field.{field}"),
                      current=prompt["current"]) + "\n" + context.t(f"leads.edit.hint.{_HINTS.get(field, 'text')}")  # fmt: skip
     rows: list[list[tuple[str, str]]] = []
-    options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    options = (
+        list(scoring.offered(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    )
     chosen = set(prompt.get("tags") or [])
     buttons = [
         (("✅ " if name in chosen else "") + name, f"lb:ev:{nonce}:{i}")
@@ -865,7 +870,9 @@ async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
     prompt = _button_prompt(context, query.data if query else None, EDIT_VALUE)
     parts = (query.data or "").split(":") if query else []
     field = prompt.get("field") if prompt else None
-    options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    options = (
+        list(scoring.offered(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    )
     if (
         query is None
         or prompt is None

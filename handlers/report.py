@@ -41,7 +41,7 @@ from bot.leadfields import (
     clean_line,
     parse_phone,
 )
-from bot.services import ServiceError
+from bot.services import ServiceError, scoring
 from bot.services.leads import LeadDraft, check_company, report_lead
 from handlers.base import LeadbotContext, reply, requires
 from handlers.forms import ExclusiveForm, FormKit
@@ -94,7 +94,7 @@ FORM = FormKit(KEY)
 
 
 def _choices(context: LeadbotContext, step: Step) -> list[str]:
-    return list(getattr(context.services.settings, step.options)) if step.options else []
+    return list(scoring.offered(context.services.settings, step.options)) if step.options else []
 
 
 def _step_markup(

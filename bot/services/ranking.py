@@ -505,7 +505,7 @@ async def board(
         for r in rows
         if r.unit_id not in named and (top_tie is None or r.points != top_tie.points)
     ]
-    black = getattr(setup.rules, "black_list", "bottom")
+    black = setup.rules.black_list.mode
     if black == "streak":
         listed = await blacklisted_in(session, setup, month)
         bottom, bottom_tie = tuple(r for r in rows if r.unit_id in listed), None

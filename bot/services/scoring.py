@@ -26,7 +26,7 @@ import bisect
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -57,7 +57,9 @@ log = logging.getLogger(__name__)
 
 RANK_KINDS: tuple[str, ...] = ("week", "month", "quarter", "year")
 QUANTUM = Decimal("0.0001")  # the ledger keeps 4 decimals; compare what is stored
-LEAD_FACT_FIELDS = frozenset({"amount_wan", "origin", "industry", "tags", "foreign_usd"})
+LEAD_FACT_FIELDS = frozenset(
+    {"amount_wan", "origin", "industry", "tags", "foreign_usd", "outside_share", "tax_wan"}
+)
 STATE_KIND, STATE_KEY = "scoring", "rules"
 _UTC = UTC
 _TICK = timedelta(microseconds=1)
@@ -105,6 +107,8 @@ class ScoringSetup:
     fingerprint: str
     targets: tuple[TargetSpec, ...] = ()
     funnel: tuple[str, str, str] = ("签约", "开工", "入统")
+    # What a lead's form and /edit offer: {"industries"|"origins"|"tags"|"channels"|"stages": names}.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def capped(self) -> bool:
@@ -166,6 +170,45 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
         raise ConfigError(f"config error: targets: {where}: {err['msg']}") from None
 
 
+CHOICE_FIELDS: tuple[str, ...] = ("industries", "origins", "tags", "channels", "stages")
+_CHOICE_ALIASES = {
+    "industry": "industries",
+    "origin": "origins",
+    "tag": "tags",
+    "channel": "channels",
+    "stage": "stages",
+}
+
+
+def lead_choices(settings: Settings, rules: RuleSet) -> dict[str, tuple[str, ...]]:
+    """The choices a lead's form offers: the configured lists plus what the rules file adds.
+
+    The rules file names the tags, industries and origins its rules need (``tags = [...]`` …);
+    they are offered after the configured ones.  A list set explicitly in the configuration
+    (``LEADBOT_TAGS`` …) is the override: it is offered exactly as configured.
+    """
+    explicit = set(getattr(settings, "model_fields_set", ()) or ())
+    out: dict[str, tuple[str, ...]] = {}
+    for name in CHOICE_FIELDS:
+        base = list(
+            getattr(settings, name, None)
+            or Settings.model_fields[name].get_default(call_default_factory=True)
+        )
+        extra = () if name in explicit else tuple(getattr(rules, name, ()) or ())
+        out[name] = tuple(dict.fromkeys([*base, *extra]))
+    return out
+
+
+def choices_for(setup: ScoringSetup, field_name: str) -> tuple[str, ...]:
+    """The names a lead's ``field_name`` may take (industry/industries, origin, tags, channel, stage)."""
+    return tuple(setup.choices.get(_CHOICE_ALIASES.get(field_name, field_name), ()))
+
+
+def offered(settings: Settings, field_name: str) -> tuple[str, ...]:
+    """:func:`choices_for` the setup of these settings: what a lead form may offer for the field."""
+    return choices_for(setup_for(settings), field_name)
+
+
 def setup_for(settings: Settings) -> ScoringSetup:
     """The rules, calendar and targets for these settings (cached: a preset is parsed once)."""
     key = (
@@ -173,6 +216,8 @@ def setup_for(settings: Settings) -> ScoringSetup:
         getattr(settings, "holiday_shift", True), tuple(getattr(settings, "extra_holidays", ()) or ()),
         tuple(getattr(settings, "extra_workdays", ()) or ()), repr(getattr(settings, "targets", None)),
         getattr(settings, "targets_file", None),
+        *(tuple(getattr(settings, f, None) or ()) for f in CHOICE_FIELDS),
+        tuple(sorted(f for f in CHOICE_FIELDS if f in (getattr(settings, "model_fields_set", ()) or ()))),
     )  # fmt: skip
     found = _SETUPS.get(key)
     if found is None:
@@ -184,6 +229,7 @@ def setup_for(settings: Settings) -> ScoringSetup:
         found = ScoringSetup(
             rules=rules, periods=periods_for(settings), zone=settings.zone, source=source,
             fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], targets=_targets(settings),
+            choices=lead_choices(settings, rules),
         )  # fmt: skip
         _SETUPS[key] = found
     return found
@@ -227,6 +273,7 @@ class LeadTimeline:
         values: dict[str, Any] = {
             "amount_wan": lead.amount_wan, "origin": lead.origin, "industry": lead.industry,
             "tags": list(lead.tags or []), "foreign_usd": lead.foreign_usd,
+            "outside_share": getattr(lead, "outside_share", None), "tax_wan": getattr(lead, "tax_wan", None),
         }  # fmt: skip
         if at is not None:
             for when, name, before in reversed(self.edits):
@@ -237,7 +284,12 @@ class LeadTimeline:
             origin=values["origin"], industry=values["industry"], tags=frozenset(values["tags"]),
             verified=lead.review == Review.VERIFIED, duplicate=lead.duplicate_of is not None,
             foreign_usd=Decimal(values["foreign_usd"]) if values["foreign_usd"] is not None else None,
+            outside_share=_decimal(values["outside_share"]), tax_wan=_decimal(values["tax_wan"]),
         )  # fmt: skip
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
@@ -247,6 +299,10 @@ def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
             return parse_wan(text) if text else fallback
         if name == "foreign_usd":
             return parse_usd(text) if text else None
+        if name == "tax_wan":
+            return parse_wan(text) if text else None
+        if name == "outside_share":
+            return Decimal(text) if text else None
         if name == "tags":
             return [t for t in (text or "").split("、") if t]
     except AmountError:

@@ -169,8 +169,9 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
         out.append(context.t("score.recent"))
         for e in view.recent:
             local = e.at.astimezone(zone)
-            out.append(context.t("score.entry", date=context.label("score.date", month=local.month, day=local.day),
-                                 points=signed(e.points), name=e.name, note=e.note))  # fmt: skip
+            day = context.label("score.date", month=local.month, day=local.day)
+            key = "score.entry" if e.note else "score.entry_bare"
+            out.append(context.t(key, date=day, points=signed(e.points), name=e.name, note=e.note))
     if view.targets:
         out.append(context.t("score.targets", year=view.year))
         for t in view.targets:

@@ -10,7 +10,7 @@ Notes are stored, so they are always Chinese; ``describe`` also speaks English.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +38,7 @@ __all__ = [
     "join_reasons",
     "num",
     "reasons",
+    "ui_warnings",
     "usd_text",
     "wan_text",
 ]
@@ -510,3 +511,63 @@ def join_reasons(parts: Sequence[str]) -> str:
     """（≥1亿元，省外） — empty when there is nothing to say."""
     shown = [p for p in parts if p]
     return f"（{'，'.join(shown)}）" if shown else ""
+
+
+def ui_warnings(
+    rules: RuleSet,
+    choices: Mapping[str, Sequence[str]],
+    activities: Sequence[str] | None = None,
+) -> list[str]:
+    """Every name a rule needs that the lead form, /edit or /activity cannot record.
+
+    ``choices``: what the forms offer ("tags", "industries", "origins", "stages"), as
+    :func:`bot.services.scoring.choices_for` gives them; ``activities``: the kinds /activity
+    offers (default: the file's own [activities]). A rule naming anything else can never match
+    an event the bot records: the line says which rule, which name and where to add it.
+    """
+    kinds = set(rules.activities if activities is None else activities)
+    out: list[str] = []
+
+    def check(where: str, c: Conditions) -> None:
+        for key, values in (
+            ("tags", [*(c.tags_any or ()), *(c.tags_all or ()), *(c.tags_none or ())]),
+            ("industries", c.industries or ()),
+            ("origins", c.origins or ()),
+        ):
+            offered = set(choices.get(key, ()))
+            for value in dict.fromkeys(values):
+                if value not in offered:
+                    out.append(
+                        f'{where}: {key[:-1] if key != "industries" else "industry"} "{value}" is not offered by the lead form (add it to the rules file\'s {key} = [...] or LEADBOT_{key.upper()})'
+                    )
+        if c.reached is not None:
+            stage(where, c.reached)
+
+    def stage(where: str, value: str) -> None:
+        if value not in set(choices.get("stages", ())):
+            out.append(
+                f'{where}: stage "{value}" is not a stage leads can be moved to (LEADBOT_STAGES)'
+            )
+
+    for name, named in rules.conditions.items():
+        where = f'conditions "{name}"'
+        check(where, named)
+        for alt in named.any_of or ():
+            check(where, alt)
+        if named.window_from is not None:
+            stage(where, named.window_from)
+    for rule in rules.rules:
+        where = f'rule "{rule.id}"'
+        check(where, rule)
+        for alt in rule.any_of or ():
+            check(where, alt)
+        if isinstance(rule, CoefficientRule):
+            continue
+        for value in (rule.stage, rule.prior_stage):
+            if value is not None:
+                stage(where, value)
+        if rule.activity is not None and rule.activity not in kinds:
+            out.append(f'{where}: activity "{rule.activity}" cannot be recorded with /activity')
+    for value in (*rules.stage_deadlines, *rules.confirm_stages):
+        stage("settings", value)
+    return list(dict.fromkeys(out))

@@ -257,7 +257,16 @@ def rule_name(setup: ScoringSetup, rule_id: str) -> str:
         rule = setup.rules.rule(rule_id)
     except StopIteration:
         return rule_id
-    return rule.name or rule.id
+    return rule.title or rule.name or rule.id
+
+
+def entry_note(name: str, note: str) -> str:
+    """A ledger note without what the rule's name already says: "周报漏报：周报漏报" → "周报漏报"."""
+    text = note.strip()
+    if not text or text in name:
+        return ""
+    head, _, rest = text.partition(" ")
+    return rest.strip() if rest and head in (name, name.strip()) else text
 
 
 async def unit_score(
@@ -305,8 +314,9 @@ async def unit_score(
         CapLine(h.label, h.cap, h.per, h.period_key, h.raw, h.capped) for h in result.caps_hit
     )
     recent = tuple(
-        EntryLine(r.at, r.points, rule_name(setup, r.rule_id), r.note, r.manual)
+        EntryLine(r.at, r.points, name, entry_note(name, r.note or ""), r.manual)
         for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
+        for name in (rule_name(setup, r.rule_id),)
     )
     history = await collect_unit(session, unit.id, setup)
     year = setup.periods.span("year", now)

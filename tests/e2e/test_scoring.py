@@ -84,7 +84,9 @@ async def test_a_signed_lead_moves_rank_and_score(world_harness: Harness) -> Non
     r = await h.send(LEADER, "/score 经济发展局")
     text = r.text
     assert "经济发展局 · 2026年：10 分（第 1 名 / 共 4 个单位）" in text
-    assert "基础分(6)：+5" in text and "突出贡献奖励分(2)：+5" in text
+    # issue 15: the rules in words (the preset's titles), not "基础分(6)"
+    assert "签约省外项目：+5" in text and "签约亿元以上省外项目：+5" in text
+    assert "基础分(6)" not in text
     assert "签约 L0003（省外）" in text  # the ledger note says why
     assert "签约亿元以上项目 1/2" in text
     assert "签约→开工 0%（1 个中 0 个；目标 ≥75%）" in text

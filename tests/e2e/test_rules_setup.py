@@ -57,7 +57,7 @@ def test_rules_check_warns_about_a_tag_the_config_does_not_offer() -> None:
 
 def test_rules_check_warns_about_stages_and_industries(monkeypatch: pytest.MonkeyPatch) -> None:
     rules = load_preset("kaihua")
-    choices = {"tags": KAIHUA_TAGS + ("专精特新", "独角兽", "央企国企", "上市公司", "民营500强"),
+    choices = {"tags": (*KAIHUA_TAGS, "专精特新", "独角兽", "央企国企", "上市公司", "民营500强"),
                "industries": ("新材料",), "origins": ("省外",), "stages": ("线索", "在谈", "签约")}  # fmt: skip
     warnings = ui_warnings(rules, choices)
     assert any('rule "prog_in_stats": stage "入统"' in w for w in warnings)

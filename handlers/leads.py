@@ -459,6 +459,8 @@ def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMark
             review.append((context.label("leads.button.verify"), f"lb:v:{lead_id}"))
         if view.card.review != "rejected":
             review.append((context.label("leads.button.reject"), f"lb:r:{lead_id}"))
+        if scoring.setup_for(context.services.settings).rules.confirm_stages:
+            review.append((context.label("leads.button.confirm"), f"lb:cf:{lead_id}"))  # 逐节点认定
         rows.append(review)
     if view.card.full and view.card.attachments:
         rows.append(
@@ -771,6 +773,50 @@ async def verify_command(update: Update, context: LeadbotContext) -> None:
     await _verify(update, context, lead_id)
 
 
+async def _confirm(
+    update: Update, context: LeadbotContext, lead_id: int, stage: str | None
+) -> None:
+    assert context.actor is not None
+    try:
+        async with context.session() as session:
+            done = await lead_updates.confirm_node(
+                session, context.now(), context.actor, lead_id, stage, context.services.settings
+            )
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    if update.callback_query:
+        await update.callback_query.answer()
+    await reply(
+        update,
+        context.t("leads.confirm.done", lead=done.code, project=done.project, stage=done.stage),
+    )
+
+
+@requires(private=True)
+async def confirm_command(update: Update, context: LeadbotContext) -> None:
+    """``/confirm L0007 [在谈]``: a leader confirms a stage node (逐节点认定)."""
+    args = _raw_args(update)
+    lead_id = _lead_ref(args)
+    if lead_id is None:
+        await reply(
+            update, context.t("leads.usage.confirm" if not args else "leads.bad_ref", ref=args[:20])
+        )
+        return
+    parts = args.split(None, 1)
+    await _confirm(update, context, lead_id, parts[1].strip() if len(parts) > 1 else None)
+
+
+@requires(private=True)
+async def confirm_button(update: Update, context: LeadbotContext) -> None:
+    query = update.callback_query
+    ids = _ints(query.data if query else None, 1)
+    if query is None or ids is None:
+        await _stale(update, context)
+        return
+    await _confirm(update, context, ids[0], None)
+
+
 @requires(private=True)
 async def reject_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
@@ -927,6 +973,7 @@ def handlers() -> list:
         CommandHandler("stage", stage_command),
         CommandHandler("verify", verify_command),
         CommandHandler("reject", reject_command),
+        CommandHandler("confirm", confirm_command),
         CommandHandler("edit", edit_command),
         MessageHandler(
             filters.ChatType.PRIVATE
@@ -942,6 +989,7 @@ def handlers() -> list:
         CallbackQueryHandler(note_skipped, pattern=r"^lb:sk:"),
         CallbackQueryHandler(prompt_cancelled, pattern=r"^lb:x:"),
         CallbackQueryHandler(review_button, pattern=r"^lb:[vr]:"),
+        CallbackQueryHandler(confirm_button, pattern=r"^lb:cf:"),
         CallbackQueryHandler(edit_menu_button, pattern=r"^lb:em:"),
         CallbackQueryHandler(edit_field_chosen, pattern=r"^lb:ef:"),
         CallbackQueryHandler(edit_value_chosen, pattern=r"^lb:ev:"),

@@ -236,8 +236,9 @@ def _staged(
         return None
     first: dict[str, datetime] = {}
     earliest: datetime | None = None
+    known = {name: at for name, at in lead.reached if _utc(at) <= _utc(t)}
     for name in reversed(rules.stages):
-        times = history.reached_by(lead.lead_id, name, t)
+        times = history.reached_by(lead.lead_id, name, t) + ([known[name]] if name in known else [])
         if times:
             earliest = min([*times, *([earliest] if earliest else [])], key=_utc)
         if earliest is not None:

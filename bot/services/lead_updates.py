@@ -377,6 +377,54 @@ async def verify_lead(
     return await _review_result(session, lead, released=False)
 
 
+@dataclass(frozen=True)
+class NodeConfirmed:
+    code: str
+    project: str
+    stage: str
+
+
+async def confirm_node(
+    session: AsyncSession, now: datetime, actor: Actor, lead_id: int, stage: str | None, settings: Settings
+) -> NodeConfirmed:  # fmt: skip
+    """逐节点认定 (seed 004 二(三)): a leader confirms that the lead passed a stage node, e.g. 决策咨询.
+
+    Only the nodes the rules file lists in ``confirm_stages`` need it; they score from the
+    confirmation on. ``stage`` None: the first such node the lead has reached and nobody confirmed.
+    Confirming a node is not verifying the lead (有效信息), which stays a separate decision.
+    """
+    from bot.services.scoring import setup_for
+
+    _require_member(actor)
+    if not actor.is_leader:
+        raise ServiceError("leads.confirm.leaders_only")
+    nodes = setup_for(settings).rules.confirm_stages
+    if not nodes:
+        raise ServiceError("leads.confirm.none")
+    lead = await _lead(session, lead_id, lock=True)
+    if lead.review == Review.REJECTED or lead.duplicate_of is not None:
+        raise ServiceError("leads.confirm.not_counted", lead=lead.code)
+    done = {
+        e.to_value for e in await lead_repo.lead_history(session, lead.id) if e.kind == "confirm"
+    }
+    here = _index(settings, lead.stage)
+    reached = [s for s in nodes if 0 <= _index(settings, s) <= here]
+    if stage is None:
+        stage = next((s for s in reached if s not in done), None)
+        if stage is None:
+            raise ServiceError("leads.confirm.nothing", lead=lead.code, stages="、".join(nodes))
+    if stage not in nodes:
+        raise ServiceError("leads.confirm.not_a_node", stage=stage[:20], stages="、".join(nodes))
+    if stage not in reached:
+        raise ServiceError("leads.confirm.not_reached", lead=lead.code, stage=stage)
+    if stage in done:
+        raise ServiceError("leads.confirm.already", lead=lead.code, stage=stage)
+    _event(session, lead, now, actor, "confirm", None, stage)
+    await session.flush()
+    await refresh_after(session, lead.unit_id, now, settings)  # the node scores now
+    return NodeConfirmed(lead.code, lead.project, stage)
+
+
 async def reject_lead(
     session: AsyncSession, now: datetime, actor: Actor, lead_id: int, reason: str | None
 ) -> ReviewResult:

@@ -266,6 +266,9 @@ class LeadTimeline:
     reached: dict[str, datetime]
     edits: list[tuple[datetime, str, str | None]]  # (at, field, value before)
     verified_at: datetime | None
+    confirmed: dict[str, datetime] = field(
+        default_factory=dict
+    )  # 逐节点认定: stage → when a leader confirmed it
 
     def facts(self, at: datetime | None = None) -> LeadFacts:
         """The lead as it was at ``at`` (None: as it is now); verification and duplicates as they are now."""
@@ -285,6 +288,9 @@ class LeadTimeline:
             verified=lead.review == Review.VERIFIED, duplicate=lead.duplicate_of is not None,
             foreign_usd=Decimal(values["foreign_usd"]) if values["foreign_usd"] is not None else None,
             outside_share=_decimal(values["outside_share"]), tax_wan=_decimal(values["tax_wan"]),
+            reached=tuple(sorted(
+                ((s, t) for s, t in self.reached.items() if at is None or t <= at), key=lambda p: p[1]
+            )),  # the real timeline: a node awaiting confirmation was still reached (考核期限 runs)
         )  # fmt: skip
 
 
@@ -330,6 +336,7 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
     )
     edits: list[tuple[datetime, str, str | None]] = []
     verified_at: datetime | None = None
+    confirmed: dict[str, datetime] = {}
     for e in events:
         if e.kind == "stage":
             move(e.to_value, e.at)
@@ -337,10 +344,12 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
             edits.append((e.at, e.field, e.from_value))
         elif e.kind == "verify":
             verified_at = e.at
+        elif e.kind == "confirm" and e.to_value:
+            confirmed.setdefault(e.to_value, e.at)
     if lead.review == Review.VERIFIED and verified_at is None:
         verified_at = lead.reviewed_at or lead.reported_at
     return LeadTimeline(
-        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None
+        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None, confirmed
     )
 
 
@@ -417,6 +426,13 @@ async def collect_unit(
                 )
             )
         for stage, at in tl.reached.items():
+            if (
+                stage in rules.confirm_stages
+            ):  # 逐节点认定: the node scores once a leader confirmed it
+                confirmed = tl.confirmed.get(stage)
+                if confirmed is None:
+                    continue
+                at = max(at, confirmed)
             events.append(
                 Event(
                     f"lead:{lead.id}:stage:{stage}",

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from bot import cli
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.rules import Entry, load_preset
 from bot.rules.describe import ui_warnings
@@ -17,10 +20,12 @@ from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from storage import lead_repo, scoring_repo
 from storage.db import Database
-from storage.models import Unit
+from storage.models import LedgerEntry, Unit
+from tests.e2e.conftest import make_settings
 from tests.e2e.harness import Harness
 
-LIAISON = 1101
+LIAISON, LEADER = 1101, 1001
+T_MARCH = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 KAIHUA_TAGS = ("2+2产业链", "数字经济", "标准厂房", "盘活闲置", "技改")
 
 
@@ -148,3 +153,53 @@ async def test_kaihua_board_lists_the_units_put_on_the_blacklist(sqlite_db: Data
         board = await ranking.board(s, setup, "2026-11", 5, now)
     assert board.black == "streak"
     assert [r.unit_name for r in board.bottom] == ["乙镇"]  # 丙局 has −2 too, but once: not on it
+
+
+# --- 逐节点认定: 决策咨询 scores once a leader confirms it (kaihua) ------------------------------------------
+
+
+@pytest.fixture
+async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
+    before = scoring._current
+    h = Harness(sqlite_db, ManualClock(T_MARCH), make_settings(sqlite_db.url, rules_file="kaihua"))
+    await h.start()
+    try:
+        await h.seed()
+        yield h
+    finally:
+        await h.close()
+        scoring._current = before
+
+
+async def live_rules(h: Harness) -> list[tuple[str, Decimal, datetime]]:
+    async with h.db.session() as s:
+        rows = (
+            (await s.execute(select(LedgerEntry).where(LedgerEntry.voided_at.is_(None))))
+            .scalars()
+            .all()
+        )
+        return sorted((r.rule_id, r.points, r.at.astimezone(UTC)) for r in rows)
+
+
+async def test_seed004_3_decision_node_scores_only_once_a_leader_confirms_it(
+    kaihua: Harness,
+) -> None:
+    h = kaihua
+    draft = LeadDraft(project="甲项目", company="甲公司", industry="新能源", amount_wan=Decimal(12000),
+                      origin="省外", stage="在谈")  # fmt: skip
+    async with h.db.session() as s:
+        actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
+        code = (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code
+    await h.send(LEADER, f"/verify {code}")  # 有效信息: the lead, not the node
+    assert [rule for rule, _, _ in await live_rules(h)] == ["info_verified", "info_verified_big"]
+    assert "认定节点仅限领导和管理员" in (await h.send(LIAISON, f"/confirm {code}")).text
+    h.clock.advance(timedelta(days=3))
+    r = await h.send(LEADER, f"/confirm {code}")
+    assert f"已认定 {code}「甲项目」的「在谈」节点" in r.text
+    assert ("prog_decided", Decimal(2), h.clock.now()) in await live_rules(
+        h
+    )  # dated at the confirmation
+    r = await h.send(LEADER, f"/confirm {code} 在谈")
+    assert "已经认定过了" in r.text
+    r = await h.send(LEADER, f"/confirm {code} 签约")
+    assert "不是需要认定的节点" in r.text

@@ -367,7 +367,9 @@ def test_describe_reads_the_tables_back() -> None:
         "时序进度节点：在谈后 90 天内签约、签约后 60 天内落地、落地后 90 天内开工、开工后 180 天内入统、入统后 180 天内投产（逾期即未达到时序进度）"
         in kaihua
     )
-    assert len(kaihua) == 7 + 4 + len(KAIHUA.rules) + 2  # + two condition sets, the 黑榜, confirmed nodes
+    assert (
+        len(kaihua) == 7 + 4 + len(KAIHUA.rules) + 2
+    )  # + two condition sets, the 黑榜, confirmed nodes
     assert (
         describe(JIAOCHENG, "en")[2]
         == "[基础分(1)] every 2 × lead reported per quarter: +2 (once per quarter; module 基础分)"

@@ -75,15 +75,25 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
             ys = list(range(len(bars)))[::-1]
             values = [float(b.points) for b in bars]
             ax.barh(
-                ys, values, height=0.7,
+                ys,
+                values,
+                height=0.7,
                 color=[colours.get(b.colour, GREY) for b in bars],
                 hatch=["//" if b.summary else "" for b in bars],
-                edgecolor="white", linewidth=0.5,
-            )  # fmt: skip
+                edgecolor="white",
+                linewidth=0.5,
+            )
             ax.set_yticks(ys, [b.label for b in bars], fontsize=12)
             for y, value in zip(ys, values, strict=True):
-                ax.annotate(f"{value:g}", (value, y), xytext=(4 if value >= 0 else -4, 0), textcoords="offset points",
-                            va="center", ha="left" if value >= 0 else "right", fontsize=11)  # fmt: skip
+                ax.annotate(
+                    f"{value:g}",
+                    (value, y),
+                    xytext=(4 if value >= 0 else -4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left" if value >= 0 else "right",
+                    fontsize=11,
+                )
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.tick_params(axis="x", labelsize=11)
             ax.axvline(0, color="#7f8c8d", linewidth=0.8)

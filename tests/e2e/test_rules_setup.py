@@ -62,8 +62,12 @@ def test_rules_check_warns_about_a_tag_the_config_does_not_offer() -> None:
 
 def test_rules_check_warns_about_stages_and_industries(monkeypatch: pytest.MonkeyPatch) -> None:
     rules = load_preset("kaihua")
-    choices = {"tags": (*KAIHUA_TAGS, "专精特新", "独角兽", "央企国企", "上市公司", "民营500强"),
-               "industries": ("新材料",), "origins": ("省外",), "stages": ("线索", "在谈", "签约")}  # fmt: skip
+    choices = {
+        "tags": (*KAIHUA_TAGS, "专精特新", "独角兽", "央企国企", "上市公司", "民营500强"),
+        "industries": ("新材料",),
+        "origins": ("省外",),
+        "stages": ("线索", "在谈", "签约"),
+    }
     warnings = ui_warnings(rules, choices)
     assert any('rule "prog_in_stats": stage "入统"' in w for w in warnings)
     assert any('industry "现代农业"' in w for w in warnings)
@@ -84,8 +88,14 @@ def test_rules_check_accepts_a_preset_name(
 
 async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harness) -> None:
     h = world_harness
-    draft = LeadDraft(project="服务项目", company="甲服务公司", industry="现代服务业", amount_wan=Decimal(500),
-                      origin="省外", stage="线索")  # fmt: skip
+    draft = LeadDraft(
+        project="服务项目",
+        company="甲服务公司",
+        industry="现代服务业",
+        amount_wan=Decimal(500),
+        origin="省外",
+        stage="线索",
+    )
     async with h.db.session() as s:
         actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
         code = (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code
@@ -185,8 +195,14 @@ async def test_seed004_3_decision_node_scores_only_once_a_leader_confirms_it(
     kaihua: Harness,
 ) -> None:
     h = kaihua
-    draft = LeadDraft(project="甲项目", company="甲公司", industry="新能源", amount_wan=Decimal(12000),
-                      origin="省外", stage="在谈")  # fmt: skip
+    draft = LeadDraft(
+        project="甲项目",
+        company="甲公司",
+        industry="新能源",
+        amount_wan=Decimal(12000),
+        origin="省外",
+        stage="在谈",
+    )
     async with h.db.session() as s:
         actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
         code = (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code

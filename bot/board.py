@@ -27,6 +27,7 @@ class Bar:
     label: str
     points: Decimal
     colour: str  # "red", "black" or "plain"
+    summary: bool = False  # several tied units in one bar (hatched)
 
 
 @cache
@@ -50,23 +51,37 @@ def cjk_font() -> str | None:
 
 
 def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
-    """A PNG of the bars, best first from the top."""
+    """A PNG of the bars in the given order from the top, sized for a phone screen.
+
+    Each bar has its own row (two bars may carry the same label), ticks are whole
+    numbers, labels are large enough to read at a phone's width.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     family = cjk_font()
     fonts = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
     colours = {"red": RED, "black": BLACK}
-    with plt.rc_context({"font.family": fonts, "axes.unicode_minus": False}):
-        height = max(2.5, 0.45 * len(bars) + 1.4)
-        fig, ax = plt.subplots(figsize=(8, height), dpi=100)
+    with plt.rc_context(rc):
+        height = max(3.0, 0.5 * len(bars) + 1.6)
+        fig, ax = plt.subplots(figsize=(6.4, height), dpi=150)
         try:
-            labels = [b.label for b in bars][::-1]
-            values = [float(b.points) for b in bars][::-1]
-            ax.barh(labels, values, color=[colours.get(b.colour, GREY) for b in bars][::-1])
-            for y, value in enumerate(values):
+            ys = list(range(len(bars)))[::-1]
+            values = [float(b.points) for b in bars]
+            ax.barh(
+                ys,
+                values,
+                height=0.7,
+                color=[colours.get(b.colour, GREY) for b in bars],
+                hatch=["//" if b.summary else "" for b in bars],
+                edgecolor="white",
+                linewidth=0.5,
+            )
+            ax.set_yticks(ys, [b.label for b in bars], fontsize=12)
+            for y, value in zip(ys, values, strict=True):
                 ax.annotate(
                     f"{value:g}",
                     (value, y),
@@ -74,14 +89,18 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
                     textcoords="offset points",
                     va="center",
                     ha="left" if value >= 0 else "right",
-                    fontsize=9,
+                    fontsize=11,
                 )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.tick_params(axis="x", labelsize=11)
             ax.axvline(0, color="#7f8c8d", linewidth=0.8)
-            ax.set_title(title, fontsize=14)
+            ax.set_title(title, fontsize=15)
             if xlabel:
-                ax.set_xlabel(xlabel)
+                ax.set_xlabel(xlabel, fontsize=12)
             ax.spines[["top", "right"]].set_visible(False)
-            ax.margins(x=0.15)
+            ax.margins(x=0.18, y=0.02)
+            if not bars:
+                ax.set_yticks([])
             fig.tight_layout()
             out = io.BytesIO()
             fig.savefig(out, format="png")

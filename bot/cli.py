@@ -193,8 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     rs.set_defaults(func=cmd_rescore)
     rules = sub.add_parser("rules", help="rules files")
     rulesub = rules.add_subparsers(title="rules commands")
-    chk = rulesub.add_parser("check", help="validate a rules file and print the table in words")
-    chk.add_argument("file", type=Path)
+    chk = rulesub.add_parser(
+        "check",
+        help="validate a rules file (or a preset: jiaocheng, kaihua) and print the table in words, "
+        "with a warning for every name the forms cannot record",
+    )
+    chk.add_argument("file", help="a rules TOML file or a preset name")
     chk.add_argument("--lang", default=None, help="zh_CN or en (default: LEADBOT_LOCALE)")
     chk.set_defaults(func=cmd_rules_check)
     return p
@@ -657,11 +661,19 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from bot.rules import RulesError, check_file
+    from bot.rules import RulesError, check_file, describe, load_preset
+    from bot.rules.describe import ui_warnings
+    from bot.rules.schema import PRESETS
+    from bot.services.scoring import lead_choices
 
     settings = load_settings()
+    locale = args.lang or settings.locale
     try:
-        _rules, lines = check_file(args.file, args.lang or settings.locale)
+        if str(args.file) in PRESETS and not Path(args.file).exists():
+            rules = load_preset(str(args.file))
+            lines = describe(rules, locale)
+        else:
+            rules, lines = check_file(Path(args.file), locale)
     except RulesError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -670,6 +682,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         return 1
     for line in lines:
         print(line)
+    for warning in ui_warnings(rules, lead_choices(settings, rules)):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -35,6 +35,7 @@ COMMANDS: list[Command] = [
     Command("edit", UNIT),
     Command("verify", LEADERS),
     Command("reject", LEADERS),
+    Command("confirm", LEADERS),
     Command("weekly", UNIT, group=True),
     Command("status", MEMBER, group=True),
     Command("leave", UNIT),

@@ -284,8 +284,15 @@ def _score_line(line: Line, key: str, s: ScoreLine) -> str:
         points=num(s.points),
         previous=num(s.previous_points),
         delta=_signed(s.delta) if s.delta else "±0",
-        move=_move(s.move),
+        move=_compared(line, s),
     )
+
+
+def _compared(line: Line, s: ScoreLine) -> str:
+    """↑/↓ only against a previous period the unit existed in and somebody scored in."""
+    if s.compare == "new":
+        return line("digest.move_new")
+    return line("digest.move_none") if s.compare == "none" else _move(s.move)
 
 
 def _funnel_items(line: Line, review: UnitReview) -> str:

@@ -49,9 +49,10 @@ from bot.forms.buttons import (
     StageChosen,
     StageMenu,
     VerifyLead,
+    ConfirmNode,
 )
 from bot.forms.callbacks import decode, encode
-from bot.services import ServiceError, lead_updates
+from bot.services import ServiceError, lead_updates, scoring
 from bot.services.lead_updates import (
     CHOICES,
     EditPrompt,
@@ -77,6 +78,8 @@ _HINTS = {
     "amount_wan": "amount",
     "foreign_usd": "usd",
     "contact_phone": "phone",
+    "tax_wan": "amount",
+    "outside_share": "percent",
 }
 # Errors that mean "type something else": the prompt stays and asks again.
 _RETRY = (
@@ -119,10 +122,12 @@ def _usd(context: LeadbotContext, value: Decimal) -> str:
 def _display(context: LeadbotContext, field: str, value: Any) -> str:
     if value is None or value == [] or value == "":
         return context.label("leads.card.none")
-    if field == "amount_wan":
+    if field in ("amount_wan", "tax_wan"):
         return format_wan_human(Decimal(value), context.locale)
     if field == "foreign_usd":
         return _usd(context, Decimal(value))
+    if field == "outside_share":
+        return f"{Decimal(value).normalize():f}%"
     if field == "tags":
         return "、".join(value)
     return str(value)
@@ -253,7 +258,9 @@ def _edit_prompt_view(
         + context.t(f"leads.edit.hint.{_HINTS.get(field, 'text')}")
     )
     rows: list[list[tuple[str, str]]] = []
-    options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    options = (
+        list(scoring.offered(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    )
     chosen = set(prompt.get("tags") or [])
     buttons = [
         (("✅ " if name in chosen else "") + name, encode(EditValue(nonce, i)))
@@ -533,6 +540,8 @@ def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMark
             review.append((context.label("leads.button.verify"), encode(VerifyLead(lead_id))))
         if view.card.review != "rejected":
             review.append((context.label("leads.button.reject"), encode(RejectLead(lead_id))))
+        if context.services.scoring.rules.confirm_stages:
+            review.append((context.label("leads.button.confirm"), encode(ConfirmNode(lead_id))))  # 逐节点认定
         rows.append(review)
     if view.card.full and view.card.attachments:
         rows.append(
@@ -872,6 +881,50 @@ async def verify_command(update: Update, context: LeadbotContext) -> None:
     await _verify(update, context, lead_id)
 
 
+async def _confirm(
+    update: Update, context: LeadbotContext, lead_id: int, stage: str | None
+) -> None:
+    assert context.actor is not None
+    try:
+        async with context.session() as session:
+            done = await lead_updates.confirm_node(
+                session, context.now(), context.actor, lead_id, stage, context.services.settings
+            )
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    if update.callback_query:
+        await update.callback_query.answer()
+    await reply(
+        update,
+        context.t("leads.confirm.done", lead=done.code, project=done.project, stage=done.stage),
+    )
+
+
+@requires(private=True)
+async def confirm_command(update: Update, context: LeadbotContext) -> None:
+    """``/confirm L0007 [在谈]``: a leader confirms a stage node (逐节点认定)."""
+    args = _raw_args(update)
+    lead_id = _lead_ref(args)
+    if lead_id is None:
+        await reply(
+            update, context.t("leads.usage.confirm" if not args else "leads.bad_ref", ref=args[:20])
+        )
+        return
+    parts = args.split(None, 1)
+    await _confirm(update, context, lead_id, parts[1].strip() if len(parts) > 1 else None)
+
+
+@requires(private=True)
+async def confirm_button(update: Update, context: LeadbotContext) -> None:
+    query = update.callback_query
+    pressed = decode(query.data if query else None)
+    if query is None or not isinstance(pressed, ConfirmNode):
+        await _stale(update, context)
+        return
+    await _confirm(update, context, pressed.lead, None)
+
+
 @requires(private=True)
 async def reject_command(update: Update, context: LeadbotContext) -> None:
     args = _raw_args(update)
@@ -980,7 +1033,9 @@ async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
     pressed: EditValue | None = _pressed(update, EditValue)
     prompt = _button_prompt(context, pressed, EDIT_VALUE)
     field = prompt.get("field") if prompt else None
-    options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    options = (
+        list(scoring.offered(context.services.settings, CHOICES[field])) if field in CHOICES else []
+    )
     if query is None or prompt is None or pressed is None or pressed.option >= len(options):
         await _stale(update, context)
         return
@@ -1025,6 +1080,7 @@ def handlers() -> list:
         CommandHandler("stage", stage_command),
         CommandHandler("verify", verify_command),
         CommandHandler("reject", reject_command),
+        CommandHandler("confirm", confirm_command),
         CommandHandler("edit", edit_command),
         MessageHandler(
             filters.ChatType.PRIVATE
@@ -1040,6 +1096,7 @@ def handlers() -> list:
         CallbackQueryHandler(note_skipped, pattern=r"^lb:sk:"),
         CallbackQueryHandler(prompt_cancelled, pattern=r"^lb:x:"),
         CallbackQueryHandler(review_button, pattern=r"^lb:[vr]:"),
+        CallbackQueryHandler(confirm_button, pattern=r"^lb:cf:"),
         CallbackQueryHandler(edit_menu_button, pattern=r"^lb:em:"),
         CallbackQueryHandler(edit_field_chosen, pattern=r"^lb:ef:"),
         CallbackQueryHandler(edit_value_chosen, pattern=r"^lb:ev:"),

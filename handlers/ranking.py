@@ -52,7 +52,7 @@ def render_rank(context: LeadbotContext, table: RankTable) -> Html:
     head_key = "rank.title_category" if table.category else "rank.title"
     lines = [context.t(head_key, period=table.span.label(loc), category=table.category or "")]
     for row in table.rows:
-        move = "–" if row.move == 0 else (f"↑{row.move}" if row.move > 0 else f"↓{-row.move}")
+        move = move_text(context.locale, row.compare, row.move)
         lines.append(
             context.t(
                 "rank.line", rank=row.rank, unit=row.unit_name, points=pts(row.points), move=move
@@ -60,8 +60,19 @@ def render_rank(context: LeadbotContext, table: RankTable) -> Html:
         )
     if not table.rows:
         lines.append(context.t("rank.no_units"))
-    lines.append(context.t("rank.footer", previous=table.previous.label(loc)))
+    compared = any(r.compare != "none" for r in table.rows)
+    footer = "rank.footer" if compared or not table.rows else "rank.footer_none"
+    lines.append(context.t(footer, previous=table.previous.label(loc)))
     return Html("\n".join(lines))
+
+
+def move_text(locale: str, compare: str, move: int) -> str:
+    """↑2 / ↓1 / – against the previous period; 新 for a unit new since; nothing without a comparison."""
+    if compare == "new":
+        return catalog.plain("rank.new", locale)
+    if compare == "none":
+        return ""
+    return "–" if move == 0 else (f"↑{move}" if move > 0 else f"↓{-move}")
 
 
 def rank_markup(context: LeadbotContext, table: RankTable) -> InlineKeyboardMarkup:
@@ -168,15 +179,9 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
         out.append(context.t("score.recent"))
         for e in view.recent:
             local = e.at.astimezone(zone)
-            out.append(
-                context.t(
-                    "score.entry",
-                    date=context.label("score.date", month=local.month, day=local.day),
-                    points=signed(e.points),
-                    name=e.name,
-                    note=e.note,
-                )
-            )
+            day = context.label("score.date", month=local.month, day=local.day)
+            key = "score.entry" if e.note else "score.entry_bare"
+            out.append(context.t(key, date=day, points=signed(e.points), name=e.name, note=e.note))
     if view.targets:
         out.append(context.t("score.targets", year=view.year))
         for t in view.targets:
@@ -271,16 +276,20 @@ def board_text(locale: str, board: Board) -> str:
     def line(key: str, **values: Any) -> str:
         return catalog.plain(key, locale, **values)
 
+    def listed(rows: tuple[ranking.RankRow, ...], tie: ranking.Tie | None) -> list[str]:
+        out = [
+            line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in rows
+        ]
+        if tie is not None:
+            key = "board.tie" if rows else "board.tie_only"
+            out.append(line(key, count=tie.count, points=pts(tie.points)))
+        return out or [line("board.none")]
+
     out = [line("board.title", month=board.month.label(locale))]
     out.append(line("board.red"))
-    out += [
-        line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in board.top
-    ] or [line("board.none")]
-    out.append(line("board.black"))
-    out += [
-        line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points))
-        for r in board.bottom
-    ] or [line("board.none")]
+    out += listed(board.top, board.top_tie)
+    out.append(line("board.black_streak" if board.black == "streak" else "board.black"))
+    out += listed(board.bottom, board.bottom_tie)
     out.append(line("board.missing"))
     out += [line("board.missing_line", unit=name, count=n) for name, n in board.missing] or [
         line("board.none_missing")
@@ -288,19 +297,22 @@ def board_text(locale: str, board: Board) -> str:
     return "\n".join(out)
 
 
+def board_bars(locale: str, board: Board) -> list[Bar]:
+    """The picture's bars: exactly the units the text names, red then black, a tie as one bar."""
+    bars = [Bar(r.unit_name, r.points, "red") for r in board.top]
+    if board.top_tie is not None:
+        label = catalog.plain("board.chart_tie", locale, count=board.top_tie.count)
+        bars.append(Bar(label, board.top_tie.points, "red", summary=True))
+    bars += [Bar(r.unit_name, r.points, "black") for r in board.bottom]
+    if board.bottom_tie is not None:
+        label = catalog.plain("board.chart_tie", locale, count=board.bottom_tie.count)
+        bars.append(Bar(label, board.bottom_tie.points, "black", summary=True))
+    return bars
+
+
 def board_picture(locale: str, board: Board) -> bytes:
-    top = {r.unit_id for r in board.top}
-    bottom = {r.unit_id for r in board.bottom}
-    bars = [
-        Bar(
-            r.unit_name,
-            r.points,
-            "red" if r.unit_id in top else ("black" if r.unit_id in bottom else "plain"),
-        )
-        for r in board.rows
-    ]
     title = catalog.plain("board.chart_title", locale, month=board.month.label(locale))
-    return render_png(title, bars, catalog.plain("board.chart_axis", locale))
+    return render_png(title, board_bars(locale, board), catalog.plain("board.chart_axis", locale))
 
 
 @requires(leader=True)
@@ -309,7 +321,9 @@ async def board_cmd(update: Update, context: LeadbotContext) -> None:
     key = command_args(context) or setup.periods.span("month", context.now()).key
     try:
         async with context.session() as session:
-            board = await ranking.board(session, setup, key, context.services.settings.board_top_n)
+            board = await ranking.board(
+                session, setup, key, context.services.settings.board_top_n, context.now()
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return

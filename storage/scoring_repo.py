@@ -44,9 +44,9 @@ async def unit_ids(session: AsyncSession) -> list[int]:
 
 
 async def units(session: AsyncSession, category: str | None = None) -> Sequence[Any]:
-    """Active units as light rows (id, name, short_name, category): /rank reads every one of them."""
+    """Active units as light rows (id, name, short_name, category, created_at): /rank reads every one."""
     stmt = (
-        select(Unit.id, Unit.name, Unit.short_name, Unit.category)
+        select(Unit.id, Unit.name, Unit.short_name, Unit.category, Unit.created_at)
         .where(Unit.active.is_(True))
         .order_by(Unit.id)
     )

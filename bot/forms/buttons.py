@@ -53,6 +53,13 @@ class RejectLead:
 
 
 @dataclass(frozen=True)
+class ConfirmNode:
+    """A leader confirms a lead's stage node (seed 004: 逐节点认定)."""
+
+    lead: int
+
+
+@dataclass(frozen=True)
 class EditMenu:
     lead: int
 
@@ -97,6 +104,7 @@ for _prefix, _cls in {
     "lb:sg": StageChosen,
     "lb:v": VerifyLead,
     "lb:r": RejectLead,
+    "lb:cf": ConfirmNode,
     "lb:em": EditMenu,
     "lb:ef": EditField,
     "lb:sk": PromptSkip,

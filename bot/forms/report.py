@@ -31,6 +31,7 @@ from bot.leadfields import (
     clean_line,
     parse_phone,
 )
+from bot.services.scoring import choices_for
 from bot.services.leads import LeadDraft, check_company, report_lead
 
 NAME = "report"
@@ -67,7 +68,7 @@ def _phone(text: str, ctx: FormContext) -> str:
 
 def _from_settings(attribute: str) -> Any:
     def choices(ctx: FormContext, draft: Draft) -> list[Option]:
-        names = list(getattr(ctx.settings, attribute))
+        names = list(choices_for(ctx.services.scoring, attribute))  # rules file, config override
         return [Option(str(i), name, name) for i, name in enumerate(names)]
 
     return choices

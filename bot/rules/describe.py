@@ -10,7 +10,7 @@ Notes are stored, so they are always Chinese; ``describe`` also speaks English.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +38,7 @@ __all__ = [
     "join_reasons",
     "num",
     "reasons",
+    "ui_warnings",
     "usd_text",
     "wan_text",
 ]
@@ -61,6 +62,7 @@ _EVENT = {
         "weekly": "周报",
         "funds": "到位资金",
         "stage_overdue": "未达到时序进度",
+        "blacklisted": "纳入黑榜",
     },
     "en": {
         "lead_reported": "lead reported",
@@ -70,6 +72,7 @@ _EVENT = {
         "weekly": "weekly submission",
         "funds": "funds in place",
         "stage_overdue": "stage overdue",
+        "blacklisted": "put on the black list",
     },
 }
 _STATUS = {
@@ -192,6 +195,23 @@ def _condition_parts(c: Conditions, lang: str) -> list[str]:
         parts.append(
             f"行业为{'或'.join(c.industries)}" if zh else f"industry {' or '.join(c.industries)}"
         )
+    if c.tags_none is not None:
+        parts.append(
+            f"不含标签{'、'.join(c.tags_none)}" if zh else f"not tagged {' or '.join(c.tags_none)}"
+        )
+    if c.min_outside_share is not None:
+        share = num(c.min_outside_share)
+        parts.append(
+            f"县外投资比例≥{share}%" if zh else f"share from outside the county ≥ {share}%"
+        )
+    if c.min_tax_wan is not None:
+        parts.append(
+            f"税收≥{wan_text(c.min_tax_wan)}"
+            if zh
+            else f"tax paid ≥ {wan_text(c.min_tax_wan, 'en')}"
+        )
+    if c.reached is not None:
+        parts.append(f"已{c.reached}" if zh else f"{c.reached} reached")
     return parts
 
 
@@ -202,7 +222,58 @@ def _conditions_text(rule: CoefficientRule | ScoringRule, lang: str) -> list[str
         joiner, alt = ("且", "，或") if lang == "zh" else (", ", "; or ")
         options = alt.join(joiner.join(_condition_parts(c, lang)) for c in rule.any_of)
         parts.append(f"（{options}）" if lang == "zh" else f"({options})")
+    if rule.when is not None:
+        parts.append(f"属于「{rule.when}」" if lang == "zh" else f"in “{rule.when}”")
     return parts
+
+
+def _named_conditions_lines(rules: RuleSet, lang: str) -> list[str]:
+    zh = lang == "zh"
+    lines = []
+    for name, named in rules.conditions.items():
+        parts = _condition_parts(named, lang)
+        if named.any_of is not None:
+            joiner, alt = ("且", "；或") if zh else (", ", "; or ")
+            parts.append(alt.join(joiner.join(_condition_parts(c, lang)) for c in named.any_of))
+        text = ("且".join(parts) if zh else ", ".join(parts)) or ("任何线索" if zh else "any lead")
+        if named.window_from is not None and named.windows:
+            steps = "、".join(
+                (
+                    f"<{wan_text(w.below_wan)} {w.months} 个月"
+                    if w.below_wan
+                    else f"其余 {w.months} 个月"
+                )
+                if zh
+                else (
+                    f"< {wan_text(w.below_wan, 'en')}: {w.months} months"
+                    if w.below_wan
+                    else f"others: {w.months} months"
+                )
+                for w in named.windows
+            )
+            text += (
+                f"；考核期限自{named.window_from}起 {steps}"
+                if zh
+                else f"; assessed from {named.window_from}: {steps}"
+            )
+        label = named.name or name
+        lines.append(f"「{name}」{label}：{text}" if zh else f"“{name}” {label}: {text}")
+    bl = rules.black_list
+    if bl.mode == "streak":
+        lines.append(
+            f"黑榜：{'、'.join(bl.deductions)} 连续 {bl.count} 次扣分即纳入黑榜"
+            + (f"（{'、'.join(bl.breaks)} 中断连续）" if bl.breaks else "")
+            if zh
+            else f"Black list: {bl.count} deductions in a row of {', '.join(bl.deductions)}"
+        )
+    if rules.confirm_stages:
+        stages = "、".join(rules.confirm_stages)
+        lines.append(
+            f"逐节点认定：{stages}节点经领导认定后才计分"
+            if zh
+            else f"Confirmed nodes: {stages} score once a leader confirms them"
+        )
+    return lines
 
 
 def history_parts(rule: ScoringRule, lang: str) -> list[str]:
@@ -228,7 +299,7 @@ def history_parts(rule: ScoringRule, lang: str) -> list[str]:
 def describe(rules: RuleSet, locale: str = "zh_CN") -> list[str]:
     """The table in words, settings first, then one line per rule, then the caps."""
     lang = _lang(locale)
-    lines = _settings_lines(rules, lang)
+    lines = _settings_lines(rules, lang) + _named_conditions_lines(rules, lang)
     for rule in rules.rules:
         text = (
             _coefficient_line(rules, rule, lang)
@@ -440,3 +511,63 @@ def join_reasons(parts: Sequence[str]) -> str:
     """（≥1亿元，省外） — empty when there is nothing to say."""
     shown = [p for p in parts if p]
     return f"（{'，'.join(shown)}）" if shown else ""
+
+
+def ui_warnings(
+    rules: RuleSet,
+    choices: Mapping[str, Sequence[str]],
+    activities: Sequence[str] | None = None,
+) -> list[str]:
+    """Every name a rule needs that the lead form, /edit or /activity cannot record.
+
+    ``choices``: what the forms offer ("tags", "industries", "origins", "stages"), as
+    :func:`bot.services.scoring.choices_for` gives them; ``activities``: the kinds /activity
+    offers (default: the file's own [activities]). A rule naming anything else can never match
+    an event the bot records: the line says which rule, which name and where to add it.
+    """
+    kinds = set(rules.activities if activities is None else activities)
+    out: list[str] = []
+
+    def check(where: str, c: Conditions) -> None:
+        for key, values in (
+            ("tags", [*(c.tags_any or ()), *(c.tags_all or ()), *(c.tags_none or ())]),
+            ("industries", c.industries or ()),
+            ("origins", c.origins or ()),
+        ):
+            offered = set(choices.get(key, ()))
+            for value in dict.fromkeys(values):
+                if value not in offered:
+                    out.append(
+                        f'{where}: {key[:-1] if key != "industries" else "industry"} "{value}" is not offered by the lead form (add it to the rules file\'s {key} = [...] or LEADBOT_{key.upper()})'
+                    )
+        if c.reached is not None:
+            stage(where, c.reached)
+
+    def stage(where: str, value: str) -> None:
+        if value not in set(choices.get("stages", ())):
+            out.append(
+                f'{where}: stage "{value}" is not a stage leads can be moved to (LEADBOT_STAGES)'
+            )
+
+    for name, named in rules.conditions.items():
+        where = f'conditions "{name}"'
+        check(where, named)
+        for alt in named.any_of or ():
+            check(where, alt)
+        if named.window_from is not None:
+            stage(where, named.window_from)
+    for rule in rules.rules:
+        where = f'rule "{rule.id}"'
+        check(where, rule)
+        for alt in rule.any_of or ():
+            check(where, alt)
+        if isinstance(rule, CoefficientRule):
+            continue
+        for value in (rule.stage, rule.prior_stage):
+            if value is not None:
+                stage(where, value)
+        if rule.activity is not None and rule.activity not in kinds:
+            out.append(f'{where}: activity "{rule.activity}" cannot be recorded with /activity')
+    for value in (*rules.stage_deadlines, *rules.confirm_stages):
+        stage("settings", value)
+    return list(dict.fromkeys(out))

@@ -49,6 +49,7 @@ from bot.rules.schema import (
     CoefficientRule,
     Conditions,
     EventRule,
+    NamedConditions,
     PenaltyRule,
     RuleSet,
     ScoringRule,
@@ -115,9 +116,45 @@ def derive(rules: RuleSet, events: Iterable[Event], periods: Periods) -> list[En
     history = _LeadHistory(ordered)
     entries: list[Entry] = []
     for rule in rules.scoring_rules:
+        if rule.on == "blacklisted":
+            continue
         matching = [e for e in ordered if _matches(rules, rule, e, history, periods)]
         entries.extend(_derive_rule(rules, rule, matching, periods))
+    if rules.black_list.mode == "streak":
+        listed = blacklistings(rules, entries)
+        for rule in rules.scoring_rules:
+            if rule.on == "blacklisted":
+                matching = [e for e in listed if _matches(rules, rule, e, history, periods)]
+                entries.extend(_derive_rule(rules, rule, matching, periods))
     return sorted(entries, key=entry_order)
+
+
+def blacklistings(rules: RuleSet, entries: Iterable[Entry]) -> list[Event]:
+    """Seed 004 二(八)2 "连续两次扣分的单位将纳入黑榜": one ``blacklisted`` event per full streak.
+
+    A unit's entries of the ``deductions`` and ``breaks`` rules, in time order: each deduction
+    adds one to the streak, each break ends it; a streak of ``count`` puts the unit on the 黑榜,
+    dated at the deduction that completed it, and the count starts again.
+    """
+    spec = rules.black_list
+    deductions, breaks = set(spec.deductions), set(spec.breaks)
+    relevant = sorted(
+        (e for e in entries if e.rule_id in deductions or e.rule_id in breaks),
+        key=lambda e: (e.unit_id, _utc(e.at), e.source, e.rule_id),
+    )
+    streak: Counter[int] = Counter()
+    found: list[Event] = []
+    for entry in relevant:
+        if entry.rule_id in breaks:
+            streak[entry.unit_id] = 0
+            continue
+        streak[entry.unit_id] += 1
+        if streak[entry.unit_id] == spec.count:
+            streak[entry.unit_id] = 0
+            found.append(
+                Event(f"blacklisted:{entry.source}", "blacklisted", entry.unit_id, entry.at)
+            )
+    return found
 
 
 def _canonical(events: Iterable[Event]) -> list[Event]:
@@ -168,9 +205,78 @@ def _matches(
         return False
     if rules.only_verified(rule) and not _verified(event):
         return False
-    if not conditions_hold(rule, event.lead):
+    lead = (
+        _staged(rules, event.lead, history, event.at) if _needs_stages(rules, rule) else event.lead
+    )
+    if not conditions_hold(rule, lead, rules):
+        return False
+    if rule.when is not None and not named_hold(rules, rule.when, lead, event.at):
         return False
     return _history_holds(rule, event, history, periods)
+
+
+def _needs_stages(rules: RuleSet, rule: ScoringRule | CoefficientRule) -> bool:
+    if rule.reached is not None or any(c.reached is not None for c in rule.any_of or ()):
+        return True
+    if rule.when is None:
+        return False
+    named = rules.conditions[rule.when]
+    return (
+        named.reached is not None
+        or named.window_from is not None
+        or any(c.reached is not None for c in named.any_of or ())
+    )
+
+
+def _staged(
+    rules: RuleSet, lead: LeadFacts | None, history: _LeadHistory, t: datetime
+) -> LeadFacts | None:
+    """The lead with the stages it had reached by ``t``: a later stage counts for the earlier ones."""
+    if lead is None:
+        return None
+    first: dict[str, datetime] = {}
+    earliest: datetime | None = None
+    known = {name: at for name, at in lead.reached if _utc(at) <= _utc(t)}
+    for name in reversed(rules.stages):
+        times = history.reached_by(lead.lead_id, name, t) + ([known[name]] if name in known else [])
+        if times:
+            earliest = min([*times, *([earliest] if earliest else [])], key=_utc)
+        if earliest is not None:
+            first[name] = earliest
+    reached = tuple(sorted(first.items(), key=lambda p: _utc(p[1])))
+    return replace(lead, reached=reached) if reached != lead.reached else lead
+
+
+def named_hold(rules: RuleSet, name: str, lead: LeadFacts | None, at: datetime) -> bool:
+    """A ``[conditions.<name>]`` set: its conditions, one of its alternatives, its 考核期限."""
+    named = rules.conditions[name]
+    if lead is None or not _holds(named, lead, rules):
+        return False
+    if named.any_of is not None and not any(_holds(c, lead, rules) for c in named.any_of):
+        return False
+    return within_window(named, lead, at)
+
+
+def within_window(named: NamedConditions, lead: LeadFacts, at: datetime) -> bool:
+    """考核期限 (seed 004 二(七)): the event falls within the lead's months from ``window_from``."""
+    if named.window_from is None or not named.windows:
+        return True
+    start = lead.reached_at(named.window_from)
+    if start is None:
+        return False  # not decided yet: the assessment has not started
+    months = next(
+        w.months for w in named.windows if w.below_wan is None or lead.amount_wan < w.below_wan
+    )
+    return _utc(at) < _add_months(_utc(start), months)
+
+
+def _add_months(t: datetime, months: int) -> datetime:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    import calendar
+
+    index = t.month - 1 + months
+    year, month = t.year + index // 12, index % 12 + 1
+    return t.replace(year=year, month=month, day=min(t.day, calendar.monthrange(year, month)[1]))
 
 
 def _verified(event: Event) -> bool:
@@ -180,19 +286,37 @@ def _verified(event: Event) -> bool:
     return event.lead.verified if event.lead is not None else True
 
 
-def conditions_hold(rule: ScoringRule | CoefficientRule, lead: LeadFacts | None) -> bool:
+def conditions_hold(
+    rule: ScoringRule | CoefficientRule, lead: LeadFacts | None, rules: RuleSet | None = None
+) -> bool:
     """All of the rule's own conditions, and one of its any_of alternatives if it has them."""
     if not rule.lead_conditions() and rule.any_of is None:
         return True
     if lead is None:
         return False
-    if not _holds(rule, lead):
+    if not _holds(rule, lead, rules):
         return False
-    return rule.any_of is None or any(_holds(c, lead) for c in rule.any_of)
+    return rule.any_of is None or any(_holds(c, lead, rules) for c in rule.any_of)
 
 
-def _holds(c: Conditions, lead: LeadFacts) -> bool:
+def outside_share(lead: LeadFacts, rules: RuleSet | None = None) -> Decimal:
+    """县外投资比例: as recorded; unrecorded, 0 % for a local investor and 100 % for any other."""
+    if lead.outside_share is not None:
+        return lead.outside_share
+    local = rules.local_origins if rules is not None else ("本地",)
+    return ZERO if lead.origin in local else Decimal(100)
+
+
+def _holds(c: Conditions, lead: LeadFacts, rules: RuleSet | None = None) -> bool:
     """Amount bounds tile: min is inclusive (含), max exclusive, as the seeds write 以上 / 以下."""
+    if c.tags_none is not None and lead.tags.intersection(c.tags_none):
+        return False
+    if c.min_outside_share is not None and outside_share(lead, rules) < c.min_outside_share:
+        return False
+    if c.min_tax_wan is not None and (lead.tax_wan is None or lead.tax_wan < c.min_tax_wan):
+        return False
+    if c.reached is not None and c.reached not in lead.stages:
+        return False
     if c.min_amount_wan is not None and lead.amount_wan < c.min_amount_wan:
         return False
     if c.max_amount_wan is not None and lead.amount_wan >= c.max_amount_wan:
@@ -358,12 +482,20 @@ def _note(rules: RuleSet, rule: ScoringRule, event: Event) -> str:
 
 
 def _scaled(rules: RuleSet, rule: ScoringRule, event: Event, entry: Entry) -> Entry:
-    """Apply the coefficients whose lead conditions hold: the highest one, or all multiplied."""
+    """Apply the coefficients whose lead conditions hold: the highest one, or all multiplied.
+
+    A coefficient's conditions see the lead's facts only (no stages: ``reached`` and a ``when``
+    with a 考核期限 belong on scoring rules).
+    """
     lead = event.lead
     if lead is None or not per_event(rule):
         return entry
     applicable = [
-        c for c in rules.coefficient_rules if _targets(c, rule) and conditions_hold(c, lead)
+        c
+        for c in rules.coefficient_rules
+        if _targets(c, rule)
+        and conditions_hold(c, lead, rules)
+        and (c.when is None or named_hold(rules, c.when, lead, event.at))
     ]
     if not applicable:
         return entry

@@ -30,6 +30,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "weekly",
     "funds",
     "stage_overdue",
+    "blacklisted",  # derived by the engine: a unit's deductions in a row put it on the 黑榜
 )
 WEEKLY_STATUSES: tuple[str, ...] = ("on_time", "late", "missing")
 
@@ -51,6 +52,18 @@ class LeadFacts:
     verified: bool
     duplicate: bool
     foreign_usd: Decimal | None = None
+    outside_share: Decimal | None = None  # 县外投资比例 in percent, None when not recorded
+    tax_wan: Decimal | None = None  # tax paid to date (万元), None when not recorded
+    # Stages reached by then, and when: filled in by the engine from the lead's stage events
+    # (a later stage implies the earlier ones), for ``reached`` and the 考核期限.
+    reached: tuple[tuple[str, datetime], ...] = ()
+
+    @property
+    def stages(self) -> frozenset[str]:
+        return frozenset(stage for stage, _ in self.reached)
+
+    def reached_at(self, stage: str) -> datetime | None:
+        return next((at for s, at in self.reached if s == stage), None)
 
 
 @dataclass(frozen=True)

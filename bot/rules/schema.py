@@ -183,6 +183,15 @@ Positive = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_posi
 NonNegative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_not_negative)]
 Negative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_negative)]
 Count = Annotated[StrictInt, Field(ge=1)]
+
+
+def _percent(value: Decimal) -> Decimal:
+    if not 0 <= value <= 100:
+        raise ValueError("must be a percentage from 0 to 100, e.g. 30 for 30 %")
+    return value
+
+
+Percent = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_percent)]
 MAX_DEADLINE_DAYS = (
     3660  # ten years: a longer "deadline" is a typo, and it widens every refresh's window
 )
@@ -200,6 +209,7 @@ EventKind = Literal[
     "weekly",
     "funds",
     "stage_overdue",
+    "blacklisted",
 ]
 assert set(EventKind.__args__) == set(EVENT_KINDS)  # type: ignore[attr-defined]
 
@@ -222,7 +232,14 @@ class Conditions(_Model):
     origins: Names | None = None
     tags_any: Names | None = None
     tags_all: Names | None = None
+    tags_none: Names | None = None
     industries: Names | None = None
+    # Seed 004 二(四): 县外投资比例 ≥ (percent; a lead without a recorded share is judged by its
+    # origin, see RuleSet.local_origins), 税收 paid to date ≥ (万元), and a stage the lead must
+    # have reached by then ("须完成统计入库": reached = "入统").
+    min_outside_share: Percent | None = None
+    min_tax_wan: NonNegative | None = None
+    reached: Text | None = None
 
     @field_validator("max_amount_wan", mode="after")
     @classmethod
@@ -240,7 +257,11 @@ class Conditions(_Model):
 class _Conditional(Conditions):
     id: Ident
     name: Text | None = None
+    title: Text | None = (
+        None  # the rule in words for /score ("签约省外项目"); name is the seed's label
+    )
     any_of: Annotated[tuple[Conditions, ...], Field(min_length=1)] | None = None
+    when: Ident | None = None  # a named condition set from [conditions.<name>] that must hold too
 
 
 class _Scoring(_Conditional):
@@ -313,6 +334,41 @@ Rule = Annotated[
 ]
 
 
+class WindowStep(_Model):
+    """考核期限: projects below ``below_wan`` (none: every other project) are assessed for ``months``."""
+
+    below_wan: Positive | None = None
+    months: Annotated[StrictInt, Field(ge=1, le=120)]
+
+
+class NamedConditions(Conditions):
+    """A reusable set of conditions (seed 004's 新引进项目), named by rules with ``when``.
+
+    ``window_from`` + ``windows``: the 考核期限 -- events count only within so many months of
+    the lead reaching ``window_from`` (the months chosen by the lead's investment).
+    """
+
+    name: Text | None = None
+    any_of: Annotated[tuple[Conditions, ...], Field(min_length=1)] | None = None
+    window_from: Text | None = None
+    windows: Annotated[tuple[WindowStep, ...], Field(min_length=1)] | None = None
+
+
+class BlackList(_Model):
+    """Which 黑榜 the board shows and the engine scores.
+
+    ``bottom`` (seed 000 style): the units with the fewest points of the month.  ``streak``
+    (seed 004 二(八)2): a unit whose ``deductions`` come ``count`` times in a row (any entry of a
+    ``breaks`` rule in between starts the count again) goes on the 黑榜 -- a ``blacklisted`` event
+    for rules with ``on = "blacklisted"``.
+    """
+
+    mode: Literal["bottom", "streak"] = "bottom"
+    count: Annotated[StrictInt, Field(ge=2, le=12)] = 2
+    deductions: tuple[Ident, ...] = ()
+    breaks: tuple[Ident, ...] = ()
+
+
 class Module(_Model):
     """A group of rules shown together in a score breakdown, optionally capped."""
 
@@ -340,6 +396,17 @@ class RuleSet(_Model):
     stages: Annotated[tuple[Text, ...], Field(min_length=1)] = DEFAULT_STAGES
     activities: dict[Ident, Text] = Field(default_factory=dict, validate_default=True)
     categories: tuple[Text, ...] = ()
+    # The tags, industries and origins this file's rules need: the lead form offers them after the
+    # configured ones (a list set in the configuration overrides; see choices_for).
+    tags: tuple[Text, ...] = ()
+    industries: tuple[Text, ...] = ()
+    origins: tuple[Text, ...] = ()
+    # A lead without a recorded 县外投资比例 counts 0 % when its origin is one of these, else 100 %.
+    local_origins: tuple[Text, ...] = ("本地",)
+    conditions: dict[Ident, NamedConditions] = Field(default_factory=dict)
+    black_list: BlackList = Field(default_factory=BlackList)
+    # 逐节点认定: stage nodes that score only once a leader confirms them (/confirm L0007 在谈).
+    confirm_stages: tuple[Text, ...] = ()
     # 全流程倒排 (seed 004 二(八)2): the longest a lead may stay in a stage before the next stage
     # (the node) is overdue, in days; stages without a figure have no schedule.
     stage_deadlines: dict[Text, Days] = Field(default_factory=dict)
@@ -407,7 +474,70 @@ def _reference_problems(rs: RuleSet) -> list[Problem]:
             problems += [Problem(loc + k, m) for k, m in _scoring_problems(rs, rule, modules)]
     problems += _cap_problems(rs, modules)
     problems += _deadline_problems(rs)
+    problems += _seed004_problems(rs)
     return problems
+
+
+def _seed004_problems(rs: RuleSet) -> Iterator[Problem]:
+    """Named conditions, the 黑榜 streak and confirmed nodes must name things the file has."""
+    for name, named in rs.conditions.items():
+        for key in ("reached", "window_from"):
+            value = getattr(named, key)
+            if value is not None and value not in rs.stages:
+                yield Problem(
+                    ("conditions", name, key), f'unknown stage "{value}"{_known(rs.stages)}'
+                )
+        for j, alt in enumerate(named.any_of or ()):
+            if alt.reached is not None and alt.reached not in rs.stages:
+                yield Problem(
+                    ("conditions", name, "any_of", j, "reached"),
+                    f'unknown stage "{alt.reached}"{_known(rs.stages)}',
+                )
+        if (named.window_from is None) != (named.windows is None):
+            yield Problem(
+                ("conditions", name, "windows"),
+                "window_from and windows go together (考核期限: from which stage, how many months)",
+            )
+        if named.windows and named.windows[-1].below_wan is not None:
+            yield Problem(
+                ("conditions", name, "windows"),
+                "the last window needs no below_wan: it is for every larger project",
+            )
+    scoring_ids = {r.id for r in rs.scoring_rules}
+    for key in ("deductions", "breaks"):
+        for rule_id in getattr(rs.black_list, key):
+            if rule_id not in scoring_ids:
+                yield Problem(("black_list", key), f'unknown rule "{rule_id}"')
+    if rs.black_list.mode == "streak" and not rs.black_list.deductions:
+        yield Problem(
+            ("black_list", "deductions"),
+            'mode = "streak" needs the deduction rules that count, e.g. ["sched_overdue"]',
+        )
+    for stage in rs.confirm_stages:
+        if stage not in rs.stages:
+            yield Problem(("confirm_stages",), f'unknown stage "{stage}"{_known(rs.stages)}')
+    for i, rule in enumerate(rs.rules):
+        if rule.when is not None and rule.when not in rs.conditions:
+            yield Problem(
+                ("rules", i, "when"),
+                f'unknown condition set "{rule.when}"{_known(rs.conditions)}; add it under [conditions.{rule.when}]',
+            )
+        if rule.reached is not None and rule.reached not in rs.stages:
+            yield Problem(
+                ("rules", i, "reached"), f'unknown stage "{rule.reached}"{_known(rs.stages)}'
+            )
+        if isinstance(rule, CoefficientRule) or rule.on != "blacklisted":
+            continue
+        if rs.black_list.mode != "streak":
+            yield Problem(
+                ("rules", i, "on"),
+                '"blacklisted" events come only with [black_list] mode = "streak"',
+            )
+        if rule.lead_conditions() or rule.any_of is not None or rule.when is not None:
+            yield Problem(
+                ("rules", i, "on"),
+                "a blacklisted event is about a unit, not a lead: remove the lead conditions",
+            )
 
 
 def _deadline_problems(rs: RuleSet) -> Iterator[Problem]:

@@ -316,6 +316,9 @@ class ScoreLine:
     previous_points: Decimal
     previous_rank: int  # within the category, in the previous period
     overall_rank: int
+    compare: str = (
+        "move"  # as RankRow.compare: "move", "new" (no such unit then), "none" (nobody scored then)
+    )
 
     @property
     def move(self) -> int:
@@ -572,6 +575,7 @@ def score_blocks(
     now_pts = {r.unit_id: r.points for r in table.rows}
     before = {r.unit_id: r.points for r in previous.rows}
     overall = {r.unit_id: r.rank for r in table.rows}
+    compare = {r.unit_id: r.compare for r in table.rows}
     groups: dict[str | None, list[UnitInfo]] = defaultdict(list)
     for u in units:
         if u.id in now_pts:
@@ -581,10 +585,19 @@ def score_blocks(
         members = groups[category]
         pts = {u.id: now_pts[u.id] for u in members}
         old = {u.id: before.get(u.id, ZERO) for u in members}
-        ranks, old_ranks = ranking.ranked(pts), ranking.ranked(old)
+        old_ranks = ranking.ranked({u: p for u, p in old.items() if compare.get(u) == "move"})
+        ranks = ranking.ranked(pts)
         lines = sorted(
             (
-                ScoreLine(u, pts[u.id], ranks[u.id], old[u.id], old_ranks[u.id], overall[u.id])
+                ScoreLine(
+                    u,
+                    pts[u.id],
+                    ranks[u.id],
+                    old[u.id],
+                    old_ranks.get(u.id, ranks[u.id]),
+                    overall[u.id],
+                    compare.get(u.id, "move"),
+                )
                 for u in members
             ),
             key=lambda line: (line.rank, line.unit.id),

@@ -48,7 +48,7 @@ from bot.leadfields import (
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card
-from bot.services.scoring import ScoringSetup, refresh_after
+from bot.services.scoring import ScoringSetup, offered, refresh_after
 from storage import lead_repo, repo
 from storage.models import Lead, LeadEvent
 
@@ -68,6 +68,8 @@ FIELDS: tuple[str, ...] = (
     "contact_phone",
     "channel",
     "notes",
+    "outside_share",
+    "tax_wan",  # seed 004 二(四): 县外投资比例, 税收 (appended: menu buttons index this tuple)
 )
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
@@ -415,6 +417,59 @@ async def verify_lead(
     return await _review_result(session, lead, released=False)
 
 
+@dataclass(frozen=True)
+class NodeConfirmed:
+    code: str
+    project: str
+    stage: str
+
+
+async def confirm_node(
+    session: AsyncSession,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    stage: str | None,
+    settings: Settings,
+) -> NodeConfirmed:
+    """逐节点认定 (seed 004 二(三)): a leader confirms that the lead passed a stage node, e.g. 决策咨询.
+
+    Only the nodes the rules file lists in ``confirm_stages`` need it; they score from the
+    confirmation on. ``stage`` None: the first such node the lead has reached and nobody confirmed.
+    Confirming a node is not verifying the lead (有效信息), which stays a separate decision.
+    """
+    from bot.services.scoring import setup_for
+
+    _require_member(actor)
+    if not actor.is_leader:
+        raise ServiceError("leads.confirm.leaders_only")
+    nodes = setup_for(settings).rules.confirm_stages
+    if not nodes:
+        raise ServiceError("leads.confirm.none")
+    lead = await _lead(session, lead_id, lock=True)
+    if lead.review == Review.REJECTED or lead.duplicate_of is not None:
+        raise ServiceError("leads.confirm.not_counted", lead=lead.code)
+    done = {
+        e.to_value for e in await lead_repo.lead_history(session, lead.id) if e.kind == "confirm"
+    }
+    here = _index(settings, lead.stage)
+    reached = [s for s in nodes if 0 <= _index(settings, s) <= here]
+    if stage is None:
+        stage = next((s for s in reached if s not in done), None)
+        if stage is None:
+            raise ServiceError("leads.confirm.nothing", lead=lead.code, stages="、".join(nodes))
+    if stage not in nodes:
+        raise ServiceError("leads.confirm.not_a_node", stage=stage[:20], stages="、".join(nodes))
+    if stage not in reached:
+        raise ServiceError("leads.confirm.not_reached", lead=lead.code, stage=stage)
+    if stage in done:
+        raise ServiceError("leads.confirm.already", lead=lead.code, stage=stage)
+    _event(session, lead, now, actor, "confirm", None, stage)
+    await session.flush()
+    await refresh_after(session, lead.unit_id, now, settings)  # the node scores now
+    return NodeConfirmed(lead.code, lead.project, stage)
+
+
 async def reject_lead(
     session: AsyncSession,
     now: datetime,
@@ -501,7 +556,7 @@ async def start_edit(
         raise ServiceError("leads.edit.unknown_field")
     lead = await _lead(session, lead_id)
     _may_edit(actor, lead)
-    options = tuple(getattr(settings, CHOICES[field])) if field in CHOICES else ()
+    options = offered(settings, CHOICES[field]) if field in CHOICES else ()
     current = list(lead.tags or []) if field == "tags" else getattr(lead, field)
     return EditPrompt(
         lead.id, lead.code, lead.project, field, current, options, field not in REQUIRED
@@ -548,25 +603,26 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         return [] if field == "tags" else None
     if field == "tags":
         words = value if isinstance(value, list) else [w for w in _TAG_SPLIT.split(value) if w]
-        unknown = [w for w in words if w not in settings.tags]
+        tags = offered(settings, "tags")
+        unknown = [w for w in words if w not in tags]
         if unknown:
-            raise ServiceError(
-                "leads.edit.bad_choice", value=unknown[0], options="、".join(settings.tags)
-            )
-        return [t for t in settings.tags if t in set(words)]
+            raise ServiceError("leads.edit.bad_choice", value=unknown[0], options="、".join(tags))
+        return [t for t in tags if t in set(words)]
     if not isinstance(value, str):
         raise ServiceError("leads.edit.bad_choice", value=str(value), options="")
     if field in CHOICES:
-        options = getattr(settings, CHOICES[field])
+        options = offered(settings, CHOICES[field])
         choice = value.strip()
         if choice not in options:
             raise ServiceError(
                 "leads.edit.bad_choice", value=choice[:40], options="、".join(options)
             )
         return choice
-    if field in ("amount_wan", "foreign_usd"):
+    if field == "outside_share":
+        return parse_percent(value)
+    if field in ("amount_wan", "foreign_usd", "tax_wan"):
         try:
-            return parse_wan(value) if field == "amount_wan" else parse_usd(value)
+            return parse_usd(value) if field == "foreign_usd" else parse_wan(value)
         except AmountError as err:
             raise ServiceError(f"leads.amount.{err.code}") from None
     if field == "contact_phone":
@@ -575,6 +631,22 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         except FieldError:
             raise ServiceError("leads.input.bad_phone") from None
     return _clean(value, _TEXT_LIMITS[field], multiline=field == "notes")
+
+
+_PERCENT = re.compile(r"^(?:百分之)?\s*(\d+(?:\.\d+)?)\s*(?:%|％|个百分点)?$")
+
+
+def parse_percent(text: str) -> Decimal:
+    """县外投资比例: ``30%``, ``30``, ``百分之30``, ``0.3`` is not guessed (write 30%): 0 to 100."""
+    import unicodedata
+
+    match = _PERCENT.match(unicodedata.normalize("NFKC", text or "").strip())
+    if match is None:
+        raise ServiceError("leads.input.bad_percent")
+    value = Decimal(match.group(1))
+    if value > 100:
+        raise ServiceError("leads.input.bad_percent")
+    return value
 
 
 async def _change_company(session: AsyncSession, lead: Lead, company: str) -> None:
@@ -604,6 +676,10 @@ def _as_text(field: str, value: Any) -> str | None:
     if field == "amount_wan":
         return format_wan(Decimal(value))
     if field == "foreign_usd":
+        return f"{Decimal(value).normalize():f}"
+    if field == "tax_wan":
+        return format_wan(Decimal(value))
+    if field == "outside_share":
         return f"{Decimal(value).normalize():f}"
     if field == "tags":
         return "、".join(value)

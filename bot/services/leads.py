@@ -116,13 +116,15 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
         raise ServiceError(
             getattr(err, "code", "field.empty"), **getattr(err, "params", {})
         ) from None
-    if draft.industry not in settings.industries:
+    from bot.services.scoring import offered  # the rules file adds the tags its rules need
+
+    if draft.industry not in offered(settings, "industries"):
         raise ServiceError("lead.bad_choice", field=draft.industry)
-    if draft.origin not in settings.origins or draft.stage not in settings.stages:
+    if draft.origin not in offered(settings, "origins") or draft.stage not in settings.stages:
         raise ServiceError("lead.bad_choice", field=f"{draft.origin}/{draft.stage}")
-    if draft.channel is not None and draft.channel not in settings.channels:
+    if draft.channel is not None and draft.channel not in offered(settings, "channels"):
         raise ServiceError("lead.bad_choice", field=draft.channel)
-    tags = tuple(t for t in settings.tags if t in set(draft.tags))
+    tags = tuple(t for t in offered(settings, "tags") if t in set(draft.tags))
     if draft.amount_wan <= 0:
         raise ServiceError("lead.bad_amount")
     return LeadDraft(

@@ -78,6 +78,9 @@ class RankRow:
     points: Decimal
     previous_rank: int
     move: int  # previous rank − rank: > 0 moved up
+    # "move": ranked in both periods; "new": the unit did not exist in the previous period;
+    # "none": nobody scored in the previous period, so there is nothing to compare with.
+    compare: str = "move"
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,16 @@ async def categories(session: Any) -> list[str]:
     return await scoring_repo.categories(session)
 
 
+def _existed(unit: Any, span: Span) -> bool:
+    """The unit was created before the span ended (rows without a creation time always existed)."""
+    created = getattr(unit, "created_at", None)
+    if created is None:
+        return True
+    if created.tzinfo is None:  # SQLite gives naive UTC back
+        created = created.replace(tzinfo=_UTC)
+    return bool(created < span.end)
+
+
 def ranked(points: dict[int, Decimal]) -> dict[int, int]:
     """Competition ranking: equal points share a rank, the next rank skips (1, 2, 2, 4)."""
     descending = sorted(-p for p in points.values())
@@ -159,14 +172,20 @@ async def rank(
         raise ServiceError("rank.no_category", category=category)
     stored = await scoring_repo.scores_for(session, kind, [span.key, previous.key])
     now_pts = {u.id: stored.get((u.id, span.key), ZERO) for u in units}
-    before = {u.id: stored.get((u.id, previous.key), ZERO) for u in units}
+    # Movement compares with a previous period in which the unit existed, and only when
+    # somebody scored in it: otherwise every unit would "move" from a tie at 0.
+    existed = {u.id for u in units if _existed(u, previous) or (u.id, previous.key) in stored}
+    before = {u.id: stored.get((u.id, previous.key), ZERO) for u in units if u.id in existed}
+    anybody = any((u, previous.key) in stored for u in existed)
     ranks, old = ranked(now_pts), ranked(before)
-    rows = [
-        RankRow(
-            ranks[u.id], u.id, u.name, u.category, now_pts[u.id], old[u.id], old[u.id] - ranks[u.id]
+    rows = []
+    for u in units:
+        compare = "none" if not anybody else ("move" if u.id in existed else "new")
+        was = old.get(u.id, 0) if compare == "move" else 0
+        move = was - ranks[u.id] if compare == "move" else 0
+        rows.append(
+            RankRow(ranks[u.id], u.id, u.name, u.category, now_pts[u.id], was, move, compare)
         )
-        for u in units
-    ]
     rows.sort(key=lambda r: (r.rank, r.unit_id))
     return RankTable(kind, span.key, span, previous, category, tuple(rows))
 
@@ -258,7 +277,16 @@ def rule_name(setup: ScoringSetup, rule_id: str) -> str:
         rule = setup.rules.rule(rule_id)
     except StopIteration:
         return rule_id
-    return rule.name or rule.id
+    return rule.title or rule.name or rule.id
+
+
+def entry_note(name: str, note: str) -> str:
+    """A ledger note without what the rule's name already says: "周报漏报：周报漏报" → "周报漏报"."""
+    text = note.strip()
+    if not text or text in name:
+        return ""
+    head, _, rest = text.partition(" ")
+    return rest.strip() if rest and head in (name, name.strip()) else text
 
 
 async def unit_score(
@@ -307,8 +335,9 @@ async def unit_score(
         CapLine(h.label, h.cap, h.per, h.period_key, h.raw, h.capped) for h in result.caps_hit
     )
     recent = tuple(
-        EntryLine(r.at, r.points, rule_name(setup, r.rule_id), r.note, r.manual)
+        EntryLine(r.at, r.points, name, entry_note(name, r.note or ""), r.manual)
         for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
+        for name in (rule_name(setup, r.rule_id),)
     )
     history = await collect_unit(session, unit.id, setup)
     year = setup.periods.span("year", now)
@@ -460,29 +489,88 @@ async def adjust(
 
 
 @dataclass(frozen=True)
+class Tie:
+    """Units tied at a list's cut that are too many to name: "另有 29 个单位并列 0 分"."""
+
+    count: int
+    points: Decimal
+
+
+@dataclass(frozen=True)
 class Board:
+    """The month's 红黑榜: the units named on each list, and those tied at its cut when too many.
+
+    ``top`` / ``bottom`` are listed by name; ``top_tie`` / ``bottom_tie`` count the units tied at
+    the cut when naming them all would take more than twice the list's length.  Never an arbitrary
+    part of a tie.  ``black`` says which 黑榜 the rules file defines: "bottom" (the lowest points)
+    or "streak" (seed 004: units put on it by two deductions in a row during the month).
+    """
+
     month: Span
     rows: tuple[RankRow, ...]
     top: tuple[RankRow, ...]
     bottom: tuple[RankRow, ...]
     missing: tuple[tuple[str, int], ...]  # (unit name, missed weekly submissions in the month)
+    top_tie: Tie | None = None
+    bottom_tie: Tie | None = None
+    black: str = "bottom"
 
 
-async def board(session: Any, setup: ScoringSetup, month_key: str, top_n: int) -> Board:
+def cut_list(rows: list[RankRow], n: int) -> tuple[tuple[RankRow, ...], Tie | None]:
+    """The first ``n`` rows (best first as given) and every row tied with the n-th.
+
+    When the tied group would make the list longer than ``2 n`` the tied rows are summarised
+    instead (returned as a :class:`Tie`), the rows strictly before them still listed by name.
+    """
+    if len(rows) <= n:
+        return tuple(rows), None
+    cut = rows[n - 1].points
+    before = [r for r in rows[:n] if r.points != cut]
+    tied = [r for r in rows if r.points == cut]
+    if len(before) + len(tied) <= 2 * n:
+        return (*before, *tied), None
+    return tuple(before), Tie(len(tied), cut)
+
+
+async def board(
+    session: Any, setup: ScoringSetup, month_key: str, top_n: int, now: datetime | None = None
+) -> Board:
     try:
         month = setup.periods.span_by_key("month", month_key)
     except ValueError:
         raise ServiceError("board.bad_month", key=month_key[:20]) from None
+    if now is not None and month.start > now:
+        raise ServiceError("board.future_month", key=month.key)
     table = await rank(session, setup, month.start, "month", key=month.key)
     rows = table.rows
-    top = tuple(r for r in rows if r.rank <= top_n and r.points > 0)
-    rest = [r for r in rows if r not in top]
-    bottom = tuple(rest[-top_n:])
+    top, top_tie = cut_list([r for r in rows if r.points > 0], top_n)
+    named = {r.unit_id for r in top}
+    rest = [
+        r
+        for r in rows
+        if r.unit_id not in named and (top_tie is None or r.points != top_tie.points)
+    ]
+    black = setup.rules.black_list.mode
+    if black == "streak":
+        listed = await blacklisted_in(session, setup, month)
+        bottom, bottom_tie = tuple(r for r in rows if r.unit_id in listed), None
+    else:
+        worst_first, bottom_tie = cut_list(rest[::-1], top_n)
+        bottom = tuple(worst_first[::-1])
     keys = weeks_due_in(setup, month)
     names = {u.id: u.name for u in await scoring_repo.units(session)}
     counts = Counter(u for u, _ in await scoring_repo.missing_weekly(session, keys) if u in names)
     missing = tuple(sorted(((names[u], n) for u, n in counts.items()), key=lambda x: (-x[1], x[0])))
-    return Board(month, rows, top, bottom, missing)
+    return Board(month, rows, top, bottom, missing, top_tie, bottom_tie, black)
+
+
+async def blacklisted_in(session: Any, setup: ScoringSetup, month: Span) -> set[int]:
+    """Units the engine put on the 黑榜 during the month (ledger lines of ``on = "blacklisted"`` rules)."""
+    rule_ids = {r.id for r in setup.rules.scoring_rules if r.on == "blacklisted"}
+    if not rule_ids:
+        return set()
+    rows = await scoring_repo.live_entries_between(session, month.start, month.end)
+    return {r.unit_id for r in rows if r.rule_id in rule_ids}
 
 
 def weeks_due_in(setup: ScoringSetup, month: Span) -> list[str]:

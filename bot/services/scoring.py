@@ -26,7 +26,7 @@ import bisect
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -58,7 +58,9 @@ log = logging.getLogger(__name__)
 
 RANK_KINDS: tuple[str, ...] = ("week", "month", "quarter", "year")
 QUANTUM = Decimal("0.0001")  # the ledger keeps 4 decimals; compare what is stored
-LEAD_FACT_FIELDS = frozenset({"amount_wan", "origin", "industry", "tags", "foreign_usd"})
+LEAD_FACT_FIELDS = frozenset(
+    {"amount_wan", "origin", "industry", "tags", "foreign_usd", "outside_share", "tax_wan"}
+)
 STATE_KIND, STATE_KEY = "scoring", "rules"
 _UTC = UTC
 _TICK = timedelta(microseconds=1)
@@ -106,6 +108,8 @@ class ScoringSetup:
     fingerprint: str
     targets: tuple[TargetSpec, ...] = ()
     funnel: tuple[str, str, str] = ("签约", "开工", "入统")
+    # What a lead's form and /edit offer: {"industries"|"origins"|"tags"|"channels"|"stages": names}.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def capped(self) -> bool:
@@ -165,6 +169,45 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
         raise ConfigError(f"config error: targets: {where}: {err['msg']}") from None
 
 
+CHOICE_FIELDS: tuple[str, ...] = ("industries", "origins", "tags", "channels", "stages")
+_CHOICE_ALIASES = {
+    "industry": "industries",
+    "origin": "origins",
+    "tag": "tags",
+    "channel": "channels",
+    "stage": "stages",
+}
+
+
+def lead_choices(settings: Settings, rules: RuleSet) -> dict[str, tuple[str, ...]]:
+    """The choices a lead's form offers: the configured lists plus what the rules file adds.
+
+    The rules file names the tags, industries and origins its rules need (``tags = [...]`` …);
+    they are offered after the configured ones.  A list set explicitly in the configuration
+    (``LEADBOT_TAGS`` …) is the override: it is offered exactly as configured.
+    """
+    explicit = set(getattr(settings, "model_fields_set", ()) or ())
+    out: dict[str, tuple[str, ...]] = {}
+    for name in CHOICE_FIELDS:
+        base = list(
+            getattr(settings, name, None)
+            or Settings.model_fields[name].get_default(call_default_factory=True)
+        )
+        extra = () if name in explicit else tuple(getattr(rules, name, ()) or ())
+        out[name] = tuple(dict.fromkeys([*base, *extra]))
+    return out
+
+
+def choices_for(setup: ScoringSetup, field_name: str) -> tuple[str, ...]:
+    """The names a lead's ``field_name`` may take (industry/industries, origin, tags, channel, stage)."""
+    return tuple(setup.choices.get(_CHOICE_ALIASES.get(field_name, field_name), ()))
+
+
+def offered(settings: Settings, field_name: str) -> tuple[str, ...]:
+    """:func:`choices_for` the setup of these settings: what a lead form may offer for the field."""
+    return choices_for(setup_for(settings), field_name)
+
+
 def setup_for(settings: Settings) -> ScoringSetup:
     """The rules, calendar and targets for these settings, built once per settings object (the
     composition root builds one and hands the result down as ``Services.scoring``)."""
@@ -178,6 +221,12 @@ def setup_for(settings: Settings) -> ScoringSetup:
         tuple(getattr(settings, "extra_workdays", ()) or ()),
         repr(getattr(settings, "targets", None)),
         getattr(settings, "targets_file", None),
+        *(tuple(getattr(settings, f, None) or ()) for f in CHOICE_FIELDS),
+        tuple(
+            sorted(
+                f for f in CHOICE_FIELDS if f in (getattr(settings, "model_fields_set", ()) or ())
+            )
+        ),
     )
     memo = settings._scoring_memo
     found = memo[1] if memo is not None and memo[0] == key else None
@@ -194,6 +243,7 @@ def setup_for(settings: Settings) -> ScoringSetup:
             source=source,
             fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
             targets=_targets(settings),
+            choices=lead_choices(settings, rules),
         )
         settings._scoring_memo = (key, found)
     return found
@@ -212,6 +262,9 @@ class LeadTimeline:
     reached: dict[str, datetime]
     edits: list[tuple[datetime, str, str | None]]  # (at, field, value before)
     verified_at: datetime | None
+    confirmed: dict[str, datetime] = field(
+        default_factory=dict
+    )  # 逐节点认定: stage → when a leader confirmed it
 
     def facts(self, at: datetime | None = None) -> LeadFacts:
         """The lead as it was at ``at`` (None: as it is now); verification and duplicates as they are now."""
@@ -222,6 +275,8 @@ class LeadTimeline:
             "industry": lead.industry,
             "tags": list(lead.tags or []),
             "foreign_usd": lead.foreign_usd,
+            "outside_share": getattr(lead, "outside_share", None),
+            "tax_wan": getattr(lead, "tax_wan", None),
         }
         if at is not None:
             for when, name, before in reversed(self.edits):
@@ -239,7 +294,19 @@ class LeadTimeline:
             foreign_usd=Decimal(values["foreign_usd"])
             if values["foreign_usd"] is not None
             else None,
+            outside_share=_decimal(values["outside_share"]),
+            tax_wan=_decimal(values["tax_wan"]),
+            reached=tuple(
+                sorted(
+                    ((s, t) for s, t in self.reached.items() if at is None or t <= at),
+                    key=lambda p: p[1],
+                )
+            ),  # the real timeline: a node awaiting confirmation was still reached (考核期限 runs)
         )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
@@ -249,6 +316,10 @@ def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
             return parse_wan(text) if text else fallback
         if name == "foreign_usd":
             return parse_usd(text) if text else None
+        if name == "tax_wan":
+            return parse_wan(text) if text else None
+        if name == "outside_share":
+            return Decimal(text) if text else None
         if name == "tags":
             return [t for t in (text or "").split("、") if t]
     except AmountError:
@@ -276,6 +347,7 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
     )
     edits: list[tuple[datetime, str, str | None]] = []
     verified_at: datetime | None = None
+    confirmed: dict[str, datetime] = {}
     for e in events:
         if e.kind == "stage":
             move(e.to_value, e.at)
@@ -283,10 +355,12 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
             edits.append((e.at, e.field, e.from_value))
         elif e.kind == "verify":
             verified_at = e.at
+        elif e.kind == "confirm" and e.to_value:
+            confirmed.setdefault(e.to_value, e.at)
     if lead.review == Review.VERIFIED and verified_at is None:
         verified_at = lead.reviewed_at or lead.reported_at
     return LeadTimeline(
-        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None
+        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None, confirmed
     )
 
 
@@ -363,6 +437,13 @@ async def collect_unit(
                 )
             )
         for stage, at in tl.reached.items():
+            if (
+                stage in rules.confirm_stages
+            ):  # 逐节点认定: the node scores once a leader confirmed it
+                confirmed = tl.confirmed.get(stage)
+                if confirmed is None:
+                    continue
+                at = max(at, confirmed)
             events.append(
                 Event(
                     f"lead:{lead.id}:stage:{stage}",

@@ -256,10 +256,13 @@ async def test_the_half_month_quarter_and_year_on_demand(world_harness: Harness)
         and "（本期尚未结束，数据截至 11月17日 10:00）" in r.text
     )
     assert (
-        "【一序列】\n1. 招商引资部　10 分（上季度 0 分，+10；名次 –）\n2. 经济发展局　0 分（上季度 0 分，±0；名次 ↓1）"
+        # issue 15: nobody scored in Q3, so there is no movement to show (it used to say –/↓1)
+        "【一序列】\n1. 招商引资部　10 分（上季度 0 分，+10；名次 无可比）\n2. 经济发展局　0 分（上季度 0 分，±0；名次 无可比）"
         in r.text
     )
-    assert "【二序列】\n1. 规划建设局　0 分（上季度 0 分，±0；名次 –）\n1. 财政局　0 分" in r.text
+    assert (
+        "【二序列】\n1. 规划建设局　0 分（上季度 0 分，±0；名次 无可比）\n1. 财政局　0 分" in r.text
+    )
     assert "招商引资部：签约→开工 0%（1 个中 0 个） ⚠️；开工→入统 —（无开工项目）" in r.text
     name, book = workbook(h, LEADER)
     assert name == "招商引资季度考评_2026-Q4.xlsx" and book.sheetnames == [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.services import lead_updates, scoring
@@ -14,7 +14,7 @@ from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import refresh_after
 from handlers.ranking import monthly_board
 from storage import weekly_repo
-from storage.models import LedgerEntry, UnitScore
+from storage.models import LedgerEntry, Unit, UnitScore
 from tests.e2e.harness import Harness
 
 LEADER, LEADERS_GROUP = 1001, -1001000000999
@@ -63,7 +63,10 @@ async def verify_and_sign(h: Harness, lead_id: int) -> None:
 async def build_november(h: Harness) -> None:
     """October: 招商引资部 reports two leads (+2, 基础分(1)). November: 经济发展局 signs a
     1.2亿 lead from outside the province (+5 +5), 规划建设局 reports one already signed
-    (+5), 财政局 gets +5 by hand -> 10, 5, 5, 0."""
+    (+5), 财政局 gets +5 by hand -> 10, 5, 5, 0.  The units exist since September (movement
+    compares only with a period in which a unit existed)."""
+    async with h.db.session() as s:
+        await s.execute(update(Unit).values(created_at=datetime(2026, 9, 1, tzinfo=UTC)))
     h.clock.set(T_OCT)
     await report(h, ZHAOSHANG, "甲公司")
     await report(h, ZHAOSHANG, "乙公司")
@@ -99,7 +102,9 @@ async def test_a_signed_lead_moves_rank_and_score(world_harness: Harness) -> Non
     r = await h.send(LEADER, "/score 经济发展局")
     text = r.text
     assert "经济发展局 · 2026年：10 分（第 1 名 / 共 4 个单位）" in text
-    assert "基础分(6)：+5" in text and "突出贡献奖励分(2)：+5" in text
+    # issue 15: the rules in words (the preset's titles), not "基础分(6)"
+    assert "签约省外项目：+5" in text and "签约亿元以上省外项目：+5" in text
+    assert "基础分(6)" not in text
     assert "签约 L0003（省外）" in text  # the ledger note says why
     assert "签约亿元以上项目 1/2" in text
     assert "签约→开工 0%（1 个中 0 个；目标 ≥75%）" in text

@@ -63,7 +63,7 @@ def test_threshold_sources_name_the_rule_and_the_period() -> None:
 async def test_the_export_shows_words_and_amounts_with_thousands_separators(
     sqlite_db: Database,
 ) -> None:
-    setup = scoring.configure(SETTINGS)  # scoring follows each change, as in the bot
+    setup = scoring.setup_for(SETTINGS)  # scoring follows each change, as in the bot
     async with sqlite_db.session() as s:
         await seed_demo(s, T0 - timedelta(days=60))
     async with sqlite_db.session() as s:

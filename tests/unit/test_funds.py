@@ -239,7 +239,12 @@ async def test_funds_score_by_the_kaihua_rule_and_a_correction_moves_the_points(
     db: Database, clock: ManualClock
 ) -> None:
     ids = await world(db, clock)
-    await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
+    # issue 15: seed 004 二(五)1 counts the funds of a project in the statistics (入统) only
+    async with db.session() as s:
+        await lead_updates.move_stage(
+            s, clock.now(), await who(db, LEADER), ids["first"], "入统", None, KAIHUA
+        )
+    await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-11")
     assert (
         await live_funds_lines(db) == []
     )  # kaihua counts verified leads only (有效信息以通过决策咨询为准)
@@ -251,7 +256,7 @@ async def test_funds_score_by_the_kaihua_rule_and_a_correction_moves_the_points(
     assert await live_funds_lines(db) == [
         (Decimal("6.6000"), "到位资金 3000万元，30 档 ×1.1（省外）")
     ]
-    await record(db, clock, LIAISON1, ids["first"], "3500万", "2026-10")
+    await record(db, clock, LIAISON1, ids["first"], "3500万", "2026-11")
     assert await live_funds_lines(db) == [
         (Decimal("7.7000"), "到位资金 3500万元，35 档 ×1.1（省外）")
     ]

@@ -269,7 +269,29 @@ def test_weekly_penalties_are_negative_and_status_specific() -> None:
 
 
 def test_max_count_and_from_count_price_the_nth_event_of_a_period() -> None:
-    rules = load_preset("kaihua")
+    # issue 15: kaihua's 黑榜 is derived now; the same two rules on a leader's activity
+    rules = table("""
+[activities]
+blacklist = "纳入招商引资工作黑榜"
+
+[[rules]]
+id = "blacklist"
+kind = "penalty"
+on = "activity"
+activity = "blacklist"
+per = "year"
+max_count = 2
+points = -2
+
+[[rules]]
+id = "blacklist_repeat"
+kind = "penalty"
+on = "activity"
+activity = "blacklist"
+per = "year"
+from_count = 3
+points = -3
+""")
     events = [activity("blacklist", at(m, 28)) for m in range(1, 6)] + [
         activity("blacklist", at(1, 28, year=2027))
     ]
@@ -323,11 +345,12 @@ points = 5
 
 def test_later_overdue_does_not_take_back_an_on_time_stage() -> None:
     rules = load_preset("kaihua")
-    lead = facts(1, amount=1000)
+    # issue 15: a project must be a 新引进项目 (二(四)) for 时序 points: 农业 ≥ 1000万, from outside
+    lead = facts(1, amount=1000, industry="现代农业", origin="省外")
     entries = derive(
         rules, [stage(lead, "签约", at(3, 1)), overdue(lead, "签约", at(3, 2))], PERIODS
     )
-    assert [(e.rule_id, e.points) for e in entries] == [
+    assert [(e.rule_id, e.points) for e in entries if e.rule_id.startswith("sched_")] == [
         ("sched_signed", D(3)),
         ("sched_overdue", D(-2)),
     ]

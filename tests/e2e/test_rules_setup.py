@@ -1,0 +1,221 @@
+"""Issue 15 through the bot: the form's choices from the rules file, 县外投资比例 and 税收 by /edit,
+``leadbot rules check`` warnings, /score wording, kaihua's 黑榜 on the board."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot import cli
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.rules import Entry, load_preset
+from bot.rules.describe import ui_warnings
+from bot.services import ranking, scoring
+from bot.services.access import resolve_actor
+from bot.services.leads import LeadDraft, report_lead
+from storage import lead_repo, scoring_repo
+from storage.db import Database
+from storage.models import LedgerEntry, Unit
+from tests.e2e.conftest import make_settings
+from tests.e2e.harness import Harness
+
+LIAISON, LEADER = 1101, 1001
+T_MARCH = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+KAIHUA_TAGS = ("2+2产业链", "数字经济", "标准厂房", "盘活闲置", "技改")
+
+
+# --- choices from the rules file ------------------------------------------------------------------
+
+
+def test_kaihua_offers_its_tags_and_jiaocheng_its_own() -> None:
+    kaihua = scoring.setup_for(Settings(rules_file="kaihua"))
+    assert set(KAIHUA_TAGS) <= set(scoring.choices_for(kaihua, "tags"))
+    assert "光伏半导体" in scoring.choices_for(kaihua, "industry")
+    jiaocheng = scoring.setup_for(Settings(rules_file="jiaocheng"))
+    assert "新兴技术" in scoring.choices_for(jiaocheng, "tags")
+    assert not set(KAIHUA_TAGS) & set(scoring.choices_for(jiaocheng, "tags"))
+
+
+def test_a_configured_tag_list_overrides_the_rules_file() -> None:
+    setup = scoring.setup_for(Settings(rules_file="kaihua", tags=["高新技术", "标准厂房"]))
+    assert scoring.choices_for(setup, "tags") == ("高新技术", "标准厂房")
+
+
+# --- leadbot rules check ------------------------------------------------------------------------------
+
+
+def test_rules_check_warns_about_a_tag_the_config_does_not_offer() -> None:
+    settings = Settings(rules_file="kaihua", tags=["高新技术", "标准厂房"])
+    rules = load_preset("kaihua")
+    warnings = ui_warnings(rules, scoring.lead_choices(settings, rules))
+    assert any('rule "coef_1_2": tag "2+2产业链" is not offered' in w for w in warnings)
+    assert any('conditions "new_project": tag "技改"' in w for w in warnings)
+    assert not any('"标准厂房"' in w for w in warnings)  # offered by the configuration
+    # With the rules file's own lists, nothing is missing.
+    assert ui_warnings(rules, scoring.lead_choices(Settings(rules_file="kaihua"), rules)) == []
+
+
+def test_rules_check_warns_about_stages_and_industries(monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = load_preset("kaihua")
+    choices = {
+        "tags": (*KAIHUA_TAGS, "专精特新", "独角兽", "央企国企", "上市公司", "民营500强"),
+        "industries": ("新材料",),
+        "origins": ("省外",),
+        "stages": ("线索", "在谈", "签约"),
+    }
+    warnings = ui_warnings(rules, choices)
+    assert any('rule "prog_in_stats": stage "入统"' in w for w in warnings)
+    assert any('industry "现代农业"' in w for w in warnings)
+
+
+def test_rules_check_accepts_a_preset_name(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADBOT_TAGS", "高新技术,独角兽")
+    assert cli.main(["rules", "check", "kaihua"]) == 0
+    out, err = capsys.readouterr()
+    assert "开化县 2024 年度招商引资工作考核（百分制）" in out
+    assert 'warning: rule "coef_1_2": tag "2+2产业链" is not offered by the lead form' in err
+
+
+# --- /edit: 县外投资比例 and 税收 -------------------------------------------------------------------------
+
+
+async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harness) -> None:
+    h = world_harness
+    draft = LeadDraft(
+        project="服务项目",
+        company="甲服务公司",
+        industry="现代服务业",
+        amount_wan=Decimal(500),
+        origin="省外",
+        stage="线索",
+    )
+    async with h.db.session() as s:
+        actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
+        code = (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code
+    await h.send(LIAISON, f"/edit {code}")
+    await h.press(LIAISON, "县外投资比例")
+    assert "没看懂这个比例" in (await h.send(LIAISON, "130%")).text
+    assert "30%" in (await h.send(LIAISON, "30%")).text
+    await h.send(LIAISON, f"/edit {code}")
+    await h.press(LIAISON, "已缴税收")
+    await h.send(LIAISON, "15万")
+    async with h.db.session() as s:
+        lead = await lead_repo.lead_by_id(s, int(code[1:]))
+        assert (
+            lead is not None and lead.outside_share == Decimal(30) and lead.tax_wan == Decimal(15)
+        )
+        history = await scoring.collect_unit(
+            s, lead.unit_id, scoring.setup_for(Settings(rules_file="kaihua"))
+        )
+    facts = history.timelines[lead.id].facts()
+    assert facts.outside_share == Decimal(30) and facts.tax_wan == Decimal(15)
+
+
+# --- /score wording -------------------------------------------------------------------------------------
+
+
+def test_score_notes_never_repeat_the_rule_name() -> None:
+    assert ranking.entry_note("周报漏报", "周报漏报") == ""
+    assert ranking.entry_note("日常工作（周报漏报）", "周报漏报") == ""
+    assert ranking.entry_note("签约省外项目", "签约 L0003（省外）") == "签约 L0003（省外）"
+    assert ranking.entry_note("签约", "签约 L0003（省外）") == "L0003（省外）"
+
+
+def test_score_names_rules_by_the_presets_titles() -> None:
+    setup = scoring.setup_for(Settings(rules_file="jiaocheng"))
+    assert ranking.rule_name(setup, "base_signed_outside") == "签约省外项目"
+    assert ranking.rule_name(setup, "weekly_missing") == "周报漏报"
+    assert ranking.rule_name(setup, "manual") == "人工调整"
+
+
+# --- kaihua's 黑榜 on the board ------------------------------------------------------------------------
+
+
+async def test_kaihua_board_lists_the_units_put_on_the_blacklist(sqlite_db: Database) -> None:
+    setup = scoring.setup_for(Settings(rules_file="kaihua"))
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    async with sqlite_db.session() as s:
+        units = [
+            Unit(name=n, active=True, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+            for n in ("甲镇", "乙镇", "丙局")
+        ]
+        s.add_all(units)
+        await s.flush()
+        nov = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+        lines = [
+            Entry(units[1].id, "sched_overdue", "deduct", Decimal(-2), nov, "a", "x"),
+            Entry(
+                units[1].id, "blacklist", "deduct", Decimal(-2), nov, "blacklisted:a", "纳入黑榜"
+            ),
+            Entry(units[2].id, "sched_overdue", "deduct", Decimal(-2), nov, "b", "x"),
+        ]
+        await scoring_repo.append_entries(s, [scoring._row(e, now) for e in lines])
+        for u in units:
+            await scoring.rebuild_scores(s, setup, u.id, now)
+    async with sqlite_db.session() as s:
+        board = await ranking.board(s, setup, "2026-11", 5, now)
+    assert board.black == "streak"
+    assert [r.unit_name for r in board.bottom] == ["乙镇"]  # 丙局 has −2 too, but once: not on it
+
+
+# --- 逐节点认定: 决策咨询 scores once a leader confirms it (kaihua) ------------------------------------------
+
+
+@pytest.fixture
+async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
+    before = scoring._current
+    h = Harness(sqlite_db, ManualClock(T_MARCH), make_settings(sqlite_db.url, rules_file="kaihua"))
+    await h.start()
+    try:
+        await h.seed()
+        yield h
+    finally:
+        await h.close()
+        scoring._current = before
+
+
+async def live_rules(h: Harness) -> list[tuple[str, Decimal, datetime]]:
+    async with h.db.session() as s:
+        rows = (
+            (await s.execute(select(LedgerEntry).where(LedgerEntry.voided_at.is_(None))))
+            .scalars()
+            .all()
+        )
+        return sorted((r.rule_id, r.points, r.at.astimezone(UTC)) for r in rows)
+
+
+async def test_seed004_3_decision_node_scores_only_once_a_leader_confirms_it(
+    kaihua: Harness,
+) -> None:
+    h = kaihua
+    draft = LeadDraft(
+        project="甲项目",
+        company="甲公司",
+        industry="新能源",
+        amount_wan=Decimal(12000),
+        origin="省外",
+        stage="在谈",
+    )
+    async with h.db.session() as s:
+        actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
+        code = (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code
+    await h.send(LEADER, f"/verify {code}")  # 有效信息: the lead, not the node
+    assert [rule for rule, _, _ in await live_rules(h)] == ["info_verified", "info_verified_big"]
+    assert "认定节点仅限领导和管理员" in (await h.send(LIAISON, f"/confirm {code}")).text
+    h.clock.advance(timedelta(days=3))
+    r = await h.send(LEADER, f"/confirm {code}")
+    assert f"已认定 {code}「甲项目」的「在谈」节点" in r.text
+    assert ("prog_decided", Decimal(2), h.clock.now()) in await live_rules(
+        h
+    )  # dated at the confirmation
+    r = await h.send(LEADER, f"/confirm {code} 在谈")
+    assert "已经认定过了" in r.text
+    r = await h.send(LEADER, f"/confirm {code} 签约")
+    assert "不是需要认定的节点" in r.text

@@ -65,7 +65,7 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
     family = cjk_font()
     fonts = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
     colours = {"red": RED, "black": BLACK}
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.family": fonts, "axes.unicode_minus": False}):
         height = max(3.0, 0.5 * len(bars) + 1.6)
         fig, ax = plt.subplots(figsize=(6.4, height), dpi=150)
         try:

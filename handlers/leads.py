@@ -35,6 +35,7 @@ from bot import catalog
 from bot.amounts import format_wan_human
 from bot.catalog import Html
 from bot.forms.buttons import (
+    ConfirmNode,
     EditClear,
     EditDone,
     EditField,
@@ -49,7 +50,6 @@ from bot.forms.buttons import (
     StageChosen,
     StageMenu,
     VerifyLead,
-    ConfirmNode,
 )
 from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, lead_updates, scoring
@@ -541,7 +541,9 @@ def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMark
         if view.card.review != "rejected":
             review.append((context.label("leads.button.reject"), encode(RejectLead(lead_id))))
         if context.services.scoring.rules.confirm_stages:
-            review.append((context.label("leads.button.confirm"), encode(ConfirmNode(lead_id))))  # 逐节点认定
+            review.append(
+                (context.label("leads.button.confirm"), encode(ConfirmNode(lead_id)))
+            )  # 逐节点认定
         rows.append(review)
     if view.card.full and view.card.attachments:
         rows.append(

@@ -31,8 +31,8 @@ from bot.leadfields import (
     clean_line,
     parse_phone,
 )
-from bot.services.scoring import choices_for
 from bot.services.leads import LeadDraft, check_company, report_lead
+from bot.services.scoring import choices_for
 
 NAME = "report"
 MAX_FILES = 10

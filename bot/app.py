@@ -66,6 +66,8 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             return
         await self.services.db.ensure_schema()
         await self.services.claims.load()
+        # The near-match index is built in the background: the first report does not wait.
+        self.services.directory.start_warming(self.services.db)
         await super().initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
@@ -81,6 +83,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
         await self.leader.stop()
+        await self.services.directory.stop_warming()
         await super().stop()  # in-flight updates finish first …
         await self.services.claims.close()  # … then every claimed id is written
 

@@ -9,9 +9,16 @@ nine-character organisation code and a check character. The check character is
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["ALPHABET", "CreditCodeError", "check_character", "parse_credit_code"]
+__all__ = [
+    "ALPHABET",
+    "CreditCodeError",
+    "check_character",
+    "parse_credit_code",
+    "split_credit_code",
+]
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -45,3 +52,24 @@ def parse_credit_code(text: str) -> str:
     if check_character(raw[:17]) != raw[17]:
         raise CreditCodeError("dedup.credit.check")
     return raw
+
+
+_TOKEN = re.compile(r"[0-9A-Za-z]{18}")
+
+
+def split_credit_code(text: str) -> tuple[str, str | None]:
+    """``"北京云算科技有限公司 91110108MA01ABCD2X"`` → (name, code).
+
+    The code may follow the name after a space or a comma; an 18-character
+    token that is mostly digits is taken for a code and must pass its check
+    (:class:`CreditCodeError` otherwise). Text without one is all name.
+    """
+    folded = unicodedata.normalize("NFKC", text or "")
+    parts = re.split(r"[\s,，;；、:：]+", folded.strip())
+    if len(parts) < 2:
+        return text, None
+    last = parts[-1]
+    if not _TOKEN.fullmatch(last) or sum(ch.isdigit() for ch in last) < 8:
+        return text, None
+    name = folded.strip()[: -len(last)].rstrip(" \t,，;；、:：")
+    return name, parse_credit_code(last)

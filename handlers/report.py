@@ -32,6 +32,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
 from bot.catalog import Html
+from bot.credit_code import CreditCodeError, split_credit_code
 from bot.leadfields import (
     COMPANY_MAX,
     CONTACT_MAX,
@@ -42,7 +43,7 @@ from bot.leadfields import (
     parse_phone,
 )
 from bot.services import ServiceError
-from bot.services.leads import LeadDraft, check_company, report_lead
+from bot.services.leads import LeadDraft, check_company, remember_different, report_lead
 from handlers.base import LeadbotContext, reply, requires
 from handlers.forms import ExclusiveForm, FormKit
 
@@ -249,7 +250,11 @@ async def on_text(update: Update, context: LeadbotContext) -> int:
     step = BY_STATE[state]
     text = update.effective_message.text or "" if update.effective_message else ""
     try:
+        if step.field == "company":  # the credit code may follow the name
+            text, draft["credit"] = split_credit_code(text)
         draft[step.field] = parse_answer(context, step, text)
+    except CreditCodeError as err:
+        return await ask(update, context, step, draft, context.t(err.code))
     except AmountError as err:
         return await ask(update, context, step, draft, context.t(f"report.amount.{err.code}"))
     except FieldError as err:
@@ -331,14 +336,19 @@ async def _after_company(update: Update, context: LeadbotContext, draft: dict[st
     settings = context.services.settings
     async with context.session() as session:
         check = await check_company(
-            session, context.services.directory, draft["company"], settings.near_match_threshold
+            session,
+            context.services.directory,
+            draft["company"],
+            settings.near_match_threshold,
+            draft.get("credit"),
         )
     draft.pop("same_as", None)
+    draft.pop("near_ids", None)
     step = BY_FIELD["company"]
     if check.exact is not None:
         first = check.exact
         note = context.t(
-            "report.already_first",
+            "dedup.already_first_credit" if check.by_credit else "report.already_first",
             unit=first.unit_name,
             date=_date(context, first.reported_at),
             first=first.code,
@@ -347,6 +357,7 @@ async def _after_company(update: Update, context: LeadbotContext, draft: dict[st
     if not check.near:
         return await _next(update, context, step, draft)
     draft["state"] = NEAR
+    draft["near_ids"] = [c.lead_id for c in check.near]
     lines = [
         context.t(
             "report.near_line", code=c.code, project=c.project, company=c.company, unit=c.unit_name
@@ -377,9 +388,15 @@ async def on_near(
     update: Update, context: LeadbotContext, draft: dict[str, Any], choice: str
 ) -> int:
     prefix = None
+    offered = [int(i) for i in draft.pop("near_ids", [])]
     if choice.isdigit():
         draft["same_as"] = int(choice)
         prefix = context.t("report.near_marked")
+    elif offered and context.actor is not None:  # "different": never ask about these again
+        async with context.session() as session:
+            await remember_different(
+                session, context.now(), context.actor, draft.get("company") or "", offered
+            )
     return await _next(update, context, BY_FIELD["company"], draft, prefix)
 
 
@@ -418,6 +435,15 @@ async def show_summary(
         )
         for s in STEPS
     ]
+    if draft.get("credit"):
+        lines.insert(
+            2,
+            context.t(
+                "report.summary_line",
+                label=context.label("dedup.field.credit"),
+                value=draft["credit"],
+            ),
+        )
     if draft.get("same_as"):
         lines.append(context.t("report.summary_same_as"))
     text = context.t("report.summary_title") + "\n" + Html("\n".join(lines))
@@ -470,6 +496,7 @@ def to_lead_draft(draft: dict[str, Any]) -> LeadDraft:
         contact_name=draft.get("contact"), contact_phone=draft.get("phone"),
         channel=draft.get("channel"), notes=draft.get("notes"),
         attachments=tuple(draft.get("files") or ()), same_as=draft.get("same_as"),
+        credit_code=draft.get("credit"),
     )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,9 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"^[a-z0-9]+$")
 # Components too common to make two characters look alike.
 _TRIVIAL_PARTS = frozenset("一丨丿丶乙亅乚㇆𠃋⺀冂冖亠二十人口日月土小大八儿几厶又")
+# A secondary lookup (one deletion, a dropped head, a spelling) shared by more names
+# than this is a trade word, not an identity: it is skipped rather than scored.
+MAX_BUCKET = 32
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
 _FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 
@@ -93,8 +96,12 @@ class NameProfile:
     body: str  # the simple key without place names
     core: str  # the body without generic words and a trailing 厂 (never empty)
     latin: str  # the letters of a name written in Latin letters only, else ""
-    spellings: frozenset[str]  # pinyin (and initials) of the core and its heads
     sound: str  # toneless pinyin of the whole core ("" for Latin names)
+
+    @property
+    def spellings(self) -> frozenset[str]:
+        """Pinyin (and, from three characters, initials) of the core and its heads."""
+        return _spellings(self.core) if self.sound else frozenset()
 
 
 _BRACKETED = re.compile(r"[(\[【〔〖]\s*([\u4e00-\u9fff]{2,4})\s*[)\]】〕〗]")
@@ -117,19 +124,27 @@ def profile(name: str) -> NameProfile:
             places.add(_bare_place(inner))
             body = body.replace(inner, "", 1)
     latin = simple if _LATIN.match(simple) and not _HAN.search(simple) else ""
-    spellings: set[str] = set()
-    sound = ""
-    core = _core(body)
-    if not latin and _HAN.search(core):
-        syllables = [s[0] for s in pinyin(core, style=Style.NORMAL, errors="ignore")]
-        sound = "".join(syllables)
-        for k in range(2, len(syllables) + 1):
-            spellings.add("".join(syllables[:k]))
-            if k >= 3:
-                spellings.add("".join(s[:1] for s in syllables[:k]))
-    return NameProfile(
-        key, simple, frozenset(places), body, core, latin, frozenset(spellings), sound
-    )
+    core = _core(body) or body
+    sound = "" if latin else "".join(_syllable(ch) for ch in core if _HAN.match(ch))
+    return NameProfile(key, simple, frozenset(places), body, core, latin, sound)
+
+
+@functools.lru_cache(maxsize=4096)
+def _spellings(core: str) -> frozenset[str]:
+    syllables = [_syllable(ch) for ch in core if _HAN.match(ch)]
+    found: set[str] = set()
+    for k in range(2, len(syllables) + 1):
+        found.add("".join(syllables[:k]))
+        if k >= 3:
+            found.add("".join(s[:1] for s in syllables[:k]))
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=32768)
+def _syllable(ch: str) -> str:
+    """The character's most common reading, toneless (per character: a name is not a sentence)."""
+    found = pinyin(ch, style=Style.NORMAL, errors="ignore")
+    return found[0][0] if found and found[0] else ""
 
 
 def _bare_place(place: str) -> str:
@@ -141,10 +156,12 @@ def _bare_place(place: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _core(body: str) -> str:
+    """The body without generic words and a trailing 厂; "" if nothing else is left."""
     core = body
     for word in GENERIC_WORDS:
-        core = core.replace(word, "")
-    return re.sub("厂$", "", core) or body
+        if word in core:
+            core = core.replace(word, "")
+    return core[:-1] if core.endswith("厂") else core
 
 
 def _without_places(body: str, places: frozenset[str]) -> str:
@@ -180,7 +197,7 @@ def compare(a: NameProfile, b: NameProfile, threshold: float = 90.0) -> Verdict 
     if a.simple == b.simple:
         return Verdict("core", 100.0)
     a_body, b_body = _without_places(a.body, b.places), _without_places(b.body, a.places)
-    a_core, b_core = _core(a_body), _core(b_body)
+    a_core, b_core = _core(a_body) or a_body, _core(b_body) or b_body
     if a_body == b_body or (a_core == b_core and len(a_core) >= 2):
         return Verdict("core", 98.0)
     if (_head_dropped(a_body, b_body) and not b.places) or (
@@ -255,6 +272,13 @@ def looks_alike(p: str, q: str) -> bool:
     return bool((a & b) - _TRIVIAL_PARTS)
 
 
+class _Refs(list[Any]):
+    """Several refs under one index key."""
+
+
+_NONE = object()
+
+
 @dataclass(frozen=True)
 class Candidate:
     ref: Any
@@ -271,54 +295,84 @@ class NameIndex:
 
     def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
         self._names: dict[Any, NameProfile] = {}
-        self._by_core: dict[str, list[Any]] = {}
-        self._by_variant: dict[str, list[Any]] = {}
-        self._by_spelling: dict[str, list[Any]] = {}  # Chinese names by pinyin, for Latin queries
-        self._by_letters: dict[str, list[Any]] = {}  # Latin names, for Chinese queries
-        self._by_sound: dict[str, list[Any]] = {}  # Chinese names by the core's full pinyin
-        self._by_body: dict[str, list[Any]] = {}
-        self._by_tail: dict[str, list[Any]] = {}
+        # One dictionary for every lookup, keyed by hash(kind + text): a lone ref is
+        # stored as itself, several as a _Refs list (memory: 100 000 names, ~20 keys each).
+        self._keys: dict[int, Any] = {}
         for name, ref in items:
             self.add(name, ref)
 
     def __len__(self) -> int:
         return len(self._names)
 
+    def _put(self, kind: str, text: str, ref: Any) -> None:
+        slot = hash(kind + text)
+        held = self._keys.get(slot, _NONE)
+        if held is _NONE:
+            self._keys[slot] = ref
+        elif isinstance(held, _Refs):
+            if held[-1] != ref:
+                held.append(ref)
+        elif held != ref:
+            self._keys[slot] = _Refs((held, ref))
+
+    def _get(self, kind: str, text: str) -> Sequence[Any]:
+        held = self._keys.get(hash(kind + text), _NONE)
+        if held is _NONE:
+            return ()
+        return held if isinstance(held, _Refs) else (held,)
+
     def add(self, name: str, ref: Any) -> None:
         if ref in self._names:
             return
         prof = profile.__wrapped__(name)  # no cache pollution from a bulk load
         self._names[ref] = prof
-        self._by_core.setdefault(prof.core, []).append(ref)
+        self._put("c", prof.core, ref)
         for variant in _variants(prof.body):
-            self._by_variant.setdefault(variant, []).append(ref)
-        self._by_body.setdefault(prof.body, []).append(ref)
-        if len(prof.body) >= 6:
-            self._by_tail.setdefault(prof.body[2:], []).append(ref)
+            self._put("v", variant, ref)
+        self._put("b", prof.body, ref)
+        for tail in _tails(prof.body):  # the query's place may be written at our start
+            self._put("t", tail, ref)
+            self._put("t", _core(tail) or tail, ref)
         if prof.latin:
-            self._by_letters.setdefault(prof.latin, []).append(ref)
-        for spelling in prof.spellings:
-            self._by_spelling.setdefault(spelling, []).append(ref)
+            self._put("l", prof.latin, ref)
         if prof.sound:
-            self._by_sound.setdefault(prof.sound, []).append(ref)
+            self._put("s", prof.sound, ref)
+            for spelling in prof.spellings:
+                self._put("p", spelling, ref)
 
     def candidates(self, name: str, limit: int = 3, threshold: float = 90.0) -> list[Candidate]:
         """Up to ``limit`` plausible other spellings of ``name``, best first.
 
         Names with the same key are left out: they are the exact duplicate.
+        Secondary lookups shared by more than :data:`MAX_BUCKET` names are
+        skipped (a trade word, not an identity): that is the only way this
+        finds less than comparing ``name`` with every indexed name (hash
+        collisions only add names to compare).
         """
         query = profile(name)
-        refs: dict[Any, None] = dict.fromkeys(self._by_core.get(query.core, ()))
+        refs: dict[Any, None] = {}
+
+        def take(kind: str, text: str, cap: int | None = MAX_BUCKET) -> None:
+            hits = self._get(kind, text)
+            if cap is None or len(hits) <= cap:
+                refs.update(dict.fromkeys(hits))
+
+        take("c", query.core, cap=None)
+        take("s", query.sound)
         for variant in _variants(query.body):
-            refs.update(dict.fromkeys(self._by_variant.get(variant, ())))
+            take("v", variant)
         if query.latin:
-            refs.update(dict.fromkeys(self._by_spelling.get(query.latin, ())))
+            take("p", query.latin)
         for spelling in query.spellings:
-            refs.update(dict.fromkeys(self._by_letters.get(spelling, ())))
-        refs.update(dict.fromkeys(self._by_sound.get(query.sound, ())))
-        refs.update(dict.fromkeys(self._by_tail.get(query.body, ())))
-        for head in range(1, 4):  # the other name's place, unlisted or listed, written here
-            refs.update(dict.fromkeys(self._by_body.get(query.body[head:], ())))
+            take("l", spelling)
+        take("t", query.body)
+        take("t", query.core)
+        for head in range(1, 7):  # the other name's place, unlisted or listed, written here
+            tail = query.body[head:]
+            if len(tail) < 2:
+                break
+            take("b", tail)
+            take("c", _core(tail) or tail)
         found: list[Candidate] = []
         for ref in refs:
             other = self._names[ref]
@@ -329,6 +383,12 @@ class NameIndex:
                 found.append(Candidate(ref, other.key, verdict))
         found.sort(key=lambda c: (-c.verdict.score, c.key))
         return found[:limit]
+
+
+def _tails(body: str) -> set[str]:
+    """The body without a head of 2 to 4 characters (a place and its 省/市), if
+    at least two characters are left."""
+    return {body[head:] for head in range(2, 5) if len(body) - head >= 2}
 
 
 def _variants(text: str) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -123,6 +124,12 @@ class CompanyDirectory:
         if self._warming is None and self.last_id == 0:
             self._warming = asyncio.get_running_loop().create_task(self._warm(db))
 
+    async def ready(self) -> None:
+        """Wait for the background build, if one is under way."""
+        task = self._warming
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+
     async def stop_warming(self) -> None:
         task, self._warming = self._warming, None
         if task is not None and not task.done():
@@ -142,13 +149,12 @@ class CompanyDirectory:
         if self.last_id == 0:  # nobody synced meanwhile
             self.index, self.names = index, names
             self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
+            gc.freeze()  # a long-lived index: later collections need not scan it
         self.build_ms = (time.perf_counter() - started) * 1000
         log.info("near-match index: %d companies in %.0f ms", len(rows), self.build_ms)
 
     async def sync(self, session: AsyncSession) -> None:
-        task = self._warming
-        if task is not None and not task.done():
-            await asyncio.shield(task)
+        await self.ready()
         for lead_id, key, name in await dedup_repo.first_names_after(session, self.last_id):
             self.index.add(key, lead_id)
             self.names.add(name, lead_id)

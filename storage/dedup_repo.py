@@ -31,7 +31,7 @@ async def first_names_after(
         .order_by(Lead.id)
         .limit(limit)
     )
-    return [(i, k, c) for i, k, c in (await session.execute(stmt)).all()]
+    return [(i, k or "", c) for i, k, c in (await session.execute(stmt)).all()]
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:

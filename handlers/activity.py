@@ -37,6 +37,8 @@ from telegram.warnings import PTBUserWarning
 
 from bot import catalog
 from bot.catalog import Html
+from bot.forms.buttons import ActivityPress, ActivityReview, PlannedTrip
+from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityDraft, ActivityView
 from bot.services.leads import parse_code as parse_lead_code
@@ -81,7 +83,8 @@ async def ask(
         async with context.session() as session:
             units = await activities.unit_choices(session)
         buttons = [
-            InlineKeyboardButton(name, callback_data=f"aw:unit:{uid}") for uid, name in units
+            InlineKeyboardButton(name, callback_data=encode(ActivityPress("unit", str(uid))))
+            for uid, name in units
         ]
         markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
         text = context.t("activity.ask.unit")
@@ -89,14 +92,15 @@ async def ask(
         assert context.actor is not None
         kinds = activities.kinds_for(context.actor, _setup(context))
         buttons = [
-            InlineKeyboardButton(k.name, callback_data=f"aw:kind:{i}") for i, k in enumerate(kinds)
+            InlineKeyboardButton(k.name, callback_data=encode(ActivityPress("kind", str(i))))
+            for i, k in enumerate(kinds)
         ]
         markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
         text = context.t("activity.ask.kind")
     elif state == DATE:
         markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(context.label("activity.today"), callback_data="aw:date:0"),
-            InlineKeyboardButton(context.label("activity.yesterday"), callback_data="aw:date:1"),
+            InlineKeyboardButton(context.label("activity.today"), callback_data=encode(ActivityPress("date", "0"))),
+            InlineKeyboardButton(context.label("activity.yesterday"), callback_data=encode(ActivityPress("date", "1"))),
         ]])  # fmt: skip
         text = context.t("activity.ask.date")
     elif state == TEXT:
@@ -109,20 +113,35 @@ async def ask(
         text = context.t("activity.ask.amount")
     elif state == LEAD:
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:lead:skip")]]
+            [
+                [
+                    InlineKeyboardButton(
+                        context.label("activity.skip"),
+                        callback_data=encode(ActivityPress("lead", "skip")),
+                    )
+                ]
+            ]
         )
         text = context.t("activity.ask.lead")
     elif state == FILES:
         files = draft.get("files") or []
         needs = _choice(context, draft).needs_file
         row = (
-            [InlineKeyboardButton(context.label("activity.done"), callback_data="aw:files:done")]
+            [
+                InlineKeyboardButton(
+                    context.label("activity.done"),
+                    callback_data=encode(ActivityPress("files", "done")),
+                )
+            ]
             if files or not needs
             else []
         )
         if not needs and not files:
             row = [
-                InlineKeyboardButton(context.label("activity.skip"), callback_data="aw:files:done")
+                InlineKeyboardButton(
+                    context.label("activity.skip"),
+                    callback_data=encode(ActivityPress("files", "done")),
+                )
             ]
         markup = InlineKeyboardMarkup([row]) if row else None
         text = context.t(
@@ -134,6 +153,12 @@ async def ask(
         text = prefix + "\n\n" + text
     await reply(update, text, markup)
     return state
+
+
+def _trip_button(ref: str) -> PlannedTrip:
+    """``trip:<submission>:<index>`` (the service's reference) as its button value."""
+    _, submission, index = ref.split(":")  # our own reference, not user input
+    return PlannedTrip(int(submission), int(index))
 
 
 def activities_code(activity_id: int) -> str:
@@ -215,8 +240,10 @@ def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Awaitable[int]]
         draft = FORM.draft(context)
         if draft is None or FORM.expired(context, draft):
             return await FORM.gone(update, context)
-        parts = (query.data or "").split(":", 2)
-        what, value = (parts + ["", ""])[1], (parts + ["", ""])[2]
+        pressed = decode(query.data)
+        what, value = (
+            (pressed.what, pressed.value) if isinstance(pressed, ActivityPress) else ("", "")
+        )
         if draft.get("state") not in BUTTON_STATES.get(what, set()):
             await query.answer(context.label("fallback.stale_button"), show_alert=True)
             return int(draft.get("state", KIND))
@@ -403,9 +430,9 @@ async def show_summary(
     if prefix:
         text = prefix + "\n\n" + text
     markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(context.label("activity.save"), callback_data="aw:sum:save"),
-        InlineKeyboardButton(context.label("activity.edit"), callback_data="aw:sum:edit"),
-        InlineKeyboardButton(context.label("activity.cancel"), callback_data="aw:sum:cancel"),
+        InlineKeyboardButton(context.label("activity.save"), callback_data=encode(ActivityPress("sum", "save"))),
+        InlineKeyboardButton(context.label("activity.edit"), callback_data=encode(ActivityPress("sum", "edit"))),
+        InlineKeyboardButton(context.label("activity.cancel"), callback_data=encode(ActivityPress("sum", "cancel"))),
     ]])  # fmt: skip
     await reply(update, text, markup)
     return SUMMARY
@@ -474,8 +501,8 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
     await reply(update, title)
     for v in views:
         markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(context.label("activity.button.verify"), callback_data=f"ar:ok:{v.activity_id}"),
-            InlineKeyboardButton(context.label("activity.button.reject"), callback_data=f"ar:no:{v.activity_id}"),
+            InlineKeyboardButton(context.label("activity.button.verify"), callback_data=encode(ActivityReview("ok", v.activity_id))),
+            InlineKeyboardButton(context.label("activity.button.reject"), callback_data=encode(ActivityReview("no", v.activity_id))),
         ]])  # fmt: skip
         await reply(update, _card(context, v), markup)
 
@@ -578,16 +605,16 @@ async def on_review_button(update: Update, context: LeadbotContext) -> int | Non
     query = update.callback_query
     assert query is not None
     actor = context.actor
-    parts = (query.data or "").split(":")
+    pressed = decode(query.data)
     if actor is None or not actor.is_leader:
         await query.answer(context.label("access.leader_only"), show_alert=True)
         return None
-    if len(parts) != 3 or not parts[2].isdigit():
+    if not isinstance(pressed, ActivityReview) or pressed.verdict not in ("ok", "no"):
         await query.answer(context.label("fallback.stale_button"), show_alert=True)
         return None
     await query.answer()
-    activity_id = int(parts[2])
-    if parts[1] == "ok":
+    activity_id = pressed.activity
+    if pressed.verdict == "ok":
         await query.edit_message_reply_markup(None)
         await _verify(update, context, activity_id)
         return ConversationHandler.END
@@ -640,7 +667,8 @@ async def trips_cmd(update: Update, context: LeadbotContext) -> None:
             [
                 [
                     InlineKeyboardButton(
-                        context.label("activity.button.trip"), callback_data=f"at:{trip.ref}"
+                        context.label("activity.button.trip"),
+                        callback_data=encode(_trip_button(trip.ref)),
                     )
                 ]
             ]
@@ -652,7 +680,11 @@ async def trips_cmd(update: Update, context: LeadbotContext) -> None:
 async def on_trip_button(update: Update, context: LeadbotContext) -> int | None:
     query = update.callback_query
     assert query is not None and context.actor is not None
-    ref = (query.data or "")[3:]
+    pressed = decode(query.data)
+    if not isinstance(pressed, PlannedTrip):
+        await query.answer(context.label("fallback.stale_button"), show_alert=True)
+        return None
+    ref = pressed.ref
     await query.answer()
     try:
         async with context.session() as session:
@@ -698,7 +730,9 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
-        states=dict.fromkeys((UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers),
+        states=dict.fromkeys(
+            (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers
+        ),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,

@@ -21,6 +21,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import catalog
 from bot.board import Bar, render_png
 from bot.catalog import Html
+from bot.forms.buttons import RankButton
+from bot.forms.callbacks import decode, encode
 from bot.rules.describe import num
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import Board, RankTable, ScoreView
@@ -67,7 +69,7 @@ def rank_markup(context: LeadbotContext, table: RankTable) -> InlineKeyboardMark
     buttons = [
         InlineKeyboardButton(
             ("• " if kind == table.kind else "") + context.label(f"rank.button.{kind}"),
-            callback_data=f"rk:{kind}:{category}"[:64],
+            callback_data=encode(RankButton(kind, category)),
         )
         for kind in BUTTON_KINDS
     ]
@@ -99,9 +101,9 @@ async def on_rank_button(update: Update, context: LeadbotContext) -> None:
     if context.actor is None or not context.actor.is_member:
         await query.answer()
         return
-    parts = (query.data or "").split(":", 2)
-    kind = parts[1] if len(parts) > 1 else ""
-    category = parts[2] if len(parts) > 2 and parts[2] else None
+    pressed = decode(query.data)
+    kind = pressed.kind if isinstance(pressed, RankButton) else ""
+    category = (pressed.category or None) if isinstance(pressed, RankButton) else None
     if kind not in BUTTON_KINDS:
         await query.answer(context.label("fallback.stale_button"), show_alert=True)
         return

@@ -7,6 +7,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.catalog import LOCALES, Html
 from bot.commands import for_role
+from bot.forms.buttons import LanguageButton
+from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, invites
 from bot.services.invites import TOKEN_RE
 from handlers.base import LeadbotContext, command_args, is_private, keyboard, reply, requires
@@ -87,7 +89,7 @@ async def help_command(update: Update, context: LeadbotContext) -> None:
 
 @requires()
 async def lang(update: Update, context: LeadbotContext) -> None:
-    buttons = [[(context.label(f"lang.{code}"), f"lang:{code}") for code in LOCALES]]
+    buttons = [[(context.label(f"lang.{code}"), encode(LanguageButton(code))) for code in LOCALES]]
     await reply(update, context.t("lang.choose"), keyboard(buttons))
 
 
@@ -95,7 +97,8 @@ async def lang(update: Update, context: LeadbotContext) -> None:
 async def lang_chosen(update: Update, context: LeadbotContext) -> None:
     query = update.callback_query
     assert query is not None and context.actor is not None
-    code = (query.data or "").split(":", 1)[-1]
+    pressed = decode(query.data)
+    code = pressed.code if isinstance(pressed, LanguageButton) else ""
     if code not in LOCALES or context.actor.member_id is None:
         await query.answer(context.label("lang.unavailable"), show_alert=True)
         return

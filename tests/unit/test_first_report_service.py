@@ -29,8 +29,14 @@ CODE = "91350100M000100Y43"
 
 
 def draft(company: str, **kw: object) -> LeadDraft:
-    base: dict[str, object] = {"project": "项目", "company": company, "industry": "新能源",
-                               "amount_wan": Decimal(100), "origin": "省外", "stage": "在谈"}  # fmt: skip
+    base: dict[str, object] = {
+        "project": "项目",
+        "company": company,
+        "industry": "新能源",
+        "amount_wan": Decimal(100),
+        "origin": "省外",
+        "stage": "在谈",
+    }
     base.update(kw)
     return LeadDraft(**base)  # type: ignore[arg-type]
 
@@ -125,8 +131,13 @@ async def test_different_is_remembered_for_the_pair(db: Database, clock: ManualC
 
 async def test_at_most_three_candidates(db: Database, clock: ManualClock) -> None:
     a, _, _ = await actors(db, clock)
-    for name in ("云算科技有限公司", "云算科技（上海）有限公司", "北京云算实业有限公司",
-                 "北京云算科枝有限公司", "北京云蒜科技有限公司"):  # fmt: skip
+    for name in (
+        "云算科技有限公司",
+        "云算科技（上海）有限公司",
+        "北京云算实业有限公司",
+        "北京云算科枝有限公司",
+        "北京云蒜科技有限公司",
+    ):
         async with db.session() as s:
             await report_lead(s, clock.now(), a, draft(name), SETTINGS)
     async with db.session() as s:

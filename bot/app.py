@@ -81,6 +81,8 @@ class LeadbotApplication(Application):
             return
         await self.services.db.ensure_schema()
         await self.services.claims.load()
+        # The near-match index is built in the background: the first report does not wait.
+        self.services.directory.start_warming(self.services.db)
         await super().initialize()
         if self.send_bot is not self.bot:
             await self.send_bot.initialize()
@@ -100,6 +102,7 @@ class LeadbotApplication(Application):
             self._job_scheduler = None
         await self.leader.stop()
         await self.inbox.stop()  # the update in hand is finished; the rest stay stored
+        await self.services.directory.stop_warming()
         await super().stop()  # in-flight updates finish first …
         await self.services.claims.close()  # … then every claimed id is written
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.credit_code import CreditCodeError, split_credit_code
 from bot.forms.model import (
     Draft,
     FieldError,
@@ -31,7 +32,7 @@ from bot.leadfields import (
     clean_line,
     parse_phone,
 )
-from bot.services.leads import LeadDraft, check_company, report_lead
+from bot.services.leads import LeadDraft, check_company, remember_different, report_lead
 from bot.services.scoring import choices_for
 
 NAME = "report"
@@ -57,6 +58,17 @@ def _usd(text: str, ctx: FormContext) -> str:
         return str(parse_usd(text))
     except AmountError as err:  # the examples are in dollars here (issue 17)
         raise FieldError(f"report.usd_amount.{err.code}") from err
+
+
+def _company(text: str, ctx: FormContext) -> str:
+    """The name, optionally followed by its 统一社会信用代码 (checked here, split off
+    by :func:`_after_company`): ``北京云算科技有限公司 91350100M000100Y43``."""
+    try:
+        name, code = split_credit_code(text)
+    except CreditCodeError as err:
+        raise FieldError(err.code) from err
+    name = clean_line(name, COMPANY_MAX)
+    return f"{name} {code}" if code else name
 
 
 def _phone(text: str, ctx: FormContext) -> str:
@@ -107,19 +119,22 @@ def _date(ctx: FormContext, when: Any) -> Msg:
 
 
 async def _after_company(ctx: FormContext, draft: Draft) -> Msg | None:
-    """First report wins: checked as soon as the company is known."""
+    """First report wins: checked as soon as the company is known (credit code first)."""
+    name, code = split_credit_code(draft.values["company"])
+    draft.values["company"], draft.values["credit"] = name, code
     check = await check_company(
         ctx.session,
         ctx.services.directory,
-        draft.values["company"],
+        name,
         ctx.settings.near_match_threshold,
+        code,
     )
     draft.values.pop("same_as", None)
     draft.scratch.pop("near", None)
     if check.exact is not None:
         first = check.exact
         return msg(
-            "report.already_first",
+            "dedup.already_first_credit" if check.by_credit else "report.already_first",
             unit=first.unit_name,
             date=_date(ctx, first.reported_at),
             first=first.code,
@@ -135,6 +150,16 @@ async def _after_company(ctx: FormContext, draft: Draft) -> Msg | None:
             }
             for c in check.near
         ]
+    return None
+
+
+async def _after_near(ctx: FormContext, draft: Draft) -> Msg | None:
+    """ "Different company": these pairs are never asked about again, for anyone."""
+    offered = [int(c["lead_id"]) for c in draft.scratch.get("near") or []]
+    if offered and draft.values.get("same_as") is None:
+        await remember_different(
+            ctx.session, ctx.now, ctx.actor, draft.values.get("company") or "", offered
+        )
     return None
 
 
@@ -165,7 +190,12 @@ def _display(ctx: FormContext, field: str, value: Any) -> str:
 
 
 def _summary_extra(draft: Draft) -> list[Msg]:
-    return [msg("report.summary_same_as")] if draft.values.get("same_as") else []
+    extra = (
+        [msg("dedup.summary_credit", code=draft.values["credit"])]
+        if draft.values.get("credit")
+        else []
+    )
+    return extra + ([msg("report.summary_same_as")] if draft.values.get("same_as") else [])
 
 
 def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
@@ -184,6 +214,7 @@ def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
         notes=values.get("notes"),
         attachments=tuple(values.get("files") or ()),
         same_as=values.get("same_as"),
+        credit_code=values.get("credit"),
     )
 
 
@@ -211,7 +242,7 @@ def form() -> Form:
         prefix="r",
         steps=(
             Step("project", parse=_line(PROJECT_MAX)),
-            Step("company", parse=_line(COMPANY_MAX), after=_after_company),
+            Step("company", parse=_company, after=_after_company),
             Step(
                 "near",
                 Kind.CHOICE,
@@ -221,6 +252,7 @@ def form() -> Form:
                 follows=True,
                 when=lambda d: bool(d.scratch.get("near")),
                 ask=_near_question,
+                after=_after_near,
                 columns=1,
             ),
             Step("industry", Kind.CHOICE, choices=_from_settings("industries")),

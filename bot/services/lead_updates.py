@@ -488,6 +488,7 @@ async def reject_lead(
     previous = lead.review
     released = lead.first_key is not None
     lead.first_key = None  # the company is free for a future first report
+    lead.first_credit = None  # … and so is its credit code
     _review(lead, now, actor, Review.REJECTED, reason)
     _event(session, lead, now, actor, "reject", previous, Review.REJECTED, note=reason)
     await session.flush()

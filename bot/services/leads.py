@@ -1,12 +1,19 @@
 """Reporting leads: first report wins, human ids, who may see what.
 
-The database decides who was first (unique ``first_key``), so two units racing
-with the same company get one first report and one duplicate, whatever the
-timing. Near matches are advisory: the reporter confirms "same company?".
+The database decides who was first (unique ``first_key``, and unique
+``first_credit`` for the unified social credit code), so two units racing with
+the same company get one first report and one duplicate, whatever the timing.
+Near matches (:mod:`bot.company_match`) are advisory: the reporter confirms
+"same company?"; a "different" answer is remembered for that pair of names.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,14 +22,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.company_match import NameIndex
 from bot.config import Settings
+from bot.credit_code import CreditCodeError, parse_credit_code
 from bot.dedup import CompanyIndex, company_key
 from bot.domain.enums import Review, lead_code
 from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, clean_line, parse_phone
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
-from storage import lead_repo
+from storage import dedup_repo, lead_repo
+from storage.db import Database
 from storage.models import Lead, LeadEvent
 
 
@@ -35,6 +45,11 @@ class FirstReport:
     project: str
 
 
+log = logging.getLogger(__name__)
+
+NEAR_LIMIT = 3  # at most this many "same company?" buttons
+
+
 @dataclass(frozen=True)
 class NearCandidate:
     lead_id: int
@@ -43,13 +58,20 @@ class NearCandidate:
     company: str
     unit_name: str
     score: float
+    key: str = ""
+    reason: str = "fuzzy"  # core | place | typo | spelling | fuzzy (bot.company_match)
 
 
 @dataclass(frozen=True)
 class CompanyCheck:
+    """The verdict of the company step: an exact first report (by credit code or
+    by key), else up to three plausible candidates to ask about, else nothing."""
+
     key: str
     exact: FirstReport | None
     near: list[NearCandidate]
+    credit_code: str | None = None
+    by_credit: bool = False  # ``exact`` was found by the credit code
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,7 @@ class LeadDraft:
     notes: str | None = None
     attachments: tuple[dict[str, Any], ...] = ()
     same_as: int | None = None  # the reporter confirmed a near match is this lead
+    credit_code: str | None = None  # 统一社会信用代码, checked again on save
 
 
 @dataclass(frozen=True)
@@ -82,26 +105,88 @@ class ReportResult:
 
 @dataclass
 class CompanyDirectory:
-    """An in-process index of first-report company keys for fast near matching.
+    """In-process indexes of first-report companies for fast near matching.
 
     It only ever grows from the database (new ids since the last sync); a stale
     entry can at worst cause a question "same company?", never a wrong verdict,
-    because exact duplicates are decided by the database.
+    because exact duplicates are decided by the database. After a restart the
+    one-off build runs in the background (:meth:`start_warming`), so the first
+    report does not pay for it; a check during the build waits for it.
     """
 
     index: CompanyIndex = field(default_factory=CompanyIndex)
+    names: NameIndex = field(default_factory=NameIndex)
     last_id: int = 0
+    build_ms: float | None = None  # how long the last background build took
+    _warming: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def start_warming(self, db: Database) -> None:
+        """Build the indexes off the hot path; call once at start-up."""
+        if self._warming is None and self.last_id == 0:
+            self._warming = asyncio.get_running_loop().create_task(self._warm(db))
+
+    async def ready(self) -> None:
+        """Wait for the background build, if one is under way."""
+        task = self._warming
+        if task is not None and not task.done():
+            await asyncio.shield(task)
+
+    async def stop_warming(self) -> None:
+        task, self._warming = self._warming, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _warm(self, db: Database) -> None:
+        started = time.perf_counter()
+        try:
+            async with db.session() as session:
+                rows = await dedup_repo.first_names_after(session, self.last_id)
+            index, names = await asyncio.to_thread(_build, rows)
+        except Exception:  # the check builds on demand instead
+            log.exception("near-match index: background build failed, building on demand")
+            return
+        if self.last_id == 0:  # nobody synced meanwhile
+            self.index, self.names = index, names
+            self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
+            gc.freeze()  # a long-lived index: later collections need not scan it
+        self.build_ms = (time.perf_counter() - started) * 1000
+        log.info("near-match index: %d companies in %.0f ms", len(rows), self.build_ms)
 
     async def sync(self, session: AsyncSession) -> None:
-        for lead_id, key in await lead_repo.first_keys_after(session, self.last_id):
+        await self.ready()
+        for lead_id, key, name in await dedup_repo.first_names_after(session, self.last_id):
             self.index.add(key, lead_id)
+            self.names.add(name, lead_id)
             self.last_id = max(self.last_id, lead_id)
 
     async def near(
         self, session: AsyncSession, key: str, threshold: float
     ) -> list[tuple[int, float]]:
+        """The key-similarity hits (rapidfuzz ≥ ``threshold``): today's rule, kept."""
         await self.sync(session)
         return [(int(m.ref), m.score) for m in self.index.near(key, threshold=threshold, limit=3)]
+
+    async def candidates(
+        self, session: AsyncSession, company: str, key: str, threshold: float
+    ) -> dict[int, tuple[float, str]]:
+        """Lead id → (score, reason) of every plausible other spelling, best first."""
+        found = {
+            lead_id: (score, "fuzzy") for lead_id, score in await self.near(session, key, threshold)
+        }
+        for c in self.names.candidates(company, limit=NEAR_LIMIT, threshold=threshold):
+            if c.verdict.score >= found.get(int(c.ref), (0.0, ""))[0]:
+                found[int(c.ref)] = (c.verdict.score, c.verdict.reason)
+        return found
+
+
+def _build(rows: list[tuple[int, str, str]]) -> tuple[CompanyIndex, NameIndex]:
+    index, names = CompanyIndex(), NameIndex()
+    for lead_id, key, name in rows:
+        index.add(key, lead_id)
+        names.add(name, lead_id)
+    return index, names
 
 
 def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
@@ -127,6 +212,7 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
     tags = tuple(t for t in offered(settings, "tags") if t in set(draft.tags))
     if draft.amount_wan <= 0:
         raise ServiceError("lead.bad_amount")
+    credit = _credit(draft.credit_code)
     return LeadDraft(
         project,
         company,
@@ -142,25 +228,73 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
         notes,
         draft.attachments,
         draft.same_as,
+        credit,
     )
 
 
+def _credit(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return parse_credit_code(text)
+    except CreditCodeError as err:
+        raise ServiceError(err.code) from None
+
+
 async def check_company(
-    session: AsyncSession, directory: CompanyDirectory, company: str, threshold: float
+    session: AsyncSession,
+    directory: CompanyDirectory,
+    company: str,
+    threshold: float,
+    credit_code: str | None = None,
 ) -> CompanyCheck:
+    """The company step's check (chat and web): one service call, one dataclass.
+
+    A credit code already on an active first report is the exact duplicate,
+    whatever the name; then an equal key; otherwise up to three plausible
+    other spellings, leaving out pairs a reporter already called different.
+    """
     key = company_key(company)
+    credit = _credit(credit_code)
+    if credit is not None:
+        first = await dedup_repo.first_by_credit(session, credit)
+        if first is not None:
+            return CompanyCheck(key, _first(first), [], credit, by_credit=True)
     first = await lead_repo.first_by_key(session, key)
-    exact = _first(first) if first else None
-    near: list[NearCandidate] = []
-    if exact is None:
-        found = await directory.near(session, key, threshold)
-        for lead in await lead_repo.active_firsts(session, [lead_id for lead_id, _ in found]):
-            score = next(s for i, s in found if i == lead.id)
-            near.append(
-                NearCandidate(lead.id, lead.code, lead.project, lead.company, lead.unit.name, score)
-            )
-        near.sort(key=lambda c: -c.score)
-    return CompanyCheck(key, exact, near)
+    if first is not None:
+        return CompanyCheck(key, _first(first), [], credit)
+    found = await directory.candidates(session, company, key, threshold)
+    leads = await lead_repo.active_firsts(session, list(found))
+    different = await dedup_repo.known_different(
+        session, key, [lead.first_key or "" for lead in leads]
+    )
+    near = [
+        NearCandidate(
+            lead.id,
+            lead.code,
+            lead.project,
+            lead.company,
+            lead.unit.name,
+            found[lead.id][0],
+            lead.first_key or "",
+            found[lead.id][1],
+        )
+        for lead in leads
+        if lead.first_key not in different
+    ]
+    near.sort(key=lambda c: (-c.score, c.lead_id))
+    return CompanyCheck(key, None, near[:NEAR_LIMIT], credit)
+
+
+async def remember_different(
+    session: AsyncSession, now: datetime, actor: Actor, company: str, lead_ids: list[int]
+) -> None:
+    """The reporter said none of these leads is their company: never ask about
+    these pairs again (for anyone)."""
+    key = company_key(company)
+    leads = await lead_repo.active_firsts(session, lead_ids)
+    keys = [lead.first_key for lead in leads if lead.first_key]
+    await dedup_repo.add_different(session, key, keys, now, actor.tg_user_id)
 
 
 async def report_lead(
@@ -172,19 +306,30 @@ async def report_lead(
     key = company_key(draft.company)
     same = await lead_repo.lead_by_id(session, draft.same_as) if draft.same_as else None
     lead = _new_lead(now, actor, draft, key)
-    if same is not None and same.first_key is not None:
+    by_credit = (
+        await dedup_repo.first_by_credit(session, draft.credit_code) if draft.credit_code else None
+    )
+    if by_credit is not None:  # one credit code, one company: whatever the name
+        lead.duplicate_of = by_credit.id
+        session.add(lead)
+        await session.flush()
+    elif same is not None and same.first_key is not None:
         lead.duplicate_of, lead.near_confirmed = same.id, True
         session.add(lead)
         await session.flush()
     else:
-        lead.first_key = key
+        lead.first_key, lead.first_credit = key, draft.credit_code
         try:
             async with session.begin_nested():
                 session.add(lead)
                 await session.flush()
         except IntegrityError:
             # Someone else is first: the database said so. Store ours as a duplicate.
-            first = await lead_repo.first_by_key(session, key)
+            first = (
+                await dedup_repo.first_by_credit(session, draft.credit_code)
+                if draft.credit_code
+                else None
+            ) or await lead_repo.first_by_key(session, key)
             lead = _new_lead(now, actor, draft, key)
             lead.duplicate_of = first.id if first else None
             session.add(lead)
@@ -232,6 +377,7 @@ def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:
         attachments=list(draft.attachments),
         review=Review.PENDING,
         near_confirmed=False,
+        credit_code=draft.credit_code,
     )
 
 

@@ -26,6 +26,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.dedup import DistinctCompanies
 from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.inbox import InboxStatus, InboxUpdate
@@ -48,6 +49,7 @@ __all__ = [
     "Base",
     "Chat",
     "ChatKind",
+    "DistinctCompanies",
     "FormDraft",
     "FundsRecord",
     "InboxStatus",

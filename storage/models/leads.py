@@ -4,7 +4,8 @@ First report wins (首报认定): ``first_key`` holds the normalised company key
 while a lead is the active first report of that company, and a unique index on
 it lets the database, not a Python check, decide who was first when two units
 report the same company in the same second. Duplicates are stored with
-``duplicate_of`` set and ``first_key`` empty.
+``duplicate_of`` set and ``first_key`` empty. ``first_credit`` does the same for
+the unified social credit code, the strongest key: one code, one company.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Lead(Base):
     company: Mapped[str] = mapped_column(String(200))
     company_key: Mapped[str] = mapped_column(String(200))
     first_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # 统一社会信用代码 (optional); ``first_credit`` holds it only while this lead is
+    # the active first report, and its unique index lets the database decide.
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    first_credit: Mapped[str | None] = mapped_column(String(18), unique=True)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     industry: Mapped[str] = mapped_column(String(40))
     amount_wan: Mapped[Decimal] = mapped_column(MONEY)

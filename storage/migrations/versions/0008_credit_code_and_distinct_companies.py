@@ -5,13 +5,13 @@ Revises: 0007
 Create Date: 2026-12-01 21:29:33.328884
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import storage.models
 
-
 revision = "0008"
-down_revision = "0007"  # "0005" before merging forms (its 0007); the lead re-chains
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -268,9 +268,7 @@ def show(db_name: str, sizes: list[int], results: dict[int, dict[str, float]]) -
         cells = "  ".join(f"{v:>16.2f}" if v is not None else f"{'-':>16}" for v in vals)
         growth = ""
         if len(vals) > 1 and vals[0] and vals[-1]:
-            growth = " ".join(
-                f"×{b / a:.1f}" for a, b in itertools.pairwise(vals) if a and b
-            )
+            growth = " ".join(f"×{b / a:.1f}" for a, b in itertools.pairwise(vals) if a and b)
         target = TARGETS.get(k)
         verdict = ""
         if target is not None and vals[-1] is not None:

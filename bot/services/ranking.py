@@ -289,8 +289,8 @@ async def unit_score(
         EntryLine(r.at, r.points, rule_name(setup, r.rule_id), r.note, r.manual)
         for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
     )
-    history = await collect_unit(session, unit.id, setup)
     year = setup.periods.span("year", now)
+    history = await collect_unit(session, unit.id, setup, year.start)  # the year's leads, not all
     return ScoreView(
         unit.id, unit.name, kind, span, result.total, position, len(table.rows), modules, rules, caps, recent,
         targets_for(setup, unit, history, year), funnel_for(setup, history, year), int(year.key),

@@ -9,6 +9,7 @@ year, after which the ledger equals a full rescore and every stored span a full 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -53,9 +54,15 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def history(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
+def seeded_copy(seeded: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "history.db"
-    copy.write_bytes(seeded.read_bytes())
+    shutil.copyfile(seeded, copy)
+    return copy
+
+
+@pytest.fixture
+async def history(seeded_copy: Path) -> AsyncIterator[Database]:
+    copy = seeded_copy
     db = Database(f"sqlite+aiosqlite:///{copy}")
     yield db
     await db.dispose()

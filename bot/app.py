@@ -6,6 +6,7 @@ tests all call :func:`build_application`, so they run the same handlers.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -16,7 +17,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import digest_text, logging_setup
+from bot import digest_text, isolated, logging_setup
 from bot.cli import periods_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -72,11 +73,25 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
 
     async def start(self) -> None:
         await super().start()
+        self._warm_up = asyncio.create_task(self._warm())  # the first check or picture won't wait
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
 
+    async def _warm(self) -> None:
+        """In the background at start: the near-match index, and the render worker's process."""
+        try:
+            async with self.services.db.session() as session:
+                await self.services.directory.sync(session)
+            await isolated.warm()
+        except Exception:  # the first real use retries; never fatal
+            log.warning("warm-up at start failed", exc_info=True)
+
     async def stop(self) -> None:
+        warm = getattr(self, "_warm_up", None)
+        if warm is not None and not warm.done():
+            warm.cancel()
+        isolated.shutdown()
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None

@@ -188,7 +188,7 @@ async def _bulk(db: Database, table: Any, rows: Sequence[dict[str, Any]]) -> Non
 
 def _estimated_lines(stage_moves: int, leads: int, weekly: int) -> int:
     """Ledger lines the leads and weeks will give (≈): the rest is made up with activities."""
-    return leads * 2 // 5 + weekly * 3 // 20
+    return leads * 3 // 10 + weekly * 3 // 20
 
 
 async def write(
@@ -246,8 +246,13 @@ async def write(
         events.append({"lead_id": lead_id, "unit_id": unit, "at": at, "actor_tg_id": 800_000_000 + unit * 10,
                        "kind": "report", "from_value": None, "to_value": stage, "field": None, "note": None})  # fmt: skip
         when = at
-        for nxt in stages[1:]:
-            if rng.random() > 0.45 or dup is not None or review == "rejected":
+        for step, nxt in enumerate(stages[1:]):
+            # Most leads stay leads; about one in twelve gets to talks, half of those further, …
+            if (
+                rng.random() > (0.08 if step == 0 else 0.5)
+                or dup is not None
+                or review == "rejected"
+            ):
                 break
             when = when + timedelta(days=rng.randint(5, 200), hours=rng.randint(0, 8))
             if when >= now:

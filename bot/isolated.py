@@ -49,6 +49,11 @@ async def run(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
+async def warm() -> None:
+    """Start the forkserver (it imports the renderers once) so the first picture does not wait."""
+    await run(int, 0)
+
+
 def shutdown() -> None:
     global _pool
     if _pool is not None:
@@ -67,6 +72,7 @@ class ExportFile:
     weekly: int
     ledger: int
     units: int
+    peak_mb: float = 0.0  # the worker's peak resident memory
 
 
 def _export_in_child(
@@ -84,9 +90,13 @@ def _export_in_child(
         finally:
             await db.dispose()
 
+    import resource
+
     data = asyncio.run(go())
-    return ExportFile(build_workbook(data), data.filename, data.span, len(data.leads),
-                      len(data.weekly), len(data.ledger), len(data.ranking))  # fmt: skip
+    content = build_workbook(data)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return ExportFile(content, data.filename, data.span, len(data.leads), len(data.weekly),
+                      len(data.ledger), len(data.ranking), peak)  # fmt: skip
 
 
 async def export_workbook(

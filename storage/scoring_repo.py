@@ -185,11 +185,17 @@ async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list
     return found
 
 
-async def unit_weekly(session: AsyncSession, unit_id: int) -> Sequence[WeeklySubmission]:
-    stmt = select(WeeklySubmission).where(
+async def unit_weekly(
+    session: AsyncSession, unit_id: int, from_key: str | None = None
+) -> Sequence[Any]:
+    """The unit's weekly outcomes (light rows: period_key, outcome); ``from_key`` (a year, "2025"):
+    the periods of that year on only."""
+    stmt = select(WeeklySubmission.period_key, WeeklySubmission.outcome).where(
         WeeklySubmission.unit_id == unit_id, WeeklySubmission.outcome.is_not(None)
     )
-    return (await session.scalars(stmt.order_by(WeeklySubmission.period_key))).all()
+    if from_key is not None:
+        stmt = stmt.where(WeeklySubmission.period_key >= from_key)
+    return (await session.execute(stmt.order_by(WeeklySubmission.period_key))).all()
 
 
 async def leads_by_ids(session: AsyncSession, ids: Iterable[int]) -> Sequence[Lead]:

@@ -7,6 +7,8 @@ timing. Near matches are advisory: the reporter confirms "same company?".
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -91,10 +93,13 @@ class CompanyDirectory:
     index: CompanyIndex = field(default_factory=CompanyIndex)
     last_id: int = 0
 
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
     async def sync(self, session: AsyncSession) -> None:
-        for lead_id, key in await lead_repo.first_keys_after(session, self.last_id):
-            self.index.add(key, lead_id)
-            self.last_id = max(self.last_id, lead_id)
+        async with self._lock:  # the start-up build and a first check never both add a key
+            for lead_id, key in await lead_repo.first_keys_after(session, self.last_id):
+                self.index.add(key, lead_id)
+                self.last_id = max(self.last_id, lead_id)
 
     async def near(
         self, session: AsyncSession, key: str, threshold: float

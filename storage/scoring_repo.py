@@ -188,8 +188,8 @@ async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list
 async def unit_weekly(
     session: AsyncSession, unit_id: int, from_key: str | None = None
 ) -> Sequence[Any]:
-    """The unit's weekly outcomes (light rows: period_key, outcome); ``from_key`` (a year, "2025"):
-    the periods of that year on only."""
+    """The unit's weekly outcomes (light rows: period_key, outcome); ``from_key`` (a week key,
+    "2026-W05"; keys sort in time order): the periods from that one on only."""
     stmt = select(WeeklySubmission.period_key, WeeklySubmission.outcome).where(
         WeeklySubmission.unit_id == unit_id, WeeklySubmission.outcome.is_not(None)
     )

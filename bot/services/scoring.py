@@ -395,7 +395,8 @@ async def collect_unit(
             f"activity:{a.id}", "activity", unit_id, activity_instant(a.on_date, setup.zone), lead=facts,
             activity=a.kind, verified=a.review == Review.VERIFIED, amount_usd=a.amount_usd,
         ))  # fmt: skip
-    from_key = None if since is None else f"{since.astimezone(setup.zone).year - 1:04d}"
+    # ``since``: the weeks from the one before it on (keys "2026-W05" sort in time order)
+    from_key = None if since is None else periods.previous(periods.week_of(since)).key
     for sub in await scoring_repo.unit_weekly(session, unit_id, from_key):
         try:
             deadline = periods.by_key(sub.period_key).deadline

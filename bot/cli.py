@@ -147,7 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rs.set_defaults(func=cmd_rescore)
     bd = sub.add_parser(
-        "bench-data", help="write a large, realistic database for the benchmarks (docs/benchmarks.md)"
+        "bench-data",
+        help="write a large, realistic database for the benchmarks (docs/benchmarks.md)",
     )
     bd.add_argument("path", help="a new SQLite file, or a PostgreSQL URL (its tables are created)")
     bd.add_argument("--units", type=int, default=300)
@@ -155,7 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     bd.add_argument("--ledger", type=int, default=1_000_000, help="ledger lines, about")
     bd.add_argument("--years", type=int, default=5)
     bd.add_argument("--seed", type=int, default=20261117)
-    bd.add_argument("--rules", default="jiaocheng", help="rules preset or file the ledger is derived under")
+    bd.add_argument(
+        "--rules", default="jiaocheng", help="rules preset or file the ledger is derived under"
+    )
     bd.set_defaults(func=cmd_bench_data)
     rules = sub.add_parser("rules", help="rules files")
     rulesub = rules.add_subparsers(title="rules commands")

@@ -31,7 +31,9 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
         setup = scoring.setup_for(context.services.settings)
         url = context.services.db.url
         if query.whole and ":memory:" not in url:
-            made = await isolated.export_file(url, setup, context.now(), query.kind, query.key, whole=True)
+            made = await isolated.export_file(
+                url, setup, context.now(), query.kind, query.key, whole=True
+            )
         else:
             async with context.session() as session:
                 data = await export.collect(

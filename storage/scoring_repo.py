@@ -143,9 +143,7 @@ def _period_leads(since: datetime, stages: Sequence[str], lead_ids: Sequence[int
     sitting = and_(
         Lead.stage.in_(list(stages)), Lead.duplicate_of.is_(None), Lead.review != Review.REJECTED
     )
-    return or_(
-        Lead.reported_at >= since, Lead.id.in_(moved), sitting, Lead.id.in_(list(lead_ids))
-    )
+    return or_(Lead.reported_at >= since, Lead.id.in_(moved), sitting, Lead.id.in_(list(lead_ids)))
 
 
 async def period_leads(

@@ -763,14 +763,20 @@ async def collect(
     )
     sitting = stages.order[max(stages.index(stages.forward), 0) :] if kind == "month" else ()
     histories, lead_events = await scoring.collect_period(
-        session, setup, [u.id for u in unit_rows], year.start, sitting, [r.lead_id for r in fund_rows]
+        session,
+        setup,
+        [u.id for u in unit_rows],
+        year.start,
+        sitting,
+        [r.lead_id for r in fund_rows],
     )
     targets = {u.id: ranking.targets_for(setup, u, histories[u.id], to_date) for u in unit_rows}
     funnels = {uid: ranking.funnel_for(setup, h, to_date) for uid, h in histories.items()}
     if kind == "quarter":
         table, previous = await _rank_tables(session, setup, span)
         return build_quarter(span, units, table, previous, targets, funnels, as_of)
-    events = [e for e in lead_events if e.kind in ("report", "stage")]  # of the leads read, in order
+    # the reports and stage moves of the leads read, in order
+    events = [e for e in lead_events if e.kind in ("report", "stage")]
     leads = _leads(histories, events, span.end)
     funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in fund_rows]
     if kind == "year":

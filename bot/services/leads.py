@@ -8,7 +8,6 @@ timing. Near matches are advisory: the reporter confirms "same company?".
 from __future__ import annotations
 
 import asyncio
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal

@@ -206,11 +206,11 @@ async def write(
     stages = list(setup.rules.stages)
     periods = setup.periods
 
-    units = [
+    units: list[dict[str, Any]] = [
         {"id": i, "name": n, "short_name": s, "category": c, "active": True, "created_at": created}
         for i, (n, s, c) in enumerate(unit_names(size.units), start=1)
     ]
-    members = [
+    members: list[dict[str, Any]] = [
         {"id": 1, "tg_user_id": 900_000_001, "unit_id": None, "role": "leader", "display_name": "县领导",
          "username": None, "locale": None, "active": True, "joined_at": created, "invite_id": None},
     ]  # fmt: skip
@@ -330,11 +330,13 @@ async def write(
     await _bulk(db, WeeklyVersion, versions)
     progress(f"weekly submissions {len(subs)}")
 
-    kinds = [k for k in ("training", "packaging", "event", "intent") if k in setup.rules.activities]
+    kinds: list[str] = [
+        k for k in ("training", "packaging", "event", "intent") if k in setup.rules.activities
+    ]
     kinds = kinds or sorted(setup.rules.activities)
     n_acts = max(0, size.ledger - _estimated_lines(stage_moves, size.leads, len(subs)))
     days = max(1, (now.date() - first.date()).days)
-    acts = []
+    acts: list[dict[str, Any]] = []
     for i in range(1, n_acts + 1):
         unit = rng.randint(1, size.units)
         on = first.date() + timedelta(days=rng.randrange(days))

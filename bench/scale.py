@@ -57,6 +57,11 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM; ru_maxrss would carry the parent's)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -46,9 +46,16 @@ from storage.db import Database  # noqa: E402
 
 NOW = benchdata.default_now()
 TARGETS = {
-    "digest_s": 1.0, "digest_mb": 200, "close_s": 2.0, "close_errors": 0, "score_p99_ms": 50,
-    "export_s": 5.0, "export_all_mb": 250, "after_board_mb": 150, "after_export_mb": 150,
-}  # fmt: skip
+    "digest_s": 1.0,
+    "digest_mb": 200,
+    "close_s": 2.0,
+    "close_errors": 0,
+    "score_p99_ms": 50,
+    "export_s": 5.0,
+    "export_all_mb": 250,
+    "after_board_mb": 150,
+    "after_export_mb": 150,
+}
 
 
 def rss_mb() -> float:
@@ -87,8 +94,13 @@ async def op_digest(db: Database) -> dict[str, float]:
         report = await digests.collect(s, setup, NOW, "month")
     text = digest_text.digest_text("zh_CN", report, setup.zone)
     digest_xlsx.build_workbook(report, setup.zone)
-    return {"digest_s": time.perf_counter() - started, "digest_cpu_s": time.process_time() - cpu,
-            "digest_mb": peak_mb(), "progress_lines": len(getattr(report, "progress", ())), "_text": len(text)}  # fmt: skip
+    return {
+        "digest_s": time.perf_counter() - started,
+        "digest_cpu_s": time.process_time() - cpu,
+        "digest_mb": peak_mb(),
+        "progress_lines": len(getattr(report, "progress", ())),
+        "_text": len(text),
+    }
 
 
 async def op_close(db: Database) -> dict[str, float]:
@@ -131,8 +143,13 @@ async def op_close(db: Database) -> dict[str, float]:
         missing = len(
             await __import__("storage.scoring_repo").scoring_repo.missing_weekly(s, [period.key])
         )
-    return {"close_s": elapsed, "close_cpu_s": cpu, "close_errors": errors, "close_missing": missing,
-            "rank_max_ms": max(ranks, default=0) * 1000}  # fmt: skip
+    return {
+        "close_s": elapsed,
+        "close_cpu_s": cpu,
+        "close_errors": errors,
+        "close_missing": missing,
+        "rank_max_ms": max(ranks, default=0) * 1000,
+    }
 
 
 async def op_score(db: Database) -> dict[str, float]:
@@ -154,8 +171,11 @@ async def op_score(db: Database) -> dict[str, float]:
         cpus.append(time.process_time() - c)
     samples.sort()
     cpus.sort()
-    return {"score_p99_ms": samples[98] * 1000, "score_p50_ms": statistics.median(samples) * 1000,
-            "score_cpu_p99_ms": cpus[98] * 1000}  # fmt: skip
+    return {
+        "score_p99_ms": samples[98] * 1000,
+        "score_p50_ms": statistics.median(samples) * 1000,
+        "score_cpu_p99_ms": cpus[98] * 1000,
+    }
 
 
 async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
@@ -175,8 +195,12 @@ async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
             data = await export.collect(s, setup, NOW, "month")
         content = await isolated.run(build_workbook, data)
     key = "export_all" if whole else "export"
-    return {f"{key}_s": time.perf_counter() - started, f"{key}_mb": max(peak_mb(), worker_mb),
-            f"after_{key}_mb": rss_mb(), f"{key}_bytes": len(content)}  # fmt: skip
+    return {
+        f"{key}_s": time.perf_counter() - started,
+        f"{key}_mb": max(peak_mb(), worker_mb),
+        f"after_{key}_mb": rss_mb(),
+        f"{key}_bytes": len(content),
+    }
 
 
 async def op_board(db: Database) -> dict[str, float]:
@@ -197,8 +221,14 @@ async def op_board(db: Database) -> dict[str, float]:
     }
 
 
-OPS = {"digest": op_digest, "close": op_close, "score": op_score, "export": op_export,
-       "export_all": lambda db: op_export(db, whole=True), "board": op_board}  # fmt: skip
+OPS = {
+    "digest": op_digest,
+    "close": op_close,
+    "score": op_score,
+    "export": op_export,
+    "export_all": lambda db: op_export(db, whole=True),
+    "board": op_board,
+}
 
 
 def measure(op: str, url: str) -> dict[str, float]:
@@ -215,8 +245,10 @@ def measure(op: str, url: str) -> dict[str, float]:
 def in_child(op: str, url: str) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", op, "--url", url],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         print(out.stderr[-2000:], file=sys.stderr)
         return {}
@@ -275,9 +307,24 @@ def run_size(
 
 
 def show(db_name: str, sizes: list[int], results: dict[int, dict[str, float]]) -> None:
-    keys = ["digest_s", "digest_cpu_s", "digest_mb", "progress_lines", "close_s", "close_cpu_s", "close_errors",
-            "close_missing", "rank_max_ms", "score_p99_ms", "score_cpu_p99_ms", "export_s", "export_all_s",
-            "export_all_mb", "after_export_mb", "after_board_mb"]  # fmt: skip
+    keys = [
+        "digest_s",
+        "digest_cpu_s",
+        "digest_mb",
+        "progress_lines",
+        "close_s",
+        "close_cpu_s",
+        "close_errors",
+        "close_missing",
+        "rank_max_ms",
+        "score_p99_ms",
+        "score_cpu_p99_ms",
+        "export_s",
+        "export_all_s",
+        "export_all_mb",
+        "after_export_mb",
+        "after_board_mb",
+    ]
     print(f"\n{db_name}: " + "  ".join(f"{n:>10,} leads" for n in sizes) + "   growth   target")
     for k in keys:
         vals = [results[n].get(k) for n in sizes]

@@ -211,16 +211,35 @@ async def write(
         for i, (n, s, c) in enumerate(unit_names(size.units), start=1)
     ]
     members: list[dict[str, Any]] = [
-        {"id": 1, "tg_user_id": 900_000_001, "unit_id": None, "role": "leader", "display_name": "县领导",
-         "username": None, "locale": None, "active": True, "joined_at": created, "invite_id": None},
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "tg_user_id": 900_000_001,
+            "unit_id": None,
+            "role": "leader",
+            "display_name": "县领导",
+            "username": None,
+            "locale": None,
+            "active": True,
+            "joined_at": created,
+            "invite_id": None,
+        },
+    ]
     for u in units:
         for k, role in enumerate(("liaison", "head")):
-            members.append({
-                "id": len(members) + 1, "tg_user_id": 800_000_000 + u["id"] * 10 + k, "unit_id": u["id"],
-                "role": role, "display_name": ("联络员" if k == 0 else "负责人") + u["short_name"],
-                "username": None, "locale": None, "active": True, "joined_at": created, "invite_id": None,
-            })  # fmt: skip
+            members.append(
+                {
+                    "id": len(members) + 1,
+                    "tg_user_id": 800_000_000 + u["id"] * 10 + k,
+                    "unit_id": u["id"],
+                    "role": role,
+                    "display_name": ("联络员" if k == 0 else "负责人") + u["short_name"],
+                    "username": None,
+                    "locale": None,
+                    "active": True,
+                    "joined_at": created,
+                    "invite_id": None,
+                }
+            )
     await _bulk(db, Unit, units)
     await _bulk(db, Member, members)
     progress(f"units {len(units)}, members {len(members)}")
@@ -243,8 +262,19 @@ async def write(
         review = "verified" if roll < 0.65 else ("rejected" if roll < 0.7 else "pending")
         amount = Decimal(rng.choice([500, 1000, 3000, 5000, 10000, 20000, 50000]))
         stage = stages[0]
-        events.append({"lead_id": lead_id, "unit_id": unit, "at": at, "actor_tg_id": 800_000_000 + unit * 10,
-                       "kind": "report", "from_value": None, "to_value": stage, "field": None, "note": None})  # fmt: skip
+        events.append(
+            {
+                "lead_id": lead_id,
+                "unit_id": unit,
+                "at": at,
+                "actor_tg_id": 800_000_000 + unit * 10,
+                "kind": "report",
+                "from_value": None,
+                "to_value": stage,
+                "field": None,
+                "note": None,
+            }
+        )
         when = at
         for step, nxt in enumerate(stages[1:]):
             # Most leads stay leads; about one in twelve gets to talks, half of those further, …
@@ -257,34 +287,85 @@ async def write(
             when = when + timedelta(days=rng.randint(5, 200), hours=rng.randint(0, 8))
             if when >= now:
                 break
-            events.append({"lead_id": lead_id, "unit_id": unit, "at": when, "actor_tg_id": 800_000_000 + unit * 10,
-                           "kind": "stage", "from_value": stage, "to_value": nxt, "field": None,
-                           "note": rng.choice(NOTES)})  # fmt: skip
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": when,
+                    "actor_tg_id": 800_000_000 + unit * 10,
+                    "kind": "stage",
+                    "from_value": stage,
+                    "to_value": nxt,
+                    "field": None,
+                    "note": rng.choice(NOTES),
+                }
+            )
             stage = nxt
         reviewed_at = None
         if review != "pending":
             reviewed_at = min(at + timedelta(days=rng.randint(1, 20)), now - timedelta(hours=1))
-            events.append({"lead_id": lead_id, "unit_id": unit, "at": reviewed_at, "actor_tg_id": 900_000_001,
-                           "kind": "verify" if review == "verified" else "reject", "from_value": None,
-                           "to_value": None, "field": None, "note": None})  # fmt: skip
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": reviewed_at,
+                    "actor_tg_id": 900_000_001,
+                    "kind": "verify" if review == "verified" else "reject",
+                    "from_value": None,
+                    "to_value": None,
+                    "field": None,
+                    "note": None,
+                }
+            )
         if rng.random() < 0.05:
             edit_at = min(at + timedelta(days=rng.randint(1, 60)), now - timedelta(hours=2))
             before = amount
             amount = amount * 2
-            events.append({"lead_id": lead_id, "unit_id": unit, "at": edit_at, "actor_tg_id": 800_000_000 + unit * 10,
-                           "kind": "edit", "from_value": f"{before}", "to_value": f"{amount}",
-                           "field": "amount_wan", "note": None})  # fmt: skip
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": edit_at,
+                    "actor_tg_id": 800_000_000 + unit * 10,
+                    "kind": "edit",
+                    "from_value": f"{before}",
+                    "to_value": f"{amount}",
+                    "field": "amount_wan",
+                    "note": None,
+                }
+            )
         if dup is None:
             firsts[key] = lead_id
-        leads.append({
-            "id": lead_id, "unit_id": unit, "reporter_id": 2 + (unit - 1) * 2, "reported_at": at,
-            "updated_at": when, "project": f"{name[:4]}{rng.choice(PROJECTS)}项目", "company": name,
-            "company_key": key, "first_key": None if dup is not None else key, "duplicate_of": dup,
-            "industry": rng.choice(INDUSTRIES), "amount_wan": amount, "origin": rng.choice(ORIGINS), "stage": stage,
-            "tags": [], "foreign_usd": None, "contact_name": None, "contact_phone": None, "channel": None,
-            "notes": None, "attachments": [], "review": review, "review_note": None,
-            "reviewed_by": 900_000_001 if reviewed_at else None, "reviewed_at": reviewed_at, "near_confirmed": False,
-        })  # fmt: skip
+        leads.append(
+            {
+                "id": lead_id,
+                "unit_id": unit,
+                "reporter_id": 2 + (unit - 1) * 2,
+                "reported_at": at,
+                "updated_at": when,
+                "project": f"{name[:4]}{rng.choice(PROJECTS)}项目",
+                "company": name,
+                "company_key": key,
+                "first_key": None if dup is not None else key,
+                "duplicate_of": dup,
+                "industry": rng.choice(INDUSTRIES),
+                "amount_wan": amount,
+                "origin": rng.choice(ORIGINS),
+                "stage": stage,
+                "tags": [],
+                "foreign_usd": None,
+                "contact_name": None,
+                "contact_phone": None,
+                "channel": None,
+                "notes": None,
+                "attachments": [],
+                "review": review,
+                "review_note": None,
+                "reviewed_by": 900_000_001 if reviewed_at else None,
+                "reviewed_at": reviewed_at,
+                "near_confirmed": False,
+            }
+        )
     events.sort(key=lambda e: (e["at"], e["lead_id"]))
     await _bulk(db, Lead, leads)
     await _bulk(db, LeadEvent, events)
@@ -304,22 +385,41 @@ async def write(
             done_at = None
             if outcome != "missing":
                 version_id = len(versions) + 1
-                done_at = week.deadline + (timedelta(hours=rng.randint(2, 60)) if outcome == "late"
-                                           else -timedelta(hours=rng.randint(1, 72)))  # fmt: skip
-                versions.append({
-                    "id": version_id, "submission_id": sub_id, "number": 1,
-                    "content": {"work": "本周开展项目对接和走访", "trips": [], "progress": []},
-                    "submitted_by_tg": 800_000_000 + u["id"] * 10, "submitted_by_name": "联络员",
-                    "submitted_at": done_at, "status": "confirmed", "late": outcome == "late",
-                    "decided_at": done_at, "decided_by_tg": 800_000_001 + u["id"] * 10, "return_reason": None,
-                })  # fmt: skip
-            subs.append({
-                "id": sub_id, "unit_id": u["id"], "period_key": week.key, "latest_number": 1 if version_id else 0,
-                "latest_status": "confirmed" if version_id else None, "accepted_version_id": version_id,
-                "outcome": outcome, "done_at": done_at,
-                "missing_marked_at": week.deadline if outcome == "missing" else None,
-                "updated_at": done_at or week.deadline,
-            })  # fmt: skip
+                done_at = week.deadline + (
+                    timedelta(hours=rng.randint(2, 60))
+                    if outcome == "late"
+                    else -timedelta(hours=rng.randint(1, 72))
+                )
+                versions.append(
+                    {
+                        "id": version_id,
+                        "submission_id": sub_id,
+                        "number": 1,
+                        "content": {"work": "本周开展项目对接和走访", "trips": [], "progress": []},
+                        "submitted_by_tg": 800_000_000 + u["id"] * 10,
+                        "submitted_by_name": "联络员",
+                        "submitted_at": done_at,
+                        "status": "confirmed",
+                        "late": outcome == "late",
+                        "decided_at": done_at,
+                        "decided_by_tg": 800_000_001 + u["id"] * 10,
+                        "return_reason": None,
+                    }
+                )
+            subs.append(
+                {
+                    "id": sub_id,
+                    "unit_id": u["id"],
+                    "period_key": week.key,
+                    "latest_number": 1 if version_id else 0,
+                    "latest_status": "confirmed" if version_id else None,
+                    "accepted_version_id": version_id,
+                    "outcome": outcome,
+                    "done_at": done_at,
+                    "missing_marked_at": week.deadline if outcome == "missing" else None,
+                    "updated_at": done_at or week.deadline,
+                }
+            )
         week = periods.next(week)
     await _bulk(
         db,
@@ -340,13 +440,26 @@ async def write(
     for i in range(1, n_acts + 1):
         unit = rng.randint(1, size.units)
         on = first.date() + timedelta(days=rng.randrange(days))
-        acts.append({
-            "id": i, "unit_id": unit, "reporter_id": 2 + (unit - 1) * 2, "created_by": 800_000_000 + unit * 10,
-            "lead_id": None, "kind": rng.choice(kinds), "on_date": on, "text": f"开展招商活动{i}",
-            "amount_usd": None, "attachments": [], "review": "verified",
-            "review_note": None, "reviewed_by": None, "reviewed_at": None,
-            "created_at": datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=10), "origin_ref": None,
-        })  # fmt: skip
+        acts.append(
+            {
+                "id": i,
+                "unit_id": unit,
+                "reporter_id": 2 + (unit - 1) * 2,
+                "created_by": 800_000_000 + unit * 10,
+                "lead_id": None,
+                "kind": rng.choice(kinds),
+                "on_date": on,
+                "text": f"开展招商活动{i}",
+                "amount_usd": None,
+                "attachments": [],
+                "review": "verified",
+                "review_note": None,
+                "reviewed_by": None,
+                "reviewed_at": None,
+                "created_at": datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=10),
+                "origin_ref": None,
+            }
+        )
     await _bulk(db, Activity, acts)
     progress(f"activities {len(acts)}")
     del acts, subs, versions
@@ -362,8 +475,15 @@ async def write(
             int(await session.scalar(select(func.count()).select_from(t)) or 0)
             for t in (Lead, LeadEvent, Activity, WeeklySubmission, LedgerEntry)
         ]
-    return BenchReport(size.units, counts[0], counts[1], counts[2], counts[3], counts[4],
-                       time.perf_counter() - started)  # fmt: skip
+    return BenchReport(
+        size.units,
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        time.perf_counter() - started,
+    )
 
 
 def default_now() -> datetime:

@@ -351,9 +351,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     async def work(db: Database) -> ExportData:
         async with db.session() as session:
             return await export.collect(
-                session, scoring.setup_for(settings), SystemClock().now(), args.period, args.key,
+                session,
+                scoring.setup_for(settings),
+                SystemClock().now(),
+                args.period,
+                args.key,
                 whole=args.all,
-            )  # fmt: skip
+            )
 
     try:
         data = _with_database(settings.database_url, work)
@@ -374,8 +378,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
-                        ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
+    print(
+        catalog.plain(
+            "export.cli_done",
+            loc,
+            path=str(path),
+            leads=len(data.leads),
+            weekly=len(data.weekly),
+            ledger=len(data.ledger),
+            units=len(data.ranking),
+            period=data.span.label(loc),
+        )
+    )
     return 0
 
 
@@ -441,8 +455,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     diffs = _with_database(settings.database_url, work)
     changed = [d for d in diffs if d.added or d.removed]
-    print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     for d in changed:
         print(
             f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)"
@@ -471,8 +487,10 @@ def cmd_bench_data(args: argparse.Namespace) -> int:
             await db.dispose()
 
     r = asyncio.run(work())
-    print(f"{r.units} units, {r.leads} leads, {r.lead_events} lead events, {r.activities} activities, "
-          f"{r.weekly} weekly submissions, {r.ledger} ledger lines in {r.seconds:.0f} s")  # fmt: skip
+    print(
+        f"{r.units} units, {r.leads} leads, {r.lead_events} lead events, {r.activities} activities, "
+        f"{r.weekly} weekly submissions, {r.ledger} ledger lines in {r.seconds:.0f} s"
+    )
     return 0
 
 
@@ -504,10 +522,13 @@ def periods_for(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.periods import Periods, WeeklySchedule
 
     schedule = WeeklySchedule(
-        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
+        weekday=settings.deadline_weekday,
+        time=settings.deadline_time,
+        tz=settings.tz,
         holiday_shift=settings.holiday_shift,
-        extra_holidays=frozenset(settings.extra_holidays), extra_workdays=frozenset(settings.extra_workdays),
-    )  # fmt: skip
+        extra_holidays=frozenset(settings.extra_holidays),
+        extra_workdays=frozenset(settings.extra_workdays),
+    )
     return Periods(schedule)
 
 

@@ -95,8 +95,16 @@ def _export_in_child(
     data = asyncio.run(go())
     content = build_workbook(data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return ExportFile(content, data.filename, data.span, len(data.leads), len(data.weekly),
-                      len(data.ledger), len(data.ranking), peak)  # fmt: skip
+    return ExportFile(
+        content,
+        data.filename,
+        data.span,
+        len(data.leads),
+        len(data.weekly),
+        len(data.ledger),
+        len(data.ranking),
+        peak,
+    )
 
 
 async def export_workbook(

@@ -40,16 +40,25 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
                     session, setup, context.now(), query.kind, query.key, whole=query.whole
                 )
             made = isolated.ExportFile(
-                await isolated.run(build_workbook, data), data.filename, data.span, len(data.leads),
-                len(data.weekly), len(data.ledger), len(data.ranking),
-            )  # fmt: skip
+                await isolated.run(build_workbook, data),
+                data.filename,
+                data.span,
+                len(data.leads),
+                len(data.weekly),
+                len(data.ledger),
+                len(data.ranking),
+            )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
     caption = context.t(
-        "export.caption", period=made.span.label(context.locale), leads=made.leads, weekly=made.weekly,
-        ledger=made.ledger, units=made.units,
-    )  # fmt: skip
+        "export.caption",
+        period=made.span.label(context.locale),
+        leads=made.leads,
+        weekly=made.weekly,
+        ledger=made.ledger,
+        units=made.units,
+    )
     await chat.send_document(made.content, filename=made.filename, caption=caption)
 
 

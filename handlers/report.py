@@ -52,8 +52,24 @@ KEY = "report"
 MAX_FILES = 10
 
 # States: one per question, plus the near-match question, the summary and the field picker.
-(PROJECT, COMPANY, INDUSTRY, AMOUNT, ORIGIN, STAGE, TAGS, FOREIGN, CONTACT, PHONE,
- CHANNEL, NOTES, FILES, NEAR, SUMMARY, PICK) = range(16)  # fmt: skip
+(
+    PROJECT,
+    COMPANY,
+    INDUSTRY,
+    AMOUNT,
+    ORIGIN,
+    STAGE,
+    TAGS,
+    FOREIGN,
+    CONTACT,
+    PHONE,
+    CHANNEL,
+    NOTES,
+    FILES,
+    NEAR,
+    SUMMARY,
+    PICK,
+) = range(16)
 
 
 @dataclass(frozen=True)
@@ -423,11 +439,15 @@ async def show_summary(
     text = context.t("report.summary_title") + "\n" + Html("\n".join(lines))
     if prefix:
         text = prefix + "\n\n" + text
-    markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(context.label("report.save"), callback_data="rs:save"),
-        InlineKeyboardButton(context.label("report.edit"), callback_data="rs:edit"),
-        InlineKeyboardButton(context.label("report.cancel"), callback_data="rs:cancel"),
-    ]])  # fmt: skip
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(context.label("report.save"), callback_data="rs:save"),
+                InlineKeyboardButton(context.label("report.edit"), callback_data="rs:edit"),
+                InlineKeyboardButton(context.label("report.cancel"), callback_data="rs:cancel"),
+            ]
+        ]
+    )
     await reply(update, text, markup)
     return SUMMARY
 
@@ -462,15 +482,21 @@ async def on_pick(
 
 def to_lead_draft(draft: dict[str, Any]) -> LeadDraft:
     return LeadDraft(
-        project=draft.get("project") or "", company=draft.get("company") or "",
-        industry=draft.get("industry") or "", amount_wan=Decimal(draft.get("amount") or "0"),
-        origin=draft.get("origin") or "", stage=draft.get("stage") or "",
+        project=draft.get("project") or "",
+        company=draft.get("company") or "",
+        industry=draft.get("industry") or "",
+        amount_wan=Decimal(draft.get("amount") or "0"),
+        origin=draft.get("origin") or "",
+        stage=draft.get("stage") or "",
         tags=tuple(draft.get("tags") or ()),
         foreign_usd=Decimal(draft["foreign"]) if draft.get("foreign") else None,
-        contact_name=draft.get("contact"), contact_phone=draft.get("phone"),
-        channel=draft.get("channel"), notes=draft.get("notes"),
-        attachments=tuple(draft.get("files") or ()), same_as=draft.get("same_as"),
-    )  # fmt: skip
+        contact_name=draft.get("contact"),
+        contact_phone=draft.get("phone"),
+        channel=draft.get("channel"),
+        notes=draft.get("notes"),
+        attachments=tuple(draft.get("files") or ()),
+        same_as=draft.get("same_as"),
+    )
 
 
 async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -> int:
@@ -494,8 +520,16 @@ async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -
         await reply(update, context.t("report.saved", code=result.code, unit=result.unit_name))
     else:
         first = result.first
-        await reply(update, context.t("report.saved_duplicate", code=result.code, unit=first.unit_name,
-                                      date=_date(context, first.reported_at), first=first.code))  # fmt: skip
+        await reply(
+            update,
+            context.t(
+                "report.saved_duplicate",
+                code=result.code,
+                unit=first.unit_name,
+                date=_date(context, first.reported_at),
+                first=first.code,
+            ),
+        )
     return ConversationHandler.END
 
 

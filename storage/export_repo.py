@@ -45,14 +45,29 @@ async def leads(
     first, with their unit's and reporter's names."""
     stmt = (
         select(
-            Lead.id, Lead.project, Lead.company, Lead.industry, Lead.amount_wan, Lead.origin, Lead.stage, Lead.tags,
-            Lead.foreign_usd, Lead.contact_name, Lead.contact_phone, Lead.channel, Lead.notes, Lead.reported_at,
-            Lead.review, Lead.duplicate_of, Unit.name.label("unit_name"), Member.display_name.label("reporter_name"),
+            Lead.id,
+            Lead.project,
+            Lead.company,
+            Lead.industry,
+            Lead.amount_wan,
+            Lead.origin,
+            Lead.stage,
+            Lead.tags,
+            Lead.foreign_usd,
+            Lead.contact_name,
+            Lead.contact_phone,
+            Lead.channel,
+            Lead.notes,
+            Lead.reported_at,
+            Lead.review,
+            Lead.duplicate_of,
+            Unit.name.label("unit_name"),
+            Member.display_name.label("reporter_name"),
         )
         .join(Unit, Unit.id == Lead.unit_id)
         .outerjoin(Member, Member.id == Lead.reporter_id)
         .order_by(Lead.id)
-    )  # fmt: skip
+    )
     if start is not None and end is not None:
         moved = select(LeadEvent.lead_id).where(LeadEvent.at >= start, LeadEvent.at < end)
         stmt = stmt.where(
@@ -97,12 +112,16 @@ async def weekly(session: AsyncSession, period_keys: Sequence[str]) -> Sequence[
         return []
     stmt = (
         select(
-            WeeklySubmission.unit_id, WeeklySubmission.period_key, WeeklySubmission.outcome,
-            WeeklyVersion.submitted_at, WeeklyVersion.decided_by_tg, WeeklyVersion.decided_at,
+            WeeklySubmission.unit_id,
+            WeeklySubmission.period_key,
+            WeeklySubmission.outcome,
+            WeeklyVersion.submitted_at,
+            WeeklyVersion.decided_by_tg,
+            WeeklyVersion.decided_at,
         )
         .outerjoin(WeeklyVersion, WeeklyVersion.id == WeeklySubmission.accepted_version_id)
         .where(WeeklySubmission.period_key.in_(list(period_keys)))
-    )  # fmt: skip
+    )
     return (await session.execute(stmt)).all()
 
 

@@ -127,13 +127,32 @@ async def leads_sitting_in(
 
 
 TIMELINE_COLUMNS = (
-    Lead.id, Lead.unit_id, Lead.project, Lead.company, Lead.industry, Lead.amount_wan, Lead.origin, Lead.stage,
-    Lead.tags, Lead.foreign_usd, Lead.review, Lead.reviewed_at, Lead.duplicate_of, Lead.reported_at,
-)  # fmt: skip
+    Lead.id,
+    Lead.unit_id,
+    Lead.project,
+    Lead.company,
+    Lead.industry,
+    Lead.amount_wan,
+    Lead.origin,
+    Lead.stage,
+    Lead.tags,
+    Lead.foreign_usd,
+    Lead.review,
+    Lead.reviewed_at,
+    Lead.duplicate_of,
+    Lead.reported_at,
+)
 EVENT_COLUMNS = (
-    LeadEvent.id, LeadEvent.lead_id, LeadEvent.unit_id, LeadEvent.at, LeadEvent.kind, LeadEvent.from_value,
-    LeadEvent.to_value, LeadEvent.field, LeadEvent.note,
-)  # fmt: skip
+    LeadEvent.id,
+    LeadEvent.lead_id,
+    LeadEvent.unit_id,
+    LeadEvent.at,
+    LeadEvent.kind,
+    LeadEvent.from_value,
+    LeadEvent.to_value,
+    LeadEvent.field,
+    LeadEvent.note,
+)
 
 
 def _period_leads(since: datetime, stages: Sequence[str], lead_ids: Sequence[int]) -> Any:
@@ -168,9 +187,14 @@ async def activities_from(session: AsyncSession, on_or_after: date) -> Sequence[
     """Every unit's activities from that day on, light rows (unit_id, id, kind, on_date, review,
     amount_usd, lead_id)."""
     stmt = select(
-        Activity.unit_id, Activity.id, Activity.kind, Activity.on_date, Activity.review,
-        Activity.amount_usd, Activity.lead_id,
-    ).where(Activity.on_date >= on_or_after)  # fmt: skip
+        Activity.unit_id,
+        Activity.id,
+        Activity.kind,
+        Activity.on_date,
+        Activity.review,
+        Activity.amount_usd,
+        Activity.lead_id,
+    ).where(Activity.on_date >= on_or_after)
     return (await session.execute(stmt.order_by(Activity.id))).all()
 
 
@@ -219,9 +243,16 @@ async def missing_weekly(
 
 
 LIVE_COLUMNS = (
-    LedgerEntry.id, LedgerEntry.unit_id, LedgerEntry.rule_id, LedgerEntry.module, LedgerEntry.points, LedgerEntry.at,
-    LedgerEntry.source, LedgerEntry.note, LedgerEntry.manual,
-)  # fmt: skip
+    LedgerEntry.id,
+    LedgerEntry.unit_id,
+    LedgerEntry.rule_id,
+    LedgerEntry.module,
+    LedgerEntry.points,
+    LedgerEntry.at,
+    LedgerEntry.source,
+    LedgerEntry.note,
+    LedgerEntry.manual,
+)
 
 
 async def live_entries(
@@ -307,9 +338,13 @@ async def unit_score_keys(
 
 
 async def replace_unit_scores(
-    session: AsyncSession, unit_id: int, scores: dict[tuple[str, str], Decimal | None], now: datetime,
-    *, cleared: bool = False,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    unit_id: int,
+    scores: dict[tuple[str, str], Decimal | None],
+    now: datetime,
+    *,
+    cleared: bool = False,
+) -> None:
     """Write these spans of one unit, None = no row (delete + insert: the table is a cache of the ledger).
 
     ``cleared``: the unit's rows were all deleted already, skip the per-span deletes.

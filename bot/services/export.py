@@ -85,9 +85,14 @@ def span_for(setup: ScoringSetup, now: datetime, kind: str, key: str | None) -> 
 
 
 async def collect(
-    session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None,
-    *, whole: bool = False,
-) -> ExportData:  # fmt: skip
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    kind: str,
+    key: str | None = None,
+    *,
+    whole: bool = False,
+) -> ExportData:
     """Every row of the workbook for the period of ``kind`` named ``key`` (or containing ``now``);
     ``whole``: every lead, not only the period's."""
     span = span_for(setup, now, kind, key)
@@ -143,7 +148,7 @@ async def _leads(
             lead_code(r.duplicate_of) if r.duplicate_of else None,
             "；".join(history.get(r.id, ())),
             r.notes,
-        )  # fmt: skip
+        )
         for r in rows
     ]
 
@@ -176,12 +181,15 @@ async def _weekly(
             by = sub.decided_by_tg if sub is not None else None
             out.append(
                 WeeklyLine(
-                    period.key, _local(period.deadline, zone), unit.name, outcome,
+                    period.key,
+                    _local(period.deadline, zone),
+                    unit.name,
+                    outcome,
                     _local(sub.submitted_at, zone) if sub is not None else None,
                     names.get(by, str(by)) if by is not None else None,
                     _local(sub.decided_at, zone) if sub is not None and by is not None else None,
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -203,11 +211,15 @@ async def _ledger(
             rule_names[r.rule_id] = ranking.rule_name(setup, r.rule_id)
         out.append(
             LedgerLine(
-                r.at.astimezone(setup.zone).date(), unit_names.get(r.unit_id, str(r.unit_id)), rule_names[r.rule_id],
-                modules.get(r.module, r.module) if r.module else None, r.points, source_label(r.source, names),
+                r.at.astimezone(setup.zone).date(),
+                unit_names.get(r.unit_id, str(r.unit_id)),
+                rule_names[r.rule_id],
+                modules.get(r.module, r.module) if r.module else None,
+                r.points,
+                source_label(r.source, names),
                 r.note or "",
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -69,9 +69,13 @@ async def history(seeded_copy: Path) -> AsyncIterator[Database]:
 
 
 async def full_period(
-    session: Any, setup: scoring.ScoringSetup, unit_ids: Sequence[int], since: datetime,
-    sitting_in: Sequence[str] = (), lead_ids: Sequence[int] = (),
-) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:  # fmt: skip
+    session: Any,
+    setup: scoring.ScoringSetup,
+    unit_ids: Sequence[int],
+    since: datetime,
+    sitting_in: Sequence[str] = (),
+    lead_ids: Sequence[int] = (),
+) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
     """The reference: every unit's whole history, every lead's events (what collect read before)."""
     histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
     return histories, await digest_repo.stage_events(session, NOW + timedelta(days=3650))
@@ -79,9 +83,15 @@ async def full_period(
 
 @pytest.mark.parametrize(
     ("kind", "key"),
-    [("month", "2026-01"), ("month", "2025-12"), ("month", "2026-11"), ("quarter", "2026-Q1"),
-     ("year", "2025"), ("half", "2026-11-H1")],
-)  # fmt: skip
+    [
+        ("month", "2026-01"),
+        ("month", "2025-12"),
+        ("month", "2026-11"),
+        ("quarter", "2026-Q1"),
+        ("year", "2025"),
+        ("half", "2026-11-H1"),
+    ],
+)
 async def test_a_digest_from_the_periods_rows_equals_one_from_the_whole_history(
     history: Database, monkeypatch: pytest.MonkeyPatch, kind: str, key: str
 ) -> None:
@@ -128,16 +138,28 @@ async def test_close_late_adjust_and_reversal_leave_the_ledger_a_full_rescore_wo
     closing = week.deadline + timedelta(minutes=1)
     async with history.session() as s:
         await reminders.close_periods(s, closing, cfg, score=False)
-        assert await s.scalar(select(func.count()).select_from(WeeklySubmission)
-                              .where(WeeklySubmission.period_key == week.key,
-                                     WeeklySubmission.outcome == "missing")) == 6  # fmt: skip
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(WeeklySubmission)
+                .where(
+                    WeeklySubmission.period_key == week.key, WeeklySubmission.outcome == "missing"
+                )
+            )
+            == 6
+        )
     assert await reminders.score_closed_periods(history, closing, cfg) == 6
     assert await reminders.score_closed_periods(history, closing, cfg) == 0  # marked scored
     # A late week of last month, handed in now: the outcome changes, the unit's year is refreshed.
     late_key = cfg.periods.previous(cfg.periods.previous(cfg.periods.previous(week))).key
     async with history.session() as s:
-        sub = (await s.scalars(select(WeeklySubmission).where(
-            WeeklySubmission.period_key == late_key, WeeklySubmission.unit_id == 2))).one()  # fmt: skip
+        sub = (
+            await s.scalars(
+                select(WeeklySubmission).where(
+                    WeeklySubmission.period_key == late_key, WeeklySubmission.unit_id == 2
+                )
+            )
+        ).one()
         await s.execute(
             update(WeeklySubmission).where(WeeklySubmission.id == sub.id).values(outcome="late")
         )
@@ -165,8 +187,15 @@ async def test_close_late_adjust_and_reversal_leave_the_ledger_a_full_rescore_wo
             SETTINGS,
         )
     async with history.session() as s:
-        moved = await s.scalar(select(func.count()).select_from(LeadEvent).where(
-            LeadEvent.lead_id == signed.id, LeadEvent.to_value == first_stage, LeadEvent.kind == "stage"))  # fmt: skip
+        moved = await s.scalar(
+            select(func.count())
+            .select_from(LeadEvent)
+            .where(
+                LeadEvent.lead_id == signed.id,
+                LeadEvent.to_value == first_stage,
+                LeadEvent.kind == "stage",
+            )
+        )
         assert moved == 1
     diffs = await scoring.rescore_all(history, setup, closing + timedelta(days=2))
     assert not any(d.added or d.removed for d in diffs), [d for d in diffs if d.added or d.removed]
@@ -181,10 +210,24 @@ async def test_a_month_export_holds_the_months_leads_and_all_holds_every_one(
         month = await export.collect(s, setup, NOW, "month", "2026-06")
         whole = await export.collect(s, setup, NOW, "month", "2026-06", whole=True)
         span = setup.periods.span_by_key("month", "2026-06")
-        reported = set((await s.scalars(select(Lead.id).where(
-            Lead.reported_at >= span.start, Lead.reported_at < span.end))).all())  # fmt: skip
-        moved = set((await s.scalars(select(LeadEvent.lead_id).where(
-            LeadEvent.at >= span.start, LeadEvent.at < span.end))).all())  # fmt: skip
+        reported = set(
+            (
+                await s.scalars(
+                    select(Lead.id).where(
+                        Lead.reported_at >= span.start, Lead.reported_at < span.end
+                    )
+                )
+            ).all()
+        )
+        moved = set(
+            (
+                await s.scalars(
+                    select(LeadEvent.lead_id).where(
+                        LeadEvent.at >= span.start, LeadEvent.at < span.end
+                    )
+                )
+            ).all()
+        )
         every = await s.scalar(select(func.count()).select_from(Lead))
     assert {int(line.code[1:]) for line in month.leads} == reported | moved
     assert len(whole.leads) == every and every > len(month.leads) > 0

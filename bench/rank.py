@@ -256,6 +256,15 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
     return figures
 
 
+async def on_bench_data(path: Path, queries: int) -> None:
+    """The same figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md)."""
+    db = Database(f"sqlite+aiosqlite:///{path.resolve()}")
+    try:
+        await run("sqlite (bench-data)", db, queries)
+    finally:
+        await db.dispose()
+
+
 async def main(units: int, entries: int, queries: int, with_pg: bool) -> None:
     rng = random.Random(42)
     zone = Settings().zone
@@ -301,7 +310,13 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument(
+        "--db", type=Path, help="a database from `leadbot bench-data` instead of generated rows"
+    )
     args = parser.parse_args()
     total = time.perf_counter()
-    asyncio.run(main(args.units, args.entries, args.queries, not args.no_pg))
+    if args.db is not None:
+        asyncio.run(on_bench_data(args.db, args.queries))
+    else:
+        asyncio.run(main(args.units, args.entries, args.queries, not args.no_pg))
     print(f"total {time.perf_counter() - total:.0f} s")

@@ -6,6 +6,7 @@ tests all call :func:`build_application`, so they run the same handlers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot import digest_text, logging_setup
+from bot import digest_text, isolated, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.forms import FormEngine
@@ -92,11 +93,24 @@ class LeadbotApplication(Application):
     async def start(self) -> None:
         await super().start()
         await self.inbox.start()
+        self._warm_up = asyncio.create_task(self._warm())  # the first check or picture won't wait
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
 
+    async def _warm(self) -> None:
+        """In the background at start: the render worker's process (the near-match index
+        warms itself, see ``initialize``)."""
+        try:
+            await isolated.warm()
+        except Exception:  # the first real use retries; never fatal
+            log.warning("warm-up at start failed", exc_info=True)
+
     async def stop(self) -> None:
+        warm = getattr(self, "_warm_up", None)
+        if warm is not None and not warm.done():
+            warm.cancel()
+        isolated.shutdown()
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None

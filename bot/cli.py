@@ -156,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         "the kind follows from it",
     )
     exp.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    exp.add_argument(
+        "--all", action="store_true", help="every lead (the whole 台账), not only the period's"
+    )
     exp.set_defaults(func=cmd_export)
 
     dig = sub.add_parser(
@@ -191,6 +194,20 @@ def _parser() -> argparse.ArgumentParser:
         help="re-derive every ledger entry under the rules in force; print the change per unit",
     )
     rs.set_defaults(func=cmd_rescore)
+    bd = sub.add_parser(
+        "bench-data",
+        help="write a large, realistic database for the benchmarks (docs/benchmarks.md)",
+    )
+    bd.add_argument("path", help="a new SQLite file, or a PostgreSQL URL (its tables are created)")
+    bd.add_argument("--units", type=int, default=300)
+    bd.add_argument("--leads", type=int, default=100_000)
+    bd.add_argument("--ledger", type=int, default=1_000_000, help="ledger lines, about")
+    bd.add_argument("--years", type=int, default=5)
+    bd.add_argument("--seed", type=int, default=20261117)
+    bd.add_argument(
+        "--rules", default="jiaocheng", help="rules preset or file the ledger is derived under"
+    )
+    bd.set_defaults(func=cmd_bench_data)
     rules = sub.add_parser("rules", help="rules files")
     rulesub = rules.add_subparsers(title="rules commands")
     chk = rulesub.add_parser(
@@ -539,7 +556,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     async def work(db: Database) -> ExportData:
         async with db.session() as session:
             return await export.collect(
-                session, scoring.setup_for(settings), SystemClock().now(), kind, args.key
+                session,
+                scoring.setup_for(settings),
+                SystemClock().now(),
+                kind,
+                args.key,
+                whole=args.all,
             )
 
     try:
@@ -657,6 +679,34 @@ def cmd_rescore(args: argparse.Namespace) -> int:
         print(
             f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)"
         )
+    return 0
+
+
+def cmd_bench_data(args: argparse.Namespace) -> int:
+    from bot import benchdata
+    from bot.services import scoring
+
+    url = args.path if "://" in args.path else f"sqlite+aiosqlite:///{Path(args.path).resolve()}"
+    if "://" not in args.path and Path(args.path).exists():
+        print(f"{args.path} exists: bench-data writes a new database", file=sys.stderr)
+        return 1
+    settings = load_settings().model_copy(update={"rules_file": args.rules})
+    setup = scoring.setup_for(settings)
+    size = benchdata.BenchSize(args.units, args.leads, args.ledger, args.years, args.seed)
+
+    async def work() -> benchdata.BenchReport:
+        db = Database(url)
+        try:
+            await db.upgrade()
+            return await benchdata.write(db, setup, benchdata.default_now(), size, print)
+        finally:
+            await db.dispose()
+
+    r = asyncio.run(work())
+    print(
+        f"{r.units} units, {r.leads} leads, {r.lead_events} lead events, {r.activities} activities, "
+        f"{r.weekly} weekly submissions, {r.ledger} ledger lines in {r.seconds:.0f} s"
+    )
     return 0
 
 

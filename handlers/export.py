@@ -2,19 +2,20 @@
 
 Private chat only: the workbook holds every lead's contact person and phone,
 which a unit's work group must not see. The rows are read in one unit of work,
-the file is built in a worker thread (10 000 leads take a few seconds of CPU),
-then sent with sendDocument.
+the file is built in a worker process (bot/isolated.py: its memory goes back to
+the system afterwards), then sent with sendDocument. ``/export all`` (the whole
+台账) is read and built in the worker process too.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import CommandHandler
 
+from bot import isolated
 from bot.export import build_workbook
 from bot.services import ServiceError, export
 from handlers.base import LeadbotContext, command_args, reply, requires
@@ -27,27 +28,38 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
     try:
         query = export.parse_export_args(command_args(context))
         await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
-        async with context.session() as session:
-            data = await export.collect(
-                session,
-                context.services.scoring,
-                context.now(),
-                query.kind,
-                query.key,
+        setup = context.services.scoring
+        url = context.services.db.url
+        if query.whole and ":memory:" not in url:
+            made = await isolated.export_file(
+                url, setup, context.now(), query.kind, query.key, whole=True
+            )
+        else:
+            async with context.session() as session:
+                data = await export.collect(
+                    session, setup, context.now(), query.kind, query.key, whole=query.whole
+                )
+            made = isolated.ExportFile(
+                await isolated.run(build_workbook, data),
+                data.filename,
+                data.span,
+                len(data.leads),
+                len(data.weekly),
+                len(data.ledger),
+                len(data.ranking),
             )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    content = await asyncio.to_thread(build_workbook, data)
     caption = context.t(
         "export.caption",
-        period=data.span.label(context.locale),
-        leads=len(data.leads),
-        weekly=len(data.weekly),
-        ledger=len(data.ledger),
-        units=len(data.ranking),
+        period=made.span.label(context.locale),
+        leads=made.leads,
+        weekly=made.weekly,
+        ledger=made.ledger,
+        units=made.units,
     )
-    await chat.send_document(content, filename=data.filename, caption=caption)
+    await chat.send_document(made.content, filename=made.filename, caption=caption)
 
 
 def handlers() -> list[Any]:

@@ -9,7 +9,6 @@ and the chat; the picture is the row's attachment).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import catalog
+from bot import catalog, isolated
 from bot.board import Bar, render_png
 from bot.catalog import Html
 from bot.forms.buttons import RankButton
@@ -329,7 +328,7 @@ async def board_cmd(update: Update, context: LeadbotContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    png = await asyncio.to_thread(board_picture, context.locale, board)
+    png = await isolated.run(board_picture, context.locale, board)  # matplotlib: not in our memory
     await chat.send_photo(
         png,
         caption=catalog.plain(

@@ -45,7 +45,8 @@ class WeeklyJobs:
 
     async def close(self, now: datetime) -> None:
         async with self.db.session() as session:
-            await reminders.close_periods(session, now, self.cfg)
+            await reminders.close_periods(session, now, self.cfg, score=False)
+        await reminders.score_closed_periods(self.db, now, self.cfg)  # short transactions
 
     async def plan(self, now: datetime) -> None:
         async with self.db.session() as session:

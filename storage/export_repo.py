@@ -7,9 +7,10 @@ an export reads every lead of the jurisdiction, 10 000 and more.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -37,8 +38,11 @@ async def member_names(session: AsyncSession) -> dict[int, str]:
     return dict((await session.execute(stmt)).all())
 
 
-async def leads(session: AsyncSession) -> Sequence[Any]:
-    """Every lead, oldest first, with its unit's and reporter's names."""
+async def leads(
+    session: AsyncSession, start: datetime | None = None, end: datetime | None = None
+) -> Sequence[Any]:
+    """The leads reported in ``[start, end)`` or with any history then (None: every lead), oldest
+    first, with their unit's and reporter's names."""
     stmt = (
         select(
             Lead.id,
@@ -64,11 +68,28 @@ async def leads(session: AsyncSession) -> Sequence[Any]:
         .outerjoin(Member, Member.id == Lead.reporter_id)
         .order_by(Lead.id)
     )
+    if start is not None and end is not None:
+        moved = select(LeadEvent.lead_id).where(LeadEvent.at >= start, LeadEvent.at < end)
+        stmt = stmt.where(
+            or_(and_(Lead.reported_at >= start, Lead.reported_at < end), Lead.id.in_(moved))
+        )
     return (await session.execute(stmt)).all()
 
 
-async def stage_moves(session: AsyncSession) -> Sequence[Any]:
-    """Every stage change of every lead, in order: lead_id, at, from_value, to_value, actor_tg_id."""
+async def stage_moves(
+    session: AsyncSession, lead_ids: Sequence[int] | None = None
+) -> Sequence[Any]:
+    """Every stage change of these leads (None: of every lead), in order: lead_id, at, from_value,
+    to_value, actor_tg_id."""
+    if lead_ids is not None:
+        found: list[Any] = []
+        for i in range(0, len(lead_ids), 500):
+            found += await _stage_moves(session, lead_ids[i : i + 500])
+        return found
+    return await _stage_moves(session, None)
+
+
+async def _stage_moves(session: AsyncSession, lead_ids: Sequence[int] | None) -> Sequence[Any]:
     stmt = (
         select(
             LeadEvent.lead_id,
@@ -78,6 +99,7 @@ async def stage_moves(session: AsyncSession) -> Sequence[Any]:
             LeadEvent.actor_tg_id,
         )
         .where(LeadEvent.kind == "stage")
+        .where(LeadEvent.lead_id.in_(list(lead_ids)) if lead_ids is not None else true())
         .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
     )
     return (await session.execute(stmt)).all()

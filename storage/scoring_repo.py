@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -126,6 +126,78 @@ async def leads_sitting_in(
     return (await session.scalars(stmt.order_by(Lead.id))).all()
 
 
+TIMELINE_COLUMNS = (
+    Lead.id,
+    Lead.unit_id,
+    Lead.project,
+    Lead.company,
+    Lead.industry,
+    Lead.amount_wan,
+    Lead.origin,
+    Lead.stage,
+    Lead.tags,
+    Lead.foreign_usd,
+    Lead.review,
+    Lead.reviewed_at,
+    Lead.duplicate_of,
+    Lead.reported_at,
+)
+EVENT_COLUMNS = (
+    LeadEvent.id,
+    LeadEvent.lead_id,
+    LeadEvent.unit_id,
+    LeadEvent.at,
+    LeadEvent.kind,
+    LeadEvent.from_value,
+    LeadEvent.to_value,
+    LeadEvent.field,
+    LeadEvent.note,
+)
+
+
+def _period_leads(since: datetime, stages: Sequence[str], lead_ids: Sequence[int]) -> Any:
+    """Leads reported or with any history at or after ``since``, live leads now in ``stages``,
+    and these ids."""
+    moved = select(LeadEvent.lead_id).where(LeadEvent.at >= since)
+    sitting = and_(
+        Lead.stage.in_(list(stages)), Lead.duplicate_of.is_(None), Lead.review != Review.REJECTED
+    )
+    return or_(Lead.reported_at >= since, Lead.id.in_(moved), sitting, Lead.id.in_(list(lead_ids)))
+
+
+async def period_leads(
+    session: AsyncSession, since: datetime, stages: Sequence[str], lead_ids: Sequence[int] = ()
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """(leads, their whole history) for a report of the period from ``since`` on, every unit at
+    once, as light rows: see :func:`_period_leads`. Events ordered by lead, instant, id."""
+    where = _period_leads(since, stages, lead_ids)
+    leads = (await session.execute(select(*TIMELINE_COLUMNS).where(where).order_by(Lead.id))).all()
+    events = (
+        await session.execute(
+            select(*EVENT_COLUMNS)
+            .join(Lead, Lead.id == LeadEvent.lead_id)
+            .where(where)
+            .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
+        )
+    ).all()
+    return leads, events
+
+
+async def activities_from(session: AsyncSession, on_or_after: date) -> Sequence[Any]:
+    """Every unit's activities from that day on, light rows (unit_id, id, kind, on_date, review,
+    amount_usd, lead_id)."""
+    stmt = select(
+        Activity.unit_id,
+        Activity.id,
+        Activity.kind,
+        Activity.on_date,
+        Activity.review,
+        Activity.amount_usd,
+        Activity.lead_id,
+    ).where(Activity.on_date >= on_or_after)
+    return (await session.execute(stmt.order_by(Activity.id))).all()
+
+
 async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list[LeadEvent]:
     found: list[LeadEvent] = []
     for i in range(0, len(lead_ids), 500):
@@ -135,11 +207,17 @@ async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list
     return found
 
 
-async def unit_weekly(session: AsyncSession, unit_id: int) -> Sequence[WeeklySubmission]:
-    stmt = select(WeeklySubmission).where(
+async def unit_weekly(
+    session: AsyncSession, unit_id: int, from_key: str | None = None
+) -> Sequence[Any]:
+    """The unit's weekly outcomes (light rows: period_key, outcome); ``from_key`` (a week key,
+    "2026-W05"; keys sort in time order): the periods from that one on only."""
+    stmt = select(WeeklySubmission.period_key, WeeklySubmission.outcome).where(
         WeeklySubmission.unit_id == unit_id, WeeklySubmission.outcome.is_not(None)
     )
-    return (await session.scalars(stmt.order_by(WeeklySubmission.period_key))).all()
+    if from_key is not None:
+        stmt = stmt.where(WeeklySubmission.period_key >= from_key)
+    return (await session.execute(stmt.order_by(WeeklySubmission.period_key))).all()
 
 
 async def leads_by_ids(session: AsyncSession, ids: Iterable[int]) -> Sequence[Lead]:
@@ -177,11 +255,16 @@ LIVE_COLUMNS = (
 )
 
 
-async def live_entries(session: AsyncSession, unit_id: int) -> Sequence[Any]:
-    """The unit's live ledger lines as light rows (id, unit_id, rule_id, module, points, at, source, note, manual)."""
+async def live_entries(
+    session: AsyncSession, unit_id: int, since: datetime | None = None
+) -> Sequence[Any]:
+    """The unit's live ledger lines (dated at or after ``since``; None: all) as light rows
+    (id, unit_id, rule_id, module, points, at, source, note, manual)."""
     stmt = select(*LIVE_COLUMNS).where(
         LedgerEntry.unit_id == unit_id, LedgerEntry.voided_at.is_(None)
     )
+    if since is not None:
+        stmt = stmt.where(LedgerEntry.at >= since)
     return (await session.execute(stmt.order_by(LedgerEntry.at, LedgerEntry.id))).all()
 
 
@@ -243,8 +326,14 @@ async def count_entries(session: AsyncSession) -> tuple[int, int]:
 # --- unit scores -------------------------------------------------------------------------
 
 
-async def unit_score_keys(session: AsyncSession, unit_id: int) -> list[tuple[str, str]]:
+async def unit_score_keys(
+    session: AsyncSession, unit_id: int, from_key: str | None = None
+) -> list[tuple[str, str]]:
+    """The unit's stored spans; ``from_key`` (a year, "2025"): only the keys sorting from it on
+    (every key starts with its year, so: the spans of that year and later)."""
     stmt = select(UnitScore.kind, UnitScore.key).where(UnitScore.unit_id == unit_id)
+    if from_key is not None:
+        stmt = stmt.where(UnitScore.key >= from_key)
     return [(k, key) for k, key in (await session.execute(stmt)).all()]
 
 

@@ -864,20 +864,33 @@ async def collect(
     year = setup.periods.span("year", span.start)
     to_date = Span("year", year.key, year.start, span.end)  # the year up to the period's end
     # Targets and conversion rates as /score computes them (ranking service), over the year to date.
-    histories = {u.id: await scoring.collect_unit(session, u.id, setup) for u in unit_rows}
+    # Only the year's leads and activities are read (scoring.collect_period), and the old projects
+    # a progress table lists: a report's cost follows its year, not the whole history.
+    stages = StageNames.of(setup)
+    last_month = span.key if kind == "month" else f"{year.key}-12"
+    fund_rows = (
+        []
+        if kind == "quarter"
+        else await funds_repo.live_between(session, f"{year.key}-01", last_month)
+    )
+    sitting = stages.order[max(stages.index(stages.forward), 0) :] if kind == "month" else ()
+    histories, lead_events = await scoring.collect_period(
+        session,
+        setup,
+        [u.id for u in unit_rows],
+        year.start,
+        sitting,
+        [r.lead_id for r in fund_rows],
+    )
     targets = {u.id: ranking.targets_for(setup, u, histories[u.id], to_date) for u in unit_rows}
     funnels = {uid: ranking.funnel_for(setup, h, to_date) for uid, h in histories.items()}
     if kind == "quarter":
         table, previous = await _rank_tables(session, setup, span)
         return build_quarter(span, units, table, previous, targets, funnels, as_of)
-    events = await digest_repo.stage_events(session, span.end)
+    # the reports and stage moves of the leads read, in order
+    events = [e for e in lead_events if e.kind in ("report", "stage")]
     leads = _leads(histories, events, span.end)
-    last_month = span.key if kind == "month" else f"{year.key}-12"
-    funds = [
-        FundsFigure(r.lead_id, r.month, r.amount_wan)
-        for r in await funds_repo.live_between(session, f"{year.key}-01", last_month)
-    ]
-    stages = StageNames.of(setup)
+    funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in fund_rows]
     if kind == "year":
         table, previous = await _rank_tables(session, setup, span)
         return build_year(

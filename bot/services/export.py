@@ -4,7 +4,9 @@
 (:class:`bot.export.ExportData`); :func:`bot.export.build_workbook` turns them
 into the file. What each sheet holds for a chosen period (``month`` 2026-11 …):
 
-* 线索台账: every lead, whatever the period (the 台账 is cumulative);
+* 线索台账: the leads reported in the period or with any history in it (a stage
+  moved, an edit, a review); ``whole=True`` (``/export all``, ``leadbot export
+  --all``): every lead, whatever the period (the whole 台账);
 * 周报: the weekly periods whose deadline falls in the period and that have
   begun, one row per unit that existed by the deadline;
 * 计分明细: the live ledger lines dated in the period (voided lines are left out);
@@ -28,6 +30,7 @@ from bot.services.scoring import RANK_KINDS, ScoringSetup
 from storage import export_repo, scoring_repo
 
 DEFAULT_KIND = "month"
+WHOLE_WORDS = frozenset({"all", "全部", "全量"})
 _KEY_KINDS = (
     ("week", r"\d{4}-W\d{1,2}"),
     ("quarter", r"\d{4}-Q[1-4]"),
@@ -41,6 +44,7 @@ _TICK = timedelta(microseconds=1)
 class ExportQuery:
     kind: str
     key: str | None  # None: the period containing now
+    whole: bool = False  # every lead, not only the period's
 
 
 def parse_export_args(text: str, default_kind: str = DEFAULT_KIND) -> ExportQuery:
@@ -48,9 +52,12 @@ def parse_export_args(text: str, default_kind: str = DEFAULT_KIND) -> ExportQuer
     word: str | None = None
     key: str | None = None
     key_kind: str | None = None
+    whole = False
     for token in (text or "").split():
         low = token.lower()
-        if low in ranking.PERIOD_WORDS and word is None:
+        if low in WHOLE_WORDS and not whole:
+            whole = True
+        elif low in ranking.PERIOD_WORDS and word is None:
             word = ranking.PERIOD_WORDS[low]
         elif (found := _key_kind(token)) is not None and key is None:
             key_kind, key = found, token.strip().upper()
@@ -58,7 +65,7 @@ def parse_export_args(text: str, default_kind: str = DEFAULT_KIND) -> ExportQuer
             raise ServiceError("export.usage")
     if word is not None and key_kind is not None and word != key_kind:
         raise ServiceError("export.usage")
-    return ExportQuery(key_kind or word or default_kind, key)
+    return ExportQuery(key_kind or word or default_kind, key, whole)
 
 
 def key_kind(token: str) -> str | None:
@@ -83,14 +90,21 @@ def span_for(setup: ScoringSetup, now: datetime, kind: str, key: str | None) -> 
 
 
 async def collect(
-    session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    kind: str,
+    key: str | None = None,
+    *,
+    whole: bool = False,
 ) -> ExportData:
-    """Every row of the workbook for the period of ``kind`` named ``key`` (or containing ``now``)."""
+    """Every row of the workbook for the period of ``kind`` named ``key`` (or containing ``now``);
+    ``whole``: every lead, not only the period's."""
     span = span_for(setup, now, kind, key)
     zone = setup.zone
     names = await export_repo.member_names(session)
     units = await export_repo.units(session)
-    leads = await _leads(session, zone, names, now)
+    leads = await _leads(session, zone, names, now, None if whole else span)
     weekly = await _weekly(session, setup, span, now, units, names)
     ledger = await _ledger(session, setup, span, {u.id: u.name for u in units}, names)
     table = await ranking.rank(session, setup, now, span.kind, None, span.key)
@@ -108,11 +122,15 @@ def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 async def _leads(
-    session: Any, zone: ZoneInfo, names: dict[int, str], now: datetime
+    session: Any, zone: ZoneInfo, names: dict[int, str], now: datetime, span: Span | None
 ) -> list[LeadLine]:
     this_year = now.astimezone(zone).year
     history: dict[int, list[str]] = {}
-    for m in await export_repo.stage_moves(session):
+    rows = await export_repo.leads(
+        session, *((span.start, span.end) if span is not None else (None, None))
+    )
+    ids = None if span is None else [r.id for r in rows]
+    for m in await export_repo.stage_moves(session, ids):
         local = m.at.astimezone(zone)
         when = f"{local:%m-%d}" if local.year == this_year else f"{local:%Y-%m-%d}"
         step = f"{m.from_value or ''}→{m.to_value or ''} {when}"
@@ -140,7 +158,7 @@ async def _leads(
             "；".join(history.get(r.id, ())),
             r.notes,
         )
-        for r in await export_repo.leads(session)
+        for r in rows
     ]
 
 

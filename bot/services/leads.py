@@ -154,6 +154,8 @@ class CompanyDirectory:
         self.build_ms = (time.perf_counter() - started) * 1000
         log.info("near-match index: %d companies in %.0f ms", len(rows), self.build_ms)
 
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
     async def sync(self, session: AsyncSession) -> None:
         await self.ready()
         for lead_id, key, name in await dedup_repo.first_names_after(session, self.last_id):

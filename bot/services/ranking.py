@@ -339,8 +339,8 @@ async def unit_score(
         for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
         for name in (rule_name(setup, r.rule_id),)
     )
-    history = await collect_unit(session, unit.id, setup)
     year = setup.periods.span("year", now)
+    history = await collect_unit(session, unit.id, setup, year.start)  # the year's leads, not all
     return ScoreView(
         unit.id,
         unit.name,

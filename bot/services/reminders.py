@@ -47,7 +47,7 @@ from bot.services.weekly import (
     substitutes,
     when_text,
 )
-from storage import weekly_repo
+from storage import scoring_repo, weekly_repo
 from storage.models import Member, OutboxMessage
 
 REMIND = "remind:"
@@ -449,8 +449,7 @@ async def _leaders_missing(
 # --------------------------------------------------------------------------------------
 
 
-async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig) -> int:
-    """Close the periods whose deadline has passed (the last two, oldest first)."""
+def _closing_candidates(cfg: WeeklyConfig, now: datetime) -> list[WeeklyPeriod]:
     current = cfg.periods.week_of(now)
     candidates = [
         cfg.periods.previous(cfg.periods.previous(current)),
@@ -458,13 +457,29 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
     ]
     if now >= current.deadline:
         candidates.append(current)
+    return candidates
+
+
+SCORE_BATCH = 25  # units refreshed per transaction after a close: other writers get their turn
+
+
+async def close_periods(
+    session: AsyncSession, now: datetime, cfg: WeeklyConfig, *, score: bool = True
+) -> int:
+    """Close the periods whose deadline has passed (the last two, oldest first).
+
+    ``score=False``: the missing units' points are left to :func:`score_closed_periods`, which
+    the scheduler runs right after this transaction commits (the close itself stays short).
+    """
     added = 0
-    for period in candidates:
+    for period in _closing_candidates(cfg, now):
         if await weekly_repo.skip_of(session, period.key):
             continue  # asked again next tick: a skip taken back within the late window still closes
         if not await weekly_repo.take_mark(session, f"close:{period.key}", now):
             continue
-        summary = await close_period(session, now, cfg, period)
+        summary = await close_period(session, now, cfg, period, score=score)
+        if score:
+            await weekly_repo.take_mark(session, f"scored:{period.key}", now)
         if not (summary.on_time or summary.late or summary.missing):
             continue  # no unit existed then
         rows = []
@@ -519,6 +534,33 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
             )
         added += await weekly_repo.enqueue(session, rows)
     return added
+
+
+async def score_closed_periods(db: Any, now: datetime, cfg: WeeklyConfig) -> int:
+    """The missing penalties of the periods closed with ``score=False``: each missing unit's year
+    from the deadline on, :data:`SCORE_BATCH` units a transaction, then the mark ``scored:<key>``.
+
+    Durable: a period closed but not yet marked scored (a crash in between) is scored again at
+    the next tick -- a refresh that finds its lines written changes nothing. Returns units refreshed.
+    """
+    from bot.services.scoring import refresh_after
+
+    done = 0
+    for period in _closing_candidates(cfg, now):
+        async with db.session() as session:
+            if not await weekly_repo.has_mark(session, f"close:{period.key}"):
+                continue
+            if await weekly_repo.has_mark(session, f"scored:{period.key}"):
+                continue
+            units = sorted({u for u, _ in await scoring_repo.missing_weekly(session, [period.key])})
+        for i in range(0, len(units), SCORE_BATCH):
+            async with db.session() as session:
+                for unit_id in units[i : i + SCORE_BATCH]:
+                    await refresh_after(session, unit_id, now, since=period.deadline)
+            done += len(units[i : i + SCORE_BATCH])
+        async with db.session() as session:
+            await weekly_repo.take_mark(session, f"scored:{period.key}", now)
+    return done
 
 
 # --------------------------------------------------------------------------------------

@@ -486,7 +486,9 @@ async def collect_unit(
                 amount_usd=a.amount_usd,
             )
         )
-    for sub in await scoring_repo.unit_weekly(session, unit_id):
+    # ``since``: the weeks from the one before it on (keys "2026-W05" sort in time order)
+    from_key = None if since is None else periods.previous(periods.week_of(since)).key
+    for sub in await scoring_repo.unit_weekly(session, unit_id, from_key):
         try:
             deadline = periods.by_key(sub.period_key).deadline
         except ValueError:
@@ -496,6 +498,46 @@ async def collect_unit(
         )
     events += await funds_events(session, unit_id, timelines)
     return UnitHistory(events, timelines, activities)
+
+
+async def collect_period(
+    session: Any,
+    setup: ScoringSetup,
+    unit_ids: Sequence[int],
+    since: datetime,
+    sitting_in: Sequence[str] = (),
+    lead_ids: Sequence[int] = (),
+) -> tuple[dict[int, UnitHistory], Sequence[Any]]:
+    """The units' leads' timelines and activities that a report of the period from ``since`` on reads,
+    every unit in three queries (not each unit's whole history; ``events`` is left empty), and
+    the lead events read (light rows: lead_id, kind, at, from_value, to_value, field, note).
+
+    As :func:`collect_unit` with ``since``: the leads reported or moved since then (less the
+    longest stage deadline), with their whole history, and the activities from the day before;
+    besides, the live leads now in one of the stages ``sitting_in`` and the leads ``lead_ids``
+    (a progress table lists old projects too). A lead outside all of these has no event since
+    ``since``: nothing it did can fall in the period.
+    """
+    rules = setup.rules
+    wanted = set(unit_ids)
+    found = {u: UnitHistory([], {}, []) for u in unit_ids}
+    leads, lead_events = await scoring_repo.period_leads(
+        session, since - max_deadline(rules), sitting_in, sorted(set(lead_ids))
+    )
+    by_lead: dict[int, list[Any]] = defaultdict(list)
+    for e in lead_events:
+        by_lead[e.lead_id].append(e)
+    for lead in leads:
+        if lead.review == Review.REJECTED or lead.unit_id not in wanted:
+            continue
+        found[lead.unit_id].timelines[lead.id] = lead_timeline(
+            lead, by_lead.get(lead.id, []), rules.stages
+        )
+    day = since.astimezone(setup.zone).date() - timedelta(days=1)
+    for a in await scoring_repo.activities_from(session, day):
+        if a.review != Review.REJECTED and a.unit_id in wanted:
+            found[a.unit_id].activities.append(a)
+    return found, lead_events
 
 
 async def funds_events(
@@ -631,7 +673,8 @@ async def refresh_unit(
     )
     history = await collect_unit(session, unit_id, setup, load_from, now=now)
     fresh = [_stored(e) for e in engine.derive(setup.rules, history.events, setup.periods)]
-    rows = await scoring_repo.live_entries(session, unit_id)
+    floor = None if keep_from is None else _utc(history_floor(setup, keep_from))
+    rows = await scoring_repo.live_entries(session, unit_id, floor)
     if keep_from is not None:
         cut = _utc(keep_from)
         fresh = [e for e in fresh if e.at >= cut]
@@ -659,6 +702,24 @@ async def refresh_unit(
         since = None if full_scores or not touched else min(touched)
         await recompute_scores(session, setup, unit_id, live, since, now)
     return result
+
+
+def history_floor(setup: ScoringSetup, cut: datetime) -> datetime:
+    """The earliest instant the scores of the spans ending after ``cut`` read (their caps' history).
+
+    A refresh that keeps the entries before ``cut`` recomputes only spans ending after a change at
+    or after ``cut``; the earliest of them starts no earlier than the span of each kind holding
+    ``cut``, and reads back to :func:`engine.history_start` of it. Lines older than that are not
+    loaded: a unit's five years of ledger stay in the database.
+    """
+    starts = [
+        setup.periods.span(kind, cut).start + (_TICK if kind == "week" else timedelta(0))
+        for kind in RANK_KINDS
+    ]
+    return min(
+        min(engine.history_start(setup.rules, s, setup.periods) for s in starts),
+        cut - timedelta(days=8),
+    )
 
 
 def _with(base: ScoringSetup, rules: RuleSet, periods: Periods | None) -> ScoringSetup:
@@ -767,8 +828,9 @@ async def recompute_scores(
     if since is None:
         await scoring_repo.clear_unit_scores(session, unit_id)
         stale: list[tuple[str, str]] = []
-    else:
-        stale = await scoring_repo.unit_score_keys(session, unit_id)
+    else:  # spans ending after ``since``: of its year or later, or a week of the year before
+        year = int(setup.periods.span("year", since).key[:4])
+        stale = await scoring_repo.unit_score_keys(session, unit_id, f"{year - 1:04d}")
     scores: dict[tuple[str, str], Decimal | None] = {}
     for kind in RANK_KINDS:
         if since is None:

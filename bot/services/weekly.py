@@ -1233,9 +1233,19 @@ class PeriodSummary:
 
 
 async def close_period(
-    session: AsyncSession, now: datetime, cfg: WeeklyConfig, period: WeeklyPeriod
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    period: WeeklyPeriod,
+    *,
+    score: bool = True,
 ) -> PeriodSummary:
-    """Mark units without an accepted version missing; return the period's summary."""
+    """Mark units without an accepted version missing; return the period's summary.
+
+    ``score``: refresh each missing unit's points here (its year from the deadline on); False
+    when the caller does it afterwards in short transactions of its own
+    (:func:`bot.services.reminders.score_closed_periods`).
+    """
     subs = await weekly_repo.submissions_for(session, period.key)
     on_time, late, missing, waiting = [], [], [], []
     for unit in await weekly_repo.active_units(session):
@@ -1246,8 +1256,8 @@ async def close_period(
             sub = await weekly_repo.ensure_submission(session, unit.id, period.key, now)
         if sub.accepted_version_id is None:
             sub.outcome, sub.missing_marked_at, sub.updated_at = Outcome.MISSING, now, now
-            # scoring: the missing penalty, at once
-            await refresh_after(session, unit.id, now, cfg.rules)
+            if score:  # scoring: the missing penalty, dated at the deadline
+                await refresh_after(session, unit.id, now, cfg.rules, since=period.deadline)
             missing.append(unit.name)
             if sub.latest_status == VersionStatus.SUBMITTED:
                 waiting.append(unit.name)

@@ -1,0 +1,495 @@
+"""``leadbot bench-data``: a large, realistic jurisdiction for the benchmarks (bench/*.py).
+
+Units (乡镇、县直部门、园区), their liaisons and heads, leads with Chinese company
+names over the years (stages moved forward over time, reviews, a few duplicates
+and edits), activities and the weekly submissions of every week -- written with
+bulk Core inserts in a few large transactions -- then the ledger and the
+per-period scores derived by the real scoring code (``refresh_unit`` per unit),
+so the ledger is what the bot itself would hold. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from bot.dedup import company_key
+from bot.services import scoring
+from bot.services.scoring import ScoringSetup
+from storage.db import Database
+from storage.models import (
+    Activity,
+    JobMark,
+    Lead,
+    LeadEvent,
+    LedgerEntry,
+    Member,
+    Unit,
+    WeeklySubmission,
+    WeeklyVersion,
+)
+
+PLACES = [
+    "城关",
+    "华埠",
+    "马金",
+    "池淮",
+    "杨林",
+    "苏庄",
+    "长虹",
+    "何田",
+    "齐溪",
+    "音坑",
+    "中村",
+    "村头",
+    "桐村",
+    "张湾",
+    "林山",
+    "芹阳",
+    "大溪边",
+    "塘坞",
+]
+DEPARTMENTS = [
+    "发展和改革局",
+    "经济和信息化局",
+    "商务局",
+    "科学技术局",
+    "财政局",
+    "自然资源和规划局",
+    "住房和城乡建设局",
+    "交通运输局",
+    "农业农村局",
+    "文化和广电旅游体育局",
+    "卫生健康局",
+    "市场监督管理局",
+    "生态环境分局",
+    "水利局",
+    "人力资源和社会保障局",
+    "应急管理局",
+    "统计局",
+    "投资促进中心",
+    "供销社",
+    "工商联",
+]
+PARKS = ["经济开发区", "高新技术产业园", "生态工业园", "文旅度假区", "物流园区", "数字经济产业园"]
+SYLLABLES = "华鑫泰宏盛达新通远恒源嘉瑞丰永信海天金银博创德隆浙衢开钱江越辰宇锦晟昊".strip()
+TRADES = [
+    "科技",
+    "新能源",
+    "新材料",
+    "智能装备",
+    "生物医药",
+    "化工",
+    "电子",
+    "物流",
+    "食品",
+    "精密机械",
+    "文旅",
+    "数字科技",
+    "环保",
+    "纺织",
+]
+SUFFIXES = ["有限公司", "股份有限公司", "集团有限公司", "实业有限公司"]
+PROJECTS = [
+    "年产10万吨",
+    "智能制造",
+    "总部基地",
+    "研发中心",
+    "生产线技改",
+    "仓储物流中心",
+    "光伏电站",
+    "文旅综合体",
+    "数据中心",
+]
+INDUSTRIES = [
+    "新能源",
+    "新材料",
+    "高端装备",
+    "生物医药",
+    "数字经济",
+    "文化旅游",
+    "现代农业",
+    "其他",
+]
+ORIGINS = ["省外", "省内", "境外", "本地"]
+NOTES = [
+    "已完成项目对接",
+    "双方就用地问题再次洽谈",
+    "存在问题：用地指标待落实",
+    "项目方考察园区",
+    "合同文本修改中",
+]
+TIMES = [1, 1, 1, 1, 2, 2, 3]
+
+
+@dataclass(frozen=True)
+class BenchSize:
+    units: int = 300
+    leads: int = 100_000
+    ledger: int = 1_000_000
+    years: int = 5
+    seed: int = 20261117
+
+
+@dataclass
+class BenchReport:
+    units: int
+    leads: int
+    lead_events: int
+    activities: int
+    weekly: int
+    ledger: int
+    seconds: float
+
+
+def unit_names(n: int) -> list[tuple[str, str, str]]:
+    """(name, short name, category): towns first, then departments, then parks, numbered beyond."""
+    pool = [(f"{p}镇", p, "乡镇（街道）") for p in PLACES]
+    pool += [(d, d[:4], "县直部门") for d in DEPARTMENTS]
+    pool += [(p, p[:4], "园区平台") for p in PARKS]
+    out = pool[:n]
+    i = 0
+    while len(out) < n:
+        base = pool[i % len(pool)]
+        out.append(
+            (f"{base[0]}{i // len(pool) + 2}分部", f"{base[1]}{i // len(pool) + 2}", base[2])
+        )
+        i += 1
+    return out
+
+
+def company_name(rng: random.Random) -> str:
+    return (
+        "".join(rng.choices(SYLLABLES, k=rng.randint(2, 4)))
+        + rng.choice(TRADES)
+        + rng.choice(SUFFIXES)
+    )
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int = 5000) -> Iterator[Sequence[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+async def _bulk(db: Database, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk Core inserts, 50 000 rows per transaction (other writers still get their turn)."""
+    for i in range(0, len(rows), 50_000):
+        async with db.session() as session:
+            for chunk in _chunks(rows[i : i + 50_000]):
+                await session.execute(insert(table), list(chunk))
+
+
+def _estimated_lines(stage_moves: int, leads: int, weekly: int) -> int:
+    """Ledger lines the leads and weeks will give (≈): the rest is made up with activities."""
+    return leads * 3 // 10 + weekly * 3 // 20
+
+
+async def write(
+    db: Database,
+    setup: ScoringSetup,
+    now: datetime,
+    size: BenchSize,
+    progress: Callable[[str], None] = lambda _: None,
+) -> BenchReport:
+    """Fill an empty, migrated database; returns the counts written."""
+    started = time.perf_counter()
+    rng = random.Random(size.seed)
+    first = now - timedelta(days=365 * size.years)
+    created = first - timedelta(days=30)
+    stages = list(setup.rules.stages)
+    periods = setup.periods
+
+    units: list[dict[str, Any]] = [
+        {"id": i, "name": n, "short_name": s, "category": c, "active": True, "created_at": created}
+        for i, (n, s, c) in enumerate(unit_names(size.units), start=1)
+    ]
+    members: list[dict[str, Any]] = [
+        {
+            "id": 1,
+            "tg_user_id": 900_000_001,
+            "unit_id": None,
+            "role": "leader",
+            "display_name": "县领导",
+            "username": None,
+            "locale": None,
+            "active": True,
+            "joined_at": created,
+            "invite_id": None,
+        },
+    ]
+    for u in units:
+        for k, role in enumerate(("liaison", "head")):
+            members.append(
+                {
+                    "id": len(members) + 1,
+                    "tg_user_id": 800_000_000 + u["id"] * 10 + k,
+                    "unit_id": u["id"],
+                    "role": role,
+                    "display_name": ("联络员" if k == 0 else "负责人") + u["short_name"],
+                    "username": None,
+                    "locale": None,
+                    "active": True,
+                    "joined_at": created,
+                    "invite_id": None,
+                }
+            )
+    await _bulk(db, Unit, units)
+    await _bulk(db, Member, members)
+    progress(f"units {len(units)}, members {len(members)}")
+
+    span = (now - first).total_seconds()
+    leads: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    firsts: dict[str, int] = {}
+    for lead_id in range(1, size.leads + 1):
+        unit = rng.randint(1, size.units)
+        at = first + timedelta(seconds=rng.random() * span)
+        at = at.replace(microsecond=0)
+        name = company_name(rng)
+        key = company_key(name)
+        dup = firsts.get(key) if rng.random() < 0.6 else None
+        if dup is None and key in firsts:
+            name = name.replace("有限公司", f"第{lead_id}有限公司")
+            key = company_key(name)
+        roll = rng.random()
+        review = "verified" if roll < 0.65 else ("rejected" if roll < 0.7 else "pending")
+        amount = Decimal(rng.choice([500, 1000, 3000, 5000, 10000, 20000, 50000]))
+        stage = stages[0]
+        events.append(
+            {
+                "lead_id": lead_id,
+                "unit_id": unit,
+                "at": at,
+                "actor_tg_id": 800_000_000 + unit * 10,
+                "kind": "report",
+                "from_value": None,
+                "to_value": stage,
+                "field": None,
+                "note": None,
+            }
+        )
+        when = at
+        for step, nxt in enumerate(stages[1:]):
+            # Most leads stay leads; about one in twelve gets to talks, half of those further, …
+            if (
+                rng.random() > (0.08 if step == 0 else 0.5)
+                or dup is not None
+                or review == "rejected"
+            ):
+                break
+            when = when + timedelta(days=rng.randint(5, 200), hours=rng.randint(0, 8))
+            if when >= now:
+                break
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": when,
+                    "actor_tg_id": 800_000_000 + unit * 10,
+                    "kind": "stage",
+                    "from_value": stage,
+                    "to_value": nxt,
+                    "field": None,
+                    "note": rng.choice(NOTES),
+                }
+            )
+            stage = nxt
+        reviewed_at = None
+        if review != "pending":
+            reviewed_at = min(at + timedelta(days=rng.randint(1, 20)), now - timedelta(hours=1))
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": reviewed_at,
+                    "actor_tg_id": 900_000_001,
+                    "kind": "verify" if review == "verified" else "reject",
+                    "from_value": None,
+                    "to_value": None,
+                    "field": None,
+                    "note": None,
+                }
+            )
+        if rng.random() < 0.05:
+            edit_at = min(at + timedelta(days=rng.randint(1, 60)), now - timedelta(hours=2))
+            before = amount
+            amount = amount * 2
+            events.append(
+                {
+                    "lead_id": lead_id,
+                    "unit_id": unit,
+                    "at": edit_at,
+                    "actor_tg_id": 800_000_000 + unit * 10,
+                    "kind": "edit",
+                    "from_value": f"{before}",
+                    "to_value": f"{amount}",
+                    "field": "amount_wan",
+                    "note": None,
+                }
+            )
+        if dup is None:
+            firsts[key] = lead_id
+        leads.append(
+            {
+                "id": lead_id,
+                "unit_id": unit,
+                "reporter_id": 2 + (unit - 1) * 2,
+                "reported_at": at,
+                "updated_at": when,
+                "project": f"{name[:4]}{rng.choice(PROJECTS)}项目",
+                "company": name,
+                "company_key": key,
+                "first_key": None if dup is not None else key,
+                "duplicate_of": dup,
+                "industry": rng.choice(INDUSTRIES),
+                "amount_wan": amount,
+                "origin": rng.choice(ORIGINS),
+                "stage": stage,
+                "tags": [],
+                "foreign_usd": None,
+                "contact_name": None,
+                "contact_phone": None,
+                "channel": None,
+                "notes": None,
+                "attachments": [],
+                "review": review,
+                "review_note": None,
+                "reviewed_by": 900_000_001 if reviewed_at else None,
+                "reviewed_at": reviewed_at,
+                "near_confirmed": False,
+            }
+        )
+    events.sort(key=lambda e: (e["at"], e["lead_id"]))
+    await _bulk(db, Lead, leads)
+    await _bulk(db, LeadEvent, events)
+    stage_moves = sum(1 for e in events if e["kind"] == "stage")
+    progress(f"leads {len(leads)}, lead events {len(events)}")
+    del leads, events, firsts
+
+    subs: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    week = periods.week_of(first)
+    while week.deadline < now:
+        for u in units:
+            roll = rng.random()
+            outcome = "on_time" if roll < 0.85 else ("late" if roll < 0.95 else "missing")
+            sub_id = len(subs) + 1
+            version_id = None
+            done_at = None
+            if outcome != "missing":
+                version_id = len(versions) + 1
+                done_at = week.deadline + (
+                    timedelta(hours=rng.randint(2, 60))
+                    if outcome == "late"
+                    else -timedelta(hours=rng.randint(1, 72))
+                )
+                versions.append(
+                    {
+                        "id": version_id,
+                        "submission_id": sub_id,
+                        "number": 1,
+                        "content": {"work": "本周开展项目对接和走访", "trips": [], "progress": []},
+                        "submitted_by_tg": 800_000_000 + u["id"] * 10,
+                        "submitted_by_name": "联络员",
+                        "submitted_at": done_at,
+                        "status": "confirmed",
+                        "late": outcome == "late",
+                        "decided_at": done_at,
+                        "decided_by_tg": 800_000_001 + u["id"] * 10,
+                        "return_reason": None,
+                    }
+                )
+            subs.append(
+                {
+                    "id": sub_id,
+                    "unit_id": u["id"],
+                    "period_key": week.key,
+                    "latest_number": 1 if version_id else 0,
+                    "latest_status": "confirmed" if version_id else None,
+                    "accepted_version_id": version_id,
+                    "outcome": outcome,
+                    "done_at": done_at,
+                    "missing_marked_at": week.deadline if outcome == "missing" else None,
+                    "updated_at": done_at or week.deadline,
+                }
+            )
+        week = periods.next(week)
+    await _bulk(
+        db,
+        JobMark,
+        [{"name": f"close:{k}", "at": now} for k in sorted({s["period_key"] for s in subs})],
+    )
+    await _bulk(db, WeeklySubmission, subs)
+    await _bulk(db, WeeklyVersion, versions)
+    progress(f"weekly submissions {len(subs)}")
+
+    kinds: list[str] = [
+        k for k in ("training", "packaging", "event", "intent") if k in setup.rules.activities
+    ]
+    kinds = kinds or sorted(setup.rules.activities)
+    n_acts = max(0, size.ledger - _estimated_lines(stage_moves, size.leads, len(subs)))
+    days = max(1, (now.date() - first.date()).days)
+    acts: list[dict[str, Any]] = []
+    for i in range(1, n_acts + 1):
+        unit = rng.randint(1, size.units)
+        on = first.date() + timedelta(days=rng.randrange(days))
+        acts.append(
+            {
+                "id": i,
+                "unit_id": unit,
+                "reporter_id": 2 + (unit - 1) * 2,
+                "created_by": 800_000_000 + unit * 10,
+                "lead_id": None,
+                "kind": rng.choice(kinds),
+                "on_date": on,
+                "text": f"开展招商活动{i}",
+                "amount_usd": None,
+                "attachments": [],
+                "review": "verified",
+                "review_note": None,
+                "reviewed_by": None,
+                "reviewed_at": None,
+                "created_at": datetime.combine(on, datetime.min.time(), UTC) + timedelta(hours=10),
+                "origin_ref": None,
+            }
+        )
+    await _bulk(db, Activity, acts)
+    progress(f"activities {len(acts)}")
+    del acts, subs, versions
+
+    for u in units:
+        async with db.session() as session:
+            await scoring.refresh_unit(session, u["id"], setup, None, now, full_scores=True)
+        if u["id"] % 50 == 0:
+            progress(f"ledger derived for {u['id']} units")
+    async with db.session() as session:
+        await scoring.remember_rules(session, setup, now)
+        counts = [
+            int(await session.scalar(select(func.count()).select_from(t)) or 0)
+            for t in (Lead, LeadEvent, Activity, WeeklySubmission, LedgerEntry)
+        ]
+    return BenchReport(
+        size.units,
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        time.perf_counter() - started,
+    )
+
+
+def default_now() -> datetime:
+    """The benches' fixed clock: a Tuesday in November (mid-month, mid-week)."""
+    return datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
+
+
+def first_day(now: datetime, years: int) -> date:
+    return (now - timedelta(days=365 * years)).date()

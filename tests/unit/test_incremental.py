@@ -1,0 +1,241 @@
+"""Costs that follow the period (issue 16): every incremental path equals the full re-derivation.
+
+A seeded history (``leadbot bench-data``, small: stages, reviews, duplicates, edits, activities,
+on-time/late/missing weeks over two years) is read both ways: the digests and ``/score`` from
+the period's rows only against the same from every unit's whole history; the weekly close in
+short transactions, a late submission, an /adjust, a stage moved back and a week across the new
+year, after which the ledger equals a full rescore and every stored span a full recompute.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot import benchdata
+from bot.config import Settings
+from bot.services import digests, export, lead_updates, ranking, reminders, scoring
+from bot.services.access import resolve_actor
+from bot.services.weekly import WeeklyConfig
+from storage import digest_repo, scoring_repo
+from storage.db import Database
+from storage.models import Lead, LeadEvent, WeeklySubmission
+from tests.unit.test_scoring import assert_scores_match_full_recompute
+
+SETTINGS = Settings(admins=[1000], rules_file="jiaocheng")
+NOW = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # in 2027-W01, which began on 2026-12-31
+MID_2026 = datetime(2026, 8, 20, 2, 0, tzinfo=UTC)  # a /score asked in August: later rows exist
+LEADER = 900_000_001
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded history for the module (copied per test: the tests write)."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("incremental") / "seed.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.ensure_schema()
+        size = benchdata.BenchSize(units=6, leads=400, ledger=2500, years=2, seed=7)
+        await benchdata.write(db, scoring.setup_for(SETTINGS), NOW, size)
+        await db.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def seeded_copy(seeded: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "history.db"
+    shutil.copyfile(seeded, copy)
+    return copy
+
+
+@pytest.fixture
+async def history(seeded_copy: Path) -> AsyncIterator[Database]:
+    copy = seeded_copy
+    db = Database(f"sqlite+aiosqlite:///{copy}")
+    yield db
+    await db.dispose()
+
+
+async def full_period(
+    session: Any,
+    setup: scoring.ScoringSetup,
+    unit_ids: Sequence[int],
+    since: datetime,
+    sitting_in: Sequence[str] = (),
+    lead_ids: Sequence[int] = (),
+) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
+    """The reference: every unit's whole history, every lead's events (what collect read before)."""
+    histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
+    return histories, await digest_repo.stage_events(session, NOW + timedelta(days=3650))
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("month", "2026-01"),
+        ("month", "2025-12"),
+        ("month", "2026-11"),
+        ("quarter", "2026-Q1"),
+        ("year", "2025"),
+        ("half", "2026-11-H1"),
+    ],
+)
+async def test_a_digest_from_the_periods_rows_equals_one_from_the_whole_history(
+    history: Database, monkeypatch: pytest.MonkeyPatch, kind: str, key: str
+) -> None:
+    setup = scoring.setup_for(SETTINGS)
+    async with history.session() as s:
+        fast = await digests.collect(s, setup, NOW, kind, key)
+    monkeypatch.setattr(scoring, "collect_period", full_period)
+    async with history.session() as s:
+        full = await digests.collect(s, setup, NOW, kind, key)
+    assert fast == full
+    if isinstance(fast, digests.MonthReport):
+        assert fast.progress and fast.total_year.effective  # old projects listed, the year counted
+
+
+async def test_score_of_the_year_from_its_rows_equals_the_whole_history(
+    history: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = scoring.setup_for(SETTINGS)
+    async with history.session() as s:
+        leader = await resolve_actor(s, SETTINGS, LEADER, "县领导", "zh")
+        names = [u.name for u in await scoring_repo.units(s)]
+        fast = [await ranking.unit_score(s, setup, MID_2026, leader, n, "year") for n in names]
+    whole = scoring.collect_unit
+
+    async def ignoring_since(
+        session: Any, unit_id: int, setup: Any, since: Any = None, **kw: Any
+    ) -> Any:
+        return await whole(session, unit_id, setup, None, **kw)
+
+    monkeypatch.setattr(ranking, "collect_unit", ignoring_since)
+    async with history.session() as s:
+        full = [await ranking.unit_score(s, setup, MID_2026, leader, n, "year") for n in names]
+    assert fast == full
+    assert any(f.base for view in fast for f in view.funnel) and all(v.rules for v in fast)
+
+
+async def test_close_late_adjust_and_reversal_leave_the_ledger_a_full_rescore_would(
+    history: Database,
+) -> None:
+    setup = scoring.setup_for(SETTINGS)
+    cfg = WeeklyConfig.from_settings(SETTINGS, setup.periods)
+    week = cfg.periods.week_of(NOW)
+    assert week.start.astimezone(setup.zone).year == 2026 and week.deadline.year == 2027
+    closing = week.deadline + timedelta(minutes=1)
+    async with history.session() as s:
+        await reminders.close_periods(s, closing, cfg, score=False)
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(WeeklySubmission)
+                .where(
+                    WeeklySubmission.period_key == week.key, WeeklySubmission.outcome == "missing"
+                )
+            )
+            == 6
+        )
+    assert await reminders.score_closed_periods(history, closing, cfg) == 6
+    assert await reminders.score_closed_periods(history, closing, cfg) == 0  # marked scored
+    # A late week of last month, handed in now: the outcome changes, the unit's year is refreshed.
+    late_key = cfg.periods.previous(cfg.periods.previous(cfg.periods.previous(week))).key
+    async with history.session() as s:
+        sub = (
+            await s.scalars(
+                select(WeeklySubmission).where(
+                    WeeklySubmission.period_key == late_key, WeeklySubmission.unit_id == 2
+                )
+            )
+        ).one()
+        await s.execute(
+            update(WeeklySubmission).where(WeeklySubmission.id == sub.id).values(outcome="late")
+        )
+        await scoring.refresh_after(s, 2, closing, SETTINGS)
+    # An /adjust the day after the close, and a leader moving a signed lead back.
+    async with history.session() as s:
+        leader = await resolve_actor(s, SETTINGS, LEADER, "县领导", "zh")
+        name = (await scoring_repo.units(s))[2].name
+        await ranking.adjust(
+            s, setup, closing + timedelta(days=1), leader, name, Decimal("-1.5"), "周报质量"
+        )
+        signed = (
+            await s.scalars(select(Lead).where(Lead.stage == "签约").order_by(Lead.id))
+        ).first()
+        assert signed is not None
+        first_stage = setup.rules.stages[0]
+    async with history.session() as s:
+        await lead_updates.move_stage(
+            s,
+            closing + timedelta(days=1, hours=1),
+            leader,
+            signed.id,
+            first_stage,
+            "退回",
+            SETTINGS,
+        )
+    async with history.session() as s:
+        moved = await s.scalar(
+            select(func.count())
+            .select_from(LeadEvent)
+            .where(
+                LeadEvent.lead_id == signed.id,
+                LeadEvent.to_value == first_stage,
+                LeadEvent.kind == "stage",
+            )
+        )
+        assert moved == 1
+    diffs = await scoring.rescore_all(history, setup, closing + timedelta(days=2))
+    assert not any(d.added or d.removed for d in diffs), [d for d in diffs if d.added or d.removed]
+    await assert_scores_match_full_recompute(history, setup)
+
+
+async def test_a_month_export_holds_the_months_leads_and_all_holds_every_one(
+    history: Database,
+) -> None:
+    setup = scoring.setup_for(SETTINGS)
+    async with history.session() as s:
+        month = await export.collect(s, setup, NOW, "month", "2026-06")
+        whole = await export.collect(s, setup, NOW, "month", "2026-06", whole=True)
+        span = setup.periods.span_by_key("month", "2026-06")
+        reported = set(
+            (
+                await s.scalars(
+                    select(Lead.id).where(
+                        Lead.reported_at >= span.start, Lead.reported_at < span.end
+                    )
+                )
+            ).all()
+        )
+        moved = set(
+            (
+                await s.scalars(
+                    select(LeadEvent.lead_id).where(
+                        LeadEvent.at >= span.start, LeadEvent.at < span.end
+                    )
+                )
+            ).all()
+        )
+        every = await s.scalar(select(func.count()).select_from(Lead))
+    assert {int(line.code[1:]) for line in month.leads} == reported | moved
+    assert len(whole.leads) == every and every > len(month.leads) > 0
+    assert month.ledger == whole.ledger and month.weekly == whole.weekly
+
+
+def test_export_arguments_ask_for_the_whole_library() -> None:
+    assert export.parse_export_args("all") == export.ExportQuery("month", None, True)
+    assert export.parse_export_args("全部 2026-Q3") == export.ExportQuery(
+        "quarter", "2026-Q3", True
+    )

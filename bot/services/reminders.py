@@ -556,7 +556,7 @@ async def score_closed_periods(db: Any, now: datetime, cfg: WeeklyConfig) -> int
         for i in range(0, len(units), SCORE_BATCH):
             async with db.session() as session:
                 for unit_id in units[i : i + SCORE_BATCH]:
-                    await refresh_after(session, unit_id, now, since=period.deadline)
+                    await refresh_after(session, unit_id, now, cfg.rules, since=period.deadline)
             done += len(units[i : i + SCORE_BATCH])
         async with db.session() as session:
             await weekly_repo.take_mark(session, f"scored:{period.key}", now)

@@ -258,7 +258,7 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
 
 async def on_bench_data(path: Path, queries: int) -> None:
     """The same figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md)."""
-    db = Database(f"sqlite+aiosqlite:///{os.path.abspath(path)}")
+    db = Database(f"sqlite+aiosqlite:///{path.resolve()}")  # noqa: ASYNC240 - once, before any I/O
     try:
         await run("sqlite (bench-data)", db, queries)
     finally:

@@ -175,7 +175,7 @@ class DingTalkStandIn:
     def send_file(
         self, staff_id: str, name: str, content: bytes, *, group: str | None = None
     ) -> str | None:
-        code = self._store_file(name, content)
+        code = self.store_file(name, content)
         # Documented file message: content.downloadCode + content.fileName.
         return self._push_message(
             staff_id, group, "file", {"content": {"downloadCode": code, "fileName": name}}
@@ -184,7 +184,7 @@ class DingTalkStandIn:
     def send_picture(
         self, staff_id: str, content: bytes, *, group: str | None = None
     ) -> str | None:
-        code = self._store_file("image.png", content)
+        code = self.store_file("image.png", content)
         return self._push_message(
             staff_id,
             group,
@@ -221,7 +221,7 @@ class DingTalkStandIn:
         }
         return self._call(self.gateway.push("CALLBACK", CARD_CALLBACK_TOPIC, data))
 
-    def _store_file(self, name: str, content: bytes) -> str:
+    def store_file(self, name: str, content: bytes) -> str:
         code = "dc" + secrets.token_urlsafe(18)
         self._on_loop(self.openapi.files.__setitem__, code, StoredFile(name, content))
         return code

@@ -17,6 +17,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
 from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
@@ -34,10 +35,13 @@ from storage.models.weekly import (
 )
 
 __all__ = [
+    "PRINCIPAL_BASE",
     "Activity",
     "ActivityKind",
     "AuditEntry",
     "Base",
+    "ChannelIdentity",
+    "ChannelMessage",
     "Chat",
     "ChatKind",
     "FundsRecord",

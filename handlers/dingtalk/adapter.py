@@ -1,0 +1,287 @@
+"""The DingTalk adapter: robot messages in → the same services → DingTalk markdown out.
+
+One incoming robot message is handled in one unit of work: its ``msgId`` is recorded (a
+redelivered frame is then recognised and only acknowledged), the sender and the group get
+their principal ids (bot/services/identities.py), the command runs through the same service
+Telegram's handler calls, and only after the commit are the replies sent and the frame ACKed.
+
+Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
+:data:`ALIASES`); a bare invite code sent 1:1 joins.  Commands whose Telegram flow is a form
+(``/report``, ``/weekly``, ``/activity`` …) wait for the platform-neutral form engine and
+answer ``dingtalk.not_yet`` here — said plainly, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import catalog
+from bot.catalog import Html
+from bot.commands import for_role
+from bot.config import Settings
+from bot.services import ServiceError, chats, invites
+from bot.services.access import Actor, resolve_actor
+from bot.services.identities import first_sight, principal_of
+from handlers.dingtalk.openapi import DingTalkError, OpenApiClient, markdown
+from handlers.dingtalk.render import html_to_markdown, split_markdown
+from handlers.dingtalk.sdk import dingtalk_stream
+from storage.db import Database
+from storage.models import ChatKind, Role
+
+__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "parse_command"]
+
+_LOGGER = logging.getLogger(__name__)
+
+CHANNEL = "dingtalk"
+MAX_TEXT = 4000
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# Chinese aliases; the same words are meant to work on Telegram once its router adopts them.
+ALIASES: dict[str, str] = {
+    "开始": "start",
+    "帮助": "help",
+    "报送线索": "report",
+    "报送": "report",
+    "周报": "weekly",
+    "状态": "status",
+    "排名": "rank",
+    "得分": "score",
+    "线索": "leads",
+    "活动": "activity",
+    "绑定": "bind",
+    "解绑": "unbind",
+    "取消": "cancel",
+}
+# What this adapter serves itself today; everything else answers dingtalk.not_yet.
+SERVED = ("start", "help", "bind", "unbind")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    msg_id: str
+    staff_id: str
+    nick: str
+    group: str | None  # open conversation id of a group chat; None in 1:1
+    group_title: str | None
+    msgtype: str
+    text: str
+    download_code: str | None = None
+    file_name: str | None = None
+
+
+def parse_incoming(data: dict[str, Any]) -> Incoming:
+    msg = dingtalk_stream.ChatbotMessage.from_dict(data)
+    raw_content = data.get("content")
+    content: dict[str, Any] = raw_content if isinstance(raw_content, dict) else {}
+    text = ""
+    if msg.message_type == "text" and msg.text is not None:
+        text = msg.text.content or ""
+    elif msg.message_type == "richText":
+        text = "".join(msg.get_text_list() or [])
+    group = msg.conversation_id if msg.conversation_type == "2" else None
+    return Incoming(
+        msg_id=str(msg.message_id),
+        staff_id=str(msg.sender_staff_id or msg.sender_id),
+        nick=str(msg.sender_nick or ""),
+        group=group,
+        group_title=msg.conversation_title,
+        msgtype=str(msg.message_type),
+        text=text.strip(),
+        download_code=content.get("downloadCode"),
+        file_name=content.get("fileName")
+        or ("image.png" if msg.message_type == "picture" else None),
+    )
+
+
+def parse_command(text: str, private: bool) -> tuple[str, str] | None:
+    """``(command, args)`` of a message, or None for plain text."""
+    head, _, rest = text.strip().partition(" ")
+    if head.startswith("/") and len(head) > 1:
+        return head[1:].split("@", 1)[0].lower(), rest.strip()
+    if head in ALIASES:
+        return ALIASES[head], rest.strip()
+    if private and invites.TOKEN_RE.fullmatch(text.strip()):
+        return "start", text.strip()
+    return None
+
+
+@dataclass
+class Reply:
+    html: Html  # catalog output; rendered for DingTalk once, when sent
+
+
+class DingTalkAdapter:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        now: Callable[[], datetime],
+        api: OpenApiClient,
+    ) -> None:
+        self.db, self.settings, self.now, self.api = db, settings, now, api
+        self.handled = 0
+
+    # ------------------------------------------------------------------ the SDK side
+    def sdk_handler(self) -> Any:
+        adapter = self
+
+        class _Handler(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
+            async def process(self, callback: Any) -> tuple[int, str]:
+                try:
+                    await adapter.handle(callback.data)
+                except Exception:  # logged; not ACKed as OK, so DingTalk delivers it again
+                    _LOGGER.exception("DingTalk message %s failed", callback.headers.message_id)
+                    return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
+                return dingtalk_stream.AckMessage.STATUS_OK, "OK"
+
+        return _Handler()
+
+    # ------------------------------------------------------------------ one message
+    async def handle(self, data: dict[str, Any]) -> None:
+        incoming = parse_incoming(data)
+        now = self.now()
+        async with self.db.session() as session:
+            if not await first_sight(session, now, CHANNEL, incoming.msg_id):
+                return  # a redelivery of a message already handled
+            principal = await principal_of(
+                session, now, CHANNEL, "user", incoming.staff_id, incoming.nick
+            )
+            actor = await resolve_actor(session, self.settings, principal, incoming.nick, None)
+            if incoming.staff_id in self.settings.dingtalk_admins:
+                actor = dataclasses.replace(actor, role=Role.ADMIN)
+            replies = await self._dispatch(session, now, incoming, actor)
+        self.handled += 1
+        for reply in replies:
+            await self._send(incoming, reply)
+
+    async def _dispatch(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor
+    ) -> list[Reply]:
+        t = self._t(actor.locale)
+        private = incoming.group is None
+        if len(incoming.text) > MAX_TEXT:
+            return [Reply(t("dingtalk.too_long", length=len(incoming.text), limit=MAX_TEXT))]
+        command = parse_command(incoming.text, private)
+        if command is not None and command[0] == "start" and command[1] and private:
+            return [await self._join(session, now, incoming, actor, command[1])]
+        if not actor.is_member:
+            return [Reply(t("access.stranger"))]
+        if incoming.download_code is not None:
+            return [await self._file(incoming, actor)]
+        if command is None:
+            return [Reply(t("dingtalk.unknown"))]
+        name, args = command
+        if name == "start":
+            hello = t("start.hello", name=actor.display_name)
+            return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]
+        if name == "help":
+            return [Reply(self._help(actor, group=not private))]
+        if name in ("bind", "unbind"):
+            return [await self._bind(session, now, incoming, actor, name, args)]
+        available = "、".join(f"/{n}" for n in SERVED)
+        return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
+
+    async def _join(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str
+    ) -> Reply:
+        t = self._t(actor.locale)
+        try:
+            joined = await invites.redeem(
+                session, now, token, actor.tg_user_id, incoming.nick, None
+            )
+        except ServiceError as err:
+            return Reply(t(err.code, **err.params))
+        key = "start.joined" if joined.changed else "start.already_joined"
+        role = catalog.plain(f"role.{joined.role.value}", actor.locale)
+        unit = joined.unit_name or catalog.plain("unit.none", actor.locale)
+        joined_actor = dataclasses.replace(actor, role=joined.role)
+        text = t(key, name=joined.display_name, unit=unit, role=role)
+        return Reply(Html(text + "\n\n" + self._commands(joined_actor, group=False)))
+
+    async def _bind(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor, name: str, args: str
+    ) -> Reply:
+        t = self._t(actor.locale)
+        if not actor.is_admin:
+            return Reply(t("access.admin_only"))
+        if incoming.group is None:
+            return Reply(t("bind.not_group"))
+        chat = await principal_of(
+            session, now, CHANNEL, "group", incoming.group, incoming.group_title
+        )
+        if name == "unbind":
+            removed = await chats.unbind(session, now, actor.tg_user_id, chat)
+            return Reply(t("bind.removed" if removed else "bind.nothing"))
+        try:
+            result = await chats.bind(
+                session, now, actor.tg_user_id, chat, incoming.group_title, args
+            )
+        except ServiceError as err:
+            return Reply(t(err.code, **err.params))
+        if result.kind is ChatKind.LEADERS:
+            return Reply(t("bind.leaders"))
+        return Reply(t("bind.unit", unit=result.unit_name))
+
+    async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
+        t = self._t(actor.locale)
+        name = incoming.file_name or "file"
+        try:
+            await self.api.download(str(incoming.download_code), MAX_FILE_BYTES)
+        except DingTalkError as err:
+            if err.code == "tooLarge":
+                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=MAX_FILE_BYTES >> 20))
+            raise
+        return Reply(t("dingtalk.file_not_expected", name=name))
+
+    def _help(self, actor: Actor, group: bool) -> Html:
+        role = catalog.plain(f"role.{actor.role.value}", actor.locale) if actor.role else ""
+        unit = actor.unit_name or catalog.plain("unit.none", actor.locale)
+        header = catalog.t("help.header", actor.locale, role=role, unit=unit)
+        return Html(header + "\n" + self._commands(actor, group))
+
+    def _commands(self, actor: Actor, group: bool) -> str:
+        lines = []
+        for c in for_role(actor.role, group=group):
+            if c.name == "start":
+                continue
+            alias = next((a for a, n in ALIASES.items() if n == c.name), None)
+            shown = f"/{c.name}" + (f"（{alias}）" if alias else "")
+            description = catalog.plain(f"cmd.{c.name}", actor.locale)
+            lines.append(
+                catalog.t("help.line", actor.locale, command=shown, description=description)
+            )
+        return "\n".join(lines)
+
+    @staticmethod
+    def _t(locale: str) -> Callable[..., Html]:
+        def t(key: str, /, **values: Any) -> Html:
+            return catalog.t(key, locale, **values)
+
+        return t
+
+    # ------------------------------------------------------------------ sending
+    async def _send(self, incoming: Incoming, reply: Reply) -> None:
+        body = html_to_markdown(reply.html)
+        title = _title(reply.html)
+        for part in split_markdown(body):
+            try:
+                if incoming.group is not None:
+                    await self.api.send_to_group(incoming.group, markdown(title, part))
+                else:
+                    await self.api.send_to_users([incoming.staff_id], markdown(title, part))
+            except DingTalkError:
+                _LOGGER.exception("DingTalk reply to %s failed", incoming.staff_id)
+                return
+
+
+def _title(html: str) -> str:
+    """The notification preview: the first line, without markup, short."""
+    first = re.sub(r"<[^>]+>", "", html.strip().split("\n", 1)[0])
+    return (
+        (first[:20] or "招商线索").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -155,18 +156,47 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     token = settings.token_value()
+    if not token and settings.dingtalk_enabled:
+        return _run_dingtalk_only(settings)
     if not token:
         raise ConfigError(
-            "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
+            "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather "
+            "(or set LEADBOT_DINGTALK_CLIENT_ID/_CLIENT_SECRET/_ROBOT_CODE for DingTalk); "
             "without one, try `leadbot console --demo`"
         )
     from bot.app import ALLOWED_UPDATES, build_application
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
+    if settings.dingtalk_enabled:
+        from bot.clock import SystemClock
+        from handlers.dingtalk.runtime import attach_to_telegram
+
+        attach_to_telegram(app, settings, db, SystemClock())
+        log.info("DingTalk: served in the same process")
     log.info("starting long polling on %s", _safe_url(settings.database_url))
     app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     asyncio.run(db.dispose())
+    return 0
+
+
+def _run_dingtalk_only(settings: Settings) -> int:
+    """DingTalk alone: no Telegram token.  The scheduler still lives in the Telegram
+    application, so reminders do not go out in this mode yet (docs/dingtalk.md)."""
+    from bot.clock import SystemClock
+    from handlers.dingtalk.runtime import serve_dingtalk
+
+    async def serve() -> None:
+        db = Database(settings.database_url)
+        await db.ensure_schema()
+        try:
+            await serve_dingtalk(settings, db, SystemClock())
+        finally:
+            await db.dispose()
+
+    log.info("starting DingTalk Stream mode on %s", _safe_url(settings.database_url))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
     return 0
 
 

@@ -18,6 +18,7 @@ from storage.models.access import (
 )
 from storage.models.base import Base, UTCDateTime
 from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
+from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
@@ -44,6 +45,7 @@ __all__ = [
     "ChannelMessage",
     "Chat",
     "ChatKind",
+    "FormDraft",
     "FundsRecord",
     "Invite",
     "JobMark",

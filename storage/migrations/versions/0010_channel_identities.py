@@ -1,7 +1,7 @@
 """channel identities (DingTalk people and groups) and seen channel messages
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0007 (0005 before the forms merge)
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import storage.models
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0007"  # "0005" on its own; chained after forms' 0007 once merged
 branch_labels = None
 depends_on = None
 

@@ -59,6 +59,8 @@ class SentMessage:
     @property
     def buttons(self) -> list[tuple[str, str]]:
         """(title, action URL) pairs of an action card, in order."""
+        if "singleTitle" in self.param:  # sampleActionCard: one button
+            return [(str(self.param["singleTitle"]), str(self.param.get("singleURL", "")))]
         out: list[tuple[str, str]] = []
         for i in range(1, 6):
             title = self.param.get(f"actionTitle{i}")

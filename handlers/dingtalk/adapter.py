@@ -20,15 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from bot import catalog
 from bot.catalog import Html
 from bot.commands import for_role
 from bot.config import Settings
-from bot.services import ServiceError, chats, invites
+from bot.forms import FormEngine
+from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
+from bot.services import ServiceError, Services, chats, invites
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
-from handlers.dingtalk.openapi import DingTalkError, OpenApiClient, markdown
+from handlers.dingtalk.openapi import Button, DingTalkError, OpenApiClient, action_card, markdown
 from handlers.dingtalk.render import html_to_markdown, split_markdown
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
@@ -59,6 +62,11 @@ ALIASES: dict[str, str] = {
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
 SERVED = ("start", "help", "bind", "unbind")
+# Commands that open a form of the engine (bot/forms), 1:1 only.
+FORM_ENTRIES = {"report": "report"}
+MAX_CARD_BUTTONS = 5
+# A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
+BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,7 @@ def parse_command(text: str, private: bool) -> tuple[str, str] | None:
 @dataclass
 class Reply:
     html: Html  # catalog output; rendered for DingTalk once, when sent
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
 
 
 class DingTalkAdapter:
@@ -122,8 +131,12 @@ class DingTalkAdapter:
         settings: Settings,
         now: Callable[[], datetime],
         api: OpenApiClient,
+        *,
+        engine: FormEngine | None = None,
+        services: Services | None = None,
     ) -> None:
         self.db, self.settings, self.now, self.api = db, settings, now, api
+        self.engine, self.services = engine, services
         self.handled = 0
 
     # ------------------------------------------------------------------ the SDK side
@@ -171,11 +184,17 @@ class DingTalkAdapter:
             return [await self._join(session, now, incoming, actor, command[1])]
         if not actor.is_member:
             return [Reply(t("access.stranger"))]
+        if self.engine is not None:
+            form_replies = await self._form(session, now, incoming, actor, command)
+            if form_replies is not None:
+                return form_replies
         if incoming.download_code is not None:
             return [await self._file(incoming, actor)]
         if command is None:
             return [Reply(t("dingtalk.unknown"))]
         name, args = command
+        if name in FORM_ENTRIES:
+            return [Reply(t("access.private_only"))]  # forms are filled in 1:1
         if name == "start":
             hello = t("start.hello", name=actor.display_name)
             return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]
@@ -185,6 +204,63 @@ class DingTalkAdapter:
             return [await self._bind(session, now, incoming, actor, name, args)]
         available = "、".join(f"/{n}" for n in SERVED)
         return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
+
+    # ------------------------------------------------------------------ forms
+    async def _form(
+        self,
+        session: Any,
+        now: datetime,
+        incoming: Incoming,
+        actor: Actor,
+        command: tuple[str, str] | None,
+    ) -> list[Reply] | None:
+        """The form engine's turn; None lets the other commands answer."""
+        engine = self.engine
+        assert engine is not None
+        if incoming.group is not None:
+            return None
+        ctx = FormContext(
+            session=session, services=self.services, actor=actor,
+            person=f"dt:{incoming.staff_id}", now=now, locale=actor.locale,
+        )  # fmt: skip
+        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
+        if pressed is not None and engine.owns(pressed["data"]):
+            outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))
+            if outcome.status in (Status.STALE, Status.NONE):
+                return [Reply(catalog.t("fallback.stale_button", actor.locale))]
+            return [self._outcome(outcome, actor.locale)]
+        if command is not None:
+            name, args = command
+            form = FORM_ENTRIES.get(name) or (FORM_ENTRIES.get(args) if name == "start" else None)
+            if form is not None:
+                return [self._outcome(await engine.start(ctx, form), actor.locale)]
+            if name != "cancel":
+                return None  # any other command: the form waits
+            outcome = await engine.cancel(ctx)
+        elif incoming.download_code is not None:
+            # Kept per channel: the reference names DingTalk and its downloadCode.
+            ref = FileRef(
+                f"dingtalk:{incoming.download_code}", "document", incoming.file_name or ""
+            )
+            outcome = await engine.file(ctx, ref)
+        elif incoming.msgtype in ("text", "richText"):
+            outcome = await engine.text(ctx, incoming.text)
+        else:
+            outcome = await engine.other(ctx)
+        if outcome.status is Status.NONE:
+            return None
+        return [self._outcome(outcome, actor.locale)]
+
+    def _outcome(self, outcome: Outcome, locale: str) -> Reply:
+        engine = self.engine
+        assert engine is not None
+        buttons: list[tuple[str, str]] = []
+        if outcome.view is not None:
+            for row in outcome.view.rows:
+                for button in row:
+                    label = label_text(button.label, locale)
+                    buttons.append((label, f"{label} [{engine.encode(button.value)}]"))
+        return Reply(outcome.text(locale), tuple(buttons))
 
     async def _join(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str
@@ -266,17 +342,35 @@ class DingTalkAdapter:
 
     # ------------------------------------------------------------------ sending
     async def _send(self, incoming: Incoming, reply: Reply) -> None:
-        body = html_to_markdown(reply.html)
         title = _title(reply.html)
-        for part in split_markdown(body):
+        parts = split_markdown(html_to_markdown(reply.html))
+        messages = [markdown(title, part) for part in parts]
+        if reply.buttons:
+            # Buttons go on the last part; an action card holds five, more go on follow-ups.
+            chunks = [
+                reply.buttons[i : i + MAX_CARD_BUTTONS]
+                for i in range(0, len(reply.buttons), MAX_CARD_BUTTONS)
+            ]
+            messages[-1] = action_card(title, parts[-1], _buttons(chunks[0]))
+            more = catalog.plain("dingtalk.more_choices", self.settings.locale)
+            messages += [action_card(title, more, _buttons(chunk)) for chunk in chunks[1:]]
+        for message in messages:
             try:
                 if incoming.group is not None:
-                    await self.api.send_to_group(incoming.group, markdown(title, part))
+                    await self.api.send_to_group(incoming.group, message)
                 else:
-                    await self.api.send_to_users([incoming.staff_id], markdown(title, part))
+                    await self.api.send_to_users([incoming.staff_id], message)
             except DingTalkError:
                 _LOGGER.exception("DingTalk reply to %s failed", incoming.staff_id)
                 return
+
+
+def _buttons(pairs: Any) -> list[Button]:
+    """dtmd links: pressing one sends ``answer`` as the user's own message in the chat."""
+    return [
+        Button(label, "dtmd://dingtalkclient/sendMessage?content=" + quote(answer, safe=""))
+        for label, answer in pairs
+    ]
 
 
 def _title(html: str) -> str:

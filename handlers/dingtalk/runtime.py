@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.forms import FormEngine
+from bot.forms import report as report_form
+from bot.services import Services
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
 from handlers.dingtalk.sdk import dingtalk_stream, openapi_endpoint, point_sdk_at, run_stream
@@ -23,8 +27,20 @@ _LOGGER = logging.getLogger(__name__)
 CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
 
 
-async def serve_dingtalk(settings: Settings, db: Database, clock: Clock) -> None:
-    """Serve DingTalk until cancelled."""
+def default_engine(settings: Settings) -> FormEngine:
+    """The forms served on DingTalk when no Telegram application shares its engine."""
+    return FormEngine([report_form.form()], timedelta(minutes=settings.form_timeout_minutes))
+
+
+async def serve_dingtalk(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    engine: FormEngine | None = None,
+    services: Services | None = None,
+) -> None:
+    """Serve DingTalk until cancelled (with Telegram's form engine and services, if given)."""
     assert settings.dingtalk_enabled
     assert settings.dingtalk_client_secret is not None
     endpoint = openapi_endpoint()
@@ -33,7 +49,14 @@ async def serve_dingtalk(settings: Settings, db: Database, clock: Clock) -> None
     api = OpenApiClient(
         endpoint, str(settings.dingtalk_client_id), secret, str(settings.dingtalk_robot_code)
     )
-    adapter = DingTalkAdapter(db, settings, clock.now, api)
+    adapter = DingTalkAdapter(
+        db,
+        settings,
+        clock.now,
+        api,
+        engine=engine or default_engine(settings),
+        services=services or Services(db=db, clock=clock, settings=settings),
+    )
     client = dingtalk_stream.DingTalkStreamClient(
         dingtalk_stream.Credential(settings.dingtalk_client_id, secret)
     )
@@ -53,7 +76,9 @@ def attach_to_telegram(app: Any, settings: Settings, db: Database, clock: Clock)
         if previous_init is not None:
             await previous_init(application)
         application.bot_data["dingtalk_task"] = asyncio.create_task(
-            serve_dingtalk(settings, db, clock)
+            serve_dingtalk(
+                settings, db, clock, engine=application.forms, services=application.services
+            )
         )
 
     async def stop(application: Any) -> None:

@@ -31,7 +31,14 @@ from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
 from bot.services import ServiceError, Services, chats, invites
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
-from handlers.dingtalk.openapi import Button, DingTalkError, OpenApiClient, action_card, markdown
+from handlers.dingtalk.openapi import (
+    Button,
+    DingTalkError,
+    OpenApiClient,
+    SendResult,
+    action_card,
+    markdown,
+)
 from handlers.dingtalk.render import html_to_markdown, split_markdown
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
@@ -342,6 +349,21 @@ class DingTalkAdapter:
 
     # ------------------------------------------------------------------ sending
     async def _send(self, incoming: Incoming, reply: Reply) -> None:
+        try:
+            if incoming.group is not None:
+                await self.send_reply(None, incoming.group, reply)
+            else:
+                await self.send_reply(incoming.staff_id, None, reply)
+        except DingTalkError:
+            _LOGGER.exception("DingTalk reply to %s failed", incoming.staff_id)
+
+    async def send_reply(
+        self, staff_id: str | None, group: str | None, reply: Reply
+    ) -> SendResult | None:
+        """Render ``reply`` for DingTalk and send it to a person or a group.
+
+        Raises the client's :class:`DingTalkError` classes; returns the batchSend result of
+        the last part for a person (``invalid`` lists a person who left)."""
         title = _title(reply.html)
         parts = split_markdown(html_to_markdown(reply.html))
         messages = [markdown(title, part) for part in parts]
@@ -354,15 +376,16 @@ class DingTalkAdapter:
             messages[-1] = action_card(title, parts[-1], _buttons(chunks[0]))
             more = catalog.plain("dingtalk.more_choices", self.settings.locale)
             messages += [action_card(title, more, _buttons(chunk)) for chunk in chunks[1:]]
+        result: SendResult | None = None
         for message in messages:
-            try:
-                if incoming.group is not None:
-                    await self.api.send_to_group(incoming.group, message)
-                else:
-                    await self.api.send_to_users([incoming.staff_id], message)
-            except DingTalkError:
-                _LOGGER.exception("DingTalk reply to %s failed", incoming.staff_id)
-                return
+            if group is not None:
+                await self.api.send_to_group(group, message)
+            else:
+                assert staff_id is not None
+                result = await self.api.send_to_users([staff_id], message)
+                if result.invalid:
+                    return result
+        return result
 
 
 def _buttons(pairs: Any) -> list[Button]:

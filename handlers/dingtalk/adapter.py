@@ -28,7 +28,7 @@ from bot.commands import for_role
 from bot.config import Settings
 from bot.forms import FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
-from bot.services import ServiceError, Services, chats, invites
+from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
 from handlers.dingtalk.openapi import (
@@ -68,7 +68,7 @@ ALIASES: dict[str, str] = {
     "取消": "cancel",
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "bind", "unbind")
+SERVED = ("start", "help", "report", "rank", "score", "bind", "unbind")
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report"}
 MAX_CARD_BUTTONS = 5
@@ -209,6 +209,8 @@ class DingTalkAdapter:
             return [Reply(self._help(actor, group=not private))]
         if name in ("bind", "unbind"):
             return [await self._bind(session, now, incoming, actor, name, args)]
+        if name in ("rank", "score"):
+            return [await self._ranking(session, now, actor, name, args)]
         available = "、".join(f"/{n}" for n in SERVED)
         return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
 
@@ -310,6 +312,34 @@ class DingTalkAdapter:
             return Reply(t("bind.leaders"))
         return Reply(t("bind.unit", unit=result.unit_name))
 
+    async def _ranking(
+        self, session: Any, now: datetime, actor: Actor, name: str, args: str
+    ) -> Reply:
+        """/rank and /score: the same services, and Telegram's catalog-only renderers (they
+        read ``locale``, ``t`` and ``services`` from the context they are given)."""
+        from handlers.ranking import render_rank, render_score
+
+        view = _RenderContext(actor.locale, self.settings)
+        setup = scoring.setup_for(self.settings)
+        try:
+            if name == "rank":
+                categories = await ranking.categories(session)
+                query = ranking.parse_rank_args(args, self.settings.rank_default_period, categories)
+                table = await ranking.rank(
+                    session, setup, now, query.kind, query.category, query.key
+                )
+                return Reply(render_rank(view, table))  # type: ignore[arg-type]
+            words = args.split()
+            kind = "year"
+            if words and words[-1].lower() in ranking.PERIOD_WORDS:
+                kind = ranking.PERIOD_WORDS[words.pop().lower()]
+            score = await ranking.unit_score(
+                session, setup, now, actor, " ".join(words) or None, kind
+            )
+            return Reply(render_score(view, score))  # type: ignore[arg-type]
+        except ServiceError as err:
+            return Reply(catalog.t(err.code, actor.locale, **err.params))
+
     async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
         t = self._t(actor.locale)
         name = incoming.file_name or "file"
@@ -386,6 +416,24 @@ class DingTalkAdapter:
                 if result.invalid:
                     return result
         return result
+
+
+@dataclass(frozen=True)
+class _RenderContext:
+    """What the catalog-only renderers read from a context: locale, t, label, services."""
+
+    locale: str
+    settings: Settings
+
+    @property
+    def services(self) -> Any:
+        return self
+
+    def t(self, key: str, /, **values: Any) -> Html:
+        return catalog.t(key, self.locale, **values)
+
+    def label(self, key: str, /, **values: Any) -> str:
+        return catalog.plain(key, self.locale, **values)
 
 
 def _buttons(pairs: Any) -> list[Button]:

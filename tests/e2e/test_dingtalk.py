@@ -245,3 +245,13 @@ async def test_a_button_of_an_older_card_is_stale(world: DingTalkWorld) -> None:
     assert msg_id
     await asyncio.to_thread(world.standin.wait_acked, msg_id)
     assert "这个按钮已失效" in world.standin.messages()[-1].text
+
+
+async def test_rank_and_score_through_the_same_services(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    [rank] = await world.say("liaison1", "排名")
+    assert "招商一局" in rank.text and "排名" in rank.text
+    [score] = await world.say("liaison1", "得分")
+    assert "招商一局" in score.text
+    [group_rank] = await world.say("liaison1", "/rank", group="cidunit1")
+    assert group_rank.to == ("group", "cidunit1") and "招商一局" in group_rank.text

@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database"
     )
     con.add_argument(
+        "--channel",
+        choices=("telegram", "dingtalk"),
+        default="telegram",
+        help="which stand-in the people type into (dingtalk: docs/dingtalk.md)",
+    )
+    con.add_argument(
         "--database-url",
         help="database to use (default: DATABASE_URL, or a temporary one with --demo)",
     )
@@ -272,6 +278,14 @@ def cmd_console(args: argparse.Namespace) -> int:
             ) from None
         if start.tzinfo is None:
             start = start.replace(tzinfo=settings.zone)
+    if getattr(args, "channel", "telegram") == "dingtalk":
+        from bot.dingtalk_console import run_dingtalk_console
+
+        return asyncio.run(
+            run_dingtalk_console(
+                settings, demo=args.demo, database_url=args.database_url, start=start
+            )
+        )
     return asyncio.run(
         run_console(settings, demo=args.demo, database_url=args.database_url, start=start)
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
 
-__all__ = ["External", "external_of", "first_sight", "principal_of"]
+__all__ = ["External", "external_of", "first_sight", "link_identity", "principal_of"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,31 @@ async def first_sight(session: AsyncSession, now: datetime, channel: str, messag
     except IntegrityError:
         return False
     return True
+
+
+async def link_identity(
+    session: AsyncSession,
+    now: datetime,
+    channel: str,
+    kind: str,
+    external_id: str,
+    principal_id: int,
+    display_name: str | None = None,
+) -> None:
+    """Make ``external_id`` on ``channel`` the same person (or chat) as ``principal_id`` —
+    e.g. a Telegram member's DingTalk account.  An existing link is moved."""
+    row = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.kind == kind,
+            ChannelIdentity.external_id == external_id,
+        )
+    )
+    if row is None:
+        row = ChannelIdentity(
+            channel=channel, kind=kind, external_id=external_id[:128], created_at=now
+        )
+        session.add(row)
+    row.principal_id = principal_id
+    row.display_name = (display_name or None) and display_name[:128]
+    await session.flush()

@@ -13,6 +13,7 @@ answer ``dingtalk.not_yet`` here — said plainly, not silently ignored.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -35,6 +36,7 @@ from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
     OpenApiClient,
+    RateLimited,
     SendResult,
     action_card,
     markdown,
@@ -72,6 +74,7 @@ SERVED = ("start", "help", "report", "rank", "score", "bind", "unbind")
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report"}
 MAX_CARD_BUTTONS = 5
+SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
 # A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
 BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
 
@@ -408,13 +411,20 @@ class DingTalkAdapter:
             messages += [action_card(title, more, _buttons(chunk)) for chunk in chunks[1:]]
         result: SendResult | None = None
         for message in messages:
-            if group is not None:
-                await self.api.send_to_group(group, message)
-            else:
-                assert staff_id is not None
-                result = await self.api.send_to_users([staff_id], message)
-                if result.invalid:
-                    return result
+            for attempt in range(SEND_RETRIES + 1):
+                try:
+                    if group is not None:
+                        await self.api.send_to_group(group, message)
+                    else:
+                        assert staff_id is not None
+                        result = await self.api.send_to_users([staff_id], message)
+                    break
+                except RateLimited as exc:  # DingTalk's flow control: wait, send this part again
+                    if attempt == SEND_RETRIES:
+                        raise
+                    await asyncio.sleep(exc.retry_after)
+            if result is not None and result.invalid:
+                return result
         return result
 
 

@@ -65,11 +65,15 @@ class TransientError(DingTalkError):
     pass
 
 
-def classify(status: int, body: dict[str, Any]) -> DingTalkError:
+def classify(
+    status: int, body: dict[str, Any], wait: float = DEFAULT_RATE_LIMIT_WAIT
+) -> DingTalkError:
+    """DingTalk's answer as one of the error classes (``wait``: how long a throttle lasts —
+    DingTalk sends no Retry-After, so this is ours)."""
     code = str(body.get("code", ""))
     message = str(body.get("message", ""))
     if "QpsLimit" in code or "Throttling" in code or status == 429:
-        return RateLimited(status, code, message, DEFAULT_RATE_LIMIT_WAIT)
+        return RateLimited(status, code, message, wait)
     if status >= 500 or status == 0:
         return TransientError(status, code, message)
     return PermanentError(status, code, message)
@@ -146,7 +150,9 @@ class OpenApiClient:
         now: Callable[[], float] = time.monotonic,
         pacer: GroupPacer | None = None,
         timeout: float = 15.0,
+        rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
     ) -> None:
+        self.rate_limit_wait = rate_limit_wait
         self.base_url = base_url.rstrip("/")
         self.client_id, self.client_secret, self.robot_code = client_id, client_secret, robot_code
         self.refresh_margin = refresh_margin
@@ -197,7 +203,7 @@ class OpenApiClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientError(0, type(exc).__name__, str(exc)) from exc
         if status != 200:
-            raise classify(status, answer if isinstance(answer, dict) else {})
+            raise classify(status, answer if isinstance(answer, dict) else {}, self.rate_limit_wait)
         return answer if isinstance(answer, dict) else {}
 
     async def _authorized(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -79,13 +79,13 @@ class ChannelBot:
                     where.external_id, None, Reply(Html(text), tuple(buttons))
                 )
                 if result is not None and result.invalid:
-                    raise Forbidden("Forbidden: the person left the organisation (DingTalk)")
+                    raise Forbidden("the person left the organisation (DingTalk)")
         except RateLimited as exc:
             raise RetryAfter(max(1, math.ceil(exc.retry_after))) from exc
         except TransientError as exc:
             raise NetworkError(f"DingTalk {exc.status} {exc.code}") from exc
         except PermanentError as exc:
-            raise Forbidden(f"Forbidden: DingTalk {exc.status} {exc.code}: {exc.message}") from exc
+            raise Forbidden(f"DingTalk {exc.status} {exc.code}: {exc.message}") from exc
         return SimpleNamespace(message_id=None)
 
     async def send_document(self, chat_id: int | str, *args: Any, **kwargs: Any) -> Any:

@@ -89,8 +89,9 @@ async def world(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[DingTa
         dingtalk_admins=[ADMIN_STAFF],
     )  # fmt: skip
     api = OpenApiClient(
-        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code
-    )
+        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code,
+        rate_limit_wait=0.05,
+    )  # fmt: skip
     adapter = DingTalkAdapter(
         sqlite_db, settings, clock.now, api,
         engine=default_engine(settings),
@@ -255,3 +256,10 @@ async def test_rank_and_score_through_the_same_services(world: DingTalkWorld) ->
     assert "招商一局" in score.text
     [group_rank] = await world.say("liaison1", "/rank", group="cidunit1")
     assert group_rank.to == ("group", "cidunit1") and "招商一局" in group_rank.text
+
+
+async def test_a_throttled_reply_waits_and_is_sent_once(world: DingTalkWorld) -> None:
+    world.standin.throttle("/v1.0/robot/oToMessages/batchSend", 2)
+    [reply] = await world.say("stranger", "帮助")
+    assert "仅供已登记的单位使用" in reply.text
+    assert len(world.standin.recorder.calls_to("/v1.0/robot/oToMessages/batchSend")) == 3

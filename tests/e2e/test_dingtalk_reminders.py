@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn
 from bot.services import invites
@@ -20,6 +21,7 @@ from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
 from handlers.dingtalk.outbox_bridge import route_outbox_to_dingtalk
 from handlers.dingtalk.sdk import dingtalk_stream, point_sdk_at, run_stream
+from storage.models import PRINCIPAL_BASE, OutboxMessage, OutboxStatus
 from tests.e2e.harness import Harness
 from tests.e2e.test_weekly import at, reminder_counts, tick
 
@@ -61,8 +63,9 @@ async def mixed(world_harness: Harness) -> AsyncIterator[Mixed]:
     standin.add_group(DT_GROUP, "财政局招商群")
     h.settings.dingtalk_admins = [DT_ADMIN]
     api = OpenApiClient(
-        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code
-    )
+        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code,
+        rate_limit_wait=0.05,
+    )  # fmt: skip
     adapter = DingTalkAdapter(
         h.db, h.settings, h.clock.now, api, engine=h.app.forms, services=h.app.services
     )
@@ -113,3 +116,27 @@ async def test_dingtalk_liaison_and_group_get_each_reminder_once_across_restarts
     # The Telegram group of 财政局 lost its binding to the DingTalk group; others unchanged.
     assert reminder_counts(h, "还剩 24 小时").get(-1001000000004) is None
     assert reminder_counts(h, "还剩 24 小时")[1101] == 1
+
+
+async def test_a_dingtalk_person_who_left_fails_permanently_and_is_not_retried(
+    mixed: Mixed,
+) -> None:
+    h = mixed.h
+    async with h.db.session() as s:
+        [info] = await invites.create_invites(
+            s, h.clock.now(), 1000, "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)], timedelta(days=1), False,
+        )  # fmt: skip
+    assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
+    mixed.standin.remove_user(DT_LIAISON)  # left the organisation
+    before = len(mixed.standin.recorder.calls_to(BATCH))
+    await tick(h, at(18, 17))
+    await tick(h, at(18, 17, 5))
+    async with h.db.session() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+    [row] = [r for r in rows if r.chat_id <= -PRINCIPAL_BASE and r.kind.startswith("remind:")]
+    assert row.status == OutboxStatus.FAILED and "left the organisation" in (row.error or "")
+    batch_calls = [
+        c for c in mixed.standin.recorder.calls_to(BATCH)[before:] if DT_LIAISON in str(c.body)
+    ]
+    assert len(batch_calls) == 1  # not retried

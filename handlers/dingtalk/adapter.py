@@ -363,8 +363,8 @@ class DingTalkAdapter:
     def _commands(self, actor: Actor, group: bool) -> str:
         lines = []
         for c in for_role(actor.role, group=group):
-            if c.name == "start":
-                continue
+            if c.name == "start" or c.name not in SERVED:
+                continue  # only what works on DingTalk; the rest answers dingtalk.not_yet
             alias = next((a for a, n in ALIASES.items() if n == c.name), None)
             shown = f"/{c.name}" + (f"（{alias}）" if alias else "")
             description = catalog.plain(f"cmd.{c.name}", actor.locale)

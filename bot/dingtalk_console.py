@@ -215,11 +215,19 @@ async def run_dingtalk_console(
                     session, clock.now(), since=clock.now() - timedelta(weeks=8)
                 )
                 for u in world.users:
-                    await link_identity(session, clock.now(), "dingtalk", "user", u.handle,
-                                        u.tg_id, u.name)  # fmt: skip
+                    await link_identity(
+                        session, clock.now(), "dingtalk", "user", u.handle, u.tg_id, u.name
+                    )
                 for g in world.groups:
-                    await link_identity(session, clock.now(), "dingtalk", "group",
-                                        f"cid{abs(g.tg_chat_id)}", g.tg_chat_id, g.title)  # fmt: skip
+                    await link_identity(
+                        session,
+                        clock.now(),
+                        "dingtalk",
+                        "group",
+                        f"cid{abs(g.tg_chat_id)}",
+                        g.tg_chat_id,
+                        g.title,
+                    )
             settings = settings.model_copy(
                 update={
                     "admins": sorted({*settings.admins, world.users[0].tg_id}),
@@ -230,11 +238,17 @@ async def run_dingtalk_console(
         elif not settings.dingtalk_admins:
             settings = settings.model_copy(update={"dingtalk_admins": ["you"]})
         app = build_application(
-            settings, db, clock, token=api.token, base_url=api.base_url,
-            base_file_url=api.base_file_url, run_jobs=False,
-        )  # fmt: skip
-        adapter = DingTalkAdapter(db, settings, clock.now, dt_api, engine=app.forms,
-                                  services=app.services)  # fmt: skip
+            settings,
+            db,
+            clock,
+            token=api.token,
+            base_url=api.base_url,
+            base_file_url=api.base_file_url,
+            run_jobs=False,
+        )
+        adapter = DingTalkAdapter(
+            db, settings, clock.now, dt_api, engine=app.forms, services=app.services
+        )
         route_outbox_to_dingtalk(app, adapter)
         console = DingTalkConsole(standin, api, app, clock, out, tty)
         if world:

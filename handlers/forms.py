@@ -286,9 +286,13 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         assert actor is not None
         async with context.session() as session:
             ctx = FormContext(
-                session=session, services=context.services, actor=actor,
-                person=person(actor.tg_user_id), now=context.now(), locale=context.locale,
-            )  # fmt: skip
+                session=session,
+                services=context.services,
+                actor=actor,
+                person=person(actor.tg_user_id),
+                now=context.now(),
+                locale=context.locale,
+            )
             outcome: Outcome = await call(ctx)
         return outcome
 

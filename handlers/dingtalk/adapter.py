@@ -232,9 +232,13 @@ class DingTalkAdapter:
         if incoming.group is not None:
             return None
         ctx = FormContext(
-            session=session, services=self.services, actor=actor,
-            person=f"dt:{incoming.staff_id}", now=now, locale=actor.locale,
-        )  # fmt: skip
+            session=session,
+            services=self.services,
+            actor=actor,
+            person=f"dt:{incoming.staff_id}",
+            now=now,
+            locale=actor.locale,
+        )
         pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
         if pressed is not None and engine.owns(pressed["data"]):
             outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))

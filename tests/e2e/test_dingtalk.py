@@ -64,9 +64,14 @@ class DingTalkWorld:
                 await units.add_unit(s, self.adapter.now(), unit)
                 self.units.add(unit)
             [info] = await invites.create_invites(
-                s, self.adapter.now(), 1, unit,
-                [invites.InviteRequest(invites.Role(role), 1)], timedelta(days=1), False,
-            )  # fmt: skip
+                s,
+                self.adapter.now(),
+                1,
+                unit,
+                [invites.InviteRequest(invites.Role(role), 1)],
+                timedelta(days=1),
+                False,
+            )
         return info.token
 
 
@@ -84,19 +89,27 @@ async def world(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[DingTa
         standin.add_user(staff, nick)
     standin.add_group("cidunit1", "招商一局工作群")
     settings = Settings(
-        database_url=sqlite_db.url, dingtalk_client_id=standin.client_id,
-        dingtalk_client_secret=standin.client_secret, dingtalk_robot_code=standin.robot_code,
+        database_url=sqlite_db.url,
+        dingtalk_client_id=standin.client_id,
+        dingtalk_client_secret=standin.client_secret,
+        dingtalk_robot_code=standin.robot_code,
         dingtalk_admins=[ADMIN_STAFF],
-    )  # fmt: skip
+    )
     api = OpenApiClient(
-        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code,
+        standin.base_url,
+        standin.client_id,
+        standin.client_secret,
+        standin.robot_code,
         rate_limit_wait=0.05,
-    )  # fmt: skip
+    )
     adapter = DingTalkAdapter(
-        sqlite_db, settings, clock.now, api,
+        sqlite_db,
+        settings,
+        clock.now,
+        api,
         engine=default_engine(settings),
         services=Services(db=sqlite_db, clock=clock, settings=settings),
-    )  # fmt: skip
+    )
     client = dingtalk_stream.DingTalkStreamClient(
         dingtalk_stream.Credential(standin.client_id, standin.client_secret)
     )

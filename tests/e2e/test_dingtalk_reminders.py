@@ -63,9 +63,12 @@ async def mixed(world_harness: Harness) -> AsyncIterator[Mixed]:
     standin.add_group(DT_GROUP, "财政局招商群")
     h.settings.dingtalk_admins = [DT_ADMIN]
     api = OpenApiClient(
-        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code,
+        standin.base_url,
+        standin.client_id,
+        standin.client_secret,
+        standin.robot_code,
         rate_limit_wait=0.05,
-    )  # fmt: skip
+    )
     adapter = DingTalkAdapter(
         h.db, h.settings, h.clock.now, api, engine=h.app.forms, services=h.app.services
     )
@@ -92,9 +95,14 @@ async def test_dingtalk_liaison_and_group_get_each_reminder_once_across_restarts
     h = mixed.h
     async with h.db.session() as s:
         [info] = await invites.create_invites(
-            s, h.clock.now(), 1000, "招商引资部",
-            [invites.InviteRequest(invites.Role.LIAISON, 1)], timedelta(days=1), False,
-        )  # fmt: skip
+            s,
+            h.clock.now(),
+            1000,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)],
+            timedelta(days=1),
+            False,
+        )
     assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
     assert "财政局" in await mixed.say(DT_ADMIN, "绑定 财政局", group=DT_GROUP)
 
@@ -124,9 +132,14 @@ async def test_a_dingtalk_person_who_left_fails_permanently_and_is_not_retried(
     h = mixed.h
     async with h.db.session() as s:
         [info] = await invites.create_invites(
-            s, h.clock.now(), 1000, "招商引资部",
-            [invites.InviteRequest(invites.Role.LIAISON, 1)], timedelta(days=1), False,
-        )  # fmt: skip
+            s,
+            h.clock.now(),
+            1000,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)],
+            timedelta(days=1),
+            False,
+        )
     assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
     mixed.standin.remove_user(DT_LIAISON)  # left the organisation
     before = len(mixed.standin.recorder.calls_to(BATCH))

@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="seed a small demo jurisdiction in a fresh database"
     )
     con.add_argument(
+        "--channel",
+        choices=("telegram", "dingtalk"),
+        default="telegram",
+        help="which stand-in the people type into (dingtalk: docs/dingtalk.md)",
+    )
+    con.add_argument(
         "--database-url",
         help="database to use (default: DATABASE_URL, or a temporary one with --demo)",
     )
@@ -224,9 +230,12 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     token = settings.token_value()
+    if not token and settings.dingtalk_enabled:
+        return _run_dingtalk_only(settings)
     if not token:
         raise ConfigError(
-            "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather; "
+            "config error: LEADBOT_TOKEN (token): expected the bot token from @BotFather "
+            "(or set LEADBOT_DINGTALK_CLIENT_ID/_CLIENT_SECRET/_ROBOT_CODE for DingTalk); "
             "without one, try `leadbot console --demo`"
         )
     _require_admins(settings)
@@ -254,6 +263,12 @@ async def _poll(settings: Settings) -> int:
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
+    if settings.dingtalk_enabled:
+        from bot.clock import SystemClock
+        from handlers.dingtalk.runtime import attach_to_telegram
+
+        attach_to_telegram(app, settings, db, SystemClock())
+        log.info("DingTalk: served in the same process")
     log.info("starting long polling on %s", _safe_url(settings.database_url))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -274,6 +289,26 @@ async def _poll(settings: Settings) -> int:
             await app.shutdown()
         finally:
             await db.dispose()
+    return 0
+
+
+def _run_dingtalk_only(settings: Settings) -> int:
+    """DingTalk alone: no Telegram token.  The scheduler still lives in the Telegram
+    application, so reminders do not go out in this mode yet (docs/dingtalk.md)."""
+    from bot.clock import SystemClock
+    from handlers.dingtalk.runtime import serve_dingtalk
+
+    async def serve() -> None:
+        db = Database(settings.database_url)
+        await db.ensure_schema()
+        try:
+            await serve_dingtalk(settings, db, SystemClock())
+        finally:
+            await db.dispose()
+
+    log.info("starting DingTalk Stream mode on %s", _safe_url(settings.database_url))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
     return 0
 
 
@@ -443,6 +478,14 @@ def cmd_console(args: argparse.Namespace) -> int:
             ) from None
         if start.tzinfo is None:
             start = start.replace(tzinfo=settings.zone)
+    if getattr(args, "channel", "telegram") == "dingtalk":
+        from bot.dingtalk_console import run_dingtalk_console
+
+        return asyncio.run(
+            run_dingtalk_console(
+                settings, demo=args.demo, database_url=args.database_url, start=start
+            )
+        )
     return asyncio.run(
         run_console(settings, demo=args.demo, database_url=args.database_url, start=start)
     )

@@ -45,6 +45,7 @@ def _alias(name: str, *extra: str) -> AliasChoices:
 EXPECTED: dict[str, str] = {
     "token": "the bot token from @BotFather, like 123456:ABC-DEF…",
     "admins": "comma-separated Telegram user ids (positive numbers; ask @userinfobot), e.g. 12345,67890",
+    "dingtalk_admins": "comma-separated DingTalk staff ids (userid), e.g. manager1234,0612",
     "database_url": "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASS@HOST/DB",
     "tz": "an IANA time zone name such as Asia/Shanghai",
     "locale": "zh_CN or en",
@@ -192,6 +193,20 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(default=None, validation_alias=_alias("token"))
     admins: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("admins")
+    )
+    # DingTalk (钉钉) Stream mode, docs/dingtalk.md: the internal app's AppKey/AppSecret, its
+    # robot's robotCode and the staff ids of the first DingTalk admins.
+    dingtalk_client_id: str | None = Field(
+        default=None, validation_alias=_alias("dingtalk_client_id")
+    )
+    dingtalk_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_alias("dingtalk_client_secret")
+    )
+    dingtalk_robot_code: str | None = Field(
+        default=None, validation_alias=_alias("dingtalk_robot_code")
+    )
+    dingtalk_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("dingtalk_admins")
     )
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -368,6 +383,20 @@ class Settings(BaseSettings):
         if len(value) < 2:
             raise ValueError("at least two stages")
         return value
+
+    @field_validator("dingtalk_admins", mode="before")
+    @classmethod
+    def _split_staff_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        return value
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        """All three DingTalk credentials are set: ``leadbot run`` serves DingTalk too."""
+        return bool(
+            self.dingtalk_client_id and self.dingtalk_client_secret and self.dingtalk_robot_code
+        )
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from storage.models.access import (
 )
 from storage.models.base import Base, UTCDateTime
 from storage.models.dedup import DistinctCompanies
+from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
 from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.inbox import InboxStatus, InboxUpdate
@@ -43,10 +44,13 @@ from storage.models.weekly import (
 )
 
 __all__ = [
+    "PRINCIPAL_BASE",
     "Activity",
     "ActivityKind",
     "AuditEntry",
     "Base",
+    "ChannelIdentity",
+    "ChannelMessage",
     "Chat",
     "ChatKind",
     "DistinctCompanies",

@@ -1,0 +1,466 @@
+"""The DingTalk adapter: robot messages in → the same services → DingTalk markdown out.
+
+One incoming robot message is handled in one unit of work: its ``msgId`` is recorded (a
+redelivered frame is then recognised and only acknowledged), the sender and the group get
+their principal ids (bot/services/identities.py), the command runs through the same service
+Telegram's handler calls, and only after the commit are the replies sent and the frame ACKed.
+
+Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
+:data:`ALIASES`); a bare invite code sent 1:1 joins.  Commands whose Telegram flow is a form
+(``/report``, ``/weekly``, ``/activity`` …) wait for the platform-neutral form engine and
+answer ``dingtalk.not_yet`` here — said plainly, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot import catalog
+from bot.catalog import Html
+from bot.commands import for_role
+from bot.config import Settings
+from bot.forms import FormEngine
+from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
+from bot.services import ServiceError, Services, chats, invites, ranking, scoring
+from bot.services.access import Actor, resolve_actor
+from bot.services.identities import first_sight, principal_of
+from handlers.dingtalk.openapi import (
+    Button,
+    DingTalkError,
+    OpenApiClient,
+    RateLimited,
+    SendResult,
+    action_card,
+    markdown,
+)
+from handlers.dingtalk.render import html_to_markdown, split_markdown
+from handlers.dingtalk.sdk import dingtalk_stream
+from storage.db import Database
+from storage.models import ChatKind, Role
+
+__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "parse_command"]
+
+_LOGGER = logging.getLogger(__name__)
+
+CHANNEL = "dingtalk"
+MAX_TEXT = 4000
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# Chinese aliases; the same words are meant to work on Telegram once its router adopts them.
+ALIASES: dict[str, str] = {
+    "开始": "start",
+    "帮助": "help",
+    "报送线索": "report",
+    "报送": "report",
+    "周报": "weekly",
+    "状态": "status",
+    "排名": "rank",
+    "得分": "score",
+    "线索": "leads",
+    "活动": "activity",
+    "绑定": "bind",
+    "解绑": "unbind",
+    "取消": "cancel",
+}
+# What this adapter serves itself today; everything else answers dingtalk.not_yet.
+SERVED = ("start", "help", "report", "rank", "score", "bind", "unbind")
+# Commands that open a form of the engine (bot/forms), 1:1 only.
+FORM_ENTRIES = {"report": "report"}
+MAX_CARD_BUTTONS = 5
+SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
+# A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
+BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    msg_id: str
+    staff_id: str
+    nick: str
+    group: str | None  # open conversation id of a group chat; None in 1:1
+    group_title: str | None
+    msgtype: str
+    text: str
+    download_code: str | None = None
+    file_name: str | None = None
+
+
+def parse_incoming(data: dict[str, Any]) -> Incoming:
+    msg = dingtalk_stream.ChatbotMessage.from_dict(data)
+    raw_content = data.get("content")
+    content: dict[str, Any] = raw_content if isinstance(raw_content, dict) else {}
+    text = ""
+    if msg.message_type == "text" and msg.text is not None:
+        text = msg.text.content or ""
+    elif msg.message_type == "richText":
+        text = "".join(msg.get_text_list() or [])
+    group = msg.conversation_id if msg.conversation_type == "2" else None
+    return Incoming(
+        msg_id=str(msg.message_id),
+        staff_id=str(msg.sender_staff_id or msg.sender_id),
+        nick=str(msg.sender_nick or ""),
+        group=group,
+        group_title=msg.conversation_title,
+        msgtype=str(msg.message_type),
+        text=text.strip(),
+        download_code=content.get("downloadCode"),
+        file_name=content.get("fileName")
+        or ("image.png" if msg.message_type == "picture" else None),
+    )
+
+
+def parse_command(text: str, private: bool) -> tuple[str, str] | None:
+    """``(command, args)`` of a message, or None for plain text."""
+    head, _, rest = text.strip().partition(" ")
+    if head.startswith("/") and len(head) > 1:
+        return head[1:].split("@", 1)[0].lower(), rest.strip()
+    if head in ALIASES:
+        return ALIASES[head], rest.strip()
+    if private and invites.TOKEN_RE.fullmatch(text.strip()):
+        return "start", text.strip()
+    return None
+
+
+@dataclass
+class Reply:
+    html: Html  # catalog output; rendered for DingTalk once, when sent
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
+
+
+class DingTalkAdapter:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        now: Callable[[], datetime],
+        api: OpenApiClient,
+        *,
+        engine: FormEngine | None = None,
+        services: Services | None = None,
+    ) -> None:
+        self.db, self.settings, self.now, self.api = db, settings, now, api
+        self.engine, self.services = engine, services
+        self.handled = 0
+
+    # ------------------------------------------------------------------ the SDK side
+    def sdk_handler(self) -> Any:
+        adapter = self
+
+        class _Handler(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
+            async def process(self, callback: Any) -> tuple[int, str]:
+                try:
+                    await adapter.handle(callback.data)
+                except Exception:  # logged; not ACKed as OK, so DingTalk delivers it again
+                    _LOGGER.exception("DingTalk message %s failed", callback.headers.message_id)
+                    return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
+                return dingtalk_stream.AckMessage.STATUS_OK, "OK"
+
+        return _Handler()
+
+    # ------------------------------------------------------------------ one message
+    async def handle(self, data: dict[str, Any]) -> None:
+        incoming = parse_incoming(data)
+        now = self.now()
+        async with self.db.session() as session:
+            if not await first_sight(session, now, CHANNEL, incoming.msg_id):
+                return  # a redelivery of a message already handled
+            principal = await principal_of(
+                session, now, CHANNEL, "user", incoming.staff_id, incoming.nick
+            )
+            actor = await resolve_actor(session, self.settings, principal, incoming.nick, None)
+            if incoming.staff_id in self.settings.dingtalk_admins:
+                actor = dataclasses.replace(actor, role=Role.ADMIN)
+            replies = await self._dispatch(session, now, incoming, actor)
+        self.handled += 1
+        for reply in replies:
+            await self._send(incoming, reply)
+
+    async def _dispatch(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor
+    ) -> list[Reply]:
+        t = self._t(actor.locale)
+        private = incoming.group is None
+        if len(incoming.text) > MAX_TEXT:
+            return [Reply(t("dingtalk.too_long", length=len(incoming.text), limit=MAX_TEXT))]
+        command = parse_command(incoming.text, private)
+        if command is not None and command[0] == "start" and command[1] and private:
+            return [await self._join(session, now, incoming, actor, command[1])]
+        if not actor.is_member:
+            return [Reply(t("access.stranger"))]
+        if self.engine is not None:
+            form_replies = await self._form(session, now, incoming, actor, command)
+            if form_replies is not None:
+                return form_replies
+        if incoming.download_code is not None:
+            return [await self._file(incoming, actor)]
+        if command is None:
+            return [Reply(t("dingtalk.unknown"))]
+        name, args = command
+        if name in FORM_ENTRIES:
+            return [Reply(t("access.private_only"))]  # forms are filled in 1:1
+        if name == "start":
+            hello = t("start.hello", name=actor.display_name)
+            return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]
+        if name == "help":
+            return [Reply(self._help(actor, group=not private))]
+        if name in ("bind", "unbind"):
+            return [await self._bind(session, now, incoming, actor, name, args)]
+        if name in ("rank", "score"):
+            return [await self._ranking(session, now, actor, name, args)]
+        available = "、".join(f"/{n}" for n in SERVED)
+        return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
+
+    # ------------------------------------------------------------------ forms
+    async def _form(
+        self,
+        session: Any,
+        now: datetime,
+        incoming: Incoming,
+        actor: Actor,
+        command: tuple[str, str] | None,
+    ) -> list[Reply] | None:
+        """The form engine's turn; None lets the other commands answer."""
+        engine = self.engine
+        assert engine is not None
+        if incoming.group is not None:
+            return None
+        ctx = FormContext(
+            session=session,
+            services=self.services,
+            actor=actor,
+            person=f"dt:{incoming.staff_id}",
+            now=now,
+            locale=actor.locale,
+        )
+        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
+        if pressed is not None and engine.owns(pressed["data"]):
+            outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))
+            if outcome.status in (Status.STALE, Status.NONE):
+                return [Reply(catalog.t("fallback.stale_button", actor.locale))]
+            return [self._outcome(outcome, actor.locale)]
+        if command is not None:
+            name, args = command
+            form = FORM_ENTRIES.get(name) or (FORM_ENTRIES.get(args) if name == "start" else None)
+            if form is not None:
+                return [self._outcome(await engine.start(ctx, form), actor.locale)]
+            if name != "cancel":
+                return None  # any other command: the form waits
+            outcome = await engine.cancel(ctx)
+        elif incoming.download_code is not None:
+            # Kept per channel: the reference names DingTalk and its downloadCode.
+            ref = FileRef(
+                f"dingtalk:{incoming.download_code}", "document", incoming.file_name or ""
+            )
+            outcome = await engine.file(ctx, ref)
+        elif incoming.msgtype in ("text", "richText"):
+            outcome = await engine.text(ctx, incoming.text)
+        else:
+            outcome = await engine.other(ctx)
+        if outcome.status is Status.NONE:
+            return None
+        return [self._outcome(outcome, actor.locale)]
+
+    def _outcome(self, outcome: Outcome, locale: str) -> Reply:
+        engine = self.engine
+        assert engine is not None
+        buttons: list[tuple[str, str]] = []
+        if outcome.view is not None:
+            for row in outcome.view.rows:
+                for button in row:
+                    label = label_text(button.label, locale)
+                    buttons.append((label, f"{label} [{engine.encode(button.value)}]"))
+        return Reply(outcome.text(locale), tuple(buttons))
+
+    async def _join(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str
+    ) -> Reply:
+        t = self._t(actor.locale)
+        try:
+            joined = await invites.redeem(
+                session, now, token, actor.tg_user_id, incoming.nick, None
+            )
+        except ServiceError as err:
+            return Reply(t(err.code, **err.params))
+        key = "start.joined" if joined.changed else "start.already_joined"
+        role = catalog.plain(f"role.{joined.role.value}", actor.locale)
+        unit = joined.unit_name or catalog.plain("unit.none", actor.locale)
+        joined_actor = dataclasses.replace(actor, role=joined.role)
+        text = t(key, name=joined.display_name, unit=unit, role=role)
+        return Reply(Html(text + "\n\n" + self._commands(joined_actor, group=False)))
+
+    async def _bind(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor, name: str, args: str
+    ) -> Reply:
+        t = self._t(actor.locale)
+        if not actor.is_admin:
+            return Reply(t("access.admin_only"))
+        if incoming.group is None:
+            return Reply(t("bind.not_group"))
+        chat = await principal_of(
+            session, now, CHANNEL, "group", incoming.group, incoming.group_title
+        )
+        if name == "unbind":
+            removed = await chats.unbind(session, now, actor.tg_user_id, chat)
+            return Reply(t("bind.removed" if removed else "bind.nothing"))
+        try:
+            result = await chats.bind(
+                session, now, actor.tg_user_id, chat, incoming.group_title, args
+            )
+        except ServiceError as err:
+            return Reply(t(err.code, **err.params))
+        if result.kind is ChatKind.LEADERS:
+            return Reply(t("bind.leaders"))
+        return Reply(t("bind.unit", unit=result.unit_name))
+
+    async def _ranking(
+        self, session: Any, now: datetime, actor: Actor, name: str, args: str
+    ) -> Reply:
+        """/rank and /score: the same services, and Telegram's catalog-only renderers (they
+        read ``locale``, ``t`` and ``services`` from the context they are given)."""
+        from handlers.ranking import render_rank, render_score
+
+        view = _RenderContext(actor.locale, self.settings)
+        setup = scoring.setup_for(self.settings)
+        try:
+            if name == "rank":
+                categories = await ranking.categories(session)
+                query = ranking.parse_rank_args(args, self.settings.rank_default_period, categories)
+                table = await ranking.rank(
+                    session, setup, now, query.kind, query.category, query.key
+                )
+                return Reply(render_rank(view, table))  # type: ignore[arg-type]
+            words = args.split()
+            kind = "year"
+            if words and words[-1].lower() in ranking.PERIOD_WORDS:
+                kind = ranking.PERIOD_WORDS[words.pop().lower()]
+            score = await ranking.unit_score(
+                session, setup, now, actor, " ".join(words) or None, kind
+            )
+            return Reply(render_score(view, score))  # type: ignore[arg-type]
+        except ServiceError as err:
+            return Reply(catalog.t(err.code, actor.locale, **err.params))
+
+    async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
+        t = self._t(actor.locale)
+        name = incoming.file_name or "file"
+        try:
+            await self.api.download(str(incoming.download_code), MAX_FILE_BYTES)
+        except DingTalkError as err:
+            if err.code == "tooLarge":
+                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=MAX_FILE_BYTES >> 20))
+            raise
+        return Reply(t("dingtalk.file_not_expected", name=name))
+
+    def _help(self, actor: Actor, group: bool) -> Html:
+        role = catalog.plain(f"role.{actor.role.value}", actor.locale) if actor.role else ""
+        unit = actor.unit_name or catalog.plain("unit.none", actor.locale)
+        header = catalog.t("help.header", actor.locale, role=role, unit=unit)
+        return Html(header + "\n" + self._commands(actor, group))
+
+    def _commands(self, actor: Actor, group: bool) -> str:
+        lines = []
+        for c in for_role(actor.role, group=group):
+            if c.name == "start" or c.name not in SERVED:
+                continue  # only what works on DingTalk; the rest answers dingtalk.not_yet
+            alias = next((a for a, n in ALIASES.items() if n == c.name), None)
+            shown = f"/{c.name}" + (f"（{alias}）" if alias else "")
+            description = catalog.plain(f"cmd.{c.name}", actor.locale)
+            lines.append(
+                catalog.t("help.line", actor.locale, command=shown, description=description)
+            )
+        return "\n".join(lines)
+
+    @staticmethod
+    def _t(locale: str) -> Callable[..., Html]:
+        def t(key: str, /, **values: Any) -> Html:
+            return catalog.t(key, locale, **values)
+
+        return t
+
+    # ------------------------------------------------------------------ sending
+    async def _send(self, incoming: Incoming, reply: Reply) -> None:
+        try:
+            if incoming.group is not None:
+                await self.send_reply(None, incoming.group, reply)
+            else:
+                await self.send_reply(incoming.staff_id, None, reply)
+        except DingTalkError:
+            _LOGGER.exception("DingTalk reply to %s failed", incoming.staff_id)
+
+    async def send_reply(
+        self, staff_id: str | None, group: str | None, reply: Reply
+    ) -> SendResult | None:
+        """Render ``reply`` for DingTalk and send it to a person or a group.
+
+        Raises the client's :class:`DingTalkError` classes; returns the batchSend result of
+        the last part for a person (``invalid`` lists a person who left)."""
+        title = _title(reply.html)
+        parts = split_markdown(html_to_markdown(reply.html))
+        messages = [markdown(title, part) for part in parts]
+        if reply.buttons:
+            # Buttons go on the last part; an action card holds five, more go on follow-ups.
+            chunks = [
+                reply.buttons[i : i + MAX_CARD_BUTTONS]
+                for i in range(0, len(reply.buttons), MAX_CARD_BUTTONS)
+            ]
+            messages[-1] = action_card(title, parts[-1], _buttons(chunks[0]))
+            more = catalog.plain("dingtalk.more_choices", self.settings.locale)
+            messages += [action_card(title, more, _buttons(chunk)) for chunk in chunks[1:]]
+        result: SendResult | None = None
+        for message in messages:
+            for attempt in range(SEND_RETRIES + 1):
+                try:
+                    if group is not None:
+                        await self.api.send_to_group(group, message)
+                    else:
+                        assert staff_id is not None
+                        result = await self.api.send_to_users([staff_id], message)
+                    break
+                except RateLimited as exc:  # DingTalk's flow control: wait, send this part again
+                    if attempt == SEND_RETRIES:
+                        raise
+                    await asyncio.sleep(exc.retry_after)
+            if result is not None and result.invalid:
+                return result
+        return result
+
+
+@dataclass(frozen=True)
+class _RenderContext:
+    """What the catalog-only renderers read from a context: locale, t, label, services."""
+
+    locale: str
+    settings: Settings
+
+    @property
+    def services(self) -> Any:
+        return self
+
+    def t(self, key: str, /, **values: Any) -> Html:
+        return catalog.t(key, self.locale, **values)
+
+    def label(self, key: str, /, **values: Any) -> str:
+        return catalog.plain(key, self.locale, **values)
+
+
+def _buttons(pairs: Any) -> list[Button]:
+    """dtmd links: pressing one sends ``answer`` as the user's own message in the chat."""
+    return [
+        Button(label, "dtmd://dingtalkclient/sendMessage?content=" + quote(answer, safe=""))
+        for label, answer in pairs
+    ]
+
+
+def _title(html: str) -> str:
+    """The notification preview: the first line, without markup, short."""
+    first = re.sub(r"<[^>]+>", "", html.strip().split("\n", 1)[0])
+    return (
+        (first[:20] or "招商线索").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )

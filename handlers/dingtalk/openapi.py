@@ -1,0 +1,276 @@
+"""An async client for the DingTalk OpenAPI calls the bot makes.
+
+- the access token of the internal app, cached and refreshed ``refresh_margin`` before it
+  expires (and once more if DingTalk answers 401 anyway);
+- robot messages to people (``oToMessages/batchSend``, ≤ 20 staff ids per call) and to
+  groups (``groupMessages/send``), as markdown or as an action card with buttons;
+- files of incoming messages through ``messageFiles/download`` and the URL it returns.
+
+Errors are classified once, here, so the sender decides without knowing DingTalk:
+:class:`RateLimited` (wait ``retry_after`` and try again), :class:`PermanentError` (the
+person left, the robot is not in the group, the app lacks a permission: never retried, shown
+to admins once) and :class:`TransientError` (5xx, network: retry with back-off).
+
+A group robot may post about 20 messages a minute; :class:`GroupPacer` spaces posts to one
+group so that DingTalk's limit is never hit in the first place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+__all__ = [
+    "Button",
+    "DingTalkError",
+    "GroupPacer",
+    "OpenApiClient",
+    "PermanentError",
+    "RateLimited",
+    "SendResult",
+    "TransientError",
+    "action_card",
+    "markdown",
+]
+
+MAX_USERS_PER_BATCH = 20
+MAX_BUTTONS = 5  # sampleActionCard (1), sampleActionCard2..5 (2..5 vertical buttons)
+DEFAULT_RATE_LIMIT_WAIT = 2.0
+
+
+class DingTalkError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"DingTalk {status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+class RateLimited(DingTalkError):
+    def __init__(self, status: int, code: str, message: str, retry_after: float) -> None:
+        super().__init__(status, code, message)
+        self.retry_after = retry_after
+
+
+class PermanentError(DingTalkError):
+    """Retrying cannot help: a person to tell an admin about, once."""
+
+
+class TransientError(DingTalkError):
+    pass
+
+
+def classify(
+    status: int, body: dict[str, Any], wait: float = DEFAULT_RATE_LIMIT_WAIT
+) -> DingTalkError:
+    """DingTalk's answer as one of the error classes (``wait``: how long a throttle lasts —
+    DingTalk sends no Retry-After, so this is ours)."""
+    code = str(body.get("code", ""))
+    message = str(body.get("message", ""))
+    if "QpsLimit" in code or "Throttling" in code or status == 429:
+        return RateLimited(status, code, message, wait)
+    if status >= 500 or status == 0:
+        return TransientError(status, code, message)
+    return PermanentError(status, code, message)
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    url: str
+
+
+def markdown(title: str, text: str) -> tuple[str, dict[str, str]]:
+    """``(msgKey, msgParam)`` of a markdown message; ``text`` must already be escaped."""
+    return "sampleMarkdown", {"title": title, "text": text}
+
+
+def action_card(title: str, text: str, buttons: Sequence[Button]) -> tuple[str, dict[str, str]]:
+    """An action card with 1–5 vertical buttons (``sampleActionCard`` for one)."""
+    if not buttons:
+        return markdown(title, text)
+    if len(buttons) > MAX_BUTTONS:
+        raise ValueError(f"an action card holds at most {MAX_BUTTONS} buttons")
+    if len(buttons) == 1:
+        return "sampleActionCard", {
+            "title": title,
+            "text": text,
+            "singleTitle": buttons[0].title,
+            "singleURL": buttons[0].url,
+        }
+    param = {"title": title, "text": text}
+    for i, button in enumerate(buttons, start=1):
+        param[f"actionTitle{i}"] = button.title
+        param[f"actionURL{i}"] = button.url
+    return f"sampleActionCard{len(buttons)}", param  # 2..5 vertical buttons
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivered: list[str]
+    invalid: list[str]  # staff ids DingTalk does not know (left the organisation)
+    flow_controlled: list[str]  # staff ids DingTalk deferred: send to them again later
+
+
+@dataclass
+class GroupPacer:
+    """At most ``limit`` posts per ``window`` seconds to one group (DingTalk: ~20/min)."""
+
+    limit: int = 20
+    window: float = 60.0
+    now: Callable[[], float] = time.monotonic
+    _sent: dict[str, deque[float]] = field(default_factory=dict)
+
+    def wait_for(self, group: str) -> float:
+        """Seconds to wait before the next post to ``group`` (0: post now, and counted)."""
+        stamps = self._sent.setdefault(group, deque())
+        now = self.now()
+        while stamps and now - stamps[0] >= self.window:
+            stamps.popleft()
+        if len(stamps) >= self.limit:
+            return stamps[0] + self.window - now
+        stamps.append(now)
+        return 0.0
+
+
+class OpenApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        robot_code: str,
+        *,
+        refresh_margin: float = 300.0,
+        now: Callable[[], float] = time.monotonic,
+        pacer: GroupPacer | None = None,
+        timeout: float = 15.0,
+        rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
+    ) -> None:
+        self.rate_limit_wait = rate_limit_wait
+        self.base_url = base_url.rstrip("/")
+        self.client_id, self.client_secret, self.robot_code = client_id, client_secret, robot_code
+        self.refresh_margin = refresh_margin
+        self.now = now
+        self.pacer = pacer or GroupPacer(now=now)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self.token_fetches = 0
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    # ------------------------------------------------------------------ token
+    async def access_token(self, *, force: bool = False) -> str:
+        async with self._token_lock:
+            if not force and self._token and self.now() < self._token_expires:
+                return self._token
+            answer = await self._post(
+                "/v1.0/oauth2/accessToken",
+                {"appKey": self.client_id, "appSecret": self.client_secret},
+                token=None,
+            )
+            self.token_fetches += 1
+            self._token = str(answer["accessToken"])
+            lifetime = float(answer.get("expireIn", 7200))
+            self._token_expires = self.now() + max(lifetime - self.refresh_margin, lifetime / 2)
+            return self._token
+
+    async def _post(self, path: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        headers = {"x-acs-dingtalk-access-token": token} if token else {}
+        try:
+            async with self._http().post(self.base_url + path, json=body, headers=headers) as r:
+                status = r.status
+                try:
+                    answer = await r.json(content_type=None)
+                except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                    answer = {"message": (await r.text())[:200]}
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(0, type(exc).__name__, str(exc)) from exc
+        if status != 200:
+            raise classify(status, answer if isinstance(answer, dict) else {}, self.rate_limit_wait)
+        return answer if isinstance(answer, dict) else {}
+
+    async def _authorized(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self._post(path, body, await self.access_token())
+        except PermanentError as exc:
+            if exc.status != 401:
+                raise
+        # The token was revoked or expired early: fetch a new one, once.
+        return await self._post(path, body, await self.access_token(force=True))
+
+    # ------------------------------------------------------------------ sends
+    async def send_to_users(
+        self, staff_ids: Sequence[str], message: tuple[str, dict[str, str]]
+    ) -> SendResult:
+        if not 1 <= len(staff_ids) <= MAX_USERS_PER_BATCH:
+            raise ValueError("batchSend takes 1 to 20 staff ids")
+        key, param = message
+        answer = await self._authorized(
+            "/v1.0/robot/oToMessages/batchSend",
+            {
+                "robotCode": self.robot_code,
+                "userIds": list(staff_ids),
+                "msgKey": key,
+                "msgParam": json.dumps(param, ensure_ascii=False),
+            },
+        )
+        invalid = [str(u) for u in answer.get("invalidStaffIdList") or []]
+        deferred = [str(u) for u in answer.get("flowControlledStaffIdList") or []]
+        skip = set(invalid) | set(deferred)
+        return SendResult([u for u in staff_ids if u not in skip], invalid, deferred)
+
+    async def send_to_group(
+        self, conversation_id: str, message: tuple[str, dict[str, str]]
+    ) -> None:
+        """Post to a group, waiting our turn under the ~20/minute limit."""
+        # Time-based pacing: there is no event to wait for, only the window to pass.
+        while (wait := self.pacer.wait_for(conversation_id)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        key, param = message
+        await self._authorized(
+            "/v1.0/robot/groupMessages/send",
+            {
+                "robotCode": self.robot_code,
+                "openConversationId": conversation_id,
+                "msgKey": key,
+                "msgParam": json.dumps(param, ensure_ascii=False),
+            },
+        )
+
+    # ------------------------------------------------------------------ files
+    async def download(self, download_code: str, max_bytes: int) -> bytes:
+        """The file behind ``download_code``; :class:`PermanentError` if over ``max_bytes``."""
+        answer = await self._authorized(
+            "/v1.0/robot/messageFiles/download",
+            {"downloadCode": download_code, "robotCode": self.robot_code},
+        )
+        url = str(answer.get("downloadUrl", ""))
+        try:
+            async with self._http().get(url) as r:
+                if r.status != 200:
+                    raise classify(r.status, {"code": "download", "message": url})
+                if (r.content_length or 0) > max_bytes:
+                    raise PermanentError(413, "tooLarge", f"{r.content_length} bytes")
+                data = await r.content.read(max_bytes + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(0, type(exc).__name__, str(exc)) from exc
+        if len(data) > max_bytes:
+            raise PermanentError(413, "tooLarge", f"more than {max_bytes} bytes")
+        return data

@@ -1,0 +1,107 @@
+"""Outbox rows addressed to DingTalk principals leave through DingTalk.
+
+Until the notifier's per-channel render registry lands, the outbox (scheduler/outbox.py)
+sends every row through a Telegram ``Bot``.  :class:`ChannelBot` stands in for that bot: a
+row whose ``chat_id`` is a DingTalk principal (bot/services/identities.py) is rendered as
+DingTalk markdown (inline-keyboard buttons become action-card buttons that send their
+answer back) and sent through the OpenAPI; DingTalk's errors are raised as the Telegram
+errors the outbox already classifies — flow control → ``RetryAfter`` (wait, retry), 5xx /
+network → ``NetworkError``, a person who left / a robot not in the group / no permission →
+``Forbidden`` (failed, reported to admins once).  Every other row goes to Telegram unchanged.
+Files (``send_document``/``send_photo``) are not sent to DingTalk yet: the row fails with a
+clear error after its text went out.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.catalog import Html
+from bot.services.identities import External, external_of
+from handlers.dingtalk.adapter import DingTalkAdapter, Reply
+from handlers.dingtalk.openapi import (
+    OpenApiClient,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from storage.db import Database
+from storage.models import PRINCIPAL_BASE
+
+__all__ = ["ChannelBot", "route_outbox_to_dingtalk"]
+
+
+class ChannelBot:
+    def __init__(self, telegram: Any, db: Database, api: OpenApiClient, adapter: DingTalkAdapter):
+        self._telegram, self._db, self._api, self._adapter = telegram, db, api, adapter
+        self._where: dict[int, External | None] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._telegram, name)
+
+    @staticmethod
+    def is_dingtalk(chat_id: int | str) -> bool:
+        return int(chat_id) <= -PRINCIPAL_BASE
+
+    async def _external(self, chat_id: int) -> External:
+        if chat_id not in self._where:
+            async with self._db.session() as session:
+                self._where[chat_id] = await external_of(session, chat_id)
+        found = self._where[chat_id]
+        if found is None:
+            raise BadRequest("Chat not found")
+        return found
+
+    async def send_message(
+        self, chat_id: int | str, text: str, reply_markup: Any = None, **kwargs: Any
+    ) -> Any:
+        if not self.is_dingtalk(chat_id):
+            return await self._telegram.send_message(
+                chat_id, text, reply_markup=reply_markup, **kwargs
+            )
+        where = await self._external(int(chat_id))
+        buttons: list[tuple[str, str]] = []
+        for row in getattr(reply_markup, "inline_keyboard", None) or ():
+            for button in row:
+                if button.callback_data:
+                    buttons.append((button.text, f"{button.text} [{button.callback_data}]"))
+        try:
+            if where.kind == "group":
+                await self._adapter.send_reply(
+                    None, where.external_id, Reply(Html(text), tuple(buttons))
+                )
+            else:
+                result = await self._adapter.send_reply(
+                    where.external_id, None, Reply(Html(text), tuple(buttons))
+                )
+                if result is not None and result.invalid:
+                    raise Forbidden("the person left the organisation (DingTalk)")
+        except RateLimited as exc:
+            raise RetryAfter(max(1, math.ceil(exc.retry_after))) from exc
+        except TransientError as exc:
+            raise NetworkError(f"DingTalk {exc.status} {exc.code}") from exc
+        except PermanentError as exc:
+            raise Forbidden(f"DingTalk {exc.status} {exc.code}: {exc.message}") from exc
+        return SimpleNamespace(message_id=None)
+
+    async def send_document(self, chat_id: int | str, *args: Any, **kwargs: Any) -> Any:
+        if self.is_dingtalk(chat_id):
+            raise BadRequest("files are not sent to DingTalk yet")
+        return await self._telegram.send_document(chat_id, *args, **kwargs)
+
+    async def send_photo(self, chat_id: int | str, *args: Any, **kwargs: Any) -> Any:
+        if self.is_dingtalk(chat_id):
+            raise BadRequest("pictures are not sent to DingTalk yet")
+        return await self._telegram.send_photo(chat_id, *args, **kwargs)
+
+
+def route_outbox_to_dingtalk(app: Any, adapter: DingTalkAdapter) -> ChannelBot:
+    """Make the application's outbox send DingTalk rows through ``adapter``."""
+    outbox = app.weekly.outbox
+    bot = ChannelBot(outbox.bot, adapter.db, adapter.api, adapter)
+    outbox.bot = bot
+    return bot

@@ -1,0 +1,92 @@
+"""DingTalk in the running process: the Stream connection, the adapter and its client.
+
+``leadbot run`` calls :func:`serve_dingtalk` when the three DingTalk credentials are set —
+beside Telegram's polling (same loop, same database) or alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.forms import FormEngine
+from bot.forms import report as report_form
+from bot.services import Services
+from handlers.dingtalk.adapter import DingTalkAdapter
+from handlers.dingtalk.openapi import OpenApiClient
+from handlers.dingtalk.sdk import dingtalk_stream, openapi_endpoint, point_sdk_at, run_stream
+from storage.db import Database
+
+__all__ = ["attach_to_telegram", "serve_dingtalk"]
+
+_LOGGER = logging.getLogger(__name__)
+CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
+
+
+def default_engine(settings: Settings) -> FormEngine:
+    """The forms served on DingTalk when no Telegram application shares its engine."""
+    return FormEngine([report_form.form()], timedelta(minutes=settings.form_timeout_minutes))
+
+
+async def serve_dingtalk(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    engine: FormEngine | None = None,
+    services: Services | None = None,
+) -> None:
+    """Serve DingTalk until cancelled (with Telegram's form engine and services, if given)."""
+    assert settings.dingtalk_enabled
+    assert settings.dingtalk_client_secret is not None
+    endpoint = openapi_endpoint()
+    point_sdk_at(endpoint)
+    secret = settings.dingtalk_client_secret.get_secret_value()
+    api = OpenApiClient(
+        endpoint, str(settings.dingtalk_client_id), secret, str(settings.dingtalk_robot_code)
+    )
+    adapter = DingTalkAdapter(
+        db,
+        settings,
+        clock.now,
+        api,
+        engine=engine or default_engine(settings),
+        services=services or Services(db=db, clock=clock, settings=settings),
+    )
+    client = dingtalk_stream.DingTalkStreamClient(
+        dingtalk_stream.Credential(settings.dingtalk_client_id, secret)
+    )
+    client.register_callback_handler(CHATBOT_TOPIC, adapter.sdk_handler())
+    _LOGGER.info("DingTalk: Stream mode through %s", endpoint)
+    try:
+        await run_stream(client)
+    finally:
+        await api.close()
+
+
+def attach_to_telegram(app: Any, settings: Settings, db: Database, clock: Clock) -> None:
+    """Run DingTalk inside a python-telegram-bot Application's loop, started and stopped with it."""
+    previous_init, previous_shutdown = app.post_init, app.post_shutdown
+
+    async def start(application: Any) -> None:
+        if previous_init is not None:
+            await previous_init(application)
+        application.bot_data["dingtalk_task"] = asyncio.create_task(
+            serve_dingtalk(
+                settings, db, clock, engine=application.forms, services=application.services
+            )
+        )
+
+    async def stop(application: Any) -> None:
+        task = application.bot_data.pop("dingtalk_task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if previous_shutdown is not None:
+            await previous_shutdown(application)
+
+    app.post_init, app.post_shutdown = start, stop

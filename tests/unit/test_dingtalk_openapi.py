@@ -1,0 +1,137 @@
+"""The OpenAPI client against the stand-in: tokens, sends, limits and error classes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from bot.dingtalk_standin import DingTalkStandIn
+from handlers.dingtalk.openapi import (
+    Button,
+    GroupPacer,
+    OpenApiClient,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    action_card,
+    markdown,
+)
+
+BATCH = "/v1.0/robot/oToMessages/batchSend"
+GROUP = "/v1.0/robot/groupMessages/send"
+TOKEN = "/v1.0/oauth2/accessToken"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def standin() -> Iterator[DingTalkStandIn]:
+    s = DingTalkStandIn(group_limit=(20, 60.0))
+    s.start()
+    s.add_user("liaison1", "王联络")
+    s.add_group("cidgroup1", "开化县招商群")
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+async def client(standin: DingTalkStandIn) -> AsyncIterator[OpenApiClient]:
+    c = OpenApiClient(
+        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code
+    )
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def test_token_is_cached_and_refreshed_before_it_expires(standin: DingTalkStandIn) -> None:
+    now = FakeTime()
+    c = OpenApiClient(
+        standin.base_url, standin.client_id, standin.client_secret, standin.robot_code, now=now
+    )
+    try:
+        first = await c.access_token()
+        assert await c.access_token() == first
+        now.t += 7200 - 300 - 1  # still inside the margin
+        assert await c.access_token() == first
+        now.t += 2  # five minutes before DingTalk's expiry: a new token
+        assert await c.access_token() != first
+        assert len(standin.recorder.calls_to(TOKEN)) == 2
+    finally:
+        await c.close()
+
+
+async def test_a_revoked_token_is_fetched_again_once(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    await client.send_to_users(["liaison1"], markdown("提醒", "第一条"))
+    standin.expire_tokens()
+    await client.send_to_users(["liaison1"], markdown("提醒", "第二条"))
+    assert [m.text for m in standin.messages()] == ["第一条", "第二条"]
+    assert client.token_fetches == 2
+
+
+async def test_person_who_left_is_reported_not_retried(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    result = await client.send_to_users(["liaison1", "left1"], markdown("提醒", "周报"))
+    assert (result.delivered, result.invalid) == (["liaison1"], ["left1"])
+
+
+async def test_errors_are_classified(standin: DingTalkStandIn, client: OpenApiClient) -> None:
+    standin.throttle(BATCH)
+    with pytest.raises(RateLimited) as limited:
+        await client.send_to_users(["liaison1"], markdown("t", "x"))
+    assert limited.value.retry_after > 0
+    standin.server_error(BATCH)
+    with pytest.raises(TransientError):
+        await client.send_to_users(["liaison1"], markdown("t", "x"))
+    standin.remove_group("cidgroup1")
+    with pytest.raises(PermanentError):
+        await client.send_to_group("cidgroup1", markdown("t", "x"))
+    standin.revoke_permission()
+    with pytest.raises(PermanentError) as denied:
+        await client.send_to_users(["liaison1"], markdown("t", "x"))
+    assert "PermissionDenied" in denied.value.code
+    assert standin.messages() == []
+
+
+async def test_action_card_buttons_arrive_in_order(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    buttons = [Button("保存", "dtmd://dingtalkclient/sendMessage?content=%E4%BF%9D%E5%AD%98")]
+    buttons.append(Button("取消", "dtmd://dingtalkclient/sendMessage?content=%E5%8F%96%E6%B6%88"))
+    await client.send_to_group("cidgroup1", action_card("确认", "请确认", buttons))
+    [sent] = standin.messages(("group", "cidgroup1"))
+    assert sent.msg_key == "sampleActionCard2"
+    assert [t for t, _ in sent.buttons] == ["保存", "取消"]
+
+
+def test_group_pacer_spaces_posts_to_twenty_a_minute() -> None:
+    now = FakeTime()
+    pacer = GroupPacer(now=now)
+    assert all(pacer.wait_for("g") == 0 for _ in range(20))
+    assert pacer.wait_for("g") == pytest.approx(60.0)
+    assert pacer.wait_for("other") == 0
+    now.t += 60
+    assert pacer.wait_for("g") == 0
+
+
+async def test_download_refuses_a_file_too_big(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    code = standin.store_file("big.pdf", b"x" * 2048)
+    assert await client.download(code, max_bytes=4096) == b"x" * 2048
+    code = standin.store_file("big.pdf", b"x" * 2048)
+    with pytest.raises(PermanentError):
+        await client.download(code, max_bytes=1024)

@@ -153,7 +153,7 @@ class DingTalkAdapter:
     def sdk_handler(self) -> Any:
         adapter = self
 
-        class _Handler(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
+        class _Handler(dingtalk_stream.ChatbotHandler):
             async def process(self, callback: Any) -> tuple[int, str]:
                 try:
                     await adapter.handle(callback.data)

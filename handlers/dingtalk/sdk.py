@@ -17,7 +17,7 @@ from urllib.parse import quote_plus
 
 import dingtalk_stream  # type: ignore[import-untyped]
 import websockets
-from dingtalk_stream import chatbot, stream, utils  # type: ignore[import-untyped]
+from dingtalk_stream import chatbot, stream, utils
 
 __all__ = [
     "DEFAULT_ENDPOINT",

@@ -26,8 +26,8 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
-from storage.models.dedup import DistinctCompanies
 from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
+from storage.models.dedup import DistinctCompanies
 from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.inbox import InboxStatus, InboxUpdate

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -25,8 +26,9 @@ from bot.metrics import Metrics
 from bot.services import Services, maintenance, scoring, stage_nodes
 from handlers import activity, ranking, register, report
 from handlers.base import LeadbotContext
-from handlers.menus import set_default_menus
+from handlers.menus import set_default_menus, set_web_menu_button
 from handlers.persistence import DatabasePersistence
+from handlers.web_wiring import build_web, serve_web
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.jobs import JobRunner
@@ -58,7 +60,10 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     health: HealthCheck
     leader: LeaderElection
+    web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
+    web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here
     _job_scheduler: object | None = None
+    _web_runner: Any = None
 
     async def initialize(self) -> None:
         """Schema first (persistence reads tables during initialise), menus after."""
@@ -69,14 +74,21 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
         await super().initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
+            if self.web is not None:
+                await set_web_menu_button(self.bot, self.services.settings)
 
     async def start(self) -> None:
         await super().start()
+        if self.web is not None and self.web_listen is not None:
+            self._web_runner = await serve_web(self, *self.web_listen)
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
 
     async def stop(self) -> None:
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
@@ -159,6 +171,7 @@ def build_application(
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
     app.weekly = weekly_jobs.install(app, periods_for(settings))
+    app.web = build_web(app, settings)
     digest_jobs.install(
         app, digest_text.rendered
     )  # the leaders' reports: after the weekly close, through its outbox

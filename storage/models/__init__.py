@@ -20,6 +20,7 @@ from storage.models.base import Base, UTCDateTime
 from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
+from storage.models.web import WebSignin
 from storage.models.weekly import (
     JobMark,
     MemberLeave,
@@ -59,6 +60,7 @@ __all__ = [
     "Unit",
     "UnitScore",
     "VersionStatus",
+    "WebSignin",
     "WeeklyDraft",
     "WeeklySkip",
     "WeeklySubmission",

@@ -197,7 +197,7 @@ def _card_html(pc: PageContext, found: LibraryCard, zone: Any) -> str:
                 pc.p("web.leads.reported_at"),
                 c.reported_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if c.reported_at else "",
             ),
-            (pc.p("web.leads.review"), c.review),
+            (pc.p("web.leads.review"), pc.p(f"leads.review.state.{c.review or 'pending'}")),
             (pc.p("web.leads.duplicate_of"), c.duplicate_of),
         ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows if v)

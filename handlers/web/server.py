@@ -299,7 +299,7 @@ class WebApp:
 def _secure(response: web.StreamResponse, request: web.Request) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make form posts say Origin: null
     if not request.path.startswith("/app/static/"):
         response.headers["Cache-Control"] = "no-store"
 

@@ -7,7 +7,6 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-
 from decimal import Decimal
 
 import aiohttp

@@ -164,6 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
+    if app.web is not None:  # polling has no webhook server: the web app gets a port of its own
+        app.web_listen = (settings.webhook_listen, settings.web_port)
     log.info("starting long polling on %s", _safe_url(settings.database_url))
     app.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     asyncio.run(db.dispose())

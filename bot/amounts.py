@@ -237,7 +237,12 @@ def _normalise(text: str) -> str:
     if len(text) > MAX_INPUT_CHARS:
         raise AmountError("not_a_number", "输入过长，不是一个金额。")
     s = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(s.split()).translate(_VARIANTS)
+    # People end a chat message as a sentence: ``5000万。`` / ``1.2亿!`` / ``2万美元，``.
+    return "".join(s.split()).translate(_VARIANTS).rstrip(_TRAILING_PUNCTUATION)
+
+
+# After NFKC (，！？；： are already half-width): sentence ends typed after an amount.
+_TRAILING_PUNCTUATION = "。.,!?;:、~…"
 
 
 _LEADING_HEDGES = ("大约", "约合", "预计", "计划", "约")

@@ -21,11 +21,14 @@ from bot import digest_text, logging_setup
 from bot.cli import periods_for
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.forms import FormEngine
+from bot.forms import report as report_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.metrics import Metrics
 from bot.services import Services, maintenance, scoring, stage_nodes
-from handlers import activity, ranking, register, report
+from handlers import activity, ranking, register
 from handlers.base import LeadbotContext
+from handlers.forms import sweep_engine_forms
 from handlers.menus import set_default_menus, set_web_menu_button
 from handlers.persistence import DatabasePersistence
 from handlers.web_wiring import build_web, serve_web
@@ -59,6 +62,7 @@ class LeadbotApplication(Application):  # type: ignore[type-arg]
         weekly_jobs.WeeklyRuntime
     )  # weekly cycle: config, outbox sender, jobs (scheduler/reminders.py)
     health: HealthCheck
+    forms: FormEngine  # the form engine: drafts in form_drafts (bot/forms)
     leader: LeaderElection
     web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
     web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here
@@ -163,8 +167,11 @@ def build_application(
     app.set_menus = set_menus
     app.run_jobs = run_jobs
     app.jobs = _jobs(services)
+    app.forms = FormEngine(
+        [report_form.form()], timedelta(minutes=settings.form_timeout_minutes)
+    )  # every form on the engine (bot/forms): /report
     app.jobs.add(
-        "expire-idle-forms", timedelta(minutes=5), functools.partial(report.FORM.sweep, app)
+        "expire-idle-forms", timedelta(minutes=5), functools.partial(sweep_engine_forms, app)
     )
     _scoring(app, settings)
     register(app)

@@ -20,7 +20,8 @@ from handlers import (
     web_link,
     weekly,
 )
-from handlers.forms import bind_forms
+from handlers.forms import GROUP as FORMS_GROUP
+from handlers.forms import EngineForms, bind_forms
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -35,6 +36,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     )  # /weekly form (and /start weekly), confirmations, /status, /leave …
     # A pending lead prompt (stage note, reason, new value) takes the next message first.
     app.add_handlers(leads.prompt_handlers(), group=leads.PROMPT_GROUP)
+    # Then the form engine's forms (/report): a person's open form takes the next message.
+    app.add_handlers([EngineForms({"report": "report"})], group=FORMS_GROUP)
     app.add_handlers(
         [
             *start.handlers(),

@@ -1,6 +1,10 @@
-"""One form at a time per person.
+"""Forms on Telegram: the adapter of the form engine, and the older ConversationHandler rule.
 
-Several persistent ConversationHandlers (/report, /weekly, /activity, …) share
+:class:`EngineForms` renders a :class:`bot.forms.StepView` (text + inline keyboard)
+and feeds answers (text, button, file) back to the engine; it touches no private
+PTB API. It runs in :data:`GROUP`, before the ConversationHandlers of group 0.
+
+The forms not yet on the engine keep the old rule. Several persistent ConversationHandlers (/report, /weekly, /activity, …) share
 group 0, and PTB lets the first one that wants an update have it. Without a
 rule, text meant for the form a liaison just opened could land in another form
 left half-filled an hour ago. The rule: the form entered last has the floor;
@@ -15,12 +19,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ConversationHandler
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    BaseHandler,
+    ConversationHandler,
+    filters,
+)
 
 from bot import catalog
+from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
 from bot.services.forms import close_idle_forms
 from handlers.base import LeadbotContext, reply
+from storage import repo
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +52,19 @@ class ExclusiveForm(ConversationHandler):  # type: ignore[type-arg]
         result = super().check_update(update)
         if not result or not isinstance(update, Update) or update.effective_user is None:
             return result
-        if result[2] in self.entry_points or self._floor_app is None:
+        if self._floor_app is None or self._is_entry(update):
             return result
         owner = self._floor_app.user_data.get(update.effective_user.id, {}).get(FLOOR)
         return None if owner not in (None, self.name) else result
 
+    def _is_entry(self, update: Update) -> bool:
+        """Whether one of the entry points wants the update (public handler API only)."""
+        return any(entry.check_update(update) not in (None, False) for entry in self.entry_points)
+
     async def handle_update(
         self, update: Update, application: Any, check_result: Any, context: Any
     ) -> Any:
-        if check_result[2] in self.entry_points and context.user_data is not None:
+        if context.user_data is not None and self._is_entry(update):
             context.user_data[FLOOR] = self.name
         return await super().handle_update(update, application, check_result, context)
 
@@ -126,3 +143,183 @@ class FormKit:
                 )
             except TelegramError as exc:
                 log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)
+
+
+# --- the form engine's Telegram adapter ----------------------------------------------------
+
+GROUP = -1  # after the lead prompts (handlers.leads.PROMPT_GROUP), before group 0
+
+
+def person(user_id: int) -> str:
+    return f"tg:{user_id}"
+
+
+def markup_of(
+    view: StepView | None, engine: FormEngine, locale: str
+) -> InlineKeyboardMarkup | None:
+    if view is None or not view.rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label_text(b.label, locale), callback_data=engine.encode(b.value)
+                )
+                for b in row
+            ]
+            for row in view.rows
+        ]
+    )
+
+
+def _command(text: str) -> tuple[str, str]:
+    head, _, rest = text.partition(" ")
+    return head[1:].split("@", 1)[0].lower(), rest.strip()
+
+
+class EngineForms(BaseHandler[Update, LeadbotContext, None]):
+    """Every private message and every engine button goes through here first.
+
+    ``entries`` maps a command (``report``) to the form it opens; ``/start <form>``
+    opens it too. When the person has no engine form open (or a ConversationHandler
+    form has the floor), the update passes on to the later groups untouched.
+    """
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        super().__init__(self._handle)
+        self.entries = entries
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.effective_user is None:
+            return False
+        if update.callback_query is not None:
+            return CODEC.handles(update.callback_query.data)
+        message = update.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return False
+        return not filters.StatusUpdate.ALL.check_update(update)
+
+    async def _handle(self, update: Update, context: LeadbotContext) -> None:
+        engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+        query = update.callback_query
+        if query is not None:
+            if not engine.owns(query.data):
+                return  # another feature's button
+            await self._press(update, context, engine)
+            raise ApplicationHandlerStop
+        message = update.message
+        assert message is not None
+        text = message.text or ""
+        if text.startswith("/"):
+            name, args = _command(text)
+            form = self.entries.get(name) or (self.entries.get(args) if name == "start" else None)
+            if form is not None:
+                await self._start(update, context, engine, form)
+                raise ApplicationHandlerStop
+            if name != "cancel" or not self._has_floor(context, engine):
+                return  # any other command: the form waits
+            outcome = await self._run(context, lambda ctx: engine.cancel(ctx))
+            if outcome.status is Status.NONE:
+                return
+            await self._show(update, context, engine, outcome)
+            raise ApplicationHandlerStop
+        if not self._has_floor(context, engine):
+            return
+        if message.document is not None or message.photo:
+            ref = (
+                FileRef(message.document.file_id, "document", message.document.file_name or "")
+                if message.document is not None
+                else FileRef(message.photo[-1].file_id, "photo")
+            )
+            outcome = await self._run(context, lambda ctx: engine.file(ctx, ref))
+        elif message.text is not None:
+            outcome = await self._run(context, lambda ctx: engine.text(ctx, text))
+        else:
+            outcome = await self._run(context, lambda ctx: engine.other(ctx))
+        if outcome.status is Status.NONE:
+            return  # no engine form: the fallbacks answer
+        await self._show(update, context, engine, outcome)
+        raise ApplicationHandlerStop
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _has_floor(self, context: LeadbotContext, engine: FormEngine) -> bool:
+        floor = context.user_data.get(FLOOR) if context.user_data is not None else None
+        return floor is None or floor in engine.forms
+
+    async def _start(
+        self, update: Update, context: LeadbotContext, engine: FormEngine, form: str
+    ) -> None:
+        if context.actor is None or not context.actor.is_member:  # as @requires(private=True)
+            await reply(update, context.t("access.stranger"))
+            return
+        outcome = await self._run(context, lambda ctx: engine.start(ctx, form))
+        if outcome.status is Status.SHOWN and context.user_data is not None:
+            context.user_data[FLOOR] = form  # the ConversationHandler forms yield
+        await self._show(update, context, engine, outcome)
+
+    async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:
+        query = update.callback_query
+        assert query is not None
+        if not self._has_floor(context, engine):
+            await query.answer(context.label("fallback.stale_button"), show_alert=True)
+            return
+        value = engine.codec.decode(query.data)
+        outcome = await self._run(context, lambda ctx: engine.press(ctx, value))
+        if outcome.status in (Status.STALE, Status.NONE):
+            await query.answer(context.label("fallback.stale_button"), show_alert=True)
+            return
+        await query.answer()
+        if outcome.replace and outcome.view is not None:
+            await query.edit_message_text(
+                outcome.text(context.locale),
+                reply_markup=markup_of(outcome.view, engine, context.locale),
+            )
+            return
+        if outcome.status is not Status.EXPIRED:
+            await query.edit_message_reply_markup(None)  # a live button cannot be pressed twice
+        await self._show(update, context, engine, outcome)
+
+    async def _run(self, context: LeadbotContext, call: Any) -> Outcome:
+        """One transaction: the draft is committed when this returns, before any reply."""
+        actor = context.actor
+        assert actor is not None
+        async with context.session() as session:
+            ctx = FormContext(
+                session=session, services=context.services, actor=actor,
+                person=person(actor.tg_user_id), now=context.now(), locale=context.locale,
+            )  # fmt: skip
+            outcome: Outcome = await call(ctx)
+        return outcome
+
+    async def _show(
+        self, update: Update, context: LeadbotContext, engine: FormEngine, outcome: Outcome
+    ) -> None:
+        data = context.user_data
+        ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
+        if ended and data is not None and data.get(FLOOR) in engine.forms:
+            data.pop(FLOOR, None)
+        await reply(
+            update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
+        )
+
+
+async def sweep_engine_forms(app: Any, now: datetime) -> None:
+    """A JobRunner job: close forms idle past the timeout and tell their owners."""
+    settings = app.services.settings
+    async with app.services.db.session() as session:
+        idle = await app.forms.sweep(session, now)
+        members = {i.person: await repo.member_by_tg(session, int(i.person[3:])) for i in idle}
+    for form in idle:
+        if not form.person.startswith("tg:"):
+            continue
+        user_id = int(form.person[3:])
+        data = app.user_data.get(user_id, {})
+        if data.get(FLOOR) == form.form:
+            data.pop(FLOOR, None)
+        member = members.get(form.person)
+        locale = (member.locale if member else None) or settings.locale
+        try:
+            await app.bot.send_message(user_id, form.said.html(locale))
+        except TelegramError as exc:
+            log.info("idle-form notice to %s not sent: %s", user_id, exc)

@@ -34,6 +34,23 @@ from telegram.ext import (
 from bot import catalog
 from bot.amounts import format_wan_human
 from bot.catalog import Html
+from bot.forms.buttons import (
+    EditClear,
+    EditDone,
+    EditField,
+    EditMenu,
+    EditValue,
+    LeadCard,
+    LeadFiles,
+    LeadList,
+    PromptCancel,
+    PromptSkip,
+    RejectLead,
+    StageChosen,
+    StageMenu,
+    VerifyLead,
+)
+from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, lead_updates
 from bot.services.lead_updates import (
     CHOICES,
@@ -49,7 +66,7 @@ from handlers.base import LeadbotContext, keyboard, reply, requires
 log = logging.getLogger(__name__)
 
 PROMPT = "lead_prompt"
-PROMPT_GROUP = -1
+PROMPT_GROUP = -2  # before the engine's forms (handlers.forms.GROUP) and group 0
 STAGE_NOTE, REJECT_REASON, EDIT_VALUE = "stage_note", "reject_reason", "edit_value"
 LIST_PROJECT_MAX = 30
 _HINTS = {"tags": "tags", "industry": "choice", "origin": "choice", "channel": "choice",
@@ -69,12 +86,10 @@ def _raw_args(update: Update) -> str:
     return parts[1].strip() if len(parts) == 2 else ""
 
 
-def _ints(data: str | None, count: int) -> list[int] | None:
-    """``lb:xx:3:4`` → [3, 4]; None when the data is not what this button sends."""
-    parts = (data or "").split(":")[2:]
-    if len(parts) != count or not all(p.isdigit() and len(p) <= 9 for p in parts):
-        return None
-    return [int(p) for p in parts]
+def _pressed(update: Update, kind: type[Any]) -> Any:
+    """The button's typed value when it is a ``kind``, else None (stale or forged)."""
+    value = decode(update.callback_query.data if update.callback_query else None)
+    return value if isinstance(value, kind) else None
 
 
 def _when(context: LeadbotContext, when: datetime | None) -> str:
@@ -126,7 +141,7 @@ async def _error(update: Update, context: LeadbotContext, err: ServiceError) -> 
 
 
 def _view_button(context: LeadbotContext, lead_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[(context.label("leads.button.view"), f"lb:c:{lead_id}")]])
+    return keyboard([[(context.label("leads.button.view"), encode(LeadCard(lead_id)))]])
 
 
 # --- the pending prompt -------------------------------------------------------------------------
@@ -171,15 +186,15 @@ def _expired(context: LeadbotContext, prompt: dict[str, Any]) -> bool:
 
 
 def _button_prompt(
-    context: LeadbotContext, data: str | None, kind: str | None = None
+    context: LeadbotContext, pressed: Any, kind: str | None = None
 ) -> dict[str, Any] | None:
-    """The prompt a button belongs to, or None when the button is from an older message."""
+    """The prompt a button (a decoded value with a ``nonce``) belongs to, or None when
+    the button is from an older message."""
     prompt = _prompt(context)
-    parts = (data or "").split(":")
     if (
         prompt is None
-        or len(parts) < 3
-        or parts[2] != prompt.get("nonce")
+        or pressed is None
+        or getattr(pressed, "nonce", None) != prompt.get("nonce")
         or _expired(context, prompt)
     ):
         return None
@@ -190,11 +205,13 @@ def _prompt_view(
     context: LeadbotContext, prompt: dict[str, Any]
 ) -> tuple[Html, InlineKeyboardMarkup]:
     nonce = prompt["nonce"]
-    cancel = (context.label("leads.button.cancel"), f"lb:x:{nonce}")
+    cancel = (context.label("leads.button.cancel"), encode(PromptCancel(nonce)))
     if prompt["kind"] == STAGE_NOTE:
         text = context.t("leads.stage.ask_note", code=prompt["code"], project=prompt["project"],
                          current=prompt["from"], stage=prompt["to"])  # fmt: skip
-        return text, keyboard([[(context.label("leads.button.skip"), f"lb:sk:{nonce}"), cancel]])
+        return text, keyboard(
+            [[(context.label("leads.button.skip"), encode(PromptSkip(nonce))), cancel]]
+        )
     if prompt["kind"] == REJECT_REASON:
         return context.t(
             "leads.review.ask_reason", code=prompt["code"], project=prompt["project"]
@@ -212,16 +229,16 @@ def _edit_prompt_view(
     options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
     chosen = set(prompt.get("tags") or [])
     buttons = [
-        (("✅ " if name in chosen else "") + name, f"lb:ev:{nonce}:{i}")
+        (("✅ " if name in chosen else "") + name, encode(EditValue(nonce, i)))
         for i, name in enumerate(options)
     ]
     rows += [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     tail = []
     if field == "tags":
-        tail.append((context.label("leads.button.done"), f"lb:ed:{nonce}"))
+        tail.append((context.label("leads.button.done"), encode(EditDone(nonce))))
     if prompt.get("optional"):
-        tail.append((context.label("leads.button.clear"), f"lb:ec:{nonce}"))
-    tail.append((context.label("leads.button.cancel"), f"lb:x:{nonce}"))
+        tail.append((context.label("leads.button.clear"), encode(EditClear(nonce))))
+    tail.append((context.label("leads.button.cancel"), encode(PromptCancel(nonce))))
     rows.append(tail)
     return text, keyboard(rows)
 
@@ -313,10 +330,7 @@ async def _finish(
 
 @requires(private=True)
 async def prompt_cancelled(update: Update, context: LeadbotContext) -> None:
-    if (
-        _button_prompt(context, update.callback_query.data if update.callback_query else None)
-        is None
-    ):
+    if _button_prompt(context, _pressed(update, PromptCancel)) is None:
         await _stale(update, context)
         return
     _clear(context)
@@ -348,21 +362,24 @@ def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKe
         lines.append(line)
     body = Html("\n".join(lines)) if lines else context.t("leads.list.empty")
     s = str(stages.index(page.stage)) if page.stage in stages else "a"
-    codes = [(row.code, f"lb:c:{row.lead_id}") for row in page.rows]
+    codes = [(row.code, encode(LeadCard(row.lead_id))) for row in page.rows]
     rows = [codes[i : i + 5] for i in range(0, len(codes), 5)]
     filters_ = [
-        (("✓ " if page.stage is None else "") + context.label("leads.list.all_stages"), "lb:ls:a:0")
+        (
+            ("✓ " if page.stage is None else "") + context.label("leads.list.all_stages"),
+            encode(LeadList("a", 0)),
+        )
     ]
     filters_ += [
-        (("✓ " if stage == page.stage else "") + stage, f"lb:ls:{i}:0")
+        (("✓ " if stage == page.stage else "") + stage, encode(LeadList(str(i), 0)))
         for i, stage in enumerate(stages)
     ]
     rows += [filters_[i : i + 4] for i in range(0, len(filters_), 4)]
     nav = []
     if page.page > 0:
-        nav.append((context.label("leads.button.prev"), f"lb:ls:{s}:{page.page - 1}"))
+        nav.append((context.label("leads.button.prev"), encode(LeadList(s, page.page - 1))))
     if page.page < page.pages - 1:
-        nav.append((context.label("leads.button.next"), f"lb:ls:{s}:{page.page + 1}"))
+        nav.append((context.label("leads.button.next"), encode(LeadList(s, page.page + 1))))
     if nav:
         rows.append(nav)
     return Html(text + "\n" + body), keyboard(rows)
@@ -393,18 +410,15 @@ async def leads_command(update: Update, context: LeadbotContext) -> None:
 async def list_page(update: Update, context: LeadbotContext) -> None:
     query = update.callback_query
     assert query is not None
-    parts = (query.data or "").split(":")
+    pressed: LeadList | None = _pressed(update, LeadList)
     stages = context.services.settings.stages
-    if (
-        len(parts) != 4
-        or not parts[3].isdigit()
-        or not (parts[2] == "a" or (parts[2].isdigit() and int(parts[2]) < len(stages)))
+    if pressed is None or not (
+        pressed.stage == "a" or (pressed.stage.isdigit() and int(pressed.stage) < len(stages))
     ):
         await _stale(update, context)
         return
-    await _list(
-        update, context, None if parts[2] == "a" else stages[int(parts[2])], int(parts[3][:6])
-    )
+    stage = None if pressed.stage == "a" else stages[int(pressed.stage)]
+    await _list(update, context, stage, min(pressed.page, 999_999))
 
 
 # --- /lead: the card -----------------------------------------------------------------------------
@@ -443,21 +457,26 @@ def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMark
     lead_id, rows = view.lead_id, []
     first = []
     if view.can_stage:
-        first.append((context.label("leads.button.stage"), f"lb:sm:{lead_id}"))
+        first.append((context.label("leads.button.stage"), encode(StageMenu(lead_id))))
     if view.can_edit:
-        first.append((context.label("leads.button.edit"), f"lb:em:{lead_id}"))
+        first.append((context.label("leads.button.edit"), encode(EditMenu(lead_id))))
     if first:
         rows.append(first)
     if view.can_review:
         review = []
         if view.card.review != "verified":
-            review.append((context.label("leads.button.verify"), f"lb:v:{lead_id}"))
+            review.append((context.label("leads.button.verify"), encode(VerifyLead(lead_id))))
         if view.card.review != "rejected":
-            review.append((context.label("leads.button.reject"), f"lb:r:{lead_id}"))
+            review.append((context.label("leads.button.reject"), encode(RejectLead(lead_id))))
         rows.append(review)
     if view.card.full and view.card.attachments:
         rows.append(
-            [(context.label("leads.button.files", count=view.card.attachments), f"lb:f:{lead_id}")]
+            [
+                (
+                    context.label("leads.button.files", count=view.card.attachments),
+                    encode(LeadFiles(lead_id)),
+                )
+            ]
         )
     return keyboard(rows) if rows else None
 
@@ -501,25 +520,25 @@ async def lead_by_code(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def card_button(update: Update, context: LeadbotContext) -> None:
-    ids = _ints(update.callback_query.data if update.callback_query else None, 1)
-    if ids is None:
+    pressed: LeadCard | None = _pressed(update, LeadCard)
+    if pressed is None:
         await _stale(update, context)
         return
-    await _card(update, context, ids[0])
+    await _card(update, context, pressed.lead)
 
 
 @requires(private=True)
 async def files_button(update: Update, context: LeadbotContext) -> None:
     """Send the lead's attachments again by their stored Telegram file ids."""
     query = update.callback_query
-    ids = _ints(query.data if query else None, 1)
-    if query is None or ids is None or update.effective_chat is None:
+    pressed: LeadFiles | None = _pressed(update, LeadFiles)
+    if query is None or pressed is None or update.effective_chat is None:
         await _stale(update, context)
         return
     assert context.actor is not None
     try:
         async with context.session() as session:
-            files = await lead_updates.lead_files(session, context.actor, ids[0])
+            files = await lead_updates.lead_files(session, context.actor, pressed.lead)
     except ServiceError as err:
         await _error(update, context, err)
         return
@@ -532,7 +551,7 @@ async def files_button(update: Update, context: LeadbotContext) -> None:
             else:
                 await context.bot.send_document(update.effective_chat.id, f.file_id)
         except BadRequest as exc:
-            log.info("attachment of lead %s not sent again: %s", ids[0], exc)
+            log.info("attachment of lead %s not sent again: %s", pressed.lead, exc)
             failed += 1
     if failed:
         await reply(update, context.t("leads.files.failed", failed=failed, total=len(files)))
@@ -567,7 +586,10 @@ async def _stage_menu(update: Update, context: LeadbotContext, lead_id: int) -> 
     text = context.t("leads.stage.menu", code=menu.code, project=menu.project, current=menu.current)
     if menu.backwards_need_leader:
         text = Html(text + "\n" + context.t("leads.stage.backwards_hint"))
-    buttons = [(stage, f"lb:sg:{lead_id}:{settings.stages.index(stage)}") for stage in menu.choices]
+    buttons = [
+        (stage, encode(StageChosen(lead_id, settings.stages.index(stage))))
+        for stage in menu.choices
+    ]
     if not buttons:
         await reply(update, Html(text + "\n" + context.t("leads.stage.last")))
         return
@@ -614,23 +636,23 @@ async def stage_command(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def stage_menu_button(update: Update, context: LeadbotContext) -> None:
-    ids = _ints(update.callback_query.data if update.callback_query else None, 1)
-    if ids is None:
+    pressed: StageMenu | None = _pressed(update, StageMenu)
+    if pressed is None:
         await _stale(update, context)
         return
-    await _stage_menu(update, context, ids[0])
+    await _stage_menu(update, context, pressed.lead)
 
 
 @requires(private=True)
 async def stage_chosen(update: Update, context: LeadbotContext) -> None:
     """A stage button: check now, then ask for the optional note."""
-    ids = _ints(update.callback_query.data if update.callback_query else None, 2)
+    pressed: StageChosen | None = _pressed(update, StageChosen)
     stages = context.services.settings.stages
-    if ids is None or ids[1] >= len(stages):
+    if pressed is None or pressed.stage >= len(stages):
         await _stale(update, context)
         return
     assert context.actor is not None
-    lead_id, stage = ids[0], stages[ids[1]]
+    lead_id, stage = pressed.lead, stages[pressed.stage]
     try:
         async with context.session() as session:
             ref = await lead_updates.check_stage(
@@ -655,9 +677,7 @@ async def stage_chosen(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def note_skipped(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(
-        context, update.callback_query.data if update.callback_query else None, STAGE_NOTE
-    )
+    prompt = _button_prompt(context, _pressed(update, PromptSkip), STAGE_NOTE)
     if prompt is None:
         await _stale(update, context)
         return
@@ -678,7 +698,7 @@ async def _notify(context: LeadbotContext, result: ReviewResult) -> tuple[int, i
         )
         try:
             await context.bot.send_message(person.tg_user_id, text, reply_markup=keyboard(
-                [[(catalog.plain("leads.button.view", locale), f"lb:c:{result.lead_id}")]]))  # fmt: skip
+                [[(catalog.plain("leads.button.view", locale), encode(LeadCard(result.lead_id)))]]))  # fmt: skip
             sent += 1
         except TelegramError as exc:  # Forbidden (blocked the bot), BadRequest (chat not found), …
             log.info(
@@ -781,15 +801,13 @@ async def reject_command(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def review_button(update: Update, context: LeadbotContext) -> None:
-    query = update.callback_query
-    ids = _ints(query.data if query else None, 1)
-    if query is None or ids is None:
-        await _stale(update, context)
-        return
-    if (query.data or "").startswith("lb:v:"):
-        await _verify(update, context, ids[0])
+    pressed = decode(update.callback_query.data if update.callback_query else None)
+    if isinstance(pressed, VerifyLead):
+        await _verify(update, context, pressed.lead)
+    elif isinstance(pressed, RejectLead):
+        await _reject(update, context, pressed.lead, "")
     else:
-        await _reject(update, context, ids[0], "")
+        await _stale(update, context)
 
 
 # --- /edit ---------------------------------------------------------------------------------------------------
@@ -806,7 +824,7 @@ async def _edit_menu(update: Update, context: LeadbotContext, lead_id: int) -> N
     if update.callback_query:
         await update.callback_query.answer()
     buttons = [
-        (context.label(f"leads.field.{f}"), f"lb:ef:{lead_id}:{i}")
+        (context.label(f"leads.field.{f}"), encode(EditField(lead_id, i)))
         for i, f in enumerate(menu.fields)
     ]
     await reply(update, context.t("leads.edit.menu", code=menu.code, project=menu.project),
@@ -827,25 +845,25 @@ async def edit_command(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def edit_menu_button(update: Update, context: LeadbotContext) -> None:
-    ids = _ints(update.callback_query.data if update.callback_query else None, 1)
-    if ids is None:
+    pressed: EditMenu | None = _pressed(update, EditMenu)
+    if pressed is None:
         await _stale(update, context)
         return
-    await _edit_menu(update, context, ids[0])
+    await _edit_menu(update, context, pressed.lead)
 
 
 @requires(private=True)
 async def edit_field_chosen(update: Update, context: LeadbotContext) -> None:
-    ids = _ints(update.callback_query.data if update.callback_query else None, 2)
-    if ids is None or ids[1] >= len(lead_updates.FIELDS):
+    pressed: EditField | None = _pressed(update, EditField)
+    if pressed is None or pressed.field >= len(lead_updates.FIELDS):
         await _stale(update, context)
         return
     assert context.actor is not None
-    field = lead_updates.FIELDS[ids[1]]
+    field = lead_updates.FIELDS[pressed.field]
     try:
         async with context.session() as session:
             found: EditPrompt = await lead_updates.start_edit(
-                session, context.actor, ids[0], field, context.services.settings
+                session, context.actor, pressed.lead, field, context.services.settings
             )
     except ServiceError as err:
         await _error(update, context, err)
@@ -862,20 +880,14 @@ async def edit_field_chosen(update: Update, context: LeadbotContext) -> None:
 async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
     """A choice button; for tags it toggles and the message shows the new selection."""
     query = update.callback_query
-    prompt = _button_prompt(context, query.data if query else None, EDIT_VALUE)
-    parts = (query.data or "").split(":") if query else []
+    pressed: EditValue | None = _pressed(update, EditValue)
+    prompt = _button_prompt(context, pressed, EDIT_VALUE)
     field = prompt.get("field") if prompt else None
     options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
-    if (
-        query is None
-        or prompt is None
-        or len(parts) != 4
-        or not parts[3].isdigit()
-        or int(parts[3]) >= len(options)
-    ):
+    if query is None or prompt is None or pressed is None or pressed.option >= len(options):
         await _stale(update, context)
         return
-    chosen = options[int(parts[3])]
+    chosen = options[pressed.option]
     if prompt["field"] != "tags":
         await _finish(update, context, prompt, chosen)
         return
@@ -889,9 +901,7 @@ async def edit_value_chosen(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def edit_tags_done(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(
-        context, update.callback_query.data if update.callback_query else None, EDIT_VALUE
-    )
+    prompt = _button_prompt(context, _pressed(update, EditDone), EDIT_VALUE)
     if prompt is None or prompt.get("field") != "tags":
         await _stale(update, context)
         return
@@ -900,9 +910,7 @@ async def edit_tags_done(update: Update, context: LeadbotContext) -> None:
 
 @requires(private=True)
 async def edit_cleared(update: Update, context: LeadbotContext) -> None:
-    prompt = _button_prompt(
-        context, update.callback_query.data if update.callback_query else None, EDIT_VALUE
-    )
+    prompt = _button_prompt(context, _pressed(update, EditClear), EDIT_VALUE)
     if prompt is None:
         await _stale(update, context)
         return

@@ -17,6 +17,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
+from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord
 from storage.models.leads import Lead, LeadEvent, Review, lead_code
 from storage.models.scoring import Activity, ActivityKind, LedgerEntry, UnitScore, activity_code
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "Chat",
     "ChatKind",
+    "FormDraft",
     "FundsRecord",
     "Invite",
     "JobMark",

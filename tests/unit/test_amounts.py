@@ -322,3 +322,29 @@ def test_parse_usd_round_trips_integers(value: int) -> None:
     assert parse_usd(str(value)) == value
     assert parse_usd(f"${value:,}") == value
     assert parse_usd(f"{value}美元") == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5000万。", Decimal("5000")),
+        ("5000万.", Decimal("5000")),
+        ("1.2亿！", Decimal("12000")),
+        ("1.2亿!", Decimal("12000")),
+        ("一亿两千万，", Decimal("12000")),
+        ("约3000万元左右。", Decimal("3000")),
+        ("5000万。。", Decimal("5000")),
+        ("5000万？", Decimal("5000")),
+    ],
+)
+def test_trailing_sentence_punctuation_is_accepted(text: str, expected: Decimal) -> None:
+    assert parse_wan(text) == expected
+
+
+def test_trailing_punctuation_on_dollars_and_nothing_but_punctuation() -> None:
+    assert parse_usd("2万美元。") == Decimal("20000")
+    assert parse_usd("$500,000!") == Decimal("500000")
+    for text in ("。", "...", "，"):
+        with pytest.raises(AmountError) as caught:
+            parse_wan(text)
+        assert caught.value.code == "not_a_number"

@@ -1,0 +1,394 @@
+"""The form engine: start a form, feed it answers, get the step view, save.
+
+Every call takes a :class:`~bot.forms.model.FormContext` (open session, services,
+actor, person, clock time, locale), reads the person's draft from the database,
+moves it on and writes it back in the same session; the caller commits (leaves
+``db.session()``) and only then renders the returned :class:`Outcome`, so the
+step's state is durable before the next question is sent. Expiry (by the
+injected clock) and "one form at a time" (one draft row per person) live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.forms import store
+from bot.forms.callbacks import CODEC, Codec
+from bot.forms.model import (
+    ACTIONS,
+    DONE,
+    PICK,
+    SKIP,
+    SUMMARY,
+    Act,
+    Button,
+    Choose,
+    Draft,
+    Edit,
+    FieldError,
+    FileRef,
+    Form,
+    FormContext,
+    Kind,
+    Msg,
+    Option,
+    Outcome,
+    Status,
+    Step,
+    StepView,
+)
+from bot.services import ServiceError
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A draft the sweep closed: tell its owner."""
+
+    person: str
+    form: str
+    said: Msg
+
+
+class FormEngine:
+    def __init__(self, forms: Iterable[Form], timeout: timedelta, codec: Codec = CODEC) -> None:
+        self.forms: dict[str, Form] = {}
+        self.timeout = timeout
+        self.codec = codec
+        for form in forms:
+            self.add(form)
+
+    def add(self, form: Form) -> None:
+        if form.name in self.forms:
+            raise ValueError(f"form {form.name!r} added twice")
+        self.forms[form.name] = form
+        if f"{form.prefix}p" not in self.codec.prefixes():
+            self.codec.register(f"{form.prefix}p", Choose, form=form.name)
+            self.codec.register(f"{form.prefix}s", Act, form=form.name)
+            self.codec.register(f"{form.prefix}e", Edit, form=form.name)
+
+    # --- public API ------------------------------------------------------------------
+
+    async def start(self, ctx: FormContext, name: str) -> Outcome:
+        """Open ``name`` for ``ctx.person``; any form they had open is dropped."""
+        form = self.forms[name]
+        draft = Draft(form=name, step=form.steps[0].name, touched=ctx.now.isoformat())
+        if form.begin is not None:
+            refusal = await form.begin(ctx, draft)
+            if refusal is not None:
+                return Outcome(Status.CLOSED, said=(refusal,))
+        intro = form.intro(ctx) if form.intro else None
+        view = self._ask(ctx, form, draft, form.steps[0], [intro] if intro else [])
+        await store.replace(ctx.session, ctx.person, draft, ctx.now)
+        return Outcome(Status.SHOWN, view)
+
+    async def active(self, ctx: FormContext) -> str | None:
+        """The name of the form this person has open (expired or not), if any."""
+        stored = await store.load(ctx.session, ctx.person)
+        return stored.draft.form if stored else None
+
+    async def view(self, ctx: FormContext) -> Outcome:
+        """The current question again (e.g. after "/report" in a group, or a web page load)."""
+        return await self._with_draft(ctx, lambda form, draft: self._current(ctx, form, draft))
+
+    async def text(self, ctx: FormContext, text: str) -> Outcome:
+        async def go(form: Form, draft: Draft) -> Outcome:
+            step = form.step(draft.step)
+            if step is None:  # summary or picker: buttons only
+                return Outcome(
+                    Status.SHOWN, self._current(ctx, form, draft, [form.text("pick_button")])
+                )
+            try:
+                value = self._parse(ctx, form, draft, step, text)
+            except FieldError as err:
+                return Outcome(
+                    Status.SHOWN, self._ask(ctx, form, draft, step, [Msg(err.code, err.params)])
+                )
+            draft.values[step.key] = value
+            return await self._answered(ctx, form, draft, step, [])
+
+        return await self._with_draft(ctx, go)
+
+    async def file(self, ctx: FormContext, ref: FileRef) -> Outcome:
+        async def go(form: Form, draft: Draft) -> Outcome:
+            step = form.step(draft.step)
+            if step is None or step.kind is not Kind.FILES:
+                return self._not_text(ctx, form, draft)
+            files = list(draft.values.get(step.key) or [])
+            if len(files) >= step.max_files:
+                note = form.text("too_many_files", limit=step.max_files)
+            else:
+                files.append(ref.as_json())
+                draft.values[step.key] = files
+                note = form.text("file_added", count=len(files))
+            return Outcome(Status.SHOWN, self._ask(ctx, form, draft, step, [note]))
+
+        return await self._with_draft(ctx, go)
+
+    async def other(self, ctx: FormContext) -> Outcome:
+        """A sticker, voice, … where the step wants text: explain, ask again."""
+        return await self._with_draft(ctx, lambda form, draft: self._not_text(ctx, form, draft))
+
+    async def press(self, ctx: FormContext, value: Any) -> Outcome:
+        """A button: a decoded :class:`Choose` / :class:`Act` / :class:`Edit` (or STALE)."""
+        if not isinstance(value, Choose | Act | Edit):
+            stored = await self._live(ctx)
+            return stored if isinstance(stored, Outcome) else Outcome(Status.STALE)
+
+        async def go(form: Form, draft: Draft) -> Outcome:
+            if form.name != value.form:
+                return Outcome(Status.STALE)
+            if isinstance(value, Choose):
+                return await self._choose(ctx, form, draft, value)
+            if isinstance(value, Act):
+                return await self._act(ctx, form, draft, value.action)
+            return self._edit(ctx, form, draft, value.step)
+
+        return await self._with_draft(ctx, go, touch_on_stale=False)
+
+    async def cancel(self, ctx: FormContext) -> Outcome:
+        stored = await store.load(ctx.session, ctx.person)
+        if stored is None:
+            return Outcome(Status.NONE)
+        await store.drop(ctx.session, ctx.person)
+        form = self.forms.get(stored.draft.form)
+        return Outcome(Status.CLOSED, said=(form.text("cancelled"),) if form else ())
+
+    async def sweep(self, session: Any, now: datetime) -> list[Idle]:
+        """Close every draft idle longer than the timeout (a scheduled job)."""
+        closed = await store.take_idle(session, now - self.timeout)
+        return [
+            Idle(person, form, self.forms[form].text("expired"))
+            for person, form in closed
+            if form in self.forms
+        ]
+
+    def encode(self, value: Choose | Act | Edit) -> str:
+        return self.codec.encode(value)
+
+    def owns(self, data: str | None) -> bool:
+        """Whether button data belongs to one of this engine's forms (it may still be stale)."""
+        value = self.codec.decode(data)
+        if isinstance(value, Choose | Act | Edit):
+            return value.form in self.forms
+        prefixes = {f"{f.prefix}{k}" for f in self.forms.values() for k in "pse"}
+        return data is not None and data.split(":", 1)[0] in prefixes  # stale, but ours
+
+    # --- the draft's life ------------------------------------------------------------
+
+    async def _live(self, ctx: FormContext) -> tuple[Form, Draft, int] | Outcome:
+        stored = await store.load(ctx.session, ctx.person)
+        if stored is None or stored.draft.form not in self.forms:
+            return Outcome(Status.NONE)
+        form = self.forms[stored.draft.form]
+        if ctx.now - stored.touched_at > self.timeout:
+            await store.drop(ctx.session, ctx.person)
+            return Outcome(Status.EXPIRED, said=(form.text("expired"),))
+        return form, stored.draft, stored.version
+
+    async def _with_draft(
+        self, ctx: FormContext, go: Any, *, touch_on_stale: bool = True
+    ) -> Outcome:
+        live = await self._live(ctx)
+        if isinstance(live, Outcome):
+            return live
+        form, draft, version = live
+        outcome = go(form, draft)
+        if hasattr(outcome, "__await__"):
+            outcome = await outcome
+        if isinstance(outcome, StepView):
+            outcome = Outcome(Status.SHOWN, outcome)
+        if outcome.status is Status.STALE and not touch_on_stale:
+            return outcome
+        if outcome.status is Status.CLOSED:
+            await store.drop(ctx.session, ctx.person)
+        else:
+            draft.touched = ctx.now.isoformat()
+            await store.write(ctx.session, ctx.person, draft, ctx.now, version)
+        return outcome
+
+    # --- answering -----------------------------------------------------------------------
+
+    def _parse(self, ctx: FormContext, form: Form, draft: Draft, step: Step, text: str) -> Any:
+        if step.kind is Kind.CHOICE:
+            typed = text.strip()
+            for option in self._options(ctx, draft, step):
+                if isinstance(option.label, str) and option.label == typed:
+                    return option.value
+            raise FieldError(f"{form.catalog}.pick_button")
+        if step.kind is Kind.MULTI:
+            raise FieldError(f"{form.catalog}.pick_button")
+        if step.kind is Kind.FILES:
+            raise FieldError(f"{form.catalog}.send_file")
+        assert step.parse is not None, f"text step {step.name} has no parser"
+        return step.parse(text, ctx)
+
+    async def _choose(self, ctx: FormContext, form: Form, draft: Draft, value: Choose) -> Outcome:
+        step = form.step(value.step)
+        if step is None or draft.step != step.name:
+            return Outcome(Status.STALE)
+        if value.key == SKIP and step.optional:
+            draft.values[step.key] = [] if step.kind in (Kind.MULTI, Kind.FILES) else None
+            return await self._answered(ctx, form, draft, step, [])
+        if value.key == DONE and step.kind in (Kind.MULTI, Kind.FILES):
+            draft.values.setdefault(step.key, [])
+            return await self._answered(ctx, form, draft, step, [])
+        options = self._options(ctx, draft, step)
+        option = next((o for o in options if o.key == value.key), None)
+        if option is None:
+            return Outcome(
+                Status.SHOWN, self._ask(ctx, form, draft, step, [Msg("fallback.stale_button")])
+            )
+        if step.kind is Kind.MULTI:
+            chosen = set(draft.values.get(step.key) or [])
+            chosen.symmetric_difference_update({option.value})
+            draft.values[step.key] = [o.value for o in options if o.value in chosen]
+            return Outcome(Status.SHOWN, self._ask(ctx, form, draft, step, []), replace=True)
+        draft.values[step.key] = option.value
+        return await self._answered(ctx, form, draft, step, [option.note] if option.note else [])
+
+    async def _answered(
+        self, ctx: FormContext, form: Form, draft: Draft, step: Step, notes: list[Msg]
+    ) -> Outcome:
+        """After a valid answer: the step's hook, then a follow-up, the summary when
+        editing, or the next question."""
+        if step.after is not None:
+            note = await step.after(ctx, draft)
+            if note is not None:
+                notes = [*notes, note]
+        nxt = self._next(form, draft, step)
+        if nxt is not None and (nxt.follows or not draft.editing):
+            return Outcome(Status.SHOWN, self._ask(ctx, form, draft, nxt, notes))
+        draft.editing = False
+        return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
+
+    def _next(self, form: Form, draft: Draft, step: Step) -> Step | None:
+        index = form.steps.index(step) + 1
+        for candidate in form.steps[index:]:
+            if candidate.when is None or candidate.when(draft):
+                return candidate
+        return None
+
+    async def _act(self, ctx: FormContext, form: Form, draft: Draft, action: str) -> Outcome:
+        if action not in ACTIONS or draft.step not in (SUMMARY, PICK):
+            return Outcome(Status.STALE)
+        if action == "cancel":
+            return Outcome(Status.CLOSED, said=(form.text("cancelled"),))
+        if action == "edit":
+            draft.step = PICK
+            buttons = [
+                Button(form.text(f"field.{s.name}"), Edit(form.name, s.name)) for s in form.counted
+            ]
+            return Outcome(
+                Status.SHOWN,
+                self._view(form, PICK, [], [form.text("pick_field")], _rows(buttons, 3)),
+            )
+        missing = [
+            s for s in form.counted if not s.optional and draft.values.get(s.key) in (None, "", [])
+        ]
+        if missing:
+            return Outcome(
+                Status.SHOWN, self._ask(ctx, form, draft, missing[0], [form.text("missing")])
+            )
+        try:
+            said = await form.save(ctx, draft)
+        except ServiceError as err:
+            return Outcome(
+                Status.SHOWN, self._summary(ctx, form, draft, [Msg(err.code, err.params)])
+            )
+        return Outcome(Status.CLOSED, said=tuple(said))
+
+    def _edit(self, ctx: FormContext, form: Form, draft: Draft, name: str) -> Outcome:
+        step = form.step(name)
+        if draft.step != PICK or step is None or not step.counted:
+            return Outcome(Status.STALE)
+        draft.editing = True
+        return Outcome(Status.SHOWN, self._ask(ctx, form, draft, step, []))
+
+    def _not_text(self, ctx: FormContext, form: Form, draft: Draft) -> Outcome:
+        return Outcome(Status.SHOWN, self._current(ctx, form, draft, [form.text("text_expected")]))
+
+    # --- views ---------------------------------------------------------------------------
+
+    def _current(
+        self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg] | None = None
+    ) -> StepView:
+        step = form.step(draft.step)
+        if step is not None:
+            return self._ask(ctx, form, draft, step, notes or [])
+        if draft.step == PICK:
+            draft.step = SUMMARY
+        return self._summary(ctx, form, draft, notes or [])
+
+    def _options(self, ctx: FormContext, draft: Draft, step: Step) -> list[Option]:
+        return list(step.choices(ctx, draft)) if step.choices else []
+
+    def _ask(
+        self, ctx: FormContext, form: Form, draft: Draft, step: Step, notes: list[Msg]
+    ) -> StepView:
+        draft.step = step.name
+        if step.ask is not None:
+            lines = list(step.ask(ctx, draft))
+        else:
+            counted = form.counted
+            number = counted.index(step) + 1 if step in counted else 0
+            lines = [
+                form.text("progress", n=number, total=len(counted)),
+                form.text(f"ask.{step.name}"),
+            ]
+        buttons: list[Button] = []
+        if step.kind in (Kind.CHOICE, Kind.MULTI):
+            chosen = set(draft.values.get(step.key) or []) if step.kind is Kind.MULTI else set()
+            for option in self._options(ctx, draft, step):
+                label = option.label
+                if option.value in chosen:
+                    label = "✅ " + (label if isinstance(label, str) else label.plain(ctx.locale))
+                buttons.append(Button(label, Choose(form.name, step.name, option.key)))
+        rows = _rows(buttons, step.columns)
+        tail = []
+        if step.kind in (Kind.MULTI, Kind.FILES):
+            tail.append(Button(form.text("done"), Choose(form.name, step.name, DONE)))
+        if step.optional:
+            tail.append(Button(form.text("skip"), Choose(form.name, step.name, SKIP)))
+        if tail:
+            rows.append(tuple(tail))
+        accepts = {"text"} if step.kind in (Kind.TEXT, Kind.CHOICE) else set()
+        if step.kind is Kind.FILES:
+            accepts.add("file")
+        return StepView(
+            form.name, step.name, tuple(notes), tuple(lines), tuple(rows),
+            frozenset(accepts), multi=step.kind is Kind.MULTI, optional=step.optional,
+        )  # fmt: skip
+
+    def _summary(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> StepView:
+        draft.step = SUMMARY
+        lines = [form.text("summary_title")]
+        for s in form.counted:
+            value = draft.values.get(s.key)
+            if value in (None, "", []):
+                shown = form.text("none").plain(ctx.locale)
+            elif form.display is not None:
+                shown = form.display(ctx, s.key, value)
+            else:
+                shown = str(value)
+            lines.append(form.text("summary_line", label=form.text(f"field.{s.name}"), value=shown))
+        if form.summary_extra is not None:
+            lines.extend(form.summary_extra(draft))
+        row = tuple(Button(form.text(a), Act(form.name, a)) for a in ACTIONS)
+        return self._view(form, SUMMARY, notes, lines, [row])
+
+    def _view(
+        self,
+        form: Form,
+        step: str,
+        notes: list[Msg],
+        lines: list[Msg],
+        rows: list[tuple[Button, ...]],
+    ) -> StepView:
+        return StepView(form.name, step, tuple(notes), tuple(lines), tuple(rows), frozenset())
+
+
+def _rows(buttons: list[Button], columns: int) -> list[tuple[Button, ...]]:
+    return [tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]

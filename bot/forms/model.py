@@ -1,0 +1,302 @@
+"""What a form is made of: steps, options, the draft, and the views an adapter renders.
+
+Everything here is plain data (frozen dataclasses and JSON values), free of any
+messaging platform, so Telegram, DingTalk and a web page render the same form.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot import catalog
+from bot.catalog import Html
+from bot.leadfields import FieldError as FieldError  # a parser refuses text (re-exported)
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services.access import Actor
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A catalog key and its values; a value that is itself a :class:`Msg` is rendered
+    as a plain label first (``report.summary_line`` takes ``label=Msg("report.field.amount")``)."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def html(self, locale: str) -> Html:
+        return catalog.t(self.key, locale, **_resolved(self.params, locale))
+
+    def plain(self, locale: str) -> str:
+        return catalog.plain(self.key, locale, **_resolved(self.params, locale))
+
+
+def msg(key: str, /, **params: Any) -> Msg:
+    return Msg(key, params)
+
+
+def _resolved(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    return {k: v.plain(locale) if isinstance(v, Msg) else v for k, v in params.items()}
+
+
+Label = Msg | str  # a button label: a catalog text, or a value shown as it is (an industry name)
+
+
+def label_text(label: Label, locale: str) -> str:
+    return label.plain(locale) if isinstance(label, Msg) else label
+
+
+# --- button values (encoded by bot.forms.callbacks) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Choose:
+    """A choice button of a step (``key`` is the option's key, or ``skip`` / ``done``)."""
+
+    form: str
+    step: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Act:
+    """A summary button: ``save``, ``edit`` or ``cancel``."""
+
+    form: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A field button of the "which field?" picker."""
+
+    form: str
+    step: str
+
+
+SKIP, DONE = "skip", "done"
+ACTIONS = ("save", "edit", "cancel")
+SUMMARY, PICK = "_summary", "_pick"
+
+
+# --- the runtime a step is given -----------------------------------------------------------
+
+
+@dataclass
+class FormContext:
+    """What parsers, choice providers, hooks and savers are given: the open
+    session (the draft is written in the same transaction), the services (settings,
+    directory, clock), who is filling in the form, and when."""
+
+    session: AsyncSession
+    services: Any  # bot.services.Services (kept Any: no import cycle with the services)
+    actor: Actor
+    person: str  # "tg:1101" -- the draft's owner, channel-qualified
+    now: datetime
+    locale: str
+
+    @property
+    def settings(self) -> Any:
+        return self.services.settings
+
+
+# --- steps and forms -------------------------------------------------------------------------
+
+
+class Kind(enum.StrEnum):
+    TEXT = "text"  # typed text, through ``parse``
+    CHOICE = "choice"  # one option (typing an option's exact label is forgiven)
+    MULTI = "multi"  # toggle options, then "done"
+    FILES = "files"  # documents / photos, then "done"
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # on the button (short: an index, an id)
+    label: Label
+    value: Any  # what the field gets (JSON)
+    note: Msg | None = None  # said before the next question when picked
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file someone sent: the channel's handle, its kind and name."""
+
+    file_id: str
+    kind: str  # document | photo
+    name: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"file_id": self.file_id, "kind": self.kind, "name": self.name}
+
+
+Parser = Callable[[str, FormContext], Any]
+Choices = Callable[[FormContext, "Draft"], Sequence[Option]]
+Hook = Callable[[FormContext, "Draft"], Awaitable[Msg | None]]
+Asker = Callable[[FormContext, "Draft"], Sequence[Msg]]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    kind: Kind = Kind.TEXT
+    parse: Parser | None = None
+    choices: Choices | None = None
+    optional: bool = False
+    field: str = ""  # the draft value it fills; defaults to ``name``
+    counted: bool = True  # numbered ("3/13"), summarised and editable
+    when: Callable[[Draft], bool] | None = None  # asked only when true
+    follows: bool = False  # a follow-up of the step before (asked even when editing)
+    after: Hook | None = None  # after a valid answer; may return a note
+    ask: Asker | None = None  # the question's lines (default: progress + ``<texts>.ask.<name>``)
+    columns: int = 3
+    max_files: int = 10
+
+    @property
+    def key(self) -> str:
+        return self.field or self.name
+
+
+Saver = Callable[[FormContext, "Draft"], Awaitable[Sequence[Msg]]]
+Begin = Callable[[FormContext, "Draft"], Awaitable[Msg | None]]
+Display = Callable[[FormContext, str, Any], str]
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form is data: its steps and what to do at the start and on save.
+
+    ``texts`` is the catalog prefix of its messages (``<texts>.progress``,
+    ``.ask.<step>``, ``.skip``, ``.done``, ``.summary_title``, ``.summary_line``,
+    ``.field.<step>``, ``.save``, ``.edit``, ``.cancel``, ``.pick_field``,
+    ``.missing``, ``.pick_button``, ``.send_file``, ``.text_expected``,
+    ``.too_many_files``, ``.file_added``, ``.expired``, ``.cancelled``, ``.none``).
+    ``begin`` may refuse (return the refusal), fill the draft, or return an intro
+    note; ``save`` performs the service call and returns what to say; a
+    :class:`bot.services.ServiceError` it raises is shown above the summary.
+    """
+
+    name: str
+    prefix: str  # one letter: buttons are "<prefix>p", "<prefix>s", "<prefix>e"
+    steps: tuple[Step, ...]
+    save: Saver
+    begin: Begin | None = None
+    display: Display | None = None  # a value as the summary shows it
+    summary_extra: Callable[[Draft], Sequence[Msg]] | None = None
+    texts: str = ""
+    intro: Callable[[FormContext], Msg | None] | None = None
+
+    @property
+    def catalog(self) -> str:
+        return self.texts or self.name
+
+    def text(self, suffix: str, /, **params: Any) -> Msg:
+        return Msg(f"{self.catalog}.{suffix}", params)
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    @property
+    def counted(self) -> list[Step]:
+        return [s for s in self.steps if s.counted]
+
+
+# --- the draft -------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A form in progress: JSON all the way down (``to_json`` / ``from_json``)."""
+
+    form: str
+    step: str
+    values: dict[str, Any] = field(default_factory=dict)
+    scratch: dict[str, Any] = field(default_factory=dict)  # a step's working data (candidates …)
+    editing: bool = False
+    touched: str = ""  # ISO time of the last answer, by the injected clock
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "step": self.step,
+            "values": self.values,
+            "scratch": self.scratch,
+            "editing": self.editing,
+            "touched": self.touched,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        return cls(
+            form=str(data["form"]),
+            step=str(data["step"]),
+            values=dict(data.get("values") or {}),
+            scratch=dict(data.get("scratch") or {}),
+            editing=bool(data.get("editing")),
+            touched=str(data.get("touched") or ""),
+        )
+
+
+# --- what an adapter renders -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    label: Label
+    value: Choose | Act | Edit
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One question (or the summary, or the field picker) as an adapter shows it.
+
+    The text is ``notes`` (each a paragraph) then ``lines`` (one per line); the
+    buttons come in ``rows``. ``accepts`` says what else the step takes: typed
+    ``text`` and/or a ``file``. ``multi`` marks a multi-select whose toggles
+    should redraw the same message (``replace`` on the outcome says when).
+    """
+
+    form: str
+    step: str
+    notes: tuple[Msg, ...]
+    lines: tuple[Msg, ...]
+    rows: tuple[tuple[Button, ...], ...]
+    accepts: frozenset[str]
+    multi: bool = False
+    optional: bool = False
+
+    def html(self, locale: str) -> Html:
+        body = Html("\n".join(m.html(locale) for m in self.lines))
+        if not self.notes:
+            return body
+        return Html("\n\n".join([*(n.html(locale) for n in self.notes), body]))
+
+
+class Status(enum.StrEnum):
+    SHOWN = "shown"  # show ``view``
+    CLOSED = "closed"  # the form ended (saved, cancelled, refused): say ``said``
+    EXPIRED = "expired"  # the draft timed out: say ``said``
+    STALE = "stale"  # a button of an older question: the "expired button" popup, nothing else
+    NONE = "none"  # this person has no form (or another form has the floor)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    view: StepView | None = None
+    said: tuple[Msg, ...] = ()
+    replace: bool = False  # redraw the message the button was on (multi-select toggles)
+
+    def text(self, locale: str) -> Html:
+        if self.view is not None:
+            return self.view.html(locale)
+        return Html("\n\n".join(m.html(locale) for m in self.said))

@@ -1,0 +1,231 @@
+"""``/report`` as data: the guided lead form (journey 2).
+
+Thirteen numbered questions, plus a follow-up after the company when near
+matches exist ("is it the same company?"). The company step's duplicate and
+near-match check is one service call (:func:`bot.services.leads.check_company`)
+so its matching can change without touching the form.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.forms.model import (
+    Draft,
+    FieldError,
+    Form,
+    FormContext,
+    Kind,
+    Msg,
+    Option,
+    Step,
+    msg,
+)
+from bot.leadfields import (
+    COMPANY_MAX,
+    CONTACT_MAX,
+    NOTES_MAX,
+    PROJECT_MAX,
+    clean_line,
+    parse_phone,
+)
+from bot.services.leads import LeadDraft, check_company, report_lead
+
+NAME = "report"
+MAX_FILES = 10
+
+
+# --- parsers ------------------------------------------------------------------------------
+
+
+def _line(limit: int, *, multiline: bool = False) -> Any:
+    return lambda text, ctx: clean_line(text, limit, multiline=multiline)
+
+
+def _amount(text: str, ctx: FormContext) -> str:
+    try:
+        return str(parse_wan(text))
+    except AmountError as err:
+        raise FieldError(f"report.amount.{err.code}") from err
+
+
+def _usd(text: str, ctx: FormContext) -> str:
+    try:
+        return str(parse_usd(text))
+    except AmountError as err:  # the examples are in dollars here (issue 17)
+        raise FieldError(f"report.usd_amount.{err.code}") from err
+
+
+def _phone(text: str, ctx: FormContext) -> str:
+    return parse_phone(text)
+
+
+# --- choices ------------------------------------------------------------------------------
+
+
+def _from_settings(attribute: str) -> Any:
+    def choices(ctx: FormContext, draft: Draft) -> list[Option]:
+        names = list(getattr(ctx.settings, attribute))
+        return [Option(str(i), name, name) for i, name in enumerate(names)]
+
+    return choices
+
+
+def _near_options(ctx: FormContext, draft: Draft) -> list[Option]:
+    options = [
+        Option(
+            str(c["lead_id"]),
+            msg("report.near_same", code=c["code"]),
+            c["lead_id"],
+            msg("report.near_marked"),
+        )
+        for c in draft.scratch.get("near") or []
+    ]
+    return [*options, Option("no", msg("report.near_different"), None)]
+
+
+def _near_question(ctx: FormContext, draft: Draft) -> list[Msg]:
+    lines = [
+        msg(
+            "report.near_line",
+            code=c["code"],
+            project=c["project"],
+            company=c["company"],
+            unit=c["unit"],
+        )
+        for c in draft.scratch.get("near") or []
+    ]
+    return [msg("report.near_question"), *lines]
+
+
+def _date(ctx: FormContext, when: Any) -> Msg:
+    local = when.astimezone(ctx.settings.zone)
+    return msg("report.date", month=local.month, day=local.day)
+
+
+async def _after_company(ctx: FormContext, draft: Draft) -> Msg | None:
+    """First report wins: checked as soon as the company is known."""
+    check = await check_company(
+        ctx.session,
+        ctx.services.directory,
+        draft.values["company"],
+        ctx.settings.near_match_threshold,
+    )
+    draft.values.pop("same_as", None)
+    draft.scratch.pop("near", None)
+    if check.exact is not None:
+        first = check.exact
+        return msg(
+            "report.already_first",
+            unit=first.unit_name,
+            date=_date(ctx, first.reported_at),
+            first=first.code,
+        )
+    if check.near:
+        draft.scratch["near"] = [
+            {
+                "lead_id": c.lead_id,
+                "code": c.code,
+                "project": c.project,
+                "company": c.company,
+                "unit": c.unit_name,
+            }
+            for c in check.near
+        ]
+    return None
+
+
+# --- start, summary, save ------------------------------------------------------------------
+
+
+async def _begin(ctx: FormContext, draft: Draft) -> Msg | None:
+    if ctx.actor.unit_id is None:
+        return msg("report.no_unit")
+    draft.values.update({"tags": [], "files": []})
+    return None
+
+
+def _intro(ctx: FormContext) -> Msg:
+    return msg("report.intro", unit=ctx.actor.unit_name or "")
+
+
+def _display(ctx: FormContext, field: str, value: Any) -> str:
+    if field == "amount":
+        return format_wan_human(Decimal(value), ctx.locale)
+    if field == "foreign":
+        return msg("report.usd", amount=f"{Decimal(value):,}").plain(ctx.locale)
+    if field == "tags":
+        return "、".join(value)
+    if field == "files":
+        return msg("report.files_count", count=len(value)).plain(ctx.locale)
+    return str(value)
+
+
+def _summary_extra(draft: Draft) -> list[Msg]:
+    return [msg("report.summary_same_as")] if draft.values.get("same_as") else []
+
+
+def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
+    return LeadDraft(
+        project=values.get("project") or "", company=values.get("company") or "",
+        industry=values.get("industry") or "", amount_wan=Decimal(values.get("amount") or "0"),
+        origin=values.get("origin") or "", stage=values.get("stage") or "",
+        tags=tuple(values.get("tags") or ()),
+        foreign_usd=Decimal(values["foreign"]) if values.get("foreign") else None,
+        contact_name=values.get("contact"), contact_phone=values.get("phone"),
+        channel=values.get("channel"), notes=values.get("notes"),
+        attachments=tuple(values.get("files") or ()), same_as=values.get("same_as"),
+    )  # fmt: skip
+
+
+async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
+    result = await report_lead(
+        ctx.session, ctx.now, ctx.actor, to_lead_draft(draft.values), ctx.settings
+    )
+    if result.first is None:
+        return [msg("report.saved", code=result.code, unit=result.unit_name)]
+    first = result.first
+    return [
+        msg("report.saved_duplicate", code=result.code, unit=first.unit_name,
+            date=_date(ctx, first.reported_at), first=first.code)
+    ]  # fmt: skip
+
+
+def form() -> Form:
+    return Form(
+        name=NAME,
+        prefix="r",
+        steps=(
+            Step("project", parse=_line(PROJECT_MAX)),
+            Step("company", parse=_line(COMPANY_MAX), after=_after_company),
+            Step(
+                "near",
+                Kind.CHOICE,
+                choices=_near_options,
+                field="same_as",
+                counted=False,
+                follows=True,
+                when=lambda d: bool(d.scratch.get("near")),
+                ask=_near_question,
+                columns=1,
+            ),
+            Step("industry", Kind.CHOICE, choices=_from_settings("industries")),
+            Step("amount", parse=_amount),
+            Step("origin", Kind.CHOICE, choices=_from_settings("origins")),
+            Step("stage", Kind.CHOICE, choices=_from_settings("stages")),
+            Step("tags", Kind.MULTI, choices=_from_settings("tags"), optional=True),
+            Step("foreign", parse=_usd, optional=True),
+            Step("contact", parse=_line(CONTACT_MAX), optional=True),
+            Step("phone", parse=_phone, optional=True),
+            Step("channel", Kind.CHOICE, choices=_from_settings("channels"), optional=True),
+            Step("notes", parse=_line(NOTES_MAX, multiline=True), optional=True),
+            Step("files", Kind.FILES, optional=True, max_files=MAX_FILES),
+        ),
+        save=_save,
+        begin=_begin,
+        intro=_intro,
+        display=_display,
+        summary_extra=_summary_extra,
+    )

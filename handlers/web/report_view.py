@@ -1,31 +1,24 @@
-"""``/app/report``: a new lead on one screen, checked by the same parsers as the chat form.
+"""``/app/report``: a new lead on one screen — the chat's ``/report`` form, rendered whole.
 
-The fields, their order, their catalog labels and their parsers are the chat form's
-(:data:`FIELDS` mirrors ``handlers/report.py``'s steps); the save is the same service
-call (:func:`bot.services.leads.report_lead`), so the first-report rule, the L-code and
+The fields, their order, labels, parsers, choices and the save are the form definition's
+(:func:`bot.forms.report.form`): the chat asks its steps one at a time, this page shows them
+all at once and checks each with the same parser, so the first-report rule, the L-code and
 scoring are decided in one place whichever screen the liaison used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
-from bot.leadfields import (
-    COMPANY_MAX,
-    CONTACT_MAX,
-    NOTES_MAX,
-    PROJECT_MAX,
-    FieldError,
-    clean_line,
-    parse_phone,
-)
+from bot.forms import report as report_form
+from bot.forms.model import Draft, FieldError, FormContext, Kind, Step, label_text
+from bot.leadfields import COMPANY_MAX, clean_line
 from bot.services import ServiceError, Services
-from bot.services.leads import LeadDraft, check_company, report_lead
+from bot.services.leads import check_company
 from handlers.web.html import (
     PageContext,
     checkboxes,
@@ -37,59 +30,53 @@ from handlers.web.html import (
 from handlers.web.pages import html_response, page
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from handlers.web.server import WebRequestContext
 
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: str  # text | choice | tags | amount | usd | phone | notes
-    optional: bool = False
-    limit: int = 0
-    options: str = ""  # the settings attribute with the choices
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("project", "text", limit=PROJECT_MAX),
-    Field("company", "text", limit=COMPANY_MAX),
-    Field("industry", "choice", options="industries"),
-    Field("amount", "amount"),
-    Field("origin", "choice", options="origins"),
-    Field("stage", "choice", options="stages"),
-    Field("tags", "tags", optional=True, options="tags"),
-    Field("foreign", "usd", optional=True),
-    Field("contact", "text", optional=True, limit=CONTACT_MAX),
-    Field("phone", "phone", optional=True),
-    Field("channel", "choice", optional=True, options="channels"),
-    Field("notes", "notes", optional=True, limit=NOTES_MAX),
-)
+# How a step looks on a page (the chat needs no such hint): presentation only.
+WIDGETS = {
+    "notes": "textarea",
+    "amount": "amount",
+    "foreign": "usd",
+    "phone": "tel",
+    "company": "company",
+}
+LIMITS = {"project": 200, "company": 200, "contact": 64, "phone": 32, "amount": 40, "foreign": 40}
+HINTS = ("amount", "foreign", "company", "phone")
 
 
 class ReportView:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.settings = services.settings
+        self.form = report_form.form()
 
-    def _choices(self, f: Field) -> list[str]:
-        return list(getattr(self.settings, f.options)) if f.options else []
+    def _steps(self) -> list[Step]:
+        """The steps a page shows: every numbered one except files (sent in chat)."""
+        return [s for s in self.form.steps if s.counted and s.kind is not Kind.FILES]
+
+    def _context(self, session: AsyncSession, ctx: WebRequestContext) -> FormContext:
+        person = f"web:{ctx.session.user.channel}:{ctx.session.user.user_id}"
+        return FormContext(
+            session, self.services, ctx.actor, person, self.services.clock.now(), ctx.page.locale
+        )
 
     # -- the page ---------------------------------------------------------------------------
     async def page(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
         if ctx.actor.unit_id is None:
             raise ServiceError("report.no_unit")
-        return html_response(self._render(ctx.page, {}, {}, ctx.actor.unit_name or ""))
+        async with self.services.db.session() as session:
+            html = await self._render(self._context(session, ctx), ctx.page, {}, {})
+        return html_response(html)
 
-    def _render(
-        self,
-        pc: PageContext,
-        values: dict[str, Any],
-        errors: dict[str, str],
-        unit: str,
-        status: str = "",
+    async def _render(
+        self, fc: FormContext, pc: PageContext, values: dict[str, Any], errors: dict[str, str]
     ) -> str:
-        rows = [f'<p class="hint">{pc.t("web.report.intro", unit=unit)}</p>', status]
-        for f in FIELDS:
-            rows.append(self._row(pc, f, values, errors.get(f.name, "")))
+        draft = Draft(self.form.name, "", dict(values))
+        rows = [f'<p class="hint">{pc.t("web.report.intro", unit=fc.actor.unit_name or "")}</p>']
+        for step in self._steps():
+            rows.append(await self._row(fc, pc, step, draft, errors.get(step.key, "")))
         rows.append(f'<p class="hint">{pc.t("web.report.files_in_chat")}</p>')
         body = (
             '<form method="post" action="/app/report" id="report-form" class="card" novalidate>'
@@ -100,109 +87,113 @@ class ReportView:
         )
         return page(pc, "report", pc.p("web.report.title"), body)
 
-    def _row(self, pc: PageContext, f: Field, values: dict[str, Any], error: str) -> str:
-        label = pc.t(f"report.field.{f.name}")
-        value = values.get(f.name, "")
-        required = not f.optional
-        if f.kind == "choice":
-            options = self._choices(f)
-            default = options[0] if f.name == "stage" and options else ""
+    async def _options(self, fc: FormContext, step: Step, draft: Draft) -> list[str]:
+        if step.choices is None:
+            return []
+        return [label_text(o.label, fc.locale) for o in step.choices(fc, draft)]
+
+    async def _row(
+        self, fc: FormContext, pc: PageContext, step: Step, draft: Draft, error: str
+    ) -> str:
+        name = step.key
+        label = pc.t(f"report.field.{step.name}")
+        value = draft.values.get(name, "")
+        required = not step.optional
+        if step.kind is Kind.CHOICE:
+            options = await self._options(fc, step, draft)
+            default = options[0] if name == "stage" and options else ""
             control = select(
-                f.name, options, value or default, required=required, empty=pc.p("web.report.pick")
+                name, options, value or default, required=required, empty=pc.p("web.report.pick")
             )
-        elif f.kind == "tags":
-            control = checkboxes(f.name, self._choices(f), values.get("tags", ()))
-        elif f.kind == "notes":
-            control = f'<textarea id="notes" name="notes" maxlength="{f.limit}" rows="3">{esc(value)}</textarea>'
+        elif step.kind is Kind.MULTI:
+            control = checkboxes(
+                name, await self._options(fc, step, draft), draft.values.get(name) or ()
+            )
+        elif WIDGETS.get(name) == "textarea":
+            control = f'<textarea id="{name}" name="{name}" maxlength="2000" rows="3">{esc(value)}</textarea>'
         else:
-            mode = {"phone": "tel"}.get(f.kind, "")
-            attrs = 'autocomplete="off"' + (' data-check="company"' if f.name == "company" else "")
-            attrs += ' data-preview="amount"' if f.kind == "amount" else ""
+            widget = WIDGETS.get(name, "")
+            attrs = 'autocomplete="off"' + (' data-check="company"' if widget == "company" else "")
+            attrs += ' data-preview="amount"' if widget == "amount" else ""
+            mode = "tel" if widget == "tel" else ""
             control = text_input(
-                f.name,
+                name,
                 value,
                 required=required,
-                maxlength=f.limit or 40,
+                maxlength=LIMITS.get(name, 200),
                 inputmode=mode,
                 attrs=attrs,
             )
-        hint = (
-            pc.p(f"web.report.hint.{f.name}")
-            if f.name in ("amount", "foreign", "company", "phone")
-            else ""
-        )
-        row = field_row(f.name, label, control, hint=esc(hint), required=required)
+        hint = pc.p(f"web.report.hint.{name}") if name in HINTS else ""
+        row = field_row(name, label, control, hint=esc(hint), required=required)
         if error:
             row = row.replace(
-                f'id="{f.name}-err" role="alert"></div>',
-                f'id="{f.name}-err" role="alert" class="show">{esc(error)}</div>',
+                f'id="{name}-err" role="alert"></div>',
+                f'id="{name}-err" role="alert" class="show">{esc(error)}</div>',
             )
         return row
 
     # -- saving -----------------------------------------------------------------------------
     async def save(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
-        actor = ctx.actor
-        if actor.unit_id is None:
+        if ctx.actor.unit_id is None:
             raise ServiceError("report.no_unit")
         form = await request.post()
-        values: dict[str, Any] = {f.name: str(form.get(f.name, "") or "") for f in FIELDS}
-        values["tags"] = [str(t) for t in form.getall("tags", [])]
-        values["same_as"] = str(form.get("same_as", "") or "")
-        parsed, errors = self._parse(ctx.page, values)
-        if errors:
-            return html_response(
-                self._render(ctx.page, values, errors, actor.unit_name or ""), status=400
-            )
-        draft = LeadDraft(**parsed)
+        raw: dict[str, Any] = {s.key: str(form.get(s.key, "") or "").strip() for s in self._steps()}
+        raw.update(
+            {
+                s.key: [str(t) for t in form.getall(s.key, [])]
+                for s in self._steps()
+                if s.kind is Kind.MULTI
+            }
+        )
+        raw["same_as"] = str(form.get("same_as", "") or "")
         async with self.services.db.session() as session:
-            result = await report_lead(
-                session, self.services.clock.now(), actor, draft, self.settings
-            )
-        raise web.HTTPSeeOther(f"/app/leads/{result.code}?saved=1")
+            fc = self._context(session, ctx)
+            draft, errors = await self._parse(fc, raw)
+            if errors:
+                html = await self._render(fc, ctx.page, raw, errors)
+                return html_response(html, status=400)
+            said = await self.form.save(fc, draft)
+        code = next((m.params.get("code") for m in said if m.params.get("code")), None)
+        raise web.HTTPSeeOther(f"/app/leads/{code}?saved=1" if code else "/app/leads")
 
-    def _parse(
-        self, pc: PageContext, values: dict[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        parsed: dict[str, Any] = {}
+    async def _parse(self, fc: FormContext, raw: dict[str, Any]) -> tuple[Draft, dict[str, str]]:
+        """Each field through its step's own parser or choices, as the chat does, all at once."""
+        draft = Draft(self.form.name, "", {"tags": [], "files": []})
         errors: dict[str, str] = {}
-        names = {
-            "contact": "contact_name",
-            "phone": "contact_phone",
-            "foreign": "foreign_usd",
-            "amount": "amount_wan",
-        }
-        for f in FIELDS:
-            raw = values["tags"] if f.kind == "tags" else values[f.name].strip()
-            if f.optional and not raw:
+        for step in self._steps():
+            given = raw.get(step.key)
+            if not given:
+                if not step.optional:
+                    errors[step.key] = FieldError("field.empty").code
                 continue
             try:
-                parsed[names.get(f.name, f.name)] = self._value(f, raw)
-            except AmountError as err:
-                errors[f.name] = pc.p(f"report.amount.{err.code}")
+                draft.values[step.key] = await self._value(fc, step, draft, given)
             except FieldError as err:
-                errors[f.name] = pc.p(err.code, **err.params)
-        same = values.get("same_as", "")
-        if same.isdigit() and len(same) <= 9:
-            parsed["same_as"] = int(same)
-        return parsed, errors
+                errors[step.key] = fc_text(fc, err.code, err.params)
+                continue
+            if step.after is not None:
+                await step.after(fc, draft)
+        errors = {k: (fc_text(fc, v, {}) if v == "field.empty" else v) for k, v in errors.items()}
+        near = {int(c["lead_id"]) for c in draft.scratch.get("near") or []}
+        same = raw.get("same_as", "")
+        if same.isdigit() and int(same) in near:  # only a candidate the check offered
+            draft.values["same_as"] = int(same)
+        return draft, errors
 
-    def _value(self, f: Field, raw: Any) -> Any:
-        if f.kind == "amount":
-            return parse_wan(raw)
-        if f.kind == "usd":
-            return parse_usd(raw)
-        if f.kind == "phone":
-            return parse_phone(raw)
-        if f.kind == "tags":
-            allowed = set(self._choices(f))
-            return tuple(t for t in raw if t in allowed)
-        if f.kind == "choice":
-            if raw not in self._choices(f):
+    async def _value(self, fc: FormContext, step: Step, draft: Draft, given: Any) -> Any:
+        if step.kind in (Kind.CHOICE, Kind.MULTI):
+            options = {
+                label_text(o.label, fc.locale): o.value
+                for o in (step.choices(fc, draft) if step.choices else [])
+            }
+            if step.kind is Kind.MULTI:
+                return [options[g] for g in given if g in options]
+            if given not in options:
                 raise FieldError("report.pick_button")
-            return raw
-        if not raw and not f.optional:
-            raise FieldError("field.empty")
-        return clean_line(raw, f.limit, multiline=f.kind == "notes")
+            return options[given]
+        assert step.parse is not None
+        return step.parse(given, fc)
 
     # -- live checks ------------------------------------------------------------------------
     async def company(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
@@ -263,3 +254,9 @@ class ReportView:
             )
         shown = f"{value:,.0f} USD" if usd else format_wan_human(Decimal(value), ctx.page.locale)
         return web.json_response({"ok": True, "preview": shown})
+
+
+def fc_text(fc: FormContext, key: str, params: dict[str, Any]) -> str:
+    from bot import catalog
+
+    return catalog.plain(key, fc.locale, **params)

@@ -1,7 +1,7 @@
 """web sign-in links
 
 Revision ID: 0014
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models
 
 revision = "0014"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -74,6 +74,11 @@ class WebApp:
         self.origin = _origin(settings.web_url)
         self.pages = pages.Pages(services, runtime)
 
+    def page_for(self, form: str) -> str | None:
+        """The page that fills the chat form ``form`` on one screen, if there is one."""
+        path = {"report": "/app/report", "weekly": "/app/weekly"}.get(form)
+        return f"{self.settings.web_url}{path}" if path else None
+
     # -- wiring ---------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -299,7 +304,9 @@ class WebApp:
 def _secure(response: web.StreamResponse, request: web.Request) -> None:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make form posts say Origin: null
+    response.headers["Referrer-Policy"] = (
+        "same-origin"  # no-referrer would make form posts say Origin: null
+    )
     if not request.path.startswith("/app/static/"):
         response.headers["Cache-Control"] = "no-store"
 

@@ -149,3 +149,15 @@ async def test_every_page_has_a_strict_content_security_policy(web: WebHarness) 
 
 def _csrf(page: str) -> str:
     return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+async def test_report_in_private_chat_offers_the_web_form(web: WebHarness) -> None:
+    replies = await web.h.send(ZHANG, "/report")
+    button = next(b for r in replies.items for row in r.buttons for b in row if "web_app" in b)
+    assert button["text"] == "在表单中填写"
+    assert button["web_app"]["url"] == f"{web.base}/app/report"
+
+
+async def test_members_get_a_menu_button_that_opens_the_app(web: WebHarness) -> None:
+    button = web.h.api.menu_buttons[None]
+    assert button["type"] == "web_app" and button["web_app"]["url"] == f"{web.base}/app/"

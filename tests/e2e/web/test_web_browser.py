@@ -26,7 +26,9 @@ LEADER, ZHANG, LI = 1001, 1101, 1102
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (.ci/run does: apt-get install chromium)")
+        raise RuntimeError(
+            "CI must install Debian's chromium (.ci/run does: apt-get install chromium)"
+        )
     pytest.skip("no Chromium: apt-get install chromium", allow_module_level=True)
 
 
@@ -37,8 +39,15 @@ async def browser() -> AsyncIterator[object]:
     async with async_playwright() as p:
         b = await p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             yield b
@@ -50,7 +59,9 @@ async def open_as(browser: object, web: WebHarness, user: int, path: str) -> obj
     """A phone-sized page opened as Telegram opens the Mini App for ``user``."""
     context = await browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")  # type: ignore[attr-defined]
     page = await context.new_page()
-    await page.goto(f"{web.base}{path}#tgWebAppData={quote(web.init_data(user))}&tgWebAppVersion=8.0")
+    await page.goto(
+        f"{web.base}{path}#tgWebAppData={quote(web.init_data(user))}&tgWebAppVersion=8.0"
+    )
     await page.wait_for_selector("nav.tabs")  # signed in: the frame with tabs is drawn
     return page
 
@@ -60,10 +71,25 @@ async def shot(page: object, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}.png"))  # type: ignore[attr-defined]  # what the phone shows
 
 
-async def test_a_liaison_fills_every_field_and_saves_with_the_next_code(browser: object, web: WebHarness) -> None:
+async def test_a_liaison_fills_every_field_and_saves_with_the_next_code(
+    browser: object, web: WebHarness
+) -> None:
     await report(web.h, LI, "宁德时代新能源科技股份有限公司")  # L0001, another unit
     page = await open_as(browser, web, ZHANG, "/app/report")
-    for label in ("项目名称", "投资方", "行业", "计划投资额", "来源地", "阶段", "标签", "外资", "联系人", "电话", "渠道", "备注"):
+    for label in (
+        "项目名称",
+        "投资方",
+        "行业",
+        "计划投资额",
+        "来源地",
+        "阶段",
+        "标签",
+        "外资",
+        "联系人",
+        "电话",
+        "渠道",
+        "备注",
+    ):
         assert await page.locator("label", has_text=label).count() >= 1, label
     await page.get_by_label("项目名称").fill("年产5万吨新材料项目")
     await page.get_by_label("投资方").fill("浙江华峰新材料有限公司")
@@ -91,12 +117,19 @@ async def test_a_liaison_fills_every_field_and_saves_with_the_next_code(browser:
     async with web.h.db.session() as s:
         lead = (await s.scalars(select(Lead).where(Lead.id == 2))).one()
     assert (lead.company, lead.industry, lead.amount_wan, lead.origin, lead.stage) == (
-        "浙江华峰新材料有限公司", "新材料", 12000, "省外", "在谈")
+        "浙江华峰新材料有限公司",
+        "新材料",
+        12000,
+        "省外",
+        "在谈",
+    )
     assert lead.tags == ["专精特新"] and lead.foreign_usd == 5_000_000 and lead.channel == "展会"
     assert lead.first_key is not None and lead.duplicate_of is None  # the first report
 
 
-async def test_a_second_unit_sees_the_duplicate_before_saving(browser: object, web: WebHarness) -> None:
+async def test_a_second_unit_sees_the_duplicate_before_saving(
+    browser: object, web: WebHarness
+) -> None:
     first = await report(web.h, ZHANG, "浙江华峰新材料有限公司")
     page = await open_as(browser, web, LI, "/app/report")
     await page.get_by_label("投资方").fill("浙江华峰新材料有限公司")
@@ -107,7 +140,9 @@ async def test_a_second_unit_sees_the_duplicate_before_saving(browser: object, w
     await shot(page, "report-duplicate")
 
 
-async def test_the_leaders_dashboard_shows_every_units_rank_score(browser: object, web: WebHarness) -> None:
+async def test_the_leaders_dashboard_shows_every_units_rank_score(
+    browser: object, web: WebHarness
+) -> None:
     await report(web.h, ZHANG, "浙江华峰新材料有限公司", stage="签约")
     await report(web.h, LI, "宁德时代新能源科技股份有限公司")
     replies = await web.h.send(LEADER, "/rank month")

@@ -118,9 +118,11 @@ async def test_the_dashboard_is_for_leaders_and_equals_rank(web: WebHarness) -> 
         assert r.status == 400
     for kind in ("week", "month", "quarter", "year"):
         replies = await web.h.send(LEADER, f"/rank {kind}")
-        async with await web.client(LEADER) as c:
-            async with c.get("/app/api/dashboard", params={"kind": kind}) as r:
-                rows = (await r.json())["rows"]
+        async with (
+            await web.client(LEADER) as c,
+            c.get("/app/api/dashboard", params={"kind": kind}) as r,
+        ):
+            rows = (await r.json())["rows"]
         for row in rows:
             assert f"{row['unit']}" in replies.text
             line = next(li for li in replies.text.splitlines() if row["unit"] in li)

@@ -56,7 +56,7 @@ async def jurisdiction_funnel(
     top: dict[int, int] = {}
     reached_first: dict[int, datetime] = {}
     for lead_id, at, to_value in (await session.execute(stmt)).all():
-        level = index[to_value]
+        level = index[str(to_value)]
         top[lead_id] = level  # the last move decides (a leader may move a lead back)
         if level >= first:
             reached_first.setdefault(lead_id, at)

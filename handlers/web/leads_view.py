@@ -172,7 +172,7 @@ def _list(pc: PageContext, q: LibraryQuery, found: LibraryPage) -> str:
 
 def _card_html(pc: PageContext, found: LibraryCard, zone: Any) -> str:
     c = found.card
-    rows = [
+    rows: list[tuple[str, object]] = [
         (pc.p("report.field.project"), c.project),
         (pc.p("web.leads.unit"), c.unit_name),
         (pc.p("report.field.stage"), c.stage),

@@ -163,3 +163,46 @@ async def test_report_in_private_chat_offers_the_web_form(web: WebHarness) -> No
 async def test_members_get_a_menu_button_that_opens_the_app(web: WebHarness) -> None:
     button = web.h.api.menu_buttons[None]
     assert button["type"] == "web_app" and button["web_app"]["url"] == f"{web.base}/app/"
+
+
+async def test_the_webhook_server_serves_the_web_app_on_its_port(
+    sqlite_db: object, clock: object
+) -> None:
+    """``leadbot webhook``: Telegram's updates, /healthz and /app/ share one port."""
+    import aiohttp
+
+    from bot.app import build_application
+    from bot.localapi import LocalBotAPI
+    from bot.webhook import WebhookServer
+    from tests.e2e.conftest import make_settings
+
+    api = LocalBotAPI(now=lambda: clock.now().timestamp())  # type: ignore[attr-defined]
+    await api.start()
+    settings = make_settings(
+        sqlite_db.url,
+        webhook_url="https://bot.example.com",
+        webhook_secret="s3cret",  # type: ignore[attr-defined]
+        web_url="https://bot.example.com",
+    )
+    app = build_application(
+        settings,
+        sqlite_db,
+        clock,
+        token=api.token,
+        base_url=api.base_url,  # type: ignore[arg-type]
+        base_file_url=api.base_file_url,
+        run_jobs=False,
+    )
+    server = WebhookServer.from_settings(app, settings)
+    await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession(server.base_url) as http:
+            async with http.get("/app/report") as r:
+                assert r.status == 401 and "请先登录" in await r.text()
+            async with http.get("/app/static/app.css") as r:
+                assert r.status == 200
+            async with http.get("/healthz") as r:
+                assert r.status in (200, 503)
+    finally:
+        await server.stop()
+        await api.stop()

@@ -30,7 +30,32 @@ from bot.services.leads import CompanyDirectory, LeadDraft, check_company, repor
 from storage.db import Database
 from storage.models import Lead, Unit
 
-SYLLABLES = ["华", "鑫", "泰", "宏", "盛", "达", "新", "通", "远", "恒", "源", "嘉", "瑞", "丰", "永", "信", "海", "天", "金", "银", "博", "创", "德", "隆"]
+SYLLABLES = [
+    "华",
+    "鑫",
+    "泰",
+    "宏",
+    "盛",
+    "达",
+    "新",
+    "通",
+    "远",
+    "恒",
+    "源",
+    "嘉",
+    "瑞",
+    "丰",
+    "永",
+    "信",
+    "海",
+    "天",
+    "金",
+    "银",
+    "博",
+    "创",
+    "德",
+    "隆",
+]
 WORDS = ["科技", "新能源", "材料", "装备", "医药", "化工", "电子", "物流", "食品", "智能"]
 NOW = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
 
@@ -64,10 +89,26 @@ async def seed(db: Database, n: int, rng: random.Random) -> list[str]:
         seen.add(key)
         names.append(name)
         at = NOW - timedelta(days=rng.randint(0, 365 * YEARS))
-        rows.append(dict(unit_id=5 + len(rows) % UNITS, reporter_id=3, reported_at=at, updated_at=at,
-                         project="项目", company=name, company_key=key, first_key=key, industry="新能源",
-                         amount_wan=Decimal(1000), origin="省外", stage="线索", tags=[], attachments=[],
-                         review="pending", near_confirmed=False))  # fmt: skip
+        rows.append(
+            dict(
+                unit_id=5 + len(rows) % UNITS,
+                reporter_id=3,
+                reported_at=at,
+                updated_at=at,
+                project="项目",
+                company=name,
+                company_key=key,
+                first_key=key,
+                industry="新能源",
+                amount_wan=Decimal(1000),
+                origin="省外",
+                stage="线索",
+                tags=[],
+                attachments=[],
+                review="pending",
+                near_confirmed=False,
+            )
+        )
     async with db.session() as s:
         for i in range(0, n, 5000):
             await s.execute(insert(Lead), rows[i : i + 5000])

@@ -103,10 +103,39 @@ def generate(
     return unit_rows, acts, lines
 
 
-ACT_COLS = ["id", "unit_id", "reporter_id", "created_by", "lead_id", "kind", "on_date", "text", "amount_usd", "attachments",
-            "review", "review_note", "reviewed_by", "reviewed_at", "created_at", "origin_ref"]  # fmt: skip
-LEDGER_COLS = ["id", "unit_id", "rule_id", "module", "points", "at", "source", "note", "manual", "created_at",
-               "created_by", "voided_at", "void_reason"]  # fmt: skip
+ACT_COLS = [
+    "id",
+    "unit_id",
+    "reporter_id",
+    "created_by",
+    "lead_id",
+    "kind",
+    "on_date",
+    "text",
+    "amount_usd",
+    "attachments",
+    "review",
+    "review_note",
+    "reviewed_by",
+    "reviewed_at",
+    "created_at",
+    "origin_ref",
+]
+LEDGER_COLS = [
+    "id",
+    "unit_id",
+    "rule_id",
+    "module",
+    "points",
+    "at",
+    "source",
+    "note",
+    "manual",
+    "created_at",
+    "created_by",
+    "voided_at",
+    "void_reason",
+]
 UNIT_COLS = ["id", "name", "short_name", "category", "active", "created_at"]
 
 
@@ -177,8 +206,10 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
     async with db.session() as s:
         rows = await s.scalar(text("SELECT count(*) FROM unit_scores"))
         live, voided = await scoring_repo.count_entries(s)
-    print(f"[{name}] leadbot rescore: {figures['rescore_s']:.1f} s for {len(diffs)} units, {live:,} live lines "
-          f"({changed} changed, {voided} voided); unit_scores rows: {rows:,}")  # fmt: skip
+    print(
+        f"[{name}] leadbot rescore: {figures['rescore_s']:.1f} s for {len(diffs)} units, {live:,} live lines "
+        f"({changed} changed, {voided} voided); unit_scores rows: {rows:,}"
+    )
     assert changed == 0, "the bulk-written ledger should equal the derivation"
     for kind in ("month", "week", "quarter", "year"):
         times = []

@@ -47,8 +47,16 @@ FIRST_TG = 10_000_000
 async def seed(db: Database, n: int, now: datetime) -> list[int]:
     # Created this week: no earlier period to close, so the run is planning + sending only.
     created = now - timedelta(hours=1)
-    units = [{"name": f"单位{i:05d}", "short_name": None, "category": None, "active": True, "created_at": created}
-             for i in range((n + 2) // 3)]  # fmt: skip
+    units = [
+        {
+            "name": f"单位{i:05d}",
+            "short_name": None,
+            "category": None,
+            "active": True,
+            "created_at": created,
+        }
+        for i in range((n + 2) // 3)
+    ]
     async with db.session() as s:
         await s.execute(Unit.__table__.insert(), units)
     async with db.session() as s:
@@ -59,10 +67,16 @@ async def seed(db: Database, n: int, now: datetime) -> list[int]:
             ).all()
         ]
         members = [
-            {"tg_user_id": FIRST_TG + i, "unit_id": ids[i // 3], "role": "liaison", "display_name": f"专干{i}",
-             "active": True, "joined_at": created}
+            {
+                "tg_user_id": FIRST_TG + i,
+                "unit_id": ids[i // 3],
+                "role": "liaison",
+                "display_name": f"专干{i}",
+                "active": True,
+                "joined_at": created,
+            }
             for i in range(n)
-        ]  # fmt: skip
+        ]
         await s.execute(Member.__table__.insert(), members)
     return [FIRST_TG + i for i in range(n)]
 
@@ -82,9 +96,15 @@ async def scenario(n: int, fault: float, folder: Path) -> dict[str, float]:
     for tg in recipients:
         api.add_user(tg, f"专干{tg}")
     app = build_application(
-        settings, db, clock, token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
-        set_menus=False, run_jobs=False,
-    )  # fmt: skip
+        settings,
+        db,
+        clock,
+        token=api.token,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        set_menus=False,
+        run_jobs=False,
+    )
     await app.initialize()
     spent = _time_jobs(app, ("weekly-plan", "outbox-drain"))
     if fault:

@@ -95,9 +95,14 @@ def echo_bot(api: LocalBotAPI, counter: Counter) -> Application[Any, Any, Any, A
 async def leadbot(api: LocalBotAPI, db: Database, counter: Counter) -> Any:
     settings = Settings(admins=[1000], database_url=db.url, webhook_secret=SECRET)
     app = build_application(
-        settings, db, token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
-        rate_limiter=False, run_jobs=False,
-    )  # fmt: skip
+        settings,
+        db,
+        token=api.token,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        rate_limiter=False,
+        run_jobs=False,
+    )
     app.update_listeners.append(counter.hit)
     return app
 
@@ -133,11 +138,14 @@ def message_update(update_id: int, user: int, text: str) -> dict[str, Any]:
     return {
         "update_id": update_id,
         "message": {
-            "message_id": update_id, "date": int(time.time()), "text": text, "entities": entities,
+            "message_id": update_id,
+            "date": int(time.time()),
+            "text": text,
+            "entities": entities,
             "chat": {"id": user, "type": "private", "first_name": "bench"},
             "from": {"id": user, "is_bot": False, "first_name": "bench"},
         },
-    }  # fmt: skip
+    }
 
 
 async def by_webhook(
@@ -258,8 +266,15 @@ async def seed_units(url: str, count: int) -> None:
         async with db.session() as session:
             for unit in await repo.units(session):
                 for k, role in enumerate(("liaison", "head")):
-                    session.add(Member(tg_user_id=100_000 + unit.id * 10 + k, unit_id=unit.id, role=role,
-                                       display_name=f"{role}{unit.id}", joined_at=now))  # fmt: skip
+                    session.add(
+                        Member(
+                            tg_user_id=100_000 + unit.id * 10 + k,
+                            unit_id=unit.id,
+                            role=role,
+                            display_name=f"{role}{unit.id}",
+                            joined_at=now,
+                        )
+                    )
     finally:
         await db.dispose()
 
@@ -274,9 +289,17 @@ async def idle_rss(workdir: Path) -> None:
     try:
         for kind in ("echo", "leadbot"):
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", IDLE_CHILDREN[kind], url, api.token, api.base_url, api.base_file_url,
-                stdout=asyncio.subprocess.PIPE, cwd=workdir, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )  # fmt: skip
+                sys.executable,
+                "-c",
+                IDLE_CHILDREN[kind],
+                url,
+                api.token,
+                api.base_url,
+                api.base_file_url,
+                stdout=asyncio.subprocess.PIPE,
+                cwd=workdir,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
             figures[kind] = json.loads(out.decode().strip().splitlines()[-1])
     finally:

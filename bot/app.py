@@ -191,9 +191,11 @@ def _operations(app: LeadbotApplication, settings: Settings, db: Database, clock
     app.metrics.watch_pool(lambda: db.engine.pool)
     app.update_listeners.append(app.metrics.observe_update)
     app.leader = LeaderElection(
-        db.url, retry_seconds=settings.leader_retry_seconds,
-        takeover_seconds=settings.leader_takeover_seconds, clock=clock,
-    )  # fmt: skip
+        db.url,
+        retry_seconds=settings.leader_retry_seconds,
+        takeover_seconds=settings.leader_takeover_seconds,
+        clock=clock,
+    )
     app.metrics.gauge_callback(
         "leadbot_scheduler_leader",
         "1 when this process runs the schedule",

@@ -201,9 +201,18 @@ def restore_postgres(source: Path, database_url: str, *, force: bool = False) ->
             "the target database already has tables; stop the bot and add --force to replace them"
         )
     _run(
-        [pg_restore, "--clean", "--if-exists", "--no-owner", "--exit-on-error", f"--dbname={dsn}", str(source)],
-        env, env.get("PGPASSWORD"),
-    )  # fmt: skip
+        [
+            pg_restore,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--exit-on-error",
+            f"--dbname={dsn}",
+            str(source),
+        ],
+        env,
+        env.get("PGPASSWORD"),
+    )
     return BackupResult(source, source.stat().st_size, "restored with pg_restore")
 
 

@@ -70,8 +70,15 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
             values = [float(b.points) for b in bars][::-1]
             ax.barh(labels, values, color=[colours.get(b.colour, GREY) for b in bars][::-1])
             for y, value in enumerate(values):
-                ax.annotate(f"{value:g}", (value, y), xytext=(4 if value >= 0 else -4, 0), textcoords="offset points",
-                            va="center", ha="left" if value >= 0 else "right", fontsize=9)  # fmt: skip
+                ax.annotate(
+                    f"{value:g}",
+                    (value, y),
+                    xytext=(4 if value >= 0 else -4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left" if value >= 0 else "right",
+                    fontsize=9,
+                )
             ax.axvline(0, color="#7f8c8d", linewidth=0.8)
             ax.set_title(title, fontsize=14)
             if xlabel:

@@ -358,8 +358,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(catalog.plain("export.cli_done", loc, path=str(path), leads=len(data.leads), weekly=len(data.weekly),
-                        ledger=len(data.ledger), units=len(data.ranking), period=data.span.label(loc)))  # fmt: skip
+    print(
+        catalog.plain(
+            "export.cli_done",
+            loc,
+            path=str(path),
+            leads=len(data.leads),
+            weekly=len(data.weekly),
+            ledger=len(data.ledger),
+            units=len(data.ranking),
+            period=data.span.label(loc),
+        )
+    )
     return 0
 
 
@@ -425,8 +435,10 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     diffs = _with_database(settings.database_url, work)
     changed = [d for d in diffs if d.added or d.removed]
-    print(f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"rules: {setup.source} ({setup.fingerprint}); {len(diffs)} units, {len(changed)} changed, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     for d in changed:
         print(
             f"{d.unit_name}\t{_num(d.before)} → {_num(d.after)}\t(+{d.added} lines, −{d.removed} lines voided)"
@@ -462,10 +474,13 @@ def periods_for(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.periods import Periods, WeeklySchedule
 
     schedule = WeeklySchedule(
-        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
+        weekday=settings.deadline_weekday,
+        time=settings.deadline_time,
+        tz=settings.tz,
         holiday_shift=settings.holiday_shift,
-        extra_holidays=frozenset(settings.extra_holidays), extra_workdays=frozenset(settings.extra_workdays),
-    )  # fmt: skip
+        extra_holidays=frozenset(settings.extra_holidays),
+        extra_workdays=frozenset(settings.extra_workdays),
+    )
     return Periods(schedule)
 
 

@@ -139,10 +139,17 @@ class Console:
             return True
         cmd, args = words[0].lower(), words[1:]
         handler = {
-            "quit": self._quit, "exit": self._quit, "q": self._quit, "help": self._help,
-            "user": self._user, "users": self._users, "chat": self._chat, "press": self._press,
-            "upload": self._upload, "time": self._time,
-        }.get(cmd)  # fmt: skip
+            "quit": self._quit,
+            "exit": self._quit,
+            "q": self._quit,
+            "help": self._help,
+            "user": self._user,
+            "users": self._users,
+            "chat": self._chat,
+            "press": self._press,
+            "upload": self._upload,
+            "time": self._time,
+        }.get(cmd)
         if handler is None:
             self.say(f"unknown meta-command :{cmd} (try :help)")
             return True
@@ -364,9 +371,14 @@ async def run_console(
             )
             await seed_history(db, settings, clock.now())
         app = build_application(
-            settings, db, clock, token=api.token, base_url=api.base_url,
-            base_file_url=api.base_file_url, run_jobs=False,
-        )  # fmt: skip
+            settings,
+            db,
+            clock,
+            token=api.token,
+            base_url=api.base_url,
+            base_file_url=api.base_file_url,
+            run_jobs=False,
+        )
         console = Console(api, app, clock, out, tty)
         if world:
             console.load_world(world)

@@ -82,19 +82,27 @@ async def seed_demo(
         unit_id = units[user.unit].id if user.unit else None
         session.add(
             Member(
-                tg_user_id=user.tg_id, unit_id=unit_id, role=user.role.value,
-                display_name=user.name, active=True, joined_at=now,
+                tg_user_id=user.tg_id,
+                unit_id=unit_id,
+                role=user.role.value,
+                display_name=user.name,
+                active=True,
+                joined_at=now,
             )
-        )  # fmt: skip
+        )
     for group in world.groups:
         kind = ChatKind.UNIT if group.unit else ChatKind.LEADERS
         unit_id = units[group.unit].id if group.unit else None
         session.add(
             Chat(
-                tg_chat_id=group.tg_chat_id, kind=kind.value, unit_id=unit_id,
-                title=group.title, bound_by=ADMIN_ID, bound_at=now,
+                tg_chat_id=group.tg_chat_id,
+                kind=kind.value,
+                unit_id=unit_id,
+                title=group.title,
+                bound_by=ADMIN_ID,
+                bound_at=now,
             )
-        )  # fmt: skip
+        )
     return world
 
 
@@ -215,10 +223,16 @@ async def seed_history(db: Any, settings: Any, now: datetime) -> None:
     setup = scoring.setup_for(settings)
     async with db.session() as session:
         made = await activities.record_activity(
-            session, now - timedelta(days=9), actors["liaison2"],
-            activities.ActivityDraft("training", (now - timedelta(days=9)).astimezone(setup.zone).date(), "参加全省招商引资业务培训"),
+            session,
+            now - timedelta(days=9),
+            actors["liaison2"],
+            activities.ActivityDraft(
+                "training",
+                (now - timedelta(days=9)).astimezone(setup.zone).date(),
+                "参加全省招商引资业务培训",
+            ),
             setup,
-        )  # fmt: skip
+        )
     async with db.session() as session:
         await activities.verify_activity(
             session, now - timedelta(days=8), leader, made.activity_id, setup

@@ -88,8 +88,17 @@ def _move(move: int) -> str:
 def _half(line: Line, locale: str, r: HalfReport) -> list[str]:
     out = [title(locale, r), line("digest.half.scope")]
     for u in r.lines:
-        out.append(line("digest.half.line", unit=u.unit.name, new=u.new, verified=u.verified, pending=u.pending,
-                        rejected=u.rejected, duplicates=u.duplicates))  # fmt: skip
+        out.append(
+            line(
+                "digest.half.line",
+                unit=u.unit.name,
+                new=u.new,
+                verified=u.verified,
+                pending=u.pending,
+                rejected=u.rejected,
+                duplicates=u.duplicates,
+            )
+        )
     t = r.total
     out.append(
         line(
@@ -104,9 +113,18 @@ def _half(line: Line, locale: str, r: HalfReport) -> list[str]:
     out.append("")
     out.append(line("digest.half.verified_title", count=len(r.verified)))
     for lead in r.verified:
-        out.append(line("digest.half.verified_line", code=lead.code, project=lead.project, unit=r.unit_names.get(lead.unit_id, ""),
-                        industry=lead.industry, amount=money(lead.amount_wan, locale), origin=lead.origin,
-                        stage=lead.stage_now or lead.initial_stage))  # fmt: skip
+        out.append(
+            line(
+                "digest.half.verified_line",
+                code=lead.code,
+                project=lead.project,
+                unit=r.unit_names.get(lead.unit_id, ""),
+                industry=lead.industry,
+                amount=money(lead.amount_wan, locale),
+                origin=lead.origin,
+                stage=lead.stage_now or lead.initial_stage,
+            )
+        )
     if not r.verified:
         out.append(line("digest.half.none_verified"))
     return out
@@ -118,10 +136,13 @@ def _figure(value: int, stage: str | None) -> str:
 
 def _figures_values(f: Figures, stages: StageNames, locale: str) -> dict[str, str]:
     return {
-        "effective": str(f.effective), "signed": _figure(f.signed, stages.signed), "started": _figure(f.started, stages.started),
-        "in_stats": _figure(f.in_stats, stages.in_stats), "funds": money(f.funds_wan, locale),
+        "effective": str(f.effective),
+        "signed": _figure(f.signed, stages.signed),
+        "started": _figure(f.started, stages.started),
+        "in_stats": _figure(f.in_stats, stages.in_stats),
+        "funds": money(f.funds_wan, locale),
         "production": _figure(f.production, stages.production),
-    }  # fmt: skip
+    }
 
 
 def _both(month: Figures, year: Figures, stages: StageNames, locale: str) -> dict[str, str]:
@@ -143,8 +164,16 @@ def _pace_items(line: Line, pace: tuple[PaceLine, ...], final: bool) -> str:
                 )
             )
         else:
-            items.append(line("digest.review.target", name=p.name, done=p.done, target=p.target, expected=num(p.expected),
-                              mark=" ⚠️" if p.below else ""))  # fmt: skip
+            items.append(
+                line(
+                    "digest.review.target",
+                    name=p.name,
+                    done=p.done,
+                    target=p.target,
+                    expected=num(p.expected),
+                    mark=" ⚠️" if p.below else "",
+                )
+            )
     return "；".join(items)
 
 
@@ -201,8 +230,14 @@ def _month(line: Line, locale: str, r: MonthReport, zone: ZoneInfo) -> list[str]
                 )
             if p.note is not None:
                 local = p.note.at.astimezone(zone)
-                out.append(line("digest.month.note", date=line("digest.date", month=local.month, day=local.day),
-                                text=_short(p.note.text), source=line(f"digest.source.{p.note.source}")))  # fmt: skip
+                out.append(
+                    line(
+                        "digest.month.note",
+                        date=line("digest.date", month=local.month, day=local.day),
+                        text=_short(p.note.text),
+                        source=line(f"digest.source.{p.note.source}"),
+                    )
+                )
             out += [
                 line("digest.month.problem_line", text=_short(problem)) for problem in p.problems
             ]
@@ -242,8 +277,15 @@ def _category(line: Line, category: str | None) -> str:
 
 
 def _score_line(line: Line, key: str, s: ScoreLine) -> str:
-    return line(key, rank=s.rank, unit=s.unit.name, points=num(s.points), previous=num(s.previous_points),
-                delta=_signed(s.delta) if s.delta else "±0", move=_move(s.move))  # fmt: skip
+    return line(
+        key,
+        rank=s.rank,
+        unit=s.unit.name,
+        points=num(s.points),
+        previous=num(s.previous_points),
+        delta=_signed(s.delta) if s.delta else "±0",
+        move=_move(s.move),
+    )
 
 
 def _funnel_items(line: Line, review: UnitReview) -> str:
@@ -252,8 +294,17 @@ def _funnel_items(line: Line, review: UnitReview) -> str:
         if f.rate is None:
             items.append(line("digest.review.funnel_none", a=f.from_stage, b=f.to_stage))
         else:
-            items.append(line("digest.review.funnel", a=f.from_stage, b=f.to_stage, rate=num(f.rate), base=f.base,
-                              reached=f.reached, mark=" ⚠️" if f.rate < f.benchmark else ""))  # fmt: skip
+            items.append(
+                line(
+                    "digest.review.funnel",
+                    a=f.from_stage,
+                    b=f.to_stage,
+                    rate=num(f.rate),
+                    base=f.base,
+                    reached=f.reached,
+                    mark=" ⚠️" if f.rate < f.benchmark else "",
+                )
+            )
     return "；".join(items)
 
 
@@ -324,7 +375,11 @@ def rendered(locale: str, zone: ZoneInfo) -> Callable[[Report], digests.Rendered
 
     def render(report: Report) -> digests.Rendered:
         caption = catalog.t("digest.caption", locale, title=title(locale, report))
-        return digests.Rendered(digest_text(locale, report, zone), digest_xlsx.file_name(report),
-                                digest_xlsx.build_workbook(report, zone), caption)  # fmt: skip
+        return digests.Rendered(
+            digest_text(locale, report, zone),
+            digest_xlsx.file_name(report),
+            digest_xlsx.build_workbook(report, zone),
+            caption,
+        )
 
     return render

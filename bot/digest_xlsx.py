@@ -97,12 +97,35 @@ def _half(wb: Workbook, r: HalfReport, zone: ZoneInfo) -> None:
     rows.append(("合计", None, t.new, t.verified, t.pending, t.rejected, t.duplicates))
     _table(wb, "汇总", ("单位", "序列", "新报线索", "有效", "待核实", "退回", "重复（另计）"), rows)
     leads = [
-        (lead.code, r.unit_names.get(lead.unit_id), lead.project, lead.company, lead.industry, excel_number(lead.amount_wan),
-         lead.origin, lead.stage_now or lead.initial_stage, _local(lead.reported_at, zone))
+        (
+            lead.code,
+            r.unit_names.get(lead.unit_id),
+            lead.project,
+            lead.company,
+            lead.industry,
+            excel_number(lead.amount_wan),
+            lead.origin,
+            lead.stage_now or lead.initial_stage,
+            _local(lead.reported_at, zone),
+        )
         for lead in r.verified
-    ]  # fmt: skip
-    _table(wb, "有效信息", ("编号", "单位", "项目名称", "投资方", "行业", "计划投资额(万元)", "来源地", "阶段",
-                          Column("报送时间", DATETIME_FORMAT, 17)), leads)  # fmt: skip
+    ]
+    _table(
+        wb,
+        "有效信息",
+        (
+            "编号",
+            "单位",
+            "项目名称",
+            "投资方",
+            "行业",
+            "计划投资额(万元)",
+            "来源地",
+            "阶段",
+            Column("报送时间", DATETIME_FORMAT, 17),
+        ),
+        leads,
+    )
 
 
 # --- 工作通报 ------------------------------------------------------------------------------
@@ -112,9 +135,13 @@ FIGURE_HEADERS = ("有效信息", "新签约", "新开工", "新入统", "到位
 
 def _figures(f: Figures, stages: StageNames) -> tuple[Any, ...]:
     return (
-        f.effective, _count(f.signed, stages.signed), _count(f.started, stages.started),
-        _count(f.in_stats, stages.in_stats), excel_number(f.funds_wan), _count(f.production, stages.production),
-    )  # fmt: skip
+        f.effective,
+        _count(f.signed, stages.signed),
+        _count(f.started, stages.started),
+        _count(f.in_stats, stages.in_stats),
+        excel_number(f.funds_wan),
+        _count(f.production, stages.production),
+    )
 
 
 def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
@@ -138,24 +165,60 @@ def _month(wb: Workbook, r: MonthReport, zone: ZoneInfo) -> None:
     )
     _table(wb, "六项指标", headers, rows)
     progress = [
-        (p.unit_name, p.lead.code, p.lead.project, p.lead.company, excel_number(p.lead.amount_wan), p.stage,
-         "→".join(p.path) if p.changed else "无变化", YES if p.backward else NO, excel_number(p.funds_month_wan),
-         excel_number(p.funds_year_wan), _local(p.note.at, zone) if p.note else None, p.note.text if p.note else None,
-         SOURCE.get(p.note.source) if p.note else None, "；".join(p.problems) or None)
+        (
+            p.unit_name,
+            p.lead.code,
+            p.lead.project,
+            p.lead.company,
+            excel_number(p.lead.amount_wan),
+            p.stage,
+            "→".join(p.path) if p.changed else "无变化",
+            YES if p.backward else NO,
+            excel_number(p.funds_month_wan),
+            excel_number(p.funds_year_wan),
+            _local(p.note.at, zone) if p.note else None,
+            p.note.text if p.note else None,
+            SOURCE.get(p.note.source) if p.note else None,
+            "；".join(p.problems) or None,
+        )
         for p in r.progress
-    ]  # fmt: skip
-    _table(wb, "项目推进情况", (
-        "单位", "编号", "项目名称", "投资方", "计划投资额(万元)", "月末阶段", "本月变化", "退回", "本月到位资金(万元)",
-        "本年到位资金(万元)", Column("最新进展时间", DATETIME_FORMAT, 17), Column("最新进展", cap=60), "来源",
-        Column("本月存在问题", cap=60),
-    ), progress)  # fmt: skip
+    ]
+    _table(
+        wb,
+        "项目推进情况",
+        (
+            "单位",
+            "编号",
+            "项目名称",
+            "投资方",
+            "计划投资额(万元)",
+            "月末阶段",
+            "本月变化",
+            "退回",
+            "本月到位资金(万元)",
+            "本年到位资金(万元)",
+            Column("最新进展时间", DATETIME_FORMAT, 17),
+            Column("最新进展", cap=60),
+            "来源",
+            Column("本月存在问题", cap=60),
+        ),
+        progress,
+    )
     _pace_sheet(wb, "目标序时进度", [(u.unit.name, u.pace) for u in r.lines])
     notes = [
-        (f"{r.span.label()}：{r.span.start.astimezone(zone):%Y-%m-%d} 至 {r.span.end.astimezone(zone):%Y-%m-%d}（不含）；本年累计自 1 月 1 日起。",),
-        ("口径：首报认定，不含重复及退回线索；有效信息按核实时间计，签约、开工、入统、投产按到达该阶段的时间计（跳过的阶段在跳过时计入，被领导退回的阶段不计）；到位资金按登记的月份计。",),
-        (f"序时进度：年度目标 × {excel_number((r.pace_share * 100).quantize(Decimal('0.1')))}%（截至本月末的时间进度），低于者标注。",),
-        ("存在问题：取自本月进展说明（周报“项目进展”、阶段变更说明）中“问题：”“困难：”“难点：”“堵点：”“需协调：”等标注后的文字。",),
-    ]  # fmt: skip
+        (
+            f"{r.span.label()}：{r.span.start.astimezone(zone):%Y-%m-%d} 至 {r.span.end.astimezone(zone):%Y-%m-%d}（不含）；本年累计自 1 月 1 日起。",
+        ),
+        (
+            "口径：首报认定，不含重复及退回线索；有效信息按核实时间计，签约、开工、入统、投产按到达该阶段的时间计（跳过的阶段在跳过时计入，被领导退回的阶段不计）；到位资金按登记的月份计。",
+        ),
+        (
+            f"序时进度：年度目标 × {excel_number((r.pace_share * 100).quantize(Decimal('0.1')))}%（截至本月末的时间进度），低于者标注。",
+        ),
+        (
+            "存在问题：取自本月进展说明（周报“项目进展”、阶段变更说明）中“问题：”“困难：”“难点：”“堵点：”“需协调：”等标注后的文字。",
+        ),
+    ]
     _table(wb, "说明", (Column("说明", cap=100),), notes)
 
 
@@ -195,20 +258,52 @@ def _pace_sheet(
 
 def _score_sheet(wb: Workbook, title: str, blocks: Sequence[CategoryBlock], previous: str) -> None:
     rows = [
-        (b.category or "未分序列", s.rank, s.unit.name, excel_number(s.points), excel_number(s.previous_points), excel_number(s.delta),
-         s.previous_rank, s.move, s.overall_rank)
-        for b in blocks for s in b.lines
-    ]  # fmt: skip
-    _table(wb, title, ("序列", "序列内名次", "单位", "得分", f"{previous}得分", "增减", f"{previous}名次",
-                       Column("名次变化", MOVE_FORMAT, 10), "总名次"), rows)  # fmt: skip
+        (
+            b.category or "未分序列",
+            s.rank,
+            s.unit.name,
+            excel_number(s.points),
+            excel_number(s.previous_points),
+            excel_number(s.delta),
+            s.previous_rank,
+            s.move,
+            s.overall_rank,
+        )
+        for b in blocks
+        for s in b.lines
+    ]
+    _table(
+        wb,
+        title,
+        (
+            "序列",
+            "序列内名次",
+            "单位",
+            "得分",
+            f"{previous}得分",
+            "增减",
+            f"{previous}名次",
+            Column("名次变化", MOVE_FORMAT, 10),
+            "总名次",
+        ),
+        rows,
+    )
 
 
 def _funnel_sheet(wb: Workbook, reviews: Sequence[UnitReview]) -> None:
     rows = [
-        (rv.unit.name, f"{f.from_stage}→{f.to_stage}", f.base, f.reached, excel_number(f.rate), excel_number(f.benchmark),
-         None if f.rate is None else (YES if f.rate >= f.benchmark else NO))
-        for rv in reviews for f in rv.funnel
-    ]  # fmt: skip
+        (
+            rv.unit.name,
+            f"{f.from_stage}→{f.to_stage}",
+            f.base,
+            f.reached,
+            excel_number(f.rate),
+            excel_number(f.benchmark),
+            None if f.rate is None else (YES if f.rate >= f.benchmark else NO),
+        )
+        for rv in reviews
+        for f in rv.funnel
+    ]
     _table(
         wb,
         "转化率",

@@ -155,26 +155,61 @@ def excel_number(value: Decimal | None) -> int | float | None:
 
 
 LEAD_COLUMNS = (
-    Column("编号"), Column("项目名称", cap=40), Column("投资方", cap=40), Column("行业"),
-    Column("计划投资额(万元)"), Column("来源地"), Column("阶段"), Column("标签", cap=30),
-    Column("外资(美元)"), Column("联系人"), Column("电话"), Column("渠道"), Column("报送单位"),
-    Column("报送人"), Column("报送时间", DATETIME_FORMAT, 17), Column("审核状态"),
-    Column("重复（首报编号）"), Column("阶段历程", cap=60), Column("备注", cap=40),
-)  # fmt: skip
+    Column("编号"),
+    Column("项目名称", cap=40),
+    Column("投资方", cap=40),
+    Column("行业"),
+    Column("计划投资额(万元)"),
+    Column("来源地"),
+    Column("阶段"),
+    Column("标签", cap=30),
+    Column("外资(美元)"),
+    Column("联系人"),
+    Column("电话"),
+    Column("渠道"),
+    Column("报送单位"),
+    Column("报送人"),
+    Column("报送时间", DATETIME_FORMAT, 17),
+    Column("审核状态"),
+    Column("重复（首报编号）"),
+    Column("阶段历程", cap=60),
+    Column("备注", cap=40),
+)
 
 
 def _lead_cells(r: LeadLine) -> tuple[Any, ...]:
     return (
-        r.code, r.project, r.company, r.industry, excel_number(r.amount_wan), r.origin, r.stage, "、".join(r.tags),
-        excel_number(r.foreign_usd), r.contact_name, r.contact_phone, r.channel, r.unit, r.reporter, r.reported_at,
-        REVIEW_STATUS.get(r.review, r.review), r.duplicate_of, r.history, r.notes,
-    )  # fmt: skip
+        r.code,
+        r.project,
+        r.company,
+        r.industry,
+        excel_number(r.amount_wan),
+        r.origin,
+        r.stage,
+        "、".join(r.tags),
+        excel_number(r.foreign_usd),
+        r.contact_name,
+        r.contact_phone,
+        r.channel,
+        r.unit,
+        r.reporter,
+        r.reported_at,
+        REVIEW_STATUS.get(r.review, r.review),
+        r.duplicate_of,
+        r.history,
+        r.notes,
+    )
 
 
 WEEKLY_COLUMNS = (
-    Column("周次"), Column("截止时间", DATETIME_FORMAT, 17), Column("单位"), Column("状态"),
-    Column("提交时间", DATETIME_FORMAT, 17), Column("确认人"), Column("确认时间", DATETIME_FORMAT, 17),
-)  # fmt: skip
+    Column("周次"),
+    Column("截止时间", DATETIME_FORMAT, 17),
+    Column("单位"),
+    Column("状态"),
+    Column("提交时间", DATETIME_FORMAT, 17),
+    Column("确认人"),
+    Column("确认时间", DATETIME_FORMAT, 17),
+)
 
 
 def _weekly_cells(r: WeeklyLine) -> tuple[Any, ...]:
@@ -191,9 +226,14 @@ def _weekly_cells(r: WeeklyLine) -> tuple[Any, ...]:
 
 
 LEDGER_COLUMNS = (
-    Column("日期", DATE_FORMAT, 12), Column("单位"), Column("规则", cap=30), Column("模块"), Column("分值"),
-    Column("来源", cap=30), Column("说明", cap=50),
-)  # fmt: skip
+    Column("日期", DATE_FORMAT, 12),
+    Column("单位"),
+    Column("规则", cap=30),
+    Column("模块"),
+    Column("分值"),
+    Column("来源", cap=30),
+    Column("说明", cap=50),
+)
 
 
 def _ledger_cells(r: LedgerLine) -> tuple[Any, ...]:

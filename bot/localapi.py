@@ -2170,7 +2170,11 @@ class LocalBotAPI:
                 button = json.loads(button)
             except ValueError:
                 raise _bad_request("can't parse menu button") from None
-        if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
             raise _bad_request("can't parse menu button")
         if button["type"] == "web_app":
             if not str(button.get("text") or "").strip():
@@ -2179,9 +2183,15 @@ class LocalBotAPI:
         self.menu_buttons[chat_id if isinstance(chat_id, int) else None] = button
         return True
 
-    async def _get_chat_menu_button(self, params: Params, uploads: dict[str, _Upload]) -> dict[str, Any]:
+    async def _get_chat_menu_button(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> dict[str, Any]:
         chat_id = params.get("chat_id")
-        return self.menu_buttons.get(chat_id if isinstance(chat_id, int) else None) or self.menu_buttons.get(None) or {"type": "commands"}
+        return (
+            self.menu_buttons.get(chat_id if isinstance(chat_id, int) else None)
+            or self.menu_buttons.get(None)
+            or {"type": "commands"}
+        )
 
     async def _set_my_commands(self, params: Params, uploads: dict[str, _Upload]) -> bool:
         commands = params.get("commands")

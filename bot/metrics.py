@@ -55,13 +55,17 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.updates = Counter(
-            "leadbot_updates", "Telegram updates handled, by update type and outcome",
-            ["type", "outcome"], registry=r,
-        )  # fmt: skip
+            "leadbot_updates",
+            "Telegram updates handled, by update type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.update_seconds = Histogram(
-            "leadbot_update_seconds", "Time to handle one update, handlers and persistence included",
-            buckets=LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
+            "leadbot_update_seconds",
+            "Time to handle one update, handlers and persistence included",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.outbox_sent = Counter(
             "leadbot_outbox_sent", "Outbox messages delivered to Telegram", registry=r
         )

@@ -76,10 +76,13 @@ class WebhookServer:
         cls, app: Application[Any, Any, Any, Any, Any, Any], settings: Settings
     ) -> WebhookServer:
         return cls(
-            app, secret=settings.webhook_secret_value() or "", path=settings.webhook_path,
-            public_url=settings.webhook_url, allowed_updates=ALLOWED_UPDATES,
+            app,
+            secret=settings.webhook_secret_value() or "",
+            path=settings.webhook_path,
+            public_url=settings.webhook_url,
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=settings.webhook_drop_pending,
-        )  # fmt: skip
+        )
 
     # -- the aiohttp application ---------------------------------------------------
     def web_app(self) -> web.Application:

@@ -94,10 +94,18 @@ async def ask(
         markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
         text = context.t("activity.ask.kind")
     elif state == DATE:
-        markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(context.label("activity.today"), callback_data="aw:date:0"),
-            InlineKeyboardButton(context.label("activity.yesterday"), callback_data="aw:date:1"),
-        ]])  # fmt: skip
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        context.label("activity.today"), callback_data="aw:date:0"
+                    ),
+                    InlineKeyboardButton(
+                        context.label("activity.yesterday"), callback_data="aw:date:1"
+                    ),
+                ]
+            ]
+        )
         text = context.t("activity.ask.date")
     elif state == TEXT:
         text = (
@@ -402,11 +410,17 @@ async def show_summary(
     text = _summary(context, draft)
     if prefix:
         text = prefix + "\n\n" + text
-    markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(context.label("activity.save"), callback_data="aw:sum:save"),
-        InlineKeyboardButton(context.label("activity.edit"), callback_data="aw:sum:edit"),
-        InlineKeyboardButton(context.label("activity.cancel"), callback_data="aw:sum:cancel"),
-    ]])  # fmt: skip
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(context.label("activity.save"), callback_data="aw:sum:save"),
+                InlineKeyboardButton(context.label("activity.edit"), callback_data="aw:sum:edit"),
+                InlineKeyboardButton(
+                    context.label("activity.cancel"), callback_data="aw:sum:cancel"
+                ),
+            ]
+        ]
+    )
     await reply(update, text, markup)
     return SUMMARY
 
@@ -415,11 +429,15 @@ def to_draft(draft: dict[str, Any]) -> ActivityDraft:
     from datetime import date
 
     return ActivityDraft(
-        kind=draft["kind"], on_date=date.fromisoformat(draft["date"]), text=draft.get("text") or "",
+        kind=draft["kind"],
+        on_date=date.fromisoformat(draft["date"]),
+        text=draft.get("text") or "",
         amount_usd=Decimal(draft["amount"]) if draft.get("amount") else None,
-        files=tuple(draft.get("files") or ()), unit_id=draft.get("unit_id"), lead_id=draft.get("lead_id"),
+        files=tuple(draft.get("files") or ()),
+        unit_id=draft.get("unit_id"),
+        lead_id=draft.get("lead_id"),
         origin_ref=draft.get("origin_ref"),
-    )  # fmt: skip
+    )
 
 
 async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -> int:
@@ -442,9 +460,14 @@ async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -
 
 def _line(context: LeadbotContext, v: ActivityView) -> Html:
     return context.t(
-        "activity.list_line", code=v.code, unit=v.unit_name, kind=v.kind_name, date=v.on_date.isoformat(),
-        text=v.text if len(v.text) <= 40 else v.text[:39] + "…", review=context.label(f"activity.review.{v.review}"),
-    )  # fmt: skip
+        "activity.list_line",
+        code=v.code,
+        unit=v.unit_name,
+        kind=v.kind_name,
+        date=v.on_date.isoformat(),
+        text=v.text if len(v.text) <= 40 else v.text[:39] + "…",
+        review=context.label(f"activity.review.{v.review}"),
+    )
 
 
 @requires()
@@ -473,10 +496,20 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
         return
     await reply(update, title)
     for v in views:
-        markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(context.label("activity.button.verify"), callback_data=f"ar:ok:{v.activity_id}"),
-            InlineKeyboardButton(context.label("activity.button.reject"), callback_data=f"ar:no:{v.activity_id}"),
-        ]])  # fmt: skip
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        context.label("activity.button.verify"),
+                        callback_data=f"ar:ok:{v.activity_id}",
+                    ),
+                    InlineKeyboardButton(
+                        context.label("activity.button.reject"),
+                        callback_data=f"ar:no:{v.activity_id}",
+                    ),
+                ]
+            ]
+        )
         await reply(update, _card(context, v), markup)
 
 
@@ -698,7 +731,9 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
             CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         ],
-        states=dict.fromkeys((UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers),
+        states=dict.fromkeys(
+            (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers
+        ),
         fallbacks=[CommandHandler("cancel", FORM.cancel)],
         name="activity",
         persistent=True,

@@ -33,11 +33,15 @@ async def list_units(update: Update, context: LeadbotContext) -> None:
         return
     lines = [
         context.t(
-            "units.line", id=r.id, name=r.name, short=r.short_name or "—",
-            category=r.category or "—", members=r.members,
+            "units.line",
+            id=r.id,
+            name=r.name,
+            short=r.short_name or "—",
+            category=r.category or "—",
+            members=r.members,
         )
         for r in rows
-    ]  # fmt: skip
+    ]
     await reply(update, context.t("units.header", count=len(rows)) + "\n" + Html("\n".join(lines)))
 
 
@@ -50,11 +54,14 @@ async def list_members(update: Update, context: LeadbotContext) -> None:
             people = await repo.members(session, unit.id if unit else None)
             lines = [
                 context.t(
-                    "members.line", name=m.display_name, role=context.label(f"role.{m.role}"),
-                    unit=m.unit.name if m.unit else "—", tg=m.tg_user_id,
+                    "members.line",
+                    name=m.display_name,
+                    role=context.label(f"role.{m.role}"),
+                    unit=m.unit.name if m.unit else "—",
+                    tg=m.tg_user_id,
                 )
                 for m in people
-            ]  # fmt: skip
+            ]
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -185,11 +192,14 @@ async def invite(update: Update, context: LeadbotContext) -> None:
 def _invite_line(context: LeadbotContext, inv: InviteInfo) -> Html:
     link = f"https://t.me/{context.bot.username}?start={inv.token}"
     return context.t(
-        "invite.line", id=inv.id, unit=inv.unit_name or context.label("unit.none"),
-        role=context.label(f"role.{inv.role.value}"), link=link,
+        "invite.line",
+        id=inv.id,
+        unit=inv.unit_name or context.label("unit.none"),
+        role=context.label(f"role.{inv.role.value}"),
+        link=link,
         expires=_fmt_time(context, inv.expires_at),
         uses=context.label("invite.single" if inv.single_use else "invite.multi"),
-    )  # fmt: skip
+    )
 
 
 @requires(admin=True, private=True)

@@ -84,10 +84,15 @@ def _month_label(context: LeadbotContext, month: str) -> str:
 def render_recorded(context: LeadbotContext, result: funds.FundsResult) -> Html:
     loc = context.locale
     values = {
-        "lead": result.code, "project": result.project, "month": _month_label(context, result.month),
-        "amount": format_wan_human(result.amount_wan, loc), "year_total": money(result.year_total_wan, loc),
-        "previous": format_wan_human(result.previous_wan, loc) if result.previous_wan is not None else "",
-    }  # fmt: skip
+        "lead": result.code,
+        "project": result.project,
+        "month": _month_label(context, result.month),
+        "amount": format_wan_human(result.amount_wan, loc),
+        "year_total": money(result.year_total_wan, loc),
+        "previous": format_wan_human(result.previous_wan, loc)
+        if result.previous_wan is not None
+        else "",
+    }
     if result.unchanged:
         return context.t("funds.unchanged", **values)
     if result.previous_wan is None:
@@ -105,8 +110,14 @@ def render_history(context: LeadbotContext, found: funds.FundsHistory) -> Html:
     for f in found.lines:
         local: datetime = f.recorded_at.astimezone(zone)
         key = "funds.history_old" if f.superseded else "funds.history_line"
-        out.append(context.t(key, month=_month_label(context, f.month), amount=money(f.amount_wan, loc),
-                             date=context.label("digest.date", month=local.month, day=local.day)))  # fmt: skip
+        out.append(
+            context.t(
+                key,
+                month=_month_label(context, f.month),
+                amount=money(f.amount_wan, loc),
+                date=context.label("digest.date", month=local.month, day=local.day),
+            )
+        )
     if found.lines:
         out.append(context.t("funds.history_total", total=money(found.total_wan, loc)))
     else:
@@ -125,8 +136,15 @@ async def funds_cmd(update: Update, context: LeadbotContext) -> None:
                 found = await funds.history(session, context.actor, request.lead_id)
                 text = render_history(context, found)
             else:
-                result = await funds.record(session, setup, context.now(), context.actor, request.lead_id,
-                                            request.amount_text, request.month_text)  # fmt: skip
+                result = await funds.record(
+                    session,
+                    setup,
+                    context.now(),
+                    context.actor,
+                    request.lead_id,
+                    request.amount_text,
+                    request.month_text,
+                )
                 text = render_recorded(context, result)
     except ServiceError as err:
         await reply(update, context.error_text(err))

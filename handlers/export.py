@@ -40,9 +40,13 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
         return
     content = await asyncio.to_thread(build_workbook, data)
     caption = context.t(
-        "export.caption", period=data.span.label(context.locale), leads=len(data.leads), weekly=len(data.weekly),
-        ledger=len(data.ledger), units=len(data.ranking),
-    )  # fmt: skip
+        "export.caption",
+        period=data.span.label(context.locale),
+        leads=len(data.leads),
+        weekly=len(data.weekly),
+        ledger=len(data.ledger),
+        units=len(data.ranking),
+    )
     await chat.send_document(content, filename=data.filename, caption=caption)
 
 

@@ -260,8 +260,14 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         if outcome.status is Status.SHOWN and web is not None and web.page_for(form):
             markup = markup_of(outcome.view, engine, context.locale)
             rows = [list(r) for r in markup.inline_keyboard] if markup else []
-            rows.append([InlineKeyboardButton(context.label("web.report.open_form"),
-                                              web_app=WebAppInfo(web.page_for(form)))])  # fmt: skip
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        context.label("web.report.open_form"),
+                        web_app=WebAppInfo(web.page_for(form)),
+                    )
+                ]
+            )
             await reply(update, outcome.text(context.locale), InlineKeyboardMarkup(rows))
             return
         await self._show(update, context, engine, outcome)
@@ -294,9 +300,13 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         assert actor is not None
         async with context.session() as session:
             ctx = FormContext(
-                session=session, services=context.services, actor=actor,
-                person=person(actor.tg_user_id), now=context.now(), locale=context.locale,
-            )  # fmt: skip
+                session=session,
+                services=context.services,
+                actor=actor,
+                person=person(actor.tg_user_id),
+                now=context.now(),
+                locale=context.locale,
+            )
             outcome: Outcome = await call(ctx)
         return outcome
 

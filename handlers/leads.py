@@ -69,11 +69,25 @@ PROMPT = "lead_prompt"
 PROMPT_GROUP = -2  # before the engine's forms (handlers.forms.GROUP) and group 0
 STAGE_NOTE, REJECT_REASON, EDIT_VALUE = "stage_note", "reject_reason", "edit_value"
 LIST_PROJECT_MAX = 30
-_HINTS = {"tags": "tags", "industry": "choice", "origin": "choice", "channel": "choice",
-          "amount_wan": "amount", "foreign_usd": "usd", "contact_phone": "phone"}  # fmt: skip
+_HINTS = {
+    "tags": "tags",
+    "industry": "choice",
+    "origin": "choice",
+    "channel": "choice",
+    "amount_wan": "amount",
+    "foreign_usd": "usd",
+    "contact_phone": "phone",
+}
 # Errors that mean "type something else": the prompt stays and asks again.
-_RETRY = ("leads.input.", "leads.amount.", "leads.edit.bad_choice", "leads.edit.required",
-          "leads.edit.unchanged", "leads.edit.company_taken", "leads.review.reason_missing")  # fmt: skip
+_RETRY = (
+    "leads.input.",
+    "leads.amount.",
+    "leads.edit.bad_choice",
+    "leads.edit.required",
+    "leads.edit.unchanged",
+    "leads.edit.company_taken",
+    "leads.review.reason_missing",
+)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -207,8 +221,13 @@ def _prompt_view(
     nonce = prompt["nonce"]
     cancel = (context.label("leads.button.cancel"), encode(PromptCancel(nonce)))
     if prompt["kind"] == STAGE_NOTE:
-        text = context.t("leads.stage.ask_note", code=prompt["code"], project=prompt["project"],
-                         current=prompt["from"], stage=prompt["to"])  # fmt: skip
+        text = context.t(
+            "leads.stage.ask_note",
+            code=prompt["code"],
+            project=prompt["project"],
+            current=prompt["from"],
+            stage=prompt["to"],
+        )
         return text, keyboard(
             [[(context.label("leads.button.skip"), encode(PromptSkip(nonce))), cancel]]
         )
@@ -223,8 +242,16 @@ def _edit_prompt_view(
     context: LeadbotContext, prompt: dict[str, Any]
 ) -> tuple[Html, InlineKeyboardMarkup]:
     field, nonce = prompt["field"], prompt["nonce"]
-    text = context.t("leads.edit.ask", code=prompt["code"], field=context.label(f"leads.field.{field}"),
-                     current=prompt["current"]) + "\n" + context.t(f"leads.edit.hint.{_HINTS.get(field, 'text')}")  # fmt: skip
+    text = (
+        context.t(
+            "leads.edit.ask",
+            code=prompt["code"],
+            field=context.label(f"leads.field.{field}"),
+            current=prompt["current"],
+        )
+        + "\n"
+        + context.t(f"leads.edit.hint.{_HINTS.get(field, 'text')}")
+    )
     rows: list[list[tuple[str, str]]] = []
     options = list(getattr(context.services.settings, CHOICES[field])) if field in CHOICES else []
     chosen = set(prompt.get("tags") or [])
@@ -323,8 +350,13 @@ async def _finish(
     elif prompt["kind"] == REJECT_REASON:
         await _reviewed(update, context, result)
     else:
-        text = context.t("leads.edit.done", code=result.code, field=context.label(f"leads.field.{result.field}"),
-                         old=_display(context, result.field, result.old), new=_display(context, result.field, result.new))  # fmt: skip
+        text = context.t(
+            "leads.edit.done",
+            code=result.code,
+            field=context.label(f"leads.field.{result.field}"),
+            old=_display(context, result.field, result.old),
+            new=_display(context, result.field, result.new),
+        )
         await _edit_or_reply(update, text, _view_button(context, lead_id))
 
 
@@ -344,8 +376,14 @@ async def prompt_cancelled(update: Update, context: LeadbotContext) -> None:
 def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKeyboardMarkup]:
     stages = context.services.settings.stages
     scope = context.label("leads.list.all_units") if page.all_units else (page.unit_name or "")
-    text = context.t("leads.list.header", scope=scope, stage=page.stage or context.label("leads.list.all_stages"),
-                     total=page.total, page=page.page + 1, pages=page.pages)  # fmt: skip
+    text = context.t(
+        "leads.list.header",
+        scope=scope,
+        stage=page.stage or context.label("leads.list.all_stages"),
+        total=page.total,
+        page=page.page + 1,
+        pages=page.pages,
+    )
     lines = []
     for row in page.rows:
         project = (
@@ -353,8 +391,13 @@ def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKe
             if len(row.project) <= LIST_PROJECT_MAX
             else row.project[: LIST_PROJECT_MAX - 1] + "…"
         )
-        line = context.t("leads.list.line_unit" if page.all_units else "leads.list.line", code=row.code,
-                         project=project, stage=row.stage, unit=row.unit_name)  # fmt: skip
+        line = context.t(
+            "leads.list.line_unit" if page.all_units else "leads.list.line",
+            code=row.code,
+            project=project,
+            stage=row.stage,
+            unit=row.unit_name,
+        )
         if row.duplicate_of:
             line += context.t("leads.list.duplicate", first=row.duplicate_of)
         if row.review != "pending":
@@ -436,16 +479,26 @@ def render_card(context: LeadbotContext, view: LeadView) -> Html:
     show = lambda field, value: _display(context, field, value)  # noqa: E731
     lines += [
         context.t("leads.card.company", company=show("company", c.company)),
-        context.t("leads.card.industry", industry=show("industry", c.industry), origin=show("origin", c.origin)),
+        context.t(
+            "leads.card.industry",
+            industry=show("industry", c.industry),
+            origin=show("origin", c.origin),
+        ),
         context.t("leads.card.amount", amount=show("amount_wan", c.amount_wan)),
         context.t("leads.card.foreign", amount=show("foreign_usd", c.foreign_usd)),
         context.t("leads.card.tags", tags=show("tags", list(c.tags))),
-        context.t("leads.card.contact", name=show("contact_name", c.contact_name), phone=show("contact_phone", c.contact_phone)),
+        context.t(
+            "leads.card.contact",
+            name=show("contact_name", c.contact_name),
+            phone=show("contact_phone", c.contact_phone),
+        ),
         context.t("leads.card.channel", channel=show("channel", c.channel)),
         context.t("leads.card.notes", notes=show("notes", c.notes)),
         context.t("leads.card.files", count=c.attachments),
-        context.t("leads.card.reported", reporter=c.reporter or "—", when=_when(context, c.reported_at)),
-    ]  # fmt: skip
+        context.t(
+            "leads.card.reported", reporter=c.reporter or "—", when=_when(context, c.reported_at)
+        ),
+    ]
     review = context.t(f"leads.review.state.{c.review or 'pending'}")
     if c.review_note:
         review = context.t("leads.card.review_note", state=review, note=c.review_note)
@@ -561,8 +614,15 @@ async def files_button(update: Update, context: LeadbotContext) -> None:
 
 
 def render_stage_change(context: LeadbotContext, change: StageChange) -> Html:
-    lines = [context.t("leads.stage.moved", code=change.code, project=change.project,
-                       current=change.from_stage, stage=change.to_stage)]  # fmt: skip
+    lines = [
+        context.t(
+            "leads.stage.moved",
+            code=change.code,
+            project=change.project,
+            current=change.from_stage,
+            stage=change.to_stage,
+        )
+    ]
     if change.skipped:
         lines.append(context.t("leads.stage.skipped", stages="、".join(change.skipped)))
     if change.backwards:
@@ -697,8 +757,20 @@ async def _notify(context: LeadbotContext, result: ReviewResult) -> tuple[int, i
             key, locale, code=result.code, project=result.project, reason=result.note or ""
         )
         try:
-            await context.bot.send_message(person.tg_user_id, text, reply_markup=keyboard(
-                [[(catalog.plain("leads.button.view", locale), encode(LeadCard(result.lead_id)))]]))  # fmt: skip
+            await context.bot.send_message(
+                person.tg_user_id,
+                text,
+                reply_markup=keyboard(
+                    [
+                        [
+                            (
+                                catalog.plain("leads.button.view", locale),
+                                encode(LeadCard(result.lead_id)),
+                            )
+                        ]
+                    ]
+                ),
+            )
             sent += 1
         except TelegramError as exc:  # Forbidden (blocked the bot), BadRequest (chat not found), …
             log.info(
@@ -827,8 +899,11 @@ async def _edit_menu(update: Update, context: LeadbotContext, lead_id: int) -> N
         (context.label(f"leads.field.{f}"), encode(EditField(lead_id, i)))
         for i, f in enumerate(menu.fields)
     ]
-    await reply(update, context.t("leads.edit.menu", code=menu.code, project=menu.project),
-                keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)]))  # fmt: skip
+    await reply(
+        update,
+        context.t("leads.edit.menu", code=menu.code, project=menu.project),
+        keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)]),
+    )
 
 
 @requires(private=True)
@@ -869,8 +944,16 @@ async def edit_field_chosen(update: Update, context: LeadbotContext) -> None:
         await _error(update, context, err)
         return
     extra = {"tags": list(found.current or [])} if field == "tags" else {}
-    prompt = _set_prompt(context, EDIT_VALUE, found.lead_id, code=found.code, field=field, optional=found.optional,
-                         current=_display(context, field, found.current), **extra)  # fmt: skip
+    prompt = _set_prompt(
+        context,
+        EDIT_VALUE,
+        found.lead_id,
+        code=found.code,
+        field=field,
+        optional=found.optional,
+        current=_display(context, field, found.current),
+        **extra,
+    )
     await update.callback_query.answer()  # type: ignore[union-attr]
     text, markup = _prompt_view(context, prompt)
     await _edit_or_reply(update, text, markup)

@@ -129,8 +129,16 @@ async def on_rank_button(update: Update, context: LeadbotContext) -> None:
 def render_score(context: LeadbotContext, view: ScoreView) -> Html:
     loc = context.locale
     zone = context.services.settings.zone
-    out = [context.t("score.title", unit=view.unit_name, period=view.span.label(loc), points=pts(view.total),
-                     rank=view.rank, units=view.of_units)]  # fmt: skip
+    out = [
+        context.t(
+            "score.title",
+            unit=view.unit_name,
+            period=view.span.label(loc),
+            points=pts(view.total),
+            rank=view.rank,
+            units=view.of_units,
+        )
+    ]
     if view.modules:
         out.append(context.t("score.modules"))
         for m in view.modules:
@@ -158,8 +166,15 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
         out.append(context.t("score.recent"))
         for e in view.recent:
             local = e.at.astimezone(zone)
-            out.append(context.t("score.entry", date=context.label("score.date", month=local.month, day=local.day),
-                                 points=signed(e.points), name=e.name, note=e.note))  # fmt: skip
+            out.append(
+                context.t(
+                    "score.entry",
+                    date=context.label("score.date", month=local.month, day=local.day),
+                    points=signed(e.points),
+                    name=e.name,
+                    note=e.note,
+                )
+            )
     if view.targets:
         out.append(context.t("score.targets", year=view.year))
         for t in view.targets:
@@ -179,8 +194,17 @@ def render_score(context: LeadbotContext, view: ScoreView) -> Html:
                 )
             else:
                 key = "score.funnel_line_ok" if f.rate >= f.benchmark else "score.funnel_line"
-                out.append(context.t(key, a=f.from_stage, b=f.to_stage, rate=pts(f.rate), reached=f.reached,
-                                     base=f.base, benchmark=pts(f.benchmark)))  # fmt: skip
+                out.append(
+                    context.t(
+                        key,
+                        a=f.from_stage,
+                        b=f.to_stage,
+                        rate=pts(f.rate),
+                        reached=f.reached,
+                        base=f.base,
+                        benchmark=pts(f.benchmark),
+                    )
+                )
     return Html("\n".join(out))
 
 

@@ -254,8 +254,17 @@ def _progress_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKey
                 if p.get("stage")
                 else ""
             )
-            text += context.t("weekly.view.progress_line", n=i, code=o.code if o else "?", project=o.project if o else "",
-                              text=p.get("text", ""), stage=stage) + "\n"  # fmt: skip
+            text += (
+                context.t(
+                    "weekly.view.progress_line",
+                    n=i,
+                    code=o.code if o else "?",
+                    project=o.project if o else "",
+                    text=p.get("text", ""),
+                    stage=stage,
+                )
+                + "\n"
+            )
     text += context.t("weekly.progress.ask" if form.unit_leads else "weekly.progress.no_leads")
     buttons = [
         (
@@ -348,9 +357,13 @@ def _preview(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardM
 
 
 STEPS = {
-    "leads": _leads_step, "trips": _trips_step, "progress": _progress_step, "progress_text": _progress_text_step,
-    "progress_stage": _progress_stage_step, "work": _work_step,
-}  # fmt: skip
+    "leads": _leads_step,
+    "trips": _trips_step,
+    "progress": _progress_step,
+    "progress_text": _progress_text_step,
+    "progress_stage": _progress_stage_step,
+    "work": _work_step,
+}
 
 
 async def _show(
@@ -665,10 +678,20 @@ def _decision_markup(
     context: LeadbotContext, version_id: int, locale: str | None = None
 ) -> InlineKeyboardMarkup:
     loc = locale or context.locale
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(catalog.plain("weekly.button.confirm", loc), callback_data=f"wkc:{version_id}:ok"),
-        InlineKeyboardButton(catalog.plain("weekly.button.return", loc), callback_data=f"wkc:{version_id}:ret"),
-    ]])  # fmt: skip
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    catalog.plain("weekly.button.confirm", loc),
+                    callback_data=f"wkc:{version_id}:ok",
+                ),
+                InlineKeyboardButton(
+                    catalog.plain("weekly.button.return", loc),
+                    callback_data=f"wkc:{version_id}:ret",
+                ),
+            ]
+        ]
+    )
 
 
 async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[str]:
@@ -678,8 +701,9 @@ async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[s
         loc = head.locale or context.services.settings.locale
         text = Html(
             render_view(context, result.view, title="weekly.confirm.title", locale=loc)
-            + "\n\n" + catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
-        )  # fmt: skip
+            + "\n\n"
+            + catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
+        )
         try:
             await _send_long(
                 context,
@@ -734,12 +758,27 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
             "weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=outcome
         ),
     )
-    await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.confirm.notify",
-                  head=decision.decided_by, number=decision.number, outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}")  # fmt: skip
+    await _notify(
+        context,
+        decision.submitter.tg_user_id,
+        decision.submitter.locale,
+        "weekly.confirm.notify",
+        head=decision.decided_by,
+        number=decision.number,
+        outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}",
+    )
 
 
-async def _notify(context: LeadbotContext, chat_id: int, locale: str | None, key: str, *, outcome_key: str | None = None,
-                  markup: InlineKeyboardMarkup | None = None, **values: Any) -> None:  # fmt: skip
+async def _notify(
+    context: LeadbotContext,
+    chat_id: int,
+    locale: str | None,
+    key: str,
+    *,
+    outcome_key: str | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+    **values: Any,
+) -> None:
     loc = locale or context.services.settings.locale
     if outcome_key:
         values["outcome"] = catalog.plain(outcome_key, loc)
@@ -812,8 +851,15 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
     text = update.effective_message.text or "" if update.effective_message else ""
     try:
         async with context.session() as session:
-            decision = await wk.decide(session, context.now(), _cfg(context), context.actor, int(pending["version"]),  # type: ignore[arg-type]
-                                       confirm=False, reason=text)  # fmt: skip
+            decision = await wk.decide(
+                session,
+                context.now(),
+                _cfg(context),
+                context.actor,
+                int(pending["version"]),  # type: ignore[arg-type]
+                confirm=False,
+                reason=text,
+            )
     except ServiceError as err:
         if err.code.startswith("weekly.input."):
             await reply(update, context.error_text(err) + "\n" + context.t("weekly.return.again"))
@@ -830,8 +876,16 @@ async def on_reason(update: Update, context: LeadbotContext) -> int:
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(catalog.plain("weekly.button.fix", loc), url=_deep_link(context))]]
     )
-    await _notify(context, decision.submitter.tg_user_id, decision.submitter.locale, "weekly.return.notify", markup=markup,
-                  head=decision.decided_by, number=decision.number, reason=decision.reason or "")  # fmt: skip
+    await _notify(
+        context,
+        decision.submitter.tg_user_id,
+        decision.submitter.locale,
+        "weekly.return.notify",
+        markup=markup,
+        head=decision.decided_by,
+        number=decision.number,
+        reason=decision.reason or "",
+    )
     return ConversationHandler.END
 
 
@@ -915,8 +969,13 @@ async def status(update: Update, context: LeadbotContext) -> None:
         lines.append(_deadline_lines(context, mine.current.info))
     if mine.overdue is not None and mine.late_until is not None:
         lines.append("")
-        lines.append(context.t("weekly.status.overdue", period=wk.period_label(mine.overdue.period.key, context.locale),
-                               until=_when(context, mine.late_until)))  # fmt: skip
+        lines.append(
+            context.t(
+                "weekly.status.overdue",
+                period=wk.period_label(mine.overdue.period.key, context.locale),
+                until=_when(context, mine.late_until),
+            )
+        )
         lines.append(_state_line(context, mine.overdue))
     if mine.draft_period:
         lines.append(
@@ -978,8 +1037,15 @@ def _overview_text(context: LeadbotContext, ov: wk.Overview) -> Html:
         )
     if ov.previous_counts:
         c = ov.previous_counts
-        lines.append(context.t("weekly.overview.previous", period=wk.period_label(ov.previous_key, context.locale),
-                               on_time=c.get(Outcome.ON_TIME, 0), late=c.get(Outcome.LATE, 0), missing=c.get(Outcome.MISSING, 0)))  # fmt: skip
+        lines.append(
+            context.t(
+                "weekly.overview.previous",
+                period=wk.period_label(ov.previous_key, context.locale),
+                on_time=c.get(Outcome.ON_TIME, 0),
+                late=c.get(Outcome.LATE, 0),
+                missing=c.get(Outcome.MISSING, 0),
+            )
+        )
     return Html("\n".join(lines))
 
 
@@ -1059,12 +1125,27 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
         return
     period = wk.period_label(result.info.key, context.locale)
     if result.skipped:
-        await reply(update, context.t("weekly.skip.done", period=period, key=result.info.key,
-                                      deadline=wk.when_text(result.info.deadline, context.locale), reason=result.reason or "—"))  # fmt: skip
+        await reply(
+            update,
+            context.t(
+                "weekly.skip.done",
+                period=period,
+                key=result.info.key,
+                deadline=wk.when_text(result.info.deadline, context.locale),
+                reason=result.reason or "—",
+            ),
+        )
     elif context.now() >= result.info.deadline:
         late_end = wk.late_window_end(cfg, cfg.periods.by_key(result.info.key))
-        await reply(update, context.t("weekly.skip.undone_late", period=period, key=result.info.key,
-                                      until=wk.when_text(late_end, context.locale)))  # fmt: skip
+        await reply(
+            update,
+            context.t(
+                "weekly.skip.undone_late",
+                period=period,
+                key=result.info.key,
+                until=wk.when_text(late_end, context.locale),
+            ),
+        )
     else:
         lines = [context.t("weekly.skip.undone", period=period, key=result.info.key)]
         if restored:
@@ -1098,18 +1179,30 @@ async def health(update: Update, context: LeadbotContext) -> None:
         if oldest
         else ""
     )
-    lines.append(context.t(
-        "weekly.health.outbox", pending=counts.get(OutboxStatus.PENDING, 0), sending=counts.get(OutboxStatus.SENDING, 0),
-        sent=counts.get(OutboxStatus.SENT, 0), skipped=counts.get(OutboxStatus.SKIPPED, 0),
-        cancelled=counts.get(OutboxStatus.CANCELLED, 0), oldest=due_note,
-    ))  # fmt: skip
+    lines.append(
+        context.t(
+            "weekly.health.outbox",
+            pending=counts.get(OutboxStatus.PENDING, 0),
+            sending=counts.get(OutboxStatus.SENDING, 0),
+            sent=counts.get(OutboxStatus.SENT, 0),
+            skipped=counts.get(OutboxStatus.SKIPPED, 0),
+            cancelled=counts.get(OutboxStatus.CANCELLED, 0),
+            oldest=due_note,
+        )
+    )
     failed, unknown = counts.get(OutboxStatus.FAILED, 0), counts.get(OutboxStatus.UNKNOWN, 0)
     lines.append(context.t("weekly.health.failed", failed=failed, unknown=unknown))
     for row in failures:
-        lines.append(context.t(
-            "weekly.health.failure_line", who=row.recipient or str(row.chat_id), kind=row.kind, period=row.period_key,
-            status=context.label(f"weekly.health.status_{row.status}"), error=error_text(row.error, context.locale),
-        ))  # fmt: skip
+        lines.append(
+            context.t(
+                "weekly.health.failure_line",
+                who=row.recipient or str(row.chat_id),
+                kind=row.kind,
+                period=row.period_key,
+                status=context.label(f"weekly.health.status_{row.status}"),
+                error=error_text(row.error, context.locale),
+            )
+        )
     await reply(update, Html("\n".join(lines)))
 
 

@@ -16,9 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Lead, LeadEvent, WeeklySubmission, WeeklyVersion
 
 LEAD_COLUMNS = (
-    Lead.id, Lead.unit_id, Lead.project, Lead.company, Lead.industry, Lead.amount_wan, Lead.origin, Lead.stage,
-    Lead.review, Lead.duplicate_of, Lead.reported_at,
-)  # fmt: skip
+    Lead.id,
+    Lead.unit_id,
+    Lead.project,
+    Lead.company,
+    Lead.industry,
+    Lead.amount_wan,
+    Lead.origin,
+    Lead.stage,
+    Lead.review,
+    Lead.duplicate_of,
+    Lead.reported_at,
+)
 
 
 async def leads_reported_between(

@@ -41,14 +41,29 @@ async def leads(session: AsyncSession) -> Sequence[Any]:
     """Every lead, oldest first, with its unit's and reporter's names."""
     stmt = (
         select(
-            Lead.id, Lead.project, Lead.company, Lead.industry, Lead.amount_wan, Lead.origin, Lead.stage, Lead.tags,
-            Lead.foreign_usd, Lead.contact_name, Lead.contact_phone, Lead.channel, Lead.notes, Lead.reported_at,
-            Lead.review, Lead.duplicate_of, Unit.name.label("unit_name"), Member.display_name.label("reporter_name"),
+            Lead.id,
+            Lead.project,
+            Lead.company,
+            Lead.industry,
+            Lead.amount_wan,
+            Lead.origin,
+            Lead.stage,
+            Lead.tags,
+            Lead.foreign_usd,
+            Lead.contact_name,
+            Lead.contact_phone,
+            Lead.channel,
+            Lead.notes,
+            Lead.reported_at,
+            Lead.review,
+            Lead.duplicate_of,
+            Unit.name.label("unit_name"),
+            Member.display_name.label("reporter_name"),
         )
         .join(Unit, Unit.id == Lead.unit_id)
         .outerjoin(Member, Member.id == Lead.reporter_id)
         .order_by(Lead.id)
-    )  # fmt: skip
+    )
     return (await session.execute(stmt)).all()
 
 
@@ -75,12 +90,16 @@ async def weekly(session: AsyncSession, period_keys: Sequence[str]) -> Sequence[
         return []
     stmt = (
         select(
-            WeeklySubmission.unit_id, WeeklySubmission.period_key, WeeklySubmission.outcome,
-            WeeklyVersion.submitted_at, WeeklyVersion.decided_by_tg, WeeklyVersion.decided_at,
+            WeeklySubmission.unit_id,
+            WeeklySubmission.period_key,
+            WeeklySubmission.outcome,
+            WeeklyVersion.submitted_at,
+            WeeklyVersion.decided_by_tg,
+            WeeklyVersion.decided_at,
         )
         .outerjoin(WeeklyVersion, WeeklyVersion.id == WeeklySubmission.accepted_version_id)
         .where(WeeklySubmission.period_key.in_(list(period_keys)))
-    )  # fmt: skip
+    )
     return (await session.execute(stmt)).all()
 
 

@@ -25,10 +25,13 @@ async def live(session: AsyncSession, lead_id: int, month: str) -> FundsRecord |
 async def history(session: AsyncSession, lead_id: int) -> Sequence[FundsRecord]:
     """Every figure ever recorded for the lead, corrections included, by month then time."""
     stmt = (
-        select(FundsRecord).where(FundsRecord.lead_id == lead_id)
+        select(FundsRecord)
+        .where(FundsRecord.lead_id == lead_id)
         .order_by(FundsRecord.month, FundsRecord.recorded_at, FundsRecord.id)
-        .execution_options(populate_existing=True)  # a correction in this unit of work stamped a row by UPDATE
-    )  # fmt: skip
+        .execution_options(
+            populate_existing=True
+        )  # a correction in this unit of work stamped a row by UPDATE
+    )
     return (await session.scalars(stmt)).all()
 
 
@@ -79,11 +82,19 @@ async def live_between(session: AsyncSession, first_month: str, last_month: str)
     unit, duplicate mark and review: lead_id, unit_id, month, amount_wan, duplicate_of, review."""
     stmt = (
         select(
-            FundsRecord.lead_id, Lead.unit_id, FundsRecord.month, FundsRecord.amount_wan, Lead.duplicate_of,
+            FundsRecord.lead_id,
+            Lead.unit_id,
+            FundsRecord.month,
+            FundsRecord.amount_wan,
+            Lead.duplicate_of,
             Lead.review,
         )
         .join(Lead, Lead.id == FundsRecord.lead_id)
-        .where(FundsRecord.superseded_at.is_(None), FundsRecord.month >= first_month, FundsRecord.month <= last_month)
+        .where(
+            FundsRecord.superseded_at.is_(None),
+            FundsRecord.month >= first_month,
+            FundsRecord.month <= last_month,
+        )
         .order_by(FundsRecord.lead_id, FundsRecord.month)
-    )  # fmt: skip
+    )
     return (await session.execute(stmt)).all()

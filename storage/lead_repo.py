@@ -70,7 +70,10 @@ async def lead_history(session: AsyncSession, lead_id: int) -> Sequence[LeadEven
 async def lead_for_update(session: AsyncSession, lead_id: int) -> Lead | None:
     """One lead, row-locked until the unit of work ends (PostgreSQL; SQLite serialises writers)."""
     stmt = (
-        select(Lead).where(Lead.id == lead_id).options(*_WITH)
-        .with_for_update(of=Lead).execution_options(populate_existing=True)
-    )  # fmt: skip
+        select(Lead)
+        .where(Lead.id == lead_id)
+        .options(*_WITH)
+        .with_for_update(of=Lead)
+        .execution_options(populate_existing=True)
+    )
     return (await session.scalars(stmt)).first()

@@ -165,9 +165,16 @@ async def missing_weekly(
 
 
 LIVE_COLUMNS = (
-    LedgerEntry.id, LedgerEntry.unit_id, LedgerEntry.rule_id, LedgerEntry.module, LedgerEntry.points, LedgerEntry.at,
-    LedgerEntry.source, LedgerEntry.note, LedgerEntry.manual,
-)  # fmt: skip
+    LedgerEntry.id,
+    LedgerEntry.unit_id,
+    LedgerEntry.rule_id,
+    LedgerEntry.module,
+    LedgerEntry.points,
+    LedgerEntry.at,
+    LedgerEntry.source,
+    LedgerEntry.note,
+    LedgerEntry.manual,
+)
 
 
 async def live_entries(session: AsyncSession, unit_id: int) -> Sequence[Any]:
@@ -242,9 +249,13 @@ async def unit_score_keys(session: AsyncSession, unit_id: int) -> list[tuple[str
 
 
 async def replace_unit_scores(
-    session: AsyncSession, unit_id: int, scores: dict[tuple[str, str], Decimal | None], now: datetime,
-    *, cleared: bool = False,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    unit_id: int,
+    scores: dict[tuple[str, str], Decimal | None],
+    now: datetime,
+    *,
+    cleared: bool = False,
+) -> None:
     """Write these spans of one unit, None = no row (delete + insert: the table is a cache of the ledger).
 
     ``cleared``: the unit's rows were all deleted already, skip the per-span deletes.

@@ -298,18 +298,24 @@ SKIPPED_WEEK = (
 
 
 async def cancel_pending(
-    session: AsyncSession, period_key: str, *, unit_id: int | None = None, kind_prefix: str | None = None,
+    session: AsyncSession,
+    period_key: str,
+    *,
+    unit_id: int | None = None,
+    kind_prefix: str | None = None,
     why: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     conds = [OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.period_key == period_key]
     if unit_id is not None:
         conds.append(OutboxMessage.unit_id == unit_id)
     if kind_prefix is not None:
         conds.append(OutboxMessage.kind.startswith(kind_prefix))
     result = await session.execute(
-        update(OutboxMessage).where(*conds).values(status=OutboxStatus.CANCELLED, error=why)
+        update(OutboxMessage)
+        .where(*conds)
+        .values(status=OutboxStatus.CANCELLED, error=why)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     return result.rowcount or 0
 
 
@@ -317,11 +323,15 @@ async def revive_cancelled(session: AsyncSession, period_key: str, why: str, now
     """Rows cancelled for ``why`` go back to pending, if their time to be sent has not passed."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.CANCELLED, OutboxMessage.period_key == period_key,
-               OutboxMessage.error == why, OutboxMessage.not_after > now)
+        .where(
+            OutboxMessage.status == OutboxStatus.CANCELLED,
+            OutboxMessage.period_key == period_key,
+            OutboxMessage.error == why,
+            OutboxMessage.not_after > now,
+        )
         .values(status=OutboxStatus.PENDING, error=None)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     return result.rowcount or 0
 
 

@@ -90,9 +90,19 @@ class EditClear:
 
 
 for _prefix, _cls in {
-    "lb:ls": LeadList, "lb:c": LeadCard, "lb:f": LeadFiles, "lb:sm": StageMenu,
-    "lb:sg": StageChosen, "lb:v": VerifyLead, "lb:r": RejectLead, "lb:em": EditMenu,
-    "lb:ef": EditField, "lb:sk": PromptSkip, "lb:x": PromptCancel, "lb:ev": EditValue,
-    "lb:ed": EditDone, "lb:ec": EditClear,
-}.items():  # fmt: skip
+    "lb:ls": LeadList,
+    "lb:c": LeadCard,
+    "lb:f": LeadFiles,
+    "lb:sm": StageMenu,
+    "lb:sg": StageChosen,
+    "lb:v": VerifyLead,
+    "lb:r": RejectLead,
+    "lb:em": EditMenu,
+    "lb:ef": EditField,
+    "lb:sk": PromptSkip,
+    "lb:x": PromptCancel,
+    "lb:ev": EditValue,
+    "lb:ed": EditDone,
+    "lb:ec": EditClear,
+}.items():
     CODEC.register(_prefix, _cls)

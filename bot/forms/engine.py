@@ -358,9 +358,15 @@ class FormEngine:
         if step.kind is Kind.FILES:
             accepts.add("file")
         return StepView(
-            form.name, step.name, tuple(notes), tuple(lines), tuple(rows),
-            frozenset(accepts), multi=step.kind is Kind.MULTI, optional=step.optional,
-        )  # fmt: skip
+            form.name,
+            step.name,
+            tuple(notes),
+            tuple(lines),
+            tuple(rows),
+            frozenset(accepts),
+            multi=step.kind is Kind.MULTI,
+            optional=step.optional,
+        )
 
     def _summary(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> StepView:
         draft.step = SUMMARY

@@ -169,15 +169,21 @@ def _summary_extra(draft: Draft) -> list[Msg]:
 
 def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
     return LeadDraft(
-        project=values.get("project") or "", company=values.get("company") or "",
-        industry=values.get("industry") or "", amount_wan=Decimal(values.get("amount") or "0"),
-        origin=values.get("origin") or "", stage=values.get("stage") or "",
+        project=values.get("project") or "",
+        company=values.get("company") or "",
+        industry=values.get("industry") or "",
+        amount_wan=Decimal(values.get("amount") or "0"),
+        origin=values.get("origin") or "",
+        stage=values.get("stage") or "",
         tags=tuple(values.get("tags") or ()),
         foreign_usd=Decimal(values["foreign"]) if values.get("foreign") else None,
-        contact_name=values.get("contact"), contact_phone=values.get("phone"),
-        channel=values.get("channel"), notes=values.get("notes"),
-        attachments=tuple(values.get("files") or ()), same_as=values.get("same_as"),
-    )  # fmt: skip
+        contact_name=values.get("contact"),
+        contact_phone=values.get("phone"),
+        channel=values.get("channel"),
+        notes=values.get("notes"),
+        attachments=tuple(values.get("files") or ()),
+        same_as=values.get("same_as"),
+    )
 
 
 async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
@@ -188,9 +194,14 @@ async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
         return [msg("report.saved", code=result.code, unit=result.unit_name)]
     first = result.first
     return [
-        msg("report.saved_duplicate", code=result.code, unit=first.unit_name,
-            date=_date(ctx, first.reported_at), first=first.code)
-    ]  # fmt: skip
+        msg(
+            "report.saved_duplicate",
+            code=result.code,
+            unit=first.unit_name,
+            date=_date(ctx, first.reported_at),
+            first=first.code,
+        )
+    ]
 
 
 def form() -> Form:

@@ -193,13 +193,22 @@ async def record_activity(
             raise ServiceError("activity.bad_lead")
     leader_record = actor.is_leader
     activity = scoring_repo.add_activity(
-        session, unit_id=unit_id, reporter_id=actor.member_id, created_by=actor.tg_user_id, kind=draft.kind,
-        on_date=draft.on_date, text=text, amount_usd=amount if choice.needs_amount else None,
-        attachments=list(draft.files), lead_id=draft.lead_id,
+        session,
+        unit_id=unit_id,
+        reporter_id=actor.member_id,
+        created_by=actor.tg_user_id,
+        kind=draft.kind,
+        on_date=draft.on_date,
+        text=text,
+        amount_usd=amount if choice.needs_amount else None,
+        attachments=list(draft.files),
+        lead_id=draft.lead_id,
         review=Review.VERIFIED if leader_record else Review.PENDING,
-        reviewed_by=actor.tg_user_id if leader_record else None, reviewed_at=now if leader_record else None,
-        created_at=now, origin_ref=draft.origin_ref,
-    )  # fmt: skip
+        reviewed_by=actor.tg_user_id if leader_record else None,
+        reviewed_at=now if leader_record else None,
+        created_at=now,
+        origin_ref=draft.origin_ref,
+    )
     try:
         async with session.begin_nested():
             await session.flush()
@@ -229,10 +238,21 @@ def view_of(setup: ScoringSetup, a: Activity) -> ActivityView:
     from storage.models import lead_code
 
     return ActivityView(
-        a.id, a.code, a.unit_id, a.unit.name, a.kind, setup.rules.activities.get(a.kind, a.kind), a.on_date, a.text,
-        a.amount_usd, len(a.attachments or []), a.review, a.review_note,
-        a.reporter.display_name if a.reporter else None, lead_code(a.lead_id) if a.lead_id else None,
-    )  # fmt: skip
+        a.id,
+        a.code,
+        a.unit_id,
+        a.unit.name,
+        a.kind,
+        setup.rules.activities.get(a.kind, a.kind),
+        a.on_date,
+        a.text,
+        a.amount_usd,
+        len(a.attachments or []),
+        a.review,
+        a.review_note,
+        a.reporter.display_name if a.reporter else None,
+        lead_code(a.lead_id) if a.lead_id else None,
+    )
 
 
 async def _view(session: Any, setup: ScoringSetup, activity_id: int) -> ActivityView:
@@ -388,8 +408,18 @@ async def planned_trips(session: Any, actor: Actor, limit: int = 20) -> list[Pla
                 continue
             ref = f"trip:{sub.id}:{i}"
             done = await scoring_repo.activity_by_origin(session, ref)
-            found.append(PlannedTrip(ref, sub.unit_id, sub.period_key, fields["destination"], fields["dates"],
-                                     fields["purpose"], fields["companies"], done.code if done else None))  # fmt: skip
+            found.append(
+                PlannedTrip(
+                    ref,
+                    sub.unit_id,
+                    sub.period_key,
+                    fields["destination"],
+                    fields["dates"],
+                    fields["purpose"],
+                    fields["companies"],
+                    done.code if done else None,
+                )
+            )
             if len(found) >= limit:
                 return found
     return found

@@ -47,10 +47,14 @@ async def bind(
     await session.flush()
     session.add(
         Chat(
-            tg_chat_id=tg_chat_id, kind=kind.value, unit_id=unit.id if unit else None,
-            title=(title or "")[:255] or None, bound_by=actor, bound_at=now,
+            tg_chat_id=tg_chat_id,
+            kind=kind.value,
+            unit_id=unit.id if unit else None,
+            title=(title or "")[:255] or None,
+            bound_by=actor,
+            bound_at=now,
         )
-    )  # fmt: skip
+    )
     repo.audit(
         session,
         now,

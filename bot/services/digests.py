@@ -51,11 +51,31 @@ from storage.models import OutboxStatus, Review, lead_code
 
 KINDS: tuple[str, ...] = ("half", "month", "quarter", "year")
 KIND_WORDS: dict[str, str] = {
-    "half": "half", "h": "half", "半月": "half", "半月报": "half", "信息汇总": "half",
-    "month": "month", "m": "month", "月": "month", "月报": "month", "通报": "month", "每月通报": "month",
-    "quarter": "quarter", "q": "quarter", "季": "quarter", "季度": "quarter", "季报": "quarter", "考评": "quarter",
-    "year": "year", "y": "year", "年": "year", "年度": "year", "年报": "year", "考核": "year", "年终考核": "year",
-}  # fmt: skip
+    "half": "half",
+    "h": "half",
+    "半月": "half",
+    "半月报": "half",
+    "信息汇总": "half",
+    "month": "month",
+    "m": "month",
+    "月": "month",
+    "月报": "month",
+    "通报": "month",
+    "每月通报": "month",
+    "quarter": "quarter",
+    "q": "quarter",
+    "季": "quarter",
+    "季度": "quarter",
+    "季报": "quarter",
+    "考评": "quarter",
+    "year": "year",
+    "y": "year",
+    "年": "year",
+    "年度": "year",
+    "年报": "year",
+    "考核": "year",
+    "年终考核": "year",
+}
 KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("half", re.compile(r"(\d{4})-(\d{1,2})-H(\d)")),
     ("quarter", re.compile(r"(\d{4})-Q(\d)")),
@@ -214,9 +234,13 @@ class Figures:
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(
-            self.effective + other.effective, self.signed + other.signed, self.started + other.started,
-            self.in_stats + other.in_stats, self.funds_wan + other.funds_wan, self.production + other.production,
-        )  # fmt: skip
+            self.effective + other.effective,
+            self.signed + other.signed,
+            self.started + other.started,
+            self.in_stats + other.in_stats,
+            self.funds_wan + other.funds_wan,
+            self.production + other.production,
+        )
 
 
 @dataclass(frozen=True)
@@ -450,30 +474,53 @@ def _problem_index(notes: Iterable[Note], span: Span) -> dict[int, list[str]]:
 
 
 def build_month(
-    span: Span, year_span: Span, units: Sequence[UnitInfo], leads: Sequence[LeadInfo], funds: Sequence[FundsFigure],
-    notes: Iterable[Note], targets: Mapping[int, Sequence[TargetLine]], stages: StageNames, as_of: datetime,
-) -> MonthReport:  # fmt: skip
+    span: Span,
+    year_span: Span,
+    units: Sequence[UnitInfo],
+    leads: Sequence[LeadInfo],
+    funds: Sequence[FundsFigure],
+    notes: Iterable[Note],
+    targets: Mapping[int, Sequence[TargetLine]],
+    stages: StageNames,
+    as_of: datetime,
+) -> MonthReport:
     """项目推进情况表: six figures for the month and the year to date, targets' pace, the projects at 在谈+."""
     month_key, first_month = span.key, f"{span.key[:4]}-01"
     in_month = figures(leads, funds, span, (month_key, month_key), stages)
     in_year = figures(leads, funds, year_span, (first_month, month_key), stages)
     share = Decimal(int(month_key[5:7])) / 12
     lines = tuple(
-        MonthLine(u, in_month.get(u.id, Figures()), in_year.get(u.id, Figures()), pace(targets.get(u.id, ()), share))
+        MonthLine(
+            u,
+            in_month.get(u.id, Figures()),
+            in_year.get(u.id, Figures()),
+            pace(targets.get(u.id, ()), share),
+        )
         for u in units
-    )  # fmt: skip
+    )
     total_month = sum((line.month for line in lines), Figures())
     total_year = sum((line.year for line in lines), Figures())
     return MonthReport(
-        span, year_span, as_of, stages, lines, total_month, total_year,
-        progress_lines(span, units, leads, funds, notes, stages), share,
-    )  # fmt: skip
+        span,
+        year_span,
+        as_of,
+        stages,
+        lines,
+        total_month,
+        total_year,
+        progress_lines(span, units, leads, funds, notes, stages),
+        share,
+    )
 
 
 def progress_lines(
-    span: Span, units: Sequence[UnitInfo], leads: Sequence[LeadInfo], funds: Sequence[FundsFigure],
-    notes: Iterable[Note], stages: StageNames,
-) -> tuple[ProgressLine, ...]:  # fmt: skip
+    span: Span,
+    units: Sequence[UnitInfo],
+    leads: Sequence[LeadInfo],
+    funds: Sequence[FundsFigure],
+    notes: Iterable[Note],
+    stages: StageNames,
+) -> tuple[ProgressLine, ...]:
     """Every counted lead at 在谈 or later at the span's end, by unit, furthest stage first."""
     order = {u.id: i for i, u in enumerate(units)}
     names = {u.id: u.name for u in units}
@@ -500,8 +547,19 @@ def progress_lines(
         moves = [m for m in lead.moves if span.start <= m.at < span.end]
         path = (start, *(m.to_stage for m in moves)) if moves else (stage,)
         backward = any(stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves)
-        out.append(ProgressLine(lead, names[lead.unit_id], stage, path, backward, month_funds[lead.id], year_funds[lead.id], last_note.get(lead.id),
-                               tuple(problems.get(lead.id, ()))))  # fmt: skip
+        out.append(
+            ProgressLine(
+                lead,
+                names[lead.unit_id],
+                stage,
+                path,
+                backward,
+                month_funds[lead.id],
+                year_funds[lead.id],
+                last_note.get(lead.id),
+                tuple(problems.get(lead.id, ())),
+            )
+        )
     out.sort(key=lambda p: (order[p.lead.unit_id], -stages.index(p.stage), p.lead.id))
     return tuple(out)
 
@@ -536,9 +594,11 @@ def score_blocks(
 
 
 def reviews(
-    units: Sequence[UnitInfo], targets: Mapping[int, Sequence[TargetLine]], funnels: Mapping[int, Sequence[FunnelLine]],
+    units: Sequence[UnitInfo],
+    targets: Mapping[int, Sequence[TargetLine]],
+    funnels: Mapping[int, Sequence[FunnelLine]],
     share: Decimal,
-) -> tuple[UnitReview, ...]:  # fmt: skip
+) -> tuple[UnitReview, ...]:
     return tuple(
         UnitReview(u, pace(targets.get(u.id, ()), share), tuple(funnels.get(u.id, ())))
         for u in units
@@ -546,9 +606,14 @@ def reviews(
 
 
 def build_quarter(
-    span: Span, units: Sequence[UnitInfo], table: RankTable, previous: RankTable,
-    targets: Mapping[int, Sequence[TargetLine]], funnels: Mapping[int, Sequence[FunnelLine]], as_of: datetime,
-) -> QuarterReport:  # fmt: skip
+    span: Span,
+    units: Sequence[UnitInfo],
+    table: RankTable,
+    previous: RankTable,
+    targets: Mapping[int, Sequence[TargetLine]],
+    funnels: Mapping[int, Sequence[FunnelLine]],
+    as_of: datetime,
+) -> QuarterReport:
     share = Decimal(int(span.key[-1])) / 4
     return QuarterReport(
         span,
@@ -561,17 +626,30 @@ def build_quarter(
 
 
 def build_year(
-    span: Span, units: Sequence[UnitInfo], table: RankTable, previous: RankTable, leads: Sequence[LeadInfo],
-    funds: Sequence[FundsFigure], targets: Mapping[int, Sequence[TargetLine]],
-    funnels: Mapping[int, Sequence[FunnelLine]], stages: StageNames, as_of: datetime,
-) -> YearReport:  # fmt: skip
+    span: Span,
+    units: Sequence[UnitInfo],
+    table: RankTable,
+    previous: RankTable,
+    leads: Sequence[LeadInfo],
+    funds: Sequence[FundsFigure],
+    targets: Mapping[int, Sequence[TargetLine]],
+    funnels: Mapping[int, Sequence[FunnelLine]],
+    stages: StageNames,
+    as_of: datetime,
+) -> YearReport:
     found = figures(leads, funds, span, (f"{span.key}-01", f"{span.key}-12"), stages)
     per_unit = tuple((u, found.get(u.id, Figures())) for u in units)
     total = sum((f for _, f in per_unit), Figures())
     return YearReport(
-        span, previous.span, as_of, stages, score_blocks(units, table, previous), per_unit, total,
+        span,
+        previous.span,
+        as_of,
+        stages,
+        score_blocks(units, table, previous),
+        per_unit,
+        total,
         reviews(units, targets, funnels, Decimal(1)),
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -696,9 +774,15 @@ class Rendered:
 
 
 async def plan(
-    session: Any, setup: ScoringSetup, now: datetime, kind: str, span: Span, until: datetime, locale: str,
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    kind: str,
+    span: Span,
+    until: datetime,
+    locale: str,
     render: Callable[[Report], Rendered],
-) -> bool:  # fmt: skip
+) -> bool:
     """Plan one report for the leaders' group, once: True when it was planned now.
 
     The job mark ``digest:<kind>:<key>`` and the outbox row are written in one
@@ -718,12 +802,27 @@ async def plan(
         "caption": out.caption,
     }
     row = {
-        "kind": f"digest:{kind}", "period_key": span.key, "chat_id": chat, "unit_id": None, "recipient": "leaders",
-        "template": "digest.outbox", "params": {"text": out.text, "_document": document}, "locale": locale,
-        "buttons": [], "due_at": now, "not_after": max(until, now + timedelta(minutes=10)),
-        "status": OutboxStatus.PENDING, "attempts": 0, "claim_token": None, "claimed_at": None, "sent_at": None,
-        "message_id": None, "error": None, "reported": False, "created_at": now,
-    }  # fmt: skip
+        "kind": f"digest:{kind}",
+        "period_key": span.key,
+        "chat_id": chat,
+        "unit_id": None,
+        "recipient": "leaders",
+        "template": "digest.outbox",
+        "params": {"text": out.text, "_document": document},
+        "locale": locale,
+        "buttons": [],
+        "due_at": now,
+        "not_after": max(until, now + timedelta(minutes=10)),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": now,
+    }
     await weekly_repo.enqueue(session, [row])
     return True
 
@@ -786,10 +885,20 @@ async def _rank_tables(
 def _lead_info(r: Any, initial_stage: str, **timeline: Any) -> LeadInfo:
     """A lead row (light row or model) as the builders take it."""
     return LeadInfo(
-        id=r.id, unit_id=r.unit_id, project=r.project, company=r.company, amount_wan=Decimal(r.amount_wan),
-        reported_at=r.reported_at, initial_stage=initial_stage, review=r.review, duplicate_of=r.duplicate_of,
-        industry=r.industry, origin=r.origin, stage_now=r.stage, **timeline,
-    )  # fmt: skip
+        id=r.id,
+        unit_id=r.unit_id,
+        project=r.project,
+        company=r.company,
+        amount_wan=Decimal(r.amount_wan),
+        reported_at=r.reported_at,
+        initial_stage=initial_stage,
+        review=r.review,
+        duplicate_of=r.duplicate_of,
+        industry=r.industry,
+        origin=r.origin,
+        stage_now=r.stage,
+        **timeline,
+    )
 
 
 def _leads(

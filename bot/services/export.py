@@ -130,7 +130,7 @@ async def _leads(
             lead_code(r.duplicate_of) if r.duplicate_of else None,
             "；".join(history.get(r.id, ())),
             r.notes,
-        )  # fmt: skip
+        )
         for r in await export_repo.leads(session)
     ]
 
@@ -163,12 +163,15 @@ async def _weekly(
             by = sub.decided_by_tg if sub is not None else None
             out.append(
                 WeeklyLine(
-                    period.key, _local(period.deadline, zone), unit.name, outcome,
+                    period.key,
+                    _local(period.deadline, zone),
+                    unit.name,
+                    outcome,
                     _local(sub.submitted_at, zone) if sub is not None else None,
                     names.get(by, str(by)) if by is not None else None,
                     _local(sub.decided_at, zone) if sub is not None and by is not None else None,
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -190,11 +193,15 @@ async def _ledger(
             rule_names[r.rule_id] = ranking.rule_name(setup, r.rule_id)
         out.append(
             LedgerLine(
-                r.at.astimezone(setup.zone).date(), unit_names.get(r.unit_id, str(r.unit_id)), rule_names[r.rule_id],
-                modules.get(r.module, r.module) if r.module else None, r.points, source_label(r.source, names),
+                r.at.astimezone(setup.zone).date(),
+                unit_names.get(r.unit_id, str(r.unit_id)),
+                rule_names[r.rule_id],
+                modules.get(r.module, r.module) if r.module else None,
+                r.points,
+                source_label(r.source, names),
                 r.note or "",
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -184,9 +184,14 @@ def counts_at(setup: ScoringSetup, month: str, now: datetime) -> datetime:
 
 
 async def record(
-    session: AsyncSession, setup: ScoringSetup, now: datetime, actor: Actor, lead_id: int, amount_text: str,
+    session: AsyncSession,
+    setup: ScoringSetup,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    amount_text: str,
     month_text: str | None,
-) -> FundsResult:  # fmt: skip
+) -> FundsResult:
     """Record (or correct) the lead's funds in place for a month, then bring the unit's points along."""
     if not actor.is_member:
         raise ServiceError("access.stranger")
@@ -208,8 +213,13 @@ async def record(
     amount = parse_amount(amount_text)
     planned = Decimal(lead.amount_wan)
     if amount > planned * PLAN_FACTOR:
-        raise ServiceError("funds.exceeds_plan", lead=lead.code, amount=format_wan_human(amount, actor.locale),
-                           planned=format_wan_human(planned, actor.locale), factor=PLAN_FACTOR)  # fmt: skip
+        raise ServiceError(
+            "funds.exceeds_plan",
+            lead=lead.code,
+            amount=format_wan_human(amount, actor.locale),
+            planned=format_wan_human(planned, actor.locale),
+            factor=PLAN_FACTOR,
+        )
     existing = await funds_repo.live(session, lead.id, month)
     if existing is None and amount == ZERO:
         raise ServiceError("funds.nothing_to_withdraw", lead=lead.code, month=month)
@@ -223,17 +233,31 @@ async def record(
         await funds_repo.supersede(session, existing.id, now)
         await session.flush()
     added = funds_repo.add(
-        session, lead_id=lead.id, month=month, amount_wan=amount, counts_at=dated, note=None, recorded_at=now,
-        recorded_by=actor.tg_user_id, superseded_at=None, superseded_by=None,
-    )  # fmt: skip
+        session,
+        lead_id=lead.id,
+        month=month,
+        amount_wan=amount,
+        counts_at=dated,
+        note=None,
+        recorded_at=now,
+        recorded_by=actor.tg_user_id,
+        superseded_at=None,
+        superseded_by=None,
+    )
     await session.flush()
     if existing is not None:
         await funds_repo.link(session, existing.id, added.id)
     previous = Decimal(existing.amount_wan) if existing is not None else None
     repo.audit(
-        session, now, actor.tg_user_id, "funds.record", lead=lead.id, month=month, amount=str(amount),
+        session,
+        now,
+        actor.tg_user_id,
+        "funds.record",
+        lead=lead.id,
+        month=month,
+        amount=str(amount),
         previous=str(previous) if previous is not None else None,
-    )  # fmt: skip
+    )
     await refresh_unit(session, lead.unit_id, setup, None, now, since=dated)
     total = await _year_total(session, lead.id, month)
     return FundsResult(

@@ -25,11 +25,18 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_LINKS_AT_ONCE = 20
 
 ROLE_WORDS: dict[str, Role] = {
-    "liaison": Role.LIAISON, "专干": Role.LIAISON, "招商专干": Role.LIAISON, "联络员": Role.LIAISON,
-    "head": Role.HEAD, "负责人": Role.HEAD, "单位负责人": Role.HEAD,
-    "leader": Role.LEADER, "领导": Role.LEADER,
-    "admin": Role.ADMIN, "管理员": Role.ADMIN,
-}  # fmt: skip
+    "liaison": Role.LIAISON,
+    "专干": Role.LIAISON,
+    "招商专干": Role.LIAISON,
+    "联络员": Role.LIAISON,
+    "head": Role.HEAD,
+    "负责人": Role.HEAD,
+    "单位负责人": Role.HEAD,
+    "leader": Role.LEADER,
+    "领导": Role.LEADER,
+    "admin": Role.ADMIN,
+    "管理员": Role.ADMIN,
+}
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,14 @@ def parse_role_spec(word: str) -> InviteRequest | None:
 
 def _info(inv: Invite) -> InviteInfo:
     return InviteInfo(
-        inv.id, inv.token, Role(inv.role), inv.unit.name if inv.unit else None,
-        inv.expires_at, inv.single_use, inv.uses,
-    )  # fmt: skip
+        inv.id,
+        inv.token,
+        Role(inv.role),
+        inv.unit.name if inv.unit else None,
+        inv.expires_at,
+        inv.single_use,
+        inv.uses,
+    )
 
 
 async def create_invites(

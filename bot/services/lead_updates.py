@@ -56,9 +56,18 @@ REASON_MAX = NOTES_MAX
 
 # The fields a unit may correct, in the order the edit menu shows them.
 FIELDS: tuple[str, ...] = (
-    "project", "company", "industry", "amount_wan", "origin", "tags",
-    "foreign_usd", "contact_name", "contact_phone", "channel", "notes",
-)  # fmt: skip
+    "project",
+    "company",
+    "industry",
+    "amount_wan",
+    "origin",
+    "tags",
+    "foreign_usd",
+    "contact_name",
+    "contact_phone",
+    "channel",
+    "notes",
+)
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
 _TEXT_LIMITS = {
@@ -213,9 +222,13 @@ def _owner(actor: Actor, lead: Lead) -> bool:
 
 
 async def browse(
-    session: AsyncSession, actor: Actor, settings: Settings, stage: str | None = None, page: int = 0,
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    stage: str | None = None,
+    page: int = 0,
     page_size: int = PAGE_SIZE,
-) -> LeadPage:  # fmt: skip
+) -> LeadPage:
     """The caller's unit's leads (leaders: every unit), newest first, one page."""
     _require_member(actor)
     if stage is not None and stage not in settings.stages:
@@ -233,10 +246,25 @@ async def browse(
             session, unit_id, stage, page * page_size, page_size
         )
     return LeadPage(
-        tuple(LeadRow(r.id, r.code, r.project, r.unit.name, r.stage, r.review,
-                      lead_code(r.duplicate_of) if r.duplicate_of else None) for r in rows),
-        total, page, max(1, -(-total // page_size)), stage, all_units, actor.unit_name,
-    )  # fmt: skip
+        tuple(
+            LeadRow(
+                r.id,
+                r.code,
+                r.project,
+                r.unit.name,
+                r.stage,
+                r.review,
+                lead_code(r.duplicate_of) if r.duplicate_of else None,
+            )
+            for r in rows
+        ),
+        total,
+        page,
+        max(1, -(-total // page_size)),
+        stage,
+        all_units,
+        actor.unit_name,
+    )
 
 
 async def view_lead(session: AsyncSession, actor: Actor, lead_id: int) -> LeadView:
@@ -323,9 +351,14 @@ async def check_stage(
 
 
 async def move_stage(
-    session: AsyncSession, now: datetime, actor: Actor, lead_id: int, to_stage: str, note: str | None,
+    session: AsyncSession,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    to_stage: str,
+    note: str | None,
     settings: Settings,
-) -> StageChange:  # fmt: skip
+) -> StageChange:
     _require_member(actor)
     lead = await _lead(session, lead_id, lock=True)
     skipped, backwards = _plan(actor, lead, to_stage, settings)
@@ -420,8 +453,17 @@ async def _review_result(session: AsyncSession, lead: Lead, *, released: bool) -
     people = await repo.members(session, lead.unit_id)
     recipients = tuple(Recipient(m.tg_user_id, m.locale, m.display_name) for m in people)
     dup = lead_code(lead.duplicate_of) if lead.duplicate_of else None
-    return ReviewResult(lead.id, lead.code, lead.project, lead.unit.name, lead.review, lead.review_note,
-                        released, dup, recipients)  # fmt: skip
+    return ReviewResult(
+        lead.id,
+        lead.code,
+        lead.project,
+        lead.unit.name,
+        lead.review,
+        lead.review_note,
+        released,
+        dup,
+        recipients,
+    )
 
 
 # --- edits -------------------------------------------------------------------------------
@@ -455,9 +497,14 @@ async def start_edit(
 
 
 async def edit_lead(
-    session: AsyncSession, now: datetime, actor: Actor, lead_id: int, field: str, value: str | list[str] | None,
+    session: AsyncSession,
+    now: datetime,
+    actor: Actor,
+    lead_id: int,
+    field: str,
+    value: str | list[str] | None,
     settings: Settings,
-) -> EditResult:  # fmt: skip
+) -> EditResult:
     """Correct one field. ``value`` is what the person typed or chose; None clears it."""
     _require_member(actor)
     if field not in FIELDS:
@@ -566,8 +613,27 @@ def _clean(
 
 
 def _event(
-    session: AsyncSession, lead: Lead, now: datetime, actor: Actor, kind: str, from_value: str | None,
-    to_value: str | None, *, note: str | None = None, field: str | None = None,
-) -> None:  # fmt: skip
-    session.add(LeadEvent(lead_id=lead.id, unit_id=lead.unit_id, at=now, actor_tg_id=actor.tg_user_id, kind=kind,
-                          from_value=from_value, to_value=to_value, field=field, note=note))  # fmt: skip
+    session: AsyncSession,
+    lead: Lead,
+    now: datetime,
+    actor: Actor,
+    kind: str,
+    from_value: str | None,
+    to_value: str | None,
+    *,
+    note: str | None = None,
+    field: str | None = None,
+) -> None:
+    session.add(
+        LeadEvent(
+            lead_id=lead.id,
+            unit_id=lead.unit_id,
+            at=now,
+            actor_tg_id=actor.tg_user_id,
+            kind=kind,
+            from_value=from_value,
+            to_value=to_value,
+            field=field,
+            note=note,
+        )
+    )

@@ -125,9 +125,21 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
     if draft.amount_wan <= 0:
         raise ServiceError("lead.bad_amount")
     return LeadDraft(
-        project, company, draft.industry, draft.amount_wan, draft.origin, draft.stage, tags,
-        draft.foreign_usd, contact, phone, draft.channel, notes, draft.attachments, draft.same_as,
-    )  # fmt: skip
+        project,
+        company,
+        draft.industry,
+        draft.amount_wan,
+        draft.origin,
+        draft.stage,
+        tags,
+        draft.foreign_usd,
+        contact,
+        phone,
+        draft.channel,
+        notes,
+        draft.attachments,
+        draft.same_as,
+    )
 
 
 async def check_company(
@@ -174,8 +186,16 @@ async def report_lead(
             lead.duplicate_of = first.id if first else None
             session.add(lead)
             await session.flush()
-    session.add(LeadEvent(lead_id=lead.id, unit_id=lead.unit_id, at=now, actor_tg_id=actor.tg_user_id,
-                          kind="report", to_value=draft.stage))  # fmt: skip
+    session.add(
+        LeadEvent(
+            lead_id=lead.id,
+            unit_id=lead.unit_id,
+            at=now,
+            actor_tg_id=actor.tg_user_id,
+            kind="report",
+            to_value=draft.stage,
+        )
+    )
     first_lead = (
         await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
     )
@@ -189,13 +209,27 @@ async def report_lead(
 
 def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:
     return Lead(
-        unit_id=actor.unit_id, reporter_id=actor.member_id, reported_at=now, updated_at=now,
-        project=draft.project, company=draft.company, company_key=key, industry=draft.industry,
-        amount_wan=draft.amount_wan, origin=draft.origin, stage=draft.stage, tags=list(draft.tags),
-        foreign_usd=draft.foreign_usd, contact_name=draft.contact_name, contact_phone=draft.contact_phone,
-        channel=draft.channel, notes=draft.notes, attachments=list(draft.attachments),
-        review=Review.PENDING, near_confirmed=False,
-    )  # fmt: skip
+        unit_id=actor.unit_id,
+        reporter_id=actor.member_id,
+        reported_at=now,
+        updated_at=now,
+        project=draft.project,
+        company=draft.company,
+        company_key=key,
+        industry=draft.industry,
+        amount_wan=draft.amount_wan,
+        origin=draft.origin,
+        stage=draft.stage,
+        tags=list(draft.tags),
+        foreign_usd=draft.foreign_usd,
+        contact_name=draft.contact_name,
+        contact_phone=draft.contact_phone,
+        channel=draft.channel,
+        notes=draft.notes,
+        attachments=list(draft.attachments),
+        review=Review.PENDING,
+        near_confirmed=False,
+    )
 
 
 def _first(lead: Lead) -> FirstReport:
@@ -243,9 +277,25 @@ def card(actor: Actor, lead: Lead) -> LeadCard:
     if not can_see_full(actor, lead):
         return LeadCard(lead.code, lead.project, lead.unit.name, lead.stage, full=False)
     return LeadCard(
-        lead.code, lead.project, lead.unit.name, lead.stage, True, lead.company, lead.industry,
-        lead.amount_wan, lead.origin, tuple(lead.tags or ()), lead.foreign_usd, lead.contact_name,
-        lead.contact_phone, lead.channel, lead.notes, len(lead.attachments or []), lead.reported_at,
-        lead.reporter.display_name if lead.reporter else None, lead.review, lead.review_note,
+        lead.code,
+        lead.project,
+        lead.unit.name,
+        lead.stage,
+        True,
+        lead.company,
+        lead.industry,
+        lead.amount_wan,
+        lead.origin,
+        tuple(lead.tags or ()),
+        lead.foreign_usd,
+        lead.contact_name,
+        lead.contact_phone,
+        lead.channel,
+        lead.notes,
+        len(lead.attachments or []),
+        lead.reported_at,
+        lead.reporter.display_name if lead.reporter else None,
+        lead.review,
+        lead.review_note,
         lead_code(lead.duplicate_of) if lead.duplicate_of else None,
-    )  # fmt: skip
+    )

@@ -36,11 +36,30 @@ FUNNEL_BENCHMARKS = (
     Decimal(80),
 )  # seed 003: 签约项目开工率 ≥ 75%, 开工项目纳统率 ≥ 80%
 PERIOD_WORDS: dict[str, str] = {
-    "week": "week", "w": "week", "本周": "week", "周": "week", "这周": "week",
-    "month": "month", "m": "month", "本月": "month", "月": "month", "这个月": "month",
-    "quarter": "quarter", "q": "quarter", "本季": "quarter", "本季度": "quarter", "季": "quarter", "季度": "quarter",
-    "year": "year", "y": "year", "本年": "year", "今年": "year", "年": "year", "年度": "year", "本年度": "year",
-}  # fmt: skip
+    "week": "week",
+    "w": "week",
+    "本周": "week",
+    "周": "week",
+    "这周": "week",
+    "month": "month",
+    "m": "month",
+    "本月": "month",
+    "月": "month",
+    "这个月": "month",
+    "quarter": "quarter",
+    "q": "quarter",
+    "本季": "quarter",
+    "本季度": "quarter",
+    "季": "quarter",
+    "季度": "quarter",
+    "year": "year",
+    "y": "year",
+    "本年": "year",
+    "今年": "year",
+    "年": "year",
+    "年度": "year",
+    "本年度": "year",
+}
 _UTC = UTC
 
 
@@ -292,9 +311,21 @@ async def unit_score(
     history = await collect_unit(session, unit.id, setup)
     year = setup.periods.span("year", now)
     return ScoreView(
-        unit.id, unit.name, kind, span, result.total, position, len(table.rows), modules, rules, caps, recent,
-        targets_for(setup, unit, history, year), funnel_for(setup, history, year), int(year.key),
-    )  # fmt: skip
+        unit.id,
+        unit.name,
+        kind,
+        span,
+        result.total,
+        position,
+        len(table.rows),
+        modules,
+        rules,
+        caps,
+        recent,
+        targets_for(setup, unit, history, year),
+        funnel_for(setup, history, year),
+        int(year.key),
+    )
 
 
 def targets_for(
@@ -305,10 +336,12 @@ def targets_for(
         done = 0
         if t.activity is not None:
             done = sum(
-                1 for a in history.activities
-                if a.kind == t.activity and year.contains(scoring.activity_instant(a.on_date, setup.zone))
+                1
+                for a in history.activities
+                if a.kind == t.activity
+                and year.contains(scoring.activity_instant(a.on_date, setup.zone))
                 and (not t.only_verified or a.review == "verified")
-            )  # fmt: skip
+            )
         else:
             for tl in history.timelines.values():
                 if tl.lead.duplicate_of is not None or (t.only_verified and tl.verified_at is None):
@@ -469,9 +502,15 @@ BOARD_GRACE = timedelta(days=3)
 
 
 async def plan_board(
-    session: Any, setup: ScoringSetup, now: datetime, month_key: str, top_n: int, locale: str,
-    render_text: Callable[[str, Board], str], render_picture: Callable[[str, Board], tuple[bytes, str]],
-) -> Board | None:  # fmt: skip
+    session: Any,
+    setup: ScoringSetup,
+    now: datetime,
+    month_key: str,
+    top_n: int,
+    locale: str,
+    render_text: Callable[[str, Board], str],
+    render_picture: Callable[[str, Board], tuple[bytes, str]],
+) -> Board | None:
     """Plan the monthly board once: its text and picture, one outbox row.
 
     The job mark ``board:<month>`` and the row are written in one transaction, so
@@ -493,12 +532,26 @@ async def plan_board(
         "as": "photo",
     }
     row = {
-        "kind": "board", "period_key": month_key, "chat_id": chat, "unit_id": None, "recipient": "leaders",
-        "template": "board.outbox", "params": {"text": render_text(locale, found), "_document": picture},
-        "locale": locale, "buttons": [],
-        "due_at": now, "not_after": now + BOARD_GRACE, "status": OutboxStatus.PENDING, "attempts": 0,
-        "claim_token": None, "claimed_at": None, "sent_at": None, "message_id": None, "error": None,
-        "reported": False, "created_at": now,
-    }  # fmt: skip
+        "kind": "board",
+        "period_key": month_key,
+        "chat_id": chat,
+        "unit_id": None,
+        "recipient": "leaders",
+        "template": "board.outbox",
+        "params": {"text": render_text(locale, found), "_document": picture},
+        "locale": locale,
+        "buttons": [],
+        "due_at": now,
+        "not_after": now + BOARD_GRACE,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": now,
+    }
     await weekly_repo.enqueue(session, [row])
     return found

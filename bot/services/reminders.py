@@ -113,16 +113,44 @@ def quiet_gate(cfg: WeeklyConfig) -> Gate:
 
 
 def _row(
-    *, kind: str, key: str, chat_id: int, template: str, params: dict[str, Any], locale: str, due: datetime,
-    not_after: datetime, now: datetime, unit_id: int | None = None, recipient: str | None = None,
-    buttons: list[Any] | None = None, status: str = OutboxStatus.PENDING, error: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    kind: str,
+    key: str,
+    chat_id: int,
+    template: str,
+    params: dict[str, Any],
+    locale: str,
+    due: datetime,
+    not_after: datetime,
+    now: datetime,
+    unit_id: int | None = None,
+    recipient: str | None = None,
+    buttons: list[Any] | None = None,
+    status: str = OutboxStatus.PENDING,
+    error: str | None = None,
+) -> dict[str, Any]:
     return {
-        "kind": kind, "period_key": key, "chat_id": chat_id, "unit_id": unit_id, "recipient": (recipient or "")[:160] or None,
-        "template": template, "params": params, "locale": locale, "buttons": buttons or [], "due_at": due,
-        "not_after": not_after, "status": status, "attempts": 0, "claim_token": None, "claimed_at": None,
-        "sent_at": None, "message_id": None, "error": error, "reported": False, "created_at": now,
-    }  # fmt: skip
+        "kind": kind,
+        "period_key": key,
+        "chat_id": chat_id,
+        "unit_id": unit_id,
+        "recipient": (recipient or "")[:160] or None,
+        "template": template,
+        "params": params,
+        "locale": locale,
+        "buttons": buttons or [],
+        "due_at": due,
+        "not_after": not_after,
+        "status": status,
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": error,
+        "reported": False,
+        "created_at": now,
+    }
 
 
 def _start_button() -> list[Any]:
@@ -240,8 +268,13 @@ async def _unit_reminders(
             version_id = latest.id if latest else None
         for member, away in _recipients(targets, members, leaves, day):
             locale = member.locale or cfg.locale
-            params = {**_deadline_params(cfg, period, locale), "unit": unit.name, "_quiet": True,
-                      "number": sub.latest_number if sub else 0, "leave": _leave_note(away, locale)}  # fmt: skip
+            params = {
+                **_deadline_params(cfg, period, locale),
+                "unit": unit.name,
+                "_quiet": True,
+                "number": sub.latest_number if sub else 0,
+                "leave": _leave_note(away, locale),
+            }
             is_head_note = waiting and member.role == Role.HEAD.value
             template = (
                 "weekly.remind.head"
@@ -265,20 +298,48 @@ async def _unit_reminders(
                     due, row_not_after = end, min(end + cfg.grace, period.deadline)
                 else:
                     status, error = OutboxStatus.SKIPPED, "quiet hours last until the deadline"
-            rows.append(_row(
-                kind=kind, key=period.key, chat_id=member.tg_user_id, template=template, params=params, locale=locale,
-                due=due, not_after=row_not_after, now=now, unit_id=unit.id,
-                recipient=catalog.plain("weekly.recipient.person", cfg.locale, name=member.display_name, unit=unit.name),
-                buttons=buttons, status=status, error=error,
-            ))  # fmt: skip
+            rows.append(
+                _row(
+                    kind=kind,
+                    key=period.key,
+                    chat_id=member.tg_user_id,
+                    template=template,
+                    params=params,
+                    locale=locale,
+                    due=due,
+                    not_after=row_not_after,
+                    now=now,
+                    unit_id=unit.id,
+                    recipient=catalog.plain(
+                        "weekly.recipient.person",
+                        cfg.locale,
+                        name=member.display_name,
+                        unit=unit.name,
+                    ),
+                    buttons=buttons,
+                    status=status,
+                    error=error,
+                )
+            )
         chat = groups.get(unit.id)
         if chat is not None:
             params = {**_deadline_params(cfg, period, cfg.locale), "unit": unit.name}
-            rows.append(_row(
-                kind=kind, key=period.key, chat_id=chat, template="weekly.remind.group_waiting" if waiting else "weekly.remind.group",
-                params=params, locale=cfg.locale, due=at, not_after=not_after, now=now, unit_id=unit.id,
-                recipient=catalog.plain("weekly.recipient.group", cfg.locale, unit=unit.name), buttons=_start_button(),
-            ))  # fmt: skip
+            rows.append(
+                _row(
+                    kind=kind,
+                    key=period.key,
+                    chat_id=chat,
+                    template="weekly.remind.group_waiting" if waiting else "weekly.remind.group",
+                    params=params,
+                    locale=cfg.locale,
+                    due=at,
+                    not_after=not_after,
+                    now=now,
+                    unit_id=unit.id,
+                    recipient=catalog.plain("weekly.recipient.group", cfg.locale, unit=unit.name),
+                    buttons=_start_button(),
+                )
+            )
     return rows
 
 
@@ -355,11 +416,20 @@ async def _leaders_missing(
             "lines": "\n".join(lines),
             "_quiet": private,
         }
-        rows.append(_row(
-            kind=LEADERS_MISSING, key=period.key, chat_id=chat, template="weekly.leaders.missing", params=params,
-            locale=locale, due=at, not_after=min(at + cfg.grace, period.deadline), now=now,
-            recipient=catalog.plain("weekly.recipient.leaders", cfg.locale),
-        ))  # fmt: skip
+        rows.append(
+            _row(
+                kind=LEADERS_MISSING,
+                key=period.key,
+                chat_id=chat,
+                template="weekly.leaders.missing",
+                params=params,
+                locale=locale,
+                due=at,
+                not_after=min(at + cfg.grace, period.deadline),
+                now=now,
+                recipient=catalog.plain("weekly.recipient.leaders", cfg.locale),
+            )
+        )
     return rows
 
 
@@ -414,13 +484,28 @@ async def close_periods(session: AsyncSession, now: datetime, cfg: WeeklyConfig)
                         names="、".join(summary.previous_late),
                     )
                 )
-            params = {**_deadline_params(cfg, period, locale), "on_time": len(summary.on_time), "late": len(summary.late),
-                      "missing": len(summary.missing), "lines": ("\n" + "\n".join(lines)) if lines else "", "_quiet": private}  # fmt: skip
-            rows.append(_row(
-                kind=LEADERS_SUMMARY, key=period.key, chat_id=chat, template="weekly.leaders.summary", params=params,
-                locale=locale, due=period.deadline, not_after=not_after, now=now,
-                recipient=catalog.plain("weekly.recipient.leaders", cfg.locale),
-            ))  # fmt: skip
+            params = {
+                **_deadline_params(cfg, period, locale),
+                "on_time": len(summary.on_time),
+                "late": len(summary.late),
+                "missing": len(summary.missing),
+                "lines": ("\n" + "\n".join(lines)) if lines else "",
+                "_quiet": private,
+            }
+            rows.append(
+                _row(
+                    kind=LEADERS_SUMMARY,
+                    key=period.key,
+                    chat_id=chat,
+                    template="weekly.leaders.summary",
+                    params=params,
+                    locale=locale,
+                    due=period.deadline,
+                    not_after=not_after,
+                    now=now,
+                    recipient=catalog.plain("weekly.recipient.leaders", cfg.locale),
+                )
+            )
         added += await weekly_repo.enqueue(session, rows)
     return added
 
@@ -469,11 +554,20 @@ async def warn_uncovered_calendar(session: AsyncSession, now: datetime, cfg: Wee
             note = (
                 catalog.plain("weekly.admin.calendar_extra", locale, count=extra) if extra else ""
             )
-            rows.append(_row(
-                kind=ADMIN_CALENDAR, key=str(year), chat_id=chat, template="weekly.admin.calendar",
-                params={"year": year, "extra": note}, locale=locale, due=now, not_after=now + timedelta(days=7), now=now,
-                recipient=catalog.plain("weekly.recipient.admin", cfg.locale, tg=chat),
-            ))  # fmt: skip
+            rows.append(
+                _row(
+                    kind=ADMIN_CALENDAR,
+                    key=str(year),
+                    chat_id=chat,
+                    template="weekly.admin.calendar",
+                    params={"year": year, "extra": note},
+                    locale=locale,
+                    due=now,
+                    not_after=now + timedelta(days=7),
+                    now=now,
+                    recipient=catalog.plain("weekly.recipient.admin", cfg.locale, tg=chat),
+                )
+            )
     return await weekly_repo.enqueue(session, rows)
 
 
@@ -516,22 +610,35 @@ async def plan_failure_report(session: AsyncSession, now: datetime, cfg: WeeklyC
     for chat, locale in await admin_recipients(session, cfg):
         lines = []
         for row in failures[:REPORT_LINES]:
-            lines.append(catalog.plain(
-                "weekly.admin.undelivered_line", locale, who=row.recipient or str(row.chat_id), what=_what(row, locale),
-                error=error_text(row.error or row.status, locale),
-            ))  # fmt: skip
+            lines.append(
+                catalog.plain(
+                    "weekly.admin.undelivered_line",
+                    locale,
+                    who=row.recipient or str(row.chat_id),
+                    what=_what(row, locale),
+                    error=error_text(row.error or row.status, locale),
+                )
+            )
         if len(failures) > REPORT_LINES:
             lines.append(
                 catalog.plain(
                     "weekly.admin.undelivered_more", locale, count=len(failures) - REPORT_LINES
                 )
             )
-        rows.append(_row(
-            kind=ADMIN_UNDELIVERED, key=f"#{failures[0].id}-{failures[-1].id}", chat_id=chat,
-            template="weekly.admin.undelivered", params={"count": len(failures), "lines": "\n".join(lines)},
-            locale=locale, due=now, not_after=now + timedelta(days=2), now=now,
-            recipient=catalog.plain("weekly.recipient.admin", cfg.locale, tg=chat),
-        ))  # fmt: skip
+        rows.append(
+            _row(
+                kind=ADMIN_UNDELIVERED,
+                key=f"#{failures[0].id}-{failures[-1].id}",
+                chat_id=chat,
+                template="weekly.admin.undelivered",
+                params={"count": len(failures), "lines": "\n".join(lines)},
+                locale=locale,
+                due=now,
+                not_after=now + timedelta(days=2),
+                now=now,
+                recipient=catalog.plain("weekly.recipient.admin", cfg.locale, tg=chat),
+            )
+        )
     await weekly_repo.mark_reported(session, [r.id for r in failures])
     await weekly_repo.enqueue(session, rows)
     return len(failures)

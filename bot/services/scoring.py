@@ -117,11 +117,13 @@ _current: ScoringSetup | None = None
 
 def periods_for(settings: Settings) -> Periods:
     schedule = WeeklySchedule(
-        weekday=settings.deadline_weekday, time=settings.deadline_time, tz=settings.tz,
+        weekday=settings.deadline_weekday,
+        time=settings.deadline_time,
+        tz=settings.tz,
         holiday_shift=getattr(settings, "holiday_shift", True),
         extra_holidays=frozenset(getattr(settings, "extra_holidays", ()) or ()),
         extra_workdays=frozenset(getattr(settings, "extra_workdays", ()) or ()),
-    )  # fmt: skip
+    )
     return Periods(schedule)
 
 
@@ -169,11 +171,16 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
 def setup_for(settings: Settings) -> ScoringSetup:
     """The rules, calendar and targets for these settings (cached: a preset is parsed once)."""
     key = (
-        getattr(settings, "rules_file", "jiaocheng"), settings.tz, settings.deadline_weekday, settings.deadline_time,
-        getattr(settings, "holiday_shift", True), tuple(getattr(settings, "extra_holidays", ()) or ()),
-        tuple(getattr(settings, "extra_workdays", ()) or ()), repr(getattr(settings, "targets", None)),
+        getattr(settings, "rules_file", "jiaocheng"),
+        settings.tz,
+        settings.deadline_weekday,
+        settings.deadline_time,
+        getattr(settings, "holiday_shift", True),
+        tuple(getattr(settings, "extra_holidays", ()) or ()),
+        tuple(getattr(settings, "extra_workdays", ()) or ()),
+        repr(getattr(settings, "targets", None)),
         getattr(settings, "targets_file", None),
-    )  # fmt: skip
+    )
     found = _SETUPS.get(key)
     if found is None:
         source = getattr(settings, "rules_file", "jiaocheng") or "jiaocheng"
@@ -182,9 +189,13 @@ def setup_for(settings: Settings) -> ScoringSetup:
         except RulesError as exc:
             raise ConfigError(f"config error: rules file: {exc}") from None
         found = ScoringSetup(
-            rules=rules, periods=periods_for(settings), zone=settings.zone, source=source,
-            fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], targets=_targets(settings),
-        )  # fmt: skip
+            rules=rules,
+            periods=periods_for(settings),
+            zone=settings.zone,
+            source=source,
+            fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+            targets=_targets(settings),
+        )
         _SETUPS[key] = found
     return found
 
@@ -225,19 +236,29 @@ class LeadTimeline:
         """The lead as it was at ``at`` (None: as it is now); verification and duplicates as they are now."""
         lead = self.lead
         values: dict[str, Any] = {
-            "amount_wan": lead.amount_wan, "origin": lead.origin, "industry": lead.industry,
-            "tags": list(lead.tags or []), "foreign_usd": lead.foreign_usd,
-        }  # fmt: skip
+            "amount_wan": lead.amount_wan,
+            "origin": lead.origin,
+            "industry": lead.industry,
+            "tags": list(lead.tags or []),
+            "foreign_usd": lead.foreign_usd,
+        }
         if at is not None:
             for when, name, before in reversed(self.edits):
                 if when > at:
                     values[name] = _parse_old(name, before, values[name])
         return LeadFacts(
-            lead_id=lead.id, unit_id=lead.unit_id, amount_wan=Decimal(values["amount_wan"]),
-            origin=values["origin"], industry=values["industry"], tags=frozenset(values["tags"]),
-            verified=lead.review == Review.VERIFIED, duplicate=lead.duplicate_of is not None,
-            foreign_usd=Decimal(values["foreign_usd"]) if values["foreign_usd"] is not None else None,
-        )  # fmt: skip
+            lead_id=lead.id,
+            unit_id=lead.unit_id,
+            amount_wan=Decimal(values["amount_wan"]),
+            origin=values["origin"],
+            industry=values["industry"],
+            tags=frozenset(values["tags"]),
+            verified=lead.review == Review.VERIFIED,
+            duplicate=lead.duplicate_of is not None,
+            foreign_usd=Decimal(values["foreign_usd"])
+            if values["foreign_usd"] is not None
+            else None,
+        )
 
 
 def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
@@ -391,10 +412,18 @@ async def collect_unit(
                 if tl
                 else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
             )
-        events.append(Event(
-            f"activity:{a.id}", "activity", unit_id, activity_instant(a.on_date, setup.zone), lead=facts,
-            activity=a.kind, verified=a.review == Review.VERIFIED, amount_usd=a.amount_usd,
-        ))  # fmt: skip
+        events.append(
+            Event(
+                f"activity:{a.id}",
+                "activity",
+                unit_id,
+                activity_instant(a.on_date, setup.zone),
+                lead=facts,
+                activity=a.kind,
+                verified=a.review == Review.VERIFIED,
+                amount_usd=a.amount_usd,
+            )
+        )
     for sub in await scoring_repo.unit_weekly(session, unit_id):
         try:
             deadline = periods.by_key(sub.period_key).deadline
@@ -453,11 +482,15 @@ def overdue_events(rules: RuleSet, tl: LeadTimeline, now: datetime | None) -> li
         return []  # 首报认定: a duplicate counts for nothing, on schedule or not
     return [
         Event(
-            f"lead:{tl.lead.id}:overdue:{o.node}", "stage_overdue", tl.lead.unit_id, o.due,
-            lead=tl.facts(o.due), stage=o.node,
+            f"lead:{tl.lead.id}:overdue:{o.node}",
+            "stage_overdue",
+            tl.lead.unit_id,
+            o.due,
+            lead=tl.facts(o.due),
+            stage=o.node,
         )
         for o in overdue_nodes(rules, tl.reached, now)
-    ]  # fmt: skip
+    ]
 
 
 def _plain_facts(lead: Lead) -> LeadFacts:
@@ -509,9 +542,16 @@ def window(setup: ScoringSetup, since: datetime) -> tuple[datetime, datetime]:
 
 
 async def refresh_unit(
-    session: Any, unit_id: int, rules: RuleSet | ScoringSetup, periods: Periods | None, now: datetime,
-    *, reason: str = "refresh", full_scores: bool = False, since: datetime | None = None,
-) -> RefreshResult:  # fmt: skip
+    session: Any,
+    unit_id: int,
+    rules: RuleSet | ScoringSetup,
+    periods: Periods | None,
+    now: datetime,
+    *,
+    reason: str = "refresh",
+    full_scores: bool = False,
+    since: datetime | None = None,
+) -> RefreshResult:
     """Bring one unit's derived ledger lines and scores in line with its events, in the caller's transaction.
 
     ``since``: the caller knows its change affects nothing before that instant (a
@@ -565,10 +605,19 @@ def _row(
     entry: Entry, now: datetime, *, manual: bool = False, by: int | None = None
 ) -> dict[str, Any]:
     return {
-        "unit_id": entry.unit_id, "rule_id": entry.rule_id, "module": entry.module, "points": entry.points,
-        "at": entry.at, "source": entry.source[:200], "note": entry.note, "manual": manual, "created_at": now,
-        "created_by": by, "voided_at": None, "void_reason": None,
-    }  # fmt: skip
+        "unit_id": entry.unit_id,
+        "rule_id": entry.rule_id,
+        "module": entry.module,
+        "points": entry.points,
+        "at": entry.at,
+        "source": entry.source[:200],
+        "note": entry.note,
+        "manual": manual,
+        "created_at": now,
+        "created_by": by,
+        "voided_at": None,
+        "void_reason": None,
+    }
 
 
 async def refresh_after(

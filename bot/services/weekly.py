@@ -153,9 +153,13 @@ def deadline_info(cfg: WeeklyConfig, period: WeeklyPeriod) -> DeadlineInfo:
 def when_text(t: datetime, locale: str) -> str:
     """``11月19日（周四）17:00`` / ``Thu 19 Nov 17:00`` (``t`` already local)."""
     return catalog.plain(
-        "weekly.when", locale, month=t.month, day=t.day, weekday=catalog.plain(f"weekly.wd.{t.weekday()}", locale),
+        "weekly.when",
+        locale,
+        month=t.month,
+        day=t.day,
+        weekday=catalog.plain(f"weekly.wd.{t.weekday()}", locale),
         time=f"{t:%H:%M}",
-    )  # fmt: skip
+    )
 
 
 def day_text(d: date, locale: str) -> str:
@@ -395,9 +399,15 @@ async def open_form(
             if latest is not None:
                 content = {**empty_content(), **dict(latest.content)}
         draft = WeeklyDraft(
-            member_tg=actor.tg_user_id, unit_id=unit_id, period_key=target.period.key, content=content,
-            awaiting=None, scratch={}, rev=0, updated_at=now,
-        )  # fmt: skip
+            member_tg=actor.tg_user_id,
+            unit_id=unit_id,
+            period_key=target.period.key,
+            content=content,
+            awaiting=None,
+            scratch={},
+            rev=0,
+            updated_at=now,
+        )
         session.add(draft)
         await session.flush()
     else:
@@ -464,10 +474,23 @@ async def _form(
         if lead.unit_id == draft.unit_id:
             names[lead.id] = _option(lead)
     return Form(
-        draft.id, draft.rev, period, deadline_info(cfg, period), state.unit_name, late,
-        late_window_end(cfg, period) if late else None, content, draft.awaiting, dict(draft.scratch or {}), state,
-        in_period, recent, names, resumed, draft.updated_at,
-    )  # fmt: skip
+        draft.id,
+        draft.rev,
+        period,
+        deadline_info(cfg, period),
+        state.unit_name,
+        late,
+        late_window_end(cfg, period) if late else None,
+        content,
+        draft.awaiting,
+        dict(draft.scratch or {}),
+        state,
+        in_period,
+        recent,
+        names,
+        resumed,
+        draft.updated_at,
+    )
 
 
 async def _draft_for(session: AsyncSession, actor: Actor) -> WeeklyDraft:
@@ -479,8 +502,14 @@ async def _draft_for(session: AsyncSession, actor: Actor) -> WeeklyDraft:
     return draft
 
 
-def _save(draft: WeeklyDraft, now: datetime, content: dict[str, Any] | None = None, *, awaiting: str | bool | None = False,
-          scratch: dict[str, Any] | None = None) -> None:  # fmt: skip
+def _save(
+    draft: WeeklyDraft,
+    now: datetime,
+    content: dict[str, Any] | None = None,
+    *,
+    awaiting: str | bool | None = False,
+    scratch: dict[str, Any] | None = None,
+) -> None:
     """Assign fresh objects (JSON columns are not mutation-tracked) and bump the revision."""
     if content is not None:
         draft.content = dict(content)
@@ -725,8 +754,16 @@ def view_of(form: Form, submitted_by: str, number: int = 0) -> SubmissionView:
     )
 
 
-def _view(unit_name: str, key: str, number: int, by: str, at: datetime | None, late: bool, content: dict[str, Any],
-          names: dict[int, LeadOption]) -> SubmissionView:  # fmt: skip
+def _view(
+    unit_name: str,
+    key: str,
+    number: int,
+    by: str,
+    at: datetime | None,
+    late: bool,
+    content: dict[str, Any],
+    names: dict[int, LeadOption],
+) -> SubmissionView:
     def lead(i: int) -> LeadOption:
         return names.get(int(i)) or LeadOption(int(i), lead_code(int(i)), "", "")
 
@@ -741,9 +778,17 @@ def _view(unit_name: str, key: str, number: int, by: str, at: datetime | None, l
         for p in content.get("progress") or []
     )
     return SubmissionView(
-        unit_name, key, number, by, at, late, tuple(lead(i) for i in content.get("leads") or []),
-        tuple(content.get("trips") or []), progress, content.get("work") or "",
-    )  # fmt: skip
+        unit_name,
+        key,
+        number,
+        by,
+        at,
+        late,
+        tuple(lead(i) for i in content.get("leads") or []),
+        tuple(content.get("trips") or []),
+        progress,
+        content.get("work") or "",
+    )
 
 
 async def submit(
@@ -786,11 +831,17 @@ async def submit(
     )
     late = now > period.deadline
     version = WeeklyVersion(
-        submission_id=sub.id, number=sub.latest_number + 1, content=content, submitted_by_tg=actor.tg_user_id,
-        submitted_by_name=actor.display_name[:128], submitted_at=now, status=status, late=late,
+        submission_id=sub.id,
+        number=sub.latest_number + 1,
+        content=content,
+        submitted_by_tg=actor.tg_user_id,
+        submitted_by_name=actor.display_name[:128],
+        submitted_at=now,
+        status=status,
+        late=late,
         decided_at=now if status == VersionStatus.CONFIRMED else None,
         decided_by_tg=actor.tg_user_id if status == VersionStatus.CONFIRMED else None,
-    )  # fmt: skip
+    )
     session.add(version)
     sub.latest_number, sub.latest_status, sub.updated_at = version.number, status, now
     await session.flush()
@@ -804,8 +855,9 @@ async def submit(
         people = await weekly_repo.unit_people(session, [unit_id])
         heads = tuple(
             Person(m.tg_user_id, m.display_name, m.locale)
-            for m in people if m.role == Role.HEAD.value and m.tg_user_id != actor.tg_user_id
-        )  # fmt: skip
+            for m in people
+            if m.role == Role.HEAD.value and m.tg_user_id != actor.tg_user_id
+        )
     repo_audit(
         session,
         now,
@@ -857,8 +909,14 @@ def _validated(form: Form) -> dict[str, Any]:
     progress = []
     for p in (content.get("progress") or [])[:PROGRESS_MAX]:
         if int(p.get("lead", 0)) in form.lead_names:
-            progress.append({"lead": int(p["lead"]), "text": clean_text(p.get("text"), PROGRESS_TEXT_MAX),
-                             "stage": p.get("stage"), "from": p.get("from")})  # fmt: skip
+            progress.append(
+                {
+                    "lead": int(p["lead"]),
+                    "text": clean_text(p.get("text"), PROGRESS_TEXT_MAX),
+                    "stage": p.get("stage"),
+                    "from": p.get("from"),
+                }
+            )
     work = clean_text(content["work"], WORK_MAX) if content.get("work") else ""
     return {"leads": leads, "trips": trips, "progress": progress, "work": work}
 
@@ -936,8 +994,16 @@ async def _version_view(session: AsyncSession, version: WeeklyVersion) -> Submis
     ids = set(content.get("leads") or []) | {int(p["lead"]) for p in content.get("progress") or []}
     names = {i: _option(lead) for i, lead in (await weekly_repo.leads_by_id(session, ids)).items()}
     sub = version.submission
-    return _view(sub.unit.name, sub.period_key, version.number, version.submitted_by_name, version.submitted_at,
-                 version.late, content, names)  # fmt: skip
+    return _view(
+        sub.unit.name,
+        sub.period_key,
+        version.number,
+        version.submitted_by_name,
+        version.submitted_at,
+        version.late,
+        content,
+        names,
+    )
 
 
 def _may_decide(actor: Actor, version: WeeklyVersion) -> None:
@@ -946,9 +1012,15 @@ def _may_decide(actor: Actor, version: WeeklyVersion) -> None:
 
 
 async def decide(
-    session: AsyncSession, now: datetime, cfg: WeeklyConfig, actor: Actor, version_id: int, *, confirm: bool,
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    actor: Actor,
+    version_id: int,
+    *,
+    confirm: bool,
     reason: str | None = None,
-) -> Decision:  # fmt: skip
+) -> Decision:
     version = await weekly_repo.version(session, version_id)
     if version is None:
         raise ServiceError("weekly.confirm.gone")
@@ -983,12 +1055,29 @@ async def decide(
     person = Person(
         version.submitted_by_tg, version.submitted_by_name, submitter.locale if submitter else None
     )
-    repo_audit(session, now, actor.tg_user_id, "weekly.confirm" if confirm else "weekly.return",
-               unit_id=sub.unit_id, period=period.key, version=version.number, note=reason)  # fmt: skip
+    repo_audit(
+        session,
+        now,
+        actor.tg_user_id,
+        "weekly.confirm" if confirm else "weekly.return",
+        unit_id=sub.unit_id,
+        period=period.key,
+        version=version.number,
+        note=reason,
+    )
     return Decision(
-        version.id, version.number, confirm, sub.unit.name, period.key, deadline_info(cfg, period), sub.outcome,
-        now > period.deadline, reason, person, actor.display_name,
-    )  # fmt: skip
+        version.id,
+        version.number,
+        confirm,
+        sub.unit.name,
+        period.key,
+        deadline_info(cfg, period),
+        sub.outcome,
+        now > period.deadline,
+        reason,
+        person,
+        actor.display_name,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -997,10 +1086,17 @@ async def decide(
 
 
 async def unit_state(
-    session: AsyncSession, now: datetime, cfg: WeeklyConfig, unit_id: int, period: WeeklyPeriod,
-    *, sub: WeeklySubmission | None = None, skip: WeeklySkip | bool | None = False, unit_name: str | None = None,
+    session: AsyncSession,
+    now: datetime,
+    cfg: WeeklyConfig,
+    unit_id: int,
+    period: WeeklyPeriod,
+    *,
+    sub: WeeklySubmission | None = None,
+    skip: WeeklySkip | bool | None = False,
+    unit_name: str | None = None,
     has_head: bool | None = None,
-) -> SubmissionState:  # fmt: skip
+) -> SubmissionState:
     if sub is None:
         sub = await weekly_repo.submission(session, unit_id, period.key)
     if skip is False:
@@ -1018,13 +1114,21 @@ async def unit_state(
             m.role == Role.HEAD.value for m in await weekly_repo.unit_people(session, [unit_id])
         )
     return SubmissionState(
-        unit_id, unit_name, period, deadline_info(cfg, period),
+        unit_id,
+        unit_name,
+        period,
+        deadline_info(cfg, period),
         (skip.reason or "") if isinstance(skip, WeeklySkip) else None,
-        sub.latest_number if sub else 0, sub.latest_status if sub else None,
-        latest.submitted_at if latest else None, latest.submitted_by_name if latest else None,
+        sub.latest_number if sub else 0,
+        sub.latest_status if sub else None,
+        latest.submitted_at if latest else None,
+        latest.submitted_by_name if latest else None,
         latest.return_reason if latest and latest.status == VersionStatus.RETURNED else None,
-        bool(sub and sub.accepted_version_id), sub.outcome if sub else None, sub.done_at if sub else None, has_head,
-    )  # fmt: skip
+        bool(sub and sub.accepted_version_id),
+        sub.outcome if sub else None,
+        sub.done_at if sub else None,
+        has_head,
+    )
 
 
 @dataclass(frozen=True)
@@ -1074,8 +1178,19 @@ async def overview(
     heads = {m.unit_id for m in people if m.role == Role.HEAD.value}
     states = []
     for unit in await weekly_repo.active_units(session):
-        states.append(await unit_state(session, now, cfg, unit.id, period, sub=subs.get(unit.id), skip=skip,
-                                       unit_name=unit.name, has_head=unit.id in heads))  # fmt: skip
+        states.append(
+            await unit_state(
+                session,
+                now,
+                cfg,
+                unit.id,
+                period,
+                sub=subs.get(unit.id),
+                skip=skip,
+                unit_name=unit.name,
+                has_head=unit.id in heads,
+            )
+        )
     previous = cfg.periods.previous(period)
     counts: dict[str, int] = {}
     for sub in (await weekly_repo.submissions_for(session, previous.key)).values():
@@ -1130,9 +1245,10 @@ async def close_period(
             on_time.append(unit.name)
     previous = cfg.periods.previous(period)
     previous_late = [
-        s.unit.name for s in (await weekly_repo.submissions_for(session, previous.key)).values()
+        s.unit.name
+        for s in (await weekly_repo.submissions_for(session, previous.key)).values()
         if s.outcome == Outcome.LATE and s.done_at is not None and s.done_at > previous.deadline
-    ]  # fmt: skip
+    ]
     return PeriodSummary(
         period, tuple(on_time), tuple(late), tuple(missing), tuple(waiting), tuple(previous_late)
     )

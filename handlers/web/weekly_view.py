@@ -59,7 +59,9 @@ class WeeklyView:
         cfg = self.runtime.weekly()
         now = self.services.clock.now()
         data = await request.post()
-        chosen = {int(str(v)) for v in data.getall("leads", []) if str(v).isdigit() and len(str(v)) < 10}
+        chosen = {
+            int(str(v)) for v in data.getall("leads", []) if str(v).isdigit() and len(str(v)) < 10
+        }
         trips = [line for line in str(data.get("trips", "")).splitlines() if line.strip()]
         work = str(data.get("work", "")).strip()
         try:

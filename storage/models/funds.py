@@ -32,10 +32,14 @@ class FundsRecord(Base):
         Index("ix_funds_in_place_lead_month", "lead_id", "month"),
         Index("ix_funds_in_place_month", "month"),
         Index(
-            "uq_funds_in_place_live", "lead_id", "month", unique=True,
-            sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL"),
+            "uq_funds_in_place_live",
+            "lead_id",
+            "month",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
         ),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))

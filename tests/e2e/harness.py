@@ -80,9 +80,14 @@ class Harness:
 
     async def start_app(self) -> None:
         self.app = build_application(
-            self.settings, self.db, self.clock, token=self.api.token,
-            base_url=self.api.base_url, base_file_url=self.api.base_file_url, run_jobs=False,
-        )  # fmt: skip
+            self.settings,
+            self.db,
+            self.clock,
+            token=self.api.token,
+            base_url=self.api.base_url,
+            base_file_url=self.api.base_file_url,
+            run_jobs=False,
+        )
         self.app.update_listeners.append(self._processed)
         await self.app.initialize()
         await self.app.start()

@@ -241,11 +241,14 @@ def raw_text_update(update_id: int, user: int, text: str) -> dict[str, object]:
     return {
         "update_id": update_id,
         "message": {
-            "message_id": update_id, "date": 1_763_000_000, "text": text, "entities": entities,
+            "message_id": update_id,
+            "date": 1_763_000_000,
+            "text": text,
+            "entities": entities,
             "chat": {"id": user, "type": "private", "first_name": "x"},
             "from": {"id": user, "is_bot": False, "first_name": "x"},
         },
-    }  # fmt: skip
+    }
 
 
 async def test_a_redelivery_after_a_restart_is_still_dropped(world_harness: Harness) -> None:

@@ -147,12 +147,26 @@ async def test_a_planned_trip_becomes_a_trip_record_with_one_button(world_harnes
     h = world_harness
     now = h.clock.now()
     async with h.db.session() as s:
-        sub = WeeklySubmission(unit_id=4, period_key="2026-W46", latest_number=1, latest_status="confirmed",
-                               outcome="on_time", done_at=now, updated_at=now)  # fmt: skip
+        sub = WeeklySubmission(
+            unit_id=4,
+            period_key="2026-W46",
+            latest_number=1,
+            latest_status="confirmed",
+            outcome="on_time",
+            done_at=now,
+            updated_at=now,
+        )
         s.add(sub)
         await s.flush()
-        version = WeeklyVersion(submission_id=sub.id, number=1, content={"trips": ["深圳，拜访三家电池企业"]},
-                                submitted_by_tg=CAIZHENG, submitted_by_name="刘六", submitted_at=now, status="confirmed")  # fmt: skip
+        version = WeeklyVersion(
+            submission_id=sub.id,
+            number=1,
+            content={"trips": ["深圳，拜访三家电池企业"]},
+            submitted_by_tg=CAIZHENG,
+            submitted_by_name="刘六",
+            submitted_at=now,
+            status="confirmed",
+        )
         s.add(version)
         await s.flush()
         sub.accepted_version_id = version.id

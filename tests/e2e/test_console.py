@@ -39,8 +39,13 @@ def run_console(tmp_path: Path, script: str) -> str:
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console", "--demo", "--now", "2026-11-24T10:00"],
-        input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
-    )  # fmt: skip
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -17,8 +17,16 @@ UNIT_GROUP, LEADERS_GROUP = -1001000000001, -1001000000999
 
 
 async def report(h: Harness, tg: int, company: str, amount: str) -> None:
-    draft = LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(amount),
-                      origin="省外", stage="在谈", contact_name="陈经理", contact_phone="13812345678")  # fmt: skip
+    draft = LeadDraft(
+        project=f"{company}项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal(amount),
+        origin="省外",
+        stage="在谈",
+        contact_name="陈经理",
+        contact_phone="13812345678",
+    )
     async with h.db.session() as s:
         actor = await resolve_actor(s, h.settings, tg, "x", None)
         await report_lead(s, h.clock.now(), actor, draft, h.settings)

@@ -24,8 +24,14 @@ async def add_lead(
     h: Harness, tg: int = LIAISON, company: str = "宁德时代新能源科技股份有限公司", **kw: Any
 ) -> str:
     """Leads are made by the reporting service directly (the /report form is tested elsewhere)."""
-    fields: dict[str, Any] = dict(project="动力电池项目", company=company, industry="新能源",
-                                  amount_wan=Decimal("12000"), origin="省外", stage="线索")  # fmt: skip
+    fields: dict[str, Any] = dict(
+        project="动力电池项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal("12000"),
+        origin="省外",
+        stage="线索",
+    )
     fields.update(kw)
     async with h.db.session() as s:
         actor = await resolve_actor(s, h.settings, tg, "x", None)
@@ -360,8 +366,13 @@ async def test_bad_input_gets_a_specific_reply_and_the_question_again(
     code = await add_lead(h)
     await h.send(LIAISON, f"/edit {code}")
     await h.press(LIAISON, "计划投资额")
-    for text, expected in (("abc万", "没看懂这个金额"), ("1e30", "没看懂这个金额"), ("-5", "金额必须大于零"),
-                           ("5000美元", "币种不符"), ("\u200b", "没看懂这个金额")):  # fmt: skip
+    for text, expected in (
+        ("abc万", "没看懂这个金额"),
+        ("1e30", "没看懂这个金额"),
+        ("-5", "金额必须大于零"),
+        ("5000美元", "币种不符"),
+        ("\u200b", "没看懂这个金额"),
+    ):
         r = await h.send(LIAISON, text)
         assert expected in r.text and "当前：1.2亿元" in r.text, text
     r = await h.photo(LIAISON, PNG)

@@ -158,9 +158,10 @@ class Cluster:
     def reminder_calls(self) -> list[RecordedCall]:
         """Successful sendMessage calls carrying a weekly reminder text."""
         return [
-            c for c in self.api.calls_of("sendMessage")
+            c
+            for c in self.api.calls_of("sendMessage")
             if c.ok and any(m in str(c.params.get("text")) for m in MARKERS)
-        ]  # fmt: skip
+        ]
 
     async def outbox(self, *kinds: str) -> list[OutboxMessage]:
         async with self.db.session() as s:
@@ -227,9 +228,16 @@ async def spawn(c: Cluster, name: str, env: dict[str, str], tmp_path: Path) -> I
     }
     with inst.log.open("wb") as log:
         inst.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=full,
-            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "webhook",
+            cwd=tmp_path,
+            env=full,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     c.instances.append(inst)
     return inst
 

@@ -27,10 +27,25 @@ async def actor(h: Harness, tg: int) -> Actor:
         return await resolve_actor(s, h.settings, tg, "x", None)
 
 
-async def report(h: Harness, tg: int, company: str, *, amount: str = "12000", origin: str = "省外", stage: str = "在谈",
-                 tags: tuple[str, ...] = ()) -> int:  # fmt: skip
-    draft = LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(amount),
-                      origin=origin, stage=stage, tags=tags)  # fmt: skip
+async def report(
+    h: Harness,
+    tg: int,
+    company: str,
+    *,
+    amount: str = "12000",
+    origin: str = "省外",
+    stage: str = "在谈",
+    tags: tuple[str, ...] = (),
+) -> int:
+    draft = LeadDraft(
+        project=f"{company}项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal(amount),
+        origin=origin,
+        stage=stage,
+        tags=tags,
+    )
     async with h.db.session() as s:
         return (await report_lead(s, h.clock.now(), await actor(h, tg), draft, h.settings)).lead_id
 

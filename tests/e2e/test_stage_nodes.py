@@ -35,8 +35,15 @@ async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
 
 async def test_score_shows_the_overdue_deduction(kaihua: Harness) -> None:
     h = kaihua
-    draft = LeadDraft(project="甲项目", company="甲公司", industry="新能源", amount_wan=Decimal(12000), origin="省外",
-                      stage="在谈", tags=())  # fmt: skip
+    draft = LeadDraft(
+        project="甲项目",
+        company="甲公司",
+        industry="新能源",
+        amount_wan=Decimal(12000),
+        origin="省外",
+        stage="在谈",
+        tags=(),
+    )
     async with h.db.session() as s:
         liaison = await resolve_actor(s, h.settings, ZHAOSHANG, "x", None)
         lead_id = (await report_lead(s, h.clock.now(), liaison, draft, h.settings)).lead_id

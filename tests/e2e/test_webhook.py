@@ -109,9 +109,14 @@ async def hook(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[Hook]:
     api.add_user(STRANGER, "路人")
     settings = make_settings(sqlite_db.url, webhook_url=PUBLIC_URL, webhook_secret=SECRET)
     app = build_application(
-        settings, sqlite_db, clock, token=api.token,
-        base_url=api.base_url, base_file_url=api.base_file_url, run_jobs=False,
-    )  # fmt: skip
+        settings,
+        sqlite_db,
+        clock,
+        token=api.token,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        run_jobs=False,
+    )
     server = WebhookServer.from_settings(app, settings)
     await server.start("127.0.0.1", 0)
     try:
@@ -267,15 +272,26 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
         k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
     }
     env.update(
-        LEADBOT_TOKEN=api.token, LEADBOT_BOT_API_URL=api.base_url, LEADBOT_WEBHOOK_URL=PUBLIC_URL,
-        LEADBOT_WEBHOOK_SECRET=SECRET, LEADBOT_WEBHOOK_LISTEN="127.0.0.1", LEADBOT_WEBHOOK_PORT=str(port),
-        LEADBOT_LOG_JSON="true", DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        LEADBOT_TOKEN=api.token,
+        LEADBOT_BOT_API_URL=api.base_url,
+        LEADBOT_WEBHOOK_URL=PUBLIC_URL,
+        LEADBOT_WEBHOOK_SECRET=SECRET,
+        LEADBOT_WEBHOOK_LISTEN="127.0.0.1",
+        LEADBOT_WEBHOOK_PORT=str(port),
+        LEADBOT_LOG_JSON="true",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-    )  # fmt: skip
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "webhook", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "webhook",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await api.wait_for(lambda c: c.method == "setWebhook", timeout=TIMEOUT)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
@@ -284,12 +300,14 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
             update = {
                 "update_id": 1,
                 "message": {
-                    "message_id": 1, "date": int(time.time()), "text": "/start",
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "text": "/start",
                     "chat": {"id": STRANGER, "type": "private", "first_name": "路人"},
                     "from": {"id": STRANGER, "is_bot": False, "first_name": "路人"},
                     "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
                 },
-            }  # fmt: skip
+            }
             async with http.post("/telegram", json=update, headers={SECRET_HEADER: SECRET}) as resp:
                 assert resp.status == 200
         reply = await api.wait_for(

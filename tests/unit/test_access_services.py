@@ -64,8 +64,11 @@ async def test_import_reports_every_row(db: Database, clock: ManualClock) -> Non
         report = await units.import_units(s, clock.now(), rows)
     assert report.added == ["经济发展局"]
     assert [(row, code) for row, code, _ in report.skipped] == [
-        (3, "units.name_empty"), (4, "import.duplicate"), (5, "import.duplicate"), (6, "units.short_name_too_long"),
-    ]  # fmt: skip
+        (3, "units.name_empty"),
+        (4, "import.duplicate"),
+        (5, "import.duplicate"),
+        (6, "units.short_name_too_long"),
+    ]
 
 
 async def test_import_ten_thousand_rows(db: Database, clock: ManualClock) -> None:

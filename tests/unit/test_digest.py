@@ -66,20 +66,84 @@ def reached(*pairs: tuple[str, datetime]) -> dict[str, datetime]:
     return dict(pairs)
 
 
-L1 = LeadInfo(1, A.id, "轴承项目", "洛阳精工", Decimal(12000), at(3, 10), "在谈", review="verified", industry="装备制造",
-              origin="省外", stage_now="开工", verified_at=at(3, 12),
-              moves=(StageMove(at(10, 8), "在谈", "签约"), StageMove(at(10, 20), "签约", "开工")),
-              reached=reached(("线索", at(3, 10)), ("在谈", at(3, 10)), ("签约", at(10, 8)), ("落地", at(10, 20)), ("开工", at(10, 20))))  # fmt: skip
-L2 = LeadInfo(2, A.id, "正极材料", "湖南新材", Decimal(30000), at(10, 5), "线索", review="verified", industry="新材料",
-              origin="省外", stage_now="在谈", verified_at=at(10, 6), moves=(StageMove(at(10, 10), "线索", "在谈"),),
-              reached=reached(("线索", at(10, 5)), ("在谈", at(10, 10))))  # fmt: skip
-L3 = LeadInfo(3, A.id, "轴承配套", "洛阳精工", Decimal(2000), at(10, 7), "签约", review="verified", duplicate_of=1,
-              stage_now="签约", verified_at=at(10, 9), reached=reached(("线索", at(10, 7)), ("在谈", at(10, 7)), ("签约", at(10, 7))))  # fmt: skip
-L4 = LeadInfo(4, B.id, "数据中心", "北京云算", Decimal(50000), at(2, 1), "签约", review="verified", stage_now="投产",
-              verified_at=at(2, 3),
-              moves=(StageMove(at(5, 1), "签约", "开工"), StageMove(at(10, 15), "开工", "入统"), StageMove(at(10, 25), "入统", "投产")),
-              reached=reached(("线索", at(2, 1)), ("在谈", at(2, 1)), ("签约", at(2, 1)), ("落地", at(5, 1)), ("开工", at(5, 1)),
-                              ("入统", at(10, 15)), ("投产", at(10, 25))))  # fmt: skip
+L1 = LeadInfo(
+    1,
+    A.id,
+    "轴承项目",
+    "洛阳精工",
+    Decimal(12000),
+    at(3, 10),
+    "在谈",
+    review="verified",
+    industry="装备制造",
+    origin="省外",
+    stage_now="开工",
+    verified_at=at(3, 12),
+    moves=(StageMove(at(10, 8), "在谈", "签约"), StageMove(at(10, 20), "签约", "开工")),
+    reached=reached(
+        ("线索", at(3, 10)),
+        ("在谈", at(3, 10)),
+        ("签约", at(10, 8)),
+        ("落地", at(10, 20)),
+        ("开工", at(10, 20)),
+    ),
+)
+L2 = LeadInfo(
+    2,
+    A.id,
+    "正极材料",
+    "湖南新材",
+    Decimal(30000),
+    at(10, 5),
+    "线索",
+    review="verified",
+    industry="新材料",
+    origin="省外",
+    stage_now="在谈",
+    verified_at=at(10, 6),
+    moves=(StageMove(at(10, 10), "线索", "在谈"),),
+    reached=reached(("线索", at(10, 5)), ("在谈", at(10, 10))),
+)
+L3 = LeadInfo(
+    3,
+    A.id,
+    "轴承配套",
+    "洛阳精工",
+    Decimal(2000),
+    at(10, 7),
+    "签约",
+    review="verified",
+    duplicate_of=1,
+    stage_now="签约",
+    verified_at=at(10, 9),
+    reached=reached(("线索", at(10, 7)), ("在谈", at(10, 7)), ("签约", at(10, 7))),
+)
+L4 = LeadInfo(
+    4,
+    B.id,
+    "数据中心",
+    "北京云算",
+    Decimal(50000),
+    at(2, 1),
+    "签约",
+    review="verified",
+    stage_now="投产",
+    verified_at=at(2, 3),
+    moves=(
+        StageMove(at(5, 1), "签约", "开工"),
+        StageMove(at(10, 15), "开工", "入统"),
+        StageMove(at(10, 25), "入统", "投产"),
+    ),
+    reached=reached(
+        ("线索", at(2, 1)),
+        ("在谈", at(2, 1)),
+        ("签约", at(2, 1)),
+        ("落地", at(5, 1)),
+        ("开工", at(5, 1)),
+        ("入统", at(10, 15)),
+        ("投产", at(10, 25)),
+    ),
+)
 L5 = LeadInfo(
     5,
     B.id,
@@ -92,8 +156,19 @@ L5 = LeadInfo(
     moves=(StageMove(at(10, 3), "在谈", "签约"), StageMove(at(10, 12), "签约", "在谈")),
     reached=reached(("线索", at(9, 1)), ("在谈", at(9, 1))),
 )  # fmt: skip  (签约 taken back, as scoring sees it)
-L6 = LeadInfo(6, C.id, "化工项目", "某化工", Decimal(6000), at(10, 2), "在谈", review="rejected", stage_now="签约",
-              moves=(StageMove(at(10, 4), "在谈", "签约"),), reached=reached(("在谈", at(10, 2)), ("签约", at(10, 4))))  # fmt: skip
+L6 = LeadInfo(
+    6,
+    C.id,
+    "化工项目",
+    "某化工",
+    Decimal(6000),
+    at(10, 2),
+    "在谈",
+    review="rejected",
+    stage_now="签约",
+    moves=(StageMove(at(10, 4), "在谈", "签约"),),
+    reached=reached(("在谈", at(10, 2)), ("签约", at(10, 4))),
+)
 L7 = LeadInfo(
     7,
     C.id,
@@ -105,13 +180,26 @@ L7 = LeadInfo(
     stage_now="线索",
     reached=reached(("线索", at(10, 28))),
 )
-L8 = LeadInfo(8, C.id, "光伏组件", "浙江阳光", Decimal(8000), at(11, 3), "签约", stage_now="签约",
-              reached=reached(("线索", at(11, 3)), ("在谈", at(11, 3)), ("签约", at(11, 3))))  # fmt: skip
+L8 = LeadInfo(
+    8,
+    C.id,
+    "光伏组件",
+    "浙江阳光",
+    Decimal(8000),
+    at(11, 3),
+    "签约",
+    stage_now="签约",
+    reached=reached(("线索", at(11, 3)), ("在谈", at(11, 3)), ("签约", at(11, 3))),
+)
 LEADS = [L1, L2, L3, L4, L5, L6, L7, L8]
 FUNDS = [
-    FundsFigure(1, "2026-09", Decimal(1000)), FundsFigure(1, "2026-10", Decimal(2500)), FundsFigure(1, "2026-11", Decimal(700)),
-    FundsFigure(3, "2026-10", Decimal(9999)), FundsFigure(4, "2026-10", Decimal(500)), FundsFigure(6, "2026-10", Decimal(100)),
-]  # fmt: skip
+    FundsFigure(1, "2026-09", Decimal(1000)),
+    FundsFigure(1, "2026-10", Decimal(2500)),
+    FundsFigure(1, "2026-11", Decimal(700)),
+    FundsFigure(3, "2026-10", Decimal(9999)),
+    FundsFigure(4, "2026-10", Decimal(500)),
+    FundsFigure(6, "2026-10", Decimal(100)),
+]
 NOTES = [
     Note(1, at(10, 8), "举行签约仪式", "stage"),
     Note(1, at(10, 15), "厂房开工准备就绪", "weekly"),
@@ -306,9 +394,15 @@ def table(kind: str, key: str, points: dict[int, int]) -> RankTable:
     s = span(kind, key)
     pts = {u: Decimal(p) for u, p in points.items()}
     ranks = ranked(pts)
-    rows = tuple(sorted(
-        (RankRow(ranks[u.id], u.id, u.name, u.category, pts[u.id], ranks[u.id], 0) for u in UNITS), key=lambda r: (r.rank, r.unit_id)
-    ))  # fmt: skip
+    rows = tuple(
+        sorted(
+            (
+                RankRow(ranks[u.id], u.id, u.name, u.category, pts[u.id], ranks[u.id], 0)
+                for u in UNITS
+            ),
+            key=lambda r: (r.rank, r.unit_id),
+        )
+    )
     return RankTable(kind, key, s, PERIODS.previous_span(s), None, rows)
 
 
@@ -325,9 +419,20 @@ def test_quarter_ranks_within_each_category_against_the_previous_quarter() -> No
     q2 = table("quarter", "2026-Q2", {1: 5, 2: 12, 3: 0, 4: 4})
     report = build_quarter(q3.span, UNITS, q3, q2, TARGETS, FUNNELS, AS_OF)
     got = {
-        block.category: [(s.unit.name, s.points, s.rank, s.previous_points, s.previous_rank, s.move, s.overall_rank) for s in block.lines]
+        block.category: [
+            (
+                s.unit.name,
+                s.points,
+                s.rank,
+                s.previous_points,
+                s.previous_rank,
+                s.move,
+                s.overall_rank,
+            )
+            for s in block.lines
+        ]
         for block in report.categories
-    }  # fmt: skip
+    }
     assert got == {
         "一序列": [
             ("甲局", 10, 1, 5, 2, 1, 1),

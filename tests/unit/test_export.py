@@ -39,9 +39,26 @@ from tests.conftest import T0
 SETTINGS = Settings(admins=[1000])
 LEADER, LIAISON1, LIAISON2, HEAD1 = 1001, 1101, 1102, 1201
 LEAD_HEADERS = [
-    "编号", "项目名称", "投资方", "行业", "计划投资额(万元)", "来源地", "阶段", "标签", "外资(美元)", "联系人", "电话",
-    "渠道", "报送单位", "报送人", "报送时间", "审核状态", "重复（首报编号）", "阶段历程", "备注",
-]  # fmt: skip
+    "编号",
+    "项目名称",
+    "投资方",
+    "行业",
+    "计划投资额(万元)",
+    "来源地",
+    "阶段",
+    "标签",
+    "外资(美元)",
+    "联系人",
+    "电话",
+    "渠道",
+    "报送单位",
+    "报送人",
+    "报送时间",
+    "审核状态",
+    "重复（首报编号）",
+    "阶段历程",
+    "备注",
+]
 
 
 def open_book(content: bytes) -> openpyxl.Workbook:
@@ -72,18 +89,61 @@ def month_span() -> Span:
 
 def small_export() -> ExportData:
     lead = LeadLine(
-        "L0001", "年产10万吨新材料项目", "华鑫新材料有限公司", "新材料", Decimal("12000.5000"), "省外", "在谈",
-        ("高新技术", "上市公司"), Decimal("2000000"), "陈经理", "13812345678", "展会", "招商引资部", "张三",
-        datetime(2026, 11, 17, 10, 0), "verified", None, "线索→在谈 11-18 张三", "备注<b>",
-    )  # fmt: skip
+        "L0001",
+        "年产10万吨新材料项目",
+        "华鑫新材料有限公司",
+        "新材料",
+        Decimal("12000.5000"),
+        "省外",
+        "在谈",
+        ("高新技术", "上市公司"),
+        Decimal("2000000"),
+        "陈经理",
+        "13812345678",
+        "展会",
+        "招商引资部",
+        "张三",
+        datetime(2026, 11, 17, 10, 0),
+        "verified",
+        None,
+        "线索→在谈 11-18 张三",
+        "备注<b>",
+    )
     dup = LeadLine(
-        "L0002", "同一家", "华鑫新材料", "新材料", Decimal("5000"), "省外", "线索", (), None, None, None, None,
-        "经济发展局", "李四", datetime(2026, 11, 18, 9, 30), "pending", "L0001", "", None,
-    )  # fmt: skip
+        "L0002",
+        "同一家",
+        "华鑫新材料",
+        "新材料",
+        Decimal("5000"),
+        "省外",
+        "线索",
+        (),
+        None,
+        None,
+        None,
+        None,
+        "经济发展局",
+        "李四",
+        datetime(2026, 11, 18, 9, 30),
+        "pending",
+        "L0001",
+        "",
+        None,
+    )
     weekly = [
-        WeeklyLine("2026-W46", datetime(2026, 11, 12, 17, 0), "招商引资部", "on_time", datetime(2026, 11, 12, 9, 0), "赵主任", datetime(2026, 11, 12, 10, 0)),
-        WeeklyLine("2026-W46", datetime(2026, 11, 12, 17, 0), "经济发展局", "missing", None, None, None),
-    ]  # fmt: skip
+        WeeklyLine(
+            "2026-W46",
+            datetime(2026, 11, 12, 17, 0),
+            "招商引资部",
+            "on_time",
+            datetime(2026, 11, 12, 9, 0),
+            "赵主任",
+            datetime(2026, 11, 12, 10, 0),
+        ),
+        WeeklyLine(
+            "2026-W46", datetime(2026, 11, 12, 17, 0), "经济发展局", "missing", None, None, None
+        ),
+    ]
     ledger = [
         LedgerLine(
             date(2026, 11, 17),
@@ -228,8 +288,17 @@ async def actor(db: Database, tg: int) -> Actor:
 
 
 def draft(company: str, amount: str = "12000", stage: str = "线索") -> LeadDraft:
-    return LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(amount),
-                     origin="省外", stage=stage, tags=("高新技术",), contact_name="陈经理", contact_phone="13812345678")  # fmt: skip
+    return LeadDraft(
+        project=f"{company}项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal(amount),
+        origin="省外",
+        stage=stage,
+        tags=("高新技术",),
+        contact_name="陈经理",
+        contact_phone="13812345678",
+    )
 
 
 async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranking(
@@ -265,13 +334,28 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
     w46 = periods.by_key("2026-W46")
     async with db.session() as s:
         s.add(WeeklySkip(period_key="2026-W45", reason="测试", by_tg=1000, at=T0))
-        sub = WeeklySubmission(unit_id=1, period_key="2026-W46", latest_number=1, latest_status="confirmed",
-                               outcome="on_time", done_at=w46.deadline - timedelta(hours=2), updated_at=T0)  # fmt: skip
+        sub = WeeklySubmission(
+            unit_id=1,
+            period_key="2026-W46",
+            latest_number=1,
+            latest_status="confirmed",
+            outcome="on_time",
+            done_at=w46.deadline - timedelta(hours=2),
+            updated_at=T0,
+        )
         s.add(sub)
         await s.flush()
-        version = WeeklyVersion(submission_id=sub.id, number=1, content={}, submitted_by_tg=LIAISON1,
-                                submitted_by_name="张三", submitted_at=w46.deadline - timedelta(hours=3), status="confirmed",
-                                decided_at=w46.deadline - timedelta(hours=2), decided_by_tg=HEAD1)  # fmt: skip
+        version = WeeklyVersion(
+            submission_id=sub.id,
+            number=1,
+            content={},
+            submitted_by_tg=LIAISON1,
+            submitted_by_name="张三",
+            submitted_at=w46.deadline - timedelta(hours=3),
+            status="confirmed",
+            decided_at=w46.deadline - timedelta(hours=2),
+            decided_by_tg=HEAD1,
+        )
         s.add(version)
         await s.flush()
         sub.accepted_version_id = version.id
@@ -369,16 +453,42 @@ async def test_ten_thousand_leads_export_in_seconds(sqlite_db: Database) -> None
     rows, events = [], []
     for i in range(1, 10_001):
         at = T0 - timedelta(minutes=i)
-        rows.append(dict(
-            id=i, unit_id=1 + i % 4, reporter_id=3 + 2 * (i % 4), reported_at=at, updated_at=at,
-            project=f"项目{i}", company=f"企业{i}有限公司", company_key=f"企业{i}", first_key=f"企业{i}",
-            industry="新能源", amount_wan=Decimal(1000 + i), origin="省外", stage=stages[i % 3], tags=["高新技术"],
-            contact_name="陈经理", contact_phone="13812345678", channel="展会", attachments=[], review="pending",
-            near_confirmed=False,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                id=i,
+                unit_id=1 + i % 4,
+                reporter_id=3 + 2 * (i % 4),
+                reported_at=at,
+                updated_at=at,
+                project=f"项目{i}",
+                company=f"企业{i}有限公司",
+                company_key=f"企业{i}",
+                first_key=f"企业{i}",
+                industry="新能源",
+                amount_wan=Decimal(1000 + i),
+                origin="省外",
+                stage=stages[i % 3],
+                tags=["高新技术"],
+                contact_name="陈经理",
+                contact_phone="13812345678",
+                channel="展会",
+                attachments=[],
+                review="pending",
+                near_confirmed=False,
+            )
+        )
         for step in range(i % 3):
-            events.append(dict(lead_id=i, unit_id=1 + i % 4, at=at + timedelta(days=step + 1), actor_tg_id=1101,
-                               kind="stage", from_value=stages[step], to_value=stages[step + 1]))  # fmt: skip
+            events.append(
+                dict(
+                    lead_id=i,
+                    unit_id=1 + i % 4,
+                    at=at + timedelta(days=step + 1),
+                    actor_tg_id=1101,
+                    kind="stage",
+                    from_value=stages[step],
+                    to_value=stages[step + 1],
+                )
+            )
     async with sqlite_db.session() as s:
         for i in range(0, len(rows), 2000):
             await s.execute(insert(Lead), rows[i : i + 2000])
@@ -419,9 +529,12 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 
 async def test_cli_writes_the_workbook_and_will_not_overwrite_without_force(
-    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sqlite_db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     cli_env: None,
-) -> None:  # fmt: skip
+) -> None:
     async with sqlite_db.session() as s:
         await seed_demo(s, T0)
     monkeypatch.setenv("DATABASE_URL", sqlite_db.url)

@@ -48,9 +48,21 @@ def test_fixed_fields_are_not_on_the_wire(codec: Codec) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, "", "zz:1", "lp", "lp:1", "lp:x:在谈:1", "lp:1:a:2", "lp:1:a:1:extra", "lk:1.5",
-     "lp:" + "9" * 70, "rs", "rp:industry"],
-)  # fmt: skip
+    [
+        None,
+        "",
+        "zz:1",
+        "lp",
+        "lp:1",
+        "lp:x:在谈:1",
+        "lp:1:a:2",
+        "lp:1:a:1:extra",
+        "lk:1.5",
+        "lp:" + "9" * 70,
+        "rs",
+        "rp:industry",
+    ],
+)
 def test_forged_or_old_data_decodes_to_stale(codec: Codec, data: str | None) -> None:
     assert codec.decode(data) is STALE
     assert not STALE

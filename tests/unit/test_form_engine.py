@@ -57,19 +57,27 @@ async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
 
 def tiny() -> Form:
     return Form(
-        name="tiny", prefix="t", texts="report", save=_save,
+        name="tiny",
+        prefix="t",
+        texts="report",
+        save=_save,
         steps=(
             Step("project", parse=_project),
             Step("industry", Kind.CHOICE, choices=_industries),
             Step("tags", Kind.MULTI, choices=_industries, optional=True),
             Step("files", Kind.FILES, optional=True, max_files=2),
         ),
-    )  # fmt: skip
+    )
 
 
 def other() -> Form:
-    return Form(name="other", prefix="o", texts="report", save=_save,
-                steps=(Step("project", parse=_project),))  # fmt: skip
+    return Form(
+        name="other",
+        prefix="o",
+        texts="report",
+        save=_save,
+        steps=(Step("project", parse=_project),),
+    )
 
 
 class World:
@@ -137,9 +145,17 @@ async def test_choices_multi_select_files_and_save(world: World) -> None:
         assert out.view is not None and out.view.step == "_summary"
         out = await e.press(ctx, Act("tiny", "save"))
     assert out.status is Status.CLOSED and out.said[0].key == "report.saved"
-    assert SAVED == [{"project": "电池", "industry": "新材料", "tags": ["新材料"],
-                      "files": [{"file_id": "f0", "kind": "document", "name": "0.pdf"},
-                                {"file_id": "f1", "kind": "document", "name": "1.pdf"}]}]  # fmt: skip
+    assert SAVED == [
+        {
+            "project": "电池",
+            "industry": "新材料",
+            "tags": ["新材料"],
+            "files": [
+                {"file_id": "f0", "kind": "document", "name": "0.pdf"},
+                {"file_id": "f1", "kind": "document", "name": "1.pdf"},
+            ],
+        }
+    ]
     assert await world.stored() is None
 
 
@@ -151,8 +167,13 @@ async def test_old_buttons_are_stale_and_change_nothing(world: World) -> None:
         await e.press(ctx, Choose("tiny", "industry", "0"))
     before = await world.stored()
     async with world.ctx() as ctx:
-        for value in (Choose("tiny", "industry", "1"), Act("tiny", "save"), Edit("tiny", "project"),
-                      Choose("other", "project", "x"), STALE):  # fmt: skip
+        for value in (
+            Choose("tiny", "industry", "1"),
+            Act("tiny", "save"),
+            Edit("tiny", "project"),
+            Choose("other", "project", "x"),
+            STALE,
+        ):
             assert (await e.press(ctx, value)).status is Status.STALE
     assert await world.stored() == before
 

@@ -219,8 +219,16 @@ async def test_one_live_figure_per_lead_and_month_is_enforced_by_the_database(
     await record(db, clock, LIAISON1, ids["first"], "3000万", "2026-10")
     with pytest.raises(IntegrityError):
         async with db.session() as s:
-            s.add(FundsRecord(lead_id=ids["first"], month="2026-10", amount_wan=Decimal(1), counts_at=clock.now(),
-                              recorded_at=clock.now(), recorded_by=LEADER))  # fmt: skip
+            s.add(
+                FundsRecord(
+                    lead_id=ids["first"],
+                    month="2026-10",
+                    amount_wan=Decimal(1),
+                    counts_at=clock.now(),
+                    recorded_at=clock.now(),
+                    recorded_by=LEADER,
+                )
+            )
 
 
 # --- scoring -------------------------------------------------------------------------------------------------

@@ -23,8 +23,14 @@ CATL = "宁德时代新能源科技股份有限公司"
 
 
 def draft(company: str = CATL, **kw: object) -> LeadDraft:
-    base = dict(project="动力电池项目", company=company, industry="新能源", amount_wan=Decimal("12000"),
-                origin="省外", stage="线索")  # fmt: skip
+    base = dict(
+        project="动力电池项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal("12000"),
+        origin="省外",
+        stage="线索",
+    )
     base.update(kw)
     return LeadDraft(**base)  # type: ignore[arg-type]
 

@@ -143,9 +143,13 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 
 async def test_cli_backup_and_restore_round_trip(
-    sqlite_db: Database, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], cli_env: None,
-) -> None:  # fmt: skip
+    sqlite_db: Database,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+) -> None:
     async with sqlite_db.session() as s:
         await repo.add_units(s, unit_rows(1, clock.now()))
     monkeypatch.setenv("DATABASE_URL", sqlite_db.url)

@@ -57,9 +57,16 @@ async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
 
 async def spawn(started: list[asyncio.subprocess.Process], url: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WORKER, url, str(RETRY), str(TAKEOVER),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+        sys.executable,
+        "-c",
+        WORKER,
+        url,
+        str(RETRY),
+        str(TAKEOVER),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     started.append(proc)
     return proc
 

@@ -43,16 +43,39 @@ class FakeBot:
         return SimpleNamespace(message_id=len(self.sent))
 
 
-def row(chat_id: int, *, kind: str = "remind:1440", key: str = "2026-W47", due: datetime = NOW,
-        not_after: datetime | None = None, text: str = "hello {name}", params: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def row(
+    chat_id: int,
+    *,
+    kind: str = "remind:1440",
+    key: str = "2026-W47",
+    due: datetime = NOW,
+    not_after: datetime | None = None,
+    text: str = "hello {name}",
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """An outbox row whose template is a catalog key that renders the params."""
     return {
-        "kind": kind, "period_key": key, "chat_id": chat_id, "unit_id": None, "recipient": f"chat {chat_id}",
-        "template": "weekly.view.indent", "params": {"text": text, **(params or {})}, "locale": "zh_CN", "buttons": [],
-        "due_at": due, "not_after": not_after or due + timedelta(hours=1), "status": "pending", "attempts": 0,
-        "claim_token": None, "claimed_at": None, "sent_at": None, "message_id": None, "error": None,
-        "reported": False, "created_at": due,
-    }  # fmt: skip
+        "kind": kind,
+        "period_key": key,
+        "chat_id": chat_id,
+        "unit_id": None,
+        "recipient": f"chat {chat_id}",
+        "template": "weekly.view.indent",
+        "params": {"text": text, **(params or {})},
+        "locale": "zh_CN",
+        "buttons": [],
+        "due_at": due,
+        "not_after": not_after or due + timedelta(hours=1),
+        "status": "pending",
+        "attempts": 0,
+        "claim_token": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "message_id": None,
+        "error": None,
+        "reported": False,
+        "created_at": due,
+    }
 
 
 async def plan(db: Database, rows: list[dict[str, Any]]) -> int:

@@ -46,8 +46,15 @@ def lead(
     stage: str = "在谈",
     tags: tuple[str, ...] = (),
 ) -> LeadDraft:
-    return LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(amount),
-                     origin=origin, stage=stage, tags=tags)  # fmt: skip
+    return LeadDraft(
+        project=f"{company}项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal(amount),
+        origin=origin,
+        stage=stage,
+        tags=tags,
+    )
 
 
 async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None:
@@ -63,10 +70,15 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
     )
     clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     ids = []
-    for i, (actor, draft) in enumerate([
-        (a, lead("甲", tags=("高新技术",))), (a, lead("乙", "3000", "本地")), (b, lead("丙", "60000", "省外", "签约", ("世界500强",))),
-        (b, lead("甲公司", "5000")), (a, lead("丁", "20000", "境外", tags=("上市公司",))),
-    ]):  # fmt: skip
+    for i, (actor, draft) in enumerate(
+        [
+            (a, lead("甲", tags=("高新技术",))),
+            (a, lead("乙", "3000", "本地")),
+            (b, lead("丙", "60000", "省外", "签约", ("世界500强",))),
+            (b, lead("甲公司", "5000")),
+            (a, lead("丁", "20000", "境外", tags=("上市公司",))),
+        ]
+    ):
         clock.advance(timedelta(days=9 * i + 1))
         async with db.session() as s:
             ids.append((await report_lead(s, clock.now(), actor, draft, settings)).lead_id)
@@ -96,8 +108,14 @@ async def scenario(db: Database, clock: ManualClock, settings: Settings) -> None
         ("trip", leader, None),
     ):
         clock.advance(timedelta(days=4))
-        draft = ActivityDraft(kind, clock.now().date() - timedelta(days=1), f"{kind} 记录", amount,
-                              ({"file_id": "f", "kind": "document", "name": "r.pdf"},), unit_id=2)  # fmt: skip
+        draft = ActivityDraft(
+            kind,
+            clock.now().date() - timedelta(days=1),
+            f"{kind} 记录",
+            amount,
+            ({"file_id": "f", "kind": "document", "name": "r.pdf"},),
+            unit_id=2,
+        )
         async with db.session() as s:
             view = await activities.record_activity(s, clock.now(), actor, draft, setup)
         if kind == "intent":
@@ -230,8 +248,11 @@ async def test_a_report_refreshes_its_year_only_and_misses_nothing(
     async with db.session() as s:
         await seed_demo(s, clock.now())
     a = await who(db, 1101, JIAOCHENG)
-    for when, company in ((datetime(2025, 12, 30, 2, tzinfo=UTC), "甲"), (datetime(2026, 1, 2, 2, tzinfo=UTC), "乙"),
-                          (datetime(2026, 1, 3, 2, tzinfo=UTC), "丙")):  # fmt: skip
+    for when, company in (
+        (datetime(2025, 12, 30, 2, tzinfo=UTC), "甲"),
+        (datetime(2026, 1, 2, 2, tzinfo=UTC), "乙"),
+        (datetime(2026, 1, 3, 2, tzinfo=UTC), "丙"),
+    ):
         clock.set(when)
         async with db.session() as s:
             await report_lead(s, clock.now(), a, lead(company, stage="签约"), JIAOCHENG)
@@ -278,7 +299,7 @@ ACTION = st.one_of(
         st.sampled_from(["award", "trip", "event", "blacklist", "secondment"]),
         st.integers(1, 2),
         st.integers(0, 360),
-    ),  # fmt: skip
+    ),
     st.tuples(st.just("reject"), st.integers(1, 12)),
     st.tuples(st.just("adjust"), st.integers(1, 2), st.sampled_from(["-3", "4", "12.5"])),
     st.tuples(st.just("wait"), st.integers(1, 90)),

@@ -131,8 +131,15 @@ async def report(
     *,
     verify: bool = True,
 ) -> int:
-    draft = LeadDraft(project=f"{company}项目", company=company, industry="新能源", amount_wan=Decimal(12000),
-                      origin="省外", stage=stage, tags=())  # fmt: skip
+    draft = LeadDraft(
+        project=f"{company}项目",
+        company=company,
+        industry="新能源",
+        amount_wan=Decimal(12000),
+        origin="省外",
+        stage=stage,
+        tags=(),
+    )
     async with db.session() as s:
         lead_id = (await report_lead(s, clock.now(), await who(db, tg), draft, KAIHUA)).lead_id
     if verify:
@@ -174,8 +181,16 @@ async def test_91_days_in_talks_cost_2_points_dated_at_day_90_once(
     clock.set(T + 91 * DAY)
     due = await stage_nodes.refresh_fallen_due(db, setup, clock.now())
     assert due == {1: T + 90 * DAY}
-    expected = [(1, "sched_overdue", Decimal(-2), T + 90 * DAY, f"lead:{lead_id}:overdue:签约",
-                 f"签约节点未达到时序进度 L{lead_id:04d}")]  # fmt: skip
+    expected = [
+        (
+            1,
+            "sched_overdue",
+            Decimal(-2),
+            T + 90 * DAY,
+            f"lead:{lead_id}:overdue:签约",
+            f"签约节点未达到时序进度 L{lead_id:04d}",
+        )
+    ]
     assert await lines(db, "sched_overdue") == expected
     count = await all_lines(db)
     # Run again, then "restart" (a new process only has the mark in the database): nothing new, nothing voided.
@@ -315,8 +330,16 @@ async def test_a_report_next_year_keeps_an_old_leads_overdue_line(
     lead_id = await report(db, clock, LIAISON_1, "甲")
     clock.set(datetime(2027, 2, 5, 2, tzinfo=UTC))
     await stage_nodes.refresh_fallen_due(db, setup, clock.now())
-    expected = [(1, "sched_overdue", Decimal(-2), datetime(2027, 1, 31, 2, tzinfo=UTC), f"lead:{lead_id}:overdue:签约",
-                 f"签约节点未达到时序进度 L{lead_id:04d}")]  # fmt: skip
+    expected = [
+        (
+            1,
+            "sched_overdue",
+            Decimal(-2),
+            datetime(2027, 1, 31, 2, tzinfo=UTC),
+            f"lead:{lead_id}:overdue:签约",
+            f"签约节点未达到时序进度 L{lead_id:04d}",
+        )
+    ]
     assert await lines(db, "sched_overdue") == expected
     clock.set(datetime(2027, 3, 1, 2, tzinfo=UTC))
     await report(

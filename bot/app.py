@@ -35,8 +35,9 @@ from bot.metrics import Metrics
 from bot.services import Services
 from handlers import register
 from handlers.base import LeadbotContext
-from handlers.menus import set_default_menus
+from handlers.menus import set_default_menus, set_web_menu_button
 from handlers.persistence import DatabasePersistence
+from handlers.web_wiring import build_web, serve_web
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler import schedule
@@ -74,7 +75,10 @@ class LeadbotApplication(Application):
     leader: LeaderElection
     inbox: Inbox  # updates stored before they are acknowledged (bot/inbox.py)
     send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
+    web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
+    web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here
     _job_scheduler: object | None = None
+    _web_runner: Any = None
 
     async def initialize(self) -> None:
         """Schema first (persistence reads tables during initialise), menus after."""
@@ -89,11 +93,15 @@ class LeadbotApplication(Application):
             await self.send_bot.initialize()
         if self.set_menus:
             await set_default_menus(self.bot, self.services.settings.admins)
+            if self.web is not None:
+                await set_web_menu_button(self.bot, self.services.settings)
 
     async def start(self) -> None:
         await super().start()
         await self.inbox.start()
         self._warm_up = asyncio.create_task(self._warm())  # the first check or picture won't wait
+        if self.web is not None and self.web_listen is not None:
+            self._web_runner = await serve_web(self, *self.web_listen)
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
@@ -107,6 +115,9 @@ class LeadbotApplication(Application):
             log.warning("warm-up at start failed", exc_info=True)
 
     async def stop(self) -> None:
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
         warm = getattr(self, "_warm_up", None)
         if warm is not None and not warm.done():
             warm.cancel()
@@ -205,6 +216,7 @@ def build_application(
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)
     app.weekly = weekly_jobs.install(app, services.periods)
+    app.web = build_web(app, settings)  # the web app (docs/web.md), when LEADBOT_WEB_URL is set
     app.digests = digest_jobs.install(app, digest_text.rendered)
     schedule.register(app)  # every timed job, in one place
     return app

@@ -269,6 +269,8 @@ async def _poll(settings: Settings) -> int:
 
         attach_to_telegram(app, settings, db, SystemClock())
         log.info("DingTalk: served in the same process")
+    if app.web is not None:  # polling has no webhook server: the web app gets a port of its own
+        app.web_listen = (settings.webhook_listen, settings.web_port)
     log.info("starting long polling on %s", _safe_url(settings.database_url))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -51,6 +51,7 @@ COMMANDS: list[Command] = [
     Command("funds", MEMBER),
     Command("export", LEADERS),
     Command("digest", LEADERS, group=True),
+    Command("web", MEMBER),
     Command("cancel", MEMBER),
     Command("units", LEADERS),
     Command("members", ADMIN),

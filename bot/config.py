@@ -84,6 +84,10 @@ EXPECTED: dict[str, str] = {
     "webhook_listen": "an address to listen on, e.g. 0.0.0.0 or 127.0.0.1",
     "webhook_port": "a TCP port between 1 and 65535",
     "webhook_drop_pending": "true or false",
+    "web_url": "the public https base URL of the web app, e.g. https://bot.example.com (http only for 127.0.0.1 or localhost)",
+    "web_port": "a TCP port between 1 and 65535",
+    "web_secret": "at least 16 characters, e.g. from `openssl rand -hex 32`",
+    "web_initdata_max_age": "seconds between 60 and 604800",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_json": "true or false",
     "leader_retry_seconds": "seconds between 0.1 and 3600",
@@ -91,7 +95,7 @@ EXPECTED: dict[str, str] = {
     "inbox_lease_seconds": "seconds (0.5 to 3600) an instance holds an update it is handling",
 }
 # Settings whose value is never echoed back in an error line.
-SECRET_FIELDS = frozenset({"token", "webhook_secret"})
+SECRET_FIELDS = frozenset({"token", "webhook_secret", "web_secret"})
 
 DEFAULT_INDUSTRIES = [
     "新能源",
@@ -302,6 +306,13 @@ class Settings(BaseSettings):
     webhook_drop_pending: bool = Field(
         default=False, validation_alias=_alias("webhook_drop_pending")
     )
+    # The web app (docs/web.md): served when web_url is set.
+    web_url: str | None = Field(default=None, validation_alias=_alias("web_url"))
+    web_port: int = Field(default=8080, ge=1, le=65535, validation_alias=_alias("web_port"))
+    web_secret: SecretStr | None = Field(default=None, validation_alias=_alias("web_secret"))
+    web_initdata_max_age: int = Field(
+        default=86400, ge=60, le=604800, validation_alias=_alias("web_initdata_max_age")
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=_alias("log_level")
     )
@@ -449,6 +460,27 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value.rstrip("/") if value else None
 
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        """https, except on this machine: Telegram opens Mini Apps over https only."""
+        if not value:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("not an https URL (plain http only for 127.0.0.1 or localhost)")
+        return value.rstrip("/")
+
+    @field_validator("web_secret")
+    @classmethod
+    def _web_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("shorter than 16 characters")
+        return value
+
     @field_validator("webhook_path")
     @classmethod
     def _webhook_path(cls, value: str) -> str:
@@ -503,6 +535,12 @@ class Settings(BaseSettings):
 
     def webhook_secret_value(self) -> str | None:
         return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
+    def web_secret_value(self) -> str | None:
+        """The key the web sessions are signed with: its own setting, else the bot token."""
+        if self.web_secret:
+            return self.web_secret.get_secret_value()
+        return self.token_value()
 
 
 class ConfigError(Exception):

@@ -832,6 +832,18 @@ def _check_inline_button(button: Any) -> None:
             raise _bad_request("BUTTON_DATA_INVALID")
     if "url" in button:
         _check_button_url(button["url"])
+    if "web_app" in button:
+        _check_web_app(button["web_app"])
+
+
+def _check_web_app(info: Any) -> None:
+    """Telegram opens Mini Apps over https only; the stand-in also lets this machine's
+    http through, for local trials (the real API would answer BUTTON_TYPE_INVALID)."""
+    url = info.get("url") if isinstance(info, dict) else None
+    parts = urlsplit(url) if isinstance(url, str) else None
+    local = parts is not None and parts.hostname in ("127.0.0.1", "localhost")
+    if parts is None or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise _bad_request("BUTTON_TYPE_INVALID")
 
 
 def _check_rows(markup: dict[str, Any], key: str) -> list[list[Any]]:
@@ -1127,6 +1139,7 @@ class LocalBotAPI:
         self._file_paths: dict[str, str] = {}
         self._file_counter = 0
         self._commands: dict[CommandKey, list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}  # chat id (None: default)
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._callback_by_update: dict[int, str] = {}
 
@@ -1688,6 +1701,8 @@ class LocalBotAPI:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
             "deleteMyCommands": self._delete_my_commands,
             "getMyCommands": self._get_my_commands,
             "sendDocument": self._send_document,
@@ -2155,6 +2170,37 @@ class LocalBotAPI:
             "cache_time": _get_int(params, "cache_time"),
         }
         return True
+
+    async def _set_chat_menu_button(self, params: Params, uploads: dict[str, _Upload]) -> bool:
+        chat_id = params.get("chat_id")
+        button = params.get("menu_button") or {"type": "default"}
+        if isinstance(button, str):
+            try:
+                button = json.loads(button)
+            except ValueError:
+                raise _bad_request("can't parse menu button") from None
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad_request("can't parse menu button")
+        if button["type"] == "web_app":
+            if not str(button.get("text") or "").strip():
+                raise _bad_request("BUTTON_TEXT_INVALID")
+            _check_web_app(button.get("web_app"))
+        self.menu_buttons[chat_id if isinstance(chat_id, int) else None] = button
+        return True
+
+    async def _get_chat_menu_button(
+        self, params: Params, uploads: dict[str, _Upload]
+    ) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        return (
+            self.menu_buttons.get(chat_id if isinstance(chat_id, int) else None)
+            or self.menu_buttons.get(None)
+            or {"type": "commands"}
+        )
 
     async def _set_my_commands(self, params: Params, uploads: dict[str, _Upload]) -> bool:
         commands = params.get("commands")

@@ -92,6 +92,9 @@ class WebhookServer:
         web_app.router.add_post(self.path, self._receive)
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
+        pages = getattr(self.app, "web", None)  # the web app (docs/web.md), on the same port
+        if pages is not None:
+            pages.add_routes(web_app)
         return web_app
 
     async def _receive(self, request: web.Request) -> web.Response:

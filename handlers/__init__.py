@@ -17,6 +17,7 @@ from handlers import (
     ranking,
     report,
     start,
+    web_link,
     weekly,
 )
 from handlers.forms import GROUP as FORMS_GROUP
@@ -45,6 +46,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             *ranking.handlers(),
             *export.handlers(),
             *digest.handlers(),
+            *web_link.handlers(),
         ]
     )
     app.add_handlers(start.fallbacks())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -257,6 +257,20 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         outcome = await self._run(context, lambda ctx: engine.start(ctx, form))
         if outcome.status is Status.SHOWN and context.user_data is not None:
             context.user_data[FLOOR] = form  # the ConversationHandler forms yield
+        web = getattr(context.application, "web", None)
+        if outcome.status is Status.SHOWN and web is not None and web.page_for(form):
+            markup = markup_of(outcome.view, engine, context.locale)
+            rows = [list(r) for r in markup.inline_keyboard] if markup else []
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        context.label("web.report.open_form"),
+                        web_app=WebAppInfo(web.page_for(form)),
+                    )
+                ]
+            )
+            await reply(update, outcome.text(context.locale), InlineKeyboardMarkup(rows))
+            return
         await self._show(update, context, engine, outcome)
 
     async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import (
     Bot,
@@ -61,3 +62,18 @@ async def set_member_menu(bot: Bot, user_id: int, role: Role, locale: str) -> No
         await bot.set_my_commands(_commands(role, locale), scope=BotCommandScopeChat(user_id))
     except TelegramError as exc:  # a user who never opened the chat: harmless
         log.info("menu for %s not set: %s", user_id, exc)
+
+
+async def set_web_menu_button(bot: Bot, settings: Any) -> None:
+    """Every private chat's menu button opens the web app (a Telegram Mini App)."""
+    from telegram import MenuButtonWebApp, WebAppInfo
+
+    try:
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                catalog.plain("web.menu.button", settings.locale)[:64],
+                WebAppInfo(f"{settings.web_url}/app/"),
+            )
+        )
+    except TelegramError as exc:
+        log.warning("web app menu button not set: %s", exc)

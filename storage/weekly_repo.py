@@ -474,3 +474,15 @@ async def recent_failures(session: AsyncSession, limit: int) -> Sequence[OutboxM
         select(OutboxMessage).where(_undelivered()).order_by(OutboxMessage.id.desc()).limit(limit)
     )
     return (await session.scalars(stmt)).all()
+
+
+async def waiting_version_id(session: AsyncSession, unit_id: int) -> int | None:
+    """The unit's newest version still waiting for its head (the web app's review card)."""
+    stmt = (
+        select(WeeklyVersion.id)
+        .join(WeeklySubmission, WeeklySubmission.id == WeeklyVersion.submission_id)
+        .where(WeeklySubmission.unit_id == unit_id, WeeklyVersion.status == VersionStatus.SUBMITTED)
+        .order_by(WeeklyVersion.submitted_at.desc(), WeeklyVersion.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)

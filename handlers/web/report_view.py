@@ -1,0 +1,262 @@
+"""``/app/report``: a new lead on one screen — the chat's ``/report`` form, rendered whole.
+
+The fields, their order, labels, parsers, choices and the save are the form definition's
+(:func:`bot.forms.report.form`): the chat asks its steps one at a time, this page shows them
+all at once and checks each with the same parser, so the first-report rule, the L-code and
+scoring are decided in one place whichever screen the liaison used.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.forms import report as report_form
+from bot.forms.model import Draft, FieldError, FormContext, Kind, Step, label_text
+from bot.leadfields import COMPANY_MAX, clean_line
+from bot.services import ServiceError, Services
+from bot.services.leads import check_company
+from handlers.web.html import (
+    PageContext,
+    checkboxes,
+    esc,
+    field_row,
+    select,
+    text_input,
+)
+from handlers.web.pages import html_response, page
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from handlers.web.server import WebRequestContext
+
+# How a step looks on a page (the chat needs no such hint): presentation only.
+WIDGETS = {
+    "notes": "textarea",
+    "amount": "amount",
+    "foreign": "usd",
+    "phone": "tel",
+    "company": "company",
+}
+LIMITS = {"project": 200, "company": 200, "contact": 64, "phone": 32, "amount": 40, "foreign": 40}
+HINTS = ("amount", "foreign", "company", "phone")
+
+
+class ReportView:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.form = report_form.form()
+
+    def _steps(self) -> list[Step]:
+        """The steps a page shows: every numbered one except files (sent in chat)."""
+        return [s for s in self.form.steps if s.counted and s.kind is not Kind.FILES]
+
+    def _context(self, session: AsyncSession, ctx: WebRequestContext) -> FormContext:
+        person = f"web:{ctx.session.user.channel}:{ctx.session.user.user_id}"
+        return FormContext(
+            session, self.services, ctx.actor, person, self.services.clock.now(), ctx.page.locale
+        )
+
+    # -- the page ---------------------------------------------------------------------------
+    async def page(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        if ctx.actor.unit_id is None:
+            raise ServiceError("report.no_unit")
+        async with self.services.db.session() as session:
+            html = await self._render(self._context(session, ctx), ctx.page, {}, {})
+        return html_response(html)
+
+    async def _render(
+        self, fc: FormContext, pc: PageContext, values: dict[str, Any], errors: dict[str, str]
+    ) -> str:
+        draft = Draft(self.form.name, "", dict(values))
+        rows = [f'<p class="hint">{pc.t("web.report.intro", unit=fc.actor.unit_name or "")}</p>']
+        for step in self._steps():
+            rows.append(await self._row(fc, pc, step, draft, errors.get(step.key, "")))
+        rows.append(f'<p class="hint">{pc.t("web.report.files_in_chat")}</p>')
+        body = (
+            '<form method="post" action="/app/report" id="report-form" class="card" novalidate>'
+            f'<input type="hidden" name="csrf" value="{esc(pc.csrf)}">'
+            f'<input type="hidden" name="same_as" id="same_as" value="{esc(values.get("same_as", ""))}">'
+            + "".join(rows)
+            + f'<button type="submit" class="primary" id="save">{pc.t("web.report.save")}</button></form>'
+        )
+        return page(pc, "report", pc.p("web.report.title"), body)
+
+    async def _options(self, fc: FormContext, step: Step, draft: Draft) -> list[str]:
+        if step.choices is None:
+            return []
+        return [label_text(o.label, fc.locale) for o in step.choices(fc, draft)]
+
+    async def _row(
+        self, fc: FormContext, pc: PageContext, step: Step, draft: Draft, error: str
+    ) -> str:
+        name = step.key
+        label = pc.t(f"report.field.{step.name}")
+        value = draft.values.get(name, "")
+        required = not step.optional
+        if step.kind is Kind.CHOICE:
+            options = await self._options(fc, step, draft)
+            default = options[0] if name == "stage" and options else ""
+            control = select(
+                name, options, value or default, required=required, empty=pc.p("web.report.pick")
+            )
+        elif step.kind is Kind.MULTI:
+            control = checkboxes(
+                name, await self._options(fc, step, draft), draft.values.get(name) or ()
+            )
+        elif WIDGETS.get(name) == "textarea":
+            control = f'<textarea id="{name}" name="{name}" maxlength="2000" rows="3">{esc(value)}</textarea>'
+        else:
+            widget = WIDGETS.get(name, "")
+            attrs = 'autocomplete="off"' + (' data-check="company"' if widget == "company" else "")
+            attrs += ' data-preview="amount"' if widget == "amount" else ""
+            mode = "tel" if widget == "tel" else ""
+            control = text_input(
+                name,
+                value,
+                required=required,
+                maxlength=LIMITS.get(name, 200),
+                inputmode=mode,
+                attrs=attrs,
+            )
+        hint = pc.p(f"web.report.hint.{name}") if name in HINTS else ""
+        row = field_row(name, label, control, hint=esc(hint), required=required)
+        if error:
+            row = row.replace(
+                f'id="{name}-err" role="alert"></div>',
+                f'id="{name}-err" role="alert" class="show">{esc(error)}</div>',
+            )
+        return row
+
+    # -- saving -----------------------------------------------------------------------------
+    async def save(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        if ctx.actor.unit_id is None:
+            raise ServiceError("report.no_unit")
+        form = await request.post()
+        raw: dict[str, Any] = {s.key: str(form.get(s.key, "") or "").strip() for s in self._steps()}
+        raw.update(
+            {
+                s.key: [str(t) for t in form.getall(s.key, [])]
+                for s in self._steps()
+                if s.kind is Kind.MULTI
+            }
+        )
+        raw["same_as"] = str(form.get("same_as", "") or "")
+        async with self.services.db.session() as session:
+            fc = self._context(session, ctx)
+            draft, errors = await self._parse(fc, raw)
+            if errors:
+                html = await self._render(fc, ctx.page, raw, errors)
+                return html_response(html, status=400)
+            said = await self.form.save(fc, draft)
+        code = next((m.params.get("code") for m in said if m.params.get("code")), None)
+        raise web.HTTPSeeOther(f"/app/leads/{code}?saved=1" if code else "/app/leads")
+
+    async def _parse(self, fc: FormContext, raw: dict[str, Any]) -> tuple[Draft, dict[str, str]]:
+        """Each field through its step's own parser or choices, as the chat does, all at once."""
+        draft = Draft(self.form.name, "", {"tags": [], "files": []})
+        errors: dict[str, str] = {}
+        for step in self._steps():
+            given = raw.get(step.key)
+            if not given:
+                if not step.optional:
+                    errors[step.key] = FieldError("field.empty").code
+                continue
+            try:
+                draft.values[step.key] = await self._value(fc, step, draft, given)
+            except FieldError as err:
+                errors[step.key] = fc_text(fc, err.code, err.params)
+                continue
+            if step.after is not None:
+                await step.after(fc, draft)
+        errors = {k: (fc_text(fc, v, {}) if v == "field.empty" else v) for k, v in errors.items()}
+        near = {int(c["lead_id"]) for c in draft.scratch.get("near") or []}
+        same = raw.get("same_as", "")
+        if same.isdigit() and int(same) in near:  # only a candidate the check offered
+            draft.values["same_as"] = int(same)
+        return draft, errors
+
+    async def _value(self, fc: FormContext, step: Step, draft: Draft, given: Any) -> Any:
+        if step.kind in (Kind.CHOICE, Kind.MULTI):
+            options = {
+                label_text(o.label, fc.locale): o.value
+                for o in (step.choices(fc, draft) if step.choices else [])
+            }
+            if step.kind is Kind.MULTI:
+                return [options[g] for g in given if g in options]
+            if given not in options:
+                raise FieldError("report.pick_button")
+            return options[given]
+        assert step.parse is not None
+        return step.parse(given, fc)
+
+    # -- live checks ------------------------------------------------------------------------
+    async def company(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        """First report and near matches while typing: the chat's check, never the contacts."""
+        name = request.query.get("name", "")
+        try:
+            company = clean_line(name, COMPANY_MAX)
+        except FieldError:
+            return web.json_response({"ok": True, "exact": None, "near": []})
+        async with self.services.db.session() as session:
+            found = await check_company(
+                session, self.services.directory, company, self.settings.near_match_threshold
+            )
+        pc = ctx.page
+        exact = None
+        if found.exact is not None:
+            exact = {
+                "code": found.exact.code,
+                "unit": found.exact.unit_name,
+                "message": pc.p(
+                    "web.report.duplicate",
+                    code=found.exact.code,
+                    unit=found.exact.unit_name,
+                    date=found.exact.reported_at.astimezone(self.settings.zone).strftime(
+                        "%Y-%m-%d"
+                    ),
+                ),
+            }
+        near = [
+            {
+                "lead_id": c.lead_id,
+                "code": c.code,
+                "project": c.project,
+                "company": c.company,
+                "unit": c.unit_name,
+            }
+            for c in found.near[:3]
+        ]
+        return web.json_response(
+            {
+                "ok": True,
+                "exact": exact,
+                "near": near,
+                "near_title": pc.p("web.report.near_title") if near else "",
+                "same_label": pc.p("web.report.same"),
+                "different_label": pc.p("web.report.different"),
+            }
+        )
+
+    async def amount(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        text = request.query.get("text", "")[:40]
+        usd = request.query.get("kind") == "usd"
+        try:
+            value = parse_usd(text) if usd else parse_wan(text)
+        except AmountError as err:
+            return web.json_response(
+                {"ok": False, "message": ctx.page.p(f"report.amount.{err.code}")}
+            )
+        shown = f"{value:,.0f} USD" if usd else format_wan_human(Decimal(value), ctx.page.locale)
+        return web.json_response({"ok": True, "preview": shown})
+
+
+def fc_text(fc: FormContext, key: str, params: dict[str, Any]) -> str:
+    from bot import catalog
+
+    return catalog.plain(key, fc.locale, **params)

@@ -1,0 +1,123 @@
+/* Leadbot web app: Telegram sign-in, live checks on the report form, no double submits.
+   Plain JavaScript, no libraries, no external requests. */
+(function () {
+  "use strict";
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  function initData() {
+    var tg = window.Telegram && window.Telegram.WebApp;
+    if (tg && tg.initData) { return tg.initData; }
+    var hash = window.location.hash ? window.location.hash.slice(1) : "";
+    if (!hash) { return ""; }
+    try { return new URLSearchParams(hash).get("tgWebAppData") || ""; } catch (e) { return ""; }
+  }
+
+  function signIn() {
+    var box = document.getElementById("signin");
+    if (!box) { return; }
+    var data = initData();
+    if (!data) { return; }
+    box.setAttribute("data-state", "signing-in");
+    fetch("/app/api/session", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ initData: data })
+    }).then(function (r) {
+      if (r.ok) {
+        var url = window.location.pathname + window.location.search;
+        window.location.replace(url);
+      } else {
+        box.setAttribute("data-state", "refused");
+      }
+    }).catch(function () { box.setAttribute("data-state", "offline"); });
+  }
+
+  function debounce(fn, ms) {
+    var t = null;
+    return function () { var a = arguments; clearTimeout(t); t = setTimeout(function () { fn.apply(null, a); }, ms); };
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); });
+  }
+
+  function amountPreview(input) {
+    var hint = document.getElementById(input.id + "-hint");
+    var err = document.getElementById(input.id + "-err");
+    var original = hint ? hint.textContent : "";
+    var kind = input.id === "foreign" ? "usd" : "rmb";
+    var run = debounce(function () {
+      var v = input.value.trim();
+      if (!v) { if (hint) { hint.textContent = original; hint.classList.remove("preview"); } err.classList.remove("show"); return; }
+      getJSON("/app/api/amount?kind=" + kind + "&text=" + encodeURIComponent(v)).then(function (d) {
+        if (d.ok) {
+          err.classList.remove("show"); err.textContent = "";
+          if (hint) { hint.textContent = "= " + d.preview; hint.classList.add("preview"); }
+        } else {
+          err.textContent = d.message; err.classList.add("show");
+          if (hint) { hint.textContent = original; hint.classList.remove("preview"); }
+        }
+      });
+    }, 200);
+    input.addEventListener("input", run);
+  }
+
+  function companyCheck(input) {
+    var err = document.getElementById("company-err");
+    var same = document.getElementById("same_as");
+    var box = document.createElement("div");
+    box.id = "company-check";
+    input.parentNode.appendChild(box);
+    var run = debounce(function () {
+      var v = input.value.trim();
+      same.value = "";
+      box.textContent = ""; box.className = "";
+      if (v.length < 2) { return; }
+      getJSON("/app/api/company?name=" + encodeURIComponent(v)).then(function (d) {
+        if (!d.ok) { return; }
+        if (d.exact) {
+          box.className = "warn"; box.setAttribute("data-kind", "duplicate");
+          box.textContent = d.exact.message;
+          return;
+        }
+        if (d.near && d.near.length) {
+          box.className = "warn"; box.setAttribute("data-kind", "near");
+          var title = document.createElement("div"); title.textContent = d.near_title; box.appendChild(title);
+          d.near.forEach(function (c) {
+            var row = document.createElement("div");
+            row.textContent = c.code + " " + c.company + "（" + c.unit + "）";
+            var yes = document.createElement("button"); yes.type = "button"; yes.textContent = d.same_label;
+            yes.addEventListener("click", function () { same.value = String(c.lead_id); box.textContent = c.code + " ✓ " + d.same_label; });
+            row.appendChild(document.createElement("br")); row.appendChild(yes);
+            box.appendChild(row);
+          });
+          var no = document.createElement("button"); no.type = "button"; no.textContent = d.different_label;
+          no.addEventListener("click", function () { same.value = ""; box.textContent = ""; box.className = ""; });
+          box.appendChild(no);
+        }
+      });
+    }, 300);
+    input.addEventListener("input", run);
+    if (input.value) { run(); }
+  }
+
+  function noDoubleSubmit() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[method=post]"), function (f) {
+      f.addEventListener("submit", function () {
+        var b = f.querySelector("button[type=submit]");
+        if (b) { setTimeout(function () { b.disabled = true; }, 0); }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    signIn();
+    Array.prototype.forEach.call(document.querySelectorAll("[data-preview=amount], #foreign"), amountPreview);
+    var company = document.querySelector("[data-check=company]");
+    if (company) { companyCheck(company); }
+    noDoubleSubmit();
+    if (csrf && window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.ready) { window.Telegram.WebApp.ready(); }
+  });
+})();

@@ -1,0 +1,243 @@
+"""``/app/weekly``: this week's submission on one screen, and the head's confirm / return.
+
+The sections are the chat form's (new leads, trips, progress, work information); the
+page writes them into the same draft through the same services and submits it with
+:func:`bot.services.weekly.submit`, so deadlines, late marks, versions and the head's
+confirmation work exactly as in the chat. Telling the heads (and, after a decision,
+the submitter) goes through the runtime's hooks — the notifier — not through this page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.services import ServiceError, Services
+from bot.services import weekly as wk
+from handlers.web.html import PageContext, esc
+from handlers.web.pages import Runtime, html_response, page
+from storage import weekly_repo
+
+if TYPE_CHECKING:
+    from handlers.web.server import WebRequestContext
+
+PROGRESS_ROWS = 3
+
+
+class WeeklyView:
+    def __init__(self, services: Services, runtime: Runtime) -> None:
+        self.services = services
+        self.runtime = runtime
+
+    async def page(
+        self, request: web.Request, ctx: WebRequestContext, notice: str = "", status: int = 200
+    ) -> web.StreamResponse:
+        cfg = self.runtime.weekly()
+        now = self.services.clock.now()
+        pc = ctx.page
+        async with self.services.db.session() as session:
+            mine = await wk.my_status(session, now, cfg, ctx.actor)
+            form = await wk.open_form(session, now, cfg, ctx.actor)
+            waiting = (
+                await _waiting_version(session, ctx)
+                if ctx.actor.role and ctx.actor.role.value == "head"
+                else None
+            )
+            review = (
+                await wk.review_card(session, now, cfg, ctx.actor, waiting) if waiting else None
+            )
+        body = (
+            notice
+            + _status(pc, mine)
+            + (_review(pc, waiting, review[0]) if waiting and review else "")
+            + _form(pc, form)
+        )
+        return html_response(page(pc, "weekly", pc.p("web.weekly.title"), body), status)
+
+    async def save(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        cfg = self.runtime.weekly()
+        now = self.services.clock.now()
+        data = await request.post()
+        chosen = {
+            int(str(v)) for v in data.getall("leads", []) if str(v).isdigit() and len(str(v)) < 10
+        }
+        trips = [line for line in str(data.get("trips", "")).splitlines() if line.strip()]
+        work = str(data.get("work", "")).strip()
+        try:
+            async with self.services.db.session() as session:
+                form = await wk.open_form(session, now, cfg, ctx.actor)
+                form = await _apply(session, now, cfg, ctx, form, chosen, trips, data, work)
+                result = await wk.submit(
+                    session, now, cfg, ctx.actor, form.draft_id, form.rev, self.services.settings
+                )
+        except ServiceError as err:
+            notice = f'<p class="err show">{ctx.page.t(err.code, **err.params)}</p>'
+            return await self.page(request, ctx, notice, status=400)
+        if self.runtime.after_submit is not None:
+            await self.runtime.after_submit(result, ctx.actor.locale)
+        key = (
+            "web.weekly.submitted_waiting"
+            if result.status == "submitted"
+            else "web.weekly.submitted"
+        )
+        heads = "、".join(h.name for h in result.heads)
+        notice = (
+            f'<p class="ok" id="submitted">{ctx.page.t(key, number=result.number, heads=heads)}</p>'
+        )
+        return await self.page(request, ctx, notice)
+
+    async def decide(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        data = await request.post()
+        raw = str(data.get("version", ""))
+        if not raw.isdigit() or len(raw) > 9:
+            raise ServiceError("weekly.confirm.gone")
+        confirm = data.get("action") == "confirm"
+        async with self.services.db.session() as session:
+            decision = await wk.decide(
+                session,
+                self.services.clock.now(),
+                self.runtime.weekly(),
+                ctx.actor,
+                int(raw),
+                confirm=confirm,
+                reason=None if confirm else str(data.get("reason", "")),
+            )
+        if self.runtime.after_decision is not None:
+            await self.runtime.after_decision(decision, ctx.actor.locale)
+        key = "web.weekly.confirmed" if confirm else "web.weekly.returned"
+        notice = f'<p class="ok" id="decided">{ctx.page.t(key, number=decision.number, unit=decision.unit_name)}</p>'
+        return await self.page(request, ctx, notice)
+
+
+async def _waiting_version(session: object, ctx: WebRequestContext) -> int | None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession)
+    return (
+        await weekly_repo.waiting_version_id(session, ctx.actor.unit_id)
+        if ctx.actor.unit_id
+        else None
+    )
+
+
+async def _apply(
+    session: object,
+    now: object,
+    cfg: wk.WeeklyConfig,
+    ctx: WebRequestContext,
+    form: wk.Form,
+    chosen: set[int],
+    trips: list[str],
+    data: object,
+    work: str,
+) -> wk.Form:
+    """Write the page's sections into the draft with the chat form's own service calls."""
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession) and isinstance(now, datetime)
+    actor = ctx.actor
+    current = set(form.content.get("leads") or [])
+    for lead_id in sorted(current ^ chosen):
+        form = await wk.toggle_lead(session, now, cfg, actor, lead_id)
+    form = await wk.finish_section(session, now, cfg, actor, "leads")
+    for _ in range(len(form.content.get("trips") or [])):
+        form = await wk.undo_last(session, now, cfg, actor, "trips")
+    for line in trips:
+        form = await wk.add_trip(session, now, cfg, actor, line)
+    form = await wk.finish_section(session, now, cfg, actor, "trips")
+    for _ in range(len(form.content.get("progress") or [])):
+        form = await wk.undo_last(session, now, cfg, actor, "progress")
+    getter = getattr(data, "get")  # noqa: B009 - aiohttp's MultiDictProxy
+    for i in range(PROGRESS_ROWS):
+        lead, text = str(getter(f"p{i}_lead", "")), str(getter(f"p{i}_text", "")).strip()
+        if lead.isdigit() and text:
+            form = await wk.pick_progress_lead(session, now, cfg, actor, int(lead))
+            form = await wk.set_progress_text(session, now, cfg, actor, text)
+            stage = str(getter(f"p{i}_stage", "")) or None
+            form = await wk.set_progress_stage(session, now, cfg, actor, stage)
+    form = await wk.finish_section(session, now, cfg, actor, "progress")
+    if work and not wk.is_none_answer(work):
+        form = await wk.set_work(session, now, cfg, actor, work)
+    else:
+        form = await wk.set_none(session, now, cfg, actor, "work")
+    return form
+
+
+def _status(pc: PageContext, mine: wk.MyStatus) -> str:
+    s = mine.current
+    label = wk.period_label(s.period.key, pc.locale)
+    deadline = wk.when_text(s.info.deadline, pc.locale)
+    state = (
+        pc.t(f"web.weekly.state.{s.latest_status}")
+        if s.latest_status
+        else pc.t("web.weekly.state.none")
+    )
+    if s.accepted:
+        state = pc.t("web.weekly.state.accepted")
+    overdue = ""
+    if mine.overdue is not None and not mine.overdue.done:
+        overdue = f'<p class="err show">{pc.t("web.weekly.overdue", period=wk.period_label(mine.overdue.period.key, pc.locale))}</p>'
+    return (
+        f'<section class="card" id="weekly-status"><h2>{pc.t("web.weekly.period", period=label)}</h2>'
+        f'<p>{pc.t("web.weekly.deadline", deadline=deadline)}</p><p id="weekly-state">{state}</p>{overdue}</section>'
+    )
+
+
+def _review(pc: PageContext, version_id: int, view: wk.SubmissionView) -> str:
+    leads = "、".join(f"{o.code} {o.project}" for o in view.leads) or "—"
+    trips = "；".join(view.trips) or "—"
+    progress = "；".join(f"{p.code} {p.text}" for p in view.progress) or "—"
+    csrf = f'<input type="hidden" name="csrf" value="{esc(pc.csrf)}"><input type="hidden" name="version" value="{version_id}">'
+    return (
+        f'<section class="card" id="review"><h2>{pc.t("web.weekly.review", number=view.number, by=view.submitted_by)}</h2>'
+        f"<dl><dt>{pc.t('web.weekly.section.leads')}</dt><dd>{esc(leads)}</dd><dt>{pc.t('web.weekly.section.trips')}</dt><dd>{esc(trips)}</dd>"
+        f"<dt>{pc.t('web.weekly.section.progress')}</dt><dd>{esc(progress)}</dd><dt>{pc.t('web.weekly.section.work')}</dt><dd>{esc(view.work or '—')}</dd></dl>"
+        f'<form method="post" action="/app/weekly/decide">{csrf}<input type="hidden" name="action" value="confirm">'
+        f'<button type="submit" class="primary" id="confirm">{pc.t("weekly.button.confirm")}</button></form>'
+        f'<form method="post" action="/app/weekly/decide">{csrf}<input type="hidden" name="action" value="return">'
+        f'<label for="reason">{pc.t("web.weekly.reason")}</label><textarea id="reason" name="reason" rows="2" required maxlength="500"></textarea>'
+        f'<button type="submit" id="return">{pc.t("weekly.button.return")}</button></form></section>'
+    )
+
+
+def _form(pc: PageContext, form: wk.Form) -> str:
+    chosen = set(form.content.get("leads") or [])
+    options = form.period_leads or form.unit_leads
+    boxes = (
+        "".join(
+            f'<label class="chip"><input type="checkbox" name="leads" value="{o.lead_id}"{" checked" if o.lead_id in chosen else ""}>'
+            f"<span>{esc(o.code)} {esc(o.project)}</span></label>"
+            for o in options
+        )
+        or f'<p class="hint">{pc.t("web.weekly.no_leads")}</p>'
+    )
+    trips = "\n".join(form.content.get("trips") or [])
+    existing = list(form.content.get("progress") or [])
+    lead_opts = form.unit_leads
+    rows = []
+    for i in range(PROGRESS_ROWS):
+        entry = existing[i] if i < len(existing) else {}
+        select = "".join(
+            f'<option value="{o.lead_id}"{" selected" if entry.get("lead") == o.lead_id else ""}>{esc(o.code)} {esc(o.project)}</option>'
+            for o in lead_opts
+        )
+        rows.append(
+            f'<div class="progress-row"><select name="p{i}_lead" id="p{i}_lead" aria-label="{esc(pc.p("web.weekly.section.progress"))}"><option value="">—</option>{select}</select>'
+            f'<input type="text" name="p{i}_text" id="p{i}_text" maxlength="500" value="{esc(entry.get("text", ""))}" placeholder="{esc(pc.p("web.weekly.progress_hint"))}"></div>'
+        )
+    work = form.content.get("work") or ""
+    late = f'<p class="err show">{pc.t("web.weekly.late")}</p>' if form.late else ""
+    return (
+        f'<form method="post" action="/app/weekly" class="card" id="weekly-form">{late}'
+        f'<input type="hidden" name="csrf" value="{esc(pc.csrf)}">'
+        f'<fieldset><legend>{pc.t("web.weekly.section.leads")}</legend><div class="chips">{boxes}</div></fieldset>'
+        f'<div class="field"><label for="trips">{pc.t("web.weekly.section.trips")}</label>'
+        f'<textarea id="trips" name="trips" rows="3" placeholder="{esc(pc.p("web.weekly.trips_hint"))}">{esc(trips)}</textarea></div>'
+        f"<fieldset><legend>{pc.t('web.weekly.section.progress')}</legend>{''.join(rows)}</fieldset>"
+        f'<div class="field"><label for="work">{pc.t("web.weekly.section.work")}</label>'
+        f'<textarea id="work" name="work" rows="3" placeholder="{esc(pc.p("web.weekly.work_hint"))}">{esc(work)}</textarea></div>'
+        f'<button type="submit" class="primary" id="submit">{pc.t("web.weekly.submit")}</button></form>'
+    )

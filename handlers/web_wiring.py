@@ -1,0 +1,59 @@
+"""Building the web app into the Telegram application, and serving it in polling mode.
+
+Kept apart from :mod:`bot.app` so that the composition root stays short: it calls
+:func:`build_web` once, and :func:`serve_web` when polling (the webhook server mounts
+the same routes on its own port).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.services import scoring
+from handlers.web import Runtime, WebApp
+
+log = logging.getLogger(__name__)
+
+
+def build_web(app: Any, settings: Settings) -> WebApp | None:
+    """The web app when ``LEADBOT_WEB_URL`` is set, on the application's own services."""
+    token = app.bot.token
+    if not settings.web_url or not (settings.web_secret_value() or token):
+        return None
+    runtime = Runtime(
+        setup=lambda: scoring.setup_for(settings),
+        weekly=lambda: app.weekly.cfg,
+        after_submit=getattr(app, "web_after_submit", None),
+        after_decision=getattr(app, "web_after_decision", None),
+    )
+    return WebApp(app.services, runtime, token)
+
+
+async def serve_web(app: Any, host: str, port: int) -> web.AppRunner:
+    """Polling mode: the web app, ``/healthz`` and ``/metrics`` on ``LEADBOT_WEB_PORT``."""
+    server = app.web.web_application()
+
+    async def healthz(request: web.Request) -> web.Response:
+        report = await app.health.run()
+        return web.Response(
+            status=report.status,
+            text=json.dumps(report.body, default=str),
+            content_type="application/json",
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        body, content_type = await app.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    server.router.add_get("/healthz", healthz)
+    server.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("web app on %s:%s (%s/app/)", host, port, app.services.settings.web_url)
+    return runner

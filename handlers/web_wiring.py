@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
-from bot.services import scoring
 from handlers.web import Runtime, WebApp
 
 log = logging.getLogger(__name__)
@@ -26,10 +25,9 @@ def build_web(app: Any, settings: Settings) -> WebApp | None:
     if not settings.web_url or not (settings.web_secret_value() or token):
         return None
     runtime = Runtime(
-        setup=lambda: scoring.setup_for(settings),
+        setup=lambda: app.services.scoring,
         weekly=lambda: app.weekly.cfg,
-        after_submit=getattr(app, "web_after_submit", None),
-        after_decision=getattr(app, "web_after_decision", None),
+        deliver=lambda: app.weekly.outbox.drain(),
     )
     return WebApp(app.services, runtime, token)
 

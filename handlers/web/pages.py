@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -23,10 +23,9 @@ class Runtime:
 
     setup: Callable[[], ScoringSetup]
     weekly: Callable[[], WeeklyConfig]
-    # Telling other people (the heads after a submit, the submitter after a decision):
-    # the notifier, wired by the composition root; the page's own reply is the page.
-    after_submit: Callable[[Any, str], Awaitable[None]] | None = None
-    after_decision: Callable[[Any, str], Awaitable[None]] | None = None
+    # Notices to other people are planned in the page's transaction (handlers/web/notices.py);
+    # this sends what is due at once (the scheduler's next tick would too).
+    deliver: Callable[[], Awaitable[object]] | None = None
 
 
 def page(ctx: PageContext, name: str, title: str, body: str) -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.services import ServiceError, Services
 from bot.services import weekly as wk
+from handlers.web import notices
 from handlers.web.html import PageContext, esc
 from handlers.web.pages import Runtime, html_response, page
 from storage import weekly_repo
@@ -71,11 +72,12 @@ class WeeklyView:
                 result = await wk.submit(
                     session, now, cfg, ctx.actor, form.draft_id, form.rev, self.services.settings
                 )
+                await notices.ask_heads(session, result, now, self.services.settings.locale)
         except ServiceError as err:
             notice = f'<p class="err show">{ctx.page.t(err.code, **err.params)}</p>'
             return await self.page(request, ctx, notice, status=400)
-        if self.runtime.after_submit is not None:
-            await self.runtime.after_submit(result, ctx.actor.locale)
+        if self.runtime.deliver is not None:  # planned and committed: send what is due now
+            await self.runtime.deliver()
         key = (
             "web.weekly.submitted_waiting"
             if result.status == "submitted"
@@ -103,8 +105,11 @@ class WeeklyView:
                 confirm=confirm,
                 reason=None if confirm else str(data.get("reason", "")),
             )
-        if self.runtime.after_decision is not None:
-            await self.runtime.after_decision(decision, ctx.actor.locale)
+            await notices.tell_submitter(
+                session, decision, self.services.clock.now(), self.services.settings.locale
+            )
+        if self.runtime.deliver is not None:
+            await self.runtime.deliver()
         key = "web.weekly.confirmed" if confirm else "web.weekly.returned"
         notice = f'<p class="ok" id="decided">{ctx.page.t(key, number=decision.number, unit=decision.unit_name)}</p>'
         return await self.page(request, ctx, notice)

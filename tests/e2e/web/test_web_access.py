@@ -206,3 +206,38 @@ async def test_the_webhook_server_serves_the_web_app_on_its_port(
     finally:
         await server.stop()
         await api.stop()
+
+
+def _sent_to(web: WebHarness, chat_id: int) -> list[str]:
+    return [
+        str(c.params.get("text"))
+        for c in web.h.api.calls_of("sendMessage")
+        if c.ok and c.params.get("chat_id") == chat_id
+    ]
+
+
+async def test_a_weekly_submitted_on_the_web_asks_the_head_who_confirms_on_the_web(
+    web: WebHarness,
+) -> None:
+    head = 1201  # 赵主任, head of 招商引资部
+    async with await web.client(ZHANG) as c:
+        async with c.get("/app/weekly") as r:
+            csrf = _csrf(await r.text())
+        form = {"csrf": csrf, "trips": "", "work": "走访企业3家"}
+        async with c.post("/app/weekly", data=form) as r:
+            assert r.status == 200 and "已请 赵主任 确认" in await r.text()
+    asked = _sent_to(web, head)
+    assert len(asked) == 1 and "等待您确认" in asked[0]
+    async with await web.client(head) as c:
+        async with c.get("/app/weekly") as r:
+            page = await r.text()
+            assert 'id="review"' in page and "走访企业3家" in page
+            version = page.split('name="version" value="', 1)[1].split('"', 1)[0]
+            csrf = _csrf(page)
+        data = {"csrf": csrf, "version": version, "action": "confirm"}
+        async with c.post("/app/weekly/decide", data=data) as r:
+            assert r.status == 200 and "已确认" in await r.text()
+        async with c.post("/app/weekly/decide", data=data) as r:  # pressed twice: refused
+            assert r.status == 400
+    told = _sent_to(web, ZHANG)
+    assert len(told) == 1 and "赵主任" in told[0]

@@ -43,6 +43,7 @@ __all__ = [
 MAX_USERS_PER_BATCH = 20
 MAX_BUTTONS = 5  # sampleActionCard (1), sampleActionCard2..5 (2..5 vertical buttons)
 DEFAULT_RATE_LIMIT_WAIT = 2.0
+APP_QPS = 15.0  # under the ~20 calls a second an app's send API takes (a guess, see the stand-in)
 
 
 class DingTalkError(Exception):
@@ -151,8 +152,14 @@ class OpenApiClient:
         pacer: GroupPacer | None = None,
         timeout: float = 15.0,
         rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT,
+        app_qps: float = APP_QPS,
     ) -> None:
         self.rate_limit_wait = rate_limit_wait
+        # An app's send APIs are flow-controlled per second (Forbidden.AccessDenied.QpsLimit…):
+        # calls are spaced so a burst (a card with more choices, a fan-out) stays under it.
+        self._spacing = 1.0 / app_qps if app_qps > 0 else 0.0
+        self._next_call = 0.0
+        self._pace_lock = asyncio.Lock()
         self.base_url = base_url.rstrip("/")
         self.client_id, self.client_secret, self.robot_code = client_id, client_secret, robot_code
         self.refresh_margin = refresh_margin
@@ -206,7 +213,18 @@ class OpenApiClient:
             raise classify(status, answer if isinstance(answer, dict) else {}, self.rate_limit_wait)
         return answer if isinstance(answer, dict) else {}
 
+    async def _paced(self) -> None:
+        if not self._spacing:
+            return
+        async with self._pace_lock:
+            now = time.monotonic()
+            wait = self._next_call - now
+            self._next_call = max(now, self._next_call) + self._spacing
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def _authorized(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        await self._paced()
         try:
             return await self._post(path, body, await self.access_token())
         except PermanentError as exc:

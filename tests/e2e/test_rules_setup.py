@@ -170,7 +170,6 @@ async def test_kaihua_board_lists_the_units_put_on_the_blacklist(sqlite_db: Data
 
 @pytest.fixture
 async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
-    before = scoring._current
     h = Harness(sqlite_db, ManualClock(T_MARCH), make_settings(sqlite_db.url, rules_file="kaihua"))
     await h.start()
     try:
@@ -178,7 +177,6 @@ async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.close()
-        scoring._current = before
 
 
 async def live_rules(h: Harness) -> list[tuple[str, Decimal, datetime]]:

@@ -79,7 +79,7 @@ async def test_the_export_shows_words_and_amounts_with_thousands_separators(
         lead = (await report_lead(s, T0, liaison, draft, SETTINGS)).lead_id
     async with sqlite_db.session() as s:
         leader = await resolve_actor(s, SETTINGS, 1001, "", None)
-        await lead_updates.verify_lead(s, T0, leader, lead)
+        await lead_updates.verify_lead(s, T0, leader, lead, setup=setup)
         s.add(
             LedgerEntry(
                 unit_id=1,

@@ -51,10 +51,10 @@ def test_threshold_sources_name_the_rule_and_the_period() -> None:
 
     assert (
         source_label("threshold:base_info_quarterly:2026-Q4", {}, title)
-        == "基础分(1) · 2026年第4季度"
+        == "每季度报送线索满 2 条 · 2026年第4季度"
     )
     assert source_label("threshold:base_info_quarterly:2026-Q4#2", {}, title) == (
-        "基础分(1) · 2026年第4季度 · 第 2 次"
+        "每季度报送线索满 2 条 · 2026年第4季度 · 第 2 次"
     )
     assert source_label("lead:12:overdue:签约", {}) == "L0012 签约节点超期"
     assert source_label("funds:12:2026-11", {}) == "L0012 到位资金 2026年11月"
@@ -96,7 +96,7 @@ async def test_the_export_shows_words_and_amounts_with_thousands_separators(
         data = await export.collect(s, setup, T0, "year", "2026")
     book = openpyxl.load_workbook(io.BytesIO(build_workbook(data)))
     sources = [row[5] for row in book["计分明细"].iter_rows(min_row=2, values_only=True)]
-    assert sources == ["基础分(1) · 2026年第4季度"]
+    assert sources == ["每季度报送线索满 2 条 · 2026年第4季度"]
     leads = book["线索台账"]
     assert leads["E1"].value == "计划投资额(万元)"
     amount = next(r[4] for r in leads.iter_rows(min_row=2) if r[1].value == "年产10万吨新材料项目")

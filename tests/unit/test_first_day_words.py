@@ -51,10 +51,10 @@ def test_threshold_sources_name_the_rule_and_the_period() -> None:
 
     assert (
         source_label("threshold:base_info_quarterly:2026-Q4", {}, title)
-        == "每季度报送线索满 2 条 · 2026年第4季度"
+        == "基础分(1) · 2026年第4季度"
     )
     assert source_label("threshold:base_info_quarterly:2026-Q4#2", {}, title) == (
-        "每季度报送线索满 2 条 · 2026年第4季度 · 第 2 次"
+        "基础分(1) · 2026年第4季度 · 第 2 次"
     )
     assert source_label("lead:12:overdue:签约", {}) == "L0012 签约节点超期"
     assert source_label("funds:12:2026-11", {}) == "L0012 到位资金 2026年11月"

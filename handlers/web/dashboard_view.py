@@ -120,7 +120,7 @@ class DashboardView:
 def _switcher(pc: PageContext, table: RankTable, categories: list[str]) -> str:
     cat = f"&category={esc(table.category)}" if table.category else ""
     kinds = "".join(
-        f'<a class="pill{" on" if k == table.kind else ""}" href="/app/dashboard?kind={k}{cat}">{pc.t("rank.button." + k)}</a>'
+        f'<a class="pill{" on" if k == table.kind else ""}" href="/app/dashboard?kind={k}{cat}">{pc.t(f"rank.button.{k}")}</a>'
         for k in KINDS
     )
     cats = "".join(

@@ -50,7 +50,7 @@ def layout(ctx: PageContext, page: str, title: str, body: str, *, script: bool =
     lang = "zh-CN" if ctx.locale.startswith("zh") else "en"
     tabs = join(
         f'<a href="/app/{name}" class="tab{" on" if name == page else ""}">'
-        f"{ctx.t('web.tab.' + name)}</a>"
+        f"{ctx.t(f'web.tab.{name}')}</a>"
         for name in PAGES
         if name != "dashboard" or ctx.leader
     )

@@ -206,7 +206,7 @@ def _card_html(pc: PageContext, found: LibraryCard, zone: Any) -> str:
     if found.history:
         lines = "".join(
             f"<li><time>{h.at.astimezone(zone).strftime('%m-%d %H:%M')}</time> "
-            f"{pc.t('web.history.' + h.kind) if h.kind in _HISTORY_KINDS else esc(h.kind)} "
+            f"{pc.t(f'web.history.{h.kind}') if h.kind in _HISTORY_KINDS else esc(h.kind)} "
             f"{esc(h.from_value or '')}{' → ' if h.from_value else ''}{esc(h.to_value or '')}"
             f"{' · ' + esc(h.note) if h.note else ''}</li>"
             for h in found.history

@@ -107,7 +107,7 @@ def text_input(
     return f'<input type="text" id="{name}" name="{name}" value="{esc(value)}"{extra} {attrs}>'
 
 
-def select(
+def select_box(
     name: str,
     options: Iterable[str],
     selected: str = "",

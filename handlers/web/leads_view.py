@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.amounts import format_wan_human
 from bot.services import Services, library
 from bot.services.library import LibraryCard, LibraryPage, LibraryQuery
-from handlers.web.html import PageContext, esc, select
+from handlers.web.html import PageContext, esc, select_box
 from handlers.web.pages import Runtime, html_response, page
 
 if TYPE_CHECKING:
@@ -125,9 +125,9 @@ def _filters(pc: PageContext, q: LibraryQuery, found: LibraryPage) -> str:
         '<form method="get" action="/app/leads" class="card filters" id="filters">'
         f'<input type="search" name="q" id="q" value="{esc(q.words)}" placeholder="{esc(pc.p("web.leads.search"))}" aria-label="{esc(pc.p("web.leads.search"))}">'
         '<div class="row">'
-        f"<label>{pc.t('web.leads.stage')}{select('stage', found.stages, q.stage or '', empty=pc.p('web.leads.any'))}</label>"
+        f"<label>{pc.t('web.leads.stage')}{select_box('stage', found.stages, q.stage or '', empty=pc.p('web.leads.any'))}</label>"
         f'<label>{pc.t("web.leads.unit")}<select name="unit" id="unit"><option value="">{pc.t("web.leads.any")}</option>{units}</select></label>'
-        f"<label>{pc.t('web.leads.industry')}{select('industry', found.industries, q.industry or '', empty=pc.p('web.leads.any'))}</label>"
+        f"<label>{pc.t('web.leads.industry')}{select_box('industry', found.industries, q.industry or '', empty=pc.p('web.leads.any'))}</label>"
         f'<label>{pc.t("web.leads.period")}<input type="text" name="period" id="period" value="{esc(q.period or "")}" placeholder="2026-11 / 2026-Q4"></label>'
         f'</div><button type="submit">{pc.t("web.leads.apply")}</button></form>'
     )

@@ -24,7 +24,7 @@ from handlers.web.html import (
     checkboxes,
     esc,
     field_row,
-    select,
+    select_box,
     text_input,
 )
 from handlers.web.pages import html_response, page
@@ -102,7 +102,7 @@ class ReportView:
         if step.kind is Kind.CHOICE:
             options = await self._options(fc, step, draft)
             default = options[0] if name == "stage" and options else ""
-            control = select(
+            control = select_box(
                 name, options, value or default, required=required, empty=pc.p("web.report.pick")
             )
         elif step.kind is Kind.MULTI:

@@ -10,7 +10,8 @@ injected clock) and "one form at a time" (one draft row per person) live here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,18 +72,41 @@ class FormEngine:
 
     # --- public API ------------------------------------------------------------------
 
-    async def start(self, ctx: FormContext, name: str) -> Outcome:
-        """Open ``name`` for ``ctx.person``; any form they had open is dropped."""
+    async def start(
+        self, ctx: FormContext, name: str, args: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Open ``name`` for ``ctx.person``; any form they had open is dropped (a
+        ``stacks`` form keeps it, to give it back). ``args`` (JSON: the lead, the
+        field) go into ``draft.scratch`` for ``begin``; the first question is the
+        first step whose ``when`` holds once ``begin`` has run."""
         form = self.forms[name]
         draft = Draft(form=name, step=form.steps[0].name, touched=ctx.now.isoformat())
+        draft.scratch.update(args or {})
+        if form.nonce:
+            draft.scratch[NONCE] = secrets.token_hex(3)
         if form.begin is not None:
             refusal = await form.begin(ctx, draft)
             if refusal is not None:
                 return Outcome(Status.CLOSED, said=(refusal,))
+        if form.stacks:
+            under = await self._under(ctx)
+            if under is not None:
+                draft.scratch[UNDER] = under
+        first = next((s for s in form.steps if s.when is None or s.when(draft)), form.steps[0])
         intro = form.intro(ctx) if form.intro else None
-        view = self._ask(ctx, form, draft, form.steps[0], [intro] if intro else [])
+        view = self._ask(ctx, form, draft, first, [intro] if intro else [])
         await store.replace(ctx.session, ctx.person, draft, ctx.now)
         return Outcome(Status.SHOWN, view)
+
+    async def leave(self, ctx: FormContext) -> bool:
+        """Another command while a ``stacks`` form waits: close it without a word (the
+        form it was opened over comes back). False when the open form does not stack."""
+        stored = await store.load(ctx.session, ctx.person)
+        form = self.forms.get(stored.draft.form) if stored else None
+        if stored is None or form is None or not form.stacks:
+            return False
+        await self._close(ctx, stored.draft)
+        return True
 
     async def active(self, ctx: FormContext) -> str | None:
         """The name of the form this person has open (expired or not), if any."""
@@ -140,11 +164,16 @@ class FormEngine:
         async def go(form: Form, draft: Draft) -> Outcome:
             if form.name != value.form:
                 return Outcome(Status.STALE)
-            if isinstance(value, Choose):
-                return await self._choose(ctx, form, draft, value)
-            if isinstance(value, Act):
-                return await self._act(ctx, form, draft, value.action)
-            return self._edit(ctx, form, draft, value.step)
+            pressed: Choose | Act | Edit | None = value
+            if form.nonce:  # a button of an earlier draft of this form is stale
+                pressed = _unsealed(draft, value)
+            if pressed is None:
+                return Outcome(Status.STALE)
+            if isinstance(pressed, Choose):
+                return await self._choose(ctx, form, draft, pressed)
+            if isinstance(pressed, Act):
+                return await self._act(ctx, form, draft, pressed.action)
+            return self._edit(ctx, form, draft, pressed.step)
 
         return await self._with_draft(ctx, go, touch_on_stale=False)
 
@@ -152,7 +181,7 @@ class FormEngine:
         stored = await store.load(ctx.session, ctx.person)
         if stored is None:
             return Outcome(Status.NONE)
-        await store.drop(ctx.session, ctx.person)
+        await self._close(ctx, stored.draft)
         form = self.forms.get(stored.draft.form)
         return Outcome(Status.CLOSED, said=(form.text("cancelled"),) if form else ())
 
@@ -203,11 +232,35 @@ class FormEngine:
         if outcome.status is Status.STALE and not touch_on_stale:
             return outcome
         if outcome.status is Status.CLOSED:
-            await store.drop(ctx.session, ctx.person)
+            await self._close(ctx, draft)
         else:
             draft.touched = ctx.now.isoformat()
             await store.write(ctx.session, ctx.person, draft, ctx.now, version)
         return outcome
+
+    async def _under(self, ctx: FormContext) -> dict[str, Any] | None:
+        """The live draft a ``stacks`` form is opened over (JSON), to give back later."""
+        stored = await store.load(ctx.session, ctx.person)
+        if stored is None or stored.draft.form not in self.forms:
+            return None
+        if ctx.now - stored.touched_at > self.timeout:
+            return None
+        if self.forms[stored.draft.form].stacks:  # a prompt over a prompt: keep the one below
+            under = stored.draft.scratch.get(UNDER)
+            return dict(under) if isinstance(under, dict) else None
+        return stored.draft.to_json()
+
+    async def _close(self, ctx: FormContext, draft: Draft) -> None:
+        """The form ended: its draft goes; the form it was opened over comes back."""
+        await store.drop(ctx.session, ctx.person)
+        under = draft.scratch.get(UNDER)
+        if isinstance(under, dict):
+            try:
+                below = Draft.from_json(under)
+            except (KeyError, TypeError, ValueError):
+                return
+            below.touched = ctx.now.isoformat()
+            await store.replace(ctx.session, ctx.person, below, ctx.now)
 
     # --- answering -----------------------------------------------------------------------
 
@@ -261,6 +314,15 @@ class FormEngine:
         nxt = self._next(form, draft, step)
         if nxt is not None and (nxt.follows or not draft.editing):
             return Outcome(Status.SHOWN, self._ask(ctx, form, draft, nxt, notes))
+        if not form.confirm:  # no summary: save now; an error asks this question again
+            try:
+                said = await form.save(ctx, draft)
+            except ServiceError as err:
+                return Outcome(
+                    Status.SHOWN,
+                    self._ask(ctx, form, draft, step, [*notes, Msg(err.code, err.params)]),
+                )
+            return Outcome(Status.CLOSED, said=(*notes, *said))
         draft.editing = False
         return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
 
@@ -272,6 +334,8 @@ class FormEngine:
         return None
 
     async def _act(self, ctx: FormContext, form: Form, draft: Draft, action: str) -> Outcome:
+        if action == "cancel" and form.cancel_button:  # the button under every question
+            return Outcome(Status.CLOSED, said=(form.text("cancelled"),))
         if action not in ACTIONS or draft.step not in (SUMMARY, PICK):
             return Outcome(Status.STALE)
         if action == "cancel":
@@ -352,8 +416,12 @@ class FormEngine:
             tail.append(Button(form.text("done"), Choose(form.name, step.name, DONE)))
         if step.optional:
             tail.append(Button(form.text("skip"), Choose(form.name, step.name, SKIP)))
+        if form.cancel_button:
+            tail.append(Button(form.text("cancel"), Act(form.name, "cancel")))
         if tail:
             rows.append(tuple(tail))
+        if form.nonce:
+            rows = [tuple(_sealed(draft, b) for b in row) for row in rows]
         accepts = {"text"} if step.kind in (Kind.TEXT, Kind.CHOICE) else set()
         if step.kind is Kind.FILES:
             accepts.add("file")
@@ -394,6 +462,38 @@ class FormEngine:
         rows: list[tuple[Button, ...]],
     ) -> StepView:
         return StepView(form.name, step, tuple(notes), tuple(lines), tuple(rows), frozenset())
+
+
+NONCE, UNDER = "_nonce", "_under"  # scratch keys of the engine's own (``Form.nonce``, ``.stacks``)
+
+
+def _sealed(draft: Draft, button: Button) -> Button:
+    """The button's key (or action) with the draft's nonce: ``3.a1b2c3``."""
+    nonce = str(draft.scratch.get(NONCE, ""))
+    value = button.value
+    if isinstance(value, Choose):
+        return Button(button.label, Choose(value.form, value.step, f"{value.key}.{nonce}"))
+    if isinstance(value, Act):
+        return Button(button.label, Act(value.form, f"{value.action}.{nonce}"))
+    return Button(button.label, Edit(value.form, f"{value.step}.{nonce}"))
+
+
+def _unsealed(draft: Draft, value: Choose | Act | Edit) -> Choose | Act | Edit | None:
+    """The button's plain value, or None when it carries another draft's nonce."""
+    nonce = str(draft.scratch.get(NONCE, ""))
+    part = (
+        value.key
+        if isinstance(value, Choose)
+        else (value.action if isinstance(value, Act) else value.step)
+    )
+    bare, dot, seal = part.rpartition(".")
+    if not dot or not nonce or seal != nonce:
+        return None
+    if isinstance(value, Choose):
+        return Choose(value.form, value.step, bare)
+    if isinstance(value, Act):
+        return Act(value.form, bare)
+    return Edit(value.form, bare)
 
 
 def _rows(buttons: list[Button], columns: int) -> list[tuple[Button, ...]]:

@@ -103,6 +103,7 @@ class FormContext:
     person: str  # "tg:1101" -- the draft's owner, channel-qualified
     now: datetime
     locale: str
+    key: str = ""  # the update being handled: a notice a save plans is keyed by it (once)
 
     @property
     def settings(self) -> Any:
@@ -180,9 +181,16 @@ class Form:
     ``.field.<step>``, ``.save``, ``.edit``, ``.cancel``, ``.pick_field``,
     ``.missing``, ``.pick_button``, ``.send_file``, ``.text_expected``,
     ``.too_many_files``, ``.file_added``, ``.expired``, ``.cancelled``, ``.none``).
-    ``begin`` may refuse (return the refusal), fill the draft, or return an intro
-    note; ``save`` performs the service call and returns what to say; a
+    ``begin`` may refuse (return the refusal), fill the draft (the start
+    arguments are in ``draft.scratch``), or return an intro note; ``save`` performs the service call and returns what to say; a
     :class:`bot.services.ServiceError` it raises is shown above the summary.
+
+    ``confirm=False`` skips the summary: the form saves after its last answer, and
+    a ``ServiceError`` raised by ``save`` asks that question again below the error
+    (what ``save`` returns ends the form, so a refusal that typing cannot fix is
+    returned, not raised). ``stacks=True`` keeps the form it was opened over (a
+    lead prompt during /report) and gives it back when it closes; another command
+    leaves it (:meth:`bot.forms.engine.FormEngine.leave`).
     """
 
     name: str
@@ -194,6 +202,11 @@ class Form:
     summary_extra: Callable[[Draft], Sequence[Msg]] | None = None
     texts: str = ""
     intro: Callable[[FormContext], Msg | None] | None = None
+    # A one-question prompt (the lead prompts) sets the four below; /report keeps the defaults.
+    confirm: bool = True  # False: save right after the last answer, no summary
+    cancel_button: bool = False  # every question has a cancel button (``<texts>.cancel``)
+    nonce: bool = False  # buttons carry the draft's nonce: an earlier draft's button is stale
+    stacks: bool = False  # opened over another form: that one is kept and given back after
 
     @property
     def catalog(self) -> str:

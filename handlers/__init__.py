@@ -34,10 +34,12 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(
         weekly.handlers()
     )  # /weekly form (and /start weekly), confirmations, /status, /leave …
-    # A pending lead prompt (stage note, reason, new value) takes the next message first.
-    app.add_handlers(leads.prompt_handlers(), group=leads.PROMPT_GROUP)
-    # Then the form engine's forms (/report): a person's open form takes the next message.
-    app.add_handlers([EngineForms({"report": "report"})], group=FORMS_GROUP)
+    # The form engine's forms (/report, the lead prompts): a person's open form takes the
+    # next message; a closed lead review prompt tells the reviewer who heard the verdict.
+    app.add_handlers(
+        [EngineForms({"report": "report"}, after_close=leads.review_delivered)],
+        group=FORMS_GROUP,
+    )
     app.add_handlers(
         [
             *start.handlers(),

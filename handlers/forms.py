@@ -14,6 +14,7 @@ the others keep their drafts and wait until they are entered again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from bot import catalog
 from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
 from bot.forms.store import DraftConflict
 from bot.services.forms import close_idle_forms
+from handlers import notices
 from handlers.base import LeadbotContext, reply
 from storage import repo
 
@@ -148,7 +150,9 @@ class FormKit:
 
 # --- the form engine's Telegram adapter ----------------------------------------------------
 
-GROUP = -1  # after the lead prompts (handlers.leads.PROMPT_GROUP), before group 0
+GROUP = -1  # before group 0 (the lead prompts are engine forms too)
+
+AfterClose = Callable[[Update, LeadbotContext], Awaitable[None]]
 
 
 def person(user_id: int) -> str:
@@ -184,11 +188,15 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
     ``entries`` maps a command (``report``) to the form it opens; ``/start <form>``
     opens it too. When the person has no engine form open (or a ConversationHandler
     form has the floor), the update passes on to the later groups untouched.
+    Another command leaves a prompt (a ``stacks`` form) and passes on. When a form
+    closes, ``after_close`` may send the notices its save planned (keyed by the
+    update) and tell the sender what became of them (the lead review's count).
     """
 
-    def __init__(self, entries: dict[str, str]) -> None:
+    def __init__(self, entries: dict[str, str], after_close: AfterClose | None = None) -> None:
         super().__init__(self._handle)
         self.entries = entries
+        self.after_close = after_close
 
     def check_update(self, update: object) -> bool:
         if not isinstance(update, Update) or update.effective_user is None:
@@ -217,8 +225,12 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             if form is not None:
                 await self._start(update, context, engine, form)
                 raise ApplicationHandlerStop
-            if name != "cancel" or not self._has_floor(context, engine):
-                return  # any other command: the form waits
+            if not self._has_floor(context, engine):
+                return
+            if name != "cancel":  # any other command: a prompt is left, a form waits
+                if context.actor is not None:
+                    await self._run(context, lambda ctx: engine.leave(ctx))
+                return
             outcome = await self._run(context, lambda ctx: engine.cancel(ctx))
             if outcome.status is Status.NONE:
                 return
@@ -234,7 +246,8 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             )
             outcome = await self._run(context, lambda ctx: engine.file(ctx, ref))
         elif message.text is not None:
-            outcome = await self._run(context, lambda ctx: engine.text(ctx, text))
+            key = notices.key_of(update)
+            outcome = await self._run(context, lambda ctx: engine.text(ctx, text), key)
         else:
             outcome = await self._run(context, lambda ctx: engine.other(ctx))
         if outcome.status is Status.NONE:
@@ -280,7 +293,8 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             await query.answer(context.label("fallback.stale_button"), show_alert=True)
             return
         value = engine.codec.decode(query.data)
-        outcome = await self._run(context, lambda ctx: engine.press(ctx, value))
+        key = notices.key_of(update)
+        outcome = await self._run(context, lambda ctx: engine.press(ctx, value), key)
         if outcome.status in (Status.STALE, Status.NONE):
             await query.answer(context.label("fallback.stale_button"), show_alert=True)
             return
@@ -295,8 +309,9 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             await query.edit_message_reply_markup(None)  # a live button cannot be pressed twice
         await self._show(update, context, engine, outcome)
 
-    async def _run(self, context: LeadbotContext, call: Any) -> Outcome:
-        """One transaction: the draft is committed when this returns, before any reply."""
+    async def _run(self, context: LeadbotContext, call: Any, key: str = "") -> Outcome:
+        """One transaction: the draft is committed when this returns, before any reply.
+        ``key`` names the update, for the notices a save plans (once per update)."""
         actor = context.actor
         assert actor is not None
         for _attempt in range(2):
@@ -309,6 +324,7 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
                         person=person(actor.tg_user_id),
                         now=context.now(),
                         locale=context.locale,
+                        key=key,
                     )
                     outcome: Outcome = await call(ctx)
                 return outcome
@@ -326,6 +342,8 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         await reply(
             update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
         )
+        if outcome.status is Status.CLOSED and self.after_close is not None:
+            await self.after_close(update, context)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from bot.forms.callbacks import CODEC
 
-# --- leads (handlers/leads.py) ------------------------------------------------------------
+# --- leads (handlers/leads/) ------------------------------------------------------------
+# The buttons that open a lead prompt (StageChosen, RejectLead, EditField) are here; the
+# prompt's own buttons (skip, a choice, 完成, 清空, 取消) are the form engine's
+# (bot/forms/lead_prompts.py). The old lb:sk / lb:x / lb:ev / lb:ed / lb:ec prompt buttons
+# carried a user_data nonce and decode to STALE now.
 
 
 @dataclass(frozen=True)
@@ -70,32 +74,6 @@ class EditField:
     field: int  # index in lead_updates.FIELDS
 
 
-@dataclass(frozen=True)
-class PromptSkip:
-    nonce: str  # the pending prompt's: a button of an older prompt is stale
-
-
-@dataclass(frozen=True)
-class PromptCancel:
-    nonce: str
-
-
-@dataclass(frozen=True)
-class EditValue:
-    nonce: str
-    option: int
-
-
-@dataclass(frozen=True)
-class EditDone:
-    nonce: str
-
-
-@dataclass(frozen=True)
-class EditClear:
-    nonce: str
-
-
 for _prefix, _cls in {
     "lb:ls": LeadList,
     "lb:c": LeadCard,
@@ -107,11 +85,6 @@ for _prefix, _cls in {
     "lb:cf": ConfirmNode,
     "lb:em": EditMenu,
     "lb:ef": EditField,
-    "lb:sk": PromptSkip,
-    "lb:x": PromptCancel,
-    "lb:ev": EditValue,
-    "lb:ed": EditDone,
-    "lb:ec": EditClear,
 }.items():
     CODEC.register(_prefix, _cls)
 

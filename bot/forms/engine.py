@@ -271,7 +271,7 @@ class FormEngine:
                 if isinstance(option.label, str) and option.label == typed:
                     return option.value
             raise FieldError(f"{form.catalog}.pick_button")
-        if step.kind is Kind.MULTI:
+        if step.kind is Kind.MULTI and step.parse is None:  # with a parser: typed text too
             raise FieldError(f"{form.catalog}.pick_button")
         if step.kind is Kind.FILES:
             raise FieldError(f"{form.catalog}.send_file")

@@ -16,6 +16,7 @@ refusal ends the prompt with the refusal. docs/forms/lead_prompts.mmd draws them
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -65,6 +66,14 @@ def shown(field: str, value: Any, locale: str) -> str:
     if field == "tags":
         return "、".join(value)
     return str(value)
+
+
+_TAG_SPLIT = re.compile(r"[\s,，、;；/]+")  # as lead_updates.parse_value splits typed tags
+
+
+def _typed_tags(text: str, ctx: FormContext) -> list[str]:
+    """Tags typed instead of toggled (``上市公司、专精特新``); the service checks each."""
+    return [w for w in _TAG_SPLIT.split(text) if w]
 
 
 def _typed(text: str, ctx: FormContext) -> str:
@@ -368,6 +377,7 @@ def forms() -> list[Form]:
                 Step(
                     "tags",
                     Kind.MULTI,
+                    parse=_typed_tags,
                     choices=_options,
                     field=value,
                     optional=True,

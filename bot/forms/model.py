@@ -150,7 +150,7 @@ Asker = Callable[[FormContext, "Draft"], Sequence[Msg]]
 class Step:
     name: str
     kind: Kind = Kind.TEXT
-    parse: Parser | None = None
+    parse: Parser | None = None  # a MULTI step with one takes typed text as well as toggles
     choices: Choices | None = None
     optional: bool = False
     field: str = ""  # the draft value it fills; defaults to ``name``

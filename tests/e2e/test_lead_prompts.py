@@ -137,3 +137,15 @@ async def test_another_command_leaves_the_prompt(world_harness: Harness) -> None
     r = await h.send(LIAISON, code)  # the card, not a stage note
     assert "动力电池项目" in r.text and "已更新" not in r.text
     assert (await lead(h, code)).stage == "线索"
+
+
+async def test_tags_may_be_typed_as_well_as_ticked(world_harness: Harness) -> None:
+    h = world_harness
+    code = await add_lead(h)
+    await h.send(LIAISON, f"/edit {code}")
+    r = await h.press(LIAISON, "标签")
+    assert r.labels[-3:] == ["完成", "清空", "取消"]
+    r = await h.send(LIAISON, "上市公司、不存在的标签")
+    assert "不存在的标签" in r.text and "标签" in r.text  # the refusal, the question again
+    r = await h.send(LIAISON, "上市公司 专精特新")
+    assert "标签：— → 上市公司、专精特新" in r.text

@@ -95,10 +95,30 @@ def long_form() -> Form:
     )
 
 
+def tags_form() -> Form:
+    return Form(
+        name="tagsq",
+        prefix="x",
+        texts="report",
+        save=_save,
+        confirm=False,
+        begin=_begin,
+        steps=(
+            Step(
+                "value",
+                Kind.MULTI,
+                parse=lambda text, ctx: text.split("、"),
+                choices=_options,
+                optional=True,
+            ),
+        ),
+    )
+
+
 class World:
     def __init__(self, db: Database, clock: ManualClock) -> None:
         self.db, self.clock = db, clock
-        self.engine = FormEngine([prompt(), long_form()], timedelta(minutes=60))
+        self.engine = FormEngine([prompt(), long_form(), tags_form()], timedelta(minutes=60))
         self.services = SimpleNamespace(settings=SimpleNamespace())
         self.actor = Actor(tg_user_id=7, display_name="张三", locale="zh_CN")
 
@@ -208,3 +228,12 @@ async def test_an_expired_prompt_takes_its_form_with_it(world: World) -> None:
     async with world.ctx() as ctx:
         out = await e.text(ctx, "迟到")
     assert out.status is Status.EXPIRED and await world.stored() is None
+
+
+async def test_a_multi_select_with_a_parser_also_takes_typed_text(world: World) -> None:
+    async with world.ctx() as ctx:
+        await world.engine.start(ctx, "tagsq", args={"lead": 5})
+        out = await world.engine.press(ctx, Choose("tagsq", "value", "0"))
+        assert out.replace  # toggles still redraw
+        out = await world.engine.text(ctx, "新能源、新材料")
+    assert out.status is Status.CLOSED and SAVED == [{"lead": 5, "value": ["新能源", "新材料"]}]

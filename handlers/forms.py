@@ -229,7 +229,10 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
                 return
             if name != "cancel":  # any other command: a prompt is left, a form waits
                 if context.actor is not None:
-                    await self._run(context, lambda ctx: engine.leave(ctx))
+                    left = await self._run(context, lambda ctx: _left(engine, ctx))
+                    data = context.user_data
+                    if left.status is Status.CLOSED and data and data.get(FLOOR) in engine.forms:
+                        data.pop(FLOOR, None)  # the ConversationHandler forms may go on
                 return
             outcome = await self._run(context, lambda ctx: engine.cancel(ctx))
             if outcome.status is Status.NONE:
@@ -344,6 +347,11 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         )
         if outcome.status is Status.CLOSED and self.after_close is not None:
             await self.after_close(update, context)
+
+
+async def _left(engine: FormEngine, ctx: FormContext) -> Outcome:
+    """Leave a waiting prompt (CLOSED, silently) or let the form wait (NONE)."""
+    return Outcome(Status.CLOSED) if await engine.leave(ctx) else Outcome(Status.NONE)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

@@ -149,3 +149,18 @@ async def test_tags_may_be_typed_as_well_as_ticked(world_harness: Harness) -> No
     assert "不存在的标签" in r.text and "标签" in r.text  # the refusal, the question again
     r = await h.send(LIAISON, "上市公司 专精特新")
     assert "标签：— → 上市公司、专精特新" in r.text
+
+
+async def test_an_activity_form_left_open_goes_on_after_a_prompt(world_harness: Harness) -> None:
+    h = world_harness
+    caizheng = 1104  # 财政局's liaison
+    code = await add_lead(h, caizheng, "比亚迪股份有限公司")
+    await h.send(caizheng, "/activity")
+    await h.press(caizheng, "达成合作意向")
+    await h.press(caizheng, "今天")
+    await h.send(caizheng, f"/stage {code}")
+    await h.press(caizheng, "在谈")
+    r = await h.send(caizheng, "初步接洽")
+    assert "线索 → 在谈" in r.text and "备注：初步接洽" in r.text
+    r = await h.send(caizheng, "与上海某新能源企业达成合作意向")  # the activity form's answer
+    assert "关联的线索编号" in r.text or "请核对工作记录" in r.text, r.text

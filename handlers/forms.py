@@ -177,6 +177,22 @@ def markup_of(
     )
 
 
+def links_markup(outcome: Outcome, engine: FormEngine, locale: str) -> InlineKeyboardMarkup | None:
+    """The buttons under what a saved form said (``Outcome.links``), in one row."""
+    if not outcome.links:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label_text(link.label, locale), callback_data=engine.codec.encode(link.value)
+                )
+                for link in outcome.links
+            ]
+        ]
+    )
+
+
 def _command(text: str) -> tuple[str, str]:
     head, _, rest = text.partition(" ")
     return head[1:].split("@", 1)[0].lower(), rest.strip()
@@ -342,9 +358,10 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
         if ended and data is not None and data.get(FLOOR) in engine.forms:
             data.pop(FLOOR, None)
-        await reply(
-            update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
+        markup = markup_of(outcome.view, engine, context.locale) or links_markup(
+            outcome, engine, context.locale
         )
+        await reply(update, outcome.text(context.locale), markup)
         if outcome.status is Status.CLOSED and self.after_close is not None:
             await self.after_close(update, context)
 

@@ -34,6 +34,7 @@ from bot.forms.model import (
     Form,
     FormContext,
     Kind,
+    Link,
     Msg,
     Option,
     Outcome,
@@ -322,7 +323,7 @@ class FormEngine:
                     Status.SHOWN,
                     self._ask(ctx, form, draft, step, [*notes, Msg(err.code, err.params)]),
                 )
-            return Outcome(Status.CLOSED, said=(*notes, *said))
+            return Outcome(Status.CLOSED, said=(*notes, *said), links=self._links(ctx, form, draft))
         draft.editing = False
         return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
 
@@ -362,7 +363,10 @@ class FormEngine:
             return Outcome(
                 Status.SHOWN, self._summary(ctx, form, draft, [Msg(err.code, err.params)])
             )
-        return Outcome(Status.CLOSED, said=tuple(said))
+        return Outcome(Status.CLOSED, said=tuple(said), links=self._links(ctx, form, draft))
+
+    def _links(self, ctx: FormContext, form: Form, draft: Draft) -> tuple[Link, ...]:
+        return tuple(form.links(ctx, draft)) if form.links is not None else ()
 
     def _edit(self, ctx: FormContext, form: Form, draft: Draft, name: str) -> Outcome:
         step = form.step(name)

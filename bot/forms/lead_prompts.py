@@ -24,7 +24,8 @@ from typing import Any
 
 from bot import catalog
 from bot.amounts import format_wan_human
-from bot.forms.model import Draft, Form, FormContext, Kind, Msg, Option, Step
+from bot.forms.buttons import LeadCard
+from bot.forms.model import Draft, Form, FormContext, Kind, Link, Msg, Option, Step
 from bot.services import ServiceError, lead_notices, lead_updates
 
 STAGE, REJECT, EDIT = "lead_stage", "lead_reject", "lead_edit"
@@ -307,6 +308,11 @@ async def _save_edit(ctx: FormContext, draft: Draft) -> list[Msg]:
     ]
 
 
+def _card(ctx: FormContext, draft: Draft) -> list[Link]:
+    """查看线索 under the result, as the lead commands answer."""
+    return [Link(Msg("leads.button.view"), LeadCard(int(draft.scratch["lead"])))]
+
+
 def _kind(*kinds: str) -> Any:
     return lambda draft: draft.scratch.get("kind") in kinds
 
@@ -323,6 +329,7 @@ def _prompt(name: str, prefix: str, steps: tuple[Step, ...], begin: Any, save: A
         cancel_button=True,
         nonce=True,
         stacks=True,
+        links=_card,
     )
 
 

@@ -207,6 +207,7 @@ class Form:
     cancel_button: bool = False  # every question has a cancel button (``<texts>.cancel``)
     nonce: bool = False  # buttons carry the draft's nonce: an earlier draft's button is stale
     stacks: bool = False  # opened over another form: that one is kept and given back after
+    links: Callable[[FormContext, Draft], Sequence[Link]] | None = None  # under what save says
 
     @property
     def catalog(self) -> str:
@@ -269,6 +270,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A button under what a saved form says: a feature's own button value (the lead's
+    card, :class:`bot.forms.buttons.LeadCard`), encoded by the one codec."""
+
+    label: Label
+    value: Any
+
+
+@dataclass(frozen=True)
 class StepView:
     """One question (or the summary, or the field picker) as an adapter shows it.
 
@@ -308,6 +318,7 @@ class Outcome:
     view: StepView | None = None
     said: tuple[Msg, ...] = ()
     replace: bool = False  # redraw the message the button was on (multi-select toggles)
+    links: tuple[Link, ...] = ()  # CLOSED after a save: the form's ``links``
 
     def text(self, locale: str) -> Html:
         if self.view is not None:

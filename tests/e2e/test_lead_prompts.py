@@ -40,6 +40,7 @@ async def test_a_stage_note_typed_after_a_restart_lands(world_harness: Harness) 
     await h.restart()
     r = await h.send(LIAISON, "重启后补的备注")
     assert "线索 → 签约" in r.text and "备注：重启后补的备注" in r.text
+    assert r.labels == ["查看线索"]  # as /stage L0001 签约 … answers
     assert (await lead(h, code)).stage == "签约" and await draft_of(h, LIAISON) is None
     [event] = await events(h, code, "stage")
     assert event.note == "重启后补的备注"

@@ -23,11 +23,13 @@ from bot.forms import (
     FormContext,
     FormEngine,
     Kind,
+    Link,
     Msg,
     Option,
     Status,
     Step,
 )
+from bot.forms.buttons import LeadCard
 from bot.services import ServiceError
 from bot.services.access import Actor
 from storage.db import Database
@@ -71,6 +73,7 @@ def prompt() -> Form:
         cancel_button=True,
         nonce=True,
         stacks=True,
+        links=_link,
         steps=(
             Step("text", parse=_line, field="value", when=lambda d: d.scratch["kind"] == "text"),
             Step(
@@ -83,6 +86,10 @@ def prompt() -> Form:
             ),
         ),
     )
+
+
+def _link(ctx: FormContext, draft: Draft) -> list[Link]:
+    return [Link("查看", LeadCard(int(draft.scratch["lead"])))]
 
 
 def long_form() -> Form:
@@ -155,6 +162,7 @@ async def test_without_confirm_the_last_answer_saves_at_once(world: World) -> No
         await world.engine.start(ctx, "quick", args={"lead": 3, "field": "project"})
         out = await world.engine.text(ctx, "新项目")
     assert out.status is Status.CLOSED and out.said[0].key == "report.saved"
+    assert out.links == (Link("查看", LeadCard(3)),)  # the form's links under what it says
     assert SAVED == [{"lead": 3, "value": "新项目"}] and await world.stored() is None
 
 

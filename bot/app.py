@@ -24,7 +24,7 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot import digest_text, isolated, logging_setup
+from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.forms import FormEngine
@@ -110,7 +110,7 @@ class LeadbotApplication(Application):
         """In the background at start: the render worker's process (the near-match index
         warms itself, see ``initialize``)."""
         try:
-            await isolated.warm()
+            await self.services.workers.warm()
         except Exception:  # the first real use retries; never fatal
             log.warning("warm-up at start failed", exc_info=True)
 
@@ -121,7 +121,7 @@ class LeadbotApplication(Application):
         warm = getattr(self, "_warm_up", None)
         if warm is not None and not warm.done():
             warm.cancel()
-        isolated.shutdown()
+        self.services.workers.shutdown()
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None

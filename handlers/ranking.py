@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import catalog, isolated
+from bot import catalog
 from bot.board import Bar, render_png
 from bot.catalog import Html
 from bot.forms.buttons import RankButton
@@ -328,7 +328,9 @@ async def board_cmd(update: Update, context: LeadbotContext) -> None:
         return
     chat = update.effective_chat
     assert chat is not None
-    png = await isolated.run(board_picture, context.locale, board)  # matplotlib: not in our memory
+    png = await context.services.workers.run(
+        board_picture, context.locale, board
+    )  # matplotlib: not in our memory
     await chat.send_photo(
         png,
         caption=catalog.plain(

@@ -209,8 +209,8 @@ async def op_board(db: Database) -> dict[str, float]:
     from bot import isolated
 
     workers = isolated.Workers()
+    from bot.board import board_picture
     from bot.services import ranking
-    from handlers.ranking import board_picture
 
     setup = scoring.setup_for(settings())
     await workers.warm()

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PRELOAD = ["bot.board", "bot.export", "bot.digest_xlsx", "handlers.ranking"]
+PRELOAD = ["bot.board", "bot.export", "bot.digest_xlsx", "bot.rules.describe"]
 PARENT_POLL_SECONDS = 1.0  # how often a worker without pidfd support looks for its bot
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.services import maintenance, scoring, stage_nodes
+from scheduler import board as board_jobs
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.reminders import EVERY_TICK
@@ -31,7 +32,7 @@ INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries a
 
 def register(app: LeadbotApplication) -> None:
     """Add every job to ``app.jobs``; ``app.weekly`` and ``app.digests`` are already built."""
-    from handlers import activity, ranking
+    from handlers import activity
     from handlers.forms import sweep_engine_forms
 
     jobs, services = app.jobs, app.services
@@ -62,7 +63,9 @@ def register(app: LeadbotApplication) -> None:
         timedelta(hours=1),
         functools.partial(stage_nodes.refresh_fallen_due, services.db, setup),
     )
-    jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
+    jobs.add(
+        "monthly-board", timedelta(minutes=10), functools.partial(board_jobs.monthly_board, app)
+    )
     jobs.add("scoring-rules-check", timedelta(hours=24), rules_check)
     # The weekly cycle: calendar coverage, closing periods, planning reminders, the outbox.
     weekly = app.weekly.jobs

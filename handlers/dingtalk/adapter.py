@@ -29,6 +29,7 @@ from bot.commands import for_role
 from bot.config import Settings
 from bot.forms import FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
+from bot.rank_text import render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
@@ -322,11 +323,7 @@ class DingTalkAdapter:
     async def _ranking(
         self, session: Any, now: datetime, actor: Actor, name: str, args: str
     ) -> Reply:
-        """/rank and /score: the same services, and Telegram's catalog-only renderers (they
-        read ``locale``, ``t`` and ``services`` from the context they are given)."""
-        from handlers.ranking import render_rank, render_score
-
-        view = _RenderContext(actor.locale, self.settings)
+        """/rank and /score: the same services and the same words (bot/rank_text.py)."""
         setup = scoring.setup_for(self.settings)
         try:
             if name == "rank":
@@ -335,7 +332,7 @@ class DingTalkAdapter:
                 table = await ranking.rank(
                     session, setup, now, query.kind, query.category, query.key
                 )
-                return Reply(render_rank(view, table))  # type: ignore[arg-type]
+                return Reply(render_rank(actor.locale, table))
             words = args.split()
             kind = "year"
             if words and words[-1].lower() in ranking.PERIOD_WORDS:
@@ -343,7 +340,7 @@ class DingTalkAdapter:
             score = await ranking.unit_score(
                 session, setup, now, actor, " ".join(words) or None, kind
             )
-            return Reply(render_score(view, score))  # type: ignore[arg-type]
+            return Reply(render_score(actor.locale, self.settings.zone, score))
         except ServiceError as err:
             return Reply(catalog.t(err.code, actor.locale, **err.params))
 
@@ -430,24 +427,6 @@ class DingTalkAdapter:
             if result is not None and result.invalid:
                 return result
         return result
-
-
-@dataclass(frozen=True)
-class _RenderContext:
-    """What the catalog-only renderers read from a context: locale, t, label, services."""
-
-    locale: str
-    settings: Settings
-
-    @property
-    def services(self) -> Any:
-        return self
-
-    def t(self, key: str, /, **values: Any) -> Html:
-        return catalog.t(key, self.locale, **values)
-
-    def label(self, key: str, /, **values: Any) -> str:
-        return catalog.plain(key, self.locale, **values)
 
 
 def _buttons(pairs: Any) -> list[Button]:

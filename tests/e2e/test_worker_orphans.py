@@ -8,6 +8,7 @@ watches the bot's process (bot/isolated.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -84,7 +85,5 @@ def test_workers_exit_when_the_bot_is_killed(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         for pid in _marked(marker):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

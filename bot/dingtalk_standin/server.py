@@ -275,6 +275,10 @@ class DingTalkStandIn:
         """Drop the next ``count`` ACKs, so DingTalk redelivers those frames."""
         self._on_loop(setattr, self.gateway, "ignore_acks", self.gateway.ignore_acks + count)
 
+    def redeliver_unacked(self) -> int:
+        """Redeliver every frame whose ACK has not arrived, now; how many were sent."""
+        return self._call(self.gateway.redeliver_now())
+
     def disconnect(self) -> None:
         self._call(self.gateway.disconnect())
 

@@ -118,6 +118,8 @@ class LeadbotApplication(Application):
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
+        if self.web is not None:
+            await self.web.close()
         warm = getattr(self, "_warm_up", None)
         if warm is not None and not warm.done():
             warm.cancel()

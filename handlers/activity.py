@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.catalog import Html
+from bot.domain.enums import activity_code
 from bot.forms import Status, msg
 from bot.forms.activity import NAME, REJECT, trip_values
 from bot.forms.buttons import ActivityReview, PlannedTrip
@@ -27,7 +28,7 @@ from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityView
 from handlers import notices
-from handlers.base import LeadbotContext, command_args, reply, requires
+from handlers.base import LeadbotContext, command_args, is_private, reply, requires
 from handlers.forms import FormKit, open_form
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,10 @@ async def on_review_button(update: Update, context: LeadbotContext) -> None:
     if pressed.verdict == "ok":
         await query.edit_message_reply_markup(None)
         await _verify(update, context, pressed.activity)
+        return
+    if not is_private(update):  # the reason is typed to the engine, which reads private chats
+        code = activity_code(pressed.activity)
+        await reply(update, context.t("activity.reject_in_group", code=code))
         return
     outcome = await open_form(update, context, REJECT, {"activity": pressed.activity})
     if outcome is not None and outcome.status is Status.SHOWN:

@@ -130,3 +130,17 @@ async def test_cancel_leaves_the_reject_form_without_rejecting(world_harness: Ha
     async with h.db.session() as s:
         [a] = (await s.scalars(select(Activity))).all()
     assert a.review == "pending"
+
+
+async def test_reject_in_the_leaders_group_points_to_the_command(world_harness: Harness) -> None:
+    from bot.demo import LEADERS_GROUP_ID
+    from tests.e2e.test_activity import record
+
+    h = world_harness
+    await record(h, "参加培训", "参加省招商引资业务培训")
+    await h.send(LEADER, "/activities", chat_id=LEADERS_GROUP_ID)
+    r = await h.press(LEADER, "❌ 驳回", chat_id=LEADERS_GROUP_ID)
+    assert "/reject_activity A0001 原因" in r.text
+    assert await _draft(h, LEADER) is None  # no form waits for text it would never see
+    r = await h.send(LEADER, "/reject_activity A1 与 A0000 重复", chat_id=LEADERS_GROUP_ID)
+    assert "已驳回 A0001（财政局）。原因：与 A0000 重复" in r.text

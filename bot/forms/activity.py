@@ -103,6 +103,7 @@ def _note_kind(ctx: FormContext, draft: Draft) -> None:
     """Which of amount / lead / trip report this kind asks (a ServiceError if not allowed)."""
     choice = activities.kind_choice(ctx.actor, ctx.services.scoring, draft.values["kind"])
     draft.scratch.update(
+        kind_name=choice.name,
         needs_amount=choice.needs_amount,
         needs_file=choice.needs_file,
         may_link_lead=choice.may_link_lead,
@@ -187,12 +188,22 @@ def _display(ctx: FormContext, field: str, value: Any) -> str:
     return str(value)
 
 
+def _planned(draft: Draft) -> bool:
+    """A planned trip of /trips: its kind and text are filled in, not asked or edited."""
+    return bool(draft.values.get("origin_ref"))
+
+
 def _summary_extra(draft: Draft) -> list[Msg]:
-    """A planned trip's text is filled in, not asked: the summary still shows it."""
-    if not draft.values.get("origin_ref"):
+    """The summary still shows what a planned trip filled in."""
+    if not _planned(draft):
         return []
-    text = draft.values.get("text") or ""
-    return [msg("activity.summary_line", label=msg("activity.field.text"), value=text)]
+    return [
+        msg("activity.summary_line", label=msg(f"activity.field.{name}"), value=value)
+        for name, value in (
+            ("kind", draft.scratch.get("kind_name") or ""),
+            ("text", draft.values.get("text") or ""),
+        )
+    ]
 
 
 def to_draft(values: dict[str, Any]) -> ActivityDraft:
@@ -250,6 +261,7 @@ def form() -> Form:
                 Kind.CHOICE,
                 choices=_kinds,
                 after=_after_kind,
+                when=lambda d: not _planned(d),
                 ask=_ask("activity.ask.kind"),
                 columns=2,
             ),
@@ -265,7 +277,7 @@ def form() -> Form:
                 "text",
                 parse=_text,
                 ask=_ask_text,
-                when=lambda d: not d.values.get("origin_ref"),
+                when=lambda d: not _planned(d),
             ),
             Step("amount", parse=_amount, ask=_ask("activity.ask.amount"), when=needs_amount),
             Step("lead", parse=_lead, optional=True, ask=_ask("activity.ask.lead"), when=may_link),

@@ -144,3 +144,47 @@ async def test_reject_in_the_leaders_group_points_to_the_command(world_harness: 
     assert await _draft(h, LEADER) is None  # no form waits for text it would never see
     r = await h.send(LEADER, "/reject_activity A1 与 A0000 重复", chat_id=LEADERS_GROUP_ID)
     assert "已驳回 A0001（财政局）。原因：与 A0000 重复" in r.text
+
+
+async def _planned_trip(h: Harness, destination: str) -> None:
+    """An accepted weekly submission of 财政局 that plans one trip."""
+    from storage.models import WeeklySubmission, WeeklyVersion
+
+    now = h.clock.now()
+    async with h.db.session() as s:
+        sub = WeeklySubmission(
+            unit_id=4,
+            period_key="2026-W46",
+            latest_number=1,
+            latest_status="confirmed",
+            outcome="on_time",
+            done_at=now,
+            updated_at=now,
+        )
+        s.add(sub)
+        await s.flush()
+        version = WeeklyVersion(
+            submission_id=sub.id,
+            number=1,
+            content={"trips": [destination]},
+            submitted_by_tg=CAIZHENG,
+            submitted_by_name="刘六",
+            submitted_at=now,
+            status="confirmed",
+        )
+        s.add(version)
+        await s.flush()
+        sub.accepted_version_id = version.id
+
+
+async def test_a_planned_trip_keeps_its_kind_and_text_when_edited(world_harness: Harness) -> None:
+    h = world_harness
+    await _planned_trip(h, "深圳")
+    await h.send(CAIZHENG, "/trips")
+    await h.press(CAIZHENG, "✈️ 转为外出记录")
+    await h.press(CAIZHENG, "昨天")
+    await h.upload(CAIZHENG, b"%PDF-1.4 report", "外出报告单.pdf")
+    r = await h.press(CAIZHENG, "完成")
+    assert "类别：外出招商" in r.text and "赴外招商：深圳（2026-W46 周报计划）" in r.text
+    r = await h.press(CAIZHENG, "✏️ 修改")
+    assert "类别" not in r.labels and "内容" not in r.labels and "日期" in r.labels

@@ -358,7 +358,8 @@ async def open_form(
     """Open an engine form from another feature's button (a planned trip, [❌ 驳回]), with
     ``values`` filled in: the same transaction, floor and rendering as its command."""
     engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
-    return await EngineForms({})._start(update, context, engine, form, values, note)
+    adapter = EngineForms({})  # its methods keep no state: any instance renders the same
+    return await adapter._start(update, context, engine, form, values, note)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

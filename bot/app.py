@@ -28,6 +28,7 @@ from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.forms import FormEngine
+from bot.forms import activity as activity_form
 from bot.forms import report as report_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.inbox import Inbox
@@ -212,8 +213,9 @@ def build_application(
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
     app.forms = FormEngine(
-        [report_form.form()], timedelta(minutes=settings.form_timeout_minutes)
-    )  # every form on the engine (bot/forms): /report
+        [report_form.form(), *activity_form.forms()],
+        timedelta(minutes=settings.form_timeout_minutes),
+    )  # every form on the engine (bot/forms): /report, /activity and its reject reason
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)

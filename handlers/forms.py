@@ -30,9 +30,20 @@ from telegram.ext import (
 )
 
 from bot import catalog
-from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
+from bot.forms import (
+    CODEC,
+    FileRef,
+    FormContext,
+    FormEngine,
+    Msg,
+    Outcome,
+    Status,
+    StepView,
+    label_text,
+)
 from bot.forms.store import DraftConflict
 from bot.services.forms import close_idle_forms
+from handlers import notices
 from handlers.base import LeadbotContext, reply
 from storage import repo
 
@@ -249,12 +260,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         return floor is None or floor in engine.forms
 
     async def _start(
-        self, update: Update, context: LeadbotContext, engine: FormEngine, form: str
-    ) -> None:
+        self,
+        update: Update,
+        context: LeadbotContext,
+        engine: FormEngine,
+        form: str,
+        values: dict[str, Any] | None = None,
+        note: Msg | None = None,
+    ) -> Outcome | None:
         if context.actor is None or not context.actor.is_member:  # as @requires(private=True)
             await reply(update, context.t("access.stranger"))
-            return
-        outcome = await self._run(context, lambda ctx: engine.start(ctx, form))
+            return None
+        outcome = await self._run(context, lambda ctx: engine.start(ctx, form, values, note))
         if outcome.status is Status.SHOWN and context.user_data is not None:
             context.user_data[FLOOR] = form  # the ConversationHandler forms yield
         web = getattr(context.application, "web", None)
@@ -270,8 +287,9 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
                 ]
             )
             await reply(update, outcome.text(context.locale), InlineKeyboardMarkup(rows))
-            return
+            return outcome
         await self._show(update, context, engine, outcome)
+        return outcome
 
     async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:
         query = update.callback_query
@@ -326,6 +344,22 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         await reply(
             update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
         )
+        if ended:  # a save may have planned notices (a rejection tells the unit): send them now
+            await notices.deliver(context)
+
+
+async def open_form(
+    update: Update,
+    context: LeadbotContext,
+    form: str,
+    values: dict[str, Any] | None = None,
+    note: Msg | None = None,
+) -> Outcome | None:
+    """Open an engine form from another feature's button (a planned trip, [❌ 驳回]), with
+    ``values`` filled in: the same transaction, floor and rendering as its command."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    adapter = EngineForms({})  # its methods keep no state: any instance renders the same
+    return await adapter._start(update, context, engine, form, values, note)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

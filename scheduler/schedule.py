@@ -32,7 +32,6 @@ INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries a
 
 def register(app: LeadbotApplication) -> None:
     """Add every job to ``app.jobs``; ``app.weekly`` and ``app.digests`` are already built."""
-    from handlers import activity
     from handlers.forms import sweep_engine_forms
 
     jobs, services = app.jobs, app.services
@@ -54,7 +53,6 @@ def register(app: LeadbotApplication) -> None:
     jobs.add("prune-update-ids", timedelta(hours=6), prune)
     # Forms nobody finished: closed with a note after the idle timeout.
     jobs.add("expire-idle-forms", FORM_SWEEP, functools.partial(sweep_engine_forms, app))
-    jobs.add("expire-idle-activity-forms", FORM_SWEEP, functools.partial(activity.FORM.sweep, app))
     # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are
     # refreshed. Hourly, not daily: the query is cheap, and a node due late on the 31st still
     # makes the month's 红黑榜 -- added before the board so that in one tick the refresh comes first.

@@ -160,6 +160,11 @@ class Step:
     ask: Asker | None = None  # the question's lines (default: progress + ``<texts>.ask.<name>``)
     columns: int = 3
     max_files: int = 10
+    min_files: int = 0  # a FILES step offers "done" only once this many files are in
+
+    def applies(self, draft: Draft) -> bool:
+        """Whether the step is part of this draft's form (its ``when``, if any)."""
+        return self.when is None or self.when(draft)
 
     @property
     def key(self) -> str:
@@ -180,9 +185,11 @@ class Form:
     ``.field.<step>``, ``.save``, ``.edit``, ``.cancel``, ``.pick_field``,
     ``.missing``, ``.pick_button``, ``.send_file``, ``.text_expected``,
     ``.too_many_files``, ``.file_added``, ``.expired``, ``.cancelled``, ``.none``).
-    ``begin`` may refuse (return the refusal), fill the draft, or return an intro
-    note; ``save`` performs the service call and returns what to say; a
-    :class:`bot.services.ServiceError` it raises is shown above the summary.
+    ``begin`` may refuse (return the refusal) or fill the draft; ``save`` performs
+    the service call and returns what to say; a :class:`bot.services.ServiceError`
+    it raises is shown above the summary. A form with ``confirm=False`` (a
+    one-question prompt) has no summary: it saves after its last answer, and a
+    refusal of the service closes it with the reason.
     """
 
     name: str
@@ -194,6 +201,7 @@ class Form:
     summary_extra: Callable[[Draft], Sequence[Msg]] | None = None
     texts: str = ""
     intro: Callable[[FormContext], Msg | None] | None = None
+    confirm: bool = True  # False: saved as soon as the last step is answered (no summary)
 
     @property
     def catalog(self) -> str:

@@ -6,9 +6,10 @@ their principal ids (bot/services/identities.py), the command runs through the s
 Telegram's handler calls, and only after the commit are the replies sent and the frame ACKed.
 
 Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
-:data:`ALIASES`); a bare invite code sent 1:1 joins.  Commands whose Telegram flow is a form
-(``/report``, ``/weekly``, ``/activity`` …) wait for the platform-neutral form engine and
-answer ``dingtalk.not_yet`` here — said plainly, not silently ignored.
+:data:`ALIASES`); a bare invite code sent 1:1 joins.  The forms of the platform-neutral engine
+(``/report``, ``/activity``: :data:`FORM_ENTRIES`) run here as on Telegram; the flows still
+written for Telegram only (``/weekly`` …) answer ``dingtalk.not_yet`` — said plainly, not
+silently ignored.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ ALIASES: dict[str, str] = {
     "取消": "cancel",
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "report", "rank", "score", "bind", "unbind")
+SERVED = ("start", "help", "report", "activity", "rank", "score", "bind", "unbind")
 # Commands that open a form of the engine (bot/forms), 1:1 only.
-FORM_ENTRIES = {"report": "report"}
+FORM_ENTRIES = {"report": "report", "activity": "activity"}
 MAX_CARD_BUTTONS = 5
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
 # A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).

@@ -30,14 +30,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # exactly one handler answers each message.
     # Forms come first: their entry points (e.g. /start report) must win.
     app.add_handlers(report.handlers())
-    app.add_handlers(activity.handlers())  # /activity form (and /start activity), reviews, /trips
+    app.add_handlers(activity.handlers())  # /activity in groups, reviews, /trips (form: engine)
     app.add_handlers(
         weekly.handlers()
     )  # /weekly form (and /start weekly), confirmations, /status, /leave …
-    # The form engine's forms (/report, the lead prompts): a person's open form takes the
-    # next message; a closed lead review prompt tells the reviewer who heard the verdict.
+    # The form engine's forms (/report, /activity, the lead prompts): a person's open form
+    # takes the next message; a closed lead review prompt tells the reviewer who heard it.
     app.add_handlers(
-        [EngineForms({"report": "report"}, after_close=leads.review_delivered)],
+        [
+            EngineForms(
+                {"report": "report", "activity": "activity"}, after_close=leads.review_delivered
+            )
+        ],
         group=FORMS_GROUP,
     )
     app.add_handlers(

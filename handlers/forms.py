@@ -31,7 +31,17 @@ from telegram.ext import (
 )
 
 from bot import catalog
-from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
+from bot.forms import (
+    CODEC,
+    FileRef,
+    FormContext,
+    FormEngine,
+    Msg,
+    Outcome,
+    Status,
+    StepView,
+    label_text,
+)
 from bot.forms.store import DraftConflict
 from bot.services.forms import close_idle_forms
 from handlers import notices
@@ -281,12 +291,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         return floor is None or floor in engine.forms
 
     async def _start(
-        self, update: Update, context: LeadbotContext, engine: FormEngine, form: str
-    ) -> None:
+        self,
+        update: Update,
+        context: LeadbotContext,
+        engine: FormEngine,
+        form: str,
+        values: dict[str, Any] | None = None,
+        note: Msg | None = None,
+    ) -> Outcome | None:
         if context.actor is None or not context.actor.is_member:  # as @requires(private=True)
             await reply(update, context.t("access.stranger"))
-            return
-        outcome = await self._run(context, lambda ctx: engine.start(ctx, form))
+            return None
+        outcome = await self._run(context, lambda ctx: engine.start(ctx, form, values, note))
         if outcome.status is Status.SHOWN and context.user_data is not None:
             context.user_data[FLOOR] = form  # the ConversationHandler forms yield
         web = getattr(context.application, "web", None)
@@ -302,8 +318,9 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
                 ]
             )
             await reply(update, outcome.text(context.locale), InlineKeyboardMarkup(rows))
-            return
+            return outcome
         await self._show(update, context, engine, outcome)
+        return outcome
 
     async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:
         query = update.callback_query
@@ -362,6 +379,8 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             outcome, engine, context.locale
         )
         await reply(update, outcome.text(context.locale), markup)
+        if ended:  # a save may have planned notices (a rejection tells the unit): send them now
+            await notices.deliver(context)
         if outcome.status is Status.CLOSED and self.after_close is not None:
             await self.after_close(update, context)
 
@@ -369,6 +388,20 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
 async def _left(engine: FormEngine, ctx: FormContext) -> Outcome:
     """Leave a waiting prompt (CLOSED, silently) or let the form wait (NONE)."""
     return Outcome(Status.CLOSED) if await engine.leave(ctx) else Outcome(Status.NONE)
+
+
+async def open_form(
+    update: Update,
+    context: LeadbotContext,
+    form: str,
+    values: dict[str, Any] | None = None,
+    note: Msg | None = None,
+) -> Outcome | None:
+    """Open an engine form from another feature's button (a planned trip, [❌ 驳回]), with
+    ``values`` filled in: the same transaction, floor and rendering as its command."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    adapter = EngineForms({})  # its methods keep no state: any instance renders the same
+    return await adapter._start(update, context, engine, form, values, note)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

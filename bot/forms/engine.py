@@ -74,14 +74,29 @@ class FormEngine:
     # --- public API ------------------------------------------------------------------
 
     async def start(
-        self, ctx: FormContext, name: str, args: Mapping[str, Any] | None = None
+        self,
+        ctx: FormContext,
+        name: str,
+        values: dict[str, Any] | None = None,
+        note: Msg | None = None,
+        args: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Open ``name`` for ``ctx.person``; any form they had open is dropped (a
-        ``stacks`` form keeps it, to give it back). ``args`` (JSON: the lead, the
-        field) go into ``draft.scratch`` for ``begin``; the first question is the
-        first step whose ``when`` holds once ``begin`` has run."""
+        ``stacks`` form keeps it, to give it back).
+
+        ``values`` prefill the draft before ``begin`` runs (a button that opens the
+        form about one thing: the record to reject, a planned trip); the first
+        question is then the first step that applies and has no value yet. ``note``
+        is said instead of the form's intro. ``args`` (JSON: the lead, the field of a
+        lead prompt) go into ``draft.scratch`` for ``begin``.
+        """
         form = self.forms[name]
-        draft = Draft(form=name, step=form.steps[0].name, touched=ctx.now.isoformat())
+        draft = Draft(
+            form=name,
+            step=form.steps[0].name,
+            values=dict(values or {}),
+            touched=ctx.now.isoformat(),
+        )
         draft.scratch.update(args or {})
         if form.nonce:
             draft.scratch[NONCE] = secrets.token_hex(3)
@@ -93,9 +108,20 @@ class FormEngine:
             under = await self._under(ctx)
             if under is not None:
                 draft.scratch[UNDER] = under
-        first = next((s for s in form.steps if s.when is None or s.when(draft)), form.steps[0])
-        intro = form.intro(ctx) if form.intro else None
-        view = self._ask(ctx, form, draft, first, [intro] if intro else [])
+        first = next(
+            (
+                s
+                for s in form.steps
+                if s.applies(draft) and (values is None or s.key not in draft.values)
+            ),
+            None,
+        )
+        intro = note if note is not None else (form.intro(ctx) if form.intro else None)
+        notes = [intro] if intro else []
+        if first is None:
+            view = self._summary(ctx, form, draft, notes)
+        else:
+            view = self._ask(ctx, form, draft, first, notes)
         await store.replace(ctx.session, ctx.person, draft, ctx.now)
         return Outcome(Status.SHOWN, view)
 
@@ -271,6 +297,8 @@ class FormEngine:
             for option in self._options(ctx, draft, step):
                 if isinstance(option.label, str) and option.label == typed:
                     return option.value
+            if step.parse is not None:  # a choice that may also be typed (a date: 今天 or 11月20日)
+                return step.parse(text, ctx)
             raise FieldError(f"{form.catalog}.pick_button")
         if step.kind is Kind.MULTI and step.parse is None:  # with a parser: typed text too
             raise FieldError(f"{form.catalog}.pick_button")
@@ -287,6 +315,8 @@ class FormEngine:
             draft.values[step.key] = [] if step.kind in (Kind.MULTI, Kind.FILES) else None
             return await self._answered(ctx, form, draft, step, [])
         if value.key == DONE and step.kind in (Kind.MULTI, Kind.FILES):
+            if len(draft.values.get(step.key) or []) < step.min_files:
+                return Outcome(Status.STALE)  # "done" was not offered yet
             draft.values.setdefault(step.key, [])
             return await self._answered(ctx, form, draft, step, [])
         options = self._options(ctx, draft, step)
@@ -315,22 +345,30 @@ class FormEngine:
         nxt = self._next(form, draft, step)
         if nxt is not None and (nxt.follows or not draft.editing):
             return Outcome(Status.SHOWN, self._ask(ctx, form, draft, nxt, notes))
-        if not form.confirm:  # no summary: save now; an error asks this question again
-            try:
-                said = await form.save(ctx, draft)
-            except ServiceError as err:
+        if not form.confirm:
+            return await self._save(ctx, form, draft, notes)
+        draft.editing = False
+        return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
+
+    async def _save(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> Outcome:
+        """A form without a summary: save now; a refusal closes it with the reason (or,
+        when ``ask_again`` says typing can fix it, asks the question again under it)."""
+        try:
+            said = await form.save(ctx, draft)
+        except ServiceError as err:
+            step = form.step(draft.step)
+            if form.ask_again is not None and step is not None and form.ask_again(err):
                 return Outcome(
                     Status.SHOWN,
                     self._ask(ctx, form, draft, step, [*notes, Msg(err.code, err.params)]),
                 )
-            return Outcome(Status.CLOSED, said=(*notes, *said), links=self._links(ctx, form, draft))
-        draft.editing = False
-        return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
+            return Outcome(Status.CLOSED, said=(*notes, Msg(err.code, err.params)))
+        return Outcome(Status.CLOSED, said=(*notes, *said), links=self._links(ctx, form, draft))
 
     def _next(self, form: Form, draft: Draft, step: Step) -> Step | None:
         index = form.steps.index(step) + 1
         for candidate in form.steps[index:]:
-            if candidate.when is None or candidate.when(draft):
+            if candidate.applies(draft):
                 return candidate
         return None
 
@@ -344,14 +382,18 @@ class FormEngine:
         if action == "edit":
             draft.step = PICK
             buttons = [
-                Button(form.text(f"field.{s.name}"), Edit(form.name, s.name)) for s in form.counted
+                Button(form.text(f"field.{s.name}"), Edit(form.name, s.name))
+                for s in form.counted
+                if s.applies(draft)
             ]
             return Outcome(
                 Status.SHOWN,
                 self._view(form, PICK, [], [form.text("pick_field")], _rows(buttons, 3)),
             )
         missing = [
-            s for s in form.counted if not s.optional and draft.values.get(s.key) in (None, "", [])
+            s
+            for s in form.counted
+            if s.applies(draft) and not s.optional and self._empty(s, draft.values.get(s.key))
         ]
         if missing:
             return Outcome(
@@ -368,9 +410,15 @@ class FormEngine:
     def _links(self, ctx: FormContext, form: Form, draft: Draft) -> tuple[Link, ...]:
         return tuple(form.links(ctx, draft)) if form.links is not None else ()
 
+    @staticmethod
+    def _empty(step: Step, value: Any) -> bool:
+        if value in (None, "", []):
+            return True
+        return step.kind is Kind.FILES and len(value) < step.min_files
+
     def _edit(self, ctx: FormContext, form: Form, draft: Draft, name: str) -> Outcome:
         step = form.step(name)
-        if draft.step != PICK or step is None or not step.counted:
+        if draft.step != PICK or step is None or not step.counted or not step.applies(draft):
             return Outcome(Status.STALE)
         draft.editing = True
         return Outcome(Status.SHOWN, self._ask(ctx, form, draft, step, []))
@@ -411,12 +459,14 @@ class FormEngine:
             chosen = set(draft.values.get(step.key) or []) if step.kind is Kind.MULTI else set()
             for option in self._options(ctx, draft, step):
                 label = option.label
-                if option.value in chosen:
+                if step.kind is Kind.MULTI and option.value in chosen:  # values may be lists
                     label = "✅ " + (label if isinstance(label, str) else label.plain(ctx.locale))
                 buttons.append(Button(label, Choose(form.name, step.name, option.key)))
         rows = _rows(buttons, step.columns)
         tail = []
-        if step.kind in (Kind.MULTI, Kind.FILES):
+        if step.kind is Kind.MULTI or (
+            step.kind is Kind.FILES and len(draft.values.get(step.key) or []) >= step.min_files
+        ):
             tail.append(Button(form.text("done"), Choose(form.name, step.name, DONE)))
         if step.optional:
             tail.append(Button(form.text("skip"), Choose(form.name, step.name, SKIP)))
@@ -444,6 +494,8 @@ class FormEngine:
         draft.step = SUMMARY
         lines = [form.text("summary_title")]
         for s in form.counted:
+            if not s.applies(draft):
+                continue
             value = draft.values.get(s.key)
             if value in (None, "", []):
                 shown = form.text("none").plain(ctx.locale)

@@ -40,6 +40,7 @@ RETRY = (
     "leads.edit.unchanged",
     "leads.edit.company_taken",
     "leads.review.reason_missing",
+    "leads.usd_amount.",
 )
 HINTS = {
     "tags": "tags",
@@ -94,11 +95,10 @@ async def _undone_on_refusal(ctx: FormContext) -> AsyncIterator[None]:
         yield
 
 
-def _settle(err: ServiceError) -> list[Msg]:
-    """A fixable error is raised again (the question is asked again); others end the prompt."""
-    if err.code.startswith(RETRY):
-        raise err
-    return [_refusal(err)]
+def fixable(err: ServiceError) -> bool:
+    """A refusal typing something else fixes: the question is asked again under it
+    (``Form.ask_again``); any other refusal ends the prompt with the reason."""
+    return err.code.startswith(RETRY)
 
 
 # --- the stage note ------------------------------------------------------------------------
@@ -152,19 +152,16 @@ def stage_lines(change: lead_updates.StageChange) -> list[Msg]:
 
 
 async def _save_stage(ctx: FormContext, draft: Draft) -> list[Msg]:
-    try:
-        async with _undone_on_refusal(ctx):
-            change = await lead_updates.move_stage(
-                ctx.session,
-                ctx.now,
-                ctx.actor,
-                int(draft.scratch["lead"]),
-                str(draft.scratch["to"]),
-                draft.values.get("note"),
-                ctx.settings,
-            )
-    except ServiceError as err:
-        return _settle(err)
+    async with _undone_on_refusal(ctx):
+        change = await lead_updates.move_stage(
+            ctx.session,
+            ctx.now,
+            ctx.actor,
+            int(draft.scratch["lead"]),
+            str(draft.scratch["to"]),
+            draft.values.get("note"),
+            ctx.settings,
+        )
     return stage_lines(change)
 
 
@@ -209,18 +206,15 @@ def review_lines(result: lead_updates.ReviewResult) -> list[Msg]:
 
 
 async def _save_reject(ctx: FormContext, draft: Draft) -> list[Msg]:
-    try:
-        async with _undone_on_refusal(ctx):
-            result = await lead_updates.reject_lead(
-                ctx.session,
-                ctx.now,
-                ctx.actor,
-                int(draft.scratch["lead"]),
-                draft.values.get("reason"),
-                setup=ctx.services.scoring,
-            )
-    except ServiceError as err:
-        return _settle(err)
+    async with _undone_on_refusal(ctx):
+        result = await lead_updates.reject_lead(
+            ctx.session,
+            ctx.now,
+            ctx.actor,
+            int(draft.scratch["lead"]),
+            draft.values.get("reason"),
+            setup=ctx.services.scoring,
+        )
     await lead_notices.plan_review(
         ctx.session,
         result,
@@ -294,7 +288,7 @@ async def _save_edit(ctx: FormContext, draft: Draft) -> list[Msg]:
             raise ServiceError(
                 f"leads.usd_amount.{err.code.removeprefix('leads.amount.')}", **err.params
             ) from err
-        return _settle(err)
+        raise
     return [
         Msg(
             "leads.edit.done",
@@ -330,6 +324,7 @@ def _prompt(name: str, prefix: str, steps: tuple[Step, ...], begin: Any, save: A
         nonce=True,
         stacks=True,
         links=_card,
+        ask_again=fixable,
     )
 
 

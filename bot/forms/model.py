@@ -19,6 +19,7 @@ from bot.leadfields import FieldError as FieldError  # a parser refuses text (re
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.services import ServiceError
     from bot.services.access import Actor
 
 
@@ -161,6 +162,11 @@ class Step:
     ask: Asker | None = None  # the question's lines (default: progress + ``<texts>.ask.<name>``)
     columns: int = 3
     max_files: int = 10
+    min_files: int = 0  # a FILES step offers "done" only once this many files are in
+
+    def applies(self, draft: Draft) -> bool:
+        """Whether the step is part of this draft's form (its ``when``, if any)."""
+        return self.when is None or self.when(draft)
 
     @property
     def key(self) -> str:
@@ -181,16 +187,16 @@ class Form:
     ``.field.<step>``, ``.save``, ``.edit``, ``.cancel``, ``.pick_field``,
     ``.missing``, ``.pick_button``, ``.send_file``, ``.text_expected``,
     ``.too_many_files``, ``.file_added``, ``.expired``, ``.cancelled``, ``.none``).
-    ``begin`` may refuse (return the refusal), fill the draft (the start
-    arguments are in ``draft.scratch``), or return an intro note; ``save`` performs the service call and returns what to say; a
-    :class:`bot.services.ServiceError` it raises is shown above the summary.
-
-    ``confirm=False`` skips the summary: the form saves after its last answer, and
-    a ``ServiceError`` raised by ``save`` asks that question again below the error
-    (what ``save`` returns ends the form, so a refusal that typing cannot fix is
-    returned, not raised). ``stacks=True`` keeps the form it was opened over (a
-    lead prompt during /report) and gives it back when it closes; another command
-    leaves it (:meth:`bot.forms.engine.FormEngine.leave`).
+    ``begin`` may refuse (return the refusal) or fill the draft (start arguments
+    are in ``draft.scratch``); ``save`` performs the service call and returns what
+    to say; a :class:`bot.services.ServiceError` it raises is shown above the
+    summary. A form with ``confirm=False`` (a one-question prompt) has no summary:
+    it saves after its last answer, and a refusal of the service closes it with the
+    reason -- unless ``ask_again`` says the person can fix it by typing something
+    else: then the question is asked again under the refusal and the form stays.
+    ``stacks=True`` keeps the form it was opened over (a lead prompt during
+    /report) and gives it back when it closes; another command leaves it
+    (:meth:`bot.forms.engine.FormEngine.leave`).
     """
 
     name: str
@@ -202,8 +208,9 @@ class Form:
     summary_extra: Callable[[Draft], Sequence[Msg]] | None = None
     texts: str = ""
     intro: Callable[[FormContext], Msg | None] | None = None
-    # A one-question prompt (the lead prompts) sets the four below; /report keeps the defaults.
-    confirm: bool = True  # False: save right after the last answer, no summary
+    confirm: bool = True  # False: saved as soon as the last step is answered (no summary)
+    # A one-question prompt (the lead prompts) sets these; /report keeps the defaults.
+    ask_again: Callable[[ServiceError], bool] | None = None  # confirm=False: refusals to retype
     cancel_button: bool = False  # every question has a cancel button (``<texts>.cancel``)
     nonce: bool = False  # buttons carry the draft's nonce: an earlier draft's button is stale
     stacks: bool = False  # opened over another form: that one is kept and given back after

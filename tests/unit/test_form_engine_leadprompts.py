@@ -54,6 +54,8 @@ async def _begin(ctx: FormContext, draft: Draft) -> Msg | None:
 async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
     if draft.values.get("value") == "again":
         raise ServiceError("leads.edit.unchanged")
+    if draft.values.get("value") == "never":
+        raise ServiceError("leads.edit.not_allowed")
     SAVED.append({"lead": draft.scratch["lead"], "value": draft.values.get("value")})
     return [Msg("report.saved", {"code": "L0001", "unit": "U"})]
 
@@ -74,6 +76,7 @@ def prompt() -> Form:
         nonce=True,
         stacks=True,
         links=_link,
+        ask_again=lambda err: err.code == "leads.edit.unchanged",
         steps=(
             Step("text", parse=_line, field="value", when=lambda d: d.scratch["kind"] == "text"),
             Step(
@@ -166,13 +169,17 @@ async def test_without_confirm_the_last_answer_saves_at_once(world: World) -> No
     assert SAVED == [{"lead": 3, "value": "新项目"}] and await world.stored() is None
 
 
-async def test_a_service_error_asks_the_same_question_again(world: World) -> None:
+async def test_a_fixable_refusal_asks_the_same_question_again(world: World) -> None:
     async with world.ctx() as ctx:
         await world.engine.start(ctx, "quick", args={"lead": 3, "field": "project"})
         out = await world.engine.text(ctx, "again")
     assert out.status is Status.SHOWN and out.view is not None and out.view.step == "text"
     assert out.view.notes == (Msg("leads.edit.unchanged", {}),)
     assert SAVED == [] and (await world.stored()) is not None
+    async with world.ctx() as ctx:
+        out = await world.engine.text(ctx, "never")  # not fixable by typing: the prompt ends
+    assert out.status is Status.CLOSED and out.said == (Msg("leads.edit.not_allowed", {}),)
+    assert await world.stored() is None
 
 
 async def test_every_question_has_a_cancel_button_sealed_with_the_nonce(world: World) -> None:

@@ -29,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.forms import FormEngine
 from bot.forms import report as report_form
+from bot.forms import weekly as weekly_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -210,8 +211,9 @@ def build_application(
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
     app.forms = FormEngine(
-        [report_form.form()], timedelta(minutes=settings.form_timeout_minutes)
-    )  # every form on the engine (bot/forms): /report
+        [report_form.form(), weekly_form.form(), weekly_form.return_form()],
+        timedelta(minutes=settings.form_timeout_minutes),
+    )  # every form on the engine (bot/forms): /report, /weekly, the head's return reason
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)

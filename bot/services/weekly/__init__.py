@@ -21,7 +21,8 @@ plain data; handlers render it, the scheduler plans messages from it.
 The package: :mod:`.config` (settings, limits, wording), :mod:`.calendar` (which
 period, leave, skipped weeks), :mod:`.draft` (the form's draft), :mod:`.submit`
 (submit, confirm, return), :mod:`.status` (/status, the overview), :mod:`.close`
-(the deadline's missing marks). Everything public is re-exported here, so
+(the deadline's missing marks), :mod:`.notices` (the head's request and the
+submitter's notice, through the notifier). Everything public is re-exported here, so
 ``from bot.services.weekly import X`` keeps working.
 """
 
@@ -92,6 +93,14 @@ from bot.services.weekly.draft import (
     toggle_lead,
     undo_last,
 )
+from bot.services.weekly.notices import (
+    ask_heads,
+    tell_submitter,
+    view_from_json,
+    view_html,
+    view_json,
+    view_lines,
+)
 from bot.services.weekly.status import (
     MyStatus,
     Overview,
@@ -140,6 +149,7 @@ __all__ = [
     "Target",
     "WeeklyConfig",
     "add_trip",
+    "ask_heads",
     "clean_text",
     "close_period",
     "day_text",
@@ -179,10 +189,15 @@ __all__ = [
     "submit",
     "substitutes",
     "target_period",
+    "tell_submitter",
     "toggle_lead",
     "undo_last",
     "unit_state",
     "upcoming_skips",
+    "view_from_json",
+    "view_html",
+    "view_json",
+    "view_lines",
     "view_of",
     "when_text",
 ]

@@ -114,7 +114,7 @@ async def test_a_request_to_the_head_and_a_return_notice_are_planned_once_per_up
     again = h.collect()
     assert not again.to(HEAD[1]).items and "已提交" not in again.text
     assert await versions(h) == [(1, "submitted")]
-    assert len(await notices(h, "weekly.confirm_request", HEAD[1])) == 1
+    assert len(await notices(h, "weekly.head_card", HEAD[1])) == 1
 
     await h.press(HEAD[1], "↩️ 退回")
     r = await h.send(HEAD[1], "请补充接待情况")
@@ -137,5 +137,5 @@ async def test_the_heads_card_is_in_the_heads_language_and_sent_through_the_outb
     r = await submit(h, LIAISON[1])
     card = r.to(HEAD[1])
     assert "To confirm: 招商引资部" in card.text and card.labels == ["✅ Confirm", "↩️ Return"]
-    [row] = await notices(h, "weekly.confirm_request", HEAD[1])
+    [row] = await notices(h, "weekly.head_card", HEAD[1])
     assert row.status == "sent" and row.locale == "en"

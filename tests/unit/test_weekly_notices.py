@@ -58,7 +58,7 @@ async def test_each_head_is_asked_once_per_version_however_often_it_is_planned(
         (1201, "zh_CN"),
         (1205, "en"),
     ]
-    assert all(r.kind == "notify:weekly.confirm_request" for r in planned)
+    assert all(r.kind == "notify:weekly.head_card" for r in planned)
 
 
 async def test_the_card_is_rendered_in_the_heads_language_with_its_two_buttons(

@@ -29,7 +29,7 @@ from bot.services.weekly.draft import LeadOption
 from bot.services.weekly.submit import Decision, ProgressLine, SubmissionView, SubmitResult
 from storage.models import OutboxMessage
 
-REQUEST = "weekly.confirm_request"  # the notifier kind of the head's request
+REQUEST = "weekly.head_card"  # the notifier kind of the chat form's request to a head (the card)
 DECISION = "weekly.decision"
 
 

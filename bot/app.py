@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot import digest_text, isolated, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.forms import FormEngine
+from bot.forms import FormEngine, weekly_return
 from bot.forms import report as report_form
 from bot.forms import weekly as weekly_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
@@ -211,7 +211,7 @@ def build_application(
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
     app.forms = FormEngine(
-        [report_form.form(), weekly_form.form(), weekly_form.return_form()],
+        [report_form.form(), weekly_form.form(), weekly_return.form()],
         timedelta(minutes=settings.form_timeout_minutes),
     )  # every form on the engine (bot/forms): /report, /weekly, the head's return reason
     register(app)

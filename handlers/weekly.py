@@ -19,8 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import catalog
 from bot.catalog import Html
-from bot.forms import Status
-from bot.forms import weekly as weekly_form
+from bot.forms import Status, weekly_return
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
 from bot.outbox_words import kind_words, period_words
@@ -179,7 +178,7 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
 async def _ask_reason(update: Update, context: LeadbotContext, version_id: int) -> None:
     """退回: the one-question return form (bot/forms/weekly.py) asks for the reason; a
     refusal (not the head, decided already) is the button's popup."""
-    outcome = await open_form(update, context, weekly_form.RETURN, {"version": version_id})
+    outcome = await open_form(update, context, weekly_return.RETURN, {"version": version_id})
     if outcome.status is not Status.SHOWN:
         said = outcome.said[0].plain(context.locale) if outcome.said else None
         await _answer(update, said or context.label("fallback.stale_button"), alert=True)

@@ -1,4 +1,4 @@
-"""``/weekly`` and the head's return reason as data, on the form engine (journey 3).
+"""``/weekly`` as data, on the form engine (journey 3).
 
 The weekly form has four sections, asked in order, then a preview:
 
@@ -17,8 +17,7 @@ engine's draft keeps where the person is and a snapshot of what the service retu
 :func:`bot.services.weekly.submit` plus the heads' requests through the notifier, in
 the same transaction.
 
-``weekly_return`` is one question: the head's reason after pressing 退回; its save is
-:func:`bot.services.weekly.decide` plus the submitter's notice, in one transaction.
+The head's return reason is its own one-question form: :mod:`bot.forms.weekly_return`.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from bot.services import weekly as wk
 from bot.services.weekly import LeadOption, SubmissionView, WeeklyConfig
 from bot.services.weekly.submit import ProgressLine
 
-NAME, RETURN = "weekly", "weekly_return"
+NAME = "weekly"
 SECTION_STEPS = ("leads", "trips", "progress", "progress_text", "progress_stage", "work")
 PREVIEW = "preview"
 STEP_NO = {
@@ -574,67 +573,4 @@ def form() -> Form:
         notes=_notes,
         texts="weeklyform",
         gone=_gone,
-    )
-
-
-# --- the head's return reason ------------------------------------------------------------------
-
-
-async def _begin_return(ctx: FormContext, draft: Draft) -> Msg | None:
-    """Only the unit's head, only a version still waiting (the button may be old)."""
-    version = int(draft.scratch.get("version") or 0)
-    try:
-        view, status = await wk.review_card(ctx.session, ctx.now, config(ctx), ctx.actor, version)
-    except ServiceError as err:
-        return Msg(err.code, err.params)
-    if status != VersionStatus.SUBMITTED:
-        return Msg(f"weekly.confirm.already_{status}", {"number": view.number})
-    draft.scratch.update(name=view.submitted_by, number=view.number)
-    return None
-
-
-def _ask_reason(ctx: FormContext, draft: Draft) -> list[Msg]:
-    return [
-        Msg(
-            "weekly.return.ask",
-            {"name": draft.scratch.get("name", ""), "number": draft.scratch.get("number", 0)},
-        )
-    ]
-
-
-def _reason(text: str, ctx: FormContext) -> str:
-    try:
-        return wk.clean_text(text, wk.REASON_MAX)
-    except ServiceError as err:
-        raise FieldError(err.code, **err.params) from err
-
-
-async def _save_return(ctx: FormContext, draft: Draft) -> list[Msg]:
-    """退回: the version is returned and the submitter told, in one transaction. A version
-    decided meanwhile (another head, the late window closed) ends the form with why."""
-    try:
-        decision = await wk.decide(
-            ctx.session,
-            ctx.now,
-            config(ctx),
-            ctx.actor,
-            int(draft.scratch.get("version") or 0),
-            confirm=False,
-            reason=str(draft.values.get("reason") or ""),
-        )
-    except ServiceError as err:
-        return [Msg(err.code, err.params)]
-    await wk.tell_submitter(ctx.session, ctx.now, decision, default_locale=ctx.settings.locale)
-    return [Msg("weekly.return.done", {"name": decision.submitter.name, "number": decision.number})]
-
-
-def return_form() -> Form:
-    return Form(
-        name=RETURN,
-        prefix="x",
-        steps=(Step("reason", parse=_reason, ask=_ask_reason, counted=False),),
-        save=_save_return,
-        begin=_begin_return,
-        texts="weeklyreturn",
-        autosave=True,
     )

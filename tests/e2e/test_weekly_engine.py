@@ -139,3 +139,18 @@ async def test_the_heads_card_is_in_the_heads_language_and_sent_through_the_outb
     assert "To confirm: 招商引资部" in card.text and card.labels == ["✅ Confirm", "↩️ Return"]
     [row] = await notices(h, "weekly.head_card", HEAD[1])
     assert row.status == "sent" and row.locale == "en"
+
+
+async def test_a_head_may_cancel_the_return_reason_and_confirm_instead(
+    world_harness: Harness,
+) -> None:
+    h = world_harness
+    h.clock.set(at(18, 9))
+    await submit(h, LIAISON[3])
+    await h.press(HEAD[3], "↩️ 退回")
+    r = await h.send(HEAD[3], "/cancel")
+    assert "已取消退回" in r.text
+    r = await h.send(HEAD[3], "这句不是原因")
+    assert "已退回" not in r.text and await versions(h) == [(1, "submitted")]
+    r = await h.press(HEAD[3], "✅ 确认")
+    assert "已确认" in r.text and await versions(h) == [(1, "confirmed")]

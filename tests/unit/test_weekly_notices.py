@@ -43,15 +43,15 @@ async def rows(db: Database) -> list[OutboxMessage]:
 
 
 async def test_each_head_is_asked_once_per_version_however_often_it_is_planned(
-    sqlite_db: Database,
+    db: Database,
 ) -> None:
-    async with sqlite_db.session() as s:
+    async with db.session() as s:
         assert await wk.ask_heads(s, NOW, result(), default_locale="zh_CN") == 2
-    async with sqlite_db.session() as s:
+    async with db.session() as s:
         assert await wk.ask_heads(s, NOW, result(), default_locale="zh_CN") == 0
-    async with sqlite_db.session() as s:
+    async with db.session() as s:
         assert await wk.ask_heads(s, NOW, result(8), default_locale="zh_CN") == 2  # a new version
-    planned = await rows(sqlite_db)
+    planned = await rows(db)
     assert [(r.chat_id, r.locale) for r in planned] == [
         (1201, "zh_CN"),
         (1205, "en"),
@@ -62,11 +62,11 @@ async def test_each_head_is_asked_once_per_version_however_often_it_is_planned(
 
 
 async def test_the_card_is_rendered_in_the_heads_language_with_its_two_buttons(
-    sqlite_db: Database,
+    db: Database,
 ) -> None:
-    async with sqlite_db.session() as s:
+    async with db.session() as s:
         await wk.ask_heads(s, NOW, result(), default_locale="zh_CN")
-    zh, en = await rows(sqlite_db)
+    zh, en = await rows(db)
     text, buttons = render_request(zh, NOW, "leadbot")
     assert "请确认：招商引资部 · 2026年第47周 周报（第 2 版）" in text
     assert "动力电池&lt;项目&gt;" in text  # user text escaped once, at rendering

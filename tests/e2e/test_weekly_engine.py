@@ -154,3 +154,18 @@ async def test_a_head_may_cancel_the_return_reason_and_confirm_instead(
     assert "已退回" not in r.text and await versions(h) == [(1, "submitted")]
     r = await h.press(HEAD[3], "✅ 确认")
     assert "已确认" in r.text and await versions(h) == [(1, "confirmed")]
+
+
+async def test_a_button_of_the_old_conversation_form_is_a_popup_after_the_upgrade(
+    world_harness: Harness,
+) -> None:
+    """Messages sent before the move still carry ``wk:`` buttons: they expire politely."""
+    h = world_harness
+    await h.send(LIAISON[1], "/weekly")
+    message = h.api.last_bot_message(LIAISON[1])
+    assert message is not None
+    for data in ("wk:later", "wk:none:trips", "wk:submit:1:3"):
+        r = await h.press_data(LIAISON[1], message.message_id, data)
+        assert r.popups == [STALE] and not r.items
+    r = await h.send(LIAISON[1], "无")  # the engine's form is where it was
+    assert "第 2/4 项 · 赴外路线" in r.text

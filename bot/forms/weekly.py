@@ -22,6 +22,7 @@ The head's return reason is its own one-question form: :mod:`bot.forms.weekly_re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from bot.forms.model import (
     FieldError,
     Form,
     FormContext,
+    Handler,
     Label,
     Msg,
     Step,
@@ -238,7 +240,7 @@ def _ask_trips(ctx: FormContext, draft: Draft) -> list[Msg]:
     return lines
 
 
-def _rows_list(section: str) -> Any:
+def _rows_list(section: str) -> Callable[[FormContext, Draft], Rows]:
     def rows(ctx: FormContext, draft: Draft) -> Rows:
         items = (_snap(draft).get("content") or {}).get(section) or []
         if items:
@@ -472,7 +474,7 @@ async def _preview(ctx: FormContext, draft: Draft, answer: Answer) -> Turn:
     raise FieldError("fallback.stale_button")
 
 
-def _handler(step: str) -> Any:
+def _handler(step: str) -> Handler:
     async def handle(ctx: FormContext, draft: Draft, answer: Answer) -> Turn:
         draft.scratch.pop("offer_current", None)
         try:
@@ -487,7 +489,11 @@ def _handler(step: str) -> Any:
     return handle
 
 
-def _step(name: str, ask: Any, rows: Any) -> Step:
+def _step(
+    name: str,
+    ask: Callable[[FormContext, Draft], list[Msg]],
+    rows: Callable[[FormContext, Draft], Rows],
+) -> Step:
     return Step(name, counted=False, ask=ask, rows=rows, handle=_handler(name))
 
 

@@ -259,7 +259,7 @@ async def test_autosave_saves_a_one_question_form_on_its_answer(world: World) ->
         refused = await e.start(ctx, "reason")
     assert refused.status is Status.CLOSED and refused.said == (Msg("weekly.confirm.gone"),)
     async with world.ctx() as ctx:
-        out = await e.start(ctx, "reason", {"version": 12})
+        out = await e.start(ctx, "reason", scratch={"version": 12})
     assert out.view is not None and out.view.step == "reason"
     async with world.ctx() as ctx:
         again = await e.text(ctx, "  ")

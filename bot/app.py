@@ -27,9 +27,10 @@ from telegram.ext import (
 from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.forms import FormEngine, lead_prompts
+from bot.forms import FormEngine, lead_prompts, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms import report as report_form
+from bot.forms import weekly as weekly_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -213,10 +214,16 @@ def build_application(
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
     app.forms = FormEngine(
-        [report_form.form(), *activity_form.forms(), *lead_prompts.forms()],
+        [
+            report_form.form(),
+            *activity_form.forms(),
+            weekly_form.form(),
+            weekly_return.form(),
+            *lead_prompts.forms(),
+        ],
         timedelta(minutes=settings.form_timeout_minutes),
     )  # every form on the engine (bot/forms): /report, /activity and its reject reason,
-    # the lead prompts
+    # /weekly and the head's return reason, the lead prompts
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)

@@ -31,15 +31,15 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Forms come first: their entry points (e.g. /start report) must win.
     app.add_handlers(report.handlers())
     app.add_handlers(activity.handlers())  # /activity in groups, reviews, /trips (form: engine)
-    app.add_handlers(
-        weekly.handlers()
-    )  # /weekly form (and /start weekly), confirmations, /status, /leave …
-    # The form engine's forms (/report, /activity, the lead prompts): a person's open form
-    # takes the next message; a closed lead review prompt tells the reviewer who heard it.
+    app.add_handlers(weekly.handlers())  # confirmations, /status, /leave … (/weekly: the engine)
+    # The form engine's forms (/report, /activity, /weekly, their follow-ups, the lead
+    # prompts): a person's open form takes the next message; a closed lead review prompt
+    # tells the reviewer who heard the verdict.
     app.add_handlers(
         [
             EngineForms(
-                {"report": "report", "activity": "activity"}, after_close=leads.review_delivered
+                {"report": "report", "activity": "activity", "weekly": "weekly"},
+                after_close=leads.review_delivered,
             )
         ],
         group=FORMS_GROUP,

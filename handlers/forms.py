@@ -332,9 +332,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         key = notices.key_of(update)
         outcome = await self._run(context, lambda ctx: engine.press(ctx, value), key)
         if outcome.status in (Status.STALE, Status.NONE):
-            await query.answer(context.label("fallback.stale_button"), show_alert=True)
+            said = outcome.said[0].plain(context.locale) if outcome.said else None
+            await query.answer(said or context.label("fallback.stale_button"), show_alert=True)
             return
         await query.answer()
+        if outcome.keys_only and outcome.view is not None:
+            try:  # only the buttons changed (a toggle): redraw the keyboard it was pressed on
+                await query.edit_message_reply_markup(
+                    markup_of(outcome.view, engine, context.locale)
+                )
+                return
+            except TelegramError:
+                pass
         if outcome.replace and outcome.view is not None:
             await query.edit_message_text(
                 outcome.text(context.locale),
@@ -342,45 +351,19 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             )
             return
         if outcome.status is not Status.EXPIRED:
-            await query.edit_message_reply_markup(None)  # a live button cannot be pressed twice
+            try:  # a live button cannot be pressed twice
+                await query.edit_message_reply_markup(None)
+            except TelegramError:  # an older message whose buttons are gone already
+                log.debug("buttons of message already removed")
         await self._show(update, context, engine, outcome)
 
     async def _run(self, context: LeadbotContext, call: Any, key: str = "") -> Outcome:
-        """One transaction: the draft is committed when this returns, before any reply.
-        ``key`` names the update, for the notices a save plans (once per update)."""
-        actor = context.actor
-        assert actor is not None
-        for _attempt in range(2):
-            try:
-                async with context.session() as session:
-                    ctx = FormContext(
-                        session=session,
-                        services=context.services,
-                        actor=actor,
-                        person=person(actor.tg_user_id),
-                        now=context.now(),
-                        locale=context.locale,
-                        key=key,
-                    )
-                    outcome: Outcome = await call(ctx)
-                return outcome
-            except DraftConflict:  # another instance moved the draft on: answer on its state
-                log.info("form draft of %s changed under us; reading it again", actor.tg_user_id)
-        return Outcome(Status.STALE)
+        return await run_engine(context, call, key)
 
     async def _show(
         self, update: Update, context: LeadbotContext, engine: FormEngine, outcome: Outcome
     ) -> None:
-        data = context.user_data
-        ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
-        if ended and data is not None and data.get(FLOOR) in engine.forms:
-            data.pop(FLOOR, None)
-        markup = markup_of(outcome.view, engine, context.locale) or links_markup(
-            outcome, engine, context.locale
-        )
-        await reply(update, outcome.text(context.locale), markup)
-        if ended:  # a save may have planned notices (a rejection tells the unit): send them now
-            await notices.deliver(context)
+        await show_outcome(update, context, outcome)
         if outcome.status is Status.CLOSED and self.after_close is not None:
             await self.after_close(update, context)
 
@@ -388,6 +371,66 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
 async def _left(engine: FormEngine, ctx: FormContext) -> Outcome:
     """Leave a waiting prompt (CLOSED, silently) or let the form wait (NONE)."""
     return Outcome(Status.CLOSED) if await engine.leave(ctx) else Outcome(Status.NONE)
+
+
+async def run_engine(context: LeadbotContext, call: Any, key: str = "") -> Outcome:
+    """One transaction: the draft is committed when this returns, before any reply.
+    ``key`` names the update, for the notices a save plans (once per update)."""
+    actor = context.actor
+    assert actor is not None
+    for _attempt in range(2):
+        try:
+            async with context.session() as session:
+                ctx = FormContext(
+                    session=session,
+                    services=context.services,
+                    actor=actor,
+                    person=person(actor.tg_user_id),
+                    now=context.now(),
+                    locale=context.locale,
+                    key=key,
+                )
+                outcome: Outcome = await call(ctx)
+            return outcome
+        except DraftConflict:  # another instance moved the draft on: answer on its state
+            log.info("form draft of %s changed under us; reading it again", actor.tg_user_id)
+    return Outcome(Status.STALE)
+
+
+async def show_outcome(update: Update, context: LeadbotContext, outcome: Outcome) -> None:
+    """Reply with the outcome; a form that ended gives the floor back, and what its save
+    planned for other people (the notifier's rows) is sent now."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    data = context.user_data
+    ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
+    if ended and data is not None and data.get(FLOOR) in engine.forms:
+        data.pop(FLOOR, None)
+    markup = markup_of(outcome.view, engine, context.locale) or links_markup(
+        outcome, engine, context.locale
+    )
+    await reply(update, outcome.text(context.locale), markup)
+    if outcome.status is Status.CLOSED:
+        await notices.deliver(context)
+
+
+async def start_form(
+    update: Update,
+    context: LeadbotContext,
+    name: str,
+    *,
+    values: dict[str, Any] | None = None,
+    scratch: dict[str, Any] | None = None,
+) -> Outcome:
+    """Start engine form ``name`` from another handler (a button: the head's 退回) and give
+    it the floor; the caller renders the outcome (:func:`show_outcome`) or, when the form
+    refused to open, answers the button with the refusal."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    outcome = await run_engine(
+        context, lambda ctx: engine.start(ctx, name, values=values, scratch=scratch)
+    )
+    if outcome.status is Status.SHOWN and context.user_data is not None:
+        context.user_data[FLOOR] = name
+    return outcome
 
 
 async def open_form(

@@ -13,7 +13,7 @@ Using it from an adapter (Telegram today, DingTalk and a web page next)::
     async with db.session() as session:                 # one transaction per answer
         ctx = FormContext(session, services, actor, "tg:1101", clock.now(), "zh_CN")
         out = await engine.start(ctx, "report")         # open (drops any other form)
-        out = await engine.start(ctx, "lead_edit", args={"lead": 7, "field": 3})
+        out = await engine.start(ctx, "lead_edit", scratch={"lead": 7, "field": 3})
         out = await engine.text(ctx, "5000万")          # a typed answer
         out = await engine.press(ctx, CODEC.decode(d))  # a button (Choose / Act / Edit / STALE)
         out = await engine.file(ctx, FileRef(file_id, "document", "plan.pdf"))
@@ -35,6 +35,7 @@ from bot.forms.callbacks import CODEC, STALE, Codec
 from bot.forms.engine import FormEngine, Idle
 from bot.forms.model import (
     Act,
+    Answer,
     Button,
     Choose,
     Draft,
@@ -51,6 +52,7 @@ from bot.forms.model import (
     Status,
     Step,
     StepView,
+    Turn,
     label_text,
     msg,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "CODEC",
     "STALE",
     "Act",
+    "Answer",
     "Button",
     "Choose",
     "Codec",
@@ -78,6 +81,7 @@ __all__ = [
     "Status",
     "Step",
     "StepView",
+    "Turn",
     "label_text",
     "msg",
 ]

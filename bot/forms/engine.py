@@ -11,7 +11,7 @@ injected clock) and "one form at a time" (one draft row per person) live here.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from bot.forms.model import (
     SKIP,
     SUMMARY,
     Act,
+    Answer,
     Button,
     Choose,
     Draft,
@@ -41,6 +42,7 @@ from bot.forms.model import (
     Status,
     Step,
     StepView,
+    Turn,
 )
 from bot.services import ServiceError
 
@@ -79,25 +81,26 @@ class FormEngine:
         name: str,
         values: dict[str, Any] | None = None,
         note: Msg | None = None,
-        args: Mapping[str, Any] | None = None,
+        scratch: dict[str, Any] | None = None,
     ) -> Outcome:
         """Open ``name`` for ``ctx.person``; any form they had open is dropped (a
         ``stacks`` form keeps it, to give it back).
 
         ``values`` prefill the draft before ``begin`` runs (a button that opens the
         form about one thing: the record to reject, a planned trip); the first
-        question is then the first step that applies and has no value yet. ``note``
-        is said instead of the form's intro. ``args`` (JSON: the lead, the field of a
-        lead prompt) go into ``draft.scratch`` for ``begin``.
+        question is then the first step that applies and has no value yet, unless
+        ``begin`` moved ``draft.step`` elsewhere. ``note`` is said instead of the
+        form's intro. ``scratch`` seeds the draft's working data (what the form is
+        about: a version id).
         """
         form = self.forms[name]
         draft = Draft(
             form=name,
             step=form.steps[0].name,
             values=dict(values or {}),
+            scratch=dict(scratch or {}),
             touched=ctx.now.isoformat(),
         )
-        draft.scratch.update(args or {})
         if form.nonce:
             draft.scratch[NONCE] = secrets.token_hex(3)
         if form.begin is not None:
@@ -108,16 +111,21 @@ class FormEngine:
             under = await self._under(ctx)
             if under is not None:
                 draft.scratch[UNDER] = under
-        first = next(
-            (
-                s
-                for s in form.steps
-                if s.applies(draft) and (values is None or s.key not in draft.values)
-            ),
-            None,
-        )
         intro = note if note is not None else (form.intro(ctx) if form.intro else None)
         notes = [intro] if intro else []
+        if form.notes is not None:
+            notes.extend(form.notes(ctx, draft))
+        if draft.step != form.steps[0].name:  # begin chose where to start
+            first = form.step(draft.step)
+        else:
+            first = next(
+                (
+                    s
+                    for s in form.steps
+                    if s.applies(draft) and (values is None or s.key not in draft.values)
+                ),
+                None,
+            )
         if first is None:
             view = self._summary(ctx, form, draft, notes)
         else:
@@ -151,6 +159,8 @@ class FormEngine:
                 return Outcome(
                     Status.SHOWN, self._current(ctx, form, draft, [form.text("pick_button")])
                 )
+            if step.handle is not None:
+                return await self._handled(ctx, form, draft, step, Answer(text=text))
             try:
                 value = self._parse(ctx, form, draft, step, text)
             except FieldError as err:
@@ -202,7 +212,13 @@ class FormEngine:
                 return await self._act(ctx, form, draft, pressed.action)
             return self._edit(ctx, form, draft, pressed.step)
 
-        return await self._with_draft(ctx, go, touch_on_stale=False)
+        outcome = await self._with_draft(ctx, go, touch_on_stale=False)
+        owner = self.forms.get(value.form)
+        if outcome.status is Status.NONE and owner is not None and owner.gone is not None:
+            note = owner.gone(value)
+            if note is not None:
+                return Outcome(Status.STALE, said=(note,))
+        return outcome
 
     async def cancel(self, ctx: FormContext) -> Outcome:
         stored = await store.load(ctx.session, ctx.person)
@@ -311,6 +327,8 @@ class FormEngine:
         step = form.step(value.step)
         if step is None or draft.step != step.name:
             return Outcome(Status.STALE)
+        if step.handle is not None:
+            return await self._handled(ctx, form, draft, step, Answer(key=value.key))
         if value.key == SKIP and step.optional:
             draft.values[step.key] = [] if step.kind in (Kind.MULTI, Kind.FILES) else None
             return await self._answered(ctx, form, draft, step, [])
@@ -348,11 +366,14 @@ class FormEngine:
         if not form.confirm:
             return await self._save(ctx, form, draft, notes)
         draft.editing = False
+        if form.autosave:
+            return await self._finish(ctx, form, draft)
         return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
 
     async def _save(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> Outcome:
-        """A form without a summary: save now; a refusal closes it with the reason (or,
-        when ``ask_again`` says typing can fix it, asks the question again under it)."""
+        """A prompt without a summary (``confirm=False``): save now; a refusal closes it
+        with the reason (unlike ``autosave``, which keeps the person at the step), or,
+        when ``ask_again`` says typing can fix it, asks the question again under it."""
         try:
             said = await form.save(ctx, draft)
         except ServiceError as err:
@@ -364,6 +385,30 @@ class FormEngine:
                 )
             return Outcome(Status.CLOSED, said=(*notes, Msg(err.code, err.params)))
         return Outcome(Status.CLOSED, said=(*notes, *said), links=self._links(ctx, form, draft))
+
+    async def _handled(
+        self, ctx: FormContext, form: Form, draft: Draft, step: Step, answer: Answer
+    ) -> Outcome:
+        """A step with its own handler: it says where to go next (see :class:`Turn`)."""
+        assert step.handle is not None
+        try:
+            turn: Turn = await step.handle(ctx, draft, answer)
+        except FieldError as err:
+            return Outcome(
+                Status.SHOWN, self._ask(ctx, form, draft, step, [Msg(err.code, err.params)])
+            )
+        if turn.close is not None:
+            return Outcome(Status.CLOSED, said=turn.close)
+        if turn.save:
+            return await self._finish(ctx, form, draft)
+        nxt = form.step(turn.goto) if turn.goto else self._next(form, draft, step)
+        if nxt is None:
+            draft.editing = False
+            if form.autosave:
+                return await self._finish(ctx, form, draft)
+            return Outcome(Status.SHOWN, self._summary(ctx, form, draft, list(turn.notes)))
+        view = self._ask(ctx, form, draft, nxt, list(turn.notes))
+        return Outcome(Status.SHOWN, view, keys_only=turn.keys_only)
 
     def _next(self, form: Form, draft: Draft, step: Step) -> Step | None:
         index = form.steps.index(step) + 1
@@ -399,12 +444,22 @@ class FormEngine:
             return Outcome(
                 Status.SHOWN, self._ask(ctx, form, draft, missing[0], [form.text("missing")])
             )
+        return await self._finish(ctx, form, draft)
+
+    async def _finish(self, ctx: FormContext, form: Form, draft: Draft) -> Outcome:
+        """Run the form's save; a ServiceError is shown above the summary (or above the
+        step the draft is at, for a form that saves from a step of its own)."""
         try:
             said = await form.save(ctx, draft)
         except ServiceError as err:
-            return Outcome(
-                Status.SHOWN, self._summary(ctx, form, draft, [Msg(err.code, err.params)])
+            note = [Msg(err.code, err.params)]
+            step = form.step(draft.step)
+            view = (
+                self._ask(ctx, form, draft, step, note)
+                if step is not None
+                else self._summary(ctx, form, draft, note)
             )
+            return Outcome(Status.SHOWN, view)
         return Outcome(Status.CLOSED, said=tuple(said), links=self._links(ctx, form, draft))
 
     def _links(self, ctx: FormContext, form: Form, draft: Draft) -> tuple[Link, ...]:
@@ -455,6 +510,20 @@ class FormEngine:
                 form.text(f"ask.{step.name}"),
             ]
         buttons: list[Button] = []
+        if step.rows is not None:  # a step with buttons of its own: exactly these rows
+            rows = [
+                tuple(Button(label, Choose(form.name, step.name, key)) for label, key in row)
+                for row in step.rows(ctx, draft)
+            ]
+            return StepView(
+                form.name,
+                step.name,
+                tuple(notes),
+                tuple(lines),
+                tuple(r for r in rows if r),
+                frozenset({"text"}),
+                optional=step.optional,
+            )
         if step.kind in (Kind.CHOICE, Kind.MULTI):
             chosen = set(draft.values.get(step.key) or []) if step.kind is Kind.MULTI else set()
             for option in self._options(ctx, draft, step):

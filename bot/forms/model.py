@@ -141,10 +141,36 @@ class FileRef:
         return {"file_id": self.file_id, "kind": self.kind, "name": self.name}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What reached a step with its own handler (:attr:`Step.handle`): typed ``text``,
+    or the ``key`` of one of its buttons (:attr:`Step.rows`)."""
+
+    text: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a step's handler decided. ``goto`` names the step to ask next (the step
+    itself: a loop over a list kept in the draft; None: the next step in order, or the
+    summary); ``notes`` are said above it; ``keys_only`` says only the buttons changed
+    (redraw the pressed message's keyboard); ``save`` runs the form's ``save`` (the
+    form's own "submit" button); ``close`` ends the form, saying these."""
+
+    goto: str | None = None
+    notes: tuple[Msg, ...] = ()
+    keys_only: bool = False
+    save: bool = False
+    close: tuple[Msg, ...] | None = None
+
+
 Parser = Callable[[str, FormContext], Any]
 Choices = Callable[[FormContext, "Draft"], Sequence[Option]]
 Hook = Callable[[FormContext, "Draft"], Awaitable[Msg | None]]
 Asker = Callable[[FormContext, "Draft"], Sequence[Msg]]
+Handler = Callable[[FormContext, "Draft", Answer], Awaitable[Turn]]
+Rows = Callable[[FormContext, "Draft"], Sequence[Sequence[tuple[Label, str]]]]
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,12 @@ class Step:
     columns: int = 3
     max_files: int = 10
     min_files: int = 0  # a FILES step offers "done" only once this many files are in
+    # A step that runs itself (a list built over several answers, buttons of its own):
+    # ``handle`` gets every typed text and every press of its buttons and says where
+    # to go (a FieldError it raises is shown and the step asked again); ``rows`` are
+    # its buttons as (label, key), each pressed as ``Choose(form, step, key)``.
+    handle: Handler | None = None
+    rows: Rows | None = None
 
     def applies(self, draft: Draft) -> bool:
         """Whether the step is part of this draft's form (its ``when``, if any)."""
@@ -209,6 +241,13 @@ class Form:
     texts: str = ""
     intro: Callable[[FormContext], Msg | None] | None = None
     confirm: bool = True  # False: saved as soon as the last step is answered (no summary)
+    # Notes above the first question, read after ``begin`` (which may put what they
+    # say in the draft's scratch, and may set ``draft.step`` to start elsewhere).
+    notes: Callable[[FormContext, Draft], Sequence[Msg]] | None = None
+    autosave: bool = False  # save as soon as the last step is answered (no summary)
+    # What to say for a button of this form pressed when no draft is open (e.g. a
+    # second press of a "submit" button): the popup instead of "expired button".
+    gone: Callable[[Choose | Act | Edit], Msg | None] | None = None
     # A one-question prompt (the lead prompts) sets these; /report keeps the defaults.
     ask_again: Callable[[ServiceError], bool] | None = None  # confirm=False: refusals to retype
     cancel_button: bool = False  # every question has a cancel button (``<texts>.cancel``)
@@ -325,6 +364,7 @@ class Outcome:
     view: StepView | None = None
     said: tuple[Msg, ...] = ()
     replace: bool = False  # redraw the message the button was on (multi-select toggles)
+    keys_only: bool = False  # redraw only the keyboard of the message the button was on
     links: tuple[Link, ...] = ()  # CLOSED after a save: the form's ``links``
 
     def text(self, locale: str) -> Html:

@@ -39,7 +39,7 @@ async def open_prompt(
             context.locale,
             key=notices.key_of(update),
         )
-        outcome = await engine.start(ctx, form, args=args)
+        outcome = await engine.start(ctx, form, scratch=args)
     if update.callback_query:
         await update.callback_query.answer()
     text, markup = outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)

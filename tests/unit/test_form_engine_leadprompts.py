@@ -151,18 +151,18 @@ async def world(db: Database, clock: ManualClock) -> World:
 
 async def test_start_arguments_reach_begin_and_pick_the_first_step(world: World) -> None:
     async with world.ctx() as ctx:
-        out = await world.engine.start(ctx, "quick", args={"lead": 3, "field": "industry"})
+        out = await world.engine.start(ctx, "quick", scratch={"lead": 3, "field": "industry"})
     assert out.status is Status.SHOWN and out.view is not None and out.view.step == "choice"
     stored = await world.stored()
     assert stored is not None and stored["scratch"]["lead"] == 3
     async with world.ctx() as ctx:
-        out = await world.engine.start(ctx, "quick", args={"lead": 0})
+        out = await world.engine.start(ctx, "quick", scratch={"lead": 0})
     assert out.status is Status.CLOSED and out.said == (Msg("leads.not_found", {"ref": "L0000"}),)
 
 
 async def test_without_confirm_the_last_answer_saves_at_once(world: World) -> None:
     async with world.ctx() as ctx:
-        await world.engine.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await world.engine.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
         out = await world.engine.text(ctx, "新项目")
     assert out.status is Status.CLOSED and out.said[0].key == "report.saved"
     assert out.links == (Link("查看", LeadCard(3)),)  # the form's links under what it says
@@ -171,7 +171,7 @@ async def test_without_confirm_the_last_answer_saves_at_once(world: World) -> No
 
 async def test_a_fixable_refusal_asks_the_same_question_again(world: World) -> None:
     async with world.ctx() as ctx:
-        await world.engine.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await world.engine.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
         out = await world.engine.text(ctx, "again")
     assert out.status is Status.SHOWN and out.view is not None and out.view.step == "text"
     assert out.view.notes == (Msg("leads.edit.unchanged", {}),)
@@ -184,7 +184,7 @@ async def test_a_fixable_refusal_asks_the_same_question_again(world: World) -> N
 
 async def test_every_question_has_a_cancel_button_sealed_with_the_nonce(world: World) -> None:
     async with world.ctx() as ctx:
-        out = await world.engine.start(ctx, "quick", args={"lead": 3, "field": "industry"})
+        out = await world.engine.start(ctx, "quick", scratch={"lead": 3, "field": "industry"})
     assert out.view is not None
     nonce = (await world.stored())["scratch"]["_nonce"]  # type: ignore[index]
     data = [CODEC.encode(b.value) for row in out.view.rows for b in row]
@@ -197,8 +197,8 @@ async def test_every_question_has_a_cancel_button_sealed_with_the_nonce(world: W
 
 async def test_a_button_of_an_earlier_prompt_is_stale(world: World) -> None:
     async with world.ctx() as ctx:
-        first = await world.engine.start(ctx, "quick", args={"lead": 3, "field": "industry"})
-        await world.engine.start(ctx, "quick", args={"lead": 4, "field": "industry"})
+        first = await world.engine.start(ctx, "quick", scratch={"lead": 3, "field": "industry"})
+        await world.engine.start(ctx, "quick", scratch={"lead": 4, "field": "industry"})
     assert first.view is not None
     old = first.view.rows[0][1].value
     async with world.ctx() as ctx:
@@ -218,17 +218,17 @@ async def test_a_prompt_gives_back_the_form_it_was_opened_over(world: World) -> 
     async with world.ctx() as ctx:
         await e.start(ctx, "long")
         await e.text(ctx, "电池")
-        await e.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await e.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
         out = await e.text(ctx, "新项目")
     assert out.status is Status.CLOSED
     stored = await world.stored()
     assert stored is not None and stored["form"] == "long" and stored["step"] == "company"
     async with world.ctx() as ctx:
-        await e.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await e.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
         assert (await e.cancel(ctx)).said == (Msg("report.cancelled", {}),)
     assert (await world.stored())["values"] == {"project": "电池"}  # type: ignore[index]
     async with world.ctx() as ctx:
-        await e.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await e.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
         assert await e.leave(ctx)  # another command
         assert not await e.leave(ctx)  # /report does not stack: it stays
     assert (await world.stored())["form"] == "long"  # type: ignore[index]
@@ -238,7 +238,7 @@ async def test_an_expired_prompt_takes_its_form_with_it(world: World) -> None:
     e = world.engine
     async with world.ctx() as ctx:
         await e.start(ctx, "long")
-        await e.start(ctx, "quick", args={"lead": 3, "field": "project"})
+        await e.start(ctx, "quick", scratch={"lead": 3, "field": "project"})
     world.clock.advance(timedelta(minutes=61))
     async with world.ctx() as ctx:
         out = await e.text(ctx, "迟到")
@@ -247,7 +247,7 @@ async def test_an_expired_prompt_takes_its_form_with_it(world: World) -> None:
 
 async def test_a_multi_select_with_a_parser_also_takes_typed_text(world: World) -> None:
     async with world.ctx() as ctx:
-        await world.engine.start(ctx, "tagsq", args={"lead": 5})
+        await world.engine.start(ctx, "tagsq", scratch={"lead": 5})
         out = await world.engine.press(ctx, Choose("tagsq", "value", "0"))
         assert out.replace  # toggles still redraw
         out = await world.engine.text(ctx, "新能源、新材料")

@@ -366,14 +366,12 @@ class FormEngine:
         if not form.confirm:
             return await self._save(ctx, form, draft, notes)
         draft.editing = False
-        if form.autosave:
-            return await self._finish(ctx, form, draft)
         return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
 
     async def _save(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> Outcome:
         """A prompt without a summary (``confirm=False``): save now; a refusal closes it
-        with the reason (unlike ``autosave``, which keeps the person at the step), or,
-        when ``ask_again`` says typing can fix it, asks the question again under it."""
+        with the reason, or, when ``ask_again`` says typing can fix it, asks the question
+        again under it."""
         try:
             said = await form.save(ctx, draft)
         except ServiceError as err:
@@ -404,8 +402,8 @@ class FormEngine:
         nxt = form.step(turn.goto) if turn.goto else self._next(form, draft, step)
         if nxt is None:
             draft.editing = False
-            if form.autosave:
-                return await self._finish(ctx, form, draft)
+            if not form.confirm:
+                return await self._save(ctx, form, draft, list(turn.notes))
             return Outcome(Status.SHOWN, self._summary(ctx, form, draft, list(turn.notes)))
         view = self._ask(ctx, form, draft, nxt, list(turn.notes))
         return Outcome(Status.SHOWN, view, keys_only=turn.keys_only)

@@ -244,7 +244,6 @@ class Form:
     # Notes above the first question, read after ``begin`` (which may put what they
     # say in the draft's scratch, and may set ``draft.step`` to start elsewhere).
     notes: Callable[[FormContext, Draft], Sequence[Msg]] | None = None
-    autosave: bool = False  # save as soon as the last step is answered (no summary)
     # What to say for a button of this form pressed when no draft is open (e.g. a
     # second press of a "submit" button): the popup instead of "expired button".
     gone: Callable[[Choose | Act | Edit], Msg | None] | None = None

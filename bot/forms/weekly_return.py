@@ -2,7 +2,7 @@
 
 Started by the weekly adapter when a head presses ↩️ 退回 on a card, with the version in
 the draft's scratch; ``begin`` checks the head and that the version still waits. The
-answer saves at once (``autosave``): :func:`bot.services.weekly.decide` returns the
+answer saves at once (``confirm=False``): :func:`bot.services.weekly.decide` returns the
 version and the submitter's notice is planned through the notifier, in one transaction.
 """
 
@@ -73,5 +73,5 @@ def form() -> Form:
         save=_save_return,
         begin=_begin_return,
         texts="weeklyreturn",
-        autosave=True,
+        confirm=False,
     )

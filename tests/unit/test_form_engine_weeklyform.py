@@ -1,6 +1,6 @@
 """The engine's additions for /weekly and the return reason: steps that run themselves
 (a loop over a list kept in the draft, buttons of their own), saving from a step,
-autosave, a seeded scratch, a chosen first step, and the popup of a button whose
+a form that saves on its last answer (confirm=False), a seeded scratch, a chosen first step, and the popup of a button whose
 form is gone. A small form, a real database, no messaging platform."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def reason() -> Form:
         texts="weeklyreturn",
         save=_save_reason,
         begin=_begin_reason,
-        autosave=True,
+        confirm=False,
         steps=(Step("reason", parse=_reason, counted=False),),
     )
 
@@ -253,7 +253,7 @@ async def test_an_older_button_of_a_step_that_runs_itself_is_stale(world: World)
     assert out.status is Status.STALE
 
 
-async def test_autosave_saves_a_one_question_form_on_its_answer(world: World) -> None:
+async def test_a_form_without_summary_saves_a_one_question_form_on_its_answer(world: World) -> None:
     e = world.engine
     async with world.ctx() as ctx:
         refused = await e.start(ctx, "reason")

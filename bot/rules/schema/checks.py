@@ -21,8 +21,6 @@ from bot.rules.schema.models import (
 from bot.rules.schema.problems import Problem
 
 _STAGE_EVENTS = ("stage_reached", "stage_overdue")
-
-
 _AMOUNT_EVENTS = {"amount_usd": ("activity",), "amount_wan": ("funds",)}
 
 

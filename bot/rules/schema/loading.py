@@ -153,8 +153,6 @@ def _strip_tag(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
 
 
 _ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
-
-
 _TABLE_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
 
 

@@ -26,25 +26,15 @@ from bot.rules.model import EVENT_KINDS
 from bot.rules.schema.problems import RulesError
 
 MAX_FILE_BYTES = 1024 * 1024  # a points table is a few KB; anything near this is the wrong file
-
-
 PRESETS: tuple[str, ...] = ("jiaocheng", "kaihua")
-
-
 RULE_KINDS: tuple[str, ...] = ("event", "threshold", "amount_step", "coefficient", "penalty")
-
-
 PERIODS: tuple[str, ...] = ("week", "half", "month", "quarter", "year")
 
 
 # Caps are computed as cumulative differences over half-open spans; the weekly
 # period is (start, deadline], so it cannot be a cap period.
 CAP_PERIODS: tuple[str, ...] = ("half", "month", "quarter", "year")
-
-
 DEFAULT_STAGES: tuple[str, ...] = ("线索", "在谈", "签约", "落地", "开工", "入统", "投产")
-
-
 DEFAULT_ACTIVITIES: dict[str, str] = {
     "training": "参加培训",
     "packaging": "项目包装",
@@ -53,8 +43,6 @@ DEFAULT_ACTIVITIES: dict[str, str] = {
     "trip": "外出招商",
     "foreign_capital": "实际利用外资",
 }
-
-
 _ID_PATTERN = re.compile(r"[^\s:#\"']{1,64}")
 
 
@@ -106,17 +94,9 @@ def _non_empty(value: str) -> str:
 
 
 Number = Annotated[Decimal, BeforeValidator(_to_decimal)]
-
-
 Positive = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_positive)]
-
-
 NonNegative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_not_negative)]
-
-
 Negative = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_negative)]
-
-
 Count = Annotated[StrictInt, Field(ge=1)]
 
 
@@ -127,31 +107,15 @@ def _percent(value: Decimal) -> Decimal:
 
 
 Percent = Annotated[Decimal, BeforeValidator(_to_decimal), AfterValidator(_percent)]
-
-
 MAX_DEADLINE_DAYS = (
     3660  # ten years: a longer "deadline" is a typo, and it widens every refresh's window
 )
-
-
 Days = Annotated[StrictInt, Field(ge=1, le=MAX_DEADLINE_DAYS)]
-
-
 Ident = Annotated[str, AfterValidator(_rule_id)]
-
-
 Text = Annotated[str, AfterValidator(_non_empty)]
-
-
 Names = Annotated[tuple[Text, ...], Field(min_length=1)]
-
-
 Period = Literal["week", "half", "month", "quarter", "year"]
-
-
 CapPeriod = Literal["half", "month", "quarter", "year"]
-
-
 EventKind = Literal[
     "lead_reported",
     "lead_verified",
@@ -276,8 +240,6 @@ class CoefficientRule(_Conditional):
 
 
 ScoringRule = EventRule | PenaltyRule | ThresholdRule | AmountStepRule
-
-
 Rule = Annotated[
     EventRule | PenaltyRule | ThresholdRule | AmountStepRule | CoefficientRule,
     Field(discriminator="kind"),

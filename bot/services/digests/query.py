@@ -13,8 +13,6 @@ from bot.services import ServiceError
 from bot.services.scoring import ScoringSetup
 
 KINDS: tuple[str, ...] = ("half", "month", "quarter", "year")
-
-
 KIND_WORDS: dict[str, str] = {
     "half": "half",
     "h": "half",
@@ -41,16 +39,12 @@ KIND_WORDS: dict[str, str] = {
     "考核": "year",
     "年终考核": "year",
 }
-
-
 KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("half", re.compile(r"(\d{4})-(\d{1,2})-H(\d)")),
     ("quarter", re.compile(r"(\d{4})-Q(\d)")),
     ("month", re.compile(r"(\d{4})-(\d{1,2})")),
     ("year", re.compile(r"(\d{4})")),
 )
-
-
 KEY_EXAMPLES = {"half": "2026-10-H1", "month": "2026-10", "quarter": "2026-Q3", "year": "2026"}
 
 

@@ -15,8 +15,6 @@ from bot.services.ranking import FunnelLine
 from bot.services.scoring import ScoringSetup
 
 FORWARD_STAGE = "在谈"  # the progress table lists the projects at this stage or later
-
-
 PRODUCTION_STAGE = "投产"
 
 

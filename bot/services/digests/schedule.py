@@ -21,8 +21,6 @@ from storage import weekly_repo
 GRACE = timedelta(
     days=3
 )  # a report missed while the bot was down still goes out this long after its time
-
-
 SETTING_OF = {
     "half": "digest_half_monthly",
     "month": "digest_monthly",

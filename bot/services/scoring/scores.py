@@ -19,8 +19,6 @@ from bot.services.scoring.setup import RANK_KINDS, ScoringSetup
 from storage import scoring_repo
 
 _UTC = UTC
-
-
 _TICK = timedelta(microseconds=1)
 
 

@@ -131,8 +131,6 @@ def _targets(settings: Settings) -> tuple[TargetSpec, ...]:
 
 
 CHOICE_FIELDS: tuple[str, ...] = ("industries", "origins", "tags", "channels", "stages")
-
-
 _CHOICE_ALIASES = {
     "industry": "industries",
     "origin": "origins",

@@ -37,8 +37,8 @@ its grace time (``not_after``), otherwise recorded as ``skipped``.
 
 **Documents.** A row may carry a file in ``params["_document"]`` (``filename``,
 ``data`` in base64, an HTML ``caption``; ``"as": "photo"`` for a picture), built
-when the row was planned (the leaders' reports: bot/services/digests.py; the
-红黑榜 picture: bot/services/ranking.py). It is sent with sendDocument right
+when the row was planned (the leaders' reports: bot/services/digests/schedule.py; the
+红黑榜 picture: bot/services/board.py). It is sent with sendDocument right
 after the row's text, as one more part of the same claim: a retry, inline or
 later (the count of parts delivered is kept in ``params``), resumes at the first
 part not yet sent. Rows to one chat are sent one after the other, in the

@@ -23,6 +23,11 @@ _ONE_DAY = timedelta(days=1)
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+# --------------------------------------------------------------------------- #
+# Calendar-span arithmetic (dates only; zones are applied by Periods)
+# --------------------------------------------------------------------------- #
+
+
 def _first_day(kind: str, d: date) -> date:
     """First day of the calendar span of ``kind`` containing ``d``."""
     if kind == "month":
@@ -121,6 +126,11 @@ def _check_kind(kind: str) -> None:
 def _check_year(year: int, what: str) -> None:
     if not _MIN_YEAR <= year <= _MAX_YEAR:
         raise ValueError(f"{what}: year must be within {_MIN_YEAR}..{_MAX_YEAR}")
+
+
+# --------------------------------------------------------------------------- #
+# Labels
+# --------------------------------------------------------------------------- #
 
 
 def _week_label(key: str, chinese: bool) -> str:

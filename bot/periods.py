@@ -73,6 +73,11 @@ __all__ = [
 _ONE_WEEK = timedelta(days=7)
 
 
+# --------------------------------------------------------------------------- #
+# Work calendar
+# --------------------------------------------------------------------------- #
+
+
 class WorkCalendar:
     """China's working-day calendar with a weekend-only fallback.
 
@@ -158,6 +163,11 @@ def _reject_overlap(holidays: frozenset[date], workdays: frozenset[date]) -> Non
     if both:
         days = ", ".join(d.isoformat() for d in sorted(both))
         raise ValueError(f"dates listed both as extra holidays and extra workdays: {days}")
+
+
+# --------------------------------------------------------------------------- #
+# Schedule and value types
+# --------------------------------------------------------------------------- #
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,11 @@ class WeeklyPeriod:
     def as_span(self) -> Span:
         """The period in the shape the scoring code uses for every kind."""
         return Span(kind="week", key=self.key, start=self.start, end=self.deadline)
+
+
+# --------------------------------------------------------------------------- #
+# Periods
+# --------------------------------------------------------------------------- #
 
 
 class Periods:
@@ -430,6 +445,11 @@ def _utc(t: datetime) -> datetime:
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"aware datetime required, got naive {t.isoformat()}")
     return t.astimezone(_dt.UTC)
+
+
+# --------------------------------------------------------------------------- #
+# CLI support
+# --------------------------------------------------------------------------- #
 
 
 def format_periods_lines(periods: Periods, year: int) -> list[str]:

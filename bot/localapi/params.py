@@ -145,6 +145,11 @@ def _get_bool(params: Params, name: str) -> bool:
     return params.get(name) is True
 
 
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+
+
 def _json_response(status: int, body: dict[str, Any]) -> web.Response:
     return web.Response(
         status=status,

@@ -55,6 +55,11 @@ FUNNEL_BENCHMARKS = (
 )  # seed 003: 签约项目开工率 ≥ 75%, 开工项目纳统率 ≥ 80%
 
 
+# --------------------------------------------------------------------------- #
+# /score
+# --------------------------------------------------------------------------- #
+
+
 @dataclass(frozen=True)
 class ModuleLine:
     name: str
@@ -274,6 +279,11 @@ def funnel_for(
         rate = (Decimal(reached) * 100 / len(base)).quantize(Decimal(1)) if base else None
         lines.append(FunnelLine(a, b, len(base), reached, rate, benchmark))
     return tuple(lines)
+
+
+# --------------------------------------------------------------------------- #
+# Manual adjustments
+# --------------------------------------------------------------------------- #
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,11 @@ def _note(rules: RuleSet, rule: ScoringRule, event: Event) -> str:
     return f"{text} {lead_code(event.lead.lead_id)}{join_reasons(why)}"
 
 
+# --------------------------------------------------------------------------- #
+# Coefficients
+# --------------------------------------------------------------------------- #
+
+
 def _scaled(rules: RuleSet, rule: ScoringRule, event: Event, entry: Entry) -> Entry:
     """Apply the coefficients whose lead conditions hold: the highest one, or all multiplied.
 
@@ -281,6 +286,11 @@ def _coefficient_reason(coefficient: CoefficientRule, lead: LeadFacts) -> str:
     if coefficient.any_of is not None:
         why += reasons(next(c for c in coefficient.any_of if _holds(c, lead)), lead)
     return "，".join(w for w in why if w) or coefficient.name or coefficient.id
+
+
+# --------------------------------------------------------------------------- #
+# Incremental derivation and rescoring
+# --------------------------------------------------------------------------- #
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,11 @@ def _toml_problem(exc: tomllib.TOMLDecodeError, text: str = "") -> Problem:
     return Problem((), f"invalid TOML: {detail}", line, f"column {match.group(2)}")
 
 
+# --------------------------------------------------------------------------- #
+# Error messages and locations
+# --------------------------------------------------------------------------- #
+
+
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "unknown field (check the spelling; see docs/rules.md)",

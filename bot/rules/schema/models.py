@@ -46,6 +46,11 @@ DEFAULT_ACTIVITIES: dict[str, str] = {
 _ID_PATTERN = re.compile(r"[^\s:#\"']{1,64}")
 
 
+# --------------------------------------------------------------------------- #
+# Field types
+# --------------------------------------------------------------------------- #
+
+
 def _to_decimal(value: object) -> Decimal:
     """TOML numbers arrive as int or Decimal (we parse floats as Decimal); text is a mistake."""
     if isinstance(value, bool):
@@ -133,6 +138,11 @@ assert set(EventKind.__args__) == set(EVENT_KINDS)  # type: ignore[attr-defined]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- #
+# Rules
+# --------------------------------------------------------------------------- #
 
 
 class Conditions(_Model):

@@ -21,6 +21,11 @@ PRODUCTION_STAGE = "投产"
 ZERO = Decimal(0)
 
 
+# --------------------------------------------------------------------------- #
+# Plain rows in
+# --------------------------------------------------------------------------- #
+
+
 @dataclass(frozen=True)
 class UnitInfo:
     id: int
@@ -120,6 +125,11 @@ class StageNames:
 
     def index(self, stage: str | None) -> int:
         return self.order.index(stage) if stage in self.order else -1
+
+
+# --------------------------------------------------------------------------- #
+# Reports out
+# --------------------------------------------------------------------------- #
 
 
 @dataclass(frozen=True)

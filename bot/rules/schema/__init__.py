@@ -4,7 +4,7 @@ The file is edited by county officials, not programmers, so every mistake must
 come back as one line that names the file line, the rule and the field, and
 says what to write instead.  Type checks are pydantic's; everything that needs
 the whole file (references between rules, modules and caps, duplicate ids,
-stage and activity names) is checked by :func:`_reference_problems`.  Both end
+stage and activity names) is checked by ``checks._reference_problems``.  Both end
 in :class:`RulesError`.  docs/rules.md documents every field.
 
 The package: ``models`` (the field types and the pydantic models, :class:`RuleSet`),

@@ -15,7 +15,7 @@ Four reports, each for one closed period:
   the year, targets met, conversion rates.
 
 Two halves. The **builders** (``build_half`` …) are pure: plain rows in (the
-dataclasses below), a report dataclass out, so every figure can be checked on a
+dataclasses in ``reports``), a report dataclass out, so every figure can be checked on a
 hand-built jurisdiction. :func:`collect` reads the rows (storage/digest_repo.py,
 storage/funds_repo.py) and takes scores, ranks, targets and conversion rates from
 the ranking service (bot/services/ranking.py): nothing here recomputes a score.

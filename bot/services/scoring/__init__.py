@@ -1,6 +1,6 @@
 """The ledger side of scoring: recorded events → engine → append-only ledger → per-period scores.
 
-The engine (:mod:`bot.rules.engine`) is pure; this module feeds it and keeps the
+The engine (:mod:`bot.rules.engine`) is pure; this package feeds it and keeps the
 database in step:
 
 * :func:`collect_events` turns one unit's rows into engine :class:`Event` values:

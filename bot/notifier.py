@@ -9,9 +9,9 @@ recipient)``, so handling one update twice (a crash before its done mark) plans 
 notice once.
 
 Rendering happens at send time, per channel, through the outbox's render registry
-(scheduler/outbox/render.py): ``RENDERERS[(channel, kind)]`` turns the row into text
-and buttons for that channel; every other kind uses the catalog renderer (the row's
-``template`` with its params, as reminders).
+(scheduler/outbox/render.py, one ``Renderers`` per outbox): a renderer registered for
+``(channel, kind)`` turns the row into text and buttons for that channel; every other
+kind uses the catalog renderer (the row's ``template`` with its params, as reminders).
 This module is core: it imports no channel library and not the scheduler, only
 storage. docs/notifier.md is the guide.
 """

@@ -4,13 +4,14 @@
   expiring attempts a crash interrupted);
 - ``sender``: :class:`Outbox`, the claim → send → mark loop, paced (its docstring
   describes the protocol and the crash window);
-- ``render``: the per-channel render registry and the default catalog renderer.
+- ``render``: the per-channel render registry (:class:`Renderers`, one per outbox) and
+  the default catalog renderer.
 
 Rows are planned elsewhere: reminders by :mod:`bot.services.reminders`, notices by
 :func:`bot.notifier.notify`, both in the caller's transaction.
 """
 
-from scheduler.outbox.render import RENDERERS, Renderer, channel_of, dispatching, register
+from scheduler.outbox.render import Renderer, Renderers, catalog_render, channel_of, dispatching
 from scheduler.outbox.sender import (
     BACKOFF,
     CONCURRENCY,
@@ -37,13 +38,13 @@ __all__ = [
     "MAX_RETRY_WAIT",
     "PARTS_SENT",
     "RATE",
-    "RENDERERS",
     "DrainReport",
     "Gate",
     "Outbox",
     "Pace",
     "Renderer",
+    "Renderers",
+    "catalog_render",
     "channel_of",
     "dispatching",
-    "register",
 ]

@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from scheduler.outbox import render
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -24,19 +22,27 @@ def _default(row: Any, now: datetime, username: str | None) -> tuple[str, list[A
     return f"default {row.kind}", []
 
 
-def test_registered_renderer_is_used_for_its_channel_and_kind(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(render, "RENDERERS", {})
+def test_registered_renderer_is_used_for_its_channel_and_kind() -> None:
+    renderers = render.dispatching(_default)
 
-    @render.register("dingtalk", "weekly.confirmed")
+    @renderers.register("dingtalk", "weekly.confirmed")
     def _dingtalk(row: Any, now: datetime, username: str | None) -> tuple[str, list[Any]]:
         return "dingtalk card", []
 
-    out = render.dispatching(_default)
-    assert out(_row("notify:weekly.confirmed", "dingtalk"), NOW, "bot") == ("dingtalk card", [])
-    assert out(_row("notify:weekly.confirmed", None), NOW, "bot")[0].startswith("default")
-    assert out(_row("notify:weekly.returned", "dingtalk"), NOW, "bot")[0].startswith("default")
+    assert renderers(_row("notify:weekly.confirmed", "dingtalk"), NOW, "bot") == (
+        "dingtalk card",
+        [],
+    )
+    assert renderers(_row("notify:weekly.confirmed", None), NOW, "bot")[0].startswith("default")
+    assert renderers(_row("notify:weekly.returned", "dingtalk"), NOW, "bot")[0].startswith(
+        "default"
+    )
+
+
+def test_one_registry_does_not_change_another() -> None:
+    first, second = render.Renderers(_default), render.Renderers(_default)
+    first.register("telegram", "x")(lambda row, now, username: ("first", []))
+    assert second(_row("notify:x", None), NOW, None)[0] == "default notify:x"
 
 
 def test_rows_without_a_channel_are_telegrams() -> None:

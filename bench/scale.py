@@ -180,20 +180,22 @@ async def op_score(db: Database) -> dict[str, float]:
 
 async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
     from bot import isolated
+
+    workers = isolated.Workers()
     from bot.export import build_workbook
     from bot.services import export
 
     setup = scoring.setup_for(settings())
-    await isolated.warm()  # the bot starts its worker at start-up (bot/app.py)
+    await workers.warm()  # the bot starts its worker at start-up (bot/app.py)
     started = time.perf_counter()
     worker_mb = 0.0
     if whole:
-        made = await isolated.export_file(db.url, setup, NOW, "month", None, whole=True)
+        made = await isolated.export_file(workers, db.url, setup, NOW, "month", None, whole=True)
         content, worker_mb = made.content, made.peak_mb
     else:
         async with db.session() as s:
             data = await export.collect(s, setup, NOW, "month")
-        content = await isolated.run(build_workbook, data)
+        content = await workers.run(build_workbook, data)
     key = "export_all" if whole else "export"
     return {
         f"{key}_s": time.perf_counter() - started,
@@ -205,15 +207,17 @@ async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
 
 async def op_board(db: Database) -> dict[str, float]:
     from bot import isolated
+
+    workers = isolated.Workers()
+    from bot.board import board_picture
     from bot.services import ranking
-    from handlers.ranking import board_picture
 
     setup = scoring.setup_for(settings())
-    await isolated.warm()
+    await workers.warm()
     started = time.perf_counter()
     async with db.session() as s:
         found = await ranking.board(s, setup, ranking.previous_month_key(setup, NOW), 5)
-    png = await isolated.run(board_picture, "zh_CN", found)
+    png = await workers.run(board_picture, "zh_CN", found)
     return {
         "board_s": time.perf_counter() - started,
         "after_board_mb": rss_mb(),

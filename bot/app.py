@@ -24,11 +24,13 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot import digest_text, isolated, logging_setup
+from bot import digest_text, logging_setup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.forms import FormEngine
+from bot.forms import FormEngine, weekly_return
+from bot.forms import activity as activity_form
 from bot.forms import report as report_form
+from bot.forms import weekly as weekly_form
 from bot.health import HealthCheck, database_probe, scheduler_probe
 from bot.inbox import Inbox
 from bot.metrics import Metrics
@@ -110,7 +112,7 @@ class LeadbotApplication(Application):
         """In the background at start: the render worker's process (the near-match index
         warms itself, see ``initialize``)."""
         try:
-            await isolated.warm()
+            await self.services.workers.warm()
         except Exception:  # the first real use retries; never fatal
             log.warning("warm-up at start failed", exc_info=True)
 
@@ -118,10 +120,12 @@ class LeadbotApplication(Application):
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
+        if self.web is not None:
+            await self.web.close()
         warm = getattr(self, "_warm_up", None)
         if warm is not None and not warm.done():
             warm.cancel()
-        isolated.shutdown()
+        self.services.workers.shutdown()
         if self._job_scheduler is not None:
             self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
             self._job_scheduler = None
@@ -210,8 +214,15 @@ def build_application(
     app.run_jobs = run_jobs
     app.jobs = JobRunner(clock)
     app.forms = FormEngine(
-        [report_form.form()], timedelta(minutes=settings.form_timeout_minutes)
-    )  # every form on the engine (bot/forms): /report
+        [
+            report_form.form(),
+            *activity_form.forms(),
+            weekly_form.form(),
+            weekly_return.form(),
+        ],
+        timedelta(minutes=settings.form_timeout_minutes),
+    )  # every form on the engine (bot/forms): /report, /activity and its reject reason,
+    # /weekly and the head's return reason
     register(app)
     logging_setup.name_handlers(app)
     _operations(app, settings, db, clock)

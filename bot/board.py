@@ -1,4 +1,4 @@
-"""The 红黑榜 picture: a horizontal bar chart of the month's scores, Chinese labels.
+"""The 红黑榜 as text and as a picture: a horizontal bar chart of the month's scores.
 
 Rendered with matplotlib's Agg backend (no display needed) in the Noto Sans CJK
 font shipped by the PyPI package ``cvttf-NotoSansCJK-Regular``: the .otf file is
@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from bot import catalog
+from bot.rules.describe import num
+
+if TYPE_CHECKING:
+    from bot.services.ranking import Board, RankRow, Tie
 
 log = logging.getLogger(__name__)
 FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
@@ -107,3 +114,52 @@ def render_png(title: str, bars: Sequence[Bar], xlabel: str = "") -> bytes:
         finally:
             plt.close(fig)
     return out.getvalue()
+
+
+def pts(value: Decimal) -> str:
+    return num(Decimal(value))
+
+
+def board_text(locale: str, board: Board) -> str:
+    """Plain text (no markup): it also travels through the outbox, whose values are escaped."""
+
+    def line(key: str, **values: Any) -> str:
+        return catalog.plain(key, locale, **values)
+
+    def listed(rows: tuple[RankRow, ...], tie: Tie | None) -> list[str]:
+        out = [
+            line("board.line", rank=r.rank, unit=r.unit_name, points=pts(r.points)) for r in rows
+        ]
+        if tie is not None:
+            key = "board.tie" if rows else "board.tie_only"
+            out.append(line(key, count=tie.count, points=pts(tie.points)))
+        return out or [line("board.none")]
+
+    out = [line("board.title", month=board.month.label(locale))]
+    out.append(line("board.red"))
+    out += listed(board.top, board.top_tie)
+    out.append(line("board.black_streak" if board.black == "streak" else "board.black"))
+    out += listed(board.bottom, board.bottom_tie)
+    out.append(line("board.missing"))
+    out += [line("board.missing_line", unit=name, count=n) for name, n in board.missing] or [
+        line("board.none_missing")
+    ]
+    return "\n".join(out)
+
+
+def board_bars(locale: str, board: Board) -> list[Bar]:
+    """The picture's bars: exactly the units the text names, red then black, a tie as one bar."""
+    bars = [Bar(r.unit_name, r.points, "red") for r in board.top]
+    if board.top_tie is not None:
+        label = catalog.plain("board.chart_tie", locale, count=board.top_tie.count)
+        bars.append(Bar(label, board.top_tie.points, "red", summary=True))
+    bars += [Bar(r.unit_name, r.points, "black") for r in board.bottom]
+    if board.bottom_tie is not None:
+        label = catalog.plain("board.chart_tie", locale, count=board.bottom_tie.count)
+        bars.append(Bar(label, board.bottom_tie.points, "black", summary=True))
+    return bars
+
+
+def board_picture(locale: str, board: Board) -> bytes:
+    title = catalog.plain("board.chart_title", locale, month=board.month.label(locale))
+    return render_png(title, board_bars(locale, board), catalog.plain("board.chart_axis", locale))

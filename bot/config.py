@@ -95,6 +95,7 @@ EXPECTED: dict[str, str] = {
     "inbox_lease_seconds": "seconds (0.5 to 3600) an instance holds an update it is handling",
 }
 # Settings whose value is never echoed back in an error line.
+DINGTALK_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/2.10.3/dingtalk.open.js"
 SECRET_FIELDS = frozenset({"token", "webhook_secret", "web_secret"})
 
 DEFAULT_INDUSTRIES = [
@@ -211,6 +212,12 @@ class Settings(BaseSettings):
     )
     dingtalk_admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("dingtalk_admins")
+    )
+    # The web app as a DingTalk H5 micro app (工作台, docs/web.md): the organisation's CorpId,
+    # which the page needs for 免登, and where the page loads DingTalk's JSAPI from.
+    dingtalk_corp_id: str | None = Field(default=None, validation_alias=_alias("dingtalk_corp_id"))
+    dingtalk_jsapi_url: str = Field(
+        default=DINGTALK_JSAPI_URL, validation_alias=_alias("dingtalk_jsapi_url")
     )
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,

@@ -30,14 +30,16 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # exactly one handler answers each message.
     # Forms come first: their entry points (e.g. /start report) must win.
     app.add_handlers(report.handlers())
-    app.add_handlers(activity.handlers())  # /activity form (and /start activity), reviews, /trips
-    app.add_handlers(
-        weekly.handlers()
-    )  # /weekly form (and /start weekly), confirmations, /status, /leave …
+    app.add_handlers(activity.handlers())  # /activity in groups, reviews, /trips (form: engine)
+    app.add_handlers(weekly.handlers())  # confirmations, /status, /leave … (/weekly: the engine)
     # A pending lead prompt (stage note, reason, new value) takes the next message first.
     app.add_handlers(leads.prompt_handlers(), group=leads.PROMPT_GROUP)
-    # Then the form engine's forms (/report): a person's open form takes the next message.
-    app.add_handlers([EngineForms({"report": "report"})], group=FORMS_GROUP)
+    # Then the form engine's forms (/report, /activity, /weekly, their follow-ups): a
+    # person's open form takes the next message.
+    app.add_handlers(
+        [EngineForms({"report": "report", "activity": "activity", "weekly": "weekly"})],
+        group=FORMS_GROUP,
+    )
     app.add_handlers(
         [
             *start.handlers(),

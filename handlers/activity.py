@@ -1,170 +1,44 @@
-"""``/activity``: record a work activity (工作记录); ``/activities``, reviews, ``/trips``.
+"""``/activity``: work activities (工作记录) -- the review buttons, ``/activities``, ``/trips``.
 
-The form is a persistent ConversationHandler like ``/report``: its draft lives
-in ``user_data`` (JSON), written to the database after every update, so a
-restart continues where the person was. Steps: [unit — leaders only] → kind →
-date ([今天] [昨天] or typed 2026-11-20 / 11月20日) → short text → amount (foreign
-capital, USD) → lead (optional, for kinds about a project) → files (the trip
-report is required for a trip) → summary [保存].
-
-Leaders review with ``/verify_activity A12`` / ``/reject_activity A12 原因`` or the
-buttons of ``/activities``; a reject button asks for the reason in the same form.
-A planned trip of an accepted weekly submission (``/trips``) becomes a trip
-record with one button: the form opens with the trip filled in and asks for the
-date and the trip report.
+The form itself is data in :mod:`bot.forms.activity`, run by the form engine;
+:class:`handlers.forms.EngineForms` renders its steps and feeds the answers back
+(``/activity``, ``/start activity``). Here is what is Telegram's own: ``/activity``
+in a group opens the private chat; leaders review with ``/verify_activity A12`` /
+``/reject_activity A12 原因`` or the buttons of ``/activities`` -- [❌ 驳回] opens the
+engine's one-question reject form; [✈️ 转为外出记录] of ``/trips`` opens the activity
+form with the planned trip filled in. The unit hears a verdict through the notifier.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import warnings
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot import notifier
 from bot.catalog import Html
-from bot.forms.buttons import ActivityPress, ActivityReview, PlannedTrip
+from bot.domain.enums import activity_code
+from bot.forms import Status, msg
+from bot.forms.activity import NAME, REJECT, trip_values
+from bot.forms.buttons import ActivityReview, PlannedTrip
 from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, activities, scoring
-from bot.services.activities import ActivityDraft, ActivityView
-from bot.services.leads import parse_code as parse_lead_code
+from bot.services.activities import ActivityView
 from handlers import notices
-from handlers.base import LeadbotContext, command_args, reply, requires
-from handlers.forms import ExclusiveForm, FormKit
+from handlers.base import LeadbotContext, command_args, is_private, reply, requires
+from handlers.forms import FormKit, open_form
 
 log = logging.getLogger(__name__)
 
-KEY = "activity"
-FORM = FormKit(KEY)
-UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON = range(100, 109)
-TEXT_STATES = {TEXT, AMOUNT, LEAD, DATE, REASON}
+KEY = NAME
+FORM = FormKit(KEY)  # the group-chat redirect (``activity.in_private`` / ``.open_private``)
 
 
 def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
     return context.services.scoring
-
-
-def _today(context: LeadbotContext) -> Any:
-    return context.now().astimezone(context.services.settings.zone).date()
-
-
-def _choice(context: LeadbotContext, draft: dict[str, Any]) -> activities.KindChoice:
-    assert context.actor is not None
-    return activities.kind_choice(context.actor, _setup(context), draft["kind"])
-
-
-# --- asking ---------------------------------------------------------------------------------
-
-
-async def ask(
-    update: Update,
-    context: LeadbotContext,
-    state: int,
-    draft: dict[str, Any],
-    prefix: Html | None = None,
-) -> int:
-    draft["state"] = state
-    FORM.touch(context, draft)
-    markup: InlineKeyboardMarkup | None = None
-    if state == UNIT:
-        async with context.session() as session:
-            units = await activities.unit_choices(session)
-        buttons = [
-            InlineKeyboardButton(name, callback_data=encode(ActivityPress("unit", str(uid))))
-            for uid, name in units
-        ]
-        markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
-        text = context.t("activity.ask.unit")
-    elif state == KIND:
-        assert context.actor is not None
-        kinds = activities.kinds_for(context.actor, _setup(context))
-        buttons = [
-            InlineKeyboardButton(k.name, callback_data=encode(ActivityPress("kind", str(i))))
-            for i, k in enumerate(kinds)
-        ]
-        markup = InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
-        text = context.t("activity.ask.kind")
-    elif state == DATE:
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        context.label("activity.today"),
-                        callback_data=encode(ActivityPress("date", "0")),
-                    ),
-                    InlineKeyboardButton(
-                        context.label("activity.yesterday"),
-                        callback_data=encode(ActivityPress("date", "1")),
-                    ),
-                ]
-            ]
-        )
-        text = context.t("activity.ask.date")
-    elif state == TEXT:
-        text = (
-            context.t(f"activity.ask.text.{draft['kind']}")
-            if draft["kind"] in activities.DEFAULT_ACTIVITIES
-            else context.t("activity.ask.text.other")
-        )
-    elif state == AMOUNT:
-        text = context.t("activity.ask.amount")
-    elif state == LEAD:
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        context.label("activity.skip"),
-                        callback_data=encode(ActivityPress("lead", "skip")),
-                    )
-                ]
-            ]
-        )
-        text = context.t("activity.ask.lead")
-    elif state == FILES:
-        files = draft.get("files") or []
-        needs = _choice(context, draft).needs_file
-        row = (
-            [
-                InlineKeyboardButton(
-                    context.label("activity.done"),
-                    callback_data=encode(ActivityPress("files", "done")),
-                )
-            ]
-            if files or not needs
-            else []
-        )
-        if not needs and not files:
-            row = [
-                InlineKeyboardButton(
-                    context.label("activity.skip"),
-                    callback_data=encode(ActivityPress("files", "done")),
-                )
-            ]
-        markup = InlineKeyboardMarkup([row]) if row else None
-        text = context.t(
-            "activity.ask.trip_report" if needs else "activity.ask.files", count=len(files)
-        )
-    else:  # REASON
-        text = context.t("activity.ask.reason", code=activities_code(draft.get("reject_id", 0)))
-    if prefix:
-        text = Html(prefix + "\n\n" + text)
-    await reply(update, text, markup)
-    return state
 
 
 def _trip_button(ref: str) -> PlannedTrip:
@@ -173,324 +47,8 @@ def _trip_button(ref: str) -> PlannedTrip:
     return PlannedTrip(int(submission), int(index))
 
 
-def activities_code(activity_id: int) -> str:
-    return activities.activity_code(int(activity_id))
-
-
-def _next_state(context: LeadbotContext, draft: dict[str, Any], after: int) -> int:
-    """The question after ``after``, skipping the ones this kind does not need."""
-    choice = _choice(context, draft)
-    order = [DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY]
-    for state in order[order.index(after) + 1 :]:
-        if state == TEXT and draft.get("text"):
-            continue
-        if state == AMOUNT and not choice.needs_amount:
-            continue
-        if state == LEAD and not choice.may_link_lead:
-            continue
-        return state
-    return SUMMARY
-
-
-async def _advance(
-    update: Update,
-    context: LeadbotContext,
-    draft: dict[str, Any],
-    after: int,
-    prefix: Html | None = None,
-) -> int:
-    if draft.get("editing"):
-        draft["editing"] = False
-        return await show_summary(update, context, draft, prefix)
-    state = _next_state(context, draft, after)
-    if state == SUMMARY:
-        return await show_summary(update, context, draft, prefix)
-    return await ask(update, context, state, draft, prefix)
-
-
-# --- entry ------------------------------------------------------------------------------------
-
-
-@requires(private=True)
-async def start_form(update: Update, context: LeadbotContext) -> int | None:
-    actor = context.actor
-    assert actor is not None
-    draft: dict[str, Any] = {"files": []}
-    context.user_data[KEY] = draft  # type: ignore[index]
-    if actor.is_leader:
-        return await ask(update, context, UNIT, draft, context.t("activity.intro_leader"))
-    if actor.unit_id is None:
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-        await reply(update, context.t("activity.no_unit"))
-        return ConversationHandler.END
-    draft["unit_id"] = actor.unit_id
-    return await ask(
-        update, context, KIND, draft, context.t("activity.intro", unit=actor.unit_name or "")
-    )
-
-
-# --- answers ------------------------------------------------------------------------------------
-
-Pressed = Callable[[Update, LeadbotContext, dict[str, Any], str, str], Awaitable[int]]
-BUTTON_STATES = {
-    "unit": {UNIT},
-    "kind": {KIND},
-    "date": {DATE},
-    "lead": {LEAD},
-    "files": {FILES},
-    "sum": {SUMMARY},
-}
-
-
-def pressed(func: Pressed) -> Callable[[Update, LeadbotContext], Coroutine[Any, Any, int]]:
-    """Expired form → end; a button of an older question → popup; else drop the keyboard and go."""
-
-    @functools.wraps(func)
-    async def wrapper(update: Update, context: LeadbotContext) -> int:
-        query = update.callback_query
-        assert query is not None
-        draft = FORM.draft(context)
-        if draft is None or FORM.expired(context, draft):
-            return await FORM.gone(update, context)
-        pressed = decode(query.data)
-        what, value = (
-            (pressed.what, pressed.value) if isinstance(pressed, ActivityPress) else ("", "")
-        )
-        if draft.get("state") not in BUTTON_STATES.get(what, set()):
-            await query.answer(context.label("fallback.stale_button"), show_alert=True)
-            return int(draft.get("state", KIND))
-        await query.answer()
-        await query.edit_message_reply_markup(None)
-        return await func(update, context, draft, what, value)
-
-    return wrapper
-
-
-@pressed
-async def on_button(
-    update: Update, context: LeadbotContext, draft: dict[str, Any], what: str, value: str
-) -> int:
-    assert context.actor is not None
-    if what == "unit":
-        draft["unit_id"] = int(value) if value.isdigit() else None
-        return await ask(update, context, KIND, draft)
-    if what == "kind":
-        kinds = activities.kinds_for(context.actor, _setup(context))
-        if not value.isdigit() or int(value) >= len(kinds):
-            return await ask(update, context, KIND, draft, context.t("fallback.stale_button"))
-        draft["kind"] = kinds[int(value)].kind
-        return await ask(update, context, DATE, draft)
-    if what == "date":
-        draft["date"] = (_today(context) - timedelta(days=int(value or 0))).isoformat()
-        return await _advance(update, context, draft, DATE)
-    if what == "lead":
-        draft["lead_id"] = None
-        return await _advance(update, context, draft, LEAD)
-    if what == "files":
-        if _choice(context, draft).needs_file and not draft.get("files"):
-            return await ask(
-                update, context, FILES, draft, context.t("activity.trip_report_missing")
-            )
-        return await _advance(update, context, draft, FILES)
-    if value == "save":
-        return await save(update, context, draft)
-    if value == "edit":  # answer the questions again, from the date on; the kind stays
-        if not draft.get("origin_ref"):
-            draft.pop("text", None)
-        return await ask(update, context, DATE, draft)
-    return await FORM.cancel(update, context)
-
-
-async def on_text(update: Update, context: LeadbotContext) -> int:
-    draft = FORM.draft(context)
-    state = draft.get("state") if draft else None
-    if draft is None or FORM.expired(context, draft) or state is None:
-        return await FORM.gone(update, context)
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    if state not in TEXT_STATES:
-        return await ask(
-            update,
-            context,
-            state,
-            draft,
-            context.t("activity.use_buttons" if state != FILES else "activity.send_file"),
-        )
-    try:
-        if state == DATE:
-            draft["date"] = activities.parse_date(text, _today(context)).isoformat()
-        elif state == TEXT:
-            draft["text"] = activities.clean_text(text)
-        elif state == AMOUNT:
-            draft["amount"] = str(activities.parse_amount(text))
-        elif state == LEAD:
-            lead_id = parse_lead_code(text)
-            if lead_id is None:
-                raise ServiceError("activity.bad_lead")
-            draft["lead_id"] = lead_id
-        elif state == REASON:
-            return await _reject_with(update, context, draft, text)
-    except ServiceError as err:
-        return await ask(update, context, state, draft, context.error_text(err))
-    return await _advance(update, context, draft, state)
-
-
-async def on_file(update: Update, context: LeadbotContext) -> int:
-    draft = FORM.draft(context)
-    if draft is None or FORM.expired(context, draft):
-        return await FORM.gone(update, context)
-    if draft.get("state") != FILES:
-        return await ask(
-            update,
-            context,
-            int(draft.get("state", KIND)),
-            draft,
-            context.t("activity.no_file_here"),
-        )
-    msg = update.effective_message
-    assert msg is not None
-    files = draft.setdefault("files", [])
-    if len(files) >= activities.MAX_FILES:
-        return await ask(
-            update,
-            context,
-            FILES,
-            draft,
-            context.t("activity.too_many_files", limit=activities.MAX_FILES),
-        )
-    if msg.document:
-        files.append(
-            {
-                "file_id": msg.document.file_id,
-                "kind": "document",
-                "name": msg.document.file_name or "",
-            }
-        )
-    elif msg.photo:
-        files.append({"file_id": msg.photo[-1].file_id, "kind": "photo", "name": ""})
-    return await ask(
-        update, context, FILES, draft, context.t("activity.file_added", count=len(files))
-    )
-
-
-async def on_other(update: Update, context: LeadbotContext) -> int:
-    draft = FORM.draft(context)
-    if draft is None or FORM.expired(context, draft):
-        return await FORM.gone(update, context)
-    return await ask(
-        update, context, int(draft.get("state", KIND)), draft, context.t("activity.use_buttons")
-    )
-
-
-# --- summary and save ---------------------------------------------------------------------------
-
-
-def _summary(context: LeadbotContext, draft: dict[str, Any]) -> Html:
-    setup = _setup(context)
-    lines = [
-        context.t(
-            "activity.summary_line",
-            label=context.label("activity.field.kind"),
-            value=setup.rules.activities.get(draft["kind"], draft["kind"]),
-        ),
-        context.t(
-            "activity.summary_line",
-            label=context.label("activity.field.date"),
-            value=draft.get("date") or "—",
-        ),
-        context.t(
-            "activity.summary_line",
-            label=context.label("activity.field.text"),
-            value=draft.get("text") or "—",
-        ),
-    ]
-    if draft.get("amount"):
-        lines.append(
-            context.t(
-                "activity.summary_line",
-                label=context.label("activity.field.amount"),
-                value=_usd(context, Decimal(draft["amount"])),
-            )
-        )
-    if draft.get("lead_id"):
-        lines.append(
-            context.t(
-                "activity.summary_line",
-                label=context.label("activity.field.lead"),
-                value=f"L{int(draft['lead_id']):04d}",
-            )
-        )
-    lines.append(
-        context.t(
-            "activity.summary_line",
-            label=context.label("activity.field.files"),
-            value=context.label("activity.files_count", count=len(draft.get("files") or [])),
-        )
-    )
-    return Html(context.t("activity.summary_title") + "\n" + "\n".join(lines))
-
-
 def _usd(context: LeadbotContext, value: Decimal) -> str:
     return context.label("activity.usd", amount=f"{value.normalize():,f}")
-
-
-async def show_summary(
-    update: Update, context: LeadbotContext, draft: dict[str, Any], prefix: Html | None = None
-) -> int:
-    draft["state"] = SUMMARY
-    FORM.touch(context, draft)
-    text = _summary(context, draft)
-    if prefix:
-        text = Html(prefix + "\n\n" + text)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    context.label("activity.save"),
-                    callback_data=encode(ActivityPress("sum", "save")),
-                ),
-                InlineKeyboardButton(
-                    context.label("activity.edit"),
-                    callback_data=encode(ActivityPress("sum", "edit")),
-                ),
-                InlineKeyboardButton(
-                    context.label("activity.cancel"),
-                    callback_data=encode(ActivityPress("sum", "cancel")),
-                ),
-            ]
-        ]
-    )
-    await reply(update, text, markup)
-    return SUMMARY
-
-
-def to_draft(draft: dict[str, Any]) -> ActivityDraft:
-    from datetime import date
-
-    return ActivityDraft(
-        kind=draft["kind"],
-        on_date=date.fromisoformat(draft["date"]),
-        text=draft.get("text") or "",
-        amount_usd=Decimal(draft["amount"]) if draft.get("amount") else None,
-        files=tuple(draft.get("files") or ()),
-        unit_id=draft.get("unit_id"),
-        lead_id=draft.get("lead_id"),
-        origin_ref=draft.get("origin_ref"),
-    )
-
-
-async def save(update: Update, context: LeadbotContext, draft: dict[str, Any]) -> int:
-    assert context.actor is not None
-    try:
-        async with context.session() as session:
-            view = await activities.record_activity(
-                session, context.now(), context.actor, to_draft(draft), _setup(context)
-            )
-    except ServiceError as err:
-        return await show_summary(update, context, draft, context.error_text(err))
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-    key = "activity.saved_verified" if view.review == "verified" else "activity.saved"
-    await reply(update, context.t(key, code=view.code, kind=view.kind_name, unit=view.unit_name))
-    return ConversationHandler.END
 
 
 # --- reviews ----------------------------------------------------------------------------------
@@ -606,7 +164,7 @@ async def reject_cmd(update: Update, context: LeadbotContext) -> None:
     await _reject(update, context, activity_id, reason)
 
 
-async def _reject(update: Update, context: LeadbotContext, activity_id: int, reason: str) -> bool:
+async def _reject(update: Update, context: LeadbotContext, activity_id: int, reason: str) -> None:
     assert context.actor is not None
     try:
         async with context.session() as session:
@@ -616,7 +174,7 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
             await _notify(session, update, context, outcome, "activity.notify_rejected")
     except ServiceError as err:
         await reply(update, context.error_text(err))
-        return err.code != "activity.reason_missing"
+        return
     await reply(
         update,
         context.t(
@@ -627,7 +185,6 @@ async def _reject(update: Update, context: LeadbotContext, activity_id: int, rea
         ),
     )
     await notices.deliver(context)
-    return True
 
 
 async def _notify(
@@ -638,58 +195,40 @@ async def _notify(
     key: str,
 ) -> None:
     """The unit's members hear the review result: planned in the review's transaction."""
-    v = outcome.view
-    payload = {"code": v.code, "kind": v.kind_name, "reason": v.review_note or ""}
-    for tg_id, locale in outcome.notify:
-        await notifier.notify(
-            session,
-            notifier.Recipient.telegram(tg_id, locale=locale),
-            "activity.review",
-            payload,
-            now=context.now(),
-            key=notices.key_of(update),
-            template=key,
-            default_locale=context.services.settings.locale,
-        )
+    await activities.tell_unit(
+        session,
+        context.now(),
+        outcome,
+        key,
+        key=notices.key_of(update),
+        default_locale=context.services.settings.locale,
+    )
 
 
-async def on_review_button(update: Update, context: LeadbotContext) -> int | None:
-    """[✅ 认定] works at once; [❌ 驳回] asks for the reason (the next message)."""
+async def on_review_button(update: Update, context: LeadbotContext) -> None:
+    """[✅ 认定] works at once; [❌ 驳回] opens the reject form (the reason is its question)."""
     query = update.callback_query
     assert query is not None
     actor = context.actor
     pressed = decode(query.data)
     if actor is None or not actor.is_leader:
         await query.answer(context.label("access.leader_only"), show_alert=True)
-        return None
+        return
     if not isinstance(pressed, ActivityReview) or pressed.verdict not in ("ok", "no"):
         await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return None
+        return
     await query.answer()
-    activity_id = pressed.activity
     if pressed.verdict == "ok":
         await query.edit_message_reply_markup(None)
-        await _verify(update, context, activity_id)
-        return ConversationHandler.END
-    try:
-        async with context.session() as session:
-            await activities.check_reject(session, actor, activity_id)
-    except ServiceError as err:
-        await reply(update, context.error_text(err))
-        return ConversationHandler.END
-    await query.edit_message_reply_markup(None)
-    draft = {"reject_id": activity_id, "files": []}
-    context.user_data[KEY] = draft  # type: ignore[index]
-    return await ask(update, context, REASON, draft)
-
-
-async def _reject_with(
-    update: Update, context: LeadbotContext, draft: dict[str, Any], text: str
-) -> int:
-    if not await _reject(update, context, int(draft["reject_id"]), text):
-        return REASON  # no reason given: the error said so; ask again
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-    return ConversationHandler.END
+        await _verify(update, context, pressed.activity)
+        return
+    if not is_private(update):  # the reason is typed to the engine, which reads private chats
+        code = activity_code(pressed.activity)
+        await reply(update, context.t("activity.reject_in_group", code=code))
+        return
+    outcome = await open_form(update, context, REJECT, {"activity": pressed.activity})
+    if outcome is not None and outcome.status is Status.SHOWN:
+        await query.edit_message_reply_markup(None)
 
 
 # --- planned trips ---------------------------------------------------------------------------
@@ -730,73 +269,38 @@ async def trips_cmd(update: Update, context: LeadbotContext) -> None:
 
 
 @requires(private=True)
-async def on_trip_button(update: Update, context: LeadbotContext) -> int | None:
+async def on_trip_button(update: Update, context: LeadbotContext) -> None:
+    """The planned trip becomes the activity form with kind, unit and text filled in."""
     query = update.callback_query
     assert query is not None and context.actor is not None
     pressed = decode(query.data)
     if not isinstance(pressed, PlannedTrip):
         await query.answer(context.label("fallback.stale_button"), show_alert=True)
-        return None
-    ref = pressed.ref
+        return
     await query.answer()
     try:
         async with context.session() as session:
             trip = await activities.trip_from_plan(
-                session, context.now(), context.actor, ref, _setup(context)
+                session, context.now(), context.actor, pressed.ref, _setup(context)
             )
     except ServiceError as err:
         await reply(update, context.error_text(err))
-        return ConversationHandler.END
-    await query.edit_message_reply_markup(None)
+        return
     text = context.label("activity.trip_text", destination=trip.destination, period=trip.period_key)
-    draft = {
-        "files": [],
-        "kind": activities.TRIP,
-        "unit_id": trip.unit_id,
-        "text": text[: activities.TEXT_MAX],
-        "origin_ref": trip.ref,
-    }
-    context.user_data[KEY] = draft  # type: ignore[index]
-    return await ask(
-        update, context, DATE, draft, context.t("activity.trip_intro", destination=trip.destination)
-    )
+    note = msg("activity.trip_intro", destination=trip.destination)
+    outcome = await open_form(update, context, NAME, trip_values(trip, text), note)
+    if outcome is not None and outcome.status is Status.SHOWN:
+        await query.edit_message_reply_markup(None)
 
 
 # --- wiring ---------------------------------------------------------------------------------
 
 
-def conversation() -> ConversationHandler:
-    answers: list[BaseHandler[Any, Any, Any]] = [
-        MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
-        MessageHandler(filters.Document.ALL | filters.PHOTO, on_file),
-        MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other),
-        CallbackQueryHandler(on_button, pattern=r"^aw:"),
-    ]
-    private = filters.ChatType.PRIVATE
-    warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-    return ExclusiveForm(
-        entry_points=[
-            CommandHandler("activity", start_form, filters=private),
-            CommandHandler(
-                "start", start_form, filters=private & filters.Regex(r"^/start activity$")
-            ),
-            CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
-            CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
-        ],
-        states=dict.fromkeys(
-            (UNIT, KIND, DATE, TEXT, AMOUNT, LEAD, FILES, SUMMARY, REASON), answers
-        ),
-        fallbacks=[CommandHandler("cancel", FORM.cancel)],
-        name="activity",
-        persistent=True,
-        allow_reentry=True,
-    )
-
-
 def handlers() -> list[Any]:
     return [
-        conversation(),
         CommandHandler("activity", FORM.from_group, filters=filters.ChatType.GROUPS),
+        CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
+        CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         CommandHandler("activities", list_cmd),
         CommandHandler("verify_activity", verify_cmd),
         CommandHandler("reject_activity", reject_cmd),

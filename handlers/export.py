@@ -32,7 +32,13 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
         url = context.services.db.url
         if query.whole and ":memory:" not in url:
             made = await isolated.export_file(
-                url, setup, context.now(), query.kind, query.key, whole=True
+                context.services.workers,
+                url,
+                setup,
+                context.now(),
+                query.kind,
+                query.key,
+                whole=True,
             )
         else:
             async with context.session() as session:
@@ -40,7 +46,7 @@ async def export_cmd(update: Update, context: LeadbotContext) -> None:
                     session, setup, context.now(), query.kind, query.key, whole=query.whole
                 )
             made = isolated.ExportFile(
-                await isolated.run(build_workbook, data),
+                await context.services.workers.run(build_workbook, data),
                 data.filename,
                 data.span,
                 len(data.leads),

@@ -30,9 +30,20 @@ from telegram.ext import (
 )
 
 from bot import catalog
-from bot.forms import CODEC, FileRef, FormContext, FormEngine, Outcome, Status, StepView, label_text
+from bot.forms import (
+    CODEC,
+    FileRef,
+    FormContext,
+    FormEngine,
+    Msg,
+    Outcome,
+    Status,
+    StepView,
+    label_text,
+)
 from bot.forms.store import DraftConflict
 from bot.services.forms import close_idle_forms
+from handlers import notices
 from handlers.base import LeadbotContext, reply
 from storage import repo
 
@@ -249,12 +260,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         return floor is None or floor in engine.forms
 
     async def _start(
-        self, update: Update, context: LeadbotContext, engine: FormEngine, form: str
-    ) -> None:
+        self,
+        update: Update,
+        context: LeadbotContext,
+        engine: FormEngine,
+        form: str,
+        values: dict[str, Any] | None = None,
+        note: Msg | None = None,
+    ) -> Outcome | None:
         if context.actor is None or not context.actor.is_member:  # as @requires(private=True)
             await reply(update, context.t("access.stranger"))
-            return
-        outcome = await self._run(context, lambda ctx: engine.start(ctx, form))
+            return None
+        outcome = await self._run(context, lambda ctx: engine.start(ctx, form, values, note))
         if outcome.status is Status.SHOWN and context.user_data is not None:
             context.user_data[FLOOR] = form  # the ConversationHandler forms yield
         web = getattr(context.application, "web", None)
@@ -270,8 +287,9 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
                 ]
             )
             await reply(update, outcome.text(context.locale), InlineKeyboardMarkup(rows))
-            return
+            return outcome
         await self._show(update, context, engine, outcome)
+        return outcome
 
     async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:
         query = update.callback_query
@@ -282,9 +300,18 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         value = engine.codec.decode(query.data)
         outcome = await self._run(context, lambda ctx: engine.press(ctx, value))
         if outcome.status in (Status.STALE, Status.NONE):
-            await query.answer(context.label("fallback.stale_button"), show_alert=True)
+            said = outcome.said[0].plain(context.locale) if outcome.said else None
+            await query.answer(said or context.label("fallback.stale_button"), show_alert=True)
             return
         await query.answer()
+        if outcome.keys_only and outcome.view is not None:
+            try:  # only the buttons changed (a toggle): redraw the keyboard it was pressed on
+                await query.edit_message_reply_markup(
+                    markup_of(outcome.view, engine, context.locale)
+                )
+                return
+            except TelegramError:
+                pass
         if outcome.replace and outcome.view is not None:
             await query.edit_message_text(
                 outcome.text(context.locale),
@@ -292,40 +319,90 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             )
             return
         if outcome.status is not Status.EXPIRED:
-            await query.edit_message_reply_markup(None)  # a live button cannot be pressed twice
+            try:  # a live button cannot be pressed twice
+                await query.edit_message_reply_markup(None)
+            except TelegramError:  # an older message whose buttons are gone already
+                log.debug("buttons of message already removed")
         await self._show(update, context, engine, outcome)
 
     async def _run(self, context: LeadbotContext, call: Any) -> Outcome:
-        """One transaction: the draft is committed when this returns, before any reply."""
-        actor = context.actor
-        assert actor is not None
-        for _attempt in range(2):
-            try:
-                async with context.session() as session:
-                    ctx = FormContext(
-                        session=session,
-                        services=context.services,
-                        actor=actor,
-                        person=person(actor.tg_user_id),
-                        now=context.now(),
-                        locale=context.locale,
-                    )
-                    outcome: Outcome = await call(ctx)
-                return outcome
-            except DraftConflict:  # another instance moved the draft on: answer on its state
-                log.info("form draft of %s changed under us; reading it again", actor.tg_user_id)
-        return Outcome(Status.STALE)
+        return await run_engine(context, call)
 
     async def _show(
         self, update: Update, context: LeadbotContext, engine: FormEngine, outcome: Outcome
     ) -> None:
-        data = context.user_data
-        ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
-        if ended and data is not None and data.get(FLOOR) in engine.forms:
-            data.pop(FLOOR, None)
-        await reply(
-            update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
-        )
+        await show_outcome(update, context, outcome)
+
+
+async def run_engine(context: LeadbotContext, call: Any) -> Outcome:
+    """One transaction: the draft is committed when this returns, before any reply."""
+    actor = context.actor
+    assert actor is not None
+    for _attempt in range(2):
+        try:
+            async with context.session() as session:
+                ctx = FormContext(
+                    session=session,
+                    services=context.services,
+                    actor=actor,
+                    person=person(actor.tg_user_id),
+                    now=context.now(),
+                    locale=context.locale,
+                )
+                outcome: Outcome = await call(ctx)
+            return outcome
+        except DraftConflict:  # another instance moved the draft on: answer on its state
+            log.info("form draft of %s changed under us; reading it again", actor.tg_user_id)
+    return Outcome(Status.STALE)
+
+
+async def show_outcome(update: Update, context: LeadbotContext, outcome: Outcome) -> None:
+    """Reply with the outcome; a form that ended gives the floor back, and what its save
+    planned for other people (the notifier's rows) is sent now."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    data = context.user_data
+    ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
+    if ended and data is not None and data.get(FLOOR) in engine.forms:
+        data.pop(FLOOR, None)
+    await reply(
+        update, outcome.text(context.locale), markup_of(outcome.view, engine, context.locale)
+    )
+    if outcome.status is Status.CLOSED:
+        await notices.deliver(context)
+
+
+async def start_form(
+    update: Update,
+    context: LeadbotContext,
+    name: str,
+    *,
+    values: dict[str, Any] | None = None,
+    scratch: dict[str, Any] | None = None,
+) -> Outcome:
+    """Start engine form ``name`` from another handler (a button: the head's 退回) and give
+    it the floor; the caller renders the outcome (:func:`show_outcome`) or, when the form
+    refused to open, answers the button with the refusal."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    outcome = await run_engine(
+        context, lambda ctx: engine.start(ctx, name, values=values, scratch=scratch)
+    )
+    if outcome.status is Status.SHOWN and context.user_data is not None:
+        context.user_data[FLOOR] = name
+    return outcome
+
+
+async def open_form(
+    update: Update,
+    context: LeadbotContext,
+    form: str,
+    values: dict[str, Any] | None = None,
+    note: Msg | None = None,
+) -> Outcome | None:
+    """Open an engine form from another feature's button (a planned trip, [❌ 驳回]), with
+    ``values`` filled in: the same transaction, floor and rendering as its command."""
+    engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
+    adapter = EngineForms({})  # its methods keep no state: any instance renders the same
+    return await adapter._start(update, context, engine, form, values, note)
 
 
 async def sweep_engine_forms(app: Any, now: datetime) -> None:

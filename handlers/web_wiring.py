@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from handlers.web import Runtime, WebApp
+from handlers.web.auth import DingTalkLogin
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,29 @@ def build_web(app: Any, settings: Settings) -> WebApp | None:
         weekly=lambda: app.weekly.cfg,
         deliver=lambda: app.weekly.outbox.drain(),
     )
-    return WebApp(app.services, runtime, token)
+    return WebApp(app.services, runtime, token, dingtalk_login(settings))
+
+
+def dingtalk_login(settings: Settings) -> DingTalkLogin | None:
+    """免登 for the web app opened inside DingTalk: needs the DingTalk app and its CorpId."""
+    if not settings.dingtalk_enabled or not settings.dingtalk_corp_id:
+        return None
+    from handlers.dingtalk.openapi import OpenApiClient
+    from handlers.dingtalk.sdk import openapi_endpoint
+
+    secret = settings.dingtalk_client_secret
+    client = OpenApiClient(
+        openapi_endpoint(),
+        str(settings.dingtalk_client_id),
+        secret.get_secret_value() if secret else "",
+        str(settings.dingtalk_robot_code),
+    )
+    return DingTalkLogin(
+        settings.dingtalk_corp_id,
+        settings.dingtalk_jsapi_url,
+        client.user_by_auth_code,
+        client.close,
+    )
 
 
 async def serve_web(app: Any, host: str, port: int) -> web.AppRunner:

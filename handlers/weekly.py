@@ -1,11 +1,9 @@
-"""``/weekly`` (the form), the head's 确认 / 退回, ``/status``, ``/leave``, ``/skipweek``, ``/health``.
+"""The weekly adapter: the head's 确认 / 退回, ``/status``, ``/leave``, ``/skipweek``, ``/health``.
 
-The form's draft lives in the database (``weekly_drafts``) and is written on every
-answer, so a restart, another instance or a timeout loses nothing: ``/weekly``
-continues it. The ConversationHandler (persistent) only routes the person's typed
-answers to the form while it is open; the draft says which answer comes next
-(``awaiting``). Idle forms are closed by our clock (PTB's conversation timeout is
-not persisted); the draft stays. Every ``wk:`` button also reopens the form.
+``/weekly`` itself and the head's return reason are forms on the engine
+(:mod:`bot.forms.weekly`, run by ``handlers.forms.EngineForms``); what they tell
+other people (the heads' requests, the submitter's notice) goes through the notifier
+in the same transaction as the change (:mod:`bot.services.weekly.notices`).
 """
 
 from __future__ import annotations
@@ -15,38 +13,23 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import catalog, notifier
+from bot import catalog
 from bot.catalog import Html
-from bot.forms.buttons import (
-    WeeklyAct,
-    WeeklyDecision,
-    WeeklyLead,
-    WeeklySection,
-    WeeklyStage,
-    WeeklySubmit,
-)
+from bot.forms import Status, weekly_return
+from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
 from bot.outbox_words import kind_words, period_words
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
-from bot.services.weekly import Form, SubmissionState, SubmissionView, WeeklyConfig
-from bot.text import split_html
+from bot.services.weekly import SubmissionState, SubmissionView, WeeklyConfig
 from handlers import notices
-from handlers.base import LeadbotContext, command_args, is_private, reply, requires
-from handlers.forms import ExclusiveForm
+from handlers.base import LeadbotContext, command_args, reply, requires
+from handlers.forms import show_outcome, start_form
 from storage import weekly_repo
 from storage.models import OutboxStatus, Outcome, Role, VersionStatus
 
@@ -54,16 +37,6 @@ if TYPE_CHECKING:
     from bot.app import LeadbotApplication
 
 log = logging.getLogger(__name__)
-FORM, REASON = 0, 1
-RETURN_KEY = "weekly_return"
-STEP_NO = {
-    "leads": 1,
-    "trips": 2,
-    "progress": 3,
-    "progress_text": 3,
-    "progress_stage": 3,
-    "work": 4,
-}
 HEALTH_LINES = 10
 
 
@@ -97,16 +70,6 @@ def _deadline_lines(context: LeadbotContext, info: wk.DeadlineInfo) -> Html:
     return Html(text + ("\n" + context.t("weekly.shift_line", note=note) if note else ""))
 
 
-async def _send_long(
-    context: LeadbotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    parts = split_html(text)
-    for i, part in enumerate(parts):
-        await context.bot.send_message(
-            chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
-        )
-
-
 async def _answer(update: Update, text: str | None = None, alert: bool = False) -> None:
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
@@ -125,590 +88,8 @@ def render_view(
     title: str = "weekly.view.title",
     locale: str | None = None,
 ) -> Html:
-    """A submission as text, in ``locale`` (default: the person talking; a head's own for the card)."""
-    loc = locale or context.locale
-
-    def t(key: str, **values: Any) -> Html:
-        return catalog.t(key, loc, **values)
-
-    lines = [
-        t(
-            title,
-            unit=view.unit_name,
-            period=wk.period_label(view.period_key, loc),
-            number=view.number,
-        )
-    ]
-    if view.late:
-        lines.append(t("weekly.view.late"))
-    none = catalog.plain("weekly.view.none", loc)
-    lines.append(t("weekly.view.leads"))
-    lines += [
-        t("weekly.view.lead_line", code=o.code, project=o.project, stage=o.stage)
-        for o in view.leads
-    ] or [t("weekly.view.indent", text=none)]
-    lines.append(t("weekly.view.trips"))
-    lines += [
-        t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(view.trips, 1)
-    ] or [t("weekly.view.indent", text=none)]
-    lines.append(t("weekly.view.progress"))
-    for i, p in enumerate(view.progress, 1):
-        stage = (
-            catalog.plain(
-                "weekly.view.stage_change", loc, **{"from": p.from_stage or "?", "to": p.to_stage}
-            )
-            if p.to_stage
-            else ""
-        )
-        lines.append(
-            t(
-                "weekly.view.progress_line",
-                n=i,
-                code=p.code,
-                project=p.project,
-                text=p.text,
-                stage=stage,
-            )
-        )
-    if not view.progress:
-        lines.append(t("weekly.view.indent", text=none))
-    lines.append(t("weekly.view.work"))
-    lines.append(t("weekly.view.indent", text=view.work or none))
-    if view.submitted_at is not None:
-        lines.append(
-            t("weekly.view.by", name=view.submitted_by, when=_when(context, view.submitted_at, loc))
-        )
-    return Html("\n".join(lines))
-
-
-# --------------------------------------------------------------------------------------
-# The form
-# --------------------------------------------------------------------------------------
-
-
-def _kb(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in rows
-            if row
-        ]
-    )
-
-
-def _header(context: LeadbotContext, form: Form, step: str) -> Html:
-    return context.t(
-        "weekly.step", n=STEP_NO[step], title=context.label(f"weekly.section.{step.split('_')[0]}")
-    )
-
-
-def _leads_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    chosen = set(form.content.get("leads") or [])
-    text = _header(context, form, "leads") + "\n"
-    start = _local(context, form.period.start)
-    since = f"{wk.day_text(start.date(), context.locale)} {start:%H:%M}"
-    if form.period_leads:
-        text += context.t("weekly.leads.ask", since=since)
-    else:
-        text += context.t("weekly.leads.empty", since=since)
-    rows: list[list[tuple[str, str]]] = []
-    for o in form.period_leads[:40]:
-        mark = "✅ " if o.lead_id in chosen else "▫️ "
-        rows.append(
-            [
-                (
-                    mark
-                    + context.label("weekly.leads.button", code=o.code, project=o.project[:24]),
-                    encode(WeeklyLead("lead", o.lead_id)),
-                )
-            ]
-        )
-    rows.append([(context.label("weekly.button.quick_add"), encode(WeeklyAct("quick")))])
-    if chosen:
-        rows.append(
-            [
-                (
-                    context.label("weekly.button.done_count", count=len(chosen)),
-                    encode(WeeklySection("done", "leads")),
-                )
-            ]
-        )
-    else:
-        rows.append([(context.label("weekly.button.none"), encode(WeeklySection("none", "leads")))])
-    return Html(text), _kb(rows)
-
-
-def _trips_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    trips = form.content.get("trips") or []
-    text = _header(context, form, "trips") + "\n" + context.t("weekly.trips.ask")
-    if trips:
-        text += "\n" + context.t("weekly.trips.so_far", count=len(trips)) + "\n"
-        text += "\n".join(
-            context.t("weekly.view.numbered", n=i, text=trip) for i, trip in enumerate(trips, 1)
-        )
-        rows = [
-            [
-                (context.label("weekly.button.done"), encode(WeeklySection("done", "trips"))),
-                (context.label("weekly.button.undo"), encode(WeeklySection("undo", "trips"))),
-            ]
-        ]
-    else:
-        rows = [[(context.label("weekly.button.none"), encode(WeeklySection("none", "trips")))]]
-    return Html(text), _kb(rows)
-
-
-def _progress_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    entries = form.content.get("progress") or []
-    text = _header(context, form, "progress") + "\n"
-    if entries:
-        text += context.t("weekly.progress.so_far", count=len(entries)) + "\n"
-        for i, p in enumerate(entries, 1):
-            o = form.lead_names.get(int(p["lead"]))
-            stage = (
-                context.label(
-                    "weekly.view.stage_change", **{"from": p.get("from") or "?", "to": p["stage"]}
-                )
-                if p.get("stage")
-                else ""
-            )
-            text += (
-                context.t(
-                    "weekly.view.progress_line",
-                    n=i,
-                    code=o.code if o else "?",
-                    project=o.project if o else "",
-                    text=p.get("text", ""),
-                    stage=stage,
-                )
-                + "\n"
-            )
-    text += context.t("weekly.progress.ask" if form.unit_leads else "weekly.progress.no_leads")
-    buttons = [
-        (
-            context.label("weekly.leads.button", code=o.code, project=o.project[:16]),
-            encode(WeeklyLead("pick", o.lead_id)),
-        )
-        for o in form.unit_leads
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    if entries:
-        rows.append(
-            [
-                (context.label("weekly.button.done"), encode(WeeklySection("done", "progress"))),
-                (context.label("weekly.button.undo"), encode(WeeklySection("undo", "progress"))),
-            ]
-        )
-    else:
-        rows.append(
-            [(context.label("weekly.button.none"), encode(WeeklySection("none", "progress")))]
-        )
-    return Html(text), _kb(rows)
-
-
-def _progress_text_step(
-    context: LeadbotContext, form: Form
-) -> tuple[Html, InlineKeyboardMarkup | None]:
-    o = form.lead_names.get(int(form.scratch.get("lead") or 0))
-    text = (
-        _header(context, form, "progress")
-        + "\n"
-        + context.t(
-            "weekly.progress.ask_text",
-            code=o.code if o else "?",
-            project=o.project if o else "",
-            limit=wk.PROGRESS_TEXT_MAX,
-        )
-    )
-    return Html(text), _kb(
-        [[(context.label("weekly.button.back"), encode(WeeklySection("edit", "progress")))]]
-    )
-
-
-def _progress_stage_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    o = form.lead_names.get(int(form.scratch.get("lead") or 0))
-    current = o.stage if o else ""
-    stages = wk.forward_stages(_cfg(context), current)
-    text = (
-        _header(context, form, "progress")
-        + "\n"
-        + context.t("weekly.progress.ask_stage", code=o.code if o else "?", stage=current)
-    )
-    buttons = [
-        (stage, encode(WeeklyStage(str(_cfg(context).stages.index(stage)))))
-        for stage in stages
-        if stage in _cfg(context).stages
-    ]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([(context.label("weekly.button.stage_keep"), encode(WeeklyStage("keep")))])
-    return Html(text), _kb(rows)
-
-
-def _work_step(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    text = _header(context, form, "work") + "\n" + context.t("weekly.work.ask", limit=wk.WORK_MAX)
-    return Html(text), _kb(
-        [[(context.label("weekly.button.none"), encode(WeeklySection("none", "work")))]]
-    )
-
-
-def _preview(context: LeadbotContext, form: Form) -> tuple[Html, InlineKeyboardMarkup]:
-    assert context.actor is not None
-    view = wk.view_of(form, context.actor.display_name)
-    text = render_view(context, view, title="weekly.preview.title")
-    state = form.state
-    if state.latest_number:
-        text = Html(
-            text + "\n\n" + context.t("weekly.preview.replaces", number=state.latest_number)
-        )
-    if form.late:
-        text = Html(text + "\n" + context.t("weekly.preview.late"))
-    rows = [
-        [(context.label("weekly.button.submit"), encode(WeeklySubmit(form.draft_id, form.rev)))],
-        [
-            (context.label("weekly.button.edit_leads"), encode(WeeklySection("edit", "leads"))),
-            (context.label("weekly.button.edit_trips"), encode(WeeklySection("edit", "trips"))),
-        ],
-        [
-            (
-                context.label("weekly.button.edit_progress"),
-                encode(WeeklySection("edit", "progress")),
-            ),
-            (context.label("weekly.button.edit_work"), encode(WeeklySection("edit", "work"))),
-        ],
-        [
-            (context.label("weekly.button.later"), encode(WeeklyAct("later"))),
-            (context.label("weekly.button.discard"), encode(WeeklyAct("discard"))),
-        ],
-    ]
-    return text, _kb(rows)
-
-
-STEPS = {
-    "leads": _leads_step,
-    "trips": _trips_step,
-    "progress": _progress_step,
-    "progress_text": _progress_text_step,
-    "progress_stage": _progress_stage_step,
-    "work": _work_step,
-}
-
-
-async def _show(
-    update: Update, context: LeadbotContext, form: Form, prefix: Html | None = None
-) -> int:
-    """Draw the step the draft is at (the next unanswered section, or the preview)."""
-    step = form.awaiting if form.awaiting in STEPS else form.next_section
-    if step is None:
-        step = "preview"
-    if step != form.awaiting:  # remember where the form is, so typed answers land there
-        async with context.session() as session:
-            form = await wk.set_awaiting(
-                session, context.now(), _cfg(context), context.member, step
-            )
-    text, markup = _preview(context, form) if step == "preview" else STEPS[step](context, form)
-    if prefix:
-        text = Html(prefix + "\n\n" + text)
-    await reply(update, text, markup)
-    return FORM
-
-
-def _intro(context: LeadbotContext, form: Form) -> Html:
-    lines = [
-        context.t(
-            "weekly.intro",
-            unit=form.unit_name,
-            period=wk.period_label(form.period.key, context.locale),
-        ),
-        _deadline_lines(context, form.info),
-    ]
-    state = form.state
-    if form.late and form.late_until is not None:
-        lines.append(context.t("weekly.intro.late", until=_when(context, form.late_until)))
-    if state.latest_number:
-        status = context.label(f"weekly.status.version_{state.latest_status or 'submitted'}")
-        lines.append(
-            context.t("weekly.intro.has_version", number=state.latest_number, status=status)
-        )
-    if form.resumed:
-        lines.append(context.t("weekly.intro.resumed"))
-    lines.append(context.t("weekly.intro.hint"))
-    return Html("\n".join(lines))
-
-
-async def _open(update: Update, context: LeadbotContext, *, current: bool = False) -> int:
-    actor = context.actor
-    assert actor is not None
-    try:
-        async with context.session() as session:
-            form = await wk.open_form(session, context.now(), _cfg(context), actor, current=current)
-    except ServiceError as err:
-        await reply(update, context.error_text(err))
-        return ConversationHandler.END
-    if form.state.skipped is not None:
-        note = context.t(
-            "weekly.skipped_note",
-            period=wk.period_label(form.period.key, context.locale),
-            reason=form.state.skipped or "—",
-        )
-        await reply(update, note)
-        return ConversationHandler.END
-    markup = None
-    if form.late:
-        markup = _kb([[(context.label("weekly.button.this_week"), encode(WeeklyAct("current")))]])
-    await reply(update, _intro(context, form), markup)
-    return await _show(update, context, form)
-
-
-@requires(private=False)
-async def weekly_command(update: Update, context: LeadbotContext) -> int:
-    if not is_private(update):
-        await from_group(update, context)
-        return ConversationHandler.END
-    actor = context.actor
-    if actor is None or actor.unit_id is None or actor.role not in (Role.LIAISON, Role.HEAD):
-        await reply(update, context.t("weekly.not_unit_member"))
-        return ConversationHandler.END
-    return await _open(update, context)
-
-
-async def from_group(update: Update, context: LeadbotContext) -> None:
-    """Forms are filled in private: a button opens the private chat at the form."""
-    if context.actor is None or not context.actor.is_member:
-        return
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    context.label("weekly.button.open_private"), url=_deep_link(context)
-                )
-            ]
-        ]
-    )
-    await reply(update, context.t("weekly.in_private"), markup)
-
-
-async def _load(update: Update, context: LeadbotContext) -> Form | None:
-    assert context.actor is not None
-    async with context.session() as session:
-        return await wk.load_form(session, context.now(), _cfg(context), context.actor)
-
-
-async def on_text(update: Update, context: LeadbotContext) -> int:
-    if context.actor is None or not context.actor.is_member:
-        return ConversationHandler.END
-    form = await _load(update, context)
-    if form is None:
-        await reply(update, context.t("weekly.form.gone"))
-        return ConversationHandler.END
-    if wk.idle(form, context.now(), _cfg(context)):
-        await reply(update, context.t("weekly.form.timeout"))
-        return ConversationHandler.END
-    text = update.effective_message.text or "" if update.effective_message else ""
-    step = form.awaiting if form.awaiting in STEPS else (form.next_section or "preview")
-    cfg, now, actor = _cfg(context), context.now(), context.actor
-    try:
-        async with context.session() as session:
-            if step == "leads":
-                ref = wk.parse_lead_ref(text)
-                if wk.is_none_answer(text):
-                    form = await wk.set_none(session, now, cfg, actor, "leads")
-                elif ref is not None:
-                    form = await wk.toggle_lead(session, now, cfg, actor, ref)
-                else:
-                    raise ServiceError("weekly.leads.use_buttons")
-            elif step == "trips":
-                if wk.is_none_answer(text):
-                    form = await (wk.finish_section if form.content.get("trips") else wk.set_none)(
-                        session, now, cfg, actor, "trips"
-                    )
-                else:
-                    form = await wk.add_trip(session, now, cfg, actor, text)
-            elif step == "progress":
-                ref = wk.parse_lead_ref(text)
-                if wk.is_none_answer(text):
-                    form = await (
-                        wk.finish_section if form.content.get("progress") else wk.set_none
-                    )(session, now, cfg, actor, "progress")
-                elif ref is not None:
-                    form = await wk.pick_progress_lead(session, now, cfg, actor, ref)
-                else:
-                    raise ServiceError("weekly.progress.use_buttons")
-            elif step == "progress_text":
-                form = await wk.set_progress_text(session, now, cfg, actor, text)
-            elif step == "progress_stage":
-                raise ServiceError("weekly.progress.stage_buttons")
-            elif step == "work":
-                if wk.is_none_answer(text):
-                    form = await wk.set_none(session, now, cfg, actor, "work")
-                else:
-                    form = await wk.set_work(session, now, cfg, actor, text)
-            else:
-                raise ServiceError("weekly.preview.use_buttons")
-    except ServiceError as err:
-        form = await _load(update, context) or form
-        return await _show(update, context, form, context.error_text(err))
-    saved = context.t("weekly.saved") if step in ("trips",) else None
-    return await _show(update, context, form, saved)
-
-
-async def on_other(update: Update, context: LeadbotContext) -> int:
-    """A sticker, photo or voice where text is expected: say so, ask again."""
-    form = await _load(update, context)
-    if form is None:
-        return ConversationHandler.END
-    return await _show(update, context, form, context.t("weekly.text_expected"))
-
-
-async def on_button(update: Update, context: LeadbotContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    actor = context.actor
-    if actor is None or not actor.is_member:
-        await _answer(update)
-        return ConversationHandler.END
-    pressed = decode(query.data)
-    action = _action_of(pressed)
-    cfg, now = _cfg(context), context.now()
-    if action == "current":
-        await _answer(update)
-        return await _open(update, context, current=True)
-    if action == "quick":
-        await _answer(update)
-        await reply(update, context.t("weekly.quick_add"))
-        return FORM
-    if action == "submit":
-        return await _submit(update, context, pressed)
-    if action in ("later", "discard"):
-        await _answer(update)
-        await _drop_markup(update)
-        if action == "discard":
-            async with context.session() as session:
-                await wk.discard(session, actor)
-        await reply(
-            update, context.t("weekly.discarded" if action == "discard" else "weekly.later")
-        )
-        return ConversationHandler.END
-    try:
-        async with context.session() as session:
-            form = await _button_action(session, now, cfg, actor, pressed)
-    except ServiceError as err:
-        await _answer(
-            update,
-            context.label(err.code, **err.params) if err.code.startswith("weekly.") else None,
-            alert=True,
-        )
-        reloaded = await _load(update, context)
-        if reloaded is None:
-            return ConversationHandler.END
-        return FORM
-    await _answer(update)
-    if action == "lead":  # a toggle: redraw the same message's buttons
-        _, markup = _leads_step(context, form)
-        try:
-            await query.edit_message_reply_markup(markup)
-            return FORM
-        except TelegramError:
-            pass
-    else:
-        await _drop_markup(update)
-    return await _show(update, context, form)
-
-
-def _action_of(pressed: Any) -> str:
-    """The weekly form button's action word ("" for a stale or forged button)."""
-    if isinstance(pressed, WeeklyAct | WeeklySection | WeeklyLead):
-        return pressed.action
-    if isinstance(pressed, WeeklyStage):
-        return "stage"
-    return "submit" if isinstance(pressed, WeeklySubmit) else ""
-
-
-async def _button_action(
-    session: Any, now: datetime, cfg: WeeklyConfig, actor: Any, pressed: Any
-) -> Form:
-    if isinstance(pressed, WeeklyLead):
-        if pressed.action == "lead":
-            return await wk.toggle_lead(session, now, cfg, actor, pressed.lead)
-        return await wk.pick_progress_lead(session, now, cfg, actor, pressed.lead)
-    if isinstance(pressed, WeeklySection) and pressed.section in wk.SECTIONS:
-        section = pressed.section
-        if pressed.action == "none":
-            return await wk.set_none(session, now, cfg, actor, section)
-        if pressed.action == "done":
-            return await wk.finish_section(session, now, cfg, actor, section)
-        if pressed.action == "undo" and section in ("trips", "progress"):
-            return await wk.undo_last(session, now, cfg, actor, section)
-        if pressed.action == "edit":
-            return await wk.reset_section(session, now, cfg, actor, section)
-    if isinstance(pressed, WeeklyStage):
-        if pressed.stage == "keep":
-            return await wk.set_progress_stage(session, now, cfg, actor, None)
-        if pressed.stage.isdigit() and int(pressed.stage) < len(cfg.stages):
-            stage = cfg.stages[int(pressed.stage)]
-            return await wk.set_progress_stage(session, now, cfg, actor, stage)
-    raise ServiceError("weekly.form.gone")
-
-
-async def _drop_markup(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
-
-
-async def _submit(update: Update, context: LeadbotContext, pressed: Any) -> int:
-    actor = context.actor
-    assert actor is not None
-    if not isinstance(pressed, WeeklySubmit):
-        await _answer(update, context.label("fallback.stale_button"), alert=True)
-        return FORM
-    try:
-        async with context.session() as session:
-            result = await wk.submit(
-                session,
-                context.now(),
-                _cfg(context),
-                actor,
-                pressed.draft,
-                pressed.rev,
-                context.services.settings,
-            )
-    except ServiceError as err:
-        if err.code == "weekly.submit.already":
-            await _answer(update, context.label("weekly.submit.already"), alert=True)
-            return ConversationHandler.END
-        await _answer(update)
-        form = await _load(update, context)
-        if form is None:
-            await reply(update, context.error_text(err))
-            return ConversationHandler.END
-        return await _show(update, context, form, context.error_text(err))
-    await _answer(update)
-    await _drop_markup(update)
-    lines = [_submitted_text(context, result)]
-    for code, before, after in result.stage_changes:
-        lines.append(
-            context.t("weekly.submitted.stage", code=code, **{"from": before, "to": after})
-        )
-    if result.stage_refused:
-        lines.append(
-            context.t("weekly.submitted.stage_refused", codes="、".join(result.stage_refused))
-        )
-    unreachable = await _ask_heads(context, result)
-    if result.status == VersionStatus.SUBMITTED and not result.heads:
-        lines.append(context.t("weekly.submitted.no_head"))
-    if unreachable:
-        lines.append(context.t("weekly.submitted.head_unreachable", names="、".join(unreachable)))
-    await reply(update, Html("\n".join(lines)))
-    return ConversationHandler.END
-
-
-def _submitted_text(context: LeadbotContext, result: wk.SubmitResult) -> Html:
-    period = wk.period_label(result.view.period_key, context.locale)
-    if result.status == VersionStatus.CONFIRMED:
-        key = "weekly.submitted.late" if result.late else "weekly.submitted.on_time"
-        return context.t(key, number=result.number, period=period)
-    heads = "、".join(h.name for h in result.heads) or context.label("weekly.view.none")
-    return context.t("weekly.submitted.waiting", number=result.number, period=period, heads=heads)
+    """A submission as text, in ``locale`` (default: the person talking)."""
+    return wk.view_html(view, locale or context.locale, title=title, zone=_cfg(context).zone)
 
 
 def _decision_markup(
@@ -731,43 +112,25 @@ def _decision_markup(
     )
 
 
-def _confirm_ask(result: wk.SubmitResult, loc: str) -> Html:
-    """The limit the head really has: the deadline, or for a late one the end of the late window."""
-    if result.late and result.late_until is not None:
-        return catalog.t(
-            "rough.weekly.confirm_ask_late", loc, until=wk.when_text(result.late_until, loc)
-        )
-    return catalog.t("weekly.confirm.ask", loc, deadline=wk.when_text(result.info.deadline, loc))
-
-
-async def _ask_heads(context: LeadbotContext, result: wk.SubmitResult) -> list[str]:
-    """The head gets the submission with 确认 / 退回; those the bot cannot reach are named."""
-    unreachable = []
-    for head in result.heads:
-        loc = head.locale or context.services.settings.locale
-        text = Html(
-            render_view(context, result.view, title="weekly.confirm.title", locale=loc)
-            + "\n\n"
-            + _confirm_ask(result, loc)
-        )
-        try:
-            await _send_long(
-                context,
-                head.tg_user_id,
-                text,
-                _decision_markup(context, result.version_id, head.locale),
-            )
-        except Forbidden:
-            unreachable.append(head.name)
-        except TelegramError as exc:
-            log.warning("confirmation request to %s failed: %s", head.tg_user_id, exc)
-            unreachable.append(head.name)
-    return unreachable
-
-
 # --------------------------------------------------------------------------------------
-# The head decides
+# /weekly in a group, and the head decides
 # --------------------------------------------------------------------------------------
+
+
+async def from_group(update: Update, context: LeadbotContext) -> None:
+    """Forms are filled in private: a button opens the private chat at the form."""
+    if context.actor is None or not context.actor.is_member:
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.label("weekly.button.open_private"), url=_deep_link(context)
+                )
+            ]
+        ]
+    )
+    await reply(update, context.t("weekly.in_private"), markup)
 
 
 def _decision_of(update: Update) -> WeeklyDecision | None:
@@ -775,39 +138,27 @@ def _decision_of(update: Update) -> WeeklyDecision | None:
     return pressed if isinstance(pressed, WeeklyDecision) else None
 
 
-def _version_of(update: Update) -> int | None:
-    decision = _decision_of(update)
-    return decision.version if decision is not None else None
-
-
 async def on_decision(update: Update, context: LeadbotContext) -> None:
-    """``wkc:<version>:ok`` confirms; ``wkc:<version>:show`` shows the card again."""
-    query = update.callback_query
-    assert query is not None
-    version_id = _version_of(update)
+    """``wkc:<version>:ok`` confirms, ``:ret`` asks for the reason (the return form),
+    ``:show`` shows the card again."""
+    pressed = _decision_of(update)
     actor = context.actor
-    if version_id is None or actor is None or not actor.is_member:
+    if pressed is None or actor is None or not actor.is_member:
         await _answer(update, context.label("fallback.stale_button"), alert=True)
         return
-    decision_button = _decision_of(update)
-    if decision_button is not None and decision_button.action == "show":
-        await _show_card(update, context, version_id)
+    if pressed.action == "show":
+        await _show_card(update, context, pressed.version)
+        return
+    if pressed.action == "ret":
+        await _ask_reason(update, context, pressed.version)
         return
     try:
         async with context.session() as session:
             decision = await wk.decide(
-                session, context.now(), _cfg(context), actor, version_id, confirm=True
+                session, context.now(), _cfg(context), actor, pressed.version, confirm=True
             )
-            await _notify(
-                session,
-                update,
-                context,
-                decision.submitter.tg_user_id,
-                decision.submitter.locale,
-                "weekly.confirm.notify",
-                head=decision.decided_by,
-                number=decision.number,
-                outcome_key=f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}",
+            await wk.tell_submitter(
+                session, context.now(), decision, default_locale=context.services.settings.locale
             )
     except ServiceError as err:
         await _answer(update, context.label(err.code, **err.params), alert=True)
@@ -824,33 +175,25 @@ async def on_decision(update: Update, context: LeadbotContext) -> None:
     await notices.deliver(context)
 
 
-async def _notify(
-    session: AsyncSession,
-    update: Update,
-    context: LeadbotContext,
-    chat_id: int,
-    locale: str | None,
-    key: str,
-    *,
-    outcome_key: str | None = None,
-    start: str | None = None,
-    **values: Any,
-) -> None:
-    """Plan the submitter's notice in the decision's transaction (bot/notifier.py)."""
-    loc = locale or context.services.settings.locale
-    if outcome_key:
-        values["outcome"] = catalog.plain(outcome_key, loc)
-    buttons = [[{"label": "weekly.button.fix", "start": start}]] if start else None
-    await notifier.notify(
-        session,
-        notifier.Recipient.telegram(chat_id, locale=loc),
-        "weekly.decision",
-        values,
-        now=context.now(),
-        key=notices.key_of(update),
-        template=key,
-        buttons=buttons,
+async def _ask_reason(update: Update, context: LeadbotContext, version_id: int) -> None:
+    """退回: the one-question return form (bot/forms/weekly.py) asks for the reason; a
+    refusal (not the head, decided already) is the button's popup."""
+    outcome = await start_form(
+        update, context, weekly_return.RETURN, scratch={"version": version_id}
     )
+    if outcome.status is not Status.SHOWN:
+        said = outcome.said[0].plain(context.locale) if outcome.said else None
+        await _answer(update, said or context.label("fallback.stale_button"), alert=True)
+        return
+    await _answer(update)
+    await show_outcome(update, context, outcome)
+
+
+async def _drop_markup(update: Update) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(None)
 
 
 async def _show_card(update: Update, context: LeadbotContext, version_id: int) -> None:
@@ -875,94 +218,6 @@ async def _show_card(update: Update, context: LeadbotContext, version_id: int) -
             update,
             Html(text + "\n\n" + context.t(f"weekly.confirm.already_{status}", number=view.number)),
         )
-
-
-async def on_return(update: Update, context: LeadbotContext) -> int:
-    """``wkc:<version>:ret``: ask the head for the reason (the next message)."""
-    version_id = _version_of(update)
-    actor = context.actor
-    if version_id is None or actor is None or not actor.is_member:
-        await _answer(update, context.label("fallback.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        async with context.session() as session:
-            view, status = await wk.review_card(
-                session, context.now(), _cfg(context), actor, version_id
-            )
-    except ServiceError as err:
-        await _answer(update, context.label(err.code, **err.params), alert=True)
-        return ConversationHandler.END
-    if status != VersionStatus.SUBMITTED:
-        await _answer(
-            update,
-            context.label(f"weekly.confirm.already_{status}", number=view.number),
-            alert=True,
-        )
-        return ConversationHandler.END
-    await _answer(update)
-    context.user_data[RETURN_KEY] = {"version": version_id, "at": context.now().isoformat()}  # type: ignore[index]
-    await reply(update, context.t("weekly.return.ask", name=view.submitted_by, number=view.number))
-    return REASON
-
-
-async def on_reason(update: Update, context: LeadbotContext) -> int:
-    pending = (context.user_data or {}).get(RETURN_KEY)
-    if not isinstance(pending, dict):
-        return ConversationHandler.END
-    if context.now() - datetime.fromisoformat(pending["at"]) > _cfg(context).form_timeout:
-        context.user_data.pop(RETURN_KEY, None)  # type: ignore[union-attr]
-        await reply(update, context.t("weekly.return.timeout"))
-        return ConversationHandler.END
-    text = update.effective_message.text or "" if update.effective_message else ""
-    try:
-        async with context.session() as session:
-            decision = await wk.decide(
-                session,
-                context.now(),
-                _cfg(context),
-                context.member,
-                int(pending["version"]),
-                confirm=False,
-                reason=text,
-            )
-            await _notify(
-                session,
-                update,
-                context,
-                decision.submitter.tg_user_id,
-                decision.submitter.locale,
-                "weekly.return.notify",
-                start="weekly",
-                head=decision.decided_by,
-                number=decision.number,
-                reason=decision.reason or "",
-            )
-    except ServiceError as err:
-        if err.code.startswith("weekly.input."):
-            await reply(update, context.error_text(err) + "\n" + context.t("weekly.return.again"))
-            return REASON
-        context.user_data.pop(RETURN_KEY, None)  # type: ignore[union-attr]
-        await reply(update, context.error_text(err))
-        return ConversationHandler.END
-    context.user_data.pop(RETURN_KEY, None)  # type: ignore[union-attr]
-    await reply(
-        update,
-        context.t("weekly.return.done", name=decision.submitter.name, number=decision.number),
-    )
-    await notices.deliver(context)
-    return ConversationHandler.END
-
-
-async def cancel_return(update: Update, context: LeadbotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(RETURN_KEY, None)
-    await reply(update, context.t("weekly.return.cancelled"))
-    return ConversationHandler.END
-
-
-async def cancel_form(update: Update, context: LeadbotContext) -> int:
-    await reply(update, context.t("weekly.later"))
-    return ConversationHandler.END
 
 
 # --------------------------------------------------------------------------------------
@@ -1276,47 +531,11 @@ async def health(update: Update, context: LeadbotContext) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def conversation() -> ConversationHandler:
-    private = filters.ChatType.PRIVATE
-    form_answers: list[BaseHandler[Any, Any, Any]] = [
-        CallbackQueryHandler(on_button, pattern=r"^wk:"),
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_text),
-        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_other),
-    ]
-    return ExclusiveForm(
-        entry_points=[
-            CommandHandler("weekly", weekly_command, filters=private),
-            CommandHandler(
-                "start", weekly_command, filters=private & filters.Regex(r"^/start weekly$")
-            ),
-            CallbackQueryHandler(on_button, pattern=r"^wk:"),
-        ],
-        states={FORM: form_answers},
-        fallbacks=[CommandHandler("cancel", cancel_form)],
-        name="weekly",
-        persistent=True,
-        allow_reentry=True,
-    )
-
-
-def return_conversation() -> ConversationHandler:
-    private = filters.ChatType.PRIVATE
-    return ExclusiveForm(
-        entry_points=[CallbackQueryHandler(on_return, pattern=r"^wkc:\d+:ret$")],
-        states={REASON: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_reason)]},
-        fallbacks=[CommandHandler("cancel", cancel_return)],
-        name="weekly_return",
-        persistent=True,
-        allow_reentry=True,
-    )
-
-
-def handlers() -> list:
-    """Registered before the start handlers: ``/start weekly`` must reach the form."""
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The form itself (/weekly, /start weekly) and the return reason run on the engine
+    (handlers/forms.py: EngineForms); these are the rest."""
     return [
-        return_conversation(),
-        conversation(),
-        CallbackQueryHandler(on_decision, pattern=r"^wkc:\d+:(ok|show)$"),
+        CallbackQueryHandler(on_decision, pattern=r"^wkc:\d+:(ok|ret|show)$"),
         CommandHandler("weekly", from_group, filters=filters.ChatType.GROUPS),
         CommandHandler("status", status),
         CommandHandler("leave", leave),

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.services import maintenance, scoring, stage_nodes
+from scheduler import board as board_jobs
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.reminders import EVERY_TICK
@@ -31,7 +32,6 @@ INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries a
 
 def register(app: LeadbotApplication) -> None:
     """Add every job to ``app.jobs``; ``app.weekly`` and ``app.digests`` are already built."""
-    from handlers import activity, ranking
     from handlers.forms import sweep_engine_forms
 
     jobs, services = app.jobs, app.services
@@ -53,7 +53,6 @@ def register(app: LeadbotApplication) -> None:
     jobs.add("prune-update-ids", timedelta(hours=6), prune)
     # Forms nobody finished: closed with a note after the idle timeout.
     jobs.add("expire-idle-forms", FORM_SWEEP, functools.partial(sweep_engine_forms, app))
-    jobs.add("expire-idle-activity-forms", FORM_SWEEP, functools.partial(activity.FORM.sweep, app))
     # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are
     # refreshed. Hourly, not daily: the query is cheap, and a node due late on the 31st still
     # makes the month's 红黑榜 -- added before the board so that in one tick the refresh comes first.
@@ -62,7 +61,9 @@ def register(app: LeadbotApplication) -> None:
         timedelta(hours=1),
         functools.partial(stage_nodes.refresh_fallen_due, services.db, setup),
     )
-    jobs.add("monthly-board", timedelta(minutes=10), functools.partial(ranking.monthly_board, app))
+    jobs.add(
+        "monthly-board", timedelta(minutes=10), functools.partial(board_jobs.monthly_board, app)
+    )
     jobs.add("scoring-rules-check", timedelta(hours=24), rules_check)
     # The weekly cycle: calendar coverage, closing periods, planning reminders, the outbox.
     weekly = app.weekly.jobs

@@ -166,6 +166,16 @@ class Gateway:
                 if now - pending.sent_at >= self.ack_timeout and self.sockets:
                     await self._send(self.sockets[-1], pending)
 
+    async def redeliver_now(self) -> int:
+        """Send every frame not yet ACKed again, now: the redelivery without waiting for
+        ``ack_timeout`` (tests drive it instead of sleeping). Returns how many went."""
+        if not self.sockets:
+            return 0
+        pending = list(self.pending.values())
+        for frame in pending:
+            await self._send(self.sockets[-1], frame)
+        return len(pending)
+
     async def disconnect(self) -> None:
         """SYSTEM/disconnect, as DingTalk sends before moving a connection elsewhere."""
         await self.push("SYSTEM", "disconnect", {"reason": "standin"})

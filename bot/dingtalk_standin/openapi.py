@@ -7,6 +7,9 @@ Payloads follow DingTalk's documentation of the new-style API (``api.dingtalk.co
 - ``POST /v1.0/robot/groupMessages/send`` ``{robotCode, openConversationId, msgKey, msgParam}``
   → ``{processQueryKey}``
 - ``POST /v1.0/robot/messageFiles/download`` ``{downloadCode, robotCode}`` → ``{downloadUrl}``
+- ``POST /topapi/v2/user/getuserinfo?access_token=…`` ``{code}`` (legacy ``oapi`` style): the
+  H5 micro app's 免登 code → ``{errcode: 0, result: {userid, name, unionid}}``; a code is good
+  once, for five minutes (documented); an unknown one is ``errcode`` 40078 (documented)
 - the session webhook (``sessionWebhook`` of an incoming message), legacy ``oapi`` style:
   ``{msgtype, text|markdown|actionCard}`` → ``{errcode, errmsg}``.
 Error bodies are ``{"code": ..., "message": ...}`` with an HTTP status; the codes for a robot
@@ -39,6 +42,8 @@ BATCH_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
 DOWNLOAD_PATH = "/v1.0/robot/messageFiles/download"
 WEBHOOK_PATH = "/robot/sendBySession"
+USERINFO_PATH = "/topapi/v2/user/getuserinfo"
+AUTH_CODE_LIFETIME = 300.0  # documented: a 免登 code is valid for five minutes, once
 FILES_PATH = "/standin-files/{token}"
 
 MAX_USERS_PER_BATCH = 20  # documented
@@ -109,6 +114,7 @@ class OpenApi:
     downloads: dict[str, StoredFile] = field(default_factory=dict)  # url token -> file
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     sessions: dict[str, tuple[tuple[str, str], float]] = field(default_factory=dict)
+    auth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> staff, expiry
     no_permission: bool = False
     _group_windows: dict[str, SlidingWindow] = field(default_factory=dict)
     _app_windows: dict[str, SlidingWindow] = field(default_factory=dict)
@@ -120,6 +126,7 @@ class OpenApi:
             web.post(GROUP_SEND_PATH, self._wrap(GROUP_SEND_PATH, self._group_send)),
             web.post(DOWNLOAD_PATH, self._wrap(DOWNLOAD_PATH, self._download)),
             web.post(WEBHOOK_PATH, self._webhook),
+            web.post(USERINFO_PATH, self._userinfo),
             web.get(FILES_PATH, self._serve_file),
         ]
 
@@ -233,6 +240,39 @@ class OpenApi:
             raise web.HTTPNotFound()
         self.recorder.record("file", {"name": stored.name}, 200, len(stored.content))
         return web.Response(body=stored.content, content_type="application/octet-stream")
+
+    def issue_auth_code(self, staff_id: str) -> str:
+        """What ``dd.runtime.permission.requestAuthCode`` gives the page of ``staff_id``."""
+        code = secrets.token_hex(16)
+        self.auth_codes[code] = (staff_id, time.monotonic() + AUTH_CODE_LIFETIME)
+        return code
+
+    async def _userinfo(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            body = {}
+        token = request.query.get("access_token", "")
+        expiry = self.tokens.get(token)
+        found = self.auth_codes.pop(str(body.get("code", "")), None)
+        if expiry is None or expiry <= time.monotonic():
+            answer: dict[str, Any] = {"errcode": 40014, "errmsg": "不合法的access_token"}
+        elif found is None or found[1] <= time.monotonic() or found[0] not in self.users:
+            answer = {"errcode": 40078, "errmsg": "不存在的临时授权码"}
+        else:
+            staff_id = found[0]
+            answer = {
+                "errcode": 0,
+                "errmsg": "ok",
+                "result": {
+                    "userid": staff_id,
+                    "name": self.users[staff_id],
+                    "unionid": f"union-{staff_id}",
+                    "sys": False,
+                },
+            }
+        self.recorder.record(USERINFO_PATH, body, 200, answer)
+        return web.json_response(answer)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -139,6 +139,10 @@ class DingTalkStandIn:
     def add_user(self, staff_id: str, nick: str) -> None:
         self._on_loop(self.openapi.users.__setitem__, staff_id, nick)
 
+    def auth_code(self, staff_id: str) -> str:
+        """A 免登 code for ``staff_id``, as the DingTalk client gives an H5 page (once, 5 min)."""
+        return str(self._on_loop(self.openapi.issue_auth_code, staff_id))
+
     def remove_user(self, staff_id: str) -> None:
         """The person left the organisation: sends to them come back as invalid staff ids."""
         self._on_loop(self.openapi.users.pop, staff_id, None)
@@ -274,6 +278,10 @@ class DingTalkStandIn:
     def lose_acks(self, count: int = 1) -> None:
         """Drop the next ``count`` ACKs, so DingTalk redelivers those frames."""
         self._on_loop(setattr, self.gateway, "ignore_acks", self.gateway.ignore_acks + count)
+
+    def redeliver_unacked(self) -> int:
+        """Redeliver every frame whose ACK has not arrived, now; how many were sent."""
+        return self._call(self.gateway.redeliver_now())
 
     def disconnect(self) -> None:
         self._call(self.gateway.disconnect())

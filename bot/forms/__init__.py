@@ -34,6 +34,7 @@ from bot.forms.callbacks import CODEC, STALE, Codec
 from bot.forms.engine import FormEngine, Idle
 from bot.forms.model import (
     Act,
+    Answer,
     Button,
     Choose,
     Draft,
@@ -49,6 +50,7 @@ from bot.forms.model import (
     Status,
     Step,
     StepView,
+    Turn,
     label_text,
     msg,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "CODEC",
     "STALE",
     "Act",
+    "Answer",
     "Button",
     "Choose",
     "Codec",
@@ -75,6 +78,7 @@ __all__ = [
     "Status",
     "Step",
     "StepView",
+    "Turn",
     "label_text",
     "msg",
 ]

@@ -172,15 +172,7 @@ CODEC.register("wk:submit", WeeklySubmit)
 CODEC.register("wkc", WeeklyDecision)
 
 
-# --- activities (handlers/activity.py) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActivityPress:
-    """A button of the /activity form: ``what`` is the step (unit, kind, date, lead, files, sum)."""
-
-    what: str
-    value: str
+# --- activities (handlers/activity.py; the form's buttons are the engine's ap / as / ae) -----
 
 
 @dataclass(frozen=True)
@@ -199,7 +191,6 @@ class PlannedTrip:
         return f"trip:{self.submission}:{self.index}"
 
 
-CODEC.register("aw", ActivityPress)
 CODEC.register("ar", ActivityReview)
 CODEC.register("at:trip", PlannedTrip)
 

@@ -24,6 +24,7 @@ from bot.forms.model import (
     SKIP,
     SUMMARY,
     Act,
+    Answer,
     Button,
     Choose,
     Draft,
@@ -39,6 +40,7 @@ from bot.forms.model import (
     Status,
     Step,
     StepView,
+    Turn,
 )
 from bot.services import ServiceError
 
@@ -71,16 +73,54 @@ class FormEngine:
 
     # --- public API ------------------------------------------------------------------
 
-    async def start(self, ctx: FormContext, name: str) -> Outcome:
-        """Open ``name`` for ``ctx.person``; any form they had open is dropped."""
+    async def start(
+        self,
+        ctx: FormContext,
+        name: str,
+        values: dict[str, Any] | None = None,
+        note: Msg | None = None,
+        scratch: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Open ``name`` for ``ctx.person``; any form they had open is dropped.
+
+        ``values`` prefill the draft before ``begin`` runs (a button that opens the
+        form about one thing: the record to reject, a planned trip); the first
+        question is then the first step that applies and has no value yet, unless
+        ``begin`` moved ``draft.step`` elsewhere. ``note`` is said instead of the
+        form's intro. ``scratch`` seeds the draft's working data (what the form is
+        about: a version id).
+        """
         form = self.forms[name]
-        draft = Draft(form=name, step=form.steps[0].name, touched=ctx.now.isoformat())
+        draft = Draft(
+            form=name,
+            step=form.steps[0].name,
+            values=dict(values or {}),
+            scratch=dict(scratch or {}),
+            touched=ctx.now.isoformat(),
+        )
         if form.begin is not None:
             refusal = await form.begin(ctx, draft)
             if refusal is not None:
                 return Outcome(Status.CLOSED, said=(refusal,))
-        intro = form.intro(ctx) if form.intro else None
-        view = self._ask(ctx, form, draft, form.steps[0], [intro] if intro else [])
+        intro = note if note is not None else (form.intro(ctx) if form.intro else None)
+        notes = [intro] if intro else []
+        if form.notes is not None:
+            notes.extend(form.notes(ctx, draft))
+        if draft.step != form.steps[0].name:  # begin chose where to start
+            first = form.step(draft.step)
+        else:
+            first = next(
+                (
+                    s
+                    for s in form.steps
+                    if s.applies(draft) and (values is None or s.key not in draft.values)
+                ),
+                None,
+            )
+        if first is None:
+            view = self._summary(ctx, form, draft, notes)
+        else:
+            view = self._ask(ctx, form, draft, first, notes)
         await store.replace(ctx.session, ctx.person, draft, ctx.now)
         return Outcome(Status.SHOWN, view)
 
@@ -100,6 +140,8 @@ class FormEngine:
                 return Outcome(
                     Status.SHOWN, self._current(ctx, form, draft, [form.text("pick_button")])
                 )
+            if step.handle is not None:
+                return await self._handled(ctx, form, draft, step, Answer(text=text))
             try:
                 value = self._parse(ctx, form, draft, step, text)
             except FieldError as err:
@@ -146,7 +188,13 @@ class FormEngine:
                 return await self._act(ctx, form, draft, value.action)
             return self._edit(ctx, form, draft, value.step)
 
-        return await self._with_draft(ctx, go, touch_on_stale=False)
+        outcome = await self._with_draft(ctx, go, touch_on_stale=False)
+        owner = self.forms.get(value.form)
+        if outcome.status is Status.NONE and owner is not None and owner.gone is not None:
+            note = owner.gone(value)
+            if note is not None:
+                return Outcome(Status.STALE, said=(note,))
+        return outcome
 
     async def cancel(self, ctx: FormContext) -> Outcome:
         stored = await store.load(ctx.session, ctx.person)
@@ -217,6 +265,8 @@ class FormEngine:
             for option in self._options(ctx, draft, step):
                 if isinstance(option.label, str) and option.label == typed:
                     return option.value
+            if step.parse is not None:  # a choice that may also be typed (a date: 今天 or 11月20日)
+                return step.parse(text, ctx)
             raise FieldError(f"{form.catalog}.pick_button")
         if step.kind is Kind.MULTI:
             raise FieldError(f"{form.catalog}.pick_button")
@@ -229,10 +279,14 @@ class FormEngine:
         step = form.step(value.step)
         if step is None or draft.step != step.name:
             return Outcome(Status.STALE)
+        if step.handle is not None:
+            return await self._handled(ctx, form, draft, step, Answer(key=value.key))
         if value.key == SKIP and step.optional:
             draft.values[step.key] = [] if step.kind in (Kind.MULTI, Kind.FILES) else None
             return await self._answered(ctx, form, draft, step, [])
         if value.key == DONE and step.kind in (Kind.MULTI, Kind.FILES):
+            if len(draft.values.get(step.key) or []) < step.min_files:
+                return Outcome(Status.STALE)  # "done" was not offered yet
             draft.values.setdefault(step.key, [])
             return await self._answered(ctx, form, draft, step, [])
         options = self._options(ctx, draft, step)
@@ -261,13 +315,50 @@ class FormEngine:
         nxt = self._next(form, draft, step)
         if nxt is not None and (nxt.follows or not draft.editing):
             return Outcome(Status.SHOWN, self._ask(ctx, form, draft, nxt, notes))
+        if not form.confirm:
+            return await self._save(ctx, form, draft, notes)
         draft.editing = False
+        if form.autosave:
+            return await self._finish(ctx, form, draft)
         return Outcome(Status.SHOWN, self._summary(ctx, form, draft, notes))
+
+    async def _save(self, ctx: FormContext, form: Form, draft: Draft, notes: list[Msg]) -> Outcome:
+        """A prompt without a summary (``confirm=False``): save now; a refusal closes it
+        with the reason (unlike ``autosave``, which keeps the person at the step)."""
+        try:
+            said = await form.save(ctx, draft)
+        except ServiceError as err:
+            return Outcome(Status.CLOSED, said=(*notes, Msg(err.code, err.params)))
+        return Outcome(Status.CLOSED, said=(*notes, *said))
+
+    async def _handled(
+        self, ctx: FormContext, form: Form, draft: Draft, step: Step, answer: Answer
+    ) -> Outcome:
+        """A step with its own handler: it says where to go next (see :class:`Turn`)."""
+        assert step.handle is not None
+        try:
+            turn: Turn = await step.handle(ctx, draft, answer)
+        except FieldError as err:
+            return Outcome(
+                Status.SHOWN, self._ask(ctx, form, draft, step, [Msg(err.code, err.params)])
+            )
+        if turn.close is not None:
+            return Outcome(Status.CLOSED, said=turn.close)
+        if turn.save:
+            return await self._finish(ctx, form, draft)
+        nxt = form.step(turn.goto) if turn.goto else self._next(form, draft, step)
+        if nxt is None:
+            draft.editing = False
+            if form.autosave:
+                return await self._finish(ctx, form, draft)
+            return Outcome(Status.SHOWN, self._summary(ctx, form, draft, list(turn.notes)))
+        view = self._ask(ctx, form, draft, nxt, list(turn.notes))
+        return Outcome(Status.SHOWN, view, keys_only=turn.keys_only)
 
     def _next(self, form: Form, draft: Draft, step: Step) -> Step | None:
         index = form.steps.index(step) + 1
         for candidate in form.steps[index:]:
-            if candidate.when is None or candidate.when(draft):
+            if candidate.applies(draft):
                 return candidate
         return None
 
@@ -279,30 +370,50 @@ class FormEngine:
         if action == "edit":
             draft.step = PICK
             buttons = [
-                Button(form.text(f"field.{s.name}"), Edit(form.name, s.name)) for s in form.counted
+                Button(form.text(f"field.{s.name}"), Edit(form.name, s.name))
+                for s in form.counted
+                if s.applies(draft)
             ]
             return Outcome(
                 Status.SHOWN,
                 self._view(form, PICK, [], [form.text("pick_field")], _rows(buttons, 3)),
             )
         missing = [
-            s for s in form.counted if not s.optional and draft.values.get(s.key) in (None, "", [])
+            s
+            for s in form.counted
+            if s.applies(draft) and not s.optional and self._empty(s, draft.values.get(s.key))
         ]
         if missing:
             return Outcome(
                 Status.SHOWN, self._ask(ctx, form, draft, missing[0], [form.text("missing")])
             )
+        return await self._finish(ctx, form, draft)
+
+    async def _finish(self, ctx: FormContext, form: Form, draft: Draft) -> Outcome:
+        """Run the form's save; a ServiceError is shown above the summary (or above the
+        step the draft is at, for a form that saves from a step of its own)."""
         try:
             said = await form.save(ctx, draft)
         except ServiceError as err:
-            return Outcome(
-                Status.SHOWN, self._summary(ctx, form, draft, [Msg(err.code, err.params)])
+            note = [Msg(err.code, err.params)]
+            step = form.step(draft.step)
+            view = (
+                self._ask(ctx, form, draft, step, note)
+                if step is not None
+                else self._summary(ctx, form, draft, note)
             )
+            return Outcome(Status.SHOWN, view)
         return Outcome(Status.CLOSED, said=tuple(said))
+
+    @staticmethod
+    def _empty(step: Step, value: Any) -> bool:
+        if value in (None, "", []):
+            return True
+        return step.kind is Kind.FILES and len(value) < step.min_files
 
     def _edit(self, ctx: FormContext, form: Form, draft: Draft, name: str) -> Outcome:
         step = form.step(name)
-        if draft.step != PICK or step is None or not step.counted:
+        if draft.step != PICK or step is None or not step.counted or not step.applies(draft):
             return Outcome(Status.STALE)
         draft.editing = True
         return Outcome(Status.SHOWN, self._ask(ctx, form, draft, step, []))
@@ -339,16 +450,32 @@ class FormEngine:
                 form.text(f"ask.{step.name}"),
             ]
         buttons: list[Button] = []
+        if step.rows is not None:  # a step with buttons of its own: exactly these rows
+            rows = [
+                tuple(Button(label, Choose(form.name, step.name, key)) for label, key in row)
+                for row in step.rows(ctx, draft)
+            ]
+            return StepView(
+                form.name,
+                step.name,
+                tuple(notes),
+                tuple(lines),
+                tuple(r for r in rows if r),
+                frozenset({"text"}),
+                optional=step.optional,
+            )
         if step.kind in (Kind.CHOICE, Kind.MULTI):
             chosen = set(draft.values.get(step.key) or []) if step.kind is Kind.MULTI else set()
             for option in self._options(ctx, draft, step):
                 label = option.label
-                if option.value in chosen:
+                if step.kind is Kind.MULTI and option.value in chosen:  # values may be lists
                     label = "✅ " + (label if isinstance(label, str) else label.plain(ctx.locale))
                 buttons.append(Button(label, Choose(form.name, step.name, option.key)))
         rows = _rows(buttons, step.columns)
         tail = []
-        if step.kind in (Kind.MULTI, Kind.FILES):
+        if step.kind is Kind.MULTI or (
+            step.kind is Kind.FILES and len(draft.values.get(step.key) or []) >= step.min_files
+        ):
             tail.append(Button(form.text("done"), Choose(form.name, step.name, DONE)))
         if step.optional:
             tail.append(Button(form.text("skip"), Choose(form.name, step.name, SKIP)))
@@ -372,6 +499,8 @@ class FormEngine:
         draft.step = SUMMARY
         lines = [form.text("summary_title")]
         for s in form.counted:
+            if not s.applies(draft):
+                continue
             value = draft.values.get(s.key)
             if value in (None, "", []):
                 shown = form.text("none").plain(ctx.locale)

@@ -139,10 +139,36 @@ class FileRef:
         return {"file_id": self.file_id, "kind": self.kind, "name": self.name}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What reached a step with its own handler (:attr:`Step.handle`): typed ``text``,
+    or the ``key`` of one of its buttons (:attr:`Step.rows`)."""
+
+    text: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a step's handler decided. ``goto`` names the step to ask next (the step
+    itself: a loop over a list kept in the draft; None: the next step in order, or the
+    summary); ``notes`` are said above it; ``keys_only`` says only the buttons changed
+    (redraw the pressed message's keyboard); ``save`` runs the form's ``save`` (the
+    form's own "submit" button); ``close`` ends the form, saying these."""
+
+    goto: str | None = None
+    notes: tuple[Msg, ...] = ()
+    keys_only: bool = False
+    save: bool = False
+    close: tuple[Msg, ...] | None = None
+
+
 Parser = Callable[[str, FormContext], Any]
 Choices = Callable[[FormContext, "Draft"], Sequence[Option]]
 Hook = Callable[[FormContext, "Draft"], Awaitable[Msg | None]]
 Asker = Callable[[FormContext, "Draft"], Sequence[Msg]]
+Handler = Callable[[FormContext, "Draft", Answer], Awaitable[Turn]]
+Rows = Callable[[FormContext, "Draft"], Sequence[Sequence[tuple[Label, str]]]]
 
 
 @dataclass(frozen=True)
@@ -160,6 +186,17 @@ class Step:
     ask: Asker | None = None  # the question's lines (default: progress + ``<texts>.ask.<name>``)
     columns: int = 3
     max_files: int = 10
+    min_files: int = 0  # a FILES step offers "done" only once this many files are in
+    # A step that runs itself (a list built over several answers, buttons of its own):
+    # ``handle`` gets every typed text and every press of its buttons and says where
+    # to go (a FieldError it raises is shown and the step asked again); ``rows`` are
+    # its buttons as (label, key), each pressed as ``Choose(form, step, key)``.
+    handle: Handler | None = None
+    rows: Rows | None = None
+
+    def applies(self, draft: Draft) -> bool:
+        """Whether the step is part of this draft's form (its ``when``, if any)."""
+        return self.when is None or self.when(draft)
 
     @property
     def key(self) -> str:
@@ -180,9 +217,11 @@ class Form:
     ``.field.<step>``, ``.save``, ``.edit``, ``.cancel``, ``.pick_field``,
     ``.missing``, ``.pick_button``, ``.send_file``, ``.text_expected``,
     ``.too_many_files``, ``.file_added``, ``.expired``, ``.cancelled``, ``.none``).
-    ``begin`` may refuse (return the refusal), fill the draft, or return an intro
-    note; ``save`` performs the service call and returns what to say; a
-    :class:`bot.services.ServiceError` it raises is shown above the summary.
+    ``begin`` may refuse (return the refusal) or fill the draft; ``save`` performs
+    the service call and returns what to say; a :class:`bot.services.ServiceError`
+    it raises is shown above the summary. A form with ``confirm=False`` (a
+    one-question prompt) has no summary: it saves after its last answer, and a
+    refusal of the service closes it with the reason.
     """
 
     name: str
@@ -194,6 +233,14 @@ class Form:
     summary_extra: Callable[[Draft], Sequence[Msg]] | None = None
     texts: str = ""
     intro: Callable[[FormContext], Msg | None] | None = None
+    confirm: bool = True  # False: saved as soon as the last step is answered (no summary)
+    # Notes above the first question, read after ``begin`` (which may put what they
+    # say in the draft's scratch, and may set ``draft.step`` to start elsewhere).
+    notes: Callable[[FormContext, Draft], Sequence[Msg]] | None = None
+    autosave: bool = False  # save as soon as the last step is answered (no summary)
+    # What to say for a button of this form pressed when no draft is open (e.g. a
+    # second press of a "submit" button): the popup instead of "expired button".
+    gone: Callable[[Choose | Act | Edit], Msg | None] | None = None
 
     @property
     def catalog(self) -> str:
@@ -295,6 +342,7 @@ class Outcome:
     view: StepView | None = None
     said: tuple[Msg, ...] = ()
     replace: bool = False  # redraw the message the button was on (multi-select toggles)
+    keys_only: bool = False  # redraw only the keyboard of the message the button was on
 
     def text(self, locale: str) -> Html:
         if self.view is not None:

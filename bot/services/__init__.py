@@ -15,6 +15,7 @@ from storage.claims import UpdateClaims
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.isolated import Workers
     from bot.periods import Periods
     from bot.services.access import ActorCache
     from bot.services.leads import CompanyDirectory
@@ -39,6 +40,7 @@ class Services:
     settings: Settings
     directory: CompanyDirectory = field(default_factory=lambda: _directory())
     actors: ActorCache = field(default_factory=lambda: _actors())
+    workers: Workers = field(default_factory=lambda: _workers())  # render processes
     claims: UpdateClaims = field(init=False)
     scoring: ScoringSetup = field(init=False)  # the rules in force (a bad rules file stops here)
 
@@ -56,6 +58,12 @@ def _scoring(settings: Settings) -> ScoringSetup:
     from bot.services.scoring import setup_for
 
     return setup_for(settings)
+
+
+def _workers() -> Workers:
+    from bot.isolated import Workers
+
+    return Workers()
 
 
 def _actors() -> ActorCache:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import notifier
 from bot.amounts import AmountError, parse_usd
 from bot.dates import parse_day
 from bot.domain.enums import Review, activity_code
@@ -344,6 +345,32 @@ async def check_reject(session: Any, actor: Actor, activity_id: int) -> str:
     if a.review == Review.REJECTED:
         raise ServiceError("activity.already_rejected", ref=a.code)
     return a.code
+
+
+async def tell_unit(
+    session: Any,
+    now: datetime,
+    outcome: ReviewOutcome,
+    template: str,
+    key: str,
+    default_locale: str,
+) -> None:
+    """The unit's liaisons and head hear a review result: planned through the notifier in
+    the review's own transaction, so the notice exists exactly when the verdict does.
+    ``key`` makes planning it twice (an update handled again) insert it once."""
+    v = outcome.view
+    payload = {"code": v.code, "kind": v.kind_name, "reason": v.review_note or ""}
+    for tg_id, locale in outcome.notify:
+        await notifier.notify(
+            session,
+            notifier.Recipient.telegram(tg_id, locale=locale),
+            "activity.review",
+            payload,
+            now=now,
+            key=key,
+            template=template,
+            default_locale=default_locale,
+        )
 
 
 async def _outcome(session: Any, setup: ScoringSetup, a: Activity) -> ReviewOutcome:

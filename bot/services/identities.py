@@ -62,6 +62,20 @@ async def principal_of(
         return int(await session.scalar(stmt) or 0)
 
 
+async def principal_lookup(
+    session: AsyncSession, channel: str, kind: str, external_id: str
+) -> int | None:
+    """The principal id of ``external_id`` if the bot has seen it (never creates one)."""
+    found = await session.scalar(
+        select(ChannelIdentity.principal_id).where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.kind == kind,
+            ChannelIdentity.external_id == external_id,
+        )
+    )
+    return int(found) if found is not None else None
+
+
 async def external_of(session: AsyncSession, principal_id: int) -> External | None:
     """Where to reach a principal that is not a Telegram id (None: it is Telegram's)."""
     if principal_id > -PRINCIPAL_BASE:

@@ -6,9 +6,10 @@ their principal ids (bot/services/identities.py), the command runs through the s
 Telegram's handler calls, and only after the commit are the replies sent and the frame ACKed.
 
 Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
-:data:`ALIASES`); a bare invite code sent 1:1 joins.  Commands whose Telegram flow is a form
-(``/report``, ``/weekly``, ``/activity`` …) wait for the platform-neutral form engine and
-answer ``dingtalk.not_yet`` here — said plainly, not silently ignored.
+:data:`ALIASES`); a bare invite code sent 1:1 joins.  The forms of the platform-neutral engine
+(``/report``, ``/activity``: :data:`FORM_ENTRIES`) run here as on Telegram; the flows still
+written for Telegram only (``/weekly`` …) answer ``dingtalk.not_yet`` — said plainly, not
+silently ignored.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.commands import for_role
 from bot.config import Settings
 from bot.forms import FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
+from bot.rank_text import render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
@@ -70,9 +72,9 @@ ALIASES: dict[str, str] = {
     "取消": "cancel",
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "report", "rank", "score", "bind", "unbind")
+SERVED = ("start", "help", "report", "activity", "rank", "score", "bind", "unbind")
 # Commands that open a form of the engine (bot/forms), 1:1 only.
-FORM_ENTRIES = {"report": "report"}
+FORM_ENTRIES = {"report": "report", "activity": "activity"}
 MAX_CARD_BUTTONS = 5
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
 # A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
@@ -322,11 +324,7 @@ class DingTalkAdapter:
     async def _ranking(
         self, session: Any, now: datetime, actor: Actor, name: str, args: str
     ) -> Reply:
-        """/rank and /score: the same services, and Telegram's catalog-only renderers (they
-        read ``locale``, ``t`` and ``services`` from the context they are given)."""
-        from handlers.ranking import render_rank, render_score
-
-        view = _RenderContext(actor.locale, self.settings)
+        """/rank and /score: the same services and the same words (bot/rank_text.py)."""
         setup = scoring.setup_for(self.settings)
         try:
             if name == "rank":
@@ -335,7 +333,7 @@ class DingTalkAdapter:
                 table = await ranking.rank(
                     session, setup, now, query.kind, query.category, query.key
                 )
-                return Reply(render_rank(view, table))  # type: ignore[arg-type]
+                return Reply(render_rank(actor.locale, table))
             words = args.split()
             kind = "year"
             if words and words[-1].lower() in ranking.PERIOD_WORDS:
@@ -343,7 +341,7 @@ class DingTalkAdapter:
             score = await ranking.unit_score(
                 session, setup, now, actor, " ".join(words) or None, kind
             )
-            return Reply(render_score(view, score))  # type: ignore[arg-type]
+            return Reply(render_score(actor.locale, self.settings.zone, score))
         except ServiceError as err:
             return Reply(catalog.t(err.code, actor.locale, **err.params))
 
@@ -430,24 +428,6 @@ class DingTalkAdapter:
             if result is not None and result.invalid:
                 return result
         return result
-
-
-@dataclass(frozen=True)
-class _RenderContext:
-    """What the catalog-only renderers read from a context: locale, t, label, services."""
-
-    locale: str
-    settings: Settings
-
-    @property
-    def services(self) -> Any:
-        return self
-
-    def t(self, key: str, /, **values: Any) -> Html:
-        return catalog.t(key, self.locale, **values)
-
-    def label(self, key: str, /, **values: Any) -> str:
-        return catalog.plain(key, self.locale, **values)
 
 
 def _buttons(pairs: Any) -> list[Button]:

@@ -4,7 +4,10 @@
   expires (and once more if DingTalk answers 401 anyway);
 - robot messages to people (``oToMessages/batchSend``, ≤ 20 staff ids per call) and to
   groups (``groupMessages/send``), as markdown or as an action card with buttons;
-- files of incoming messages through ``messageFiles/download`` and the URL it returns.
+- files of incoming messages through ``messageFiles/download`` and the URL it returns;
+- the web app's 免登 inside DingTalk: the H5 page's auth code → the person's staff id
+  (``topapi/v2/user/getuserinfo``, on the legacy host ``oapi.dingtalk.com``; a stand-in that
+  takes the new host's place serves both, so the legacy base follows it).
 
 Errors are classified once, here, so the sender decides without knowing DingTalk:
 :class:`RateLimited` (wait ``retry_after`` and try again), :class:`PermanentError` (the
@@ -37,6 +40,7 @@ __all__ = [
     "SendResult",
     "TransientError",
     "action_card",
+    "legacy_base",
     "markdown",
 ]
 
@@ -44,6 +48,14 @@ MAX_USERS_PER_BATCH = 20
 MAX_BUTTONS = 5  # sampleActionCard (1), sampleActionCard2..5 (2..5 vertical buttons)
 DEFAULT_RATE_LIMIT_WAIT = 2.0
 APP_QPS = 15.0  # under the ~20 calls a second an app's send API takes (a guess, see the stand-in)
+NEW_HOST, LEGACY_HOST = "https://api.dingtalk.com", "https://oapi.dingtalk.com"
+USERINFO_PATH = "/topapi/v2/user/getuserinfo"
+
+
+def legacy_base(base_url: str) -> str:
+    """The legacy (``oapi``) host next to the new-style ``base_url``."""
+    base = base_url.rstrip("/")
+    return LEGACY_HOST if base == NEW_HOST else base
 
 
 class DingTalkError(Exception):
@@ -271,6 +283,30 @@ class OpenApiClient:
                 "msgParam": json.dumps(param, ensure_ascii=False),
             },
         )
+
+    # ------------------------------------------------------------------ people
+    async def user_by_auth_code(self, code: str) -> tuple[str, str]:
+        """The (staff id, name) an H5 page's 免登 code stands for; :class:`PermanentError`
+        when DingTalk does not know the code (used, older than five minutes, forged)."""
+        url = f"{legacy_base(self.base_url)}{USERINFO_PATH}"
+        for attempt in range(2):
+            token = await self.access_token(force=attempt > 0)
+            try:
+                async with self._http().post(
+                    url, params={"access_token": token}, json={"code": code}
+                ) as r:
+                    answer = await r.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
+                raise TransientError(0, type(exc).__name__, str(exc)) from exc
+            errcode = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
+            if errcode in (40001, 40014, 42001) and attempt == 0:
+                continue  # the token went stale early: a fresh one, once
+            if errcode != 0:
+                message = str(answer.get("errmsg", "")) if isinstance(answer, dict) else ""
+                raise PermanentError(400, str(errcode), message)
+            result = answer.get("result") or {}
+            return str(result.get("userid", "")), str(result.get("name", ""))
+        raise PermanentError(401, "InvalidAuthentication", "access token refused twice")
 
     # ------------------------------------------------------------------ files
     async def download(self, download_code: str, max_bytes: int) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Settings
 from bot.forms import FormEngine
+from bot.forms import activity as activity_form
 from bot.forms import report as report_form
 from bot.services import Services
 from handlers.dingtalk.adapter import DingTalkAdapter
@@ -29,7 +30,10 @@ CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
 
 def default_engine(settings: Settings) -> FormEngine:
     """The forms served on DingTalk when no Telegram application shares its engine."""
-    return FormEngine([report_form.form()], timedelta(minutes=settings.form_timeout_minutes))
+    return FormEngine(
+        [report_form.form(), *activity_form.forms()],
+        timedelta(minutes=settings.form_timeout_minutes),
+    )
 
 
 async def serve_dingtalk(

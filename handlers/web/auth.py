@@ -9,8 +9,10 @@ Three ways in, one session:
   by name, and ``auth_date`` no older than the configured age.
 * **Plain browser**: ``/web`` in the bot gives a one-time link (a 256-bit random token,
   stored hashed, ten minutes, single use: see :mod:`storage.web_signins`).
-* **DingTalk 免登**: an auth code exchanged for a staff id through the OpenAPI
-  (wired by the DingTalk channel when it is configured).
+* **DingTalk 免登**: opened from the 工作台 (an H5 micro app), the page asks DingTalk's
+  JSAPI for an auth code (``dd.runtime.permission.requestAuthCode({corpId})``) and posts
+  it; :class:`DingTalkLogin` exchanges it for the staff id through the OpenAPI (once,
+  five minutes), wired when DingTalk and ``LEADBOT_DINGTALK_CORP_ID`` are configured.
 
 Each ends in the same signed cookie: ``payload.mac`` where the payload names the
 channel and the user, the expiry and a nonce; the CSRF token is a MAC of the nonce,
@@ -24,6 +26,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
@@ -48,6 +51,18 @@ class WebUser:
     user_id: str
     name: str = ""
     language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class DingTalkLogin:
+    """免登 inside DingTalk: the organisation's CorpId (the page needs it), where the page
+    loads DingTalk's JSAPI from, and the exchange of an auth code for (staff id, name),
+    which raises when DingTalk refuses the code."""
+
+    corp_id: str
+    jsapi_url: str
+    exchange: Callable[[str], Awaitable[tuple[str, str]]]
+    close: Callable[[], Awaitable[None]] | None = None  # the OpenAPI client's connections
 
 
 def validate_init_data(

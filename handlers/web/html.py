@@ -69,10 +69,14 @@ def layout(ctx: PageContext, page: str, title: str, body: str, *, script: bool =
     )
 
 
-def bare_page(locale: str, title: str, body: str, *, script: bool = True) -> str:
-    """A page for someone not signed in: no tabs, no data."""
+def bare_page(
+    locale: str, title: str, body: str, *, script: bool = True, before: tuple[str, ...] = ()
+) -> str:
+    """A page for someone not signed in: no tabs, no data. ``before``: scripts our own
+    needs loaded first (DingTalk's JSAPI inside DingTalk)."""
     lang = "zh-CN" if locale.startswith("zh") else "en"
-    js = '<script src="/app/static/app.js" defer></script>' if script else ""
+    js = "".join(f'<script src="{esc(url)}"></script>' for url in before)
+    js += '<script src="/app/static/app.js" defer></script>' if script else ""
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'

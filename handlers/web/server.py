@@ -5,7 +5,8 @@ the person resolved to the same :class:`~bot.services.access.Actor` the chat use
 one service is called, and the result is rendered (:mod:`handlers.web.pages`).
 
 Security, in one place (:meth:`WebApp._guard`): every response carries a content
-security policy with no external origin; pages with data are ``no-store``; a request
+security policy with no external origin (but DingTalk's JSAPI script when the app is a
+DingTalk H5 micro app); pages with data are ``no-store``; a request
 without a valid session gets 401 and no data; every POST needs the session's CSRF
 token (header ``X-CSRF-Token`` or form field ``csrf``) and, when the browser sends
 one, an ``Origin`` equal to ours.
@@ -13,6 +14,7 @@ one, an ``Origin`` equal to ours.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import mimetypes
@@ -26,10 +28,12 @@ from aiohttp import web
 
 from bot.catalog import normalize_locale
 from bot.config import Settings
+from bot.domain.enums import Role
 from bot.services import ServiceError, Services
 from bot.services.access import Actor, resolve_actor
+from bot.services.identities import principal_lookup
 from handlers.web import auth, pages
-from handlers.web.auth import AuthError, SessionCodec, WebUser
+from handlers.web.auth import AuthError, DingTalkLogin, SessionCodec, WebUser
 from handlers.web.html import PageContext, bare_page, esc
 from storage import web_signins
 
@@ -39,12 +43,14 @@ STATIC = Path(__file__).parent / "static"
 SIGNIN_TTL = timedelta(minutes=10)
 MAX_FORM_BYTES = 64 * 1024
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'{scripts}; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org https://*.dingtalk.com"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACTOR_KEY = web.AppKey("leadbot_actor", object)
+MAX_AUTH_CODE = 128
+IN_DINGTALK = "dingtalk"  # DingTalk's in-app browser says "DingTalk/7.x" in its User-Agent
 
 
 class WebRequestContext:
@@ -59,7 +65,13 @@ class WebRequestContext:
 class WebApp:
     """Routes and guard of the web app; ``services`` and ``runtime`` are the bot's own."""
 
-    def __init__(self, services: Services, runtime: pages.Runtime, bot_token: str) -> None:
+    def __init__(
+        self,
+        services: Services,
+        runtime: pages.Runtime,
+        bot_token: str,
+        dingtalk: DingTalkLogin | None = None,
+    ) -> None:
         settings = services.settings
         secret = settings.web_secret_value() or bot_token
         if not settings.web_url or not secret:
@@ -73,6 +85,13 @@ class WebApp:
         self.codec = SessionCodec.derived(secret)
         self.origin = _origin(settings.web_url)
         self.pages = pages.Pages(services, runtime)
+        self.dingtalk = dingtalk
+        scripts = f" {_origin(dingtalk.jsapi_url)}" if dingtalk else ""
+        self.csp = CSP.format(scripts=scripts)
+
+    async def close(self) -> None:
+        if self.dingtalk is not None and self.dingtalk.close is not None:
+            await self.dingtalk.close()
 
     def page_for(self, form: str) -> str | None:
         """The page that fills the chat form ``form`` on one screen, if there is one."""
@@ -87,6 +106,7 @@ class WebApp:
         r.add_get("/app/static/{name}", self._static)
         r.add_get("/app/login", self._login)
         r.add_post("/app/api/session", self._session_from_init_data)
+        r.add_post("/app/api/session/dingtalk", self._session_from_dingtalk)
         r.add_post("/app/logout", self._guarded(self._logout, post=True))
         r.add_get("/app/report", self._guarded(self.pages.report_page))
         r.add_post("/app/report", self._guarded(self.pages.report_save, post=True))
@@ -163,6 +183,31 @@ class WebApp:
         self._set_cookie(response, user)
         return response
 
+    async def _session_from_dingtalk(self, request: web.Request) -> web.StreamResponse:
+        """The page inside DingTalk posts its 免登 code; DingTalk says whose it is."""
+        if self.dingtalk is None:
+            return _json({"ok": False, "error": "unavailable"}, 404)
+        if not self._origin_ok(request):
+            return _json({"ok": False, "error": "origin"}, 403)
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            body = {}
+        code = str(body.get("authCode", "")) if isinstance(body, dict) else ""
+        if not 0 < len(code) <= MAX_AUTH_CODE:
+            return _json({"ok": False, "error": "unauthorized"}, 401)
+        try:
+            staff_id, name = await self.dingtalk.exchange(code)
+        except Exception as err:  # refused, expired, DingTalk unreachable: no session
+            log.info("DingTalk sign-in refused: %s", err)
+            return _json({"ok": False, "error": "unauthorized"}, 401)
+        user = WebUser("dingtalk", staff_id, name)
+        if not staff_id or await self._actor(user) is None:
+            return _json({"ok": False, "error": "unauthorized"}, 401)
+        response = _json({"ok": True})
+        self._set_cookie(response, user)
+        return response
+
     def _set_cookie(self, response: web.StreamResponse, user: WebUser) -> None:
         value, _ = self.codec.issue(user, self.services.clock.now())
         response.set_cookie(
@@ -225,12 +270,20 @@ class WebApp:
 
     async def _actor(self, user: WebUser) -> Actor | None:
         """The member behind a channel's user id; strangers and removed members are None."""
-        if user.channel != "telegram" or not user.user_id.lstrip("-").isdigit():
-            return None
         async with self.services.db.session() as session:
+            if user.channel == "dingtalk":
+                principal = await principal_lookup(session, "dingtalk", "user", user.user_id)
+            elif user.channel == "telegram" and user.user_id.lstrip("-").isdigit():
+                principal = int(user.user_id)
+            else:
+                principal = None
+            if principal is None:
+                return None
             actor = await resolve_actor(
-                session, self.settings, int(user.user_id), user.name, user.language_code
+                session, self.settings, principal, user.name, user.language_code
             )
+        if user.channel == "dingtalk" and user.user_id in self.settings.dingtalk_admins:
+            actor = dataclasses.replace(actor, role=Role.ADMIN)  # as the DingTalk adapter does
         return actor if actor.is_member else None
 
     def _origin_ok(self, request: web.Request) -> bool:
@@ -242,14 +295,20 @@ class WebApp:
         if _wants_json(request):
             return _json({"ok": False, "error": "unauthorized"}, 401)
         ctx = PageContext(locale, "", "", False, member=False)
+        corp = ""
+        before: tuple[str, ...] = ()
+        if self.dingtalk is not None:
+            corp = f' data-dd-corp="{esc(self.dingtalk.corp_id)}"'
+            if IN_DINGTALK in request.headers.get("User-Agent", "").lower():
+                before = (self.dingtalk.jsapi_url,)
         body = (
-            f'<section class="card signin" id="signin" data-state="start">'
+            f'<section class="card signin" id="signin" data-state="start"{corp}>'
             f"<h2>{ctx.t('web.signin.title')}</h2><p>{ctx.t(key)}</p>"
             f'<p class="hint">{ctx.t("web.signin.how")}</p></section>'
         )
         return web.Response(
             status=401,
-            text=bare_page(locale, ctx.p("web.signin.title"), body),
+            text=bare_page(locale, ctx.p("web.signin.title"), body, before=before),
             content_type="text/html",
         )
 
@@ -294,15 +353,15 @@ class WebApp:
             response = exc
             if not request.path.startswith("/app"):
                 raise
-            _secure(response, request)
+            _secure(response, request, self.csp)
             raise
         if request.path.startswith("/app"):
-            _secure(response, request)
+            _secure(response, request, self.csp)
         return response
 
 
-def _secure(response: web.StreamResponse, request: web.Request) -> None:
-    response.headers["Content-Security-Policy"] = CSP
+def _secure(response: web.StreamResponse, request: web.Request, csp: str) -> None:
+    response.headers["Content-Security-Policy"] = csp
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = (
         "same-origin"  # no-referrer would make form posts say Origin: null

@@ -77,7 +77,7 @@ class DingTalkWorld:
 
 @pytest.fixture
 async def world(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[DingTalkWorld]:
-    standin = DingTalkStandIn(ack_timeout=0.5)
+    standin = DingTalkStandIn(ack_timeout=3600)  # redelivery is driven: redeliver_unacked()
     point_sdk_at(standin.start())
     people = [
         (ADMIN_STAFF, "管理员"),
@@ -148,8 +148,11 @@ async def test_member_joins_by_sending_the_invite_code(world: DingTalkWorld) -> 
 async def test_redelivered_frame_is_handled_once(world: DingTalkWorld) -> None:
     token = await world.invite("招商一局")
     world.standin.lose_acks(1)
-    await world.say("liaison1", token)
-    await asyncio.sleep(1.2)  # past the redelivery
+    msg_id = await asyncio.to_thread(world.standin.send_text, "liaison1", token)
+    await asyncio.to_thread(world.standin.wait_for_messages, 1, ("user", "liaison1"))
+    assert await asyncio.to_thread(world.standin.redeliver_unacked) == 1  # its ACK is lost
+    await asyncio.to_thread(world.standin.wait_acked, msg_id)
+    assert await asyncio.to_thread(world.standin.redeliver_unacked) == 0  # ACKed: no third
     assert world.standin.deliveries(_msg_id(world)) == 2
     joined = [m for m in world.standin.messages() if "欢迎" in m.text or "无需重复" in m.text]
     assert len(joined) == 1, joined

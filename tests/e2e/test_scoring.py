@@ -12,7 +12,7 @@ from bot.services import lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import refresh_after
-from handlers.ranking import monthly_board
+from scheduler.board import monthly_board
 from storage import weekly_repo
 from storage.models import LedgerEntry, Unit, UnitScore
 from tests.e2e.harness import Harness

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.board import board_bars, board_picture, board_text
 from bot.config import Settings
+from bot.rank_text import move_text
 from bot.services import ServiceError, ranking, scoring
-from handlers.ranking import board_bars, board_picture, board_text, move_text
 from storage.db import Database
 from storage.models import Unit, UnitScore
 

@@ -107,7 +107,8 @@ async def test_unacknowledged_frame_is_redelivered_with_the_same_msg_id(
         msg_id = await asyncio.to_thread(standin.send_text, "liaison1", "周报")
         await wait_until(lambda: len(handler.seen) >= 2)
         await asyncio.to_thread(standin.wait_acked, msg_id)
-        await asyncio.sleep(0.5)  # acknowledged now: no third delivery
+        # acknowledged now: nothing is pending, so no third delivery can come
+        assert await asyncio.to_thread(standin.redeliver_unacked) == 0
     assert [m.message_id for m in handler.seen] == [msg_id, msg_id]
     assert standin.deliveries(msg_id) == 2
 

@@ -1,5 +1,5 @@
-/* Leadbot web app: Telegram sign-in, live checks on the report form, no double submits.
-   Plain JavaScript, no libraries, no external requests. */
+/* Leadbot web app: Telegram and DingTalk sign-in, live checks on the report form, no double submits.
+   Plain JavaScript, no libraries, no external requests (inside DingTalk, its JSAPI). */
 (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
@@ -13,24 +13,49 @@
     try { return new URLSearchParams(hash).get("tgWebAppData") || ""; } catch (e) { return ""; }
   }
 
-  function signIn() {
-    var box = document.getElementById("signin");
-    if (!box) { return; }
-    var data = initData();
-    if (!data) { return; }
+  function postSession(box, url, body) {
     box.setAttribute("data-state", "signing-in");
-    fetch("/app/api/session", {
+    fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ initData: data })
+      body: JSON.stringify(body)
     }).then(function (r) {
       if (r.ok) {
-        var url = window.location.pathname + window.location.search;
-        window.location.replace(url);
+        window.location.replace(window.location.pathname + window.location.search);
       } else {
         box.setAttribute("data-state", "refused");
       }
     }).catch(function () { box.setAttribute("data-state", "offline"); });
+  }
+
+  /* Inside DingTalk (an H5 micro app in the 工作台): DingTalk's JSAPI gives a one-time
+     免登 code for the organisation's CorpId; the server asks DingTalk whose it is. */
+  function dingTalkSignIn(box) {
+    var corp = box.getAttribute("data-dd-corp");
+    var dd = window.dd;
+    if (!corp || !dd || !dd.runtime || !dd.runtime.permission) { return false; }
+    box.setAttribute("data-state", "signing-in");
+    dd.ready(function () {
+      dd.runtime.permission.requestAuthCode({
+        corpId: corp,
+        onSuccess: function (info) {
+          postSession(box, "/app/api/session/dingtalk", { authCode: info.code });
+        },
+        onFail: function () { box.setAttribute("data-state", "refused"); }
+      });
+    });
+    return true;
+  }
+
+  function signIn() {
+    var box = document.getElementById("signin");
+    if (!box) { return; }
+    var data = initData();
+    if (data) {
+      postSession(box, "/app/api/session", { initData: data });
+      return;
+    }
+    dingTalkSignIn(box);
   }
 
   function debounce(fn, ms) {

@@ -1,0 +1,58 @@
+"""工作记录 on DingTalk: the same engine form as Telegram's /activity, through the real
+dingtalk-stream SDK against the stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from storage.models import Activity
+from tests.e2e.test_dingtalk import DingTalkWorld
+from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+
+
+async def test_a_trip_with_its_report_is_recorded_from_dingtalk(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    first, more = await world.say("liaison1", "活动")  # a card holds five buttons
+    assert "为「招商一局」登记工作记录" in first.text
+    assert [label for m in (first, more) for label, _ in m.buttons] == [
+        "参加培训",
+        "项目包装",
+        "参加招商活动",
+        "达成合作意向",
+        "外出招商",
+        "实际利用外资",
+    ]
+    await world.press("liaison1", "外出招商")
+    [date] = await world.say("liaison1", "明年")
+    assert "没看懂这个日期" in date.text
+    await world.press("liaison1", "今天")
+    [ask] = await world.say("liaison1", "赴深圳拜访三家电池企业")
+    assert "请上传外出报告单" in ask.text and not ask.buttons
+    start = len(world.standin.messages())
+    msg_id = await asyncio.to_thread(
+        world.standin.send_file, "liaison1", "外出报告单.pdf", b"%PDF-1.4 report"
+    )
+    assert msg_id
+    await asyncio.to_thread(world.standin.wait_acked, msg_id)
+    [added] = world.standin.messages(start=start)
+    assert "共 1 个文件" in added.text and [t for t, _ in added.buttons] == ["完成"]
+    [summary] = await world.press("liaison1", "完成")
+    assert "请核对工作记录" in summary.text and "1 个文件" in summary.text
+    assert [t for t, _ in summary.buttons] == ["✅ 保存", "✏️ 修改", "取消"]
+    [saved] = await world.press("liaison1", "✅ 保存")
+    assert "已登记 A0001（外出招商，招商一局），待领导认定" in saved.text
+    async with world.db.session() as s:
+        [a] = (await s.scalars(select(Activity))).all()
+    assert a.kind == "trip" and a.attachments[0]["file_id"].startswith("dingtalk:")
+    assert a.attachments[0]["name"] == "外出报告单.pdf"
+
+
+async def test_the_help_lists_activity_and_cancel_leaves_the_form(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    [help_text] = await world.say("liaison1", "帮助")
+    assert "/activity（活动）" in help_text.text
+    await world.say("liaison1", "/activity")
+    [cancelled] = await world.say("liaison1", "取消")
+    assert "已取消，未保存" in cancelled.text

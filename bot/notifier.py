@@ -8,16 +8,18 @@ too, paced, with failures reported to the admins. The row is keyed by ``(kind, k
 recipient)``, so handling one update twice (a crash before its done mark) plans the
 notice once.
 
-Rendering happens at send time, per channel, through the outbox's render registry
-(scheduler/outbox/render.py, one ``Renderers`` per outbox): a renderer registered for
-``(channel, kind)`` turns the row into text and buttons for that channel; every other
-kind uses the catalog renderer (the row's ``template`` with its params, as reminders).
+Rendering happens at send time, per channel. A service that needs more than the
+catalog template for a kind declares its renderer here, next to ``notify``, with
+:func:`register`; the outbox's render module (scheduler/outbox/render.py) looks the
+row's ``(channel, kind)`` up in :data:`RENDERERS` and falls back to the catalog renderer
+(the row's ``template`` with its params, as reminders).
 This module is core: it imports no channel library and not the scheduler, only
 storage. docs/notifier.md is the guide.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,10 +27,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import weekly_repo
+from storage.models import OutboxMessage
 
 TELEGRAM = "telegram"
 KIND_PREFIX = "notify:"
 GRACE = timedelta(days=2)  # a notice not sent within this time is skipped and reported
+
+# (row, now, bot username) -> (HTML text, button rows)
+Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
+
+# The renderers services declare per (channel, kind), filled as their modules are imported
+# (the decorator below); scheduler/outbox/render.py reads it when a row is sent.
+RENDERERS: dict[tuple[str, str], Renderer] = {}
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,17 @@ class Recipient:
         cls, chat_id: int, label: str | None = None, locale: str | None = None
     ) -> Recipient:
         return cls(TELEGRAM, chat_id, label, locale)
+
+
+def register(channel: str, kind: str) -> Callable[[Renderer], Renderer]:
+    """``@register("dingtalk", "weekly.confirmed")`` over ``def render(row, now, username)``;
+    ``kind`` is the one given to :func:`notify`."""
+
+    def deco(func: Renderer) -> Renderer:
+        RENDERERS[(channel, kind)] = func
+        return func
+
+    return deco
 
 
 async def notify(

@@ -4,14 +4,14 @@
   expiring attempts a crash interrupted);
 - ``sender``: :class:`Outbox`, the claim → send → mark loop, paced (its docstring
   describes the protocol and the crash window);
-- ``render``: the per-channel render registry (:class:`Renderers`, one per outbox) and
-  the default catalog renderer.
+- ``render``: rendering per channel: the renderers services declared
+  (``bot.notifier.register``), else the default catalog renderer.
 
 Rows are planned elsewhere: reminders by :mod:`bot.services.reminders`, notices by
 :func:`bot.notifier.notify`, both in the caller's transaction.
 """
 
-from scheduler.outbox.render import Renderer, Renderers, catalog_render, channel_of, dispatching
+from scheduler.outbox.render import Renderer, catalog_render, channel_of, dispatching
 from scheduler.outbox.sender import (
     BACKOFF,
     CONCURRENCY,
@@ -43,7 +43,6 @@ __all__ = [
     "Outbox",
     "Pace",
     "Renderer",
-    "Renderers",
     "catalog_render",
     "channel_of",
     "dispatching",

@@ -1,4 +1,6 @@
-"""The outbox's render registry: a channel's own renderer wins, the catalog renders the rest."""
+"""The outbox's rendering: a renderer a service declared wins for its (channel, kind),
+the catalog renders the rest, and declaring one does not make the notifier import the
+scheduler."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from bot import notifier
 from scheduler.outbox import render
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -22,27 +27,19 @@ def _default(row: Any, now: datetime, username: str | None) -> tuple[str, list[A
     return f"default {row.kind}", []
 
 
-def test_registered_renderer_is_used_for_its_channel_and_kind() -> None:
-    renderers = render.dispatching(_default)
+def test_a_declared_renderer_is_used_for_its_channel_and_kind_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(notifier, "RENDERERS", {})
+    out = render.dispatching(_default)
 
-    @renderers.register("dingtalk", "weekly.confirmed")
+    @notifier.register("dingtalk", "weekly.confirmed")  # declared after the outbox was built
     def _dingtalk(row: Any, now: datetime, username: str | None) -> tuple[str, list[Any]]:
         return "dingtalk card", []
 
-    assert renderers(_row("notify:weekly.confirmed", "dingtalk"), NOW, "bot") == (
-        "dingtalk card",
-        [],
-    )
-    assert renderers(_row("notify:weekly.confirmed", None), NOW, "bot")[0].startswith("default")
-    assert renderers(_row("notify:weekly.returned", "dingtalk"), NOW, "bot")[0].startswith(
-        "default"
-    )
-
-
-def test_one_registry_does_not_change_another() -> None:
-    first, second = render.Renderers(_default), render.Renderers(_default)
-    first.register("telegram", "x")(lambda row, now, username: ("first", []))
-    assert second(_row("notify:x", None), NOW, None)[0] == "default notify:x"
+    assert out(_row("notify:weekly.confirmed", "dingtalk"), NOW, "bot") == ("dingtalk card", [])
+    assert out(_row("notify:weekly.confirmed", None), NOW, "bot")[0].startswith("default")
+    assert out(_row("notify:weekly.returned", "dingtalk"), NOW, "bot")[0].startswith("default")
 
 
 def test_rows_without_a_channel_are_telegrams() -> None:

@@ -11,7 +11,7 @@ share of calls with DingTalk's flow-control error on top of the stand-in's own l
 throttled call waits and is sent again.  Prints the wall time next to the floor the limit
 allows (calls / qps), the throttled answers, and lost and doubled recipients (both must be 0).
 
-NOT the outbox: DingTalk rows do not go through ``scheduler/outbox.py`` yet (that waits for
+NOT the outbox: DingTalk rows do not go through ``scheduler/outbox/sender.py`` yet (that waits for
 the notifier's per-channel render registry), so this measures the client, its retries and the
 limits, not the claim/mark bookkeeping.  No assertions.
 """

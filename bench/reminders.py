@@ -7,7 +7,7 @@ For each scenario (no faults; 10 % of sendMessage answered 429 retry_after=1) it
 seeds a jurisdiction with N liaisons (3 per unit, no groups), moves the clock to
 24 hours before the deadline and runs ``app.jobs.run_due()`` once: planning,
 then the outbox drain through PTB's ``AIORateLimiter(max_retries=5)`` against the
-Bot API stand-in (``bot/localapi.py``) over real HTTP. Prints the wall time (and
+Bot API stand-in (``bot/localapi/``) over real HTTP. Prints the wall time (and
 how it splits into planning and sending) next to the floor Telegram's limit
 implies (N / 30 messages per second; the limiter's initial burst of 30 can put a
 small run just under it), the 429 answers, and the lost and doubled messages

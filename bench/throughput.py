@@ -2,7 +2,7 @@
 
 Run from the repository root:  python bench/throughput.py [--updates N] [--no-rss]
 
-Both bots run in this process against the same Bot API stand-in (``bot/localapi.py``),
+Both bots run in this process against the same Bot API stand-in (``bot/localapi/``),
 first by long polling, then through ``bot.webhook.WebhookServer`` (Telegram's side
 of the webhook is played by an HTTP client posting updates, 16 at a time). Leadbot
 handles ``/help`` from a registered liaison: the redelivery check (a write), the

@@ -3,17 +3,18 @@
 A service (or an adapter on its behalf) that must tell someone other than the sender of
 the update -- a confirmation, a return, a review result -- calls :func:`notify` inside
 its own transaction. That writes one outbox row; the outbox sender
-(scheduler/outbox.py) delivers it exactly like a reminder: once, after a restart too,
-paced, with failures reported to the admins. The row is keyed by ``(kind, key,
+(scheduler/outbox/sender.py) delivers it exactly like a reminder: once, after a restart
+too, paced, with failures reported to the admins. The row is keyed by ``(kind, key,
 recipient)``, so handling one update twice (a crash before its done mark) plans the
 notice once.
 
-Rendering happens at send time, per channel, through the registry: ``RENDERERS[
-(channel, kind)]`` turns the row into text and buttons for that channel. The
-Telegram renderer of every kind defaults to the outbox's catalog renderer (the
-row's ``template`` with its params, as reminders); a channel or a kind that needs
-more adds its own with :func:`register`.
-This module is core: it imports no channel library. docs/notifier.md is the guide.
+Rendering happens at send time, per channel. A service that needs more than the
+catalog template for a kind declares its renderer here, next to ``notify``, with
+:func:`register`; the outbox's render module (scheduler/outbox/render.py) looks the
+row's ``(channel, kind)`` up in :data:`RENDERERS` and falls back to the catalog renderer
+(the row's ``template`` with its params, as reminders).
+This module is core: it imports no channel library and not the scheduler, only
+storage. docs/notifier.md is the guide.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ GRACE = timedelta(days=2)  # a notice not sent within this time is skipped and r
 # (row, now, bot username) -> (HTML text, button rows)
 Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
 
+# The renderers services declare per (channel, kind), filled as their modules are imported
+# (the decorator below); scheduler/outbox/render.py reads it when a row is sent.
+RENDERERS: dict[tuple[str, str], Renderer] = {}
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -53,11 +58,9 @@ class Recipient:
         return cls(TELEGRAM, chat_id, label, locale)
 
 
-RENDERERS: dict[tuple[str, str], Renderer] = {}
-
-
 def register(channel: str, kind: str) -> Callable[[Renderer], Renderer]:
-    """``@register("dingtalk", "weekly.confirmed")`` over ``def render(row, now, username)``."""
+    """``@register("dingtalk", "weekly.confirmed")`` over ``def render(row, now, username)``;
+    ``kind`` is the one given to :func:`notify`."""
 
     def deco(func: Renderer) -> Renderer:
         RENDERERS[(channel, kind)] = func
@@ -105,21 +108,3 @@ async def notify(
         "created_at": now,
     }
     return await weekly_repo.enqueue(session, [row]) == 1
-
-
-def channel_of(row: OutboxMessage) -> str:
-    return str((row.params or {}).get("_channel") or TELEGRAM)
-
-
-def dispatching(default: Renderer) -> Renderer:
-    """The outbox's renderer: a registered one for (channel, kind), else ``default``
-    (the catalog template with the row's params: reminders and notices alike)."""
-
-    def render(
-        row: OutboxMessage, now: datetime, username: str | None
-    ) -> tuple[str, list[list[dict[str, str]]]]:
-        kind = row.kind.removeprefix(KIND_PREFIX)
-        found = RENDERERS.get((channel_of(row), kind))
-        return (found or default)(row, now, username)
-
-    return render

@@ -2,7 +2,7 @@
 
 For the people who read about messages rather than the messages themselves (/health's list
 of failures). Kinds are the outbox's (scheduler/reminders.py,
-bot/services/digests.py); a kind this module does not know is shown as it is.
+bot/services/digests/); a kind this module does not know is shown as it is.
 """
 
 from __future__ import annotations

@@ -21,10 +21,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import notifier
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
-from scheduler.outbox import RATE, DrainReport, Outbox
+from scheduler.outbox import RATE, DrainReport, Outbox, render
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
         services.db,
         services.clock,
         getattr(app, "send_bot", app.bot),
-        notifier.dispatching(reminders.render),  # notices rendered per channel and kind
+        render.dispatching(render.catalog_render),  # per channel and kind, else the catalog
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
         rate=RATE,

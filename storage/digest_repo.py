@@ -1,4 +1,4 @@
-"""Queries for the leaders' periodic reports (bot/services/digests.py). Services call these.
+"""Queries for the leaders' periodic reports (bot/services/digests/). Services call these.
 
 Everything comes back as light rows (tuples with named columns): a report reads
 every lead of the jurisdiction.

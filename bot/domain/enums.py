@@ -59,7 +59,7 @@ class VersionStatus:
 
 class OutboxStatus:
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a sender; see scheduler/outbox.py
+    SENDING = "sending"  # claimed by a sender; see scheduler/outbox/sender.py
     SENT = "sent"
     FAILED = "failed"  # permanent: blocked, chat not found, bad request
     SKIPPED = "skipped"  # past its grace time, quiet hours until the deadline, on leave

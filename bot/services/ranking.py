@@ -1,34 +1,51 @@
-"""The read side of scoring: ``/rank``, ``/score``, ``/board``, manual adjustments.
+"""The read side of scoring: ``/score`` and manual adjustments; ``/rank`` and ``/board``.
 
-``/rank`` reads one ``unit_scores`` row per unit for the span and one for the span
-before it (movement), so it costs O(units) whatever the size of the ledger.
 ``/score`` asks the engine for the breakdown (rules, modules, caps that bit) of
 one unit, from that unit's ledger lines in the span and what fills its caps.
+``/rank`` (bot/services/rank_table.py) reads one ``unit_scores`` row per unit for the
+span and one for the span before it (movement), so it costs O(units) whatever the
+size of the ledger; the 红黑榜 is bot/services/board.py. Their names are re-exported
+here, so ``ranking.rank`` and ``ranking.board`` stay what callers use.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import bisect
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.domain.enums import OutboxStatus
 from bot.leadfields import FieldError, clean_line
 from bot.periods import Span
 from bot.rules import MANUAL_RULE_ID, Entry, engine
 from bot.services import ServiceError, scoring
 from bot.services.access import Actor
-from bot.services.scoring import RANK_KINDS, ScoringSetup, collect_unit, to_entry
-from storage import repo, scoring_repo, weekly_repo
+from bot.services.board import (
+    BOARD_GRACE,
+    Board,
+    Tie,
+    blacklisted_in,
+    board,
+    cut_list,
+    plan_board,
+    previous_month_key,
+    weeks_due_in,
+)
+from bot.services.rank_table import (
+    PERIOD_WORDS,
+    ZERO,
+    RankQuery,
+    RankRow,
+    RankTable,
+    categories,
+    parse_rank_args,
+    rank,
+    ranked,
+)
+from bot.services.scoring import ScoringSetup, collect_unit, to_entry
+from storage import repo, scoring_repo
 from storage.models import Unit
 
-ZERO = Decimal(0)
 REASON_MAX = 500
 ADJUST_LIMIT = Decimal(1000)
 RECENT = 8
@@ -36,158 +53,6 @@ FUNNEL_BENCHMARKS = (
     Decimal(75),
     Decimal(80),
 )  # seed 003: 签约项目开工率 ≥ 75%, 开工项目纳统率 ≥ 80%
-PERIOD_WORDS: dict[str, str] = {
-    "week": "week",
-    "w": "week",
-    "本周": "week",
-    "周": "week",
-    "这周": "week",
-    "month": "month",
-    "m": "month",
-    "本月": "month",
-    "月": "month",
-    "这个月": "month",
-    "quarter": "quarter",
-    "q": "quarter",
-    "本季": "quarter",
-    "本季度": "quarter",
-    "季": "quarter",
-    "季度": "quarter",
-    "year": "year",
-    "y": "year",
-    "本年": "year",
-    "今年": "year",
-    "年": "year",
-    "年度": "year",
-    "本年度": "year",
-}
-_UTC = UTC
-
-
-# --------------------------------------------------------------------------- #
-# /rank
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class RankRow:
-    rank: int
-    unit_id: int
-    unit_name: str
-    category: str | None
-    points: Decimal
-    previous_rank: int
-    move: int  # previous rank − rank: > 0 moved up
-    # "move": ranked in both periods; "new": the unit did not exist in the previous period;
-    # "none": nobody scored in the previous period, so there is nothing to compare with.
-    compare: str = "move"
-
-
-@dataclass(frozen=True)
-class RankTable:
-    kind: str
-    key: str
-    span: Span
-    previous: Span
-    category: str | None
-    rows: tuple[RankRow, ...]
-
-
-@dataclass(frozen=True)
-class RankQuery:
-    kind: str
-    key: str | None
-    category: str | None
-
-
-def parse_rank_args(text: str, default_kind: str, categories: list[str]) -> RankQuery:
-    """``[week|month|quarter|year|本周|本月|本季|本年|2026-10|2026-Q3|2026] [序列]``; anything else: usage."""
-    kind, key, category = default_kind, None, None
-    for token in (text or "").split():
-        low = token.lower()
-        if low in PERIOD_WORDS and key is None:
-            kind = PERIOD_WORDS[low]
-        elif token in categories and category is None:
-            category = token
-        elif (parsed := _period_key(token)) is not None and key is None:
-            kind, key = parsed
-        else:
-            raise ServiceError("rank.usage", categories="、".join(categories) or "—")
-    return RankQuery(kind, key, category)
-
-
-def _period_key(token: str) -> tuple[str, str] | None:
-    import re
-
-    t = token.strip().upper()
-    for kind, pattern in (
-        ("week", r"\d{4}-W\d{2}"),
-        ("quarter", r"\d{4}-Q[1-4]"),
-        ("month", r"\d{4}-\d{2}"),
-        ("year", r"\d{4}"),
-    ):
-        if re.fullmatch(pattern, t):
-            return kind, t
-    return None
-
-
-async def categories(session: Any) -> list[str]:
-    """The categories (序列) units are filed under, for ``/rank month 一序列``."""
-    return await scoring_repo.categories(session)
-
-
-def _existed(unit: Any, span: Span) -> bool:
-    """The unit was created before the span ended (rows without a creation time always existed)."""
-    created = getattr(unit, "created_at", None)
-    if created is None:
-        return True
-    if created.tzinfo is None:  # SQLite gives naive UTC back
-        created = created.replace(tzinfo=_UTC)
-    return bool(created < span.end)
-
-
-def ranked(points: dict[int, Decimal]) -> dict[int, int]:
-    """Competition ranking: equal points share a rank, the next rank skips (1, 2, 2, 4)."""
-    descending = sorted(-p for p in points.values())
-    return {unit: bisect.bisect_left(descending, -p) + 1 for unit, p in points.items()}
-
-
-async def rank(
-    session: Any,
-    setup: ScoringSetup,
-    now: datetime,
-    kind: str,
-    category: str | None = None,
-    key: str | None = None,
-) -> RankTable:
-    if kind not in RANK_KINDS:
-        raise ServiceError("rank.usage", categories="—")
-    try:
-        span = setup.periods.span_by_key(kind, key) if key else setup.periods.span(kind, now)
-    except ValueError:
-        raise ServiceError("rank.bad_period", key=key or "") from None
-    previous = setup.periods.previous_span(span)
-    units = await scoring_repo.units(session, category)
-    if category is not None and not units:
-        raise ServiceError("rank.no_category", category=category)
-    stored = await scoring_repo.scores_for(session, kind, [span.key, previous.key])
-    now_pts = {u.id: stored.get((u.id, span.key), ZERO) for u in units}
-    # Movement compares with a previous period in which the unit existed, and only when
-    # somebody scored in it: otherwise every unit would "move" from a tie at 0.
-    existed = {u.id for u in units if _existed(u, previous) or (u.id, previous.key) in stored}
-    before = {u.id: stored.get((u.id, previous.key), ZERO) for u in units if u.id in existed}
-    anybody = any((u, previous.key) in stored for u in existed)
-    ranks, old = ranked(now_pts), ranked(before)
-    rows = []
-    for u in units:
-        compare = "none" if not anybody else ("move" if u.id in existed else "new")
-        was = old.get(u.id, 0) if compare == "move" else 0
-        move = was - ranks[u.id] if compare == "move" else 0
-        rows.append(
-            RankRow(ranks[u.id], u.id, u.name, u.category, now_pts[u.id], was, move, compare)
-        )
-    rows.sort(key=lambda r: (r.rank, r.unit_id))
-    return RankTable(kind, span.key, span, previous, category, tuple(rows))
 
 
 # --------------------------------------------------------------------------- #
@@ -483,165 +348,43 @@ async def adjust(
     return Adjustment(unit.id, unit.name, points, reason, row.id)
 
 
-# --------------------------------------------------------------------------- #
-# 红黑榜
-# --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class Tie:
-    """Units tied at a list's cut that are too many to name: "另有 29 个单位并列 0 分"."""
-
-    count: int
-    points: Decimal
-
-
-@dataclass(frozen=True)
-class Board:
-    """The month's 红黑榜: the units named on each list, and those tied at its cut when too many.
-
-    ``top`` / ``bottom`` are listed by name; ``top_tie`` / ``bottom_tie`` count the units tied at
-    the cut when naming them all would take more than twice the list's length.  Never an arbitrary
-    part of a tie.  ``black`` says which 黑榜 the rules file defines: "bottom" (the lowest points)
-    or "streak" (seed 004: units put on it by two deductions in a row during the month).
-    """
-
-    month: Span
-    rows: tuple[RankRow, ...]
-    top: tuple[RankRow, ...]
-    bottom: tuple[RankRow, ...]
-    missing: tuple[tuple[str, int], ...]  # (unit name, missed weekly submissions in the month)
-    top_tie: Tie | None = None
-    bottom_tie: Tie | None = None
-    black: str = "bottom"
-
-
-def cut_list(rows: list[RankRow], n: int) -> tuple[tuple[RankRow, ...], Tie | None]:
-    """The first ``n`` rows (best first as given) and every row tied with the n-th.
-
-    When the tied group would make the list longer than ``2 n`` the tied rows are summarised
-    instead (returned as a :class:`Tie`), the rows strictly before them still listed by name.
-    """
-    if len(rows) <= n:
-        return tuple(rows), None
-    cut = rows[n - 1].points
-    before = [r for r in rows[:n] if r.points != cut]
-    tied = [r for r in rows if r.points == cut]
-    if len(before) + len(tied) <= 2 * n:
-        return (*before, *tied), None
-    return tuple(before), Tie(len(tied), cut)
-
-
-async def board(
-    session: Any, setup: ScoringSetup, month_key: str, top_n: int, now: datetime | None = None
-) -> Board:
-    try:
-        month = setup.periods.span_by_key("month", month_key)
-    except ValueError:
-        raise ServiceError("board.bad_month", key=month_key[:20]) from None
-    if now is not None and month.start > now:
-        raise ServiceError("board.future_month", key=month.key)
-    table = await rank(session, setup, month.start, "month", key=month.key)
-    rows = table.rows
-    top, top_tie = cut_list([r for r in rows if r.points > 0], top_n)
-    named = {r.unit_id for r in top}
-    rest = [
-        r
-        for r in rows
-        if r.unit_id not in named and (top_tie is None or r.points != top_tie.points)
-    ]
-    black = setup.rules.black_list.mode
-    if black == "streak":
-        listed = await blacklisted_in(session, setup, month)
-        bottom, bottom_tie = tuple(r for r in rows if r.unit_id in listed), None
-    else:
-        worst_first, bottom_tie = cut_list(rest[::-1], top_n)
-        bottom = tuple(worst_first[::-1])
-    keys = weeks_due_in(setup, month)
-    names = {u.id: u.name for u in await scoring_repo.units(session)}
-    counts = Counter(u for u, _ in await scoring_repo.missing_weekly(session, keys) if u in names)
-    missing = tuple(sorted(((names[u], n) for u, n in counts.items()), key=lambda x: (-x[1], x[0])))
-    return Board(month, rows, top, bottom, missing, top_tie, bottom_tie, black)
-
-
-async def blacklisted_in(session: Any, setup: ScoringSetup, month: Span) -> set[int]:
-    """Units the engine put on the 黑榜 during the month (ledger lines of ``on = "blacklisted"`` rules)."""
-    rule_ids = {r.id for r in setup.rules.scoring_rules if r.on == "blacklisted"}
-    if not rule_ids:
-        return set()
-    rows = await scoring_repo.live_entries_between(session, month.start, month.end)
-    return {r.unit_id for r in rows if r.rule_id in rule_ids}
-
-
-def weeks_due_in(setup: ScoringSetup, month: Span) -> list[str]:
-    """Weekly periods whose deadline falls inside the month."""
-    keys = []
-    week = setup.periods.week_of(month.start + timedelta(microseconds=1))
-    while week.deadline < month.end:
-        if week.deadline >= month.start:
-            keys.append(week.key)
-        week = setup.periods.next(week)
-    return keys
-
-
-def previous_month_key(setup: ScoringSetup, now: datetime) -> str:
-    return setup.periods.previous_span(setup.periods.span("month", now)).key
-
-
-BOARD_GRACE = timedelta(days=3)
-
-
-async def plan_board(
-    session: Any,
-    setup: ScoringSetup,
-    now: datetime,
-    month_key: str,
-    top_n: int,
-    locale: str,
-    render_text: Callable[[str, Board], str],
-    render_picture: Callable[[str, Board], tuple[bytes, str]],
-) -> Board | None:
-    """Plan the monthly board once: its text and picture, one outbox row.
-
-    The job mark ``board:<month>`` and the row are written in one transaction, so
-    across restarts and instances the board is planned once and the outbox sends
-    the text and then the picture exactly once. Returns the board planned; None
-    when it was done already or there is no leaders' group to send to.
-    ``render_picture`` gives the PNG and its HTML caption; it runs in a worker
-    thread (matplotlib takes a moment and must not stall the bot).
-    """
-    chat = await weekly_repo.leaders_chat(session)
-    if chat is None or not await weekly_repo.take_mark(session, f"board:{month_key}", now):
-        return None
-    found = await board(session, setup, month_key, top_n)
-    png, caption = await asyncio.to_thread(render_picture, locale, found)
-    picture = {
-        "filename": f"board-{month_key}.png",
-        "data": base64.b64encode(png).decode("ascii"),
-        "caption": caption,
-        "as": "photo",
-    }
-    row = {
-        "kind": "board",
-        "period_key": month_key,
-        "chat_id": chat,
-        "unit_id": None,
-        "recipient": "leaders",
-        "template": "board.outbox",
-        "params": {"text": render_text(locale, found), "_document": picture},
-        "locale": locale,
-        "buttons": [],
-        "due_at": now,
-        "not_after": now + BOARD_GRACE,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "claim_token": None,
-        "claimed_at": None,
-        "sent_at": None,
-        "message_id": None,
-        "error": None,
-        "reported": False,
-        "created_at": now,
-    }
-    await weekly_repo.enqueue(session, [row])
-    return found
+__all__ = [
+    "ADJUST_LIMIT",
+    "BOARD_GRACE",
+    "FUNNEL_BENCHMARKS",
+    "PERIOD_WORDS",
+    "REASON_MAX",
+    "RECENT",
+    "ZERO",
+    "Adjustment",
+    "Board",
+    "CapLine",
+    "EntryLine",
+    "FunnelLine",
+    "ModuleLine",
+    "RankQuery",
+    "RankRow",
+    "RankTable",
+    "RuleLine",
+    "ScoreView",
+    "TargetLine",
+    "Tie",
+    "adjust",
+    "blacklisted_in",
+    "board",
+    "categories",
+    "cut_list",
+    "entry_note",
+    "find_unit",
+    "funnel_for",
+    "parse_adjust_args",
+    "parse_rank_args",
+    "plan_board",
+    "previous_month_key",
+    "rank",
+    "ranked",
+    "rule_name",
+    "targets_for",
+    "unit_score",
+    "weeks_due_in",
+]

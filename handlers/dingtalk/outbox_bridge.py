@@ -1,7 +1,7 @@
 """Outbox rows addressed to DingTalk principals leave through DingTalk.
 
-Until the notifier's per-channel render registry lands, the outbox (scheduler/outbox.py)
-sends every row through a Telegram ``Bot``.  :class:`ChannelBot` stands in for that bot: a
+Until the per-channel render registry (scheduler/outbox/render.py) carries transports, the
+outbox (scheduler/outbox/sender.py) sends every row through a Telegram ``Bot``.  :class:`ChannelBot` stands in for that bot: a
 row whose ``chat_id`` is a DingTalk principal (bot/services/identities.py) is rendered as
 DingTalk markdown (inline-keyboard buttons become action-card buttons that send their
 answer back) and sent through the OpenAPI; DingTalk's errors are raised as the Telegram

@@ -9,7 +9,7 @@ progress is a :class:`WeeklyDraft`, written on every answer.
 :class:`OutboxMessage` rows are planned messages (reminders, summaries, admin
 notices). ``(kind, period_key, chat_id)`` is unique, so planning the same
 reminder twice -- after a restart, or on two instances -- inserts nothing the
-second time; see ``scheduler/outbox.py`` for the claim → send → mark protocol.
+second time; see ``scheduler/outbox/sender.py`` for the claim → send → mark protocol.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Outbox rows claimed one at a time (scheduler/outbox.py says why and how)."""
+"""The outbox's claim and attempt queries: rows claimed one at a time
+(scheduler/outbox/sender.py says why and how)."""
 
 from __future__ import annotations
 

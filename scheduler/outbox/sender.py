@@ -5,7 +5,7 @@ unique ``(kind, period_key, chat_id)``; :meth:`Outbox.drain` delivers the due on
 
 Protocol, per row: **claim+attempt → send → mark**, each step its own transaction.
 
-1. *Claim, one row at a time, when the pace allows a send* (:func:`storage.outbox_repo.
+1. *Claim, one row at a time, when the pace allows a send* (:func:`scheduler.outbox.repo.
    candidates` and ``claim_one``): the oldest due ``pending`` row whose chat has no
    earlier row waiting or in flight is set ``sending`` with ``attempted_at`` in one
    short transaction, committed right before the HTTP call. On PostgreSQL the
@@ -37,8 +37,8 @@ its grace time (``not_after``), otherwise recorded as ``skipped``.
 
 **Documents.** A row may carry a file in ``params["_document"]`` (``filename``,
 ``data`` in base64, an HTML ``caption``; ``"as": "photo"`` for a picture), built
-when the row was planned (the leaders' reports: bot/services/digests.py; the
-红黑榜 picture: bot/services/ranking.py). It is sent with sendDocument right
+when the row was planned (the leaders' reports: bot/services/digests/schedule.py; the
+红黑榜 picture: bot/services/board.py). It is sent with sendDocument right
 after the row's text, as one more part of the same claim: a retry, inline or
 later (the count of parts delivered is kept in ``params``), resumes at the first
 part not yet sent. Rows to one chat are sent one after the other, in the
@@ -71,13 +71,14 @@ from telegram.error import (
 
 from bot.clock import Clock
 from bot.text import split_html
-from storage import outbox_repo, weekly_repo
+from scheduler.outbox import repo as outbox_repo
+from scheduler.outbox.render import Renderer
+from storage import weekly_repo
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("scheduler.outbox")  # the name operators filter on, kept from one module
 
-Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
 Gate = Callable[[OutboxMessage, datetime], tuple[Any, ...] | None]
 CONCURRENCY = 8  # sends in flight at once per instance: the crash window
 RATE = 30.0  # messages per second, Telegram's overall limit for a bot

@@ -1,0 +1,157 @@
+"""Reading the rows: :func:`collect` reads a period's rows (storage/digest_repo.py,
+storage/funds_repo.py) and the ranking service's scores, and calls the builder.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.periods import Span
+from bot.services import ranking, scoring
+from bot.services.digests.builders import build_half, build_month, build_quarter, build_year
+from bot.services.digests.query import resolve
+from bot.services.digests.reports import (
+    FundsFigure,
+    LeadInfo,
+    Note,
+    Report,
+    StageMove,
+    StageNames,
+    UnitInfo,
+)
+from bot.services.ranking import RankTable
+from bot.services.scoring import ScoringSetup
+from storage import digest_repo, funds_repo, scoring_repo
+
+NOTE_LOOKBACK = timedelta(days=366)  # how far back a "last progress note" is looked for
+
+
+async def collect(
+    session: Any, setup: ScoringSetup, now: datetime, kind: str, key: str | None = None
+) -> Report:
+    """The report of ``kind`` for ``key`` (default: the last complete period), from the database."""
+    span = resolve(setup, kind, key, now)
+    as_of = min(now, span.end)
+    unit_rows = await scoring_repo.units(session)
+    units = [UnitInfo(u.id, u.name, u.short_name, u.category) for u in unit_rows]
+    if kind == "half":
+        rows = await digest_repo.leads_reported_between(session, span.start, span.end)
+        return build_half(span, units, [_lead_info(r, r.stage) for r in rows], as_of)
+    year = setup.periods.span("year", span.start)
+    to_date = Span("year", year.key, year.start, span.end)  # the year up to the period's end
+    # Targets and conversion rates as /score computes them (ranking service), over the year to date.
+    # Only the year's leads and activities are read (scoring.collect_period), and the old projects
+    # a progress table lists: a report's cost follows its year, not the whole history.
+    stages = StageNames.of(setup)
+    last_month = span.key if kind == "month" else f"{year.key}-12"
+    fund_rows = (
+        []
+        if kind == "quarter"
+        else await funds_repo.live_between(session, f"{year.key}-01", last_month)
+    )
+    sitting = stages.order[max(stages.index(stages.forward), 0) :] if kind == "month" else ()
+    histories, lead_events = await scoring.collect_period(
+        session,
+        setup,
+        [u.id for u in unit_rows],
+        year.start,
+        sitting,
+        [r.lead_id for r in fund_rows],
+    )
+    targets = {u.id: ranking.targets_for(setup, u, histories[u.id], to_date) for u in unit_rows}
+    funnels = {uid: ranking.funnel_for(setup, h, to_date) for uid, h in histories.items()}
+    if kind == "quarter":
+        table, previous = await _rank_tables(session, setup, span)
+        return build_quarter(span, units, table, previous, targets, funnels, as_of)
+    # the reports and stage moves of the leads read, in order
+    events = [e for e in lead_events if e.kind in ("report", "stage")]
+    leads = _leads(histories, events, span.end)
+    funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in fund_rows]
+    if kind == "year":
+        table, previous = await _rank_tables(session, setup, span)
+        return build_year(
+            span, units, table, previous, leads, funds, targets, funnels, stages, as_of
+        )
+    notes = await _notes(session, events, span.end)
+    return build_month(span, to_date, units, leads, funds, notes, targets, stages, as_of)
+
+
+async def _rank_tables(
+    session: Any, setup: ScoringSetup, span: Span
+) -> tuple[RankTable, RankTable]:
+    """The period's ranking and the previous period's, from the ranking service (stored scores)."""
+    table = await ranking.rank(session, setup, span.start, span.kind, key=span.key)
+    return table, await ranking.rank(session, setup, span.start, span.kind, key=table.previous.key)
+
+
+def _lead_info(r: Any, initial_stage: str, **timeline: Any) -> LeadInfo:
+    """A lead row (light row or model) as the builders take it."""
+    return LeadInfo(
+        id=r.id,
+        unit_id=r.unit_id,
+        project=r.project,
+        company=r.company,
+        amount_wan=Decimal(r.amount_wan),
+        reported_at=r.reported_at,
+        initial_stage=initial_stage,
+        review=r.review,
+        duplicate_of=r.duplicate_of,
+        industry=r.industry,
+        origin=r.origin,
+        stage_now=r.stage,
+        **timeline,
+    )
+
+
+def _leads(
+    histories: Mapping[int, scoring.UnitHistory], events: Sequence[Any], before: datetime
+) -> list[LeadInfo]:
+    """The leads reported before ``before``, with scoring's timelines (rejected leads have none)."""
+    by_lead: dict[int, list[Any]] = defaultdict(list)
+    for e in events:
+        by_lead[e.lead_id].append(e)
+    out = []
+    for history in histories.values():
+        for tl in history.timelines.values():
+            lead = tl.lead
+            if lead.reported_at >= before:
+                continue
+            mine = by_lead.get(lead.id, [])
+            moves = tuple(
+                StageMove(e.at, e.from_value, e.to_value)
+                for e in mine
+                if e.kind == "stage" and e.to_value
+            )
+            report = next((e for e in mine if e.kind == "report" and e.to_value), None)
+            initial = (
+                report.to_value
+                if report
+                else (moves[0].from_stage if moves and moves[0].from_stage else lead.stage)
+            )
+            out.append(
+                _lead_info(
+                    lead, initial, moves=moves, reached=dict(tl.reached), verified_at=tl.verified_at
+                )
+            )
+    out.sort(key=lambda lead: lead.id)
+    return out
+
+
+async def _notes(session: Any, events: Sequence[Any], before: datetime) -> list[Note]:
+    """Progress notes up to ``before``: stage changes' notes and the weekly submissions' 项目进展."""
+    notes = [
+        Note(e.lead_id, e.at, e.note, "stage")
+        for e in events
+        if e.kind == "stage" and e.note and e.at < before
+    ]
+    for _unit_id, submitted_at, content in await digest_repo.accepted_progress(
+        session, before - NOTE_LOOKBACK, before
+    ):
+        for entry in (content or {}).get("progress") or []:
+            if entry.get("lead") and entry.get("text"):
+                notes.append(Note(int(entry["lead"]), submitted_at, str(entry["text"]), "weekly"))
+    return notes

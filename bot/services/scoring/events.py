@@ -1,0 +1,376 @@
+"""Events from the database: one unit's rows (leads with their facts as they were,
+stages, activities, weekly outcomes, funds, overdue nodes) turned into engine events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.amounts import AmountError, parse_usd, parse_wan
+from bot.domain.enums import Review
+from bot.rules import (
+    Event,
+    LeadFacts,
+    RuleSet,
+)
+from bot.rules.schedule import max_deadline, overdue_nodes
+from bot.services.scoring.setup import ScoringSetup
+from storage import funds_repo, scoring_repo
+from storage.models import Lead, LeadEvent
+
+LEAD_FACT_FIELDS = frozenset(
+    {"amount_wan", "origin", "industry", "tags", "foreign_usd", "outside_share", "tax_wan"}
+)
+
+
+@dataclass
+class LeadTimeline:
+    """One lead's facts over time and the stages it has reached (and when)."""
+
+    lead: Lead
+    reached: dict[str, datetime]
+    edits: list[tuple[datetime, str, str | None]]  # (at, field, value before)
+    verified_at: datetime | None
+    confirmed: dict[str, datetime] = field(
+        default_factory=dict
+    )  # 逐节点认定: stage → when a leader confirmed it
+
+    def facts(self, at: datetime | None = None) -> LeadFacts:
+        """The lead as it was at ``at`` (None: as it is now); verification and duplicates as they are now."""
+        lead = self.lead
+        values: dict[str, Any] = {
+            "amount_wan": lead.amount_wan,
+            "origin": lead.origin,
+            "industry": lead.industry,
+            "tags": list(lead.tags or []),
+            "foreign_usd": lead.foreign_usd,
+            "outside_share": getattr(lead, "outside_share", None),
+            "tax_wan": getattr(lead, "tax_wan", None),
+        }
+        if at is not None:
+            for when, name, before in reversed(self.edits):
+                if when > at:
+                    values[name] = _parse_old(name, before, values[name])
+        return LeadFacts(
+            lead_id=lead.id,
+            unit_id=lead.unit_id,
+            amount_wan=Decimal(values["amount_wan"]),
+            origin=values["origin"],
+            industry=values["industry"],
+            tags=frozenset(values["tags"]),
+            verified=lead.review == Review.VERIFIED,
+            duplicate=lead.duplicate_of is not None,
+            foreign_usd=Decimal(values["foreign_usd"])
+            if values["foreign_usd"] is not None
+            else None,
+            outside_share=_decimal(values["outside_share"]),
+            tax_wan=_decimal(values["tax_wan"]),
+            reached=tuple(
+                sorted(
+                    ((s, t) for s, t in self.reached.items() if at is None or t <= at),
+                    key=lambda p: p[1],
+                )
+            ),  # the real timeline: a node awaiting confirmation was still reached (考核期限 runs)
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
+    """A value as the lead history stored it (see lead_updates._as_text)."""
+    try:
+        if name == "amount_wan":
+            return parse_wan(text) if text else fallback
+        if name == "foreign_usd":
+            return parse_usd(text) if text else None
+        if name == "tax_wan":
+            return parse_wan(text) if text else None
+        if name == "outside_share":
+            return Decimal(text) if text else None
+        if name == "tags":
+            return [t for t in (text or "").split("、") if t]
+    except AmountError:
+        return fallback
+    return text if text is not None else fallback
+
+
+def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]) -> LeadTimeline:
+    index = {s: i for i, s in enumerate(stages)}
+    reached: dict[str, datetime] = {}
+
+    def move(stage: str | None, at: datetime) -> None:
+        if stage not in index:
+            return
+        top = index[stage]
+        for s in [s for s in reached if index[s] > top]:
+            del reached[s]  # a leader moved the lead back: the later stages are no longer reached
+        for s in stages[: top + 1]:
+            reached.setdefault(s, at)
+
+    report = next((e for e in events if e.kind == "report"), None)
+    move(
+        report.to_value if report and report.to_value else _initial_stage(lead, events),
+        lead.reported_at,
+    )
+    edits: list[tuple[datetime, str, str | None]] = []
+    verified_at: datetime | None = None
+    confirmed: dict[str, datetime] = {}
+    for e in events:
+        if e.kind == "stage":
+            move(e.to_value, e.at)
+        elif e.kind == "edit" and e.field in LEAD_FACT_FIELDS:
+            edits.append((e.at, e.field, e.from_value))
+        elif e.kind == "verify":
+            verified_at = e.at
+        elif e.kind == "confirm" and e.to_value:
+            confirmed.setdefault(e.to_value, e.at)
+    if lead.review == Review.VERIFIED and verified_at is None:
+        verified_at = lead.reviewed_at or lead.reported_at
+    return LeadTimeline(
+        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None, confirmed
+    )
+
+
+def _initial_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
+    first_move = next((e for e in events if e.kind == "stage"), None)
+    return first_move.from_value if first_move and first_move.from_value else lead.stage
+
+
+def activity_instant(on_date: date, zone: ZoneInfo) -> datetime:
+    """An activity is dated by day; it counts at local noon (inside that day's week, whatever the deadline hour)."""
+    return datetime.combine(on_date, time(12, 0), tzinfo=zone)
+
+
+@dataclass
+class UnitHistory:
+    events: list[Event]
+    timelines: dict[int, LeadTimeline]
+    activities: list[Any]  # light rows: id, kind, on_date, review, amount_usd, lead_id
+
+
+async def collect_unit(
+    session: Any,
+    unit_id: int,
+    setup: ScoringSetup,
+    since: datetime | None = None,
+    *,
+    now: datetime | None = None,
+) -> UnitHistory:
+    """Every scoring event of one unit, built from its rows.
+
+    ``since``: only what can matter from that instant on -- the leads with an event
+    then or later (with their whole history) and the activities from then on.
+    ``now``: stage nodes still not reached by then are overdue (``stage_overdue``);
+    without it only the nodes already reached late are.
+    """
+    rules, periods = setup.rules, setup.periods
+    if since is None:
+        leads = await scoring_repo.unit_leads(session, unit_id)
+        lead_events = await scoring_repo.unit_lead_events(session, unit_id)
+    else:
+        # A lead that last moved up to the longest stage deadline before ``since`` may still
+        # become overdue after it: its stage_overdue event is dated at the deadline, not at a move.
+        leads = await scoring_repo.unit_leads_active_since(
+            session, unit_id, since - max_deadline(rules)
+        )
+        lead_events = await scoring_repo.lead_events_of(session, [lead.id for lead in leads])
+    by_lead: dict[int, list[LeadEvent]] = defaultdict(list)
+    for e in lead_events:
+        by_lead[e.lead_id].append(e)
+    events: list[Event] = []
+    timelines: dict[int, LeadTimeline] = {}
+    for lead in leads:
+        if lead.review == Review.REJECTED:
+            continue  # 不予认定: a rejected lead scores nothing and counts for nothing
+        tl = lead_timeline(lead, by_lead.get(lead.id, []), rules.stages)
+        timelines[lead.id] = tl
+        events.append(
+            Event(
+                f"lead:{lead.id}:reported",
+                "lead_reported",
+                unit_id,
+                lead.reported_at,
+                lead=tl.facts(lead.reported_at),
+            )
+        )
+        if tl.verified_at is not None:
+            events.append(
+                Event(
+                    f"lead:{lead.id}:verified",
+                    "lead_verified",
+                    unit_id,
+                    tl.verified_at,
+                    lead=tl.facts(tl.verified_at),
+                )
+            )
+        for stage, at in tl.reached.items():
+            if (
+                stage in rules.confirm_stages
+            ):  # 逐节点认定: the node scores once a leader confirmed it
+                confirmed = tl.confirmed.get(stage)
+                if confirmed is None:
+                    continue
+                at = max(at, confirmed)
+            events.append(
+                Event(
+                    f"lead:{lead.id}:stage:{stage}",
+                    "stage_reached",
+                    unit_id,
+                    at,
+                    lead=tl.facts(at),
+                    stage=stage,
+                )
+            )
+        events += overdue_events(rules, tl, now)
+    on_or_after = None if since is None else since.astimezone(setup.zone).date() - timedelta(days=1)
+    activities = [
+        a
+        for a in await scoring_repo.unit_activities(session, unit_id, on_or_after)
+        if a.review != Review.REJECTED
+    ]
+    linked = {a.lead_id for a in activities if a.lead_id is not None}
+    extra = {
+        lead.id: lead for lead in await scoring_repo.leads_by_ids(session, linked - set(timelines))
+    }
+    for a in activities:
+        facts = None
+        if a.lead_id is not None:
+            linked_tl = timelines.get(a.lead_id)
+            facts = (
+                linked_tl.facts()
+                if linked_tl
+                else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
+            )
+        events.append(
+            Event(
+                f"activity:{a.id}",
+                "activity",
+                unit_id,
+                activity_instant(a.on_date, setup.zone),
+                lead=facts,
+                activity=a.kind,
+                verified=a.review == Review.VERIFIED,
+                amount_usd=a.amount_usd,
+            )
+        )
+    # ``since``: the weeks from the one before it on (keys "2026-W05" sort in time order)
+    from_key = None if since is None else periods.previous(periods.week_of(since)).key
+    for sub in await scoring_repo.unit_weekly(session, unit_id, from_key):
+        try:
+            deadline = periods.by_key(sub.period_key).deadline
+        except ValueError:
+            continue
+        events.append(
+            Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
+        )
+    events += await funds_events(session, unit_id, timelines)
+    return UnitHistory(events, timelines, activities)
+
+
+async def collect_period(
+    session: Any,
+    setup: ScoringSetup,
+    unit_ids: Sequence[int],
+    since: datetime,
+    sitting_in: Sequence[str] = (),
+    lead_ids: Sequence[int] = (),
+) -> tuple[dict[int, UnitHistory], Sequence[Any]]:
+    """The units' leads' timelines and activities that a report of the period from ``since`` on reads,
+    every unit in three queries (not each unit's whole history; ``events`` is left empty), and
+    the lead events read (light rows: lead_id, kind, at, from_value, to_value, field, note).
+
+    As :func:`collect_unit` with ``since``: the leads reported or moved since then (less the
+    longest stage deadline), with their whole history, and the activities from the day before;
+    besides, the live leads now in one of the stages ``sitting_in`` and the leads ``lead_ids``
+    (a progress table lists old projects too). A lead outside all of these has no event since
+    ``since``: nothing it did can fall in the period.
+    """
+    rules = setup.rules
+    wanted = set(unit_ids)
+    found = {u: UnitHistory([], {}, []) for u in unit_ids}
+    leads, lead_events = await scoring_repo.period_leads(
+        session, since - max_deadline(rules), sitting_in, sorted(set(lead_ids))
+    )
+    by_lead: dict[int, list[Any]] = defaultdict(list)
+    for e in lead_events:
+        by_lead[e.lead_id].append(e)
+    for lead in leads:
+        if lead.review == Review.REJECTED or lead.unit_id not in wanted:
+            continue
+        found[lead.unit_id].timelines[lead.id] = lead_timeline(
+            lead, by_lead.get(lead.id, []), rules.stages
+        )
+    day = since.astimezone(setup.zone).date() - timedelta(days=1)
+    for a in await scoring_repo.activities_from(session, day):
+        if a.review != Review.REJECTED and a.unit_id in wanted:
+            found[a.unit_id].activities.append(a)
+    return found, lead_events
+
+
+async def funds_events(
+    session: Any, unit_id: int, timelines: dict[int, LeadTimeline]
+) -> list[Event]:
+    """到位资金 (bot/services/funds.py): one ``funds`` event per lead and month, the live figure, dated at
+    its ``counts_at``, judged by the lead as it was then; a rejected lead's figures count for nothing."""
+    rows = [r for r in await funds_repo.unit_live(session, unit_id) if r.amount_wan > 0]
+    extra = {
+        lead.id: lead
+        for lead in await scoring_repo.leads_by_ids(
+            session, {r.lead_id for r in rows} - set(timelines)
+        )
+        if lead.review != Review.REJECTED
+    }  # leads outside a refresh window have no timeline yet
+    events = []
+    for r in rows:
+        tl = timelines.get(r.lead_id)
+        facts = (
+            tl.facts(r.counts_at)
+            if tl
+            else (_plain_facts(extra[r.lead_id]) if r.lead_id in extra else None)
+        )
+        if facts is not None:
+            events.append(
+                Event(
+                    f"funds:{r.lead_id}:{r.month}",
+                    "funds",
+                    unit_id,
+                    r.counts_at,
+                    lead=facts,
+                    amount_wan=Decimal(r.amount_wan),
+                )
+            )
+    return events
+
+
+def overdue_events(rules: RuleSet, tl: LeadTimeline, now: datetime | None) -> list[Event]:
+    """全流程倒排: one ``stage_overdue`` per node the lead missed, dated at its deadline, named after the node.
+
+    A node is missed at most once (the stay counts from when the lead reached the stage, as the
+    ``stage_reached`` events do), so the lead and node make the id; a leader's correction that
+    changes the deadline moves the event, and the ledger voids the old line and appends the new.
+    """
+    if not rules.stage_deadlines or tl.lead.duplicate_of is not None:
+        return []  # 首报认定: a duplicate counts for nothing, on schedule or not
+    return [
+        Event(
+            f"lead:{tl.lead.id}:overdue:{o.node}",
+            "stage_overdue",
+            tl.lead.unit_id,
+            o.due,
+            lead=tl.facts(o.due),
+            stage=o.node,
+        )
+        for o in overdue_nodes(rules, tl.reached, now)
+    ]
+
+
+def _plain_facts(lead: Lead) -> LeadFacts:
+    return LeadTimeline(lead, {}, [], None).facts()

@@ -38,7 +38,6 @@ from bot.services import Services
 from handlers import register
 from handlers.base import LeadbotContext
 from handlers.menus import set_default_menus, set_web_menu_button
-from handlers.persistence import DatabasePersistence
 from handlers.web_wiring import build_web, serve_web
 from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
@@ -58,8 +57,8 @@ class LeadbotApplication(Application):
     """PTB's Application plus our services and a hook after each update.
 
     The hook lets tests and the console know when an update is fully handled
-    (no sleeping), and feeds metrics; the per-update persistence flush makes a
-    form step durable before the next message arrives.
+    (no sleeping), and feeds metrics. Nothing is kept in PTB's ``user_data``: a form
+    step is durable in ``form_drafts`` before its next question is sent (bot/forms).
     """
 
     services: Services
@@ -83,7 +82,7 @@ class LeadbotApplication(Application):
     _web_runner: Any = None
 
     async def initialize(self) -> None:
-        """Schema first (persistence reads tables during initialise), menus after."""
+        """Schema first, menus after."""
         if self._initialized:
             return
         await self.services.db.ensure_schema()
@@ -146,8 +145,6 @@ class LeadbotApplication(Application):
         scope = logging_setup.bind_update(update)  # update/user/handler on every log record
         try:
             await super().process_update(update)
-            if self.persistence is not None:
-                await self.update_persistence()
         except Exception:
             outcome = "error"
             raise
@@ -192,7 +189,6 @@ def build_application(
                 tzinfo=settings.zone,
             )
         )
-        .persistence(DatabasePersistence(db, clock))
     )
     api = base_url or settings.bot_api_url
     urls = ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot")

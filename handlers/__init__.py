@@ -21,7 +21,7 @@ from handlers import (
     weekly,
 )
 from handlers.forms import GROUP as FORMS_GROUP
-from handlers.forms import EngineForms, bind_forms
+from handlers.forms import EngineForms
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -56,5 +56,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ]
     )
     app.add_handlers(start.fallbacks())
-    bind_forms(app)
     app.add_error_handler(errors.on_error)

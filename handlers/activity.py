@@ -29,12 +29,11 @@ from bot.services import ServiceError, activities, scoring
 from bot.services.activities import ActivityView
 from handlers import notices
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
-from handlers.forms import FormKit, open_form
+from handlers.forms import open_form, redirect_to_private
 
 log = logging.getLogger(__name__)
 
 KEY = NAME
-FORM = FormKit(KEY)  # the group-chat redirect (``activity.in_private`` / ``.open_private``)
 
 
 def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
@@ -298,7 +297,7 @@ async def on_trip_button(update: Update, context: LeadbotContext) -> None:
 
 def handlers() -> list[Any]:
     return [
-        CommandHandler("activity", FORM.from_group, filters=filters.ChatType.GROUPS),
+        CommandHandler("activity", redirect_to_private(KEY), filters=filters.ChatType.GROUPS),
         CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
         CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         CommandHandler("activities", list_cmd),

@@ -1,36 +1,28 @@
-"""Forms on Telegram: the adapter of the form engine, and the older ConversationHandler rule.
+"""Forms on Telegram: the adapter of the form engine (bot/forms).
 
 :class:`EngineForms` renders a :class:`bot.forms.StepView` (text + inline keyboard)
 and feeds answers (text, button, file) back to the engine; it touches no private
-PTB API. It runs in :data:`GROUP`, before the ConversationHandlers of group 0.
-
-The forms not yet on the engine keep the old rule. Several persistent ConversationHandlers (/report, /weekly, /activity, …) share
-group 0, and PTB lets the first one that wants an update have it. Without a
-rule, text meant for the form a liaison just opened could land in another form
-left half-filled an hour ago. The rule: the form entered last has the floor;
-the others keep their drafts and wait until they are entered again.
+PTB API. It runs in :data:`GROUP`, before the commands of group 0, so a person's open
+form takes their next private message. Every form's state is its draft in
+``form_drafts`` (one per person: "one form at a time" is the engine's rule), nothing
+is kept in python-telegram-bot's ``user_data``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     BaseHandler,
-    ConversationHandler,
     filters,
 )
 
-from bot import catalog
 from bot.forms import (
     CODEC,
     FileRef,
@@ -43,119 +35,26 @@ from bot.forms import (
     label_text,
 )
 from bot.forms.store import DraftConflict
-from bot.services.forms import close_idle_forms
 from handlers import notices
 from handlers.base import LeadbotContext, reply
-from storage import repo
 
 log = logging.getLogger(__name__)
 
-FLOOR = "_form"  # user_data key: name of the form that has the floor
 
+def redirect_to_private(key: str) -> Callable[[Update, LeadbotContext], Coroutine[Any, Any, None]]:
+    """``/<key>`` in a group: forms are filled in private, so a button opens the private
+    chat at the form (``/start <key>``); texts ``<key>.in_private`` / ``.open_private``."""
 
-class ExclusiveForm(ConversationHandler):
-    """A ConversationHandler that yields to the form its user entered last."""
-
-    _floor_app: Application[Any, Any, Any, Any, Any, Any] | None = None
-
-    def bind(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        self._floor_app = application
-
-    def check_update(self, update: object) -> Any:
-        result = super().check_update(update)
-        if not result or not isinstance(update, Update) or update.effective_user is None:
-            return result
-        if self._floor_app is None or self._is_entry(update):
-            return result
-        owner = self._floor_app.user_data.get(update.effective_user.id, {}).get(FLOOR)
-        return None if owner not in (None, self.name) else result
-
-    def _is_entry(self, update: Update) -> bool:
-        """Whether one of the entry points wants the update (public handler API only)."""
-        return any(entry.check_update(update) not in (None, False) for entry in self.entry_points)
-
-    async def handle_update(
-        self, update: Update, application: Any, check_result: Any, context: Any
-    ) -> Any:
-        if context.user_data is not None and self._is_entry(update):
-            context.user_data[FLOOR] = self.name
-        return await super().handle_update(update, application, check_result, context)
-
-
-def bind_forms(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    for handlers in application.handlers.values():
-        for handler in handlers:
-            if isinstance(handler, ExclusiveForm):
-                handler.bind(application)
-
-
-@dataclass(frozen=True)
-class FormKit:
-    """The bookkeeping every guided form shares, so each form only says its questions.
-
-    A form keeps its draft (JSON only) under ``key`` in ``user_data``, stamps it
-    with our clock on every answer, and expires it by that stamp — PTB's own
-    conversation timeout is a wall-clock job a restart forgets. Its texts are
-    the catalog keys ``<key>.expired``, ``.cancelled``, ``.in_private``,
-    ``.open_private``; ``/start <key>`` opens it in the private chat.
-    """
-
-    key: str
-
-    def draft(self, context: LeadbotContext) -> dict[str, Any] | None:
-        data = context.user_data.get(self.key) if context.user_data is not None else None
-        return data if isinstance(data, dict) else None
-
-    def touch(self, context: LeadbotContext, draft: dict[str, Any]) -> None:
-        draft["touched"] = context.now().isoformat()
-
-    def expired(self, context: LeadbotContext, draft: dict[str, Any] | None) -> bool:
-        if not draft or "touched" not in draft:
-            return True
-        limit = timedelta(minutes=context.services.settings.form_timeout_minutes)
-        return context.now() - datetime.fromisoformat(draft["touched"]) > limit
-
-    async def _close(self, update: Update, context: LeadbotContext, text_key: str) -> int:
-        if context.user_data is not None:
-            context.user_data.pop(self.key, None)
-        if update.callback_query:
-            await update.callback_query.answer()
-        await reply(update, context.t(f"{self.key}.{text_key}"))
-        return ConversationHandler.END
-
-    async def gone(self, update: Update, context: LeadbotContext) -> int:
-        """The draft expired or vanished (e.g. the sweep closed it): say so, end."""
-        return await self._close(update, context, "expired")
-
-    async def cancel(self, update: Update, context: LeadbotContext) -> int:
-        return await self._close(update, context, "cancelled")
-
-    async def from_group(self, update: Update, context: LeadbotContext) -> None:
-        """Forms are filled in private: a button opens the private chat at the form."""
+    async def redirect(update: Update, context: LeadbotContext) -> None:
         if context.actor is None or not context.actor.is_member:
             return
-        url = f"https://t.me/{context.bot.username}?start={self.key}"
+        url = f"https://t.me/{context.bot.username}?start={key}"
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.label(f"{self.key}.open_private"), url=url)]]
+            [[InlineKeyboardButton(context.label(f"{key}.open_private"), url=url)]]
         )
-        await reply(update, context.t(f"{self.key}.in_private"), markup)
+        await reply(update, context.t(f"{key}.in_private"), markup)
 
-    async def sweep(self, app: Any, now: datetime) -> None:
-        """A JobRunner job: tell people whose form timed out, and drop the draft."""
-        settings = app.services.settings
-        async with app.services.db.session() as session:
-            closed = await close_idle_forms(
-                session, now, timedelta(minutes=settings.form_timeout_minutes), self.key
-            )
-        for form in closed:
-            app.user_data.get(form.tg_user_id, {}).pop(self.key, None)  # the in-memory copy too
-            try:
-                await app.bot.send_message(
-                    form.tg_user_id,
-                    catalog.t(f"{self.key}.expired", form.locale or settings.locale),
-                )
-            except TelegramError as exc:
-                log.info("idle-form notice to %s not sent: %s", form.tg_user_id, exc)
+    return redirect
 
 
 # --- the form engine's Telegram adapter ----------------------------------------------------
@@ -251,22 +150,15 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             if form is not None:
                 await self._start(update, context, engine, form)
                 raise ApplicationHandlerStop
-            if not self._has_floor(context, engine):
-                return
             if name != "cancel":  # any other command: a prompt is left, a form waits
                 if context.actor is not None:
-                    left = await self._run(context, lambda ctx: _left(engine, ctx))
-                    data = context.user_data
-                    if left.status is Status.CLOSED and data and data.get(FLOOR) in engine.forms:
-                        data.pop(FLOOR, None)  # the ConversationHandler forms may go on
+                    await self._run(context, lambda ctx: _left(engine, ctx))
                 return
             outcome = await self._run(context, lambda ctx: engine.cancel(ctx))
             if outcome.status is Status.NONE:
                 return
             await self._show(update, context, engine, outcome)
             raise ApplicationHandlerStop
-        if not self._has_floor(context, engine):
-            return
         if message.document is not None or message.photo:
             ref = (
                 FileRef(message.document.file_id, "document", message.document.file_name or "")
@@ -286,10 +178,6 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
 
     # -- steps --------------------------------------------------------------------------
 
-    def _has_floor(self, context: LeadbotContext, engine: FormEngine) -> bool:
-        floor = context.user_data.get(FLOOR) if context.user_data is not None else None
-        return floor is None or floor in engine.forms
-
     async def _start(
         self,
         update: Update,
@@ -303,8 +191,6 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             await reply(update, context.t("access.stranger"))
             return None
         outcome = await self._run(context, lambda ctx: engine.start(ctx, form, values, note))
-        if outcome.status is Status.SHOWN and context.user_data is not None:
-            context.user_data[FLOOR] = form  # the ConversationHandler forms yield
         web = getattr(context.application, "web", None)
         if outcome.status is Status.SHOWN and web is not None and web.page_for(form):
             markup = markup_of(outcome.view, engine, context.locale)
@@ -325,9 +211,6 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
     async def _press(self, update: Update, context: LeadbotContext, engine: FormEngine) -> None:
         query = update.callback_query
         assert query is not None
-        if not self._has_floor(context, engine):
-            await query.answer(context.label("fallback.stale_button"), show_alert=True)
-            return
         value = engine.codec.decode(query.data)
         key = notices.key_of(update)
         outcome = await self._run(context, lambda ctx: engine.press(ctx, value), key)
@@ -398,13 +281,9 @@ async def run_engine(context: LeadbotContext, call: Any, key: str = "") -> Outco
 
 
 async def show_outcome(update: Update, context: LeadbotContext, outcome: Outcome) -> None:
-    """Reply with the outcome; a form that ended gives the floor back, and what its save
-    planned for other people (the notifier's rows) is sent now."""
+    """Reply with the outcome; what a save planned for other people (the notifier's rows)
+    is sent now."""
     engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
-    data = context.user_data
-    ended = outcome.status in (Status.CLOSED, Status.EXPIRED)
-    if ended and data is not None and data.get(FLOOR) in engine.forms:
-        data.pop(FLOOR, None)
     markup = markup_of(outcome.view, engine, context.locale) or links_markup(
         outcome, engine, context.locale
     )
@@ -421,15 +300,12 @@ async def start_form(
     values: dict[str, Any] | None = None,
     scratch: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Start engine form ``name`` from another handler (a button: the head's 退回) and give
-    it the floor; the caller renders the outcome (:func:`show_outcome`) or, when the form
+    """Start engine form ``name`` from another handler (a button: the head's 退回); the caller renders the outcome (:func:`show_outcome`) or, when the form
     refused to open, answers the button with the refusal."""
     engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
     outcome = await run_engine(
         context, lambda ctx: engine.start(ctx, name, values=values, scratch=scratch)
     )
-    if outcome.status is Status.SHOWN and context.user_data is not None:
-        context.user_data[FLOOR] = name
     return outcome
 
 
@@ -441,28 +317,7 @@ async def open_form(
     note: Msg | None = None,
 ) -> Outcome | None:
     """Open an engine form from another feature's button (a planned trip, [❌ 驳回]), with
-    ``values`` filled in: the same transaction, floor and rendering as its command."""
+    ``values`` filled in: the same transaction and rendering as its command."""
     engine: FormEngine = context.application.forms  # type: ignore[attr-defined]
     adapter = EngineForms({})  # its methods keep no state: any instance renders the same
     return await adapter._start(update, context, engine, form, values, note)
-
-
-async def sweep_engine_forms(app: Any, now: datetime) -> None:
-    """A JobRunner job: close forms idle past the timeout and tell their owners."""
-    settings = app.services.settings
-    async with app.services.db.session() as session:
-        idle = await app.forms.sweep(session, now)
-        members = {i.person: await repo.member_by_tg(session, int(i.person[3:])) for i in idle}
-    for form in idle:
-        if not form.person.startswith("tg:"):
-            continue
-        user_id = int(form.person[3:])
-        data = app.user_data.get(user_id, {})
-        if data.get(FLOOR) == form.form:
-            data.pop(FLOOR, None)
-        member = members.get(form.person)
-        locale = (member.locale if member else None) or settings.locale
-        try:
-            await app.bot.send_message(user_id, form.said.html(locale))
-        except TelegramError as exc:
-            log.info("idle-form notice to %s not sent: %s", user_id, exc)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from telegram.ext import CommandHandler, filters
 
 from bot.forms.report import NAME
-from handlers.forms import FormKit
+from handlers.forms import redirect_to_private
 
 KEY = NAME
-FORM = FormKit(KEY)  # the group-chat redirect (``report.in_private`` / ``.open_private``)
 
 
 def handlers() -> list:
-    return [CommandHandler("report", FORM.from_group, filters=filters.ChatType.GROUPS)]
+    return [CommandHandler("report", redirect_to_private(KEY), filters=filters.ChatType.GROUPS)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot.services import maintenance, scoring, stage_nodes
 from scheduler import board as board_jobs
 from scheduler import digests as digest_jobs
+from scheduler import forms as form_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler.reminders import EVERY_TICK
 from storage import inbox as inbox_repo
@@ -32,7 +33,6 @@ INBOX_KEPT = timedelta(days=7)  # handled updates stay this long (redeliveries a
 
 def register(app: LeadbotApplication) -> None:
     """Add every job to ``app.jobs``; ``app.weekly`` and ``app.digests`` are already built."""
-    from handlers.forms import sweep_engine_forms
 
     jobs, services = app.jobs, app.services
     setup = services.scoring
@@ -52,7 +52,7 @@ def register(app: LeadbotApplication) -> None:
 
     jobs.add("prune-update-ids", timedelta(hours=6), prune)
     # Forms nobody finished: closed with a note after the idle timeout.
-    jobs.add("expire-idle-forms", FORM_SWEEP, functools.partial(sweep_engine_forms, app))
+    jobs.add("expire-idle-forms", FORM_SWEEP, functools.partial(form_jobs.expire_idle_forms, app))
     # 全流程倒排: a lead's stay in a stage runs out with no one acting; the units it hits are
     # refreshed. Hourly, not daily: the query is cheap, and a node due late on the 31st still
     # makes the month's 红黑榜 -- added before the board so that in one tick the refresh comes first.

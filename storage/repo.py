@@ -196,11 +196,6 @@ async def forget_updates_before(session: AsyncSession, cutoff: datetime) -> int:
     return rowcount(result) or 0
 
 
-async def persisted(session: AsyncSession, kind: str) -> dict[str, dict[str, Any]]:
-    stmt = select(PersistedData.key, PersistedData.data).where(PersistedData.kind == kind)
-    return dict((await session.execute(stmt)).all())
-
-
 async def persist(
     session: AsyncSession, kind: str, key: str, data: dict[str, Any], now: datetime
 ) -> None:
@@ -209,12 +204,6 @@ async def persist(
         index_elements=["kind", "key"], set_={"data": stmt.excluded.data, "updated_at": now}
     )
     await session.execute(stmt)
-
-
-async def unpersist(session: AsyncSession, kind: str, key: str) -> None:
-    await session.execute(
-        delete(PersistedData).where(PersistedData.kind == kind, PersistedData.key == key)
-    )
 
 
 def audit(

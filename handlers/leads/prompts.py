@@ -17,7 +17,7 @@ from bot.forms import FormContext, FormEngine, Status
 from bot.services import lead_notices
 from handlers import notices
 from handlers.base import LeadbotContext, reply
-from handlers.forms import FLOOR, markup_of, person
+from handlers.forms import markup_of, person
 from handlers.leads.common import edit_or_reply
 
 
@@ -46,8 +46,6 @@ async def open_prompt(
     if outcome.status is not Status.SHOWN:  # refused: the lead moved on, not allowed, …
         await reply(update, text)
         return
-    if context.user_data is not None:
-        context.user_data[FLOOR] = form  # a ConversationHandler form left open yields
     if edit:
         await edit_or_reply(update, text, markup)
     else:

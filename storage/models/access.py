@@ -90,11 +90,9 @@ class ProcessedUpdate(Base):
 
 
 class PersistedData(Base):
-    """python-telegram-bot persistence (forms in progress) kept in the database.
-
-    In the database rather than a pickle so that a restarted bot, or another
-    instance behind the same load balancer, continues a half-filled form.
-    """
+    """Small state that must outlive a restart and be shared by instances (the stage-node
+    sweep's progress, the rescore marker), one JSON row per (kind, key). Forms in
+    progress are not here: they are ``form_drafts`` (bot/forms)."""
 
     __tablename__ = "persisted_data"
     __table_args__ = (UniqueConstraint("kind", "key", name="uq_persisted_data_kind_key"),)

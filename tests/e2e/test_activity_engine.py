@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.forms import sweep_engine_forms
+from scheduler.forms import expire_idle_forms
 from storage.models import Activity, FormDraft
 from tests.e2e.harness import Harness
 
@@ -68,7 +68,7 @@ async def test_an_idle_activity_expires_by_the_clock(world_harness: Harness) -> 
     await h.send(CAIZHENG, "/activity")  # the sweep tells whoever left a form open
     h.clock.advance(timedelta(minutes=h.settings.form_timeout_minutes + 1))
     assert h.app is not None
-    await sweep_engine_forms(h.app, h.clock.now())
+    await expire_idle_forms(h.app, h.clock.now())
     r = h.collect()
     assert "工作记录填写已超时关闭" in r.to(CAIZHENG).text
     assert await _draft(h) is None

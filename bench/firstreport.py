@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from leads import NOW, company, seed, seed_units
 
-from bot.company_match import NameIndex
-from bot.config import Settings
-from bot.dedup import company_key
-from bot.demo import seed_demo
+from bot.assembly.config import Settings
+from bot.domain.company_match import NameIndex
+from bot.domain.dedup import company_key
+from bot.operations.demo import seed_demo
 from bot.services.leads import CompanyDirectory, check_company
 from storage.db import Database
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.amounts import parse_wan
-from bot.config import Settings
-from bot.dedup import company_key
-from bot.demo import seed_demo
+from bot.assembly.config import Settings
+from bot.domain.amounts import parse_wan
+from bot.domain.dedup import company_key
+from bot.operations.demo import seed_demo
 from bot.services.access import resolve_actor
 from bot.services.leads import CompanyDirectory, LeadDraft, check_company, report_lead
 from storage.db import Database

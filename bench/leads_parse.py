@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import contextlib
 
-from bot.amounts import AmountError, parse_wan
-from bot.dedup import CompanyIndex, company_key
+from bot.domain.amounts import AmountError, parse_wan
+from bot.domain.dedup import CompanyIndex, company_key
 
 AMOUNT_CORPUS = [
     "5000",

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot.config import Settings  # noqa: E402
+from bot.assembly.config import Settings  # noqa: E402
 from bot.rules import engine  # noqa: E402
 from bot.services import ranking, scoring  # noqa: E402
 from bot.services.scoring import activity_instant, to_entry  # noqa: E402

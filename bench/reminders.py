@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.app import build_application
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.assembly.app import build_application
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
 from bot.localapi import LocalBotAPI
 from storage.db import Database
 from storage.models import Member, OutboxMessage, Unit

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import benchdata  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.assembly.config import Settings  # noqa: E402
 from bot.services import scoring  # noqa: E402
 from storage.db import Database  # noqa: E402
 
@@ -83,7 +83,7 @@ async def _leader(session: Any) -> Any:
 
 
 async def op_digest(db: Database) -> dict[str, float]:
-    from bot import digest_text, digest_xlsx
+    from bot.rendering import digest_text, digest_xlsx
     from bot.services import digests
 
     setup = scoring.setup_for(settings())
@@ -179,14 +179,14 @@ async def op_score(db: Database) -> dict[str, float]:
 
 
 async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
-    from bot import isolated
+    from bot.operations import isolated
 
     workers = isolated.Workers()
-    from bot.export import build_workbook
+    from bot.rendering.export import build_workbook
     from bot.services import export
 
     setup = scoring.setup_for(settings())
-    await workers.warm()  # the bot starts its worker at start-up (bot/app.py)
+    await workers.warm()  # the bot starts its worker at start-up (bot/assembly/app.py)
     started = time.perf_counter()
     worker_mb = 0.0
     if whole:
@@ -206,10 +206,10 @@ async def op_export(db: Database, whole: bool = False) -> dict[str, float]:
 
 
 async def op_board(db: Database) -> dict[str, float]:
-    from bot import isolated
+    from bot.operations import isolated
 
     workers = isolated.Workers()
-    from bot.board import board_picture
+    from bot.rendering.board import board_picture
     from bot.services import ranking
 
     setup = scoring.setup_for(settings())

@@ -3,7 +3,7 @@
 Run from the repository root:  python bench/throughput.py [--updates N] [--no-rss]
 
 Both bots run in this process against the same Bot API stand-in (``bot/localapi/``),
-first by long polling, then through ``bot.webhook.WebhookServer`` (Telegram's side
+first by long polling, then through ``bot.assembly.webhook.WebhookServer`` (Telegram's side
 of the webhook is played by an HTTP client posting updates, 16 at a time). Leadbot
 handles ``/help`` from a registered liaison: the redelivery check (a write), the
 member lookup, the catalog, the reply and the persistence flush, on a SQLite file. The
@@ -37,11 +37,11 @@ import aiohttp  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from bot.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.demo import seed_demo  # noqa: E402
+from bot.assembly.app import build_application  # noqa: E402
+from bot.assembly.config import Settings  # noqa: E402
+from bot.assembly.webhook import SECRET_HEADER, WebhookServer  # noqa: E402
 from bot.localapi import LocalBotAPI  # noqa: E402
-from bot.webhook import SECRET_HEADER, WebhookServer  # noqa: E402
+from bot.operations.demo import seed_demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 SECRET = "bench-secret"
@@ -242,7 +242,7 @@ async def throughput(n: int, workdir: Path) -> None:
 
 
 def _now() -> Any:
-    from bot.clock import SystemClock
+    from bot.assembly.clock import SystemClock
 
     return SystemClock().now()
 
@@ -354,8 +354,8 @@ asyncio.run(idle(app))
 """,
     "leadbot": _CHILD_COMMON
     + """
-from bot.app import build_application
-from bot.config import Settings
+from bot.assembly.app import build_application
+from bot.assembly.config import Settings
 from storage.db import Database
 
 async def main():

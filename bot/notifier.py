@@ -9,19 +9,21 @@ recipient)``, so handling one update twice (a crash before its done mark) plans 
 notice once.
 
 Rendering happens at send time, per channel. A service that needs more than the
-catalog template for a kind declares its renderer here, next to ``notify``, with
-:func:`register`; the outbox's render module (scheduler/outbox/render.py) looks the
-row's ``(channel, kind)`` up in :data:`RENDERERS` and falls back to the catalog renderer
-(the row's ``template`` with its params, as reminders).
+catalog template for a kind declares its renderers as a read-only table
+(:func:`renderers`, e.g. ``bot.services.weekly.notices.RENDERERS``); the composition root
+hands every table to the outbox (scheduler/outbox/render.py), which looks the row's
+``(channel, kind)`` up there and falls back to the catalog renderer (the row's
+``template`` with its params, as reminders). No registry is filled by importing.
 This module is core: it imports no channel library and not the scheduler, only
 storage. docs/notifier.md is the guide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,9 +38,7 @@ GRACE = timedelta(days=2)  # a notice not sent within this time is skipped and r
 # (row, now, bot username) -> (HTML text, button rows)
 Renderer = Callable[[OutboxMessage, datetime, str | None], tuple[str, list[list[dict[str, str]]]]]
 
-# The renderers services declare per (channel, kind), filled as their modules are imported
-# (the decorator below); scheduler/outbox/render.py reads it when a row is sent.
-RENDERERS: dict[tuple[str, str], Renderer] = {}
+Renderers = Mapping[tuple[str, str], Renderer]  # (channel, kind) -> its renderer
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,10 @@ class Recipient:
         return cls(TELEGRAM, chat_id, label, locale)
 
 
-def register(channel: str, kind: str) -> Callable[[Renderer], Renderer]:
-    """``@register("dingtalk", "weekly.confirmed")`` over ``def render(row, now, username)``;
-    ``kind`` is the one given to :func:`notify`."""
-
-    def deco(func: Renderer) -> Renderer:
-        RENDERERS[(channel, kind)] = func
-        return func
-
-    return deco
+def renderers(table: dict[tuple[str, str], Renderer]) -> Renderers:
+    """A feature's renderers as a read-only table: ``{(channel, kind): render}``, ``kind``
+    the one given to :func:`notify`."""
+    return MappingProxyType(dict(table))
 
 
 async def notify(

@@ -9,13 +9,13 @@ from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.catalog import Html
+from bot.domain.enums import ChatKind
+from bot.operations.sheets import MAX_BYTES as MAX_SHEET_BYTES
+from bot.operations.sheets import SheetError, read_unit_sheet_off_loop
 from bot.services import ServiceError, chats, invites, scoring, units
 from bot.services.invites import InviteInfo, parse_role_spec
-from bot.sheets import MAX_BYTES as MAX_SHEET_BYTES
-from bot.sheets import SheetError, read_unit_sheet_off_loop
 from handlers.base import LeadbotContext, command_args, reply, requires
 from storage import repo
-from storage.models import ChatKind
 
 MAX_SKIP_LINES = 20
 _SPLIT = re.compile(r"\s*[|｜]\s*")

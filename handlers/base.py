@@ -22,12 +22,12 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import catalog
 from bot.catalog import Html
+from bot.rendering.text import split_html
 from bot.services import ServiceError, Services
 from bot.services.access import Actor
-from bot.text import split_html
 
 if TYPE_CHECKING:
-    from bot.app import LeadbotApplication
+    from bot.assembly.app import LeadbotApplication
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])

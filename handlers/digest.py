@@ -4,7 +4,7 @@
 and the same report as an ``.xlsx`` (sendDocument). Leaders and admins, in private
 chat or in the leaders' group: a unit's work group must not read other units'
 verified leads. The scheduled sends are in scheduler/digests.py; both render
-through :mod:`bot.digest_text` and :mod:`bot.digest_xlsx`.
+through :mod:`bot.rendering.digest_text` and :mod:`bot.rendering.digest_xlsx`.
 
 ``/funds L0007 3000万 [2026-11]`` records funds in place for a lead and month;
 ``/funds L0007`` shows the lead's figures. Private chat, like the other lead commands.
@@ -20,10 +20,11 @@ from telegram import Update
 from telegram.constants import ChatAction, ChatType
 from telegram.ext import CommandHandler
 
-from bot import catalog, digest_xlsx
-from bot.amounts import format_wan_human
+from bot import catalog
 from bot.catalog import Html
-from bot.digest_text import digest_text, money, title
+from bot.domain.amounts import format_wan_human
+from bot.rendering import digest_xlsx
+from bot.rendering.digest_text import digest_text, money, title
 from bot.services import ServiceError, digests, funds
 from handlers.base import LeadbotContext, command_args, reply, requires
 

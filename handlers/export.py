@@ -2,7 +2,7 @@
 
 Private chat only: the workbook holds every lead's contact person and phone,
 which a unit's work group must not see. The rows are read in one unit of work,
-the file is built in a worker process (bot/isolated.py: its memory goes back to
+the file is built in a worker process (bot/operations/isolated.py: its memory goes back to
 the system afterwards), then sent with sendDocument. ``/export all`` (the whole
 台账) is read and built in the worker process too.
 """
@@ -15,8 +15,8 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import CommandHandler
 
-from bot import isolated
-from bot.export import build_workbook
+from bot.operations import isolated
+from bot.rendering.export import build_workbook
 from bot.services import ServiceError, export
 from handlers.base import LeadbotContext, command_args, reply, requires
 

@@ -16,9 +16,9 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot import catalog
+from bot.assembly.commands import for_role
 from bot.catalog import DEFAULT_LOCALE, LOCALES
-from bot.commands import for_role
-from storage.models import Role
+from bot.domain.enums import Role
 
 log = logging.getLogger(__name__)
 

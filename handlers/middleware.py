@@ -18,7 +18,7 @@ GROUP = -100
 
 async def admit(update: Update, context: LeadbotContext) -> None:
     """This runs on every update, so it is kept cheap: an update not fed by the inbox
-    (bot/inbox.py) has its id claimed (storage/claims.py says how), and the person is read from the database only
+    (bot/assembly/inbox.py) has its id claimed (storage/claims.py says how), and the person is read from the database only
     when the cache has none."""
     user = update.effective_user
     handling = inbox.CURRENT.get()

@@ -2,7 +2,7 @@
 
 ``/rank`` answers from the per-period score table (one row per unit); its
 [本周] [本月] [本季] [本年] buttons edit the same message. The 红黑榜's text and
-picture are drawn by bot/board.py; the monthly post is a job (scheduler/board.py).
+picture are drawn by bot/rendering/board.py; the monthly post is a job (scheduler/board.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import catalog
-from bot.board import board_picture, board_text
 from bot.catalog import Html
 from bot.forms.buttons import RankButton
 from bot.forms.callbacks import decode, encode
-from bot.rank_text import render_rank, render_score, signed
+from bot.rendering.board import board_picture, board_text
+from bot.rendering.rank_text import render_rank, render_score, signed
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import RankTable
 from handlers.base import LeadbotContext, command_args, reply, requires

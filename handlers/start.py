@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.assembly.commands import for_role, group_only
 from bot.catalog import LOCALES, Html
-from bot.commands import for_role, group_only
 from bot.forms.buttons import LanguageButton
 from bot.forms.callbacks import decode, encode
 from bot.services import ServiceError, invites

@@ -1,6 +1,6 @@
 """Building the web app into the Telegram application, and serving it in polling mode.
 
-Kept apart from :mod:`bot.app` so that the composition root stays short: it calls
+Kept apart from :mod:`bot.assembly.app` so that the composition root stays short: it calls
 :func:`build_web` once, and :func:`serve_web` when polling (the webhook server mounts
 the same routes on its own port).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import Settings
+from bot.assembly.config import Settings
 from handlers.web import Runtime, WebApp
 from handlers.web.auth import DingTalkLogin
 

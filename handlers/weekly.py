@@ -19,10 +19,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import catalog
 from bot.catalog import Html
+from bot.domain.enums import OutboxStatus, Outcome, Role, VersionStatus
 from bot.forms import Status, weekly_return
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
-from bot.outbox_words import kind_words, period_words
+from bot.rendering.outbox_words import kind_words, period_words
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
@@ -31,10 +32,9 @@ from handlers import notices
 from handlers.base import LeadbotContext, command_args, reply, requires
 from handlers.forms import show_outcome, start_form
 from storage import weekly_repo
-from storage.models import OutboxStatus, Outcome, Role, VersionStatus
 
 if TYPE_CHECKING:
-    from bot.app import LeadbotApplication
+    from bot.assembly.app import LeadbotApplication
 
 log = logging.getLogger(__name__)
 HEALTH_LINES = 10

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from typing import Any
 
 from bot import catalog
-from bot.board import board_picture, board_text
+from bot.rendering.board import board_picture, board_text
 from bot.services import ranking
 from bot.services.ranking import Board
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock
+from bot.assembly.clock import Clock
 
 log = logging.getLogger(__name__)
 Job = Callable[[datetime], Awaitable[object]]  # what a job returns is ignored

@@ -38,7 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.clock import Clock, SystemClock
+from bot.assembly.clock import Clock, SystemClock
 from scheduler.jobs import JobRunner
 
 log = logging.getLogger(__name__)

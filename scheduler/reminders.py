@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.services import reminders
 from bot.services.weekly import WeeklyConfig
+from bot.services.weekly import notices as weekly_notices
 from scheduler.outbox import RATE, DrainReport, Outbox, render
 from storage.db import Database
 
@@ -82,7 +83,8 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
         services.db,
         services.clock,
         getattr(app, "send_bot", app.bot),
-        render.dispatching(render.catalog_render),  # per channel and kind, else the catalog
+        # per channel and kind, else the catalog
+        render.dispatching(render.catalog_render, weekly_notices.RENDERERS),
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
         rate=RATE,

@@ -23,7 +23,7 @@ from scheduler.reminders import EVERY_TICK
 from storage import inbox as inbox_repo
 
 if TYPE_CHECKING:
-    from bot.app import LeadbotApplication
+    from bot.assembly.app import LeadbotApplication
 
 log = logging.getLogger(__name__)
 

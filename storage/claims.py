@@ -8,7 +8,7 @@ is a window of ``flush_after`` seconds before a crash, in which handled updates
 are not yet recorded and would be handled again if Telegram redelivered them —
 at least once rather than at most once, the safer side for a reporting bot.
 
-Updates that arrive through the durable inbox (bot/inbox.py) are deduplicated by
+Updates that arrive through the durable inbox (bot/assembly/inbox.py) are deduplicated by
 it (an update id is stored once); this class covers the updates handed to the
 application directly, and it counts every id the inbox holds as claimed, so one
 update id is handled once whichever way it came.

@@ -1,6 +1,6 @@
 """The durable inbox's table: store on arrival, lease to one handler, mark done or park.
 
-``bot/inbox.py`` drives it; docs/durability.md tells the whole story. The first
+``bot/assembly/inbox.py`` drives it; docs/durability.md tells the whole story. The first
 transaction of a handler that writes anything also marks its update done
 (:func:`handling` and ``storage.db.Database.session``), so an update's first
 effects and its "done" commit together.

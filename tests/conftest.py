@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from storage.db import Database
 
 PG_ENV = "LEADBOT_TEST_PG_URL"

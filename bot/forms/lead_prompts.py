@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot import catalog
-from bot.amounts import format_wan_human
+from bot.domain.amounts import format_wan_human
 from bot.forms.buttons import LeadCard
 from bot.forms.model import Draft, Form, FormContext, Kind, Link, Msg, Option, Step
 from bot.services import ServiceError, lead_notices, lead_updates

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import catalog
 from bot.catalog import Html
-from bot.leadfields import FieldError as FieldError  # a parser refuses text (re-exported)
+from bot.domain.leadfields import FieldError as FieldError  # a parser refuses text (re-exported)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

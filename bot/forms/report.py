@@ -11,8 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
-from bot.credit_code import CreditCodeError, split_credit_code
+from bot.domain.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.domain.credit_code import CreditCodeError, split_credit_code
+from bot.domain.leadfields import (
+    COMPANY_MAX,
+    CONTACT_MAX,
+    NOTES_MAX,
+    PROJECT_MAX,
+    clean_line,
+    parse_phone,
+)
 from bot.forms.model import (
     Draft,
     FieldError,
@@ -23,14 +31,6 @@ from bot.forms.model import (
     Option,
     Step,
     msg,
-)
-from bot.leadfields import (
-    COMPANY_MAX,
-    CONTACT_MAX,
-    NOTES_MAX,
-    PROJECT_MAX,
-    clean_line,
-    parse_phone,
 )
 from bot.services.leads import LeadDraft, check_company, remember_different, report_lead
 from bot.services.scoring import choices_for

@@ -1,7 +1,7 @@
 """Scoring: the rules file (schema), the engine (events → entries → scores) and the table in words.
 
 Nothing here touches Telegram, the database or the clock; callers pass events,
-entries and a :class:`bot.periods.Periods` in and get plain data back.
+entries and a :class:`bot.domain.periods.Periods` in and get plain data back.
 """
 
 from bot.rules.describe import check_file, describe

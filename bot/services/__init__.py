@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.clock import Clock
-from bot.config import Settings
+from bot.assembly.clock import Clock
+from bot.assembly.config import Settings
 from storage.claims import UpdateClaims
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.isolated import Workers
-    from bot.periods import Periods
+    from bot.domain.periods import Periods
+    from bot.operations.isolated import Workers
     from bot.services.access import ActorCache
     from bot.services.leads import CompanyDirectory
     from bot.services.scoring import ScoringSetup
@@ -61,7 +61,7 @@ def _scoring(settings: Settings) -> ScoringSetup:
 
 
 def _workers() -> Workers:
-    from bot.isolated import Workers
+    from bot.operations.isolated import Workers
 
     return Workers()
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.assembly.config import Settings
 from bot.catalog import normalize_locale
-from bot.config import Settings
 from bot.domain.enums import Role
 from storage import repo
 

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot import notifier
-from bot.amounts import AmountError, parse_usd
-from bot.dates import parse_day
+from bot.domain.amounts import AmountError, parse_usd
+from bot.domain.dates import parse_day
 from bot.domain.enums import Review, activity_code
-from bot.leadfields import FieldError, clean_line
+from bot.domain.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
 from bot.services import ServiceError, scoring
 from bot.services.access import Actor
@@ -117,7 +117,7 @@ def kind_choice(actor: Actor, setup: ScoringSetup, kind: str) -> KindChoice:
 
 def parse_date(text: str, today: date) -> date:
     """``今天`` / ``昨天`` / ``2026-11-20`` / ``11月20日`` / ``11-20`` → a date not in the future, within a year."""
-    found = parse_day(text, today, future=False)  # the one day parser (bot/dates.py)
+    found = parse_day(text, today, future=False)  # the one day parser (bot/domain/dates.py)
     if found is None:
         raise ServiceError("activity.bad_date")
     if found > today:

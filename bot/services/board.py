@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.enums import OutboxStatus
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services import ServiceError
 from bot.services.rank_table import RankRow, rank
 from bot.services.scoring import ScoringSetup

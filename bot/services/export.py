@@ -1,7 +1,7 @@
 """The ledger export: what ``/export`` and ``leadbot export`` put in the workbook.
 
 :func:`collect` reads the data through the repositories and returns plain rows
-(:class:`bot.export.ExportData`); :func:`bot.export.build_workbook` turns them
+(:class:`bot.rendering.export.ExportData`); :func:`bot.rendering.export.build_workbook` turns them
 into the file. What each sheet holds for a chosen period (``month`` 2026-11 …):
 
 * 线索台账: the leads reported in the period or with any history in it (a stage
@@ -23,8 +23,15 @@ from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import activity_code, lead_code
-from bot.export import SOURCE_WORDS, ExportData, LeadLine, LedgerLine, RankLine, WeeklyLine
-from bot.periods import Span, key_label
+from bot.domain.periods import Span, key_label
+from bot.rendering.export import (
+    SOURCE_WORDS,
+    ExportData,
+    LeadLine,
+    LedgerLine,
+    RankLine,
+    WeeklyLine,
+)
 from bot.services import ServiceError, ranking
 from bot.services.scoring import RANK_KINDS, ScoringSetup
 from storage import export_repo, scoring_repo

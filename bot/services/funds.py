@@ -7,7 +7,7 @@ corrects the figure: the old row is kept, stamped superseded (see
 :mod:`storage.models.funds`). ``0`` withdraws a figure recorded by mistake.
 
 Who: the lead's unit (liaisons and head) and leaders/admins. Refused: amounts
-that :func:`bot.amounts.parse_wan` refuses (negative, absurd, another currency),
+that :func:`bot.domain.amounts.parse_wan` refuses (negative, absurd, another currency),
 more than ``PLAN_FACTOR`` times the lead's planned investment (almost always a
 unit typed wrong: 元 for 万), months in the future, months older than
 ``LOOKBACK_MONTHS``, ``2026-13``; duplicates (the first report's unit records the
@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.amounts import AmountError, format_wan_human, parse_wan
+from bot.domain.amounts import AmountError, format_wan_human, parse_wan
 from bot.domain.enums import Review, Role, lead_code
 from bot.services import ServiceError
 from bot.services.access import Actor
@@ -146,7 +146,7 @@ def month_key(text: str | None, today: date) -> str:
 
 
 def parse_amount(text: str) -> Decimal:
-    """万元 as everywhere (:func:`bot.amounts.parse_wan`); ``0`` withdraws a figure."""
+    """万元 as everywhere (:func:`bot.domain.amounts.parse_wan`); ``0`` withdraws a figure."""
     if text.strip().replace(" ", "") in _ZEROS:
         return ZERO
     try:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.periods import Span
+from bot.domain.periods import Span
 from storage.models import Lead, LeadEvent
 
 BENCHMARKS = (Decimal(75), Decimal(80))

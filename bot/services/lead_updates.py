@@ -32,11 +32,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.amounts import AmountError, format_wan, parse_usd, parse_wan
-from bot.config import Settings
-from bot.dedup import company_key
+from bot.assembly.config import Settings
+from bot.domain.amounts import AmountError, format_wan, parse_usd, parse_wan
+from bot.domain.dedup import company_key
 from bot.domain.enums import Review, lead_code
-from bot.leadfields import (
+from bot.domain.leadfields import (
     COMPANY_MAX,
     CONTACT_MAX,
     NOTES_MAX,

@@ -3,7 +3,7 @@
 The database decides who was first (unique ``first_key``, and unique
 ``first_credit`` for the unified social credit code), so two units racing with
 the same company get one first report and one duplicate, whatever the timing.
-Near matches (:mod:`bot.company_match`) are advisory: the reporter confirms
+Near matches (:mod:`bot.domain.company_match`) are advisory: the reporter confirms
 "same company?"; a "different" answer is remembered for that pair of names.
 """
 
@@ -22,12 +22,19 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.company_match import NameIndex
-from bot.config import Settings
-from bot.credit_code import CreditCodeError, parse_credit_code
-from bot.dedup import CompanyIndex, company_key
+from bot.assembly.config import Settings
+from bot.domain.company_match import NameIndex
+from bot.domain.credit_code import CreditCodeError, parse_credit_code
+from bot.domain.dedup import CompanyIndex, company_key
 from bot.domain.enums import Review, lead_code
-from bot.leadfields import COMPANY_MAX, CONTACT_MAX, NOTES_MAX, PROJECT_MAX, clean_line, parse_phone
+from bot.domain.leadfields import (
+    COMPANY_MAX,
+    CONTACT_MAX,
+    NOTES_MAX,
+    PROJECT_MAX,
+    clean_line,
+    parse_phone,
+)
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
@@ -59,7 +66,7 @@ class NearCandidate:
     unit_name: str
     score: float
     key: str = ""
-    reason: str = "fuzzy"  # core | place | typo | spelling | fuzzy (bot.company_match)
+    reason: str = "fuzzy"  # core | place | typo | spelling | fuzzy (bot.domain.company_match)
 
 
 @dataclass(frozen=True)

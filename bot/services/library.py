@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.periods import Periods
+from bot.assembly.config import Settings
+from bot.domain.periods import Periods
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card

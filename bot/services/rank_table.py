@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services import ServiceError
 from bot.services.scoring import RANK_KINDS, ScoringSetup
 from storage import scoring_repo

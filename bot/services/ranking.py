@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.leadfields import FieldError, clean_line
-from bot.periods import Span
+from bot.domain.leadfields import FieldError, clean_line
+from bot.domain.periods import Span
 from bot.rules import MANUAL_RULE_ID, Entry, engine
 from bot.services import ServiceError, scoring
 from bot.services.access import Actor

@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
 from bot.domain.enums import OutboxStatus, Role, VersionStatus
+from bot.domain.periods import WeeklyPeriod
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import encode
-from bot.periods import WeeklyPeriod
 from bot.services.weekly import (
     WeeklyConfig,
     close_period,

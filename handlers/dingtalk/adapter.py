@@ -25,12 +25,13 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import catalog
+from bot.assembly.commands import for_role
+from bot.assembly.config import Settings
 from bot.catalog import Html
-from bot.commands import for_role
-from bot.config import Settings
+from bot.domain.enums import ChatKind, Role
 from bot.forms import FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
-from bot.rank_text import render_rank, render_score
+from bot.rendering.rank_text import render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
@@ -46,7 +47,6 @@ from handlers.dingtalk.openapi import (
 from handlers.dingtalk.render import html_to_markdown, split_markdown
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
-from storage.models import ChatKind, Role
 
 __all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "parse_command"]
 
@@ -324,7 +324,7 @@ class DingTalkAdapter:
     async def _ranking(
         self, session: Any, now: datetime, actor: Actor, name: str, args: str
     ) -> Reply:
-        """/rank and /score: the same services and the same words (bot/rank_text.py)."""
+        """/rank and /score: the same services and the same words (bot/rendering/rank_text.py)."""
         setup = scoring.setup_for(self.settings)
         try:
             if name == "rank":

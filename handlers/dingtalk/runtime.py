@@ -11,8 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import Clock
-from bot.config import Settings
+from bot.assembly.clock import Clock
+from bot.assembly.config import Settings
 from bot.forms import FormEngine
 from bot.forms import activity as activity_form
 from bot.forms import report as report_form

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.amounts import format_wan_human
+from bot.domain.amounts import format_wan_human
 from bot.services import Services, library
 from bot.services.library import LibraryCard, LibraryPage, LibraryQuery
 from handlers.web.html import PageContext, esc, select_box

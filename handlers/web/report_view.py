@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.domain.amounts import AmountError, format_wan_human, parse_usd, parse_wan
+from bot.domain.leadfields import COMPANY_MAX, clean_line
 from bot.forms import report as report_form
 from bot.forms.model import Draft, FieldError, FormContext, Kind, Step, label_text
-from bot.leadfields import COMPANY_MAX, clean_line
 from bot.services import ServiceError, Services
 from bot.services.leads import check_company
 from handlers.web.html import (

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.assembly.config import Settings
 from bot.catalog import normalize_locale
-from bot.config import Settings
 from bot.domain.enums import Role
 from bot.services import ServiceError, Services
 from bot.services.access import Actor, resolve_actor

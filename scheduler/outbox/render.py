@@ -1,9 +1,8 @@
 """Turning an outbox row into what a channel shows, at send time.
 
 :func:`dispatching` builds the one renderer the sender calls: the renderer a
-service declared for the row's ``(channel, kind)`` with :func:`bot.notifier.register`
-(looked up in :data:`bot.notifier.RENDERERS` at send time, so declarations imported
-after the outbox was built still count), else the default, the outbox's catalog
+service declared for the row's ``(channel, kind)`` (the read-only tables of
+:func:`bot.notifier.renderers` the composition root passes in), else the default, the outbox's catalog
 renderer (the row's ``template`` with its params, button labels as catalog keys:
 :func:`catalog_render`, which reminders and notices share). The declarations stay
 with the services because ``bot.notifier`` must not import the scheduler.
@@ -16,8 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import notifier
-from bot.notifier import KIND_PREFIX, TELEGRAM, Renderer
+from bot.notifier import KIND_PREFIX, TELEGRAM, Renderer, Renderers
 from bot.services.reminders import render as catalog_render
 from storage.models import OutboxMessage
 
@@ -29,15 +27,16 @@ def channel_of(row: OutboxMessage) -> str:
     return str((row.params or {}).get("_channel") or TELEGRAM)
 
 
-def dispatching(default: Renderer) -> Renderer:
-    """The outbox's renderer: a registered one for (channel, kind), else ``default``
-    (the catalog template with the row's params: reminders and notices alike)."""
+def dispatching(default: Renderer, *tables: Renderers) -> Renderer:
+    """The outbox's renderer: the one a table declares for (channel, kind), else
+    ``default`` (the catalog template with the row's params: reminders and notices alike)."""
+    declared = {key: func for table in tables for key, func in table.items()}
 
     def render(
         row: OutboxMessage, now: datetime, username: str | None
     ) -> tuple[str, list[list[dict[str, str]]]]:
         kind = row.kind.removeprefix(KIND_PREFIX)
-        found = notifier.RENDERERS.get((channel_of(row), kind))
+        found = declared.get((channel_of(row), kind))
         return (found or default)(row, now, username)
 
     return render

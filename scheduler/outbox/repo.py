@@ -10,7 +10,8 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage, OutboxStatus
+from bot.domain.enums import OutboxStatus
+from storage.models import OutboxMessage
 from storage.repo import rowcount
 
 CANDIDATES = 20  # rows looked at per claim: the gate may defer or skip some

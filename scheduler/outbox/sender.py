@@ -69,13 +69,14 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.clock import Clock
-from bot.text import split_html
+from bot.assembly.clock import Clock
+from bot.domain.enums import OutboxStatus
+from bot.rendering.text import split_html
 from scheduler.outbox import repo as outbox_repo
 from scheduler.outbox.render import Renderer
 from storage import weekly_repo
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage
 
 log = logging.getLogger("scheduler.outbox")  # the name operators filter on, kept from one module
 

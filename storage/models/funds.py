@@ -43,7 +43,7 @@ class FundsRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
-    month: Mapped[str] = mapped_column(String(7))  # "2026-11", as bot.periods keys months
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11", as bot.domain.periods keys months
     amount_wan: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     counts_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)

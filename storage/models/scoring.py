@@ -8,7 +8,7 @@
   deleted. Manual adjustments (``manual``) are written by leaders with a reason
   and never touched by a refresh or a rescore.
 * ``unit_scores``: each unit's capped score per span (week / month / quarter /
-  year, keyed as :mod:`bot.periods` keys them), kept in step with the ledger by
+  year, keyed as :mod:`bot.domain.periods` keys them), kept in step with the ledger by
   the refresh so that ``/rank`` reads one row per unit.
 """
 

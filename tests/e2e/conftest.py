@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
 from storage.db import Database
 from tests.e2e.harness import ADMIN, Harness
 

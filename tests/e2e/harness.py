@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.app import LeadbotApplication, build_application
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import DemoWorld, seed_demo
+from bot.assembly.app import LeadbotApplication, build_application
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
 from bot.localapi import LocalBotAPI, RecordedCall
+from bot.operations.demo import DemoWorld, seed_demo
 from storage.db import Database
 
 ADMIN = 1000  # the demo's admin id, also in Settings.admins

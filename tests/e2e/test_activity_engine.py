@@ -133,7 +133,7 @@ async def test_cancel_leaves_the_reject_form_without_rejecting(world_harness: Ha
 
 
 async def test_reject_in_the_leaders_group_points_to_the_command(world_harness: Harness) -> None:
-    from bot.demo import LEADERS_GROUP_ID
+    from bot.operations.demo import LEADERS_GROUP_ID
     from tests.e2e.test_activity import record
 
     h = world_harness

@@ -38,7 +38,15 @@ def run_console(tmp_path: Path, script: str) -> str:
         k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--demo", "--now", "2026-11-24T10:00"],
+        [
+            sys.executable,
+            "-m",
+            "bot.assembly.cli",
+            "console",
+            "--demo",
+            "--now",
+            "2026-11-24T10:00",
+        ],
         input=script,
         capture_output=True,
         text=True,

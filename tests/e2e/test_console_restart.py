@@ -13,7 +13,7 @@ def console(tmp_path: Path, url: str, script: str, *extra: str) -> str:
         k: v for k, v in os.environ.items() if not k.startswith("LEADBOT_") and k != "DATABASE_URL"
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--database-url", url, *extra],
+        [sys.executable, "-m", "bot.assembly.cli", "console", "--database-url", url, *extra],
         input=script,
         capture_output=True,
         text=True,

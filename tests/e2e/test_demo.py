@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.demo import seed_demo, seed_history
+from bot.operations.demo import seed_demo, seed_history
 from tests.e2e.harness import Harness
 
 LEADER = 1001

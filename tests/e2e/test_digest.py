@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.digest_text import rendered
+from bot.rendering.digest_text import rendered
 from bot.services import digests, lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead

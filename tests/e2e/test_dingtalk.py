@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
 from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
 from bot.services import Services, invites, units
 from handlers.dingtalk.adapter import DingTalkAdapter

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from bot.config import Settings
-from bot.dingtalk_console import run_dingtalk_console
+from bot.assembly.config import Settings
+from bot.assembly.dingtalk_console import run_dingtalk_console
 
 SCRIPT = """\
 :user liaison1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.logging_setup import redact
+from bot.operations.logging_setup import redact
 from storage.db import Database
 from storage.models import InboxUpdate
 from tests.e2e import test_webhook

@@ -28,8 +28,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.assembly.webhook import SECRET_HEADER
 from bot.localapi import LocalBotAPI, RecordedCall
-from bot.webhook import SECRET_HEADER
 from storage import weekly_repo
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage, Unit
@@ -97,7 +97,7 @@ class Bot:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.assembly.cli",
             self.command,
             cwd=self.tmp,
             env=self.env(port),

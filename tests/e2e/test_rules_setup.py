@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot import cli
-from bot.clock import ManualClock
-from bot.config import Settings
+from bot.assembly import cli
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
 from bot.rules import Entry, load_preset
 from bot.rules.describe import ui_warnings
 from bot.services import ranking, scoring

@@ -1,7 +1,7 @@
 """Scale-out on real PostgreSQL: two `leadbot webhook` processes share one database.
 
 The test process runs the Bot API stand-in and seeds the demo jurisdiction; two real
-OS processes (``python -m bot.cli webhook``) join the scheduler election. The
+OS processes (``python -m bot.assembly.cli webhook``) join the scheduler election. The
 weekly deadline is set a minute ahead on the real clock (Asia/Shanghai), with two
 reminders a few seconds apart. When the first reminder has been delivered (and
 marked sent) the leader is killed with SIGKILL; the other process takes the lead
@@ -31,9 +31,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.config import Settings
 from bot.localapi import LocalBotAPI, RecordedCall
+from bot.operations.demo import seed_demo
 from bot.services.scoring import periods_for
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -50,7 +50,7 @@ STARTUP = timedelta(seconds=10)
 FIRST, SECOND = timedelta(seconds=40), timedelta(seconds=20)
 RETRY, TAKEOVER = 0.5, 3.0  # LEADBOT_LEADER_RETRY_SECONDS / _TAKEOVER_SECONDS
 POLL = 0.2
-TICK = 5.0  # bot.app.JOB_TICK_SECONDS
+TICK = 5.0  # bot.assembly.app.JOB_TICK_SECONDS
 
 ADMIN = 1000
 LIAISONS = [1101, 1102, 1103, 1104]
@@ -228,7 +228,7 @@ async def spawn(c: Cluster, name: str, env: dict[str, str], tmp_path: Path) -> I
         inst.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.assembly.cli",
             "webhook",
             cwd=tmp_path,
             env=full,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from bot.config import Settings
+from bot.assembly.config import Settings
 from bot.services import lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.services import lead_updates
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead

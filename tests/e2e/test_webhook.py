@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
-from bot.app import LeadbotApplication, build_application
-from bot.clock import ManualClock
+from bot.assembly.app import LeadbotApplication, build_application
+from bot.assembly.clock import ManualClock
+from bot.assembly.webhook import MAX_BODY_BYTES, SECRET_HEADER, WebhookServer
 from bot.localapi import LocalBotAPI
-from bot.webhook import MAX_BODY_BYTES, SECRET_HEADER, WebhookServer
 from storage.db import Database
 from tests.e2e.conftest import make_settings
 
@@ -287,7 +287,7 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.assembly.cli",
         "webhook",
         cwd=tmp_path,
         env=env,

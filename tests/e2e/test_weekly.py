@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from storage.db import Database

@@ -3,7 +3,7 @@
 A worker is forked by the forkserver and holds both ends of its own call queue, so
 nothing told it that the bot was gone; after the kill suite a dozen idle workers
 (and their forkservers and resource trackers) were left running. Each worker now
-watches the bot's process (bot/isolated.py).
+watches the bot's process (bot/operations/isolated.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc 
 
 CHILD = """
 import asyncio, os, sys
-from bot.isolated import Workers
+from bot.operations.isolated import Workers
 
 async def main() -> None:
     workers = Workers()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.services import ServiceError, chats, invites, units
 from bot.services.invites import InviteRequest, parse_role_spec
 from storage import repo

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.amounts import (
+from bot.domain.amounts import (
     ERROR_CODES,
     MAX_USD,
     MAX_WAN,

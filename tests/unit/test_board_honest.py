@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.board import board_bars, board_picture, board_text
-from bot.config import Settings
-from bot.rank_text import move_text
+from bot.assembly.config import Settings
+from bot.rendering.board import board_bars, board_picture, board_text
+from bot.rendering.rank_text import move_text
 from bot.services import ServiceError, ranking, scoring
 from storage.db import Database
 from storage.models import Unit, UnitScore

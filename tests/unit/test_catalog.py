@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot import catalog
+from bot.assembly.commands import COMMANDS
 from bot.catalog import LOCALES, Html, messages, placeholders
-from bot.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.company_match import NameIndex, compare, looks_alike, profile, sounds_alike
-from bot.dedup import company_key
+from bot.domain.company_match import NameIndex, compare, looks_alike, profile, sounds_alike
+from bot.domain.dedup import company_key
 
 CORPUS = Path(__file__).parent.parent / "data" / "company_pairs.tsv"
 

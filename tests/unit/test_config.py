@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.assembly.config import ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.credit_code import (
+from bot.domain.credit_code import (
     ALPHABET,
     CreditCodeError,
     check_character,

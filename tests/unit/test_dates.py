@@ -1,4 +1,4 @@
-"""One day parser for every step that asks for a day (bot/dates.py)."""
+"""One day parser for every step that asks for a day (bot/domain/dates.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import parse_day
+from bot.domain.dates import parse_day
 from bot.services import ServiceError
 from bot.services.activities import parse_date
 from bot.services.weekly import parse_leave

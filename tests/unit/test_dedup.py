@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dedup import CompanyIndex, Match, company_key, similarity
+from bot.domain.dedup import CompanyIndex, Match, company_key, similarity
 
 SAME_COMPANY = [
     (

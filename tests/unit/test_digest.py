@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot import digest_xlsx
-from bot.digest_text import digest_text
-from bot.periods import Periods, Span, WeeklySchedule
+from bot.domain.periods import Periods, Span, WeeklySchedule
+from bot.rendering import digest_xlsx
+from bot.rendering.digest_text import digest_text
 from bot.services import ServiceError, digests
 from bot.services.digests import (
     Figures,
@@ -603,9 +603,9 @@ async def test_cli_prints_the_report_and_writes_its_workbook(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli import main
-    from bot.config import Settings
-    from bot.demo import seed_demo
+    from bot.assembly.cli import main
+    from bot.assembly.config import Settings
+    from bot.operations.demo import seed_demo
     from bot.services import funds, scoring
     from bot.services.access import resolve_actor
     from bot.services.leads import LeadDraft, report_lead

@@ -15,10 +15,11 @@ import openpyxl
 import pytest
 from sqlalchemy import insert
 
-from bot.cli import main
-from bot.config import Settings
-from bot.demo import seed_demo
-from bot.export import (
+from bot.assembly.cli import main
+from bot.assembly.config import Settings
+from bot.domain.periods import Span
+from bot.operations.demo import seed_demo
+from bot.rendering.export import (
     ExportData,
     LeadLine,
     LedgerLine,
@@ -27,7 +28,6 @@ from bot.export import (
     build_workbook,
     text_width,
 )
-from bot.periods import Span
 from bot.services import ServiceError, export, lead_updates, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.export import ExportQuery, parse_export_args, source_label

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.cli import main
+from bot.assembly.cli import main
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def _leadbot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
     )
     base.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.assembly.cli", *args],
         cwd=tmp_path,
         env=base,
         capture_output=True,
@@ -116,7 +116,7 @@ def test_admins_that_let_nobody_onboard_are_refused_in_one_line(tmp_path: Path, 
 def test_run_without_admins_is_refused(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LEADBOT_ADMINS"}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.assembly.cli", "run"],
         cwd=tmp_path,
         env={
             **{k: v for k, v in env.items() if not k.startswith(CLEAN)},
@@ -134,7 +134,7 @@ def test_run_without_admins_is_refused(tmp_path: Path) -> None:
 def test_admin_ids_still_accept_spaces_and_a_trailing_comma(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.config import load_settings
+    from bot.assembly.config import load_settings
 
     monkeypatch.setenv("LEADBOT_ADMINS", " 11，22, ")
     assert load_settings().admins == [11, 22]
@@ -151,9 +151,9 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_periods_of_a_year_without_holiday_data_warn_how_to_list_them(
     cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.periods
+    import bot.domain.periods
 
-    monkeypatch.setattr(bot.periods, "_package_covers", lambda year: year != 2027)
+    monkeypatch.setattr(bot.domain.periods, "_package_covers", lambda year: year != 2027)
     assert main(["periods", "--year", "2027"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("2027-W01\t")
@@ -165,9 +165,9 @@ def test_periods_of_a_year_without_holiday_data_warn_how_to_list_them(
 def test_periods_warning_goes_once_the_config_lists_that_years_holidays(
     cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.periods
+    import bot.domain.periods
 
-    monkeypatch.setattr(bot.periods, "_package_covers", lambda year: year != 2027)
+    monkeypatch.setattr(bot.domain.periods, "_package_covers", lambda year: year != 2027)
     monkeypatch.setenv("LEADBOT_EXTRA_HOLIDAYS", "2027-02-05,2027-10-01")
     assert main(["periods", "--year", "2027"]) == 0
     assert capsys.readouterr().err == ""

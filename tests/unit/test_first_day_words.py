@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import openpyxl
 
-from bot.config import Settings
-from bot.demo import seed_demo
-from bot.export import AMOUNT_FORMAT, build_workbook
-from bot.outbox_words import message_words
-from bot.periods import key_label
+from bot.assembly.config import Settings
+from bot.domain.periods import key_label
+from bot.operations.demo import seed_demo
+from bot.rendering.export import AMOUNT_FORMAT, build_workbook
+from bot.rendering.outbox_words import message_words
 from bot.services import export, lead_updates, scoring
 from bot.services.access import resolve_actor
 from bot.services.export import source_label

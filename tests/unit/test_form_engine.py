@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.forms import (
     CODEC,
     STALE,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.forms import (
     CODEC,
     Act,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.forms import (
     Answer,
     Choose,

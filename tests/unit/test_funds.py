@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
+from bot.operations.demo import seed_demo
 from bot.services import ServiceError, funds, lead_updates, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead

@@ -7,8 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.inbox import Inbox
+from bot.assembly.clock import ManualClock
+from bot.assembly.inbox import Inbox
 from storage import inbox as inbox_repo
 from storage.db import Database
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import benchdata
-from bot.config import Settings
+from bot.assembly.config import Settings
+from bot.operations import benchdata
 from bot.services import digests, export, lead_updates, ranking, reminders, scoring
 from bot.services.access import resolve_actor
 from bot.services.weekly import WeeklyConfig

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
+from bot.operations.demo import seed_demo
 from bot.services import ServiceError, lead_updates
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
+from bot.operations.demo import seed_demo
 from bot.services import ServiceError
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import CompanyDirectory, LeadDraft, card, check_company, report_lead

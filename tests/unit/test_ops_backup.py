@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import backup as ops_backup
-from bot.backup import BackupError, backup_sqlite, libpq, restore, restore_sqlite
-from bot.cli import main
-from bot.clock import ManualClock
+from bot.assembly.cli import main
+from bot.assembly.clock import ManualClock
+from bot.operations import backup as ops_backup
+from bot.operations.backup import BackupError, backup_sqlite, libpq, restore, restore_sqlite
 from storage import repo
 from storage.db import Database
 from storage.models import Unit

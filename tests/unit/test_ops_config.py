@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import ConfigError, load_settings
+from bot.assembly.cli import main
+from bot.assembly.config import ConfigError, load_settings
 
 OPS_ENV = (
     "LEADBOT_TOKEN",

@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import ManualClock
-from bot.health import HealthCheck, scheduler_probe
+from bot.assembly.clock import ManualClock
+from bot.operations.health import HealthCheck, scheduler_probe
 from scheduler.jobs import JobRunner
 
 

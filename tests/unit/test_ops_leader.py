@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from scheduler.jobs import JobRunner
 from scheduler.leader import LOCK_KEY, LeaderElection, tick_when_leader
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url

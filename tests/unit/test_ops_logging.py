@@ -12,7 +12,7 @@ from telegram import Chat, Message, Update, User
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.localapi import LocalBotAPI
-from bot.logging_setup import (
+from bot.operations.logging_setup import (
     bind_update,
     name_handlers,
     redact,

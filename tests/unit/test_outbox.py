@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.services import reminders
 from scheduler.outbox import Outbox
 from storage import weekly_repo
@@ -205,7 +205,7 @@ async def test_a_row_missed_while_down_is_sent_within_grace_else_skipped(db: Dat
 
 
 async def test_the_quiet_gate_defers_or_skips_private_reminders(db: Database) -> None:
-    from bot.periods import Periods, WeeklySchedule
+    from bot.domain.periods import Periods, WeeklySchedule
     from bot.services.weekly import WeeklyConfig
 
     cfg = WeeklyConfig(Periods(WeeklySchedule()))
@@ -260,7 +260,7 @@ def test_errors_are_explained_to_admins(raw: str) -> None:
 
 
 async def test_metrics_count_what_was_sent_retried_and_given_up(db: Database) -> None:
-    from bot.metrics import Metrics
+    from bot.operations.metrics import Metrics
 
     await plan(db, [row(1), row(2), row(3, kind="leaders:summary")])
     bot = FakeBot()

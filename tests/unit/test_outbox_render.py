@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from bot import notifier
 from scheduler.outbox import render
 
@@ -27,15 +25,13 @@ def _default(row: Any, now: datetime, username: str | None) -> tuple[str, list[A
     return f"default {row.kind}", []
 
 
-def test_a_declared_renderer_is_used_for_its_channel_and_kind_only(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(notifier, "RENDERERS", {})
-    out = render.dispatching(_default)
-
-    @notifier.register("dingtalk", "weekly.confirmed")  # declared after the outbox was built
+def test_a_declared_renderer_is_used_for_its_channel_and_kind_only() -> None:
     def _dingtalk(row: Any, now: datetime, username: str | None) -> tuple[str, list[Any]]:
         return "dingtalk card", []
+
+    out = render.dispatching(
+        _default, notifier.renderers({("dingtalk", "weekly.confirmed"): _dingtalk})
+    )
 
     assert out(_row("notify:weekly.confirmed", "dingtalk"), NOW, "bot") == ("dingtalk card", [])
     assert out(_row("notify:weekly.confirmed", None), NOW, "bot")[0].startswith("default")

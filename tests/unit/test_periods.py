@@ -1,4 +1,4 @@
-"""Tests for bot.periods: weekly deadlines with China's holiday shift, and scoring spans."""
+"""Tests for bot.domain.periods: weekly deadlines with China's holiday shift, and scoring spans."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.periods import (
+from bot.domain.periods import (
     SPAN_KINDS,
     Periods,
     Span,

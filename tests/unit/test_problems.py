@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.problems import PROBLEM_MAX, problems_in
+from bot.domain.problems import PROBLEM_MAX, problems_in
 
 
 @pytest.mark.parametrize(

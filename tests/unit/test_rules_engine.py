@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.periods import Periods, WeeklySchedule
+from bot.domain.periods import Periods, WeeklySchedule
 from bot.rules import (
     Entry,
     Event,

@@ -15,9 +15,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
+from bot.operations.demo import seed_demo
 from bot.rules import engine
 from bot.services import activities, lead_updates, ranking, scoring
 from bot.services.access import Actor, resolve_actor

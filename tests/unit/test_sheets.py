@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from bot.sheets import SheetError, read_unit_sheet
+from bot.operations.sheets import SheetError, read_unit_sheet
 
 
 def xlsx(rows: list[list[object]]) -> bytes:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.demo import seed_demo
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import Settings
+from bot.operations.demo import seed_demo
 from bot.rules import RulesError, load_preset, load_rules_text, overdue_nodes
 from bot.services import lead_updates, scoring, stage_nodes
 from bot.services.access import Actor, resolve_actor

@@ -5,7 +5,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import TELEGRAM_LIMIT, split_html, visible_length
+from bot.rendering.text import TELEGRAM_LIMIT, split_html, visible_length
 
 
 def test_short_text_is_one_part() -> None:

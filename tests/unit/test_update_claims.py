@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from storage import repo
 from storage.claims import UpdateClaims
 from storage.db import Database

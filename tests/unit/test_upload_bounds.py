@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.sheets import SheetError, read_unit_sheet
+from bot.operations.sheets import SheetError, read_unit_sheet
 from tests.sheetbombs import formatted_to_the_last_row, millions_of_rows
 
 

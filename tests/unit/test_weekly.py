@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
-from bot.demo import seed_demo
-from bot.periods import Periods, WeeklySchedule
+from bot.assembly.config import Settings
+from bot.domain.periods import Periods, WeeklySchedule
+from bot.operations.demo import seed_demo
 from bot.services import ServiceError, reminders
 from bot.services import weekly as wk
 from bot.services.access import Actor, resolve_actor

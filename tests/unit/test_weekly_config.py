@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.assembly.config import ConfigError, load_settings
 from bot.services.scoring import periods_for
 
 WEEKLY_ENV = (

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.periods import Periods
+from bot.domain.periods import Periods
 from bot.rules.model import Event, LeadFacts
 from bot.rules.schema import (
     CoefficientRule,

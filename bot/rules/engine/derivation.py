@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from bot.periods import Periods
+from bot.domain.periods import Periods
 from bot.rules.describe import (
     counter,
     event_label,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bot.periods import Periods, Span
+from bot.domain.periods import Periods, Span
 from bot.rules.engine.conditions import ZERO
 from bot.rules.model import Entry
 from bot.rules.schema import (

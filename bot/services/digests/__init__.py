@@ -19,8 +19,8 @@ dataclasses in ``reports``), a report dataclass out, so every figure can be chec
 hand-built jurisdiction. :func:`collect` reads the rows (storage/digest_repo.py,
 storage/funds_repo.py) and takes scores, ranks, targets and conversion rates from
 the ranking service (bot/services/ranking.py): nothing here recomputes a score.
-Rendering lives elsewhere: the message in bot/digest_text.py, the workbook in
-bot/digest_xlsx.py.
+Rendering lives elsewhere: the message in bot/rendering/digest_text.py, the workbook in
+bot/rendering/digest_xlsx.py.
 
 Counting rules, the same as scoring's: only first reports count (首报认定: a
 duplicate counts for nothing), rejected leads (不予认定) count for nothing; an

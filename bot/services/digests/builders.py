@@ -11,8 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.domain.enums import Review
-from bot.periods import Span
-from bot.problems import problems_in
+from bot.domain.periods import Span
+from bot.domain.problems import problems_in
 from bot.services import ranking
 from bot.services.digests.reports import (
     ZERO,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services import ranking, scoring
 from bot.services.digests.builders import build_half, build_month, build_quarter, build_year
 from bot.services.digests.query import resolve

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services import ServiceError
 from bot.services.scoring import ScoringSetup
 

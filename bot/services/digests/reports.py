@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.domain.enums import Review, lead_code
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services.ranking import FunnelLine
 from bot.services.scoring import ScoringSetup
 
@@ -219,7 +219,7 @@ class ProgressLine:
     note: Note | None  # the last progress note up to the month's end
     problems: tuple[
         str, ...
-    ] = ()  # 存在问题 written in the month's notes (bot/problems.py), oldest first
+    ] = ()  # 存在问题 written in the month's notes (bot/domain/problems.py), oldest first
 
     @property
     def changed(self) -> bool:

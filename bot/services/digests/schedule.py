@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.domain.enums import OutboxStatus
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.services.digests.collect import collect
 from bot.services.digests.query import KINDS
 from bot.services.digests.reports import Report

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.amounts import AmountError, parse_usd, parse_wan
+from bot.domain.amounts import AmountError, parse_usd, parse_wan
 from bot.domain.enums import Review
 from bot.rules import (
     Event,

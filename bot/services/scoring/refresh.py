@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.config import Settings
-from bot.periods import Periods
+from bot.assembly.config import Settings
+from bot.domain.periods import Periods
 from bot.rules import (
     MANUAL_RULE_ID,
     Entry,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.periods import Span
+from bot.domain.periods import Span
 from bot.rules import (
     Entry,
     engine,

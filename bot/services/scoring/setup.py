@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import ConfigError, Settings
-from bot.periods import Periods, WeeklySchedule
+from bot.assembly.config import ConfigError, Settings
+from bot.domain.periods import Periods, WeeklySchedule
 from bot.rules import (
     RulesError,
     RuleSet,

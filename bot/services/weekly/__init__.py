@@ -2,7 +2,7 @@
 
 Rules (SPEC § Weekly submission):
 
-* A period is ``(previous deadline, deadline]`` (:mod:`bot.periods`). A unit files
+* A period is ``(previous deadline, deadline]`` (:mod:`bot.domain.periods`). A unit files
   one submission per period; every submit is a new *version*, history is kept.
 * With ``confirmation_required`` a liaison's version waits for the unit's head
   (确认 / 退回 with a reason); a head's own submission counts as confirmed.

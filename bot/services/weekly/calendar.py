@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dates import parse_day
-from bot.periods import WeeklyPeriod
+from bot.domain.dates import parse_day
+from bot.domain.periods import WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.weekly.config import (

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import Outcome, VersionStatus
-from bot.periods import WeeklyPeriod
+from bot.domain.periods import WeeklyPeriod
 from bot.services.scoring import refresh_after
 from bot.services.weekly.config import WeeklyConfig
 from storage import weekly_repo

@@ -18,8 +18,8 @@ from chinese_calendar.constants import Holiday
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog
-from bot.config import Settings
-from bot.periods import Periods, WeeklyPeriod
+from bot.assembly.config import Settings
+from bot.domain.periods import Periods, WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.scoring import ScoringSetup, setup_for
 from storage import repo

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import lead_code
-from bot.periods import WeeklyPeriod
+from bot.domain.periods import WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.weekly.calendar import late_window_end, overdue_period, target_period

@@ -171,7 +171,6 @@ async def ask_heads(
     return planned
 
 
-@notifier.register(notifier.TELEGRAM, REQUEST)
 def render_request(
     row: OutboxMessage, now: datetime, bot_username: str | None
 ) -> tuple[str, list[list[dict[str, str]]]]:
@@ -224,3 +223,7 @@ async def tell_submitter(
         buttons=buttons,
         default_locale=default_locale,
     )
+
+
+# What the outbox draws for these notices beyond the catalog template (bot/notifier.py).
+RENDERERS = notifier.renderers({(notifier.TELEGRAM, REQUEST): render_request})

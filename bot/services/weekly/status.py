@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import Role, VersionStatus
-from bot.periods import WeeklyPeriod
+from bot.domain.periods import WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.weekly.calendar import late_window_end, overdue_period

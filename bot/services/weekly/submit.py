@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.assembly.config import Settings
 from bot.domain.enums import Outcome, Role, VersionStatus, lead_code
-from bot.periods import WeeklyPeriod
+from bot.domain.periods import WeeklyPeriod
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.lead_updates import move_stage

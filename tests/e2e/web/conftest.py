@@ -12,7 +12,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from bot.clock import ManualClock
+from bot.assembly.clock import ManualClock
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from handlers.web.auth import sign_init_data

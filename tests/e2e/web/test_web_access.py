@@ -171,9 +171,9 @@ async def test_the_webhook_server_serves_the_web_app_on_its_port(
     """``leadbot webhook``: Telegram's updates, /healthz and /app/ share one port."""
     import aiohttp
 
-    from bot.app import build_application
+    from bot.assembly.app import build_application
+    from bot.assembly.webhook import WebhookServer
     from bot.localapi import LocalBotAPI
-    from bot.webhook import WebhookServer
     from tests.e2e.conftest import make_settings
 
     api = LocalBotAPI(now=lambda: clock.now().timestamp())  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import DINGTALK_JSAPI_URL
+from bot.assembly.clock import ManualClock
+from bot.assembly.config import DINGTALK_JSAPI_URL
 from bot.dingtalk_standin import DingTalkStandIn
 from bot.services.identities import link_identity
 from handlers.dingtalk.sdk import point_sdk_at

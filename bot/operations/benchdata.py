@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bot.dedup import company_key
+from bot.domain.dedup import company_key
 from bot.services import scoring
 from bot.services.scoring import ScoringSetup
 from storage.db import Database

@@ -24,16 +24,17 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot import digest_text, logging_setup
-from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.assembly.clock import Clock, SystemClock
+from bot.assembly.config import Settings
+from bot.assembly.inbox import Inbox
 from bot.forms import FormEngine, lead_prompts, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms import report as report_form
 from bot.forms import weekly as weekly_form
-from bot.health import HealthCheck, database_probe, scheduler_probe
-from bot.inbox import Inbox
-from bot.metrics import Metrics
+from bot.operations import logging_setup
+from bot.operations.health import HealthCheck, database_probe, scheduler_probe
+from bot.operations.metrics import Metrics
+from bot.rendering import digest_text
 from bot.services import Services
 from handlers import register
 from handlers.base import LeadbotContext
@@ -74,7 +75,7 @@ class LeadbotApplication(Application):
     health: HealthCheck
     forms: FormEngine  # the form engine: drafts in form_drafts (bot/forms)
     leader: LeaderElection
-    inbox: Inbox  # updates stored before they are acknowledged (bot/inbox.py)
+    inbox: Inbox  # updates stored before they are acknowledged (bot/assembly/inbox.py)
     send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
     web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
     web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here

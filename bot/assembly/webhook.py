@@ -7,9 +7,9 @@ the port and the shutdown is ours:
   ``webhook_secret`` (compared in constant time), else 403 and the body is not read;
   bodies over :data:`MAX_BODY_BYTES` get 413; a body whose ``update_id`` is not an
   integer gets 400 before any handler sees it; the update is written to the durable
-  inbox (bot/inbox.py) and Telegram gets 200 only once that write is committed. When
+  inbox (bot/assembly/inbox.py) and Telegram gets 200 only once that write is committed. When
   the database cannot take it the answer is 503, and Telegram sends it again later.
-* ``GET /healthz``: ``app.health`` (see :mod:`bot.health`), 200 or 503, JSON.
+* ``GET /healthz``: ``app.health`` (see :mod:`bot.operations.health`), 200 or 503, JSON.
 * ``GET /metrics``: ``app.metrics`` in Prometheus text format.
 
 Start: the application is initialised and started (no updater polling), the server
@@ -33,9 +33,9 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import ALLOWED_UPDATES
-from bot.config import Settings
-from bot.inbox import update_id_of
+from bot.assembly.app import ALLOWED_UPDATES
+from bot.assembly.config import Settings
+from bot.assembly.inbox import update_id_of
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class WebhookServer:
 
 async def serve(settings: Settings) -> int:
     """``leadbot webhook``: run until SIGTERM or SIGINT, then shut down gracefully."""
-    from bot.app import build_application
+    from bot.assembly.app import build_application
     from storage.db import Database
 
     db = Database(settings.database_url)

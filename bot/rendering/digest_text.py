@@ -3,7 +3,7 @@
 Plain text, not HTML: the scheduled reports travel through the outbox, whose
 values are escaped, and the CLI prints them. ``/digest`` (handlers/digest.py),
 the schedule (scheduler/digests.py) and ``leadbot digest`` all render here; the
-workbook is :mod:`bot.digest_xlsx`.
+workbook is :mod:`bot.rendering.digest_xlsx`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import catalog, digest_xlsx
-from bot.amounts import format_wan_human
+from bot import catalog
+from bot.domain.amounts import format_wan_human
+from bot.rendering import digest_xlsx
 from bot.rules.describe import num
 from bot.services import digests
 from bot.services.digests import (

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli.data import (
+from bot.assembly.cli.data import (
     cmd_backup,
     cmd_bench_data,
     cmd_db_current,
@@ -20,9 +20,9 @@ from bot.cli.data import (
     cmd_import_units,
     cmd_restore,
 )
-from bot.cli.reports import cmd_digest, cmd_periods, cmd_rescore, cmd_rules_check
-from bot.cli.serve import cmd_console, cmd_run, cmd_webhook
-from bot.config import ConfigError, Settings, load_settings
+from bot.assembly.cli.reports import cmd_digest, cmd_periods, cmd_rescore, cmd_rules_check
+from bot.assembly.cli.serve import cmd_console, cmd_run, cmd_webhook
+from bot.assembly.config import ConfigError, Settings, load_settings
 from storage.db import SchemaOutOfDate
 
 
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _logging(args: argparse.Namespace, settings: Settings) -> None:
     from sqlalchemy.engine import make_url
 
-    from bot.logging_setup import setup_logging
+    from bot.operations.logging_setup import setup_logging
 
     quiet = args.func is cmd_console
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else settings.log_level)

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 from bot import catalog
-from bot.periods import key_label
+from bot.domain.periods import key_label
 from bot.services.weekly import remaining_text
 
 _REMIND = re.compile(r"remind:(\d+)(s?)")

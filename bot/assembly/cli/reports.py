@@ -6,15 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.data import _with_database
-from bot.config import load_settings
+from bot.assembly.cli.data import _with_database
+from bot.assembly.config import load_settings
 from storage.db import Database
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot import catalog, digest_xlsx
-    from bot.clock import SystemClock
-    from bot.digest_text import digest_text
+    from bot import catalog
+    from bot.assembly.clock import SystemClock
+    from bot.rendering import digest_xlsx
+    from bot.rendering.digest_text import digest_text
     from bot.services import ServiceError, digests, scoring
 
     settings = load_settings()
@@ -52,7 +53,7 @@ def cmd_periods(args: argparse.Namespace) -> int:
     from datetime import date
 
     from bot import catalog
-    from bot.periods import format_periods_lines
+    from bot.domain.periods import format_periods_lines
     from bot.services.scoring import periods_for
 
     settings = load_settings()
@@ -72,7 +73,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     """After a rules change: every derived entry again from the events; manual adjustments stay."""
     import time
 
-    from bot.clock import SystemClock
+    from bot.assembly.clock import SystemClock
     from bot.services import scoring
 
     settings = load_settings()

@@ -1,6 +1,6 @@
 """Period keys (``2026-W45``, ``2026-11``, ``2026-Q4``, ``2026``, ``2026-11-H1``): parsing
 and checking them, the date arithmetic of calendar spans (dates only; zones are applied
-by :class:`bot.periods.Periods`), and the labels people read (``2026年11月``, ``Nov 2026``).
+by :class:`bot.domain.periods.Periods`), and the labels people read (``2026年11月``, ``Nov 2026``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from bot.clock import Clock
+from bot.assembly.clock import Clock
 from storage import inbox as inbox_repo
 from storage.db import Database
 from storage.models import InboxStatus

@@ -1,6 +1,6 @@
 """``leadbot console --channel dingtalk``: what a DingTalk user sees, in a terminal.
 
-The same meta-commands as ``leadbot console`` (bot/console.py), but the people type into the
+The same meta-commands as ``leadbot console`` (bot/assembly/console.py), but the people type into the
 DingTalk stand-in (bot/dingtalk_standin): the real ``dingtalk-stream`` SDK delivers their
 messages to the DingTalk adapter, and the robot's markdown and action cards are printed
 readably (buttons numbered, ``:press N`` presses one — it sends its answer back as the
@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import parse_qs, urlsplit
 
-from bot.app import build_application
-from bot.clock import ShiftedClock
-from bot.config import Settings
-from bot.console import Console, banner, indent, repl
-from bot.demo import seed_demo, seed_history
+from bot.assembly.app import build_application
+from bot.assembly.clock import ShiftedClock
+from bot.assembly.config import Settings
+from bot.assembly.console import Console, banner, indent, repl
 from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
 from bot.localapi import LocalBotAPI
+from bot.operations.demo import seed_demo, seed_history
 from bot.services.identities import link_identity
 from storage.db import Database
 

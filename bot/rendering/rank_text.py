@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot import catalog
-from bot.board import pts
 from bot.catalog import Html
+from bot.rendering.board import pts
 from bot.services.ranking import RankTable, ScoreView
 
 

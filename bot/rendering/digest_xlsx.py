@@ -1,7 +1,7 @@
 """The ``.xlsx`` of each leaders' report: a report dataclass in, workbook bytes out.
 
 Pure: no database, no clock, no Telegram. The sheets are written by the 台账
-export's sheet writer (:mod:`bot.export`: bold frozen header, autofilter, widths
+export's sheet writer (:mod:`bot.rendering.export`: bold frozen header, autofilter, widths
 from the content, real numbers and dates), so both workbooks look alike. Like the
 台账, the workbook is the jurisdiction's paper form in electronic shape: Chinese
 headers and values whatever language the reader chose. Times are local wall time.
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 # The export's sheet writer and number helper: one look for every workbook the bot sends.
-from bot.export import (
+from bot.rendering.export import (
     AMOUNT_FORMAT,
     DATETIME_FORMAT,
     MOVE_FORMAT,

@@ -11,8 +11,8 @@ import logging
 import sys
 from datetime import datetime
 
-from bot.cli.data import _safe_url, _with_database
-from bot.config import ConfigError, Settings, load_settings, missing_setting
+from bot.assembly.cli.data import _safe_url, _with_database
+from bot.assembly.config import ConfigError, Settings, load_settings, missing_setting
 from storage.db import Database, SchemaOutOfDate
 
 log = logging.getLogger("leadbot")
@@ -32,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _require_admins(settings)
     if (failed := _check_database(settings)) is not None:
         return failed
-    from bot import runlock
+    from bot.operations import runlock
 
     lock = runlock.hold(settings.database_url)
     try:
@@ -47,15 +47,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _poll(settings: Settings) -> int:
-    """Long polling through the durable inbox (bot/inbox.py), until SIGTERM or SIGINT."""
+    """Long polling through the durable inbox (bot/assembly/inbox.py), until SIGTERM or SIGINT."""
     import signal
 
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.assembly.app import ALLOWED_UPDATES, build_application
 
     db = Database(settings.database_url)
     app = build_application(settings, db)
     if settings.dingtalk_enabled:
-        from bot.clock import SystemClock
+        from bot.assembly.clock import SystemClock
         from handlers.dingtalk.runtime import attach_to_telegram
 
         attach_to_telegram(app, settings, db, SystemClock())
@@ -88,7 +88,7 @@ async def _poll(settings: Settings) -> int:
 def _run_dingtalk_only(settings: Settings) -> int:
     """DingTalk alone: no Telegram token.  The scheduler still lives in the Telegram
     application, so reminders do not go out in this mode yet (docs/dingtalk.md)."""
-    from bot.clock import SystemClock
+    from bot.assembly.clock import SystemClock
     from handlers.dingtalk.runtime import serve_dingtalk
 
     async def serve() -> None:
@@ -116,7 +116,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     _require_admins(settings)
     from telegram.error import TelegramError
 
-    from bot.webhook import serve
+    from bot.assembly.webhook import serve
 
     if (failed := _check_database(settings)) is not None:
         return failed
@@ -128,7 +128,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         _safe_url(settings.database_url),
     )
     try:
-        from bot import runlock
+        from bot.operations import runlock
 
         lock = runlock.hold(settings.database_url)
         try:
@@ -230,7 +230,7 @@ def _require_admins(settings: Settings) -> None:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.assembly.console import run_console
 
     settings = load_settings()
     start = None
@@ -244,7 +244,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         if start.tzinfo is None:
             start = start.replace(tzinfo=settings.zone)
     if getattr(args, "channel", "telegram") == "dingtalk":
-        from bot.dingtalk_console import run_dingtalk_console
+        from bot.assembly.dingtalk_console import run_dingtalk_console
 
         return asyncio.run(
             run_dingtalk_console(

@@ -22,14 +22,15 @@ from typing import TextIO
 
 from sqlalchemy import func, select
 
-from bot.app import LeadbotApplication, build_application
-from bot.clock import ShiftedClock
-from bot.config import Settings
-from bot.demo import DemoGroup, DemoUser, DemoWorld, demo_world, seed_demo, seed_history
+from bot.assembly.app import LeadbotApplication, build_application
+from bot.assembly.clock import ShiftedClock
+from bot.assembly.config import Settings
+from bot.domain.enums import Role
 from bot.localapi import LocalBotAPI, RecordedCall
+from bot.operations.demo import DemoGroup, DemoUser, DemoWorld, demo_world, seed_demo, seed_history
 from storage import repo
 from storage.db import Database
-from storage.models import Base, Chat, Member, Role
+from storage.models import Base, Chat, Member
 
 HELP = """meta-commands:
   :user NAME          switch who is typing (handle or name; a new name is a stranger)

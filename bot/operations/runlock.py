@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from bot.config import ConfigError
+from bot.assembly.config import ConfigError
 
 
 def sqlite_path(url: str) -> Path | None:

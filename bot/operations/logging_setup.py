@@ -2,7 +2,7 @@
 
 * Every record logged while an update is handled carries ``update_id``, ``user_id``,
   ``chat_id`` and ``handler`` (the callback that handled it), taken from a
-  :mod:`contextvars` context that :class:`bot.app.LeadbotApplication` binds around
+  :mod:`contextvars` context that :class:`bot.assembly.app.LeadbotApplication` binds around
   ``process_update`` (:func:`update_scope`) and that :func:`name_handlers` fills in
   with the handler's name.
 * :class:`RedactingFilter` runs on the output handler, so third-party records (httpx

@@ -2,10 +2,10 @@
 
 The package: ``main`` (the parser and the entry point), ``serve`` (run, webhook,
 console), ``data`` (db, backup/restore, import, export, bench data) and ``reports``
-(digest, periods, rescore, rules check). ``python -m bot.cli`` runs ``main``.
+(digest, periods, rescore, rules check). ``python -m bot.assembly.cli`` runs ``main``.
 """
 
-from bot.cli.data import (
+from bot.assembly.cli.data import (
     cmd_backup,
     cmd_bench_data,
     cmd_db_current,
@@ -14,9 +14,9 @@ from bot.cli.data import (
     cmd_import_units,
     cmd_restore,
 )
-from bot.cli.main import main
-from bot.cli.reports import cmd_digest, cmd_periods, cmd_rescore, cmd_rules_check
-from bot.cli.serve import cmd_console, cmd_run, cmd_webhook
+from bot.assembly.cli.main import main
+from bot.assembly.cli.reports import cmd_digest, cmd_periods, cmd_rescore, cmd_rules_check
+from bot.assembly.cli.serve import cmd_console, cmd_run, cmd_webhook
 
 __all__ = [
     "cmd_backup",

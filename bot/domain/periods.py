@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
-from bot.period_keys import (
+from bot.domain.period_keys import (
     _LABELLERS,
     _ONE_DAY,
     SPAN_KINDS,
@@ -66,7 +66,7 @@ __all__ = [
     "WeeklySchedule",
     "WorkCalendar",
     "format_periods_lines",
-    "key_label",  # lives in bot.period_keys; imported from here by callers
+    "key_label",  # lives in bot.domain.period_keys; imported from here by callers
 ]
 
 

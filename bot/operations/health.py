@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.clock import Clock
+from bot.assembly.clock import Clock
 from scheduler.jobs import JobRunner
 from storage.db import Database
 

@@ -37,7 +37,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from bot.periods import Span
+from bot.domain.periods import Span
 
 SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
 FILE_PREFIX = "招商引资台账"

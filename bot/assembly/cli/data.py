@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.config import load_settings
+from bot.assembly.config import load_settings
 from storage.db import Database
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, backup
+    from bot.operations.backup import BackupError, backup
 
     settings = load_settings()
     try:
@@ -31,7 +31,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, restore
+    from bot.operations.backup import BackupError, restore
 
     settings = load_settings()
     try:
@@ -83,10 +83,10 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 def cmd_import_units(args: argparse.Namespace) -> int:
     from bot import catalog
-    from bot.clock import SystemClock
+    from bot.assembly.clock import SystemClock
+    from bot.operations.sheets import SheetError, read_unit_sheet
     from bot.services import ServiceError
     from bot.services.units import ImportReport, import_units
-    from bot.sheets import SheetError, read_unit_sheet
 
     settings = load_settings()
     loc = settings.locale
@@ -120,8 +120,8 @@ def cmd_import_units(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from bot import catalog
-    from bot.clock import SystemClock
-    from bot.export import ExportData, build_workbook
+    from bot.assembly.clock import SystemClock
+    from bot.rendering.export import ExportData, build_workbook
     from bot.services import ServiceError, export, scoring
 
     settings = load_settings()
@@ -194,7 +194,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_data(args: argparse.Namespace) -> int:
-    from bot import benchdata
+    from bot.operations import benchdata
     from bot.services import scoring
 
     url = args.path if "://" in args.path else f"sqlite+aiosqlite:///{Path(args.path).resolve()}"

@@ -26,7 +26,12 @@ from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PRELOAD = ["bot.board", "bot.export", "bot.digest_xlsx", "bot.rules.describe"]
+PRELOAD = [
+    "bot.rendering.board",
+    "bot.rendering.export",
+    "bot.rendering.digest_xlsx",
+    "bot.rules.describe",
+]
 PARENT_POLL_SECONDS = 1.0  # how often a worker without pidfd support looks for its bot
 
 
@@ -123,7 +128,7 @@ class ExportFile:
 def _export_in_child(
     url: str, setup: Any, now: datetime, kind: str, key: str | None, whole: bool
 ) -> ExportFile:
-    from bot.export import build_workbook
+    from bot.rendering.export import build_workbook
     from bot.services import export
     from storage.db import Database
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.assembly.config import Settings
+from bot.assembly.config import NO_TELEGRAM_TOKEN, Settings
 from handlers.web import Runtime, WebApp
 from handlers.web.auth import DingTalkLogin
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_web(app: Any, settings: Settings) -> WebApp | None:
     """The web app when ``LEADBOT_WEB_URL`` is set, on the application's own services."""
-    token = app.bot.token
+    token = "" if app.bot.token == NO_TELEGRAM_TOKEN else app.bot.token
     if not settings.web_url or not (settings.web_secret_value() or token):
         return None
     runtime = Runtime(

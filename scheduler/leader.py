@@ -215,16 +215,54 @@ class LeaderElection:
         return True, detail
 
 
-def tick_when_leader(
-    jobs: JobRunner, leader: LeaderElection, tick_seconds: float
-) -> AsyncIOScheduler:
+class Ticker:
+    """The scheduler's clock: a tick every few seconds, on the leader only.
+
+    :meth:`stop` lets the tick in progress finish (within ``grace``) before anything else
+    shuts down: a job cut off inside a database session would otherwise leave the
+    session's close waiting for a connection that the disposal has already gone from,
+    and the process would never exit.
+    """
+
+    def __init__(self, jobs: JobRunner, leader: LeaderElection, tick_seconds: float) -> None:
+        self.jobs, self.leader = jobs, leader
+        self.running: asyncio.Task[Any] | None = None
+        self.scheduler = AsyncIOScheduler()
+        self.scheduler.add_job(
+            self._tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True
+        )
+
+    async def _tick(self) -> None:
+        if not self.leader.is_leader:
+            return
+        self.running = asyncio.current_task()
+        try:
+            await self.jobs.run_due()
+        except asyncio.CancelledError:  # cut short after the grace: each job may be
+            log.info("scheduler: the tick in progress was stopped by the shutdown")
+        finally:
+            self.running = None
+
+    def start(self) -> Ticker:
+        self.scheduler.start()
+        return self
+
+    def shutdown(self, wait: bool = False) -> None:
+        """At once (tests); :meth:`stop` is the graceful way."""
+        self.scheduler.shutdown(wait=wait)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        self.scheduler.pause()  # no new tick
+        task = self.running
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except TimeoutError:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self.scheduler.shutdown(wait=False)
+
+
+def tick_when_leader(jobs: JobRunner, leader: LeaderElection, tick_seconds: float) -> Ticker:
     """:meth:`JobRunner.start`, except that a tick runs the jobs only on the leader."""
-
-    async def tick() -> None:
-        if leader.is_leader:
-            await jobs.run_due()
-
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(tick, "interval", seconds=tick_seconds, max_instances=1, coalesce=True)
-    scheduler.start()
-    return scheduler
+    return Ticker(jobs, leader, tick_seconds).start()

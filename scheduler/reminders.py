@@ -88,7 +88,7 @@ def install(app: Any, periods: Any) -> WeeklyRuntime:
         gate=reminders.quiet_gate(cfg),
         metrics=metrics,
         rate=RATE,
-        username=lambda: app.bot.username,
+        username=lambda: _username(app.bot),
     )
     jobs = WeeklyJobs(services.db, cfg, outbox, metrics)  # scheduled by scheduler.schedule
     health = getattr(app, "health", None)
@@ -123,3 +123,12 @@ def outbox_probe(outbox: Outbox, clock: Any) -> Any:
         return True, detail
 
     return probe
+
+
+def _username(bot: Any) -> str | None:
+    """The bot's @username for deep links; None before (or without) Telegram's getMe --
+    DingTalk alone never calls Telegram."""
+    try:
+        return str(bot.username)
+    except RuntimeError:
+        return None

@@ -44,7 +44,7 @@ from scheduler import digests as digest_jobs
 from scheduler import reminders as weekly_jobs
 from scheduler import schedule
 from scheduler.jobs import JobRunner
-from scheduler.leader import LeaderElection, tick_when_leader
+from scheduler.leader import LeaderElection, Ticker, tick_when_leader
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -79,17 +79,14 @@ class LeadbotApplication(Application):
     send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
     web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
     web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here
-    _job_scheduler: object | None = None
+    _job_scheduler: Ticker | None = None
     _web_runner: Any = None
 
     async def initialize(self) -> None:
         """Schema first, menus after."""
         if self._initialized:
             return
-        await self.services.db.ensure_schema()
-        await self.services.claims.load()
-        # The near-match index is built in the background: the first report does not wait.
-        self.services.directory.start_warming(self.services.db)
+        await self._prepare_core()
         await super().initialize()
         if self.send_bot is not self.bot:
             await self.send_bot.initialize()
@@ -101,12 +98,33 @@ class LeadbotApplication(Application):
     async def start(self) -> None:
         await super().start()
         await self.inbox.start()
+        await self._start_core()
+
+    # -- the core without Telegram (DingTalk alone runs only this) --------------------------
+    async def _prepare_core(self) -> None:
+        await self.services.db.ensure_schema()
+        await self.services.claims.load()
+        # The near-match index is built in the background: the first report does not wait.
+        self.services.directory.start_warming(self.services.db)
+
+    async def _start_core(self) -> None:
         self._warm_up = asyncio.create_task(self._warm())  # the first check or picture won't wait
         if self.web is not None and self.web_listen is not None:
             self._web_runner = await serve_web(self, *self.web_listen)
         if self.run_jobs:
             await self.leader.start()
             self._job_scheduler = tick_when_leader(self.jobs, self.leader, JOB_TICK_SECONDS)
+
+    async def start_without_telegram(self) -> None:
+        """DingTalk alone (no Telegram token): the schedule (reminders, the weekly close,
+        digests, the outbox), the web app and the render workers run; Telegram is never
+        called, its update loop is not started."""
+        await self._prepare_core()
+        await self._start_core()
+
+    async def stop_without_telegram(self) -> None:
+        await self._stop_core()
+        await self.services.claims.close()
 
     async def _warm(self) -> None:
         """In the background at start: the render worker's process (the near-match index
@@ -117,6 +135,12 @@ class LeadbotApplication(Application):
             log.warning("warm-up at start failed", exc_info=True)
 
     async def stop(self) -> None:
+        await self._stop_core()
+        await self.inbox.stop()  # the update in hand is finished; the rest stay stored
+        await super().stop()  # in-flight updates finish first …
+        await self.services.claims.close()  # … then every claimed id is written
+
+    async def _stop_core(self) -> None:
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
@@ -127,13 +151,10 @@ class LeadbotApplication(Application):
             warm.cancel()
         self.services.workers.shutdown()
         if self._job_scheduler is not None:
-            self._job_scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+            await self._job_scheduler.stop()  # the tick in progress finishes first
             self._job_scheduler = None
         await self.leader.stop()
-        await self.inbox.stop()  # the update in hand is finished; the rest stay stored
         await self.services.directory.stop_warming()
-        await super().stop()  # in-flight updates finish first …
-        await self.services.claims.close()  # … then every claimed id is written
 
     async def shutdown(self) -> None:
         await super().shutdown()

@@ -95,6 +95,10 @@ EXPECTED: dict[str, str] = {
     "inbox_lease_seconds": "seconds (0.5 to 3600) an instance holds an update it is handling",
 }
 # Settings whose value is never echoed back in an error line.
+# DingTalk alone: PTB's Application is still the container of the schedule and the outbox,
+# built with this stand-in token and never started against Telegram
+# (``LeadbotApplication.start_without_telegram``).
+NO_TELEGRAM_TOKEN = "0:no-telegram"
 DINGTALK_JSAPI_URL = "https://g.alicdn.com/dingding/dingtalk-jsapi/2.10.3/dingtalk.open.js"
 SECRET_FIELDS = frozenset({"token", "webhook_secret", "web_secret"})
 

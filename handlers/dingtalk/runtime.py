@@ -1,7 +1,12 @@
 """DingTalk in the running process: the Stream connection, the adapter and its client.
 
 ``leadbot run`` calls :func:`serve_dingtalk` when the three DingTalk credentials are set —
-beside Telegram's polling (same loop, same database) or alone.
+beside Telegram's polling (same loop, same database) or alone. Either way it is given the
+application (:class:`bot.assembly.app.LeadbotApplication`): its form engine and services
+answer, and its outbox sends the rows addressed to DingTalk principals through DingTalk
+(:func:`handlers.dingtalk.outbox_bridge.route_outbox_to_dingtalk`) -- reminders, the heads'
+requests, review results. Alone, the application runs without Telegram
+(``start_without_telegram``): the schedule, the outbox and the web app, no Telegram call.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from bot.forms import report as report_form
 from bot.services import Services
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
+from handlers.dingtalk.outbox_bridge import route_outbox_to_dingtalk
 from handlers.dingtalk.sdk import dingtalk_stream, openapi_endpoint, point_sdk_at, run_stream
 from storage.db import Database
 
@@ -43,8 +49,9 @@ async def serve_dingtalk(
     *,
     engine: FormEngine | None = None,
     services: Services | None = None,
+    app: Any = None,
 ) -> None:
-    """Serve DingTalk until cancelled (with Telegram's form engine and services, if given)."""
+    """Serve DingTalk until cancelled; with ``app``, on its engine, services and outbox."""
     assert settings.dingtalk_enabled
     assert settings.dingtalk_client_secret is not None
     endpoint = openapi_endpoint()
@@ -53,6 +60,8 @@ async def serve_dingtalk(
     api = OpenApiClient(
         endpoint, str(settings.dingtalk_client_id), secret, str(settings.dingtalk_robot_code)
     )
+    if app is not None:
+        engine, services = app.forms, app.services
     adapter = DingTalkAdapter(
         db,
         settings,
@@ -61,6 +70,8 @@ async def serve_dingtalk(
         engine=engine or default_engine(settings),
         services=services or Services(db=db, clock=clock, settings=settings),
     )
+    if app is not None:
+        route_outbox_to_dingtalk(app, adapter)
     client = dingtalk_stream.DingTalkStreamClient(
         dingtalk_stream.Credential(settings.dingtalk_client_id, secret)
     )
@@ -80,9 +91,7 @@ def attach_to_telegram(app: Any, settings: Settings, db: Database, clock: Clock)
         if previous_init is not None:
             await previous_init(application)
         application.bot_data["dingtalk_task"] = asyncio.create_task(
-            serve_dingtalk(
-                settings, db, clock, engine=application.forms, services=application.services
-            )
+            serve_dingtalk(settings, db, clock, app=application)
         )
 
     async def stop(application: Any) -> None:

@@ -86,23 +86,58 @@ async def _poll(settings: Settings) -> int:
 
 
 def _run_dingtalk_only(settings: Settings) -> int:
-    """DingTalk alone: no Telegram token.  The scheduler still lives in the Telegram
-    application, so reminders do not go out in this mode yet (docs/dingtalk.md)."""
+    """DingTalk alone: no Telegram token. The same application as with Telegram, started
+    without it: the schedule (reminders, the weekly close, digests), the outbox (through
+    DingTalk), the web app (``LEADBOT_WEB_URL`` with ``LEADBOT_WEB_SECRET``)."""
+    if (failed := _check_database(settings)) is not None:
+        return failed
+    from bot.operations import runlock
+
+    lock = runlock.hold(settings.database_url)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_dingtalk_only(settings))
+    finally:
+        if lock is not None:
+            lock.close()
+    return 0
+
+
+async def _serve_dingtalk_only(settings: Settings) -> None:
+    import signal
+
+    from bot.assembly.app import build_application
     from bot.assembly.clock import SystemClock
+    from bot.assembly.config import NO_TELEGRAM_TOKEN
     from handlers.dingtalk.runtime import serve_dingtalk
 
-    async def serve() -> None:
-        db = Database(settings.database_url)
-        await db.ensure_schema()
+    db = Database(settings.database_url)
+    clock = SystemClock()
+    app = build_application(
+        settings, db, clock, token=NO_TELEGRAM_TOKEN, rate_limiter=False, set_menus=False
+    )
+    if app.web is not None:
+        app.web_listen = (settings.webhook_listen, settings.web_port)
+    log.info("starting DingTalk Stream mode on %s", _safe_url(settings.database_url))
+    loop = asyncio.get_running_loop()
+    stream: asyncio.Task[None] | None = None
+    try:
+        await app.start_without_telegram()  # the schema first: then messages may come
+        stream = asyncio.create_task(serve_dingtalk(settings, db, clock, app=app))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stream.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await stream
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if stream is not None:
+            stream.cancel()
+            await asyncio.gather(stream, return_exceptions=True)
         try:
-            await serve_dingtalk(settings, db, SystemClock())
+            await app.stop_without_telegram()
         finally:
             await db.dispose()
-
-    log.info("starting DingTalk Stream mode on %s", _safe_url(settings.database_url))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-    return 0
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:

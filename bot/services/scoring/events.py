@@ -85,7 +85,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
-    """A value as the lead history stored it (see lead_updates._as_text)."""
+    """A value as the lead history stored it (see lead_updates.edits._as_text)."""
     try:
         if name == "amount_wan":
             return parse_wan(text) if text else fallback

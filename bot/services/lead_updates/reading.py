@@ -1,0 +1,130 @@
+"""Reading leads: the browse list (one page of the unit's leads, leaders every unit),
+one lead's card with the buttons the reader may use, and its stored files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.assembly.config import Settings
+from bot.domain.enums import lead_code
+from bot.services import ServiceError
+from bot.services.access import Actor
+from bot.services.lead_updates.common import _lead, _owner, _require_member
+from bot.services.leads import LeadCard, can_see_full, card
+from storage import lead_repo
+
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    lead_id: int
+    code: str
+    project: str
+    unit_name: str
+    stage: str
+    review: str
+    duplicate_of: str | None
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    rows: tuple[LeadRow, ...]
+    total: int
+    page: int  # 0-based, already clamped
+    pages: int
+    stage: str | None
+    all_units: bool  # leaders: every unit, the unit shown on each line
+    unit_name: str | None
+
+
+@dataclass(frozen=True)
+class LeadView:
+    lead_id: int
+    card: LeadCard
+    can_stage: bool
+    can_edit: bool
+    can_review: bool
+
+
+@dataclass(frozen=True)
+class LeadFile:
+    file_id: str
+    kind: str  # "photo" or "document"
+    name: str
+
+
+async def browse(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    stage: str | None = None,
+    page: int = 0,
+    page_size: int = PAGE_SIZE,
+) -> LeadPage:
+    """The caller's unit's leads (leaders: every unit), newest first, one page."""
+    _require_member(actor)
+    if stage is not None and stage not in settings.stages:
+        raise ServiceError("leads.stage.unknown", stage=stage, stages="、".join(settings.stages))
+    all_units = actor.is_leader
+    if not all_units and actor.unit_id is None:
+        raise ServiceError("leads.no_unit")
+    unit_id = None if all_units else actor.unit_id
+    page = max(page, 0)
+    rows, total = await lead_repo.unit_leads(session, unit_id, stage, page * page_size, page_size)
+    pages = max(1, -(-total // page_size))
+    if page >= pages:  # an old button, and leads went away: show the last page
+        page = pages - 1
+        rows, total = await lead_repo.unit_leads(
+            session, unit_id, stage, page * page_size, page_size
+        )
+    return LeadPage(
+        tuple(
+            LeadRow(
+                r.id,
+                r.code,
+                r.project,
+                r.unit.name,
+                r.stage,
+                r.review,
+                lead_code(r.duplicate_of) if r.duplicate_of else None,
+            )
+            for r in rows
+        ),
+        total,
+        page,
+        max(1, -(-total // page_size)),
+        stage,
+        all_units,
+        actor.unit_name,
+    )
+
+
+async def view_lead(session: AsyncSession, actor: Actor, lead_id: int) -> LeadView:
+    _require_member(actor)
+    lead = await _lead(session, lead_id)
+    owner = _owner(actor, lead)
+    return LeadView(lead.id, card(actor, lead), owner or actor.is_leader, owner, actor.is_leader)
+
+
+async def lead_files(session: AsyncSession, actor: Actor, lead_id: int) -> tuple[LeadFile, ...]:
+    """The stored Telegram file ids, for those who may see the full card."""
+    _require_member(actor)
+    lead = await _lead(session, lead_id)
+    if not can_see_full(actor, lead):
+        raise ServiceError("leads.files.denied")
+    files = []
+    for item in lead.attachments or []:
+        if isinstance(item, dict) and item.get("file_id"):
+            kind = "photo" if (item.get("kind") or item.get("type")) == "photo" else "document"
+            files.append(
+                LeadFile(
+                    str(item["file_id"]), kind, str(item.get("name") or item.get("file_name") or "")
+                )
+            )
+    if not files:
+        raise ServiceError("leads.files.none", lead=lead.code)
+    return tuple(files)

@@ -23,8 +23,6 @@ from storage import weekly_repo
 if TYPE_CHECKING:
     from handlers.web.server import WebRequestContext
 
-PROGRESS_ROWS = 3
-
 
 class WeeklyView:
     def __init__(self, services: Services, runtime: Runtime) -> None:
@@ -40,6 +38,7 @@ class WeeklyView:
         async with self.services.db.session() as session:
             mine = await wk.my_status(session, now, cfg, ctx.actor)
             form = await wk.open_form(session, now, cfg, ctx.actor)
+            leads = await wk.progress_leads(session, ctx.actor)
             waiting = (
                 await _waiting_version(session, ctx)
                 if ctx.actor.role and ctx.actor.role.value == "head"
@@ -52,7 +51,7 @@ class WeeklyView:
             notice
             + _status(pc, mine)
             + (_review(pc, waiting, review[0]) if waiting and review else "")
-            + _form(pc, form)
+            + _form(pc, form, leads, cfg)
         )
         return html_response(page(pc, "weekly", pc.p("web.weekly.title"), body), status)
 
@@ -156,13 +155,18 @@ async def _apply(
     for _ in range(len(form.content.get("progress") or [])):
         form = await wk.undo_last(session, now, cfg, actor, "progress")
     getter = getattr(data, "get")  # noqa: B009 - aiohttp's MultiDictProxy
-    for i in range(PROGRESS_ROWS):
-        lead, text = str(getter(f"p{i}_lead", "")), str(getter(f"p{i}_text", "")).strip()
-        if lead.isdigit() and text:
-            form = await wk.pick_progress_lead(session, now, cfg, actor, int(lead))
-            form = await wk.set_progress_text(session, now, cfg, actor, text)
-            stage = str(getter(f"p{i}_stage", "")) or None
-            form = await wk.set_progress_stage(session, now, cfg, actor, stage)
+    for lead in await wk.progress_leads(session, actor):  # one row per lead, as on the page
+        text = str(getter(f"p{lead.lead_id}_text", "")).strip()
+        stage = str(getter(f"p{lead.lead_id}_stage", "")) or None
+        if stage == lead.stage:
+            stage = None
+        if not text:
+            if stage is not None:  # the chat, too, asks for the progress before the stage
+                raise ServiceError("web.weekly.stage_needs_text", lead=lead.code)
+            continue
+        form = await wk.pick_progress_lead(session, now, cfg, actor, lead.lead_id)
+        form = await wk.set_progress_text(session, now, cfg, actor, text)
+        form = await wk.set_progress_stage(session, now, cfg, actor, stage)
     form = await wk.finish_section(session, now, cfg, actor, "progress")
     if work and not wk.is_none_answer(work):
         form = await wk.set_work(session, now, cfg, actor, work)
@@ -208,7 +212,33 @@ def _review(pc: PageContext, version_id: int, view: wk.SubmissionView) -> str:
     )
 
 
-def _form(pc: PageContext, form: wk.Form) -> str:
+def _progress_rows(
+    pc: PageContext, form: wk.Form, leads: list[wk.LeadOption], cfg: wk.WeeklyConfig
+) -> list[str]:
+    """One row per lead of the unit: its progress (optional) and a stage select that starts
+    at the lead's current stage and offers only the stages ahead, as the chat's buttons do."""
+    written = {int(p["lead"]): p for p in form.content.get("progress") or [] if p.get("lead")}
+    rows = []
+    for o in leads:
+        entry = written.get(o.lead_id, {})
+        chosen = entry.get("stage") or ""
+        ahead = "".join(
+            f'<option value="{esc(s)}"{" selected" if s == chosen else ""}>{esc(s)}</option>'
+            for s in wk.forward_stages(cfg, o.stage)
+        )
+        current = (
+            f'<option value="">{esc(pc.p("web.weekly.stage_current", stage=o.stage))}</option>'
+        )
+        label = f"{o.code} {o.project}"
+        rows.append(
+            f'<div class="progress-row" id="p{o.lead_id}"><label for="p{o.lead_id}_text">{esc(label)}</label>'
+            f'<input type="text" name="p{o.lead_id}_text" id="p{o.lead_id}_text" maxlength="1000" value="{esc(entry.get("text", ""))}" placeholder="{esc(pc.p("web.weekly.progress_hint"))}">'
+            f'<select name="p{o.lead_id}_stage" id="p{o.lead_id}_stage" aria-label="{esc(label)} {esc(pc.p("report.field.stage"))}">{current}{ahead}</select></div>'
+        )
+    return rows or [f'<p class="hint">{pc.t("web.weekly.no_progress_leads")}</p>']
+
+
+def _form(pc: PageContext, form: wk.Form, leads: list[wk.LeadOption], cfg: wk.WeeklyConfig) -> str:
     chosen = set(form.content.get("leads") or [])
     options = form.period_leads or form.unit_leads
     boxes = (
@@ -220,19 +250,7 @@ def _form(pc: PageContext, form: wk.Form) -> str:
         or f'<p class="hint">{pc.t("web.weekly.no_leads")}</p>'
     )
     trips = "\n".join(form.content.get("trips") or [])
-    existing = list(form.content.get("progress") or [])
-    lead_opts = form.unit_leads
-    rows = []
-    for i in range(PROGRESS_ROWS):
-        entry = existing[i] if i < len(existing) else {}
-        select = "".join(
-            f'<option value="{o.lead_id}"{" selected" if entry.get("lead") == o.lead_id else ""}>{esc(o.code)} {esc(o.project)}</option>'
-            for o in lead_opts
-        )
-        rows.append(
-            f'<div class="progress-row"><select name="p{i}_lead" id="p{i}_lead" aria-label="{esc(pc.p("web.weekly.section.progress"))}"><option value="">—</option>{select}</select>'
-            f'<input type="text" name="p{i}_text" id="p{i}_text" maxlength="500" value="{esc(entry.get("text", ""))}" placeholder="{esc(pc.p("web.weekly.progress_hint"))}"></div>'
-        )
+    rows = _progress_rows(pc, form, leads, cfg)
     work = form.content.get("work") or ""
     late = f'<p class="err show">{pc.t("web.weekly.late")}</p>' if form.late else ""
     return (

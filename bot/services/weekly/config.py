@@ -29,6 +29,7 @@ TRIP_MAX = 500
 TRIPS_MAX = 20
 PROGRESS_TEXT_MAX = 1000
 PROGRESS_MAX = 20
+PROGRESS_PAGE_LEADS = 300  # the web page's rows: a county unit has far fewer open leads
 WORK_MAX = 2000
 LEADS_MAX = 50
 PICK_LEADS = 12  # how many of the unit's leads the progress picker offers as buttons

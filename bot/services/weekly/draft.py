@@ -21,6 +21,7 @@ from bot.services.weekly.config import (
     LEADS_MAX,
     PICK_LEADS,
     PROGRESS_MAX,
+    PROGRESS_PAGE_LEADS,
     PROGRESS_TEXT_MAX,
     SECTIONS,
     TRIP_MAX,
@@ -368,6 +369,16 @@ def forward_stages(cfg: WeeklyConfig, current: str) -> list[str]:
     if current not in cfg.stages:
         return list(cfg.stages)
     return list(cfg.stages[cfg.stages.index(current) + 1 :])
+
+
+async def progress_leads(session: AsyncSession, actor: Actor) -> list[LeadOption]:
+    """Every lead of the actor's unit a progress line may be about (not duplicates), newest
+    first: a page that lists them all at once needs no picker, the chat offers the first
+    :data:`PICK_LEADS` as buttons and takes any other one typed as its L-code."""
+    if actor.unit_id is None:
+        return []
+    leads = await weekly_repo.recent_unit_leads(session, actor.unit_id, PROGRESS_PAGE_LEADS)
+    return [_option(lead) for lead in leads]
 
 
 async def set_progress_stage(

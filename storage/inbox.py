@@ -118,6 +118,7 @@ async def lease_next(
             .where(
                 InboxUpdate.update_id == row.update_id,
                 InboxUpdate.status == InboxStatus.PENDING,
+                InboxUpdate.attempts == row.attempts,  # not taken, failed and freed since
                 free,
             )
             .values(lease_until=until, attempts=InboxUpdate.attempts + 1)

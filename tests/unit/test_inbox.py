@@ -75,3 +75,33 @@ async def test_an_update_held_by_a_dead_processor_is_taken_when_its_lease_runs_o
     assert await survivor.handle_pending() == 0  # still leased
     clock.advance(timedelta(seconds=61))
     assert await survivor.handle_pending() == 1 and app.handled == [held.update_id]
+
+
+class FailingApp(FakeApp):
+    """Every update fails: the inbox must try each exactly ``max_tries`` times, then park it."""
+
+    async def process_update(self, update: Any) -> None:
+        self.handled.append(update.update_id)
+        await asyncio.sleep(0)
+        raise RuntimeError("handler bug")
+
+
+async def test_a_failing_update_is_tried_max_tries_times_however_many_processors_race(
+    db: Database, clock: ManualClock
+) -> None:
+    """Two processors reading the same pending row: one that failed and freed it before the
+    other's lease lands must not let the other run on a stale attempt count (it was 4 of 3)."""
+    apps = [FailingApp() for _ in range(4)]
+    inboxes = [Inbox(db, clock, app) for app in apps]
+    await inboxes[0].accept([payload(1, 100)])
+
+    async def drain(inbox: Inbox) -> None:
+        for _ in range(20):
+            await inbox.handle_pending()
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(drain(inbox) for inbox in inboxes))
+    tries = sum(app.handled.count(1) for app in apps)
+    async with db.session() as s:
+        status = await inbox_repo.status_of(s, 1)
+    assert (status, tries) == ("parked", inboxes[0].max_tries)

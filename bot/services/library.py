@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.assembly.config import Settings
 from bot.domain.periods import Periods
-from bot.services import ServiceError
+from bot.services import ServiceError, attachments
 from bot.services.access import Actor
 from bot.services.leads import LeadCard, can_see_full, card
 from storage import lead_repo, lead_search
@@ -67,9 +67,20 @@ class HistoryLine:
 
 
 @dataclass(frozen=True)
+class LibraryFile:
+    """One attachment as the page lists it: a web upload has a token to download it by;
+    a file sent in chat lives on that platform, so the page can only say so."""
+
+    name: str
+    kind: str
+    token: str | None
+
+
+@dataclass(frozen=True)
 class LibraryCard:
     card: LeadCard
     history: tuple[HistoryLine, ...]  # empty for an outline
+    files: tuple[LibraryFile, ...] = ()  # empty for an outline
 
 
 def _require_member(actor: Actor) -> None:
@@ -143,7 +154,14 @@ async def lead_card(session: AsyncSession, actor: Actor, code: str) -> LibraryCa
     return LibraryCard(
         shown,
         tuple(HistoryLine(e.at, e.kind, e.from_value, e.to_value, e.note) for e in events),
+        tuple(_file(entry) for entry in lead.attachments or () if isinstance(entry, dict)),
     )
+
+
+def _file(entry: dict[str, object]) -> LibraryFile:
+    file_id = str(entry.get("file_id") or "")
+    kind = str(entry.get("kind") or "document")
+    return LibraryFile(str(entry.get("name") or ""), kind, attachments.token_of(file_id))
 
 
 def _period_kind(key: str) -> str:

@@ -99,6 +99,15 @@ class LeadsView:
         if not found.card.full:  # the outline, and nothing else, leaves the server
             data = {k: data.get(k) for k in ("code", "project", "unit_name", "stage", "full")}
         data["history"] = [_plain(asdict(h)) for h in found.history]
+        if found.card.full:
+            data["files"] = [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "url": f"/app/files/{f.token}" if f.token else None,
+                }
+                for f in found.files
+            ]
         return web.json_response({"ok": True, "lead": _plain(data)})
 
 
@@ -214,7 +223,25 @@ def _card_html(pc: PageContext, found: LibraryCard, zone: Any) -> str:
         history = (
             f'<h3>{pc.t("web.leads.history")}</h3><ol class="history" id="history">{lines}</ol>'
         )
-    return f'<section class="card" id="lead-card"><dl>{dl}</dl>{outline}{history}</section>'
+    return (
+        f'<section class="card" id="lead-card"><dl>{dl}</dl>{outline}{_files_html(pc, found)}'
+        f"{history}</section>"
+    )
+
+
+def _files_html(pc: PageContext, found: LibraryCard) -> str:
+    """The lead's attachments: a web upload opens from the page; a chat file is on its
+    platform, where 重新接收附件 in the bot sends it again."""
+    if not found.files:
+        return ""
+    items = []
+    for f in found.files:
+        name = esc(f.name or pc.p("report.field.files"))
+        if f.token:
+            items.append(f'<li><a href="/app/files/{esc(f.token)}" target="_blank">{name}</a></li>')
+        else:
+            items.append(f'<li>{name} <span class="hint">{pc.t("attach.in_chat")}</span></li>')
+    return f'<h3>{pc.t("attach.heading")}</h3><ul class="files" id="files">{"".join(items)}</ul>'
 
 
 _HISTORY_KINDS = frozenset({"report", "stage", "edit", "verify", "reject"})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.services import Services
+from bot.services import Services, attachments
 from handlers.web.html import PageContext, layout
 
 if TYPE_CHECKING:
@@ -64,6 +65,29 @@ class Pages:
         self, request: web.Request, ctx: WebRequestContext
     ) -> web.StreamResponse:
         return await self._report.amount(request, ctx)
+
+    async def report_upload(
+        self, request: web.Request, ctx: WebRequestContext
+    ) -> web.StreamResponse:
+        return await self._report.upload(request, ctx)
+
+    async def file_download(
+        self, request: web.Request, ctx: WebRequestContext
+    ) -> web.StreamResponse:
+        """A lead's web upload, for those who may see the lead's details (the guard answers
+        403 and 404 for the refusals, see ``server.STATUS``)."""
+        token = request.match_info["token"][:40]
+        async with self.services.db.session() as session:
+            found = await attachments.read(session, ctx.actor, token)
+        how = "inline" if found.is_photo else "attachment"
+        return web.Response(
+            body=found.data,
+            content_type=found.content_type,
+            headers={
+                "Content-Disposition": f"{how}; filename*=UTF-8''{quote(found.name, safe='')}",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     async def leads_page(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
         return await self._leads.page(request, ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -17,7 +18,7 @@ from bot.domain.amounts import AmountError, format_wan_human, parse_usd, parse_w
 from bot.domain.leadfields import COMPANY_MAX, clean_line
 from bot.forms import report as report_form
 from bot.forms.model import Draft, FieldError, FormContext, Kind, Step, label_text
-from bot.services import ServiceError, Services
+from bot.services import ServiceError, Services, attachments
 from bot.services.leads import check_company
 from handlers.web.html import (
     PageContext,
@@ -44,6 +45,8 @@ WIDGETS = {
 }
 LIMITS = {"project": 200, "company": 200, "contact": 64, "phone": 32, "amount": 40, "foreign": 40}
 HINTS = ("amount", "foreign", "company", "phone")
+MB = 1024 * 1024
+UNSAVED_MAX = 30  # uploads a person may keep waiting for a save: an abandoned page costs little
 
 
 class ReportView:
@@ -53,7 +56,7 @@ class ReportView:
         self.form = report_form.form()
 
     def _steps(self) -> list[Step]:
-        """The steps a page shows: every numbered one except files (sent in chat)."""
+        """The steps a page shows as fields; the file step is its own row (uploads)."""
         return [s for s in self.form.steps if s.counted and s.kind is not Kind.FILES]
 
     def _context(self, session: AsyncSession, ctx: WebRequestContext) -> FormContext:
@@ -71,13 +74,18 @@ class ReportView:
         return html_response(html)
 
     async def _render(
-        self, fc: FormContext, pc: PageContext, values: dict[str, Any], errors: dict[str, str]
+        self,
+        fc: FormContext,
+        pc: PageContext,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        files: list[dict[str, Any]] | None = None,
     ) -> str:
         draft = Draft(self.form.name, "", dict(values))
         rows = [f'<p class="hint">{pc.t("web.report.intro", unit=fc.actor.unit_name or "")}</p>']
         for step in self._steps():
             rows.append(await self._row(fc, pc, step, draft, errors.get(step.key, "")))
-        rows.append(f'<p class="hint">{pc.t("web.report.files_in_chat")}</p>')
+        rows.append(_files_row(pc, files or []))
         body = (
             '<form method="post" action="/app/report" id="report-form" class="card" novalidate>'
             f'<input type="hidden" name="csrf" value="{esc(pc.csrf)}">'
@@ -147,14 +155,21 @@ class ReportView:
             }
         )
         raw["same_as"] = str(form.get("same_as", "") or "")
+        tokens = [str(t) for t in form.getall("file", [])][: 5 * report_form.MAX_FILES]
         async with self.services.db.session() as session:
             fc = self._context(session, ctx)
             draft, errors = await self._parse(fc, raw)
+            files, file_ids = await attachments.claim(
+                session, fc.person, tokens, report_form.MAX_FILES
+            )
             if errors:
-                html = await self._render(fc, ctx.page, raw, errors)
+                html = await self._render(fc, ctx.page, raw, errors, files)
                 return html_response(html, status=400)
+            draft.values["files"] = files
             said = await self.form.save(fc, draft)
-        code = next((m.params.get("code") for m in said if m.params.get("code")), None)
+            code = next((m.params.get("code") for m in said if m.params.get("code")), None)
+            if code and file_ids:  # the lead and its files commit together, or neither
+                await attachments.link(session, file_ids, _lead_id(str(code)))
         raise web.HTTPSeeOther(f"/app/leads/{code}?saved=1" if code else "/app/leads")
 
     async def _parse(self, fc: FormContext, raw: dict[str, Any]) -> tuple[Draft, dict[str, str]]:
@@ -194,6 +209,43 @@ class ReportView:
             return options[given]
         assert step.parse is not None
         return step.parse(given, fc)
+
+    # -- uploads ----------------------------------------------------------------------------
+    async def upload(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
+        """One file, the raw body, sent by the page as soon as it is picked.
+
+        Read in chunks up to the limit, so a huge or endless body costs at most
+        :data:`attachments.MAX_BYTES` of memory and is refused, not stored.
+        """
+        pc = ctx.page
+        if ctx.actor.unit_id is None:
+            raise ServiceError("report.no_unit")
+        limit = attachments.MAX_BYTES
+        if (request.content_length or 0) > limit:
+            return _file_error(pc, "attach.too_big", 413, mb=limit // MB)
+        data = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            data += chunk
+            if len(data) > limit:
+                return _file_error(pc, "attach.too_big", 413, mb=limit // MB)
+        name = unquote(request.headers.get("X-File-Name", ""))[:400]
+        declared = request.headers.get("Content-Type", "")
+        async with self.services.db.session() as session:
+            person = self._context(session, ctx).person
+            if await attachments.unsaved_count(session, person) >= UNSAVED_MAX:
+                return _file_error(pc, "attach.too_many", 429, count=UNSAVED_MAX)
+            stored = await attachments.store(
+                session, person, name, declared, bytes(data), self.services.clock.now()
+            )
+        return web.json_response(
+            {
+                "ok": True,
+                "token": stored.token,
+                "name": stored.name,
+                "size": stored.size,
+                "kind": stored.kind,
+            }
+        )
 
     # -- live checks ------------------------------------------------------------------------
     async def company(self, request: web.Request, ctx: WebRequestContext) -> web.StreamResponse:
@@ -254,6 +306,45 @@ class ReportView:
             )
         shown = f"{value:,.0f} USD" if usd else format_wan_human(Decimal(value), ctx.page.locale)
         return web.json_response({"ok": True, "preview": shown})
+
+
+def _files_row(pc: PageContext, files: list[dict[str, Any]]) -> str:
+    """The attachments row: the page uploads each picked file at once (app.js) and keeps
+    its token in a hidden ``file`` field, so the save only links what is already stored."""
+    mb = attachments.MAX_BYTES // MB
+    count = report_form.MAX_FILES
+    kept = "".join(
+        f'<li data-state="done"><span>{esc(f["name"])}</span>'
+        f'<input type="hidden" name="file" value="{esc(attachments.token_of(f["file_id"]) or "")}">'
+        f'<button type="button" class="remove">{pc.t("attach.remove")}</button></li>'
+        for f in files
+    )
+    control = (
+        f'<input type="file" id="files" multiple data-max-files="{count}"'
+        f' data-max-bytes="{attachments.MAX_BYTES}"'
+        f' data-too-big="{esc(pc.p("attach.too_big", mb=mb))}"'
+        f' data-too-many="{esc(pc.p("attach.too_many", count=count))}"'
+        f' data-failed="{esc(pc.p("attach.failed"))}"'
+        f' data-uploading="{esc(pc.p("attach.uploading"))}"'
+        f' data-remove="{esc(pc.p("attach.remove"))}">'
+        f'<ul class="files" id="files-list">{kept}</ul>'
+    )
+    return field_row(
+        "files",
+        pc.p("report.field.files"),
+        control,
+        hint=esc(pc.p("attach.hint", mb=mb, count=count)),
+    )
+
+
+def _file_error(pc: PageContext, key: str, status: int, **params: Any) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": key, "message": pc.p(key, **params)}, status=status
+    )
+
+
+def _lead_id(code: str) -> int:
+    return int(code.strip().upper().lstrip("L"))
 
 
 def fc_text(fc: FormContext, key: str, params: dict[str, Any]) -> str:

@@ -50,6 +50,8 @@ CSP = (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ACTOR_KEY = web.AppKey("leadbot_actor", object)
 MAX_AUTH_CODE = 128
+# Refusals that are not "fix your input" (400): a missing or forbidden thing.
+STATUS = {"attach.not_found": 404, "leads.files.denied": 403, "leads.not_found": 404}
 IN_DINGTALK = "dingtalk"  # DingTalk's in-app browser says "DingTalk/7.x" in its User-Agent
 
 
@@ -111,6 +113,8 @@ class WebApp:
         r.add_get("/app/report", self._guarded(self.pages.report_page))
         r.add_post("/app/report", self._guarded(self.pages.report_save, post=True))
         r.add_get("/app/api/company", self._guarded(self.pages.company_check))
+        r.add_post("/app/api/files", self._guarded(self.pages.report_upload, post=True))
+        r.add_get("/app/files/{token}", self._guarded(self.pages.file_download))
         r.add_get("/app/api/amount", self._guarded(self.pages.amount_preview))
         r.add_get("/app/leads", self._guarded(self.pages.leads_page))
         r.add_get("/app/leads/{code}", self._guarded(self.pages.lead_page))
@@ -250,7 +254,8 @@ class WebApp:
             try:
                 return await handler(request, ctx)
             except ServiceError as err:
-                return self._error(request, ctx, 400, err.code, **err.params)
+                status = STATUS.get(err.code, 400)
+                return self._error(request, ctx, status, err.code, **err.params)
 
         return guarded
 

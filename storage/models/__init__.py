@@ -33,7 +33,7 @@ from storage.models.funds import FundsRecord
 from storage.models.inbox import InboxStatus, InboxUpdate
 from storage.models.leads import Lead, LeadEvent
 from storage.models.scoring import Activity, LedgerEntry, UnitScore
-from storage.models.web import WebSignin
+from storage.models.web import WebFile, WebSignin
 from storage.models.weekly import (
     JobMark,
     MemberLeave,
@@ -77,6 +77,7 @@ __all__ = [
     "Unit",
     "UnitScore",
     "VersionStatus",
+    "WebFile",
     "WebSignin",
     "WeeklyDraft",
     "WeeklySkip",

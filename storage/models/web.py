@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -22,3 +22,25 @@ class WebSignin(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class WebFile(Base):
+    """A file uploaded on the web report page (a 项目投资计划书, a photo).
+
+    The chat keeps a file as the platform's file id; a browser has no such store, so the
+    bytes live here, bounded by :data:`bot.services.attachments.MAX_BYTES`. A row is
+    uploaded on pick (``lead_id`` empty), then claimed by the save that stores its lead,
+    in the same transaction; rows never claimed are pruned after a day.
+    """
+
+    __tablename__ = "web_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    uploader: Mapped[str] = mapped_column(String(80))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -128,6 +128,67 @@
     if (input.value) { run(); }
   }
 
+  /* Attachments: each picked file is uploaded at once (raw body, its name in a header), so
+     保存 posts only tokens; 保存 waits while an upload is running. */
+  function fileUploads(input) {
+    var list = document.getElementById("files-list");
+    var err = document.getElementById("files-err");
+    var form = input.form;
+    var save = form ? form.querySelector("button[type=submit]") : null;
+    var max = parseInt(input.getAttribute("data-max-files"), 10) || 10;
+    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10) || 0;
+    var pending = 0;
+
+    function say(text) { err.textContent = text; if (text) { err.classList.add("show"); } else { err.classList.remove("show"); } }
+    function busy(delta) { pending += delta; if (save) { save.disabled = pending > 0; } }
+    function removable(li) {
+      var b = li.querySelector("button.remove");
+      if (b) { b.addEventListener("click", function () { li.parentNode.removeChild(li); say(""); }); }
+    }
+    function count() { return list.querySelectorAll("li").length; }
+
+    function upload(file) {
+      var li = document.createElement("li");
+      li.setAttribute("data-state", "uploading");
+      var label = document.createElement("span"); label.textContent = file.name;
+      var state = document.createElement("em"); state.textContent = " " + input.getAttribute("data-uploading");
+      li.appendChild(label); li.appendChild(state);
+      list.appendChild(li);
+      busy(1);
+      fetch("/app/api/files", {
+        method: "POST", credentials: "same-origin", body: file,
+        headers: {
+          "X-CSRF-Token": csrf, "Accept": "application/json",
+          "X-File-Name": encodeURIComponent(file.name),
+          "Content-Type": file.type || "application/octet-stream"
+        }
+      }).then(function (r) { return r.json(); }).then(function (d) {
+        if (!d.ok) { throw new Error(d.message || input.getAttribute("data-failed")); }
+        li.setAttribute("data-state", "done");
+        li.removeChild(state);
+        var hidden = document.createElement("input");
+        hidden.type = "hidden"; hidden.name = "file"; hidden.value = d.token;
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "remove"; b.textContent = input.getAttribute("data-remove");
+        li.appendChild(hidden); li.appendChild(b); removable(li);
+      }).catch(function (e) {
+        li.parentNode.removeChild(li);
+        say(file.name + "：" + (e && e.message && e.message !== "Failed to fetch" ? e.message : input.getAttribute("data-failed")));
+      }).then(function () { busy(-1); });
+    }
+
+    Array.prototype.forEach.call(list.querySelectorAll("li"), removable);
+    input.addEventListener("change", function () {
+      say("");
+      Array.prototype.forEach.call(input.files, function (file) {
+        if (count() >= max) { say(input.getAttribute("data-too-many")); return; }
+        if (maxBytes && file.size > maxBytes) { say(file.name + "：" + input.getAttribute("data-too-big")); return; }
+        upload(file);
+      });
+      input.value = "";
+    });
+  }
+
   function noDoubleSubmit() {
     Array.prototype.forEach.call(document.querySelectorAll("form[method=post]"), function (f) {
       f.addEventListener("submit", function () {
@@ -142,6 +203,8 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-preview=amount], #foreign"), amountPreview);
     var company = document.querySelector("[data-check=company]");
     if (company) { companyCheck(company); }
+    var files = document.getElementById("files");
+    if (files && files.type === "file") { fileUploads(files); }
     noDoubleSubmit();
     if (csrf && window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.ready) { window.Telegram.WebApp.ready(); }
   });

@@ -15,7 +15,13 @@ class _Recording(_ApiState):
     """The call log, its observers, and waiting for a call."""
 
     def _record(
-        self, method: str, params: Params, uploads: dict[str, _Upload], ok: bool, response: Any
+        self,
+        method: str,
+        params: Params,
+        uploads: dict[str, _Upload],
+        ok: bool,
+        response: Any,
+        peer: tuple[str, int] | None = None,
     ) -> None:
         recorded = dict(params)
         for name, upload in uploads.items():
@@ -31,6 +37,7 @@ class _Recording(_ApiState):
             response=copy.deepcopy(response),
             at=time.monotonic(),
             index=len(self.calls),
+            peer=peer,
         )
         self.calls.append(call)
         self._call_signal.fire()

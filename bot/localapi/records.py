@@ -44,6 +44,7 @@ class RecordedCall:
     response: Any
     at: float
     index: int = -1
+    peer: tuple[str, int] | None = None  # the caller's address: which process, when several
 
 
 @dataclass

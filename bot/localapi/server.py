@@ -100,10 +100,10 @@ class LocalBotAPI(_Simulation, _Faults, _Recording):
                 raise fault
             result = await handler(params, uploads)
         except ApiError as error:
-            self._record(method, params, uploads, False, error.body())
+            self._record(method, params, uploads, False, error.body(), _peer(request))
             _LOGGER.debug("%s -> %s %s", method, error.status, error.description)
             return _json_response(error.status, error.body())
-        self._record(method, params, uploads, True, result)
+        self._record(method, params, uploads, True, result, _peer(request))
         return _json_response(200, {"ok": True, "result": result})
 
     def _method_table(self) -> dict[str, Handler]:
@@ -150,3 +150,9 @@ class LocalBotAPI(_Simulation, _Faults, _Recording):
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
+
+
+def _peer(request: web.Request) -> tuple[str, int] | None:
+    """The caller's (host, port): tests with several bot processes tell them apart by it."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return (str(peer[0]), int(peer[1])) if peer else None

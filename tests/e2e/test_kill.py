@@ -446,3 +446,99 @@ async def test_two_instances_on_postgresql_the_leader_killed_mid_fan_out_and_mid
     finally:
         await bot.stop_all()
         await db.dispose()
+
+
+async def test_two_instances_on_postgresql_the_one_handling_accepted_updates_killed(
+    stand_in: LocalBotAPI, tmp_path: Path
+) -> None:
+    """The instance in the middle of the queue (it holds an update's lease, the rest are
+    accepted and waiting) dies; the other, running all along, takes the leases over when
+    they lapse and handles every update once."""
+    url = pg_url()
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("LEADBOT_TEST_PG_URL is not set in CI")
+        pytest.skip("LEADBOT_TEST_PG_URL not set")
+    await reset_postgres(url)
+    db = await schema(url)
+    api = stand_in
+    bot = Bot(api, url, tmp_path, command="webhook")
+    victims: list[int] = []
+    replies = 0
+
+    def watch(call: RecordedCall) -> None:
+        nonlocal replies
+        if call.method == "sendMessage" and "已新增单位" in str(call.params.get("text")):
+            replies += 1
+            if replies == 3 and call.peer is not None:
+                pids = [p.pid for p in bot.procs]
+                owner = owner_of_port(call.peer[1], pids)
+                if owner is not None:
+                    victims.append(pids.index(owner))
+                    os.kill(owner, signal.SIGKILL)  # before this reply's answer reaches it
+
+    try:
+        for _ in range(2):
+            await bot.start()
+        await until("both instances up", lambda: _all_healthy(bot))
+        api.observers.append(watch)
+        async with aiohttp.ClientSession() as http:
+            for number, name in enumerate(NAMES, start=1):
+                body = _update(number, f"/addunit {name}")
+                port = bot.ports[number % 2]  # accepted by both instances
+                async with http.post(
+                    f"http://127.0.0.1:{port}/telegram", json=body, headers={SECRET_HEADER: SECRET}
+                ) as resp:
+                    assert resp.status == 200
+        await until("the kill", lambda: victims)
+        victim = bot.procs[victims[0]]
+        await victim.wait()
+        assert victim.returncode == -signal.SIGKILL
+        survivor = bot.procs[1 - victims[0]]
+        await assert_every_unit_added_once(api, db)
+        assert survivor.returncode is None  # the other instance did it, no restart
+    except BaseException:
+        print(bot.logs())
+        raise
+    finally:
+        await bot.stop_all()
+        await db.dispose()
+
+
+async def _all_healthy(bot: Bot) -> bool:
+    for port in bot.ports:
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(
+                    f"http://127.0.0.1:{port}/healthz", timeout=aiohttp.ClientTimeout(total=4)
+                ) as resp,
+            ):
+                if resp.status != 200:
+                    return False
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+    return True
+
+
+def owner_of_port(port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` owns the TCP socket bound to local ``port`` (Linux ``/proc``): the
+    stand-in knows a call's peer address, this says which bot process made the call."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{cols[9]}]")
+    for pid in pids:
+        try:
+            links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        except OSError:
+            continue
+        if links & inodes:
+            return pid
+    return None

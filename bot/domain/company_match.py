@@ -39,7 +39,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.domain.dedup import _REGIONS, company_key
 
-__all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "profile"]
+__all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "db_fragments", "profile"]
 
 # Words that say what kind of company, not which one. Industry words (药业, 化工,
 # 焦煤 …) are NOT here: two companies may differ by nothing else.
@@ -424,3 +424,39 @@ def _variants(text: str) -> set[str]:
     if len(text) < 3:
         return {text}
     return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
+
+
+def db_fragments(name: str) -> tuple[list[str], list[str]]:
+    """What a database query looks for in the stored keys while :class:`NameIndex` is
+    still being built after a restart: (specific, short) fragments, ``_`` meaning any
+    one character.
+
+    Specific: the body with one character left open, dropped or added (a typo, a
+    character missing or extra anywhere), the core (a generic word added or dropped, a
+    place moved), the body without a two-character head (an unlisted place), a Latin
+    name's letters. Short: a two-character core (焦煤), shared by many names, so the
+    caller gives it its own small limit. Pinyin spellings of Chinese names are not
+    looked for: only the index has them.
+    """
+    prof = profile(name)
+    if prof.latin:
+        return [prof.latin], []
+    body, core = prof.body, prof.core
+    specific: dict[str, None] = {}
+    if 3 <= len(body) <= 12:
+        for i in range(len(body)):
+            specific[body[:i] + "_" + body[i + 1 :]] = None
+            if len(body) >= 5:
+                specific[body[:i] + body[i + 1 :]] = None
+        for i in range(1, len(body)):
+            specific[body[:i] + "_" + body[i:]] = None
+    elif len(body) > 12:
+        specific[body] = None
+    if len(body) >= 6:
+        specific[body[2:]] = None
+    short: list[str] = []
+    if len(core) >= 3:
+        specific[core] = None
+    elif len(core) == 2:
+        short.append(core)
+    return list(specific), short

@@ -98,6 +98,11 @@ def _t2s() -> opencc.OpenCC:
 
 
 @functools.cache
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+@functools.cache
 def _pinyin() -> Callable[[str, bool], list[str]]:
     """pypinyin, imported on first use: its import takes seconds, start-up should not."""
     from pypinyin import Style, pinyin
@@ -433,10 +438,11 @@ def db_fragments(name: str) -> tuple[list[str], list[str]]:
 
     Specific: the body with one character left open, dropped or added (a typo, a
     character missing or extra anywhere), the core (a generic word added or dropped, a
-    place moved), the body without a two-character head (an unlisted place), a Latin
-    name's letters. Short: a two-character core (焦煤), shared by many names, so the
-    caller gives it its own small limit. Pinyin spellings of Chinese names are not
-    looked for: only the index has them.
+    place moved) and its traditional form, the body without a two-character head (an
+    unlisted place), a two-character body after each of the name's places with one
+    character open (江苏沙_), a Latin name's letters. Short: a two-character core (焦煤),
+    shared by many names, so the caller gives it a small limit of its own. Pinyin
+    spellings of Chinese names are not looked for: only the index has them.
     """
     prof = profile(name)
     if prof.latin:
@@ -452,11 +458,12 @@ def db_fragments(name: str) -> tuple[list[str], list[str]]:
             specific[body[:i] + "_" + body[i:]] = None
     elif len(body) > 12:
         specific[body] = None
+    elif len(body) == 2:
+        for place in sorted(prof.places):
+            specific.update(dict.fromkeys((place + body[0] + "_", place + "_" + body[1])))
     if len(body) >= 6:
         specific[body[2:]] = None
-    short: list[str] = []
-    if len(core) >= 3:
-        specific[core] = None
-    elif len(core) == 2:
-        short.append(core)
+    cores = dict.fromkeys((core, _s2t().convert(core)))
+    short = [c for c in cores if len(c) == 2]
+    specific.update(dict.fromkeys(c for c in cores if len(c) >= 3))
     return list(specific), short

@@ -359,7 +359,7 @@ class NameIndex:
         prof = profile.__wrapped__(name)  # no cache pollution from a bulk load
         self._names[ref] = prof
         self._put("c", prof.core, ref)
-        for variant in _variants(prof.body):
+        for variant in _variants(prof.body) | _variants(prof.core):  # core: 云云云科技/云云实业
             self._put("v", variant, ref)
         self._put("b", prof.body, ref)
         for tail in _tails(prof.body):  # the query's place may be written at our start
@@ -391,7 +391,7 @@ class NameIndex:
 
         take("c", query.core, cap=None)
         take("s", query.sound)
-        for variant in _variants(query.body):
+        for variant in _variants(query.body) | _variants(query.core):
             take("v", variant)
         if query.latin:
             take("p", query.latin)
@@ -425,9 +425,13 @@ def _tails(body: str) -> set[str]:
 
 def _variants(text: str) -> set[str]:
     """The text and every one-deletion of it (SymSpell): two texts one edit
-    apart share at least one variant. Short texts only index themselves."""
-    if len(text) < 3:
+    apart share at least one variant. A two-character text has its two
+    one-substitution masks instead (枝胜 and 技胜 share ``?胜``): deletions of it
+    would be single characters."""
+    if len(text) < 2:
         return {text}
+    if len(text) == 2:
+        return {text, text[0] + "?", "?" + text[1]}
     return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage.models import DistinctCompanies, Lead
+from storage.models import DistinctCompanies, Lead, Review
 
 _ONE = (joinedload(Lead.unit, innerjoin=True), joinedload(Lead.reporter, innerjoin=True))
 
@@ -19,6 +19,45 @@ _ONE = (joinedload(Lead.unit, innerjoin=True), joinedload(Lead.reporter, innerjo
 async def first_by_credit(session: AsyncSession, code: str) -> Lead | None:
     stmt = select(Lead).where(Lead.first_credit == code).options(*_ONE)
     return (await session.scalars(stmt)).first()
+
+
+async def credit_carriers(session: AsyncSession, code: str, besides: int) -> list[Lead]:
+    """The leads other than ``besides`` that carry ``code`` and count (not rejected), the
+    holder of the first report on it first."""
+    stmt = (
+        select(Lead)
+        .where(Lead.credit_code == code, Lead.id != besides, Lead.review != Review.REJECTED)
+        .order_by(Lead.first_credit.is_(None), Lead.id)
+        .options(*_ONE)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+def _like(fragment: str) -> str:
+    """A LIKE pattern: ``_`` in ``fragment`` stays the one-character wildcard, ``%`` and a
+    backslash are literal."""
+    return "%" + fragment.replace("\\", "\\\\").replace("%", "\\%") + "%"
+
+
+async def first_names_like(
+    session: AsyncSession, fragments: Iterable[str], limit: int
+) -> list[tuple[int, str, str]]:
+    """(id, key, company name) of at most ``limit`` active first reports whose key contains
+    one of ``fragments`` (``_``: any one character), newest first: the near-match check's
+    candidates while the in-memory index is still being built after a restart."""
+    patterns = [_like(f) for f in dict.fromkeys(fragments) if f]
+    if not patterns:
+        return []
+    stmt = (
+        select(Lead.id, Lead.first_key, Lead.company)
+        .where(
+            Lead.first_key.is_not(None),
+            or_(*(Lead.first_key.like(p, escape="\\") for p in patterns)),
+        )
+        .order_by(Lead.id.desc())
+        .limit(limit)
+    )
+    return [(i, k or "", c) for i, k, c in (await session.execute(stmt)).all()]
 
 
 async def first_names_after(

@@ -61,6 +61,7 @@ async def leads(
             Lead.reported_at,
             Lead.review,
             Lead.duplicate_of,
+            Lead.credit_code,
             Unit.name.label("unit_name"),
             Member.display_name.label("reporter_name"),
         )

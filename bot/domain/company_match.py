@@ -39,7 +39,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.domain.dedup import _REGIONS, company_key
 
-__all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "profile"]
+__all__ = ["NameIndex", "NameProfile", "Verdict", "compare", "db_fragments", "profile"]
 
 # Words that say what kind of company, not which one. Industry words (药业, 化工,
 # 焦煤 …) are NOT here: two companies may differ by nothing else.
@@ -95,6 +95,11 @@ _FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 @functools.cache
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+@functools.cache
+def _s2t() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
 
 
 @functools.cache
@@ -354,7 +359,7 @@ class NameIndex:
         prof = profile.__wrapped__(name)  # no cache pollution from a bulk load
         self._names[ref] = prof
         self._put("c", prof.core, ref)
-        for variant in _variants(prof.body):
+        for variant in _variants(prof.body) | _variants(prof.core):  # core: 云云云科技/云云实业
             self._put("v", variant, ref)
         self._put("b", prof.body, ref)
         for tail in _tails(prof.body):  # the query's place may be written at our start
@@ -386,7 +391,7 @@ class NameIndex:
 
         take("c", query.core, cap=None)
         take("s", query.sound)
-        for variant in _variants(query.body):
+        for variant in _variants(query.body) | _variants(query.core):
             take("v", variant)
         if query.latin:
             take("p", query.latin)
@@ -420,7 +425,49 @@ def _tails(body: str) -> set[str]:
 
 def _variants(text: str) -> set[str]:
     """The text and every one-deletion of it (SymSpell): two texts one edit
-    apart share at least one variant. Short texts only index themselves."""
-    if len(text) < 3:
+    apart share at least one variant. A two-character text has its two
+    one-substitution masks instead (枝胜 and 技胜 share ``?胜``): deletions of it
+    would be single characters."""
+    if len(text) < 2:
         return {text}
+    if len(text) == 2:
+        return {text, text[0] + "?", "?" + text[1]}
     return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
+
+
+def db_fragments(name: str) -> tuple[list[str], list[str]]:
+    """What a database query looks for in the stored keys while :class:`NameIndex` is
+    still being built after a restart: (specific, short) fragments, ``_`` meaning any
+    one character.
+
+    Specific: the body with one character left open, dropped or added (a typo, a
+    character missing or extra anywhere), the core (a generic word added or dropped, a
+    place moved) and its traditional form, the body without a two-character head (an
+    unlisted place), a two-character body after each of the name's places with one
+    character open (江苏沙_), a Latin name's letters. Short: a two-character core (焦煤),
+    shared by many names, so the caller gives it a small limit of its own. Pinyin
+    spellings of Chinese names are not looked for: only the index has them.
+    """
+    prof = profile(name)
+    if prof.latin:
+        return [prof.latin], []
+    body, core = prof.body, prof.core
+    specific: dict[str, None] = {}
+    if 3 <= len(body) <= 12:
+        for i in range(len(body)):
+            specific[body[:i] + "_" + body[i + 1 :]] = None
+            if len(body) >= 5:
+                specific[body[:i] + body[i + 1 :]] = None
+        for i in range(1, len(body)):
+            specific[body[:i] + "_" + body[i:]] = None
+    elif len(body) > 12:
+        specific[body] = None
+    elif len(body) == 2:
+        for place in sorted(prof.places):
+            specific.update(dict.fromkeys((place + body[0] + "_", place + "_" + body[1])))
+    if len(body) >= 6:
+        specific[body[2:]] = None
+    cores = dict.fromkeys((core, _s2t().convert(core)))
+    short = [c for c in cores if len(c) == 2]
+    specific.update(dict.fromkeys(c for c in cores if len(c) >= 3))
+    return list(specific), short

@@ -39,6 +39,7 @@ RETRY = (
     "leads.edit.required",
     "leads.edit.unchanged",
     "leads.edit.company_taken",
+    "leads.edit.credit_taken",
     "leads.review.reason_missing",
     "leads.usd_amount.",
 )
@@ -52,6 +53,7 @@ HINTS = {
     "contact_phone": "phone",
     "tax_wan": "amount",
     "outside_share": "percent",
+    "credit_code": "credit",
 }
 
 

@@ -85,6 +85,7 @@ class LeadLine:
     duplicate_of: str | None  # the first report's code
     history: str  # "线索→在谈 11-18 张三；…"
     notes: str | None
+    credit_code: str | None = None  # 统一社会信用代码 (the last column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ LEAD_COLUMNS = (
     Column("重复（首报编号）"),
     Column("阶段历程", cap=60),
     Column("备注", cap=40),
+    Column("统一社会信用代码"),  # last: readers of the sheet index columns by position
 )
 
 
@@ -199,6 +201,7 @@ def _lead_cells(r: LeadLine) -> tuple[Any, ...]:
         r.duplicate_of,
         r.history,
         r.notes,
+        r.credit_code,
     )
 
 

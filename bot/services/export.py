@@ -164,6 +164,7 @@ async def _leads(
             lead_code(r.duplicate_of) if r.duplicate_of else None,
             "；".join(history.get(r.id, ())),
             r.notes,
+            r.credit_code,
         )
         for r in rows
     ]

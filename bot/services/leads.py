@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.assembly.config import Settings
-from bot.domain.company_match import NameIndex
+from bot.domain.company_match import MAX_BUCKET, NameIndex, db_fragments
 from bot.domain.credit_code import CreditCodeError, parse_credit_code
 from bot.domain.dedup import CompanyIndex, company_key
 from bot.domain.enums import Review, lead_code
@@ -118,7 +118,9 @@ class CompanyDirectory:
     entry can at worst cause a question "same company?", never a wrong verdict,
     because exact duplicates are decided by the database. After a restart the
     one-off build runs in the background (:meth:`start_warming`), so the first
-    report does not pay for it; a check during the build waits for it.
+    report does not pay for it: a check during the build does not wait for it
+    either, it asks the database for a bounded set of likely names
+    (:func:`bot.domain.company_match.db_fragments`) and judges those alone.
     """
 
     index: CompanyIndex = field(default_factory=CompanyIndex)
@@ -127,10 +129,17 @@ class CompanyDirectory:
     build_ms: float | None = None  # how long the last background build took
     _warming: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def start_warming(self, db: Database) -> None:
-        """Build the indexes off the hot path; call once at start-up."""
+    def start_warming(self, db: Database, hold: asyncio.Event | None = None) -> None:
+        """Build the indexes off the hot path; call once at start-up. ``hold``: the build
+        starts only once it is set (tests and the benchmark check during a build)."""
         if self._warming is None and self.last_id == 0:
-            self._warming = asyncio.get_running_loop().create_task(self._warm(db))
+            self._warming = asyncio.get_running_loop().create_task(self._warm(db, hold))
+
+    @property
+    def building(self) -> bool:
+        """The background build is under way and nothing was indexed yet."""
+        task = self._warming
+        return task is not None and not task.done() and self.last_id == 0
 
     async def ready(self) -> None:
         """Wait for the background build, if one is under way."""
@@ -145,7 +154,9 @@ class CompanyDirectory:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _warm(self, db: Database) -> None:
+    async def _warm(self, db: Database, hold: asyncio.Event | None = None) -> None:
+        if hold is not None:
+            await hold.wait()
         started = time.perf_counter()
         try:
             async with db.session() as session:
@@ -180,14 +191,41 @@ class CompanyDirectory:
     async def candidates(
         self, session: AsyncSession, company: str, key: str, threshold: float
     ) -> dict[int, tuple[float, str]]:
-        """Lead id → (score, reason) of every plausible other spelling, best first."""
-        found = {
-            lead_id: (score, "fuzzy") for lead_id, score in await self.near(session, key, threshold)
-        }
-        for c in self.names.candidates(company, limit=NEAR_LIMIT, threshold=threshold):
-            if c.verdict.score >= found.get(int(c.ref), (0.0, ""))[0]:
-                found[int(c.ref)] = (c.verdict.score, c.verdict.reason)
-        return found
+        """Lead id → (score, reason) of every plausible other spelling, best first.
+
+        During the background build: the same judgement over the names a database
+        query finds (:meth:`_from_database`), so the check does not wait for the build.
+        """
+        if self.building:
+            return await self._from_database(session, company, key, threshold)
+        await self.sync(session)
+        return _judged(self.index, self.names, company, key, threshold)
+
+    async def _from_database(
+        self, session: AsyncSession, company: str, key: str, threshold: float
+    ) -> dict[int, tuple[float, str]]:
+        """Candidates without the index: the active first reports whose key holds one of
+        the name's fragments (at most :data:`DB_CANDIDATES`, and :data:`MAX_BUCKET` for a
+        two-character core), judged by the index's own rules."""
+        specific, short = db_fragments(company)
+        rows = await dedup_repo.first_names_like(session, specific, DB_CANDIDATES)
+        rows += await dedup_repo.first_names_like(session, short, MAX_BUCKET)
+        index, names = _build(rows)
+        return _judged(index, names, company, key, threshold)
+
+
+DB_CANDIDATES = 200  # names read from the database for one check during the build
+
+
+def _judged(
+    index: CompanyIndex, names: NameIndex, company: str, key: str, threshold: float
+) -> dict[int, tuple[float, str]]:
+    """Lead id → (score, reason): today's key similarity, then the name rules."""
+    found = {int(m.ref): (m.score, "fuzzy") for m in index.near(key, threshold=threshold, limit=3)}
+    for c in names.candidates(company, limit=NEAR_LIMIT, threshold=threshold):
+        if c.verdict.score >= found.get(int(c.ref), (0.0, ""))[0]:
+            found[int(c.ref)] = (c.verdict.score, c.verdict.reason)
+    return found
 
 
 def _build(rows: list[tuple[int, str, str]]) -> tuple[CompanyIndex, NameIndex]:
@@ -425,6 +463,7 @@ class LeadCard:
     review: str | None = None
     review_note: str | None = None
     duplicate_of: str | None = None
+    credit_code: str | None = None  # 统一社会信用代码
 
 
 def can_see_full(actor: Actor, lead: Lead) -> bool:
@@ -456,4 +495,5 @@ def card(actor: Actor, lead: Lead) -> LeadCard:
         lead.review,
         lead.review_note,
         lead_code(lead.duplicate_of) if lead.duplicate_of else None,
+        lead.credit_code,
     )

@@ -152,6 +152,7 @@ def render_card(context: LeadbotContext, view: LeadView) -> Html:
     show = lambda field, value: display(context, field, value)  # noqa: E731
     lines += [
         context.t("leads.card.company", company=show("company", c.company)),
+        context.t("leads.card.credit_code", code=show("credit_code", c.credit_code)),
         context.t(
             "leads.card.industry",
             industry=show("industry", c.industry),

@@ -189,6 +189,7 @@ def _card_html(pc: PageContext, found: LibraryCard, zone: Any) -> str:
     if c.full:
         rows += [
             (pc.p("report.field.company"), c.company),
+            (pc.p("web.leads.credit_code"), c.credit_code),
             (pc.p("report.field.industry"), c.industry),
             (
                 pc.p("report.field.amount"),

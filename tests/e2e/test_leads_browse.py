@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.domain.credit_code import check_character
 from bot.services.access import resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from storage import lead_repo
@@ -441,3 +442,34 @@ async def test_a_prompt_and_the_report_form_do_not_take_each_others_answers(
     assert (await lead(h, code)).stage == "线索" and (
         await lead(h, code)
     ).project == "动力电池项目（一期）"
+
+
+def credit(n: int) -> str:
+    """A valid credit code (its check character computed) numbered ``n``."""
+    first17 = f"9135010000000{n:04d}"
+    return first17 + check_character(first17)
+
+
+async def test_the_credit_code_is_on_the_card_and_edited_with_its_checks(
+    world_harness: Harness,
+) -> None:
+    h = world_harness
+    code = await add_lead(h, credit_code=credit(1))
+    other = await add_lead(h, OTHER, "比亚迪股份有限公司", credit_code=credit(2))
+    assert f"统一社会信用代码：{credit(1)}" in (await h.send(LIAISON, f"/lead {code}")).text
+    r = await h.send(OTHER, f"/lead {code}")
+    assert credit(1) not in r.text and "统一社会信用代码" not in r.text  # the outline only
+    assert f"统一社会信用代码：{credit(2)}" in (await h.send(OTHER, f"/lead {other}")).text
+    r = await h.send(LIAISON, f"/edit {code}")
+    assert r.labels[-1] == "统一社会信用代码"
+    r = await h.press(LIAISON, "统一社会信用代码")
+    assert f"当前：{credit(1)}" in r.text and "18 位统一社会信用代码" in r.text
+    wrong = credit(3)[:-1] + ("0" if credit(3)[-1] != "0" else "1")
+    r = await h.send(LIAISON, wrong)
+    assert "校验位不对" in r.text and f"当前：{credit(1)}" in r.text
+    r = await h.send(LIAISON, credit(2))
+    assert f"该统一社会信用代码已由「经济发展局」首报（{other}）" in r.text
+    r = await h.send(LIAISON, credit(3).lower())
+    assert f"统一社会信用代码：{credit(1)} → {credit(3)}" in r.text
+    stored = await lead(h, code)
+    assert stored.credit_code == stored.first_credit == credit(3)

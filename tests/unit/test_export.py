@@ -58,6 +58,7 @@ LEAD_HEADERS = [
     "重复（首报编号）",
     "阶段历程",
     "备注",
+    "统一社会信用代码",  # appended last: the columns before it keep their positions
 ]
 
 
@@ -108,6 +109,7 @@ def small_export() -> ExportData:
         None,
         "线索→在谈 11-18 张三",
         "备注<b>",
+        "91350100M000100Y43",
     )
     dup = LeadLine(
         "L0002",
@@ -187,6 +189,9 @@ def test_workbook_has_four_sheets_with_frozen_bold_filtered_headers_and_typed_ce
     assert first["备注"] == "备注<b>"  # text stays text: no HTML in a workbook
     assert row_of(leads, "L0002")["重复（首报编号）"] == "L0001"
     assert row_of(leads, "L0002")["外资(美元)"] is None
+    assert first["统一社会信用代码"] == "91350100M000100Y43"  # the last column
+    assert leads.cell(1, leads.max_column).value == "统一社会信用代码"
+    assert row_of(leads, "L0002")["统一社会信用代码"] is None
 
     week = row_of(weekly, "2026-W46")
     assert week["状态"] == "按时" and week["确认人"] == "赵主任"
@@ -287,7 +292,9 @@ async def actor(db: Database, tg: int) -> Actor:
         return await resolve_actor(s, SETTINGS, tg, "x", None)
 
 
-def draft(company: str, amount: str = "12000", stage: str = "线索") -> LeadDraft:
+def draft(
+    company: str, amount: str = "12000", stage: str = "线索", credit: str | None = None
+) -> LeadDraft:
     return LeadDraft(
         project=f"{company}项目",
         company=company,
@@ -298,6 +305,7 @@ def draft(company: str, amount: str = "12000", stage: str = "线索") -> LeadDra
         tags=("高新技术",),
         contact_name="陈经理",
         contact_phone="13812345678",
+        credit_code=credit,
     )
 
 
@@ -313,7 +321,11 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
         await actor(db, LEADER),
     )
     async with db.session() as s:
-        first = (await report_lead(s, T0, liaison, draft("华鑫科技有限公司"), SETTINGS)).lead_id
+        first = (
+            await report_lead(
+                s, T0, liaison, draft("华鑫科技有限公司", credit="91350100M000100Y43"), SETTINGS
+            )
+        ).lead_id
     async with db.session() as s:
         dup = (
             await report_lead(
@@ -383,6 +395,8 @@ async def test_export_reads_leads_stage_history_weekly_outcomes_ledger_and_ranki
         row["报送单位"] == "招商引资部" and row["报送人"] == "张三" and row["电话"] == "13812345678"
     )
     assert row_of(leads, f"L{dup:04d}")["重复（首报编号）"] == f"L{first:04d}"
+    assert row["统一社会信用代码"] == "91350100M000100Y43"
+    assert row_of(leads, f"L{dup:04d}")["统一社会信用代码"] is None
 
     weekly = {(r[0], r[2]): r for r in book["周报"].iter_rows(min_row=2, values_only=True)}
     assert sorted({k for k, _ in weekly}) == [

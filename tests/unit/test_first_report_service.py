@@ -15,6 +15,7 @@ from bot.operations.demo import seed_demo
 from bot.services import ServiceError
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import (
+    CompanyCheck,
     CompanyDirectory,
     LeadDraft,
     check_company,
@@ -143,3 +144,39 @@ async def test_at_most_three_candidates(db: Database, clock: ManualClock) -> Non
     async with db.session() as s:
         check = await check_company(s, CompanyDirectory(), "北京云算科技有限公司", 90)
     assert check.exact is None and len(check.near) == 3
+
+
+async def test_a_check_during_the_index_build_does_not_wait_for_it(
+    db: Database, clock: ManualClock
+) -> None:
+    """After a restart the build is held (an event the test never sets until the end):
+    exact duplicates, credit codes and near matches are all answered meanwhile."""
+    a, _, _ = await actors(db, clock)
+    for name, code in (("北京云算科技有限公司", CODE), ("康王药业（甘肃）有限公司", None)):
+        async with db.session() as s:
+            await report_lead(s, clock.now(), a, draft(name, credit_code=code), SETTINGS)
+    directory, hold = CompanyDirectory(), asyncio.Event()
+    directory.start_warming(db, hold)
+    try:
+        assert directory.building
+
+        async def check(name: str, code: str | None = None) -> CompanyCheck:
+            async with db.session() as s:
+                return await asyncio.wait_for(check_company(s, directory, name, 90, code), 10)
+
+        exact = await check("北京云算科技股份有限公司")
+        assert exact.exact is not None and exact.exact.code == "L0001"
+        by_code = await check("云算数据服务中心", CODE)
+        assert by_code.by_credit and by_code.exact is not None
+        typo = await check("北京云算科枝有限公司")
+        assert [(c.code, c.reason) for c in typo.near] == [("L0001", "typo")]
+        place = await check("甘肃康王药业有限公司")
+        assert [c.code for c in place.near] == ["L0002"]
+        assert (await check("山东焦煤集团有限公司")).near == []
+        assert directory.building and directory.last_id == 0  # all without the index
+    finally:
+        hold.set()
+    await directory.ready()
+    assert not directory.building and directory.last_id == 2
+    assert [c.code for c in (await check("北京云算科枝有限公司")).near] == ["L0001"]
+    await directory.stop_warming()

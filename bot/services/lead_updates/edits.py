@@ -1,6 +1,6 @@
 """Correcting a lead's fields: which fields a unit may edit, the prompt for one, parsing
-a new value the way the report form does, and a new company name moving the
-first-report claim.
+a new value the way the report form does, and a new company name or credit code
+moving the first-report claim.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.assembly.config import Settings
 from bot.domain.amounts import AmountError, format_wan, parse_usd, parse_wan
+from bot.domain.credit_code import CreditCodeError, parse_credit_code
 from bot.domain.dedup import company_key
+from bot.domain.enums import Review
 from bot.domain.leadfields import (
     COMPANY_MAX,
     CONTACT_MAX,
@@ -29,7 +31,7 @@ from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.lead_updates.common import _clean, _event, _lead, _owner, _require_member
 from bot.services.scoring import offered, refresh_after
-from storage import lead_repo
+from storage import dedup_repo, lead_repo
 from storage.models import Lead
 
 # The fields a unit may correct, in the order the edit menu shows them.
@@ -47,6 +49,7 @@ FIELDS: tuple[str, ...] = (
     "notes",
     "outside_share",
     "tax_wan",  # seed 004 二(四): 县外投资比例, 税收 (appended: menu buttons index this tuple)
+    "credit_code",  # 统一社会信用代码 (issue 14)
 )
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
@@ -135,6 +138,8 @@ async def edit_lead(
         raise ServiceError("leads.edit.unchanged")
     if field == "company":
         await _change_company(session, lead, new)
+    elif field == "credit_code":
+        await _change_credit(session, lead, new)
     else:
         setattr(lead, field, new)
     lead.updated_at = now
@@ -176,6 +181,11 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
             return parse_usd(value) if field == "foreign_usd" else parse_wan(value)
         except AmountError as err:
             raise ServiceError(f"leads.amount.{err.code}") from None
+    if field == "credit_code":
+        try:
+            return parse_credit_code(value)
+        except CreditCodeError as err:  # dedup.credit.check → leads.input.credit_check
+            raise ServiceError(f"leads.input.credit_{err.code.rsplit('.', 1)[-1]}") from None
     if field == "contact_phone":
         try:
             return parse_phone(value)
@@ -217,6 +227,37 @@ async def _change_company(session: AsyncSession, lead: Lead, company: str) -> No
             "leads.edit.company_taken",
             unit=first.unit.name if first else "?",
             first=first.code if first else "?",
+        ) from None
+
+
+async def _change_credit(session: AsyncSession, lead: Lead, code: str | None) -> None:
+    """One credit code, one company: a code another counted lead carries is refused unless
+    that lead is this one's first report or its duplicate; a first report's code is
+    claimed in ``first_credit`` (the database decides a race), a cleared code frees it."""
+    if code is not None:
+        family = lead.duplicate_of or lead.id
+        for other in await dedup_repo.credit_carriers(session, code, lead.id):
+            root = other.duplicate_of or other.id
+            if root == family:
+                continue
+            first = await lead_repo.lead_by_id(session, root) or other
+            if first.review != Review.REJECTED:  # a rejected first report holds nothing
+                raise ServiceError(
+                    "leads.edit.credit_taken", unit=first.unit.name, first=first.code
+                )
+    lead.credit_code = code
+    if lead.first_key is None:
+        return  # a duplicate or a rejected lead claims nothing (a reclaim claims it later)
+    try:
+        async with session.begin_nested():
+            lead.first_credit = code
+            await session.flush()
+    except IntegrityError:
+        holder = await dedup_repo.first_by_credit(session, code) if code else None
+        raise ServiceError(
+            "leads.edit.credit_taken",
+            unit=holder.unit.name if holder else "?",
+            first=holder.code if holder else "?",
         ) from None
 
 

@@ -18,7 +18,7 @@ from bot.services.access import Actor
 from bot.services.lead_updates.common import LeadRef, _clean, _event, _lead, _require_member
 from bot.services.lead_updates.stages import _index
 from bot.services.scoring import ScoringSetup, refresh_after
-from storage import lead_repo, repo
+from storage import dedup_repo, lead_repo, repo
 from storage.models import Lead
 
 REASON_MAX = NOTES_MAX
@@ -162,19 +162,29 @@ async def reject_lead(
 
 
 async def _reclaim(session: AsyncSession, lead: Lead) -> Lead:
-    """A rejected first report verified after all: first again, unless taken meanwhile."""
-    first = await lead_repo.first_by_key(session, lead.company_key)
-    if first is None:
+    """A rejected first report verified after all: first again, its name key and its
+    credit code both, unless either was taken meanwhile; then it is a duplicate of the
+    one who took it (the code's holder before the key's: the code is the stronger key)."""
+    holder = await _holder(session, lead)
+    if holder is None:
         try:
             async with session.begin_nested():
-                lead.first_key = lead.company_key
+                lead.first_key, lead.first_credit = lead.company_key, lead.credit_code
                 await session.flush()
             return lead
         except IntegrityError:  # claimed in the same instant: the database decided
             lead = await _lead(session, lead.id, lock=True)  # reload what the rollback expired
-            first = await lead_repo.first_by_key(session, lead.company_key)
-    lead.duplicate_of = first.id if first else None
+            holder = await _holder(session, lead)
+    lead.duplicate_of = holder.id if holder else None
     return lead
+
+
+async def _holder(session: AsyncSession, lead: Lead) -> Lead | None:
+    """The active first report on this lead's credit code, else on its name key."""
+    by_credit = (
+        await dedup_repo.first_by_credit(session, lead.credit_code) if lead.credit_code else None
+    )
+    return by_credit or await lead_repo.first_by_key(session, lead.company_key)
 
 
 def _review(lead: Lead, now: datetime, actor: Actor, verdict: str, note: str | None) -> None:

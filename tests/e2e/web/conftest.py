@@ -30,6 +30,7 @@ async def report(
     stage: str = "在谈",
     amount: str = "12000",
     project: str = "",
+    credit_code: str | None = None,
 ) -> str:
     """A lead reported through the service, as the chat form does; returns its code."""
     async with h.db.session() as s:
@@ -43,6 +44,7 @@ async def report(
         stage=stage,
         contact_name="陈经理",
         contact_phone="13800138000",
+        credit_code=credit_code,
     )
     async with h.db.session() as s:
         return (await report_lead(s, h.clock.now(), actor, draft, h.settings)).code

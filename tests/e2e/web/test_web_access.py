@@ -106,6 +106,24 @@ async def test_a_liaison_reads_only_the_outline_of_another_units_lead(web: WebHa
             assert [row["unit_name"] for row in (await r.json())["rows"]] == ["经济发展局"]
 
 
+async def test_the_credit_code_is_on_the_full_card_only(web: WebHarness) -> None:
+    credit = "91350100M000100Y43"
+    code = await report(web.h, ZHANG, "北京云算科技有限公司", credit_code=credit)
+    for who in (ZHANG, LEADER):
+        async with await web.client(who) as c:
+            async with c.get(f"/app/api/leads/{code}") as r:
+                assert (await r.json())["lead"]["credit_code"] == credit
+            async with c.get(f"/app/leads/{code}") as r:
+                page = await r.text()
+            assert f"<dt>统一社会信用代码</dt><dd>{credit}</dd>" in page
+    async with await web.client(LI) as c:
+        async with c.get(f"/app/api/leads/{code}") as r:
+            assert "credit_code" not in (await r.json())["lead"]
+        async with c.get(f"/app/leads/{code}") as r:
+            page = await r.text()
+        assert credit not in page and "统一社会信用代码" not in page
+
+
 async def test_a_leader_sees_every_field(web: WebHarness) -> None:
     await report(web.h, ZHANG, "宁波舟山港股份有限公司")
     async with await web.client(LEADER) as c, c.get("/app/api/leads") as r:

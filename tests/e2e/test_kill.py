@@ -32,7 +32,7 @@ from bot.assembly.webhook import SECRET_HEADER
 from bot.localapi import LocalBotAPI, RecordedCall
 from storage import weekly_repo
 from storage.db import Database
-from storage.models import InboxUpdate, OutboxMessage, Unit
+from storage.models import FormDraft, InboxUpdate, OutboxMessage, Unit
 from tests.conftest import pg_url, reset_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -542,3 +542,83 @@ def owner_of_port(port: int, pids: list[int]) -> int | None:
         if links & inodes:
             return pid
     return None
+
+
+# --- a form: the answer is kept when the bot dies as its next question reaches Telegram -------
+
+ZHANG = 1101  # the demo's liaison of 招商引资部
+
+
+def asked(api: LocalBotAPI, chat: int, marker: str) -> list[RecordedCall]:
+    return [
+        c
+        for c in api.calls
+        if c.ok
+        and c.method in ("sendMessage", "editMessageText")
+        and int(c.params.get("chat_id", 0)) == chat
+        and marker in str(c.params.get("text"))
+    ]
+
+
+async def test_killed_as_the_next_form_question_reached_telegram_keeps_the_answer(
+    stand_in: LocalBotAPI, tmp_path: Path
+) -> None:
+    """The original loss: a typed answer, then a button answer, each followed by a kill -9
+    the instant the next question arrives. The draft was committed before that question was
+    sent, so after each restart the form goes on from the next step, and no question is
+    asked twice (the answer's update is not handled again)."""
+    from bot.operations.demo import seed_demo
+
+    api = stand_in
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    db = await schema(url)
+    async with db.session() as s:
+        world = await seed_demo(s, datetime.now(UTC))
+    for user in world.users:
+        api.add_user(user.tg_id, user.name)
+    bot = Bot(api, url, tmp_path)
+    kill_on: list[str] = []
+
+    def watch(call: RecordedCall) -> None:
+        question = call.method in ("sendMessage", "editMessageText")
+        if question and kill_on and kill_on[0] in str(call.params.get("text")):
+            kill_on.clear()
+            bot.kill(bot.procs[-1])  # before the question's answer leaves the stand-in
+
+    async def killed_then_restarted() -> None:
+        await until("the kill", lambda: not kill_on)
+        await bot.procs[-1].wait()
+        assert bot.procs[-1].returncode == -signal.SIGKILL
+        await bot.start()
+
+    api.observers.append(watch)
+    try:
+        await bot.start()
+        await until("the bot polling", lambda: api.calls_of("getUpdates"))
+        api.send_text(ZHANG, "/report")
+        await until("the first question", lambda: asked(api, ZHANG, "项目名称"))
+        kill_on.append("投资方（企业全称）")
+        api.send_text(ZHANG, "年产5万吨新材料项目")  # typed: kept across the kill
+        await killed_then_restarted()
+        api.send_text(ZHANG, "浙江华峰新材料有限公司")
+        await until("the industry question", lambda: asked(api, ZHANG, "请选择<b>行业</b>"))
+        kill_on.append("计划投资额")
+        api.press(ZHANG, ZHANG, "新材料")  # a button: kept across the kill
+        await killed_then_restarted()
+        api.send_text(ZHANG, "1.2亿")
+        await until("the origin question", lambda: asked(api, ZHANG, "来源地"))
+        assert len(asked(api, ZHANG, "投资方（企业全称）")) == 1  # nothing handled twice
+        assert len(asked(api, ZHANG, "计划投资额")) == 1
+        assert len(asked(api, ZHANG, "请选择<b>行业</b>")) == 1
+        async with db.session() as s:
+            draft = (await s.scalars(select(FormDraft))).one()
+        values = draft.data["values"]
+        assert values["project"] == "年产5万吨新材料项目"
+        assert values["company"] == "浙江华峰新材料有限公司"
+        assert values["industry"] == "新材料" and str(values["amount"]) == "12000"
+    except BaseException:
+        print(bot.logs())
+        raise
+    finally:
+        await bot.stop_all()
+        await db.dispose()

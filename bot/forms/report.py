@@ -32,6 +32,7 @@ from bot.forms.model import (
     Step,
     msg,
 )
+from bot.services import attachments
 from bot.services.leads import LeadDraft, check_company, remember_different, report_lead
 from bot.services.scoring import choices_for
 
@@ -221,6 +222,9 @@ def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
 async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
     result = await report_lead(
         ctx.session, ctx.now, ctx.actor, to_lead_draft(draft.values), ctx.settings
+    )
+    await attachments.link_own(
+        ctx.session, ctx.person, draft.values.get("files") or [], result.lead_id
     )
     if result.first is None:
         return [msg("report.saved", code=result.code, unit=result.unit_name)]

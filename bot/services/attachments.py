@@ -69,6 +69,24 @@ def content_type_of(name: str, declared: str) -> str:
     return guessed[:100]
 
 
+MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"GIF8", "image/gif", ".gif"),
+)
+
+
+def sniffed(name: str, content_type: str, data: bytes) -> tuple[str, str]:
+    """A picture sent without a usable name (DingTalk's 图片 messages have none) is still a
+    picture: known image signatures give the type, and the name its extension."""
+    if content_type != FALLBACK_TYPE:
+        return name, content_type
+    for magic, kind, ext in MAGIC:
+        if data.startswith(magic):
+            return (name if name.lower().endswith(ext) else name + ext), kind
+    return name, content_type
+
+
 def kind_of(content_type: str) -> str:
     return "photo" if content_type in PHOTO_TYPES else "document"
 
@@ -85,8 +103,9 @@ async def store(
         raise ServiceError("attach.empty")
     if len(data) > MAX_BYTES:
         raise ServiceError("attach.too_big", mb=MAX_BYTES // (1024 * 1024))
-    name = clean_name(raw_name)
-    content_type = content_type_of(name, declared_type)
+    name, content_type = sniffed(
+        clean_name(raw_name), content_type_of(clean_name(raw_name), declared_type), data
+    )
     token = secrets.token_hex(16)
     await web_files.add(
         session,
@@ -102,22 +121,30 @@ async def store(
 
 async def claim(
     session: AsyncSession, uploader: str, tokens: list[str], limit: int
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """The attachment entries for a save, and the rows to link once the lead exists.
+) -> list[dict[str, Any]]:
+    """The attachment entries for a save: this person's unsaved uploads, at most ``limit``.
 
-    Only this person's unsaved uploads count, at most ``limit``; anything else in the
-    form is ignored rather than refused, as a stale page may carry a token already saved.
+    Anything else in the form is ignored rather than refused, as a stale page may carry a
+    token already saved, and a forged one may carry someone else's.
     """
     rows = list(await web_files.unsaved_of(session, uploader, tokens))[:limit]
-    entries = [
+    return [
         {"file_id": REF_PREFIX + token, "kind": kind_of(ctype), "name": name}
         for _, token, name, ctype in rows
     ]
-    return entries, [row[0] for row in rows]
 
 
-async def link(session: AsyncSession, ids: list[int], lead_id: int) -> None:
-    await web_files.link(session, ids, lead_id)
+async def link_own(
+    session: AsyncSession, uploader: str, entries: list[dict[str, Any]], lead_id: int
+) -> None:
+    """Give the saved lead the stored files among its entries, in the lead's transaction.
+
+    Only the uploader's own unsaved rows are linked, whichever channel stored them (a
+    browser upload, a file sent to the DingTalk robot); chat file ids are not rows.
+    """
+    tokens = [t for t in (token_of(str(e.get("file_id") or "")) for e in entries) if t]
+    rows = await web_files.unsaved_of(session, uploader, tokens)
+    await web_files.link(session, [row[0] for row in rows], lead_id)
 
 
 async def unsaved_count(session: AsyncSession, uploader: str) -> int:

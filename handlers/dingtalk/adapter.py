@@ -30,9 +30,10 @@ from bot.assembly.config import Settings
 from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
 from bot.forms import FormEngine
+from bot.forms import report as report_form
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
 from bot.rendering.rank_text import render_rank, render_score
-from bot.services import ServiceError, Services, chats, invites, ranking, scoring
+from bot.services import ServiceError, Services, attachments, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
 from handlers.dingtalk.openapi import (
@@ -54,7 +55,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"
 MAX_TEXT = 4000
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = attachments.MAX_BYTES
 # Chinese aliases; the same words are meant to work on Telegram once its router adopts them.
 ALIASES: dict[str, str] = {
     "开始": "start",
@@ -113,8 +114,7 @@ def parse_incoming(data: dict[str, Any]) -> Incoming:
         msgtype=str(msg.message_type),
         text=text.strip(),
         download_code=content.get("downloadCode"),
-        file_name=content.get("fileName")
-        or ("image.png" if msg.message_type == "picture" else None),
+        file_name=content.get("fileName"),  # a picture has none: its bytes tell the type
     )
 
 
@@ -256,10 +256,12 @@ class DingTalkAdapter:
                 return None  # any other command: the form waits
             outcome = await engine.cancel(ctx)
         elif incoming.download_code is not None:
-            # Kept per channel: the reference names DingTalk and its downloadCode.
-            ref = FileRef(
-                f"dingtalk:{incoming.download_code}", "document", incoming.file_name or ""
-            )
+            try:
+                ref = await self._kept(ctx, incoming)
+            except DingTalkError as err:
+                if err.code != "tooLarge":
+                    raise  # the frame is not acknowledged: DingTalk delivers it again
+                return [self._too_big(incoming, actor)]
             outcome = await engine.file(ctx, ref)
         elif incoming.msgtype in ("text", "richText"):
             outcome = await engine.text(ctx, incoming.text)
@@ -345,16 +347,34 @@ class DingTalkAdapter:
         except ServiceError as err:
             return Reply(catalog.t(err.code, actor.locale, **err.params))
 
+    async def _kept(self, ctx: FormContext, incoming: Incoming) -> FileRef:
+        """A file sent into the report form, fetched now: a downloadCode lapses, so its bytes
+        are kept with the web app's uploads and the lead's save claims them, which lets the
+        web card and 重新接收附件 on Telegram open them too. Other forms keep the reference."""
+        code = str(incoming.download_code)
+        name = incoming.file_name or catalog.plain("dingtalk.picture_name", ctx.locale)
+        engine = self.engine
+        assert engine is not None
+        if await engine.active(ctx) != report_form.NAME:
+            return FileRef(f"dingtalk:{code}", "document", incoming.file_name or "")
+        data = await self.api.download(code, MAX_FILE_BYTES)
+        stored = await attachments.store(ctx.session, ctx.person, name, "", data, ctx.now)
+        return FileRef(attachments.REF_PREFIX + stored.token, stored.kind, stored.name)
+
+    def _too_big(self, incoming: Incoming, actor: Actor) -> Reply:
+        name = incoming.file_name or "file"
+        limit = MAX_FILE_BYTES >> 20
+        return Reply(self._t(actor.locale)("dingtalk.file_too_big", name=name, limit_mb=limit))
+
     async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
-        t = self._t(actor.locale)
         name = incoming.file_name or "file"
         try:
             await self.api.download(str(incoming.download_code), MAX_FILE_BYTES)
         except DingTalkError as err:
             if err.code == "tooLarge":
-                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=MAX_FILE_BYTES >> 20))
+                return self._too_big(incoming, actor)
             raise
-        return Reply(t("dingtalk.file_not_expected", name=name))
+        return Reply(self._t(actor.locale)("dingtalk.file_not_expected", name=name))
 
     def _help(self, actor: Actor, group: bool) -> Html:
         role = catalog.plain(f"role.{actor.role.value}", actor.locale) if actor.role else ""

@@ -159,17 +159,13 @@ class ReportView:
         async with self.services.db.session() as session:
             fc = self._context(session, ctx)
             draft, errors = await self._parse(fc, raw)
-            files, file_ids = await attachments.claim(
-                session, fc.person, tokens, report_form.MAX_FILES
-            )
+            files = await attachments.claim(session, fc.person, tokens, report_form.MAX_FILES)
             if errors:
                 html = await self._render(fc, ctx.page, raw, errors, files)
                 return html_response(html, status=400)
-            draft.values["files"] = files
+            draft.values["files"] = files  # the form's save links them to the lead, in its commit
             said = await self.form.save(fc, draft)
             code = next((m.params.get("code") for m in said if m.params.get("code")), None)
-            if code and file_ids:  # the lead and its files commit together, or neither
-                await attachments.link(session, file_ids, _lead_id(str(code)))
         raise web.HTTPSeeOther(f"/app/leads/{code}?saved=1" if code else "/app/leads")
 
     async def _parse(self, fc: FormContext, raw: dict[str, Any]) -> tuple[Draft, dict[str, str]]:
@@ -341,10 +337,6 @@ def _file_error(pc: PageContext, key: str, status: int, **params: Any) -> web.Re
     return web.json_response(
         {"ok": False, "error": key, "message": pc.p(key, **params)}, status=status
     )
-
-
-def _lead_id(code: str) -> int:
-    return int(code.strip().upper().lstrip("L"))
 
 
 def fc_text(fc: FormContext, key: str, params: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from handlers.dingtalk.openapi import OpenApiClient
 from handlers.dingtalk.runtime import default_engine
 from handlers.dingtalk.sdk import dingtalk_stream, point_sdk_at, run_stream
 from storage.db import Database
-from storage.models import ChannelMessage, Chat, Lead, Member
+from storage.models import ChannelMessage, Chat, Lead, Member, Role
 
 ADMIN_STAFF = "admin001"
 
@@ -279,3 +279,55 @@ async def test_a_throttled_reply_waits_and_is_sent_once(world: DingTalkWorld) ->
     [reply] = await world.say("stranger", "帮助")
     assert "仅供已登记的单位使用" in reply.text
     assert len(world.standin.recorder.calls_to("/v1.0/robot/oToMessages/batchSend")) == 3
+
+
+async def _send_file(world: DingTalkWorld, staff: str, name: str | None, data: bytes) -> str:
+    start = len(world.standin.messages())
+    if name is None:
+        msg_id = await asyncio.to_thread(world.standin.send_picture, staff, data)
+    else:
+        msg_id = await asyncio.to_thread(world.standin.send_file, staff, name, data)
+    assert msg_id
+    await asyncio.to_thread(world.standin.wait_acked, msg_id)
+    return "\n".join(m.text for m in world.standin.messages(start=start))
+
+
+async def test_files_sent_into_the_report_are_kept_and_claimed_by_the_lead(
+    world: DingTalkWorld,
+) -> None:
+    """A downloadCode lapses: the bytes are fetched at once, kept in the database and
+    linked to the lead by its save, so the web card (and 重新接收附件 on Telegram) opens them."""
+    from bot.services import attachments
+    from bot.services.access import Actor
+    from storage.models import WebFile
+
+    await world.join("liaison1", "招商一局")
+    await world.say("liaison1", "报送线索")
+    await world.say("liaison1", "动力电池项目")
+    await world.say("liaison1", "宁德时代新能源科技股份有限公司")
+    await world.press("liaison1", "新能源")
+    await world.say("liaison1", "一亿两千万")
+    await world.press("liaison1", "省外")
+    replies = await world.press("liaison1", "在谈")
+    for _ in range(6):  # tags, foreign, contact, phone, channel, notes
+        replies = await world.press("liaison1", "跳过")
+    assert "附件" in replies[-1].text
+    plan = b"%PDF-1.4 " + bytes(range(256)) * 40
+    picture = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    await _send_file(world, "liaison1", "项目投资计划书.pdf", plan)
+    await _send_file(world, "liaison1", None, picture)
+    await world.press("liaison1", "完成")
+    [saved] = await world.press("liaison1", "✅ 保存")
+    assert "已登记 L0001" in saved.text
+    async with world.db.session() as s:
+        lead = (await s.scalars(select(Lead))).one()
+        rows = (await s.scalars(select(WebFile).order_by(WebFile.id))).all()
+        assert [(a["kind"], a["name"]) for a in lead.attachments] == [
+            ("document", "项目投资计划书.pdf"),
+            ("photo", "图片.png"),
+        ]
+        assert [r.lead_id for r in rows] == [lead.id, lead.id]
+        leader = Actor(0, "领导", "zh_CN", role=Role.LEADER)
+        token = attachments.token_of(lead.attachments[0]["file_id"])
+        assert token is not None
+        assert (await attachments.read(s, leader, token)).data == plan

@@ -51,3 +51,12 @@ def test_any_name_is_short_flat_and_printable(raw: str) -> None:
     assert 0 < len(name) <= MAX_NAME
     assert "/" not in name and "\\" not in name
     assert not any(unicodedata.category(c)[0] == "C" for c in name)
+
+
+def test_a_picture_without_a_name_is_known_by_its_bytes() -> None:
+    from bot.services.attachments import FALLBACK_TYPE, sniffed
+
+    assert sniffed("图片", FALLBACK_TYPE, b"\xff\xd8\xff\xe0rest") == ("图片.jpg", "image/jpeg")
+    assert sniffed("图片", FALLBACK_TYPE, b"\x89PNG\r\n\x1a\nrest") == ("图片.png", "image/png")
+    assert sniffed("plan", FALLBACK_TYPE, b"%PDF") == ("plan", FALLBACK_TYPE)
+    assert sniffed("a.pdf", "application/pdf", b"\x89PNG") == ("a.pdf", "application/pdf")

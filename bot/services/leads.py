@@ -100,6 +100,9 @@ class LeadDraft:
     attachments: tuple[dict[str, Any], ...] = ()
     same_as: int | None = None  # the reporter confirmed a near match is this lead
     credit_code: str | None = None  # 统一社会信用代码, checked again on save
+    # seed 004 二(四): asked only when the rules read them (bot.rules.uses)
+    outside_share: Decimal | None = None  # 县外投资比例, percent 0–100
+    tax_wan: Decimal | None = None  # 服务业: tax paid so far, 万元
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,10 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
     if draft.amount_wan <= 0:
         raise ServiceError("lead.bad_amount")
     credit = _credit(draft.credit_code)
+    if draft.outside_share is not None and not 0 <= draft.outside_share <= 100:
+        raise ServiceError("leads.input.bad_percent")
+    if draft.tax_wan is not None and draft.tax_wan < 0:
+        raise ServiceError("lead.bad_amount")
     return LeadDraft(
         project,
         company,
@@ -238,6 +245,8 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
         draft.attachments,
         draft.same_as,
         credit,
+        draft.outside_share,
+        draft.tax_wan,
     )
 
 
@@ -387,6 +396,8 @@ def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:
         review=Review.PENDING,
         near_confirmed=False,
         credit_code=draft.credit_code,
+        outside_share=draft.outside_share,
+        tax_wan=draft.tax_wan,
     )
 
 

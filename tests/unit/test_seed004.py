@@ -188,3 +188,44 @@ def test_seed004_8_4_third_time_on_the_blacklist_costs_3() -> None:
         ("blacklist", D(-2), 5),
         ("blacklist_repeat", D(-3), 7),
     ]
+
+
+# --- 二(四) the lead facts the report form asks for: only those the rules read ------------------
+
+
+def test_seed004_4_1_kaihua_reads_share_and_service_tax_jiaocheng_neither() -> None:
+    from bot.rules.uses import lead_fact_uses
+
+    uses = lead_fact_uses(KAIHUA)
+    assert uses.outside_share and uses.tax
+    assert uses.tax_for("现代服务业") and not uses.tax_for("新能源")
+    assert uses.tax_for(None)  # before the industry is known: maybe
+    plain = lead_fact_uses(load_preset("jiaocheng"))
+    assert not plain.outside_share and not plain.tax and not plain.tax_for("现代服务业")
+
+
+def test_seed004_4_1_a_tax_condition_without_industries_asks_every_project() -> None:
+    from bot.rules import load_rules_text
+    from bot.rules.uses import lead_fact_uses
+
+    rules = load_rules_text(
+        '[[rules]]\nid = "t"\nkind = "event"\non = "lead_reported"\npoints = 1\n'
+        'industries = ["现代农业"]\nany_of = [{ min_tax_wan = 5 }, { min_amount_wan = 1 }]\n'
+    )
+    assert lead_fact_uses(rules).tax_industries == frozenset({"现代农业"})  # the parent's
+    rules = load_rules_text(
+        '[[rules]]\nid = "t"\nkind = "event"\non = "lead_reported"\npoints = 1\nmin_tax_wan = 5\n'
+    )
+    assert lead_fact_uses(rules).tax_for("新能源")
+
+
+def test_seed004_4_1_outside_share_parser() -> None:
+    import pytest
+
+    from bot.domain.leadfields import FieldError, parse_percent
+
+    assert parse_percent("30%") == D(30) and parse_percent("百分之40") == D(40)
+    assert parse_percent("３０％") == D(30) and parse_percent("100") == D(100)
+    for bad in ("120%", "三成", "", "-5%"):
+        with pytest.raises(FieldError):
+            parse_percent(bad)

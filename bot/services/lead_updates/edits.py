@@ -25,6 +25,7 @@ from bot.domain.leadfields import (
     FieldError,
     parse_phone,
 )
+from bot.domain.leadfields import parse_percent as _domain_percent
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.lead_updates.common import _clean, _event, _lead, _owner, _require_member
@@ -184,20 +185,13 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
     return _clean(value, _TEXT_LIMITS[field], multiline=field == "notes")
 
 
-_PERCENT = re.compile(r"^(?:百分之)?\s*(\d+(?:\.\d+)?)\s*(?:%|％|个百分点)?$")
-
-
 def parse_percent(text: str) -> Decimal:
-    """县外投资比例: ``30%``, ``30``, ``百分之30``, ``0.3`` is not guessed (write 30%): 0 to 100."""
-    import unicodedata
-
-    match = _PERCENT.match(unicodedata.normalize("NFKC", text or "").strip())
-    if match is None:
-        raise ServiceError("leads.input.bad_percent")
-    value = Decimal(match.group(1))
-    if value > 100:
-        raise ServiceError("leads.input.bad_percent")
-    return value
+    """县外投资比例 as /edit takes it: the domain's parser (``30%``, ``百分之30``), its refusal
+    in the edit's words."""
+    try:
+        return _domain_percent(text)
+    except FieldError:
+        raise ServiceError("leads.input.bad_percent") from None
 
 
 async def _change_company(session: AsyncSession, lead: Lead, company: str) -> None:

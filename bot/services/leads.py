@@ -38,9 +38,9 @@ from bot.domain.leadfields import (
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
-from storage import dedup_repo, lead_repo
+from storage import dedup_repo, funds_repo, lead_repo
 from storage.db import Database
-from storage.models import Lead, LeadEvent
+from storage.models import Lead, LeadEvent, TaxRecord
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class LeadDraft:
     credit_code: str | None = None  # 统一社会信用代码, checked again on save
     # seed 004 二(四): asked only when the rules read them (bot.rules.uses)
     outside_share: Decimal | None = None  # 县外投资比例, percent 0–100
-    tax_wan: Decimal | None = None  # 服务业: tax paid so far, 万元
+    tax_wan: Decimal | None = None  # 服务业: tax paid so far, 万元: a record of this month
 
 
 @dataclass(frozen=True)
@@ -362,6 +362,21 @@ async def report_lead(
             to_value=draft.stage,
         )
     )
+    if draft.tax_wan and lead.duplicate_of is None:  # the form's 已缴税收: this month's record
+        local = now.astimezone(settings.zone)
+        funds_repo.add(
+            session,
+            TaxRecord,
+            lead_id=lead.id,
+            month=f"{local.year:04d}-{local.month:02d}",
+            amount_wan=draft.tax_wan,
+            counts_at=now,
+            note=None,
+            recorded_at=now,
+            recorded_by=actor.tg_user_id,
+            superseded_at=None,
+            superseded_by=None,
+        )
     first_lead = (
         await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
     )
@@ -397,7 +412,6 @@ def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:
         near_confirmed=False,
         credit_code=draft.credit_code,
         outside_share=draft.outside_share,
-        tax_wan=draft.tax_wan,
     )
 
 

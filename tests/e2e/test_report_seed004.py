@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.assembly.clock import ManualClock
 from storage.db import Database
-from storage.models import LedgerEntry
+from storage.models import LedgerEntry, TaxRecord
 from tests.e2e.conftest import make_settings
 from tests.e2e.harness import Harness, Replies
 from tests.e2e.test_report import stored
@@ -34,6 +34,15 @@ async def kaihua(sqlite_db: Database) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.close()
+
+
+async def tax_of(db: Database, lead_id: int) -> list[tuple[str, Decimal]]:
+    """The lead's live 税收 records (month, 万元): the form's answer is this month's record."""
+    async with db.session() as s:
+        rows = await s.scalars(
+            select(TaxRecord).where(TaxRecord.lead_id == lead_id, TaxRecord.superseded_at.is_(None))
+        )
+        return [(r.month, Decimal(r.amount_wan)) for r in rows]
 
 
 async def to_industry(h: Harness, company: str = "某某商贸有限公司") -> None:
@@ -73,7 +82,8 @@ async def test_seed004_4_1_service_project_is_asked_its_tax_and_share(kaihua: Ha
     r = await h.press(LIAISON, "✅ 保存")
     assert "已登记 L0001" in r.text
     [lead] = await stored(h)
-    assert (lead.tax_wan, lead.outside_share) == (Decimal(20), Decimal(40))
+    assert lead.outside_share == Decimal(40)
+    assert await tax_of(h.db, lead.id) == [("2026-03", Decimal(20))]
 
 
 async def test_seed004_4_1_an_industrial_project_is_not_asked_for_tax(kaihua: Harness) -> None:
@@ -92,7 +102,7 @@ async def test_seed004_4_1_an_industrial_project_is_not_asked_for_tax(kaihua: Ha
     assert "已缴税收" not in summary.text and "县外投资比例：（无）" in summary.text
     await h.press(LIAISON, "✅ 保存")
     [lead] = await stored(h)
-    assert lead.tax_wan is None and lead.outside_share is None
+    assert lead.outside_share is None and await tax_of(h.db, lead.id) == []
 
 
 async def test_seed004_4_1_tax_from_the_form_decides_a_service_project(kaihua: Harness) -> None:
@@ -142,7 +152,7 @@ async def test_changing_the_industry_away_from_services_drops_the_tax(kaihua: Ha
     assert "已缴税收" not in summary.text
     await h.press(LIAISON, "✅ 保存")
     [lead] = await stored(h)
-    assert lead.industry == "新能源" and lead.tax_wan is None
+    assert lead.industry == "新能源" and await tax_of(h.db, lead.id) == []
 
 
 async def test_jiaocheng_asks_neither(world_harness: Harness) -> None:
@@ -155,3 +165,53 @@ async def test_jiaocheng_asks_neither(world_harness: Harness) -> None:
     assert "来源地" in r.text
     r = await h.press(LIAISON, "省外")
     assert "当前阶段" in r.text and "县外投资比例" not in r.text
+
+
+async def test_seed004_4_1_tax_recorded_month_by_month_with_tax_decides_later_nodes(
+    kaihua: Harness,
+) -> None:
+    """By hand: a 现代服务业 project decided on 2 March. /tax 10万 in March: at 签约 (10 March) only
+    10万 -- no 项目推进; /tax 6万 in April makes 16万 ≥ 15万: 落地 (10 April) scores 4 + 时序 3."""
+    from datetime import timedelta
+
+    from tests.e2e.test_rules_setup import move_to
+
+    h = kaihua
+    await to_industry(h, "丙商贸有限公司")
+    await h.press(LIAISON, "现代服务业")
+    await h.send(LIAISON, "3000万")
+    await h.press(LIAISON, "跳过")  # no tax yet
+    await h.press(LIAISON, "省外")
+    await h.press(LIAISON, "跳过")
+    await h.press(LIAISON, "在谈")
+    await skip_rest(h)
+    await h.press(LIAISON, "✅ 保存")
+    [lead] = await stored(h)
+    await h.send(LEADER, "/verify L0001")
+    await h.send(LEADER, "/confirm L0001 在谈")
+    r = await h.send(LIAISON, "/tax L0001 10万")
+    assert "已登记 L0001" in r.text and "已缴税收 10万元" in r.text
+    h.clock.set(T + timedelta(days=8))
+    await move_to(h, lead.id, "签约")
+    await h.send(LEADER, "/confirm L0001 签约")
+    h.clock.set(datetime(2026, 4, 3, 2, 0, tzinfo=UTC))
+    r = await h.send(LIAISON, "/tax L0001 6万")
+    assert "本年已缴税收合计：16万元" in r.text
+    h.clock.set(datetime(2026, 4, 10, 2, 0, tzinfo=UTC))
+    await move_to(h, lead.id, "落地")
+    await h.send(LEADER, "/confirm L0001 落地")
+    async with h.db.session() as s:
+        rows = (
+            await s.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.rule_id.like("prog_%") | LedgerEntry.rule_id.like("sched_%"),
+                    LedgerEntry.voided_at.is_(None),
+                )
+            )
+        ).all()
+    assert sorted((r.rule_id, r.points) for r in rows) == [
+        ("prog_land", Decimal(4)),
+        ("sched_land", Decimal(3)),
+    ]
+    r = await h.send(LIAISON, "/tax L0001")
+    assert "已缴税收" in r.text and "合计：16万元" in r.text

@@ -86,7 +86,10 @@ def test_rules_check_accepts_a_preset_name(
 # --- /edit: 县外投资比例 and 税收 -------------------------------------------------------------------------
 
 
-async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harness) -> None:
+async def test_outside_share_is_edited_and_tax_recorded_by_month_and_judged(
+    world_harness: Harness,
+) -> None:
+    """县外投资比例 by /edit; 税收 by /tax, one record a month (no longer a field of the lead)."""
     h = world_harness
     draft = LeadDraft(
         project="服务项目",
@@ -104,18 +107,23 @@ async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harnes
     assert "没看懂这个比例" in (await h.send(LIAISON, "130%")).text
     assert "30%" in (await h.send(LIAISON, "30%")).text
     await h.send(LIAISON, f"/edit {code}")
-    await h.press(LIAISON, "已缴税收")
-    await h.send(LIAISON, "15万")
+    r = await h.send(LIAISON, f"/edit {code}")
+    assert "已缴税收" not in r.labels
+    month = h.clock.now().astimezone(h.settings.zone)
+    r = await h.send(LIAISON, f"/tax {code} 10万")
+    assert "已登记" in r.text and "已缴税收 10万元" in r.text
+    r = await h.send(LIAISON, f"/tax {code} 5万 上月")
+    assert "本年已缴税收合计" in r.text
     async with h.db.session() as s:
         lead = await lead_repo.lead_by_id(s, int(code[1:]))
-        assert (
-            lead is not None and lead.outside_share == Decimal(30) and lead.tax_wan == Decimal(15)
-        )
+        assert lead is not None and lead.outside_share == Decimal(30)
         history = await scoring.collect_unit(
             s, lead.unit_id, scoring.setup_for(Settings(rules_file="kaihua"))
         )
     facts = history.timelines[lead.id].facts()
     assert facts.outside_share == Decimal(30) and facts.tax_wan == Decimal(15)
+    assert [a for _, a in facts.tax_paid] == [Decimal(5), Decimal(10)]  # last month's first
+    assert month.month == h.clock.now().astimezone(h.settings.zone).month
 
 
 # --- /score wording -------------------------------------------------------------------------------------

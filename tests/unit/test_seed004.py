@@ -229,3 +229,25 @@ def test_seed004_4_1_outside_share_parser() -> None:
     for bad in ("120%", "三成", "", "-5%"):
         with pytest.raises(FieldError):
             parse_percent(bad)
+
+
+# --- 二(四)1② 服务业税收 ≥ 15万: the sum of the monthly tax records within the 考核期限 ----------------
+
+
+def test_seed004_4_1_service_tax_is_the_sum_of_records_within_the_window() -> None:
+    """By hand: a 3000万 现代服务业 project decided 5 Jan 2026 (12-month window). Tax records:
+    10万 in Dec 2025 (before the window), 8万 Feb, 7万 Apr. At 签约 (1 Mar) the window holds 8万:
+    no 项目推进 +4 (with the December 10万 it would be 18万); at 入统 (1 May) 8 + 7 = 15万 (含): +5."""
+    records = ((at(12, 20, year=2025), D(10)), (at(2, 10), D(8)), (at(4, 10), D(7)))
+    base = facts(1, amount=3000, industry="现代服务业", origin="省外")
+
+    def as_of(when: object) -> object:
+        paid = tuple(r for r in records if r[0] <= when)  # the records up to the event
+        return dataclasses.replace(base, tax_paid=paid, tax_wan=sum((a for _, a in paid), D(0)))
+
+    events = [
+        stage(as_of(at(1, 5)), "在谈", at(1, 5)),  # type: ignore[arg-type]
+        stage(as_of(at(3, 1)), "签约", at(3, 1)),  # type: ignore[arg-type]
+        stage(as_of(at(5, 1)), "入统", at(5, 1)),  # type: ignore[arg-type]
+    ]
+    assert points(events, "prog_") == {"prog_in_stats": D(5)}

@@ -46,9 +46,9 @@ FIELDS: tuple[str, ...] = (
     "contact_phone",
     "channel",
     "notes",
-    "outside_share",
-    "tax_wan",  # seed 004 二(四): 县外投资比例, 税收 (appended: menu buttons index this tuple)
+    "outside_share",  # seed 004 二(四): 县外投资比例 (appended: menu buttons index this tuple)
 )
+# 税收 is not a field: monthly records, /tax L0007 8万 2026-11 (bot.services.funds.TAX).
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
 _TEXT_LIMITS = {
@@ -172,7 +172,7 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         return choice
     if field == "outside_share":
         return parse_percent(value)
-    if field in ("amount_wan", "foreign_usd", "tax_wan"):
+    if field in ("amount_wan", "foreign_usd"):
         try:
             return parse_usd(value) if field == "foreign_usd" else parse_wan(value)
         except AmountError as err:
@@ -222,8 +222,6 @@ def _as_text(field: str, value: Any) -> str | None:
         return format_wan(Decimal(value))
     if field == "foreign_usd":
         return f"{Decimal(value).normalize():f}"
-    if field == "tax_wan":
-        return format_wan(Decimal(value))
     if field == "outside_share":
         return f"{Decimal(value).normalize():f}"
     if field == "tags":

@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.models import Lead
 from tests.e2e.conftest import make_settings
 from tests.e2e.harness import Harness
+from tests.e2e.test_report_seed004 import tax_of
 from tests.e2e.web.conftest import WebHarness, free_port
 
 ZHANG = 1101
@@ -82,8 +83,10 @@ async def test_seed004_4_1_kaihua_page_takes_tax_and_share_by_the_forms_parsers(
     status, _ = await _post(web, company="某某电池有限公司", industry="新能源", tax_wan="20万")
     assert status == 303
     service, industrial = await _leads(web)
-    assert (service.tax_wan, service.outside_share) == (Decimal(20), Decimal(40))
-    assert (industrial.tax_wan, industrial.outside_share) == (None, None)
+    month = web.h.clock.now().astimezone(web.h.settings.zone).strftime("%Y-%m")
+    assert service.outside_share == Decimal(40)
+    assert await tax_of(web.h.db, service.id) == [(month, Decimal(20))]
+    assert industrial.outside_share is None and await tax_of(web.h.db, industrial.id) == []
 
 
 async def test_jiaocheng_page_has_neither_field(web: WebHarness) -> None:

@@ -279,6 +279,8 @@ async def test_seed004_3_each_stage_node_scores_only_once_a_leader_confirms_it(
     h.clock.set(t0 + timedelta(days=10))
     await move_to(h, lead_id, "签约")
     assert node_rules(await live_rules(h)) == [("prog_decided", Decimal(2), t0)]
+    card = await h.send(LEADER, f"/lead {code}")
+    assert "节点认定：在谈 ✅、签约 待认定" in card.text and "✔️ 认定节点" in card.labels
     h.clock.set(t0 + timedelta(days=20))
     r = await h.send(LEADER, f"/confirm {code}")
     assert f"已认定 {code}「甲项目」的「签约」节点" in r.text

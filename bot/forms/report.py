@@ -272,9 +272,10 @@ def _decimal(value: Any) -> Decimal | None:
 
 async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
     values = dict(draft.values)
-    for step in form().steps:  # an answer to a question the draft no longer asks (the
-        if not step.applies(draft):  # industry changed to one without tax) is not kept
-            values.pop(step.key, None)
+    if not asks_tax(draft):  # answered, then the industry changed to one not judged by tax
+        values.pop("tax_wan", None)
+    if not asks_share(draft):
+        values.pop("outside_share", None)
     result = await report_lead(ctx.session, ctx.now, ctx.actor, to_lead_draft(values), ctx.settings)
     if result.first is None:
         return [msg("report.saved", code=result.code, unit=result.unit_name)]

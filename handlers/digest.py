@@ -82,8 +82,11 @@ def _month_label(context: LeadbotContext, month: str) -> str:
     return context.label("funds.month", year=int(month[:4]), month=int(month[5:7]))
 
 
-def render_recorded(context: LeadbotContext, result: funds.FundsResult) -> Html:
+def render_recorded(
+    context: LeadbotContext, result: funds.FundsResult, book: funds.Book = funds.FUNDS
+) -> Html:
     loc = context.locale
+    w = book.words
     values = {
         "lead": result.code,
         "project": result.project,
@@ -95,17 +98,22 @@ def render_recorded(context: LeadbotContext, result: funds.FundsResult) -> Html:
         else "",
     }
     if result.unchanged:
-        return context.t("funds.unchanged", **values)
+        return context.t(f"{w}.unchanged", **values)
     if result.previous_wan is None:
-        return context.t("funds.recorded", **values)
-    return context.t("funds.withdrawn" if result.amount_wan == 0 else "funds.corrected", **values)
+        return context.t(f"{w}.recorded", **values)
+    return context.t(f"{w}.withdrawn" if result.amount_wan == 0 else f"{w}.corrected", **values)
 
 
-def render_history(context: LeadbotContext, found: funds.FundsHistory) -> Html:
+def render_history(
+    context: LeadbotContext, found: funds.FundsHistory, book: funds.Book = funds.FUNDS
+) -> Html:
     loc, zone = context.locale, context.services.settings.zone
     out = [
         context.t(
-            "funds.history_title", lead=found.code, project=found.project, unit=found.unit_name
+            f"{book.words}.history_title",
+            lead=found.code,
+            project=found.project,
+            unit=found.unit_name,
         )
     ]
     for f in found.lines:
@@ -122,20 +130,30 @@ def render_history(context: LeadbotContext, found: funds.FundsHistory) -> Html:
     if found.lines:
         out.append(context.t("funds.history_total", total=money(found.total_wan, loc)))
     else:
-        out.append(context.t("funds.history_none", lead=found.code))
+        out.append(context.t(f"{book.words}.history_none", lead=found.code))
     return Html("\n".join(out))
 
 
 @requires(private=True)
 async def funds_cmd(update: Update, context: LeadbotContext) -> None:
+    await _monthly_figure(update, context, funds.FUNDS)
+
+
+@requires(private=True)
+async def tax_cmd(update: Update, context: LeadbotContext) -> None:
+    """``/tax L0007 8万 [2026-11]``: the tax a project paid that month (seed 004 二(四)1②)."""
+    await _monthly_figure(update, context, funds.TAX)
+
+
+async def _monthly_figure(update: Update, context: LeadbotContext, book: funds.Book) -> None:
     assert context.actor is not None
     setup = context.services.scoring
     try:
-        request = funds.parse_request(command_args(context))
+        request = funds.parse_request(command_args(context), book)
         async with context.session() as session:
             if request.amount_text is None:
-                found = await funds.history(session, context.actor, request.lead_id)
-                text = render_history(context, found)
+                found = await funds.history(session, context.actor, request.lead_id, book)
+                text = render_history(context, found, book)
             else:
                 result = await funds.record(
                     session,
@@ -145,8 +163,9 @@ async def funds_cmd(update: Update, context: LeadbotContext) -> None:
                     request.lead_id,
                     request.amount_text,
                     request.month_text,
+                    book,
                 )
-                text = render_recorded(context, result)
+                text = render_recorded(context, result, book)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
@@ -154,4 +173,8 @@ async def funds_cmd(update: Update, context: LeadbotContext) -> None:
 
 
 def handlers() -> list[Any]:
-    return [CommandHandler("digest", digest_cmd), CommandHandler("funds", funds_cmd)]
+    return [
+        CommandHandler("digest", digest_cmd),
+        CommandHandler("funds", funds_cmd),
+        CommandHandler("tax", tax_cmd),
+    ]

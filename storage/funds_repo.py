@@ -1,78 +1,93 @@
-"""Queries for funds in place (到位资金). Services call these; handlers never do."""
+"""Queries for funds in place (到位资金) and tax paid (税收): two tables of the same shape, one
+figure per lead and month (``model``: :class:`FundsRecord`, the default, or :class:`TaxRecord`).
+Services call these; handlers never do."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import FundsRecord, Lead
+from storage.models import FundsRecord, Lead, TaxRecord
+
+Model = type[FundsRecord] | type[TaxRecord]
 
 
-async def live(session: AsyncSession, lead_id: int, month: str) -> FundsRecord | None:
+async def live(
+    session: AsyncSession, lead_id: int, month: str, model: Model = FundsRecord
+) -> FundsRecord | TaxRecord | None:
     """The figure in force for the lead and month, if any."""
-    stmt = select(FundsRecord).where(
-        FundsRecord.lead_id == lead_id,
-        FundsRecord.month == month,
-        FundsRecord.superseded_at.is_(None),
+    stmt = select(model).where(
+        model.lead_id == lead_id,
+        model.month == month,
+        model.superseded_at.is_(None),
     )
-    return (await session.scalars(stmt)).first()
+    return cast("FundsRecord | TaxRecord | None", (await session.scalars(stmt)).first())
 
 
-async def history(session: AsyncSession, lead_id: int) -> Sequence[FundsRecord]:
+async def history(
+    session: AsyncSession, lead_id: int, model: Model = FundsRecord
+) -> Sequence[FundsRecord | TaxRecord]:
     """Every figure ever recorded for the lead, corrections included, by month then time."""
     stmt = (
-        select(FundsRecord)
-        .where(FundsRecord.lead_id == lead_id)
-        .order_by(FundsRecord.month, FundsRecord.recorded_at, FundsRecord.id)
+        select(model)
+        .where(model.lead_id == lead_id)
+        .order_by(model.month, model.recorded_at, model.id)
         .execution_options(
             populate_existing=True
         )  # a correction in this unit of work stamped a row by UPDATE
     )
-    return (await session.scalars(stmt)).all()
+    return cast("Sequence[FundsRecord | TaxRecord]", (await session.scalars(stmt)).all())
 
 
-def add(session: AsyncSession, **values: Any) -> FundsRecord:
-    record = FundsRecord(**values)
+def add(
+    session: AsyncSession, model: Model = FundsRecord, **values: Any
+) -> FundsRecord | TaxRecord:
+    record = model(**values)
     session.add(record)
     return record
 
 
-async def supersede(session: AsyncSession, record_id: int, now: datetime) -> None:
+async def supersede(
+    session: AsyncSession, record_id: int, now: datetime, model: Model = FundsRecord
+) -> None:
     """Retire the live figure before its replacement is inserted (the partial unique index)."""
     await session.execute(
-        update(FundsRecord)
-        .where(FundsRecord.id == record_id, FundsRecord.superseded_at.is_(None))
+        update(model)
+        .where(model.id == record_id, model.superseded_at.is_(None))
         .values(superseded_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
-async def link(session: AsyncSession, old_id: int, new_id: int) -> None:
+async def link(session: AsyncSession, old_id: int, new_id: int, model: Model = FundsRecord) -> None:
     await session.execute(
-        update(FundsRecord)
-        .where(FundsRecord.id == old_id)
+        update(model)
+        .where(model.id == old_id)
         .values(superseded_by=new_id)
         .execution_options(synchronize_session=False)
     )
 
 
-async def unit_live(session: AsyncSession, unit_id: int) -> Sequence[Any]:
-    """The unit's live figures as light rows (id, lead_id, month, amount_wan, counts_at): scoring's funds events."""
+async def unit_live(
+    session: AsyncSession, unit_id: int, model: Model = FundsRecord
+) -> Sequence[Any]:
+    """The unit's live figures as light rows (id, lead_id, month, amount_wan, counts_at): scoring's
+    funds events (and, from :class:`TaxRecord`, the tax its leads paid)."""
     stmt = (
         select(
-            FundsRecord.id,
-            FundsRecord.lead_id,
-            FundsRecord.month,
-            FundsRecord.amount_wan,
-            FundsRecord.counts_at,
+            model.id,
+            model.lead_id,
+            model.month,
+            model.amount_wan,
+            model.counts_at,
         )
-        .join(Lead, Lead.id == FundsRecord.lead_id)
-        .where(Lead.unit_id == unit_id, FundsRecord.superseded_at.is_(None))
-        .order_by(FundsRecord.lead_id, FundsRecord.month)
+        .join(Lead, Lead.id == model.lead_id)
+        .where(Lead.unit_id == unit_id, model.superseded_at.is_(None))
+        .order_by(model.lead_id, model.month)
     )
     return (await session.execute(stmt)).all()
 

@@ -49,6 +49,7 @@ COMMANDS: list[Command] = [
     Command("board", LEADERS, group=True),
     Command("adjust", LEADERS),
     Command("funds", MEMBER),
+    Command("tax", MEMBER),
     Command("export", LEADERS),
     Command("digest", LEADERS, group=True),
     Command("web", MEMBER),

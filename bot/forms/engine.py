@@ -501,7 +501,7 @@ class FormEngine:
         if step.ask is not None:
             lines = list(step.ask(ctx, draft))
         else:
-            counted = form.counted
+            counted = [s for s in form.counted if s.applies(draft)]  # the draft's own questions
             number = counted.index(step) + 1 if step in counted else 0
             lines = [
                 form.text("progress", n=number, total=len(counted)),

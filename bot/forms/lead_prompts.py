@@ -51,7 +51,6 @@ HINTS = {
     "amount_wan": "amount",
     "foreign_usd": "usd",
     "contact_phone": "phone",
-    "tax_wan": "amount",
     "outside_share": "percent",
     "credit_code": "credit",
 }
@@ -61,7 +60,7 @@ def shown(field: str, value: Any, locale: str) -> str:
     """A lead field's value as the card, the prompts and the edit result show it."""
     if value is None or value == [] or value == "":
         return catalog.plain("leads.card.none", locale)
-    if field in ("amount_wan", "tax_wan"):
+    if field == "amount_wan":
         return format_wan_human(Decimal(value), locale)
     if field == "foreign_usd":
         return catalog.plain("leads.usd", locale, amount=f"{Decimal(value).normalize():,f}")

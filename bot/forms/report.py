@@ -1,7 +1,10 @@
 """``/report`` as data: the guided lead form (journey 2).
 
 Thirteen numbered questions, plus a follow-up after the company when near
-matches exist ("is it the same company?"). The company step's duplicate and
+matches exist ("is it the same company?"), and two optional ones when the active rules
+file reads them (seed 004 二(四), :func:`bot.rules.uses.lead_fact_uses`): 县外投资比例 after
+the origin, and the tax paid (服务业: the industries a tax condition names) after the amount.
+Jiaocheng reads neither, so its form stays the thirteen. The company step's duplicate and
 near-match check is one service call (:func:`bot.services.leads.check_company`)
 so its matching can change without touching the form.
 """
@@ -19,6 +22,7 @@ from bot.domain.leadfields import (
     NOTES_MAX,
     PROJECT_MAX,
     clean_line,
+    parse_percent,
     parse_phone,
 )
 from bot.forms.model import (
@@ -32,6 +36,7 @@ from bot.forms.model import (
     Step,
     msg,
 )
+from bot.rules.uses import LeadFactUses, lead_fact_uses
 from bot.services import attachments
 from bot.services.leads import LeadDraft, check_company, remember_different, report_lead
 from bot.services.scoring import choices_for
@@ -74,6 +79,42 @@ def _company(text: str, ctx: FormContext) -> str:
 
 def _phone(text: str, ctx: FormContext) -> str:
     return parse_phone(text)
+
+
+def _share(text: str, ctx: FormContext) -> str:
+    return str(parse_percent(text))
+
+
+# --- the questions the rules file decides (seed 004 二(四)) ---------------------------------
+
+
+def questions(ctx: FormContext, draft: Draft) -> None:
+    """What the active rules read, kept in the draft (a step's ``when`` sees only the draft)."""
+    uses = lead_fact_uses(ctx.services.scoring.rules)
+    draft.scratch["asks"] = {
+        "share": uses.outside_share,
+        "tax": uses.tax,
+        "tax_industries": None if uses.tax_industries is None else sorted(uses.tax_industries),
+    }
+
+
+def _uses(draft: Draft) -> LeadFactUses:
+    asks = draft.scratch.get("asks") or {}
+    industries = asks.get("tax_industries")
+    return LeadFactUses(
+        bool(asks.get("share")),
+        bool(asks.get("tax")),
+        None if industries is None else frozenset(industries),
+    )
+
+
+def asks_share(draft: Draft) -> bool:
+    return _uses(draft).outside_share
+
+
+def asks_tax(draft: Draft) -> bool:
+    """服务业 only (where the rules judge a project by its tax); before the industry: maybe."""
+    return _uses(draft).tax_for(draft.values.get("industry"))
 
 
 # --- choices ------------------------------------------------------------------------------
@@ -171,6 +212,7 @@ async def _begin(ctx: FormContext, draft: Draft) -> Msg | None:
     if ctx.actor.unit_id is None:
         return msg("report.no_unit")
     draft.values.update({"tags": [], "files": []})
+    questions(ctx, draft)
     return None
 
 
@@ -183,6 +225,10 @@ def _display(ctx: FormContext, field: str, value: Any) -> str:
         return format_wan_human(Decimal(value), ctx.locale)
     if field == "foreign":
         return msg("report.usd", amount=f"{Decimal(value):,}").plain(ctx.locale)
+    if field == "tax_wan":
+        return format_wan_human(Decimal(value), ctx.locale)
+    if field == "outside_share":
+        return f"{Decimal(value).normalize():f}%"
     if field == "tags":
         return "、".join(value)
     if field == "files":
@@ -216,16 +262,23 @@ def to_lead_draft(values: dict[str, Any]) -> LeadDraft:
         attachments=tuple(values.get("files") or ()),
         same_as=values.get("same_as"),
         credit_code=values.get("credit"),
+        outside_share=_decimal(values.get("outside_share")),
+        tax_wan=_decimal(values.get("tax_wan")),
     )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(value)
 
 
 async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
-    result = await report_lead(
-        ctx.session, ctx.now, ctx.actor, to_lead_draft(draft.values), ctx.settings
-    )
-    await attachments.link_own(
-        ctx.session, ctx.person, draft.values.get("files") or [], result.lead_id
-    )
+    values = dict(draft.values)
+    if not asks_tax(draft):  # answered, then the industry changed to one not judged by tax
+        values.pop("tax_wan", None)
+    if not asks_share(draft):
+        values.pop("outside_share", None)
+    result = await report_lead(ctx.session, ctx.now, ctx.actor, to_lead_draft(values), ctx.settings)
+    await attachments.link_own(ctx.session, ctx.person, values.get("files") or [], result.lead_id)
     if result.first is None:
         return [msg("report.saved", code=result.code, unit=result.unit_name)]
     first = result.first
@@ -261,7 +314,9 @@ def form() -> Form:
             ),
             Step("industry", Kind.CHOICE, choices=_from_settings("industries")),
             Step("amount", parse=_amount),
+            Step("tax", parse=_amount, field="tax_wan", optional=True, when=asks_tax),
             Step("origin", Kind.CHOICE, choices=_from_settings("origins")),
+            Step("share", parse=_share, field="outside_share", optional=True, when=asks_share),
             Step("stage", Kind.CHOICE, choices=_from_settings("stages")),
             Step("tags", Kind.MULTI, choices=_from_settings("tags"), optional=True),
             Step("foreign", parse=_usd, optional=True),

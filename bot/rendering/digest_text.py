@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot import catalog
 from bot.domain.amounts import format_wan_human
 from bot.rendering import digest_xlsx
+from bot.rendering.movement import move_text
 from bot.rules.describe import num
 from bot.services import digests
 from bot.services.digests import (
@@ -80,10 +81,6 @@ def money(value: Decimal, locale: str) -> str:
 
 def _signed(value: Decimal) -> str:
     return ("+" if value > 0 else "") + num(Decimal(value))
-
-
-def _move(move: int) -> str:
-    return "–" if move == 0 else (f"↑{move}" if move > 0 else f"↓{-move}")
 
 
 def _half(line: Line, locale: str, r: HalfReport) -> list[str]:
@@ -277,7 +274,7 @@ def _category(line: Line, category: str | None) -> str:
     return line("digest.category", category=category) if category else line("digest.no_category")
 
 
-def _score_line(line: Line, key: str, s: ScoreLine) -> str:
+def _score_line(line: Line, locale: str, key: str, s: ScoreLine) -> str:
     return line(
         key,
         rank=s.rank,
@@ -285,15 +282,9 @@ def _score_line(line: Line, key: str, s: ScoreLine) -> str:
         points=num(s.points),
         previous=num(s.previous_points),
         delta=_signed(s.delta) if s.delta else "±0",
-        move=_compared(line, s),
+        # ↑/↓ only against a previous period the unit existed in and somebody scored in
+        move=move_text(locale, s.compare, s.move, say_none=True),
     )
-
-
-def _compared(line: Line, s: ScoreLine) -> str:
-    """↑/↓ only against a previous period the unit existed in and somebody scored in."""
-    if s.compare == "new":
-        return line("digest.move_new")
-    return line("digest.move_none") if s.compare == "none" else _move(s.move)
 
 
 def _funnel_items(line: Line, review: UnitReview) -> str:
@@ -345,7 +336,7 @@ def _ranking(line: Line, locale: str, r: QuarterReport | YearReport, line_key: s
     out = [title(locale, r)]
     for block in r.categories:
         out.append(_category(line, block.category))
-        out += [_score_line(line, line_key, s) for s in block.lines]
+        out += [_score_line(line, locale, line_key, s) for s in block.lines]
     if not r.categories:
         out.append(line("digest.no_units"))
     out.append(line("digest.rank_footer", previous=r.previous.label(locale)))

@@ -35,6 +35,7 @@ from bot.rendering.export import (
     excel_number,
     write_sheet,
 )
+from bot.rendering.movement import move_cell
 from bot.services.digests import (
     CategoryBlock,
     Figures,
@@ -280,8 +281,8 @@ def _score_sheet(wb: Workbook, title: str, blocks: Sequence[CategoryBlock], prev
             excel_number(s.points),
             excel_number(s.previous_points),
             excel_number(s.delta),
-            s.previous_rank,
-            s.move,
+            s.previous_rank if s.compare == "move" else None,  # no place then to name
+            move_cell(s.compare, s.move),  # 新 / 无可比 as the chat's board says
             s.overall_rank,
         )
         for b in blocks

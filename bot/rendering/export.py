@@ -10,7 +10,8 @@ measured from the content (CJK characters count double, capped):
 * **线索台账** -- every lead, with its stage history as one line of text;
 * **周报** -- one row per weekly period and unit;
 * **计分明细** -- the live ledger lines (voided lines are left out: they no longer count);
-* **排名** -- the ranking of the chosen period.
+* **排名** -- the ranking of the chosen period; 变化 is ↑2 / ↓1 / – as a number, or 新 / 无可比
+  in the chat's words (:func:`bot.rendering.movement.move_cell`).
 
 The workbook is the jurisdiction's paper ledger (台账) in electronic form, so its
 headers and values are Chinese whatever language the reader chose with ``/lang``;
@@ -38,6 +39,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.domain.periods import Span
+from bot.rendering.movement import move_cell
 
 SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
 FILE_PREFIX = "招商引资台账"
@@ -117,6 +119,9 @@ class RankLine:
     category: str | None
     points: Decimal
     move: int  # previous rank − rank: > 0 moved up
+    # as RankRow.compare: "move", "new" (unit new since the previous period) or "none"
+    # (nobody scored in it); the cell then says 新 / 无可比 like the chat's board
+    compare: str = "move"
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ RANK_COLUMNS = (
 
 
 def _rank_cells(r: RankLine) -> tuple[Any, ...]:
-    return (r.rank, r.unit, r.category, excel_number(r.points), r.move)
+    return (r.rank, r.unit, r.category, excel_number(r.points), move_cell(r.compare, r.move))
 
 
 def build_workbook(data: ExportData) -> bytes:

@@ -13,6 +13,7 @@ from typing import Any
 from bot import catalog
 from bot.catalog import Html
 from bot.rendering.board import pts
+from bot.rendering.movement import move_text
 from bot.services.ranking import RankTable, ScoreView
 
 
@@ -43,15 +44,6 @@ def render_rank(locale: str, table: RankTable) -> Html:
     footer = "rank.footer" if compared or not table.rows else "rank.footer_none"
     lines.append(t(footer, previous=table.previous.label(loc)))
     return Html("\n".join(lines))
-
-
-def move_text(locale: str, compare: str, move: int) -> str:
-    """↑2 / ↓1 / – against the previous period; 新 for a unit new since; nothing without a comparison."""
-    if compare == "new":
-        return catalog.plain("rank.new", locale)
-    if compare == "none":
-        return ""
-    return "–" if move == 0 else (f"↑{move}" if move > 0 else f"↓{-move}")
 
 
 def render_score(locale: str, zone: tzinfo, view: ScoreView) -> Html:

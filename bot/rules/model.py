@@ -53,7 +53,10 @@ class LeadFacts:
     duplicate: bool
     foreign_usd: Decimal | None = None
     outside_share: Decimal | None = None  # 县外投资比例 in percent, None when not recorded
-    tax_wan: Decimal | None = None  # tax paid to date (万元), None when not recorded
+    tax_wan: Decimal | None = None  # tax paid to date (万元), None when none is recorded
+    # The tax records behind ``tax_wan`` (counts_at, 万元), up to the event: a condition with a
+    # 考核期限 sums only those within the lead's window (seed 004 二(四)1②, 二(七)).
+    tax_paid: tuple[tuple[datetime, Decimal], ...] = ()
     # Stages reached by then, and when: filled in by the engine from the lead's stage events
     # (a later stage implies the earlier ones), for ``reached`` and the 考核期限.
     reached: tuple[tuple[str, datetime], ...] = ()

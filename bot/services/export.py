@@ -115,7 +115,9 @@ async def collect(
     weekly = await _weekly(session, setup, span, now, units, names)
     ledger = await _ledger(session, setup, span, {u.id: u.name for u in units}, names)
     table = await ranking.rank(session, setup, now, span.kind, None, span.key)
-    rows = [RankLine(r.rank, r.unit_name, r.category, r.points, r.move) for r in table.rows]
+    rows = [
+        RankLine(r.rank, r.unit_name, r.category, r.points, r.move, r.compare) for r in table.rows
+    ]
     return ExportData(span, leads, weekly, ledger, rows)
 
 

@@ -16,6 +16,11 @@ project's funds) and rejected leads (不予认定).
 Scoring sees each live figure as one ``funds`` event (:mod:`bot.services.scoring`),
 so rules such as kaihua's ``perf_funds`` score it; the reports sum it
 (:mod:`bot.services.digests`).
+
+The tax paid (税收, seed 004 二(四)1② / 二(五)4) is kept the same way in its own table:
+``/tax L0007 8万 2026-11`` (:data:`TAX`, every function here takes the ``book``). Scoring reads
+a lead's tax records as the ``tax_wan`` fact: what it paid up to the event (within the
+assessment window where the condition has one), for kaihua's 服务业 ≥ 15万.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from bot.services.access import Actor
 from bot.services.leads import parse_code
 from bot.services.scoring import ScoringSetup, activity_instant, refresh_unit
 from storage import funds_repo, lead_repo, repo
+from storage.models import FundsRecord, TaxRecord
 
 LOOKBACK_MONTHS = 24  # how far back a month may be recorded or corrected
 PLAN_FACTOR = 10  # a month's funds above 10 × the planned investment is a typing error
@@ -45,6 +51,20 @@ _MONTH_PATTERNS = (
     re.compile(r"(?P<m>\d{1,2})\s*月份?"),
 )
 _RELATIVE = {"本月": 0, "这个月": 0, "当月": 0, "上月": -1, "上个月": -1}
+
+
+@dataclass(frozen=True)
+class Book:
+    """Which monthly figure: its table, its words in the catalog (``funds.*`` / ``tax.*``
+    for the messages that name the figure) and whether it is checked against the plan."""
+
+    model: type[FundsRecord] | type[TaxRecord]
+    words: str
+    plan_check: bool
+
+
+FUNDS = Book(FundsRecord, "funds", True)
+TAX = Book(TaxRecord, "tax", False)  # tax is not a share of the investment: no plan check
 
 
 @dataclass(frozen=True)
@@ -89,11 +109,11 @@ class FundsHistory:
 # --------------------------------------------------------------------------- #
 
 
-def parse_request(text: str) -> FundsRequest:
+def parse_request(text: str, book: Book = FUNDS) -> FundsRequest:
     """``L0007 [金额 [月份]]``; the month may come before the amount too."""
     words = (text or "").split()
     if not words:
-        raise ServiceError("funds.usage")
+        raise ServiceError(f"{book.words}.usage")
     lead_id = parse_code(words[0])
     if lead_id is None:
         raise ServiceError("funds.bad_ref", ref=words[0][:20])
@@ -145,14 +165,15 @@ def month_key(text: str | None, today: date) -> str:
     raise ServiceError("funds.bad_month", month=t[:20])
 
 
-def parse_amount(text: str) -> Decimal:
+def parse_amount(text: str, book: Book = FUNDS) -> Decimal:
     """万元 as everywhere (:func:`bot.domain.amounts.parse_wan`); ``0`` withdraws a figure."""
     if text.strip().replace(" ", "") in _ZEROS:
         return ZERO
     try:
         return parse_wan(text)
     except AmountError as err:
-        raise ServiceError(f"funds.amount.{err.code}", text=text[:30]) from None
+        words = book.words if err.code == "wrong_currency" else "funds"  # names the figure
+        raise ServiceError(f"{words}.amount.{err.code}", text=text[:30]) from None
 
 
 # --------------------------------------------------------------------------- #
@@ -160,13 +181,13 @@ def parse_amount(text: str) -> Decimal:
 # --------------------------------------------------------------------------- #
 
 
-def _check_actor(actor: Actor, unit_id: int, code: str, unit_name: str) -> None:
+def _check_actor(actor: Actor, unit_id: int, code: str, unit_name: str, book: Book) -> None:
     if not actor.is_member:
         raise ServiceError("access.stranger")
     if actor.is_leader:
         return
     if actor.unit_id != unit_id or actor.role not in (Role.LIAISON, Role.HEAD):
-        raise ServiceError("funds.not_yours", lead=code, unit=unit_name)
+        raise ServiceError(f"{book.words}.not_yours", lead=code, unit=unit_name)
 
 
 def _months_back(key: str, today: date) -> int:
@@ -191,28 +212,31 @@ async def record(
     lead_id: int,
     amount_text: str,
     month_text: str | None,
+    book: Book = FUNDS,
 ) -> FundsResult:
-    """Record (or correct) the lead's funds in place for a month, then bring the unit's points along."""
+    """Record (or correct) the lead's funds in place (or tax paid, ``book=TAX``) for a month,
+    then bring the unit's points along."""
+    w = book.words
     if not actor.is_member:
         raise ServiceError("access.stranger")
     lead = await lead_repo.lead_for_update(session, lead_id)
     if lead is None:
         raise ServiceError("leads.not_found", lead=lead_code(lead_id))
-    _check_actor(actor, lead.unit_id, lead.code, lead.unit.name)
+    _check_actor(actor, lead.unit_id, lead.code, lead.unit.name, book)
     if lead.review == Review.REJECTED:
-        raise ServiceError("funds.rejected", lead=lead.code)
+        raise ServiceError(f"{w}.rejected", lead=lead.code)
     if lead.duplicate_of is not None:
-        raise ServiceError("funds.duplicate", lead=lead.code, first=lead_code(lead.duplicate_of))
+        raise ServiceError(f"{w}.duplicate", lead=lead.code, first=lead_code(lead.duplicate_of))
     today = now.astimezone(setup.zone).date()
     month = month_key(month_text, today)
     back = _months_back(month, today)
     if back < 0:
-        raise ServiceError("funds.future_month", month=month)
+        raise ServiceError(f"{w}.future_month", month=month)
     if back >= LOOKBACK_MONTHS:
         raise ServiceError("funds.too_old", month=month, months=LOOKBACK_MONTHS)
-    amount = parse_amount(amount_text)
+    amount = parse_amount(amount_text, book)
     planned = Decimal(lead.amount_wan)
-    if amount > planned * PLAN_FACTOR:
+    if book.plan_check and amount > planned * PLAN_FACTOR:
         raise ServiceError(
             "funds.exceeds_plan",
             lead=lead.code,
@@ -220,20 +244,21 @@ async def record(
             planned=format_wan_human(planned, actor.locale),
             factor=PLAN_FACTOR,
         )
-    existing = await funds_repo.live(session, lead.id, month)
+    existing = await funds_repo.live(session, lead.id, month, book.model)
     if existing is None and amount == ZERO:
-        raise ServiceError("funds.nothing_to_withdraw", lead=lead.code, month=month)
+        raise ServiceError(f"{w}.nothing_to_withdraw", lead=lead.code, month=month)
     if existing is not None and Decimal(existing.amount_wan) == amount:
-        total = await _year_total(session, lead.id, month)
+        total = await _year_total(session, lead.id, month, book)
         return FundsResult(
             lead.code, lead.project, lead.unit.name, month, amount, amount, True, total
         )
     dated = existing.counts_at if existing is not None else counts_at(setup, month, now)
     if existing is not None:
-        await funds_repo.supersede(session, existing.id, now)
+        await funds_repo.supersede(session, existing.id, now, book.model)
         await session.flush()
     added = funds_repo.add(
         session,
+        book.model,
         lead_id=lead.id,
         month=month,
         amount_wan=amount,
@@ -246,27 +271,27 @@ async def record(
     )
     await session.flush()
     if existing is not None:
-        await funds_repo.link(session, existing.id, added.id)
+        await funds_repo.link(session, existing.id, added.id, book.model)
     previous = Decimal(existing.amount_wan) if existing is not None else None
     repo.audit(
         session,
         now,
         actor.tg_user_id,
-        "funds.record",
+        f"{w}.record",
         lead=lead.id,
         month=month,
         amount=str(amount),
         previous=str(previous) if previous is not None else None,
     )
     await refresh_unit(session, lead.unit_id, setup, None, now, since=dated)
-    total = await _year_total(session, lead.id, month)
+    total = await _year_total(session, lead.id, month, book)
     return FundsResult(
         lead.code, lead.project, lead.unit.name, month, amount, previous, False, total
     )
 
 
-async def _year_total(session: AsyncSession, lead_id: int, month: str) -> Decimal:
-    rows = await funds_repo.history(session, lead_id)
+async def _year_total(session: AsyncSession, lead_id: int, month: str, book: Book) -> Decimal:
+    rows = await funds_repo.history(session, lead_id, book.model)
     return sum(
         (
             Decimal(r.amount_wan)
@@ -277,7 +302,9 @@ async def _year_total(session: AsyncSession, lead_id: int, month: str) -> Decima
     )
 
 
-async def history(session: AsyncSession, actor: Actor, lead_id: int) -> FundsHistory:
+async def history(
+    session: AsyncSession, actor: Actor, lead_id: int, book: Book = FUNDS
+) -> FundsHistory:
     """The lead's figures, corrections included: for its unit and leaders."""
     if not actor.is_member:
         raise ServiceError("access.stranger")
@@ -285,8 +312,8 @@ async def history(session: AsyncSession, actor: Actor, lead_id: int) -> FundsHis
     if lead is None:
         raise ServiceError("leads.not_found", lead=lead_code(lead_id))
     if not actor.is_leader and actor.unit_id != lead.unit_id:
-        raise ServiceError("funds.not_yours", lead=lead.code, unit=lead.unit.name)
-    rows = await funds_repo.history(session, lead.id)
+        raise ServiceError(f"{book.words}.not_yours", lead=lead.code, unit=lead.unit.name)
+    rows = await funds_repo.history(session, lead.id, book.model)
     lines = tuple(
         FundsLine(
             r.month,

@@ -38,9 +38,9 @@ from bot.domain.leadfields import (
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
-from storage import dedup_repo, lead_repo
+from storage import dedup_repo, funds_repo, lead_repo
 from storage.db import Database
-from storage.models import Lead, LeadEvent
+from storage.models import Lead, LeadEvent, TaxRecord
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class LeadDraft:
     attachments: tuple[dict[str, Any], ...] = ()
     same_as: int | None = None  # the reporter confirmed a near match is this lead
     credit_code: str | None = None  # 统一社会信用代码, checked again on save
+    # seed 004 二(四): asked only when the rules read them (bot.rules.uses)
+    outside_share: Decimal | None = None  # 县外投资比例, percent 0–100
+    tax_wan: Decimal | None = None  # 服务业: tax paid so far, 万元: a record of this month
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,10 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
     if draft.amount_wan <= 0:
         raise ServiceError("lead.bad_amount")
     credit = _credit(draft.credit_code)
+    if draft.outside_share is not None and not 0 <= draft.outside_share <= 100:
+        raise ServiceError("leads.input.bad_percent")
+    if draft.tax_wan is not None and draft.tax_wan < 0:
+        raise ServiceError("lead.bad_amount")
     return LeadDraft(
         project,
         company,
@@ -276,6 +283,8 @@ def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
         draft.attachments,
         draft.same_as,
         credit,
+        draft.outside_share,
+        draft.tax_wan,
     )
 
 
@@ -391,6 +400,21 @@ async def report_lead(
             to_value=draft.stage,
         )
     )
+    if draft.tax_wan and lead.duplicate_of is None:  # the form's 已缴税收: this month's record
+        local = now.astimezone(settings.zone)
+        funds_repo.add(
+            session,
+            TaxRecord,
+            lead_id=lead.id,
+            month=f"{local.year:04d}-{local.month:02d}",
+            amount_wan=draft.tax_wan,
+            counts_at=now,
+            note=None,
+            recorded_at=now,
+            recorded_by=actor.tg_user_id,
+            superseded_at=None,
+            superseded_by=None,
+        )
     first_lead = (
         await lead_repo.lead_by_id(session, lead.duplicate_of) if lead.duplicate_of else None
     )
@@ -425,6 +449,7 @@ def _new_lead(now: datetime, actor: Actor, draft: LeadDraft, key: str) -> Lead:
         review=Review.PENDING,
         near_confirmed=False,
         credit_code=draft.credit_code,
+        outside_share=draft.outside_share,
     )
 
 

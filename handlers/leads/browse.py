@@ -177,6 +177,12 @@ def render_card(context: LeadbotContext, view: LeadView) -> Html:
     if c.review_note:
         review = context.t("leads.card.review_note", state=review, note=c.review_note)
     lines.append(context.t("leads.card.review", review=review))
+    if view.nodes:  # 逐节点认定: what is confirmed and what waits
+        words = [
+            context.label("leads.card.node_done" if done else "leads.card.node_waiting", stage=s)
+            for s, done in view.nodes
+        ]
+        lines.append(context.t("leads.card.nodes", nodes="、".join(words)))
     return Html("\n".join(lines))
 
 
@@ -216,7 +222,13 @@ async def _card(update: Update, context: LeadbotContext, lead_id: int) -> None:
     assert context.actor is not None
     try:
         async with context.session() as session:
-            view = await lead_updates.view_lead(session, context.actor, lead_id)
+            view = await lead_updates.view_lead(
+                session,
+                context.actor,
+                lead_id,
+                context.services.settings.stages,
+                context.services.scoring.rules.confirm_stages,
+            )
     except ServiceError as err:
         await error(update, context, err)
         return

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.rendering.movement import move_text
 from bot.rules.describe import num
 from bot.services import ServiceError, Services, ranking, weekly
 from bot.services.funnel import FunnelStep, jurisdiction_funnel
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
     from handlers.web.server import WebRequestContext
 
 KINDS = ("week", "month", "quarter", "year")
-
-
-def _move(move: int) -> str:
-    return "–" if move == 0 else (f"↑{move}" if move > 0 else f"↓{-move}")
 
 
 class DashboardView:
@@ -67,6 +64,7 @@ class DashboardView:
                 "category": r.category,
                 "points": num(r.points),
                 "move": r.move,
+                "compare": r.compare,  # "move", "new" or "none" (nobody scored before)
             }
             for r in table.rows
         ]
@@ -139,15 +137,21 @@ def _ranking(pc: PageContext, table: RankTable) -> str:
         return f'<section class="card"><h2>{esc(title)}</h2><p class="empty">{pc.t("rank.no_units")}</p></section>'
     rows = "".join(
         f'<tr data-unit="{r.unit_id}"><td>{r.rank}</td><td><a href="/app/dashboard/unit/{r.unit_id}?kind={table.kind}">{esc(r.unit_name)}</a></td>'
-        f'<td class="num points">{esc(num(r.points))}</td><td class="move">{_move(r.move)}</td></tr>'
+        f'<td class="num points">{esc(num(r.points))}</td><td class="move">{esc(move_text(pc.locale, r.compare, r.move))}</td></tr>'
         for r in table.rows
+    )
+    # the chat's words: 新 for a unit new since, and no arrows when nobody scored before
+    compared = any(r.compare != "none" for r in table.rows)
+    footer = pc.t(
+        "rank.footer" if compared else "rank.footer_none",
+        previous=table.previous.label(pc.locale),
     )
     chart = bar_chart([BarRow(r.unit_name, r.points) for r in table.rows], title)
     return (
         f'<section class="card"><h2>{esc(title)}</h2>'
         f'<table class="rank" id="rank-table"><thead><tr><th>#</th><th>{pc.t("web.leads.unit")}</th>'
         f'<th class="num">{pc.t("web.dashboard.points")}</th><th></th></tr></thead><tbody>{rows}</tbody></table>'
-        f'<p class="hint">{pc.t("rank.footer", previous=table.previous.label(pc.locale))}</p>{chart}</section>'
+        f'<p class="hint">{footer}</p>{chart}</section>'
     )
 
 

@@ -40,11 +40,21 @@ WIDGETS = {
     "notes": "textarea",
     "amount": "amount",
     "foreign": "usd",
+    "tax_wan": "amount",
     "phone": "tel",
     "company": "company",
 }
-LIMITS = {"project": 200, "company": 200, "contact": 64, "phone": 32, "amount": 40, "foreign": 40}
-HINTS = ("amount", "foreign", "company", "phone")
+LIMITS = {
+    "project": 200,
+    "company": 200,
+    "contact": 64,
+    "phone": 32,
+    "amount": 40,
+    "foreign": 40,
+    "tax_wan": 40,
+    "outside_share": 20,
+}
+HINTS = ("amount", "foreign", "company", "phone", "outside_share", "tax_wan")
 MB = 1024 * 1024
 UNSAVED_MAX = 30  # uploads a person may keep waiting for a save: an abandoned page costs little
 
@@ -55,9 +65,21 @@ class ReportView:
         self.settings = services.settings
         self.form = report_form.form()
 
-    def _steps(self) -> list[Step]:
-        """The steps a page shows as fields; the file step is its own row (uploads)."""
-        return [s for s in self.form.steps if s.counted and s.kind is not Kind.FILES]
+    def _steps(self, draft: Draft) -> list[Step]:
+        """The steps a page shows as fields: every numbered one the draft asks; the file
+        step is its own row (uploads). A step that hangs on an earlier answer (the tax, for 服务业) is shown until
+        that answer rules it out; on saving, one the answers rule out is not read."""
+        return [
+            s
+            for s in self.form.steps
+            if s.counted and s.kind is not Kind.FILES and s.applies(draft)
+        ]
+
+    def _draft(self, fc: FormContext, values: dict[str, Any]) -> Draft:
+        """A draft as the chat's form begins it: the questions the rules file asks."""
+        draft = Draft(self.form.name, "", values)
+        report_form.questions(fc, draft)
+        return draft
 
     def _context(self, session: AsyncSession, ctx: WebRequestContext) -> FormContext:
         person = f"web:{ctx.session.user.channel}:{ctx.session.user.user_id}"
@@ -81,9 +103,9 @@ class ReportView:
         errors: dict[str, str],
         files: list[dict[str, Any]] | None = None,
     ) -> str:
-        draft = Draft(self.form.name, "", dict(values))
+        draft = self._draft(fc, dict(values))
         rows = [f'<p class="hint">{pc.t("web.report.intro", unit=fc.actor.unit_name or "")}</p>']
-        for step in self._steps():
+        for step in self._steps(self._draft(fc, {})):
             rows.append(await self._row(fc, pc, step, draft, errors.get(step.key, "")))
         rows.append(_files_row(pc, files or []))
         body = (
@@ -146,18 +168,19 @@ class ReportView:
         if ctx.actor.unit_id is None:
             raise ServiceError("report.no_unit")
         form = await request.post()
-        raw: dict[str, Any] = {s.key: str(form.get(s.key, "") or "").strip() for s in self._steps()}
-        raw.update(
-            {
-                s.key: [str(t) for t in form.getall(s.key, [])]
-                for s in self._steps()
-                if s.kind is Kind.MULTI
-            }
-        )
-        raw["same_as"] = str(form.get("same_as", "") or "")
         tokens = [str(t) for t in form.getall("file", [])][: 5 * report_form.MAX_FILES]
         async with self.services.db.session() as session:
             fc = self._context(session, ctx)
+            steps = self._steps(self._draft(fc, {}))
+            raw: dict[str, Any] = {s.key: str(form.get(s.key, "") or "").strip() for s in steps}
+            raw.update(
+                {
+                    s.key: [str(t) for t in form.getall(s.key, [])]
+                    for s in steps
+                    if s.kind is Kind.MULTI
+                }
+            )
+            raw["same_as"] = str(form.get("same_as", "") or "")
             draft, errors = await self._parse(fc, raw)
             files = await attachments.claim(session, fc.person, tokens, report_form.MAX_FILES)
             if errors:
@@ -170,9 +193,11 @@ class ReportView:
 
     async def _parse(self, fc: FormContext, raw: dict[str, Any]) -> tuple[Draft, dict[str, str]]:
         """Each field through its step's own parser or choices, as the chat does, all at once."""
-        draft = Draft(self.form.name, "", {"tags": [], "files": []})
+        draft = self._draft(fc, {"tags": [], "files": []})
         errors: dict[str, str] = {}
-        for step in self._steps():
+        for step in self._steps(self._draft(fc, {})):
+            if not step.applies(draft):  # ruled out by an earlier answer (tax, not 服务业)
+                continue
             given = raw.get(step.key)
             if not given:
                 if not step.optional:

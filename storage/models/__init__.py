@@ -29,7 +29,7 @@ from storage.models.base import Base, UTCDateTime
 from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
 from storage.models.dedup import DistinctCompanies
 from storage.models.forms import FormDraft
-from storage.models.funds import FundsRecord
+from storage.models.funds import FundsRecord, TaxRecord
 from storage.models.inbox import InboxStatus, InboxUpdate
 from storage.models.leads import Lead, LeadEvent
 from storage.models.scoring import Activity, LedgerEntry, UnitScore
@@ -73,6 +73,7 @@ __all__ = [
     "ProcessedUpdate",
     "Review",
     "Role",
+    "TaxRecord",
     "UTCDateTime",
     "Unit",
     "UnitScore",

@@ -51,3 +51,36 @@ class FundsRecord(Base):
     recorded_by: Mapped[int] = mapped_column(BigInteger)  # Telegram id; 0 for the CLI
     superseded_at: Mapped[datetime | None]
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("funds_in_place.id"))
+
+
+class TaxRecord(Base):
+    """税收 paid (seed 004 二(四)1② "服务业项目税收15万元(含)以上", 二(五)4 "以企业会计年内实缴数据为准"):
+    one figure per lead and month, in 万元, kept exactly like :class:`FundsRecord` (append-only,
+    one live row per lead and month, ``counts_at`` inside the month). ``/tax L0007 8万 2026-11``."""
+
+    __tablename__ = "tax_paid"
+    __table_args__ = (
+        Index("ix_tax_paid_lead_month", "lead_id", "month"),
+        Index(
+            "uq_tax_paid_live",
+            "lead_id",
+            "month",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    amount_wan: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    counts_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[int] = mapped_column(BigInteger)  # Telegram id; 0 for the CLI / migration
+    superseded_at: Mapped[datetime | None]
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("tax_paid.id"))
+
+
+MonthlyRecord = FundsRecord | TaxRecord

@@ -51,9 +51,9 @@ class Lead(Base):
     stage: Mapped[str] = mapped_column(String(40))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     foreign_usd: Mapped[Decimal | None] = mapped_column(MONEY)
-    # Seed 004 二(四): 县外投资比例 (percent, 0–100) and the tax paid to date (万元, 服务业项目税收).
+    # Seed 004 二(四): 县外投资比例 (percent, 0–100). The tax paid is monthly records
+    # (storage.models.funds.TaxRecord, migration 0016), not a field.
     outside_share: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
-    tax_wan: Mapped[Decimal | None] = mapped_column(MONEY)
     contact_name: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(40))

@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -77,6 +78,15 @@ class DingTalkWorld:
 
 @pytest.fixture
 async def world(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[DingTalkWorld]:
+    async with dingtalk_world(sqlite_db, clock) as w:
+        yield w
+
+
+@contextlib.asynccontextmanager
+async def dingtalk_world(
+    sqlite_db: Database, clock: ManualClock, **settings_extra: Any
+) -> AsyncIterator[DingTalkWorld]:
+    """The stand-in and the bot on the real SDK; ``settings_extra``: e.g. ``rules_file="kaihua"``."""
     standin = DingTalkStandIn(ack_timeout=3600)  # redelivery is driven: redeliver_unacked()
     point_sdk_at(standin.start())
     people = [
@@ -94,6 +104,7 @@ async def world(sqlite_db: Database, clock: ManualClock) -> AsyncIterator[DingTa
         dingtalk_client_secret=standin.client_secret,
         dingtalk_robot_code=standin.robot_code,
         dingtalk_admins=[ADMIN_STAFF],
+        **settings_extra,
     )
     api = OpenApiClient(
         standin.base_url,
@@ -249,6 +260,38 @@ async def test_a_full_report_with_buttons_is_saved_and_a_duplicate_scores_nothin
         leads = (await s.scalars(select(Lead).order_by(Lead.id))).all()
     assert [lead.amount_wan for lead in leads] == [Decimal("12000")] * 2
     assert leads[1].duplicate_of == leads[0].id
+
+
+async def test_seed004_4_1_kaihua_report_asks_tax_and_share_on_dingtalk(
+    sqlite_db: Database, clock: ManualClock
+) -> None:
+    """The same form definition on DingTalk: under kaihua a 现代服务业 project is asked its tax
+    after the amount and its 县外投资比例 after the origin, and both are stored."""
+    async with dingtalk_world(sqlite_db, clock, rules_file="kaihua") as world:
+        await world.join("liaison1", "招商一局")
+        await world.say("liaison1", "报送线索")
+        await world.say("liaison1", "区域总部项目")
+        await world.say("liaison1", "某某商贸有限公司")
+        await world.press("liaison1", "现代服务业")
+        [tax] = await world.say("liaison1", "3000万")
+        assert "税收" in tax.text and "跳过" in dict(tax.buttons)
+        await world.say("liaison1", "20万")
+        [share] = await world.press("liaison1", "省外")
+        assert "县外投资比例" in share.text
+        await world.say("liaison1", "35%")
+        replies = await world.press("liaison1", "在谈")
+        replies = await world.press("liaison1", "完成")
+        for _ in range(6):
+            replies = await world.press("liaison1", "跳过")
+        assert "县外投资比例" in replies[-1].text
+        [saved] = await world.press("liaison1", "✅ 保存")
+        assert "已登记 L0001" in saved.text
+        async with world.db.session() as s:
+            lead = (await s.scalars(select(Lead))).one()
+        from tests.e2e.test_report_seed004 import tax_of
+
+        assert lead.outside_share == Decimal(35)
+        assert [a for _, a in await tax_of(world.db, lead.id)] == [Decimal(20)]
 
 
 async def test_a_button_of_an_older_card_is_stale(world: DingTalkWorld) -> None:

@@ -86,7 +86,10 @@ def test_rules_check_accepts_a_preset_name(
 # --- /edit: 县外投资比例 and 税收 -------------------------------------------------------------------------
 
 
-async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harness) -> None:
+async def test_outside_share_is_edited_and_tax_recorded_by_month_and_judged(
+    world_harness: Harness,
+) -> None:
+    """县外投资比例 by /edit; 税收 by /tax, one record a month (no longer a field of the lead)."""
     h = world_harness
     draft = LeadDraft(
         project="服务项目",
@@ -104,18 +107,23 @@ async def test_outside_share_and_tax_are_edited_and_judged(world_harness: Harnes
     assert "没看懂这个比例" in (await h.send(LIAISON, "130%")).text
     assert "30%" in (await h.send(LIAISON, "30%")).text
     await h.send(LIAISON, f"/edit {code}")
-    await h.press(LIAISON, "已缴税收")
-    await h.send(LIAISON, "15万")
+    r = await h.send(LIAISON, f"/edit {code}")
+    assert "已缴税收" not in r.labels
+    month = h.clock.now().astimezone(h.settings.zone)
+    r = await h.send(LIAISON, f"/tax {code} 10万")
+    assert "已登记" in r.text and "已缴税收 10万元" in r.text
+    r = await h.send(LIAISON, f"/tax {code} 5万 上月")
+    assert "本年已缴税收合计" in r.text
     async with h.db.session() as s:
         lead = await lead_repo.lead_by_id(s, int(code[1:]))
-        assert (
-            lead is not None and lead.outside_share == Decimal(30) and lead.tax_wan == Decimal(15)
-        )
+        assert lead is not None and lead.outside_share == Decimal(30)
         history = await scoring.collect_unit(
             s, lead.unit_id, scoring.setup_for(Settings(rules_file="kaihua"))
         )
     facts = history.timelines[lead.id].facts()
     assert facts.outside_share == Decimal(30) and facts.tax_wan == Decimal(15)
+    assert [a for _, a in facts.tax_paid] == [Decimal(5), Decimal(10)]  # last month's first
+    assert month.month == h.clock.now().astimezone(h.settings.zone).month
 
 
 # --- /score wording -------------------------------------------------------------------------------------
@@ -215,5 +223,116 @@ async def test_seed004_3_decision_node_scores_only_once_a_leader_confirms_it(
     )  # dated at the confirmation
     r = await h.send(LEADER, f"/confirm {code} 在谈")
     assert "已经认定过了" in r.text
-    r = await h.send(LEADER, f"/confirm {code} 签约")
+    r = await h.send(LEADER, f"/confirm {code} 线索")  # 项目信息 is the lead itself: /verify
     assert "不是需要认定的节点" in r.text
+    r = await h.send(LEADER, f"/confirm {code} 签约")
+    assert "还没有到「签约」阶段" in r.text
+
+
+async def kaihua_lead(h: Harness, stage: str = "在谈") -> tuple[int, str]:
+    """甲项目: 新能源, 1.2亿, 省外 (县外投资比例 presumed 100 %): a 新引进项目, ×1.1 for 项目绩效."""
+    draft = LeadDraft(
+        project="甲项目",
+        company="甲公司",
+        industry="新能源",
+        amount_wan=Decimal(12000),
+        origin="省外",
+        stage=stage,
+    )
+    async with h.db.session() as s:
+        actor = await resolve_actor(s, h.settings, LIAISON, "x", None)
+        done = await report_lead(s, h.clock.now(), actor, draft, h.settings)
+    return done.lead_id, done.code
+
+
+async def move_to(h: Harness, lead_id: int, stage: str) -> None:
+    from bot.services import lead_updates
+
+    async with h.db.session() as s:
+        leader = await resolve_actor(s, h.settings, LEADER, "x", None)
+        await lead_updates.move_stage(s, h.clock.now(), leader, lead_id, stage, None, h.settings)
+
+
+def node_rules(lines: list[tuple[str, Decimal, datetime]]) -> list[tuple[str, Decimal, datetime]]:
+    return [line for line in lines if line[0].startswith(("prog_", "sched_", "perf_"))]
+
+
+def test_seed004_3_kaihua_confirms_every_node_after_the_information_jiaocheng_none() -> None:
+    """二(三) 项目信息、决策咨询、正式签约、土地摘牌、项目备案、统计入库、投资出数 "分阶段……予以考核认定赋分":
+    the six nodes after 项目信息 (which is the lead itself, verified by /verify) need a leader."""
+    assert load_preset("kaihua").confirm_stages == ("在谈", "签约", "落地", "开工", "入统", "投产")
+    assert load_preset("jiaocheng").confirm_stages == ()
+
+
+async def test_seed004_3_each_stage_node_scores_only_once_a_leader_confirms_it(
+    kaihua: Harness,
+) -> None:
+    """By hand (kaihua): 签约 reached on day 10 scores nothing until confirmed on day 20, then
+    项目推进 4 + 时序 3 + 新签约亿元以上 3 × 1.1 (省外) = 3.3, all dated day 20; 落地 likewise
+    (4 + 3) at its own confirmation; /confirm without a node takes the first one waiting."""
+    h = kaihua
+    t0 = h.clock.now()
+    lead_id, code = await kaihua_lead(h)
+    await h.send(LEADER, f"/verify {code}")
+    await h.send(LEADER, f"/confirm {code} 在谈")
+    assert node_rules(await live_rules(h)) == [("prog_decided", Decimal(2), t0)]
+    h.clock.set(t0 + timedelta(days=10))
+    await move_to(h, lead_id, "签约")
+    assert node_rules(await live_rules(h)) == [("prog_decided", Decimal(2), t0)]
+    card = await h.send(LEADER, f"/lead {code}")
+    assert "节点认定：在谈 ✅、签约 待认定" in card.text and "✔️ 认定节点" in card.labels
+    h.clock.set(t0 + timedelta(days=20))
+    r = await h.send(LEADER, f"/confirm {code}")
+    assert f"已认定 {code}「甲项目」的「签约」节点" in r.text
+    day20 = h.clock.now()
+    assert node_rules(await live_rules(h)) == [
+        ("perf_signed_1yi", Decimal("3.3"), day20),
+        ("prog_decided", Decimal(2), t0),
+        ("prog_signed", Decimal(4), day20),
+        ("sched_signed", Decimal(3), day20),
+    ]
+    h.clock.set(t0 + timedelta(days=30))
+    await move_to(h, lead_id, "落地")
+    assert not [r for r in await live_rules(h) if r[0].endswith("_land")]
+    h.clock.set(t0 + timedelta(days=31))
+    assert "「落地」节点" in (await h.send(LEADER, f"/confirm {code} 落地")).text
+    day31 = h.clock.now()
+    assert [r for r in await live_rules(h) if r[0].endswith("_land")] == [
+        ("prog_land", Decimal(4), day31),
+        ("sched_land", Decimal(3), day31),
+    ]
+    assert "没有待认定的节点" in (await h.send(LEADER, f"/confirm {code}")).text
+
+
+async def test_seed004_8_2_a_node_reached_in_time_and_confirmed_after_its_deadline_is_on_time(
+    kaihua: Harness,
+) -> None:
+    """时序进度 runs on the real timeline: 签约 on day 80 of 在谈's 90 days, confirmed on day 100,
+    earns 时序 +3 (dated day 100) and no −2; the confirmation is not a late arrival."""
+    h = kaihua
+    t0 = h.clock.now()
+    lead_id, code = await kaihua_lead(h)
+    await h.send(LEADER, f"/verify {code}")
+    h.clock.set(t0 + timedelta(days=80))
+    await move_to(h, lead_id, "签约")
+    h.clock.set(t0 + timedelta(days=100))
+    await h.send(LEADER, f"/confirm {code} 签约")
+    got = [r for r in await live_rules(h) if r[0].startswith("sched_")]
+    assert got == [("sched_signed", Decimal(3), h.clock.now())]
+
+
+async def test_seed004_3_a_lead_reported_signed_waits_for_both_nodes(kaihua: Harness) -> None:
+    """Reported already at 签约: 决策咨询 and 正式签约 are two nodes, confirmed one by one."""
+    h = kaihua
+    _, code = await kaihua_lead(h, stage="签约")
+    await h.send(LEADER, f"/verify {code}")
+    assert node_rules(await live_rules(h)) == []
+    assert "「在谈」节点" in (await h.send(LEADER, f"/confirm {code}")).text
+    assert [r[0] for r in node_rules(await live_rules(h))] == ["prog_decided"]
+    assert "「签约」节点" in (await h.send(LEADER, f"/confirm {code}")).text
+    assert [r[0] for r in node_rules(await live_rules(h))] == [
+        "perf_signed_1yi",
+        "prog_decided",
+        "prog_signed",
+        "sched_signed",
+    ]

@@ -171,3 +171,98 @@ async def test_year_over_an_empty_previous_year_has_no_arrows_and_quarter_compar
         quarter = await ranking.rank(s, SETUP, NOW, "quarter", key="2026-Q4")
     assert set(moves(year).values()) == {""}
     assert moves(quarter) == {"单位02": "↑1", "单位01": "↓1"}
+
+
+# --- the workbooks' movement columns say what the chat says ---------------------------------------
+
+
+def rank_sheet(data: bytes) -> dict[str, object]:
+    """The 台账 export's 排名 sheet: unit → its 变化 cell (the column stays where it was: E)."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data))["排名"]
+    assert [c.value for c in sheet[1]] == ["名次", "单位", "序列", "得分", "变化"]
+    return {r[1]: r[4] for r in sheet.iter_rows(min_row=2, values_only=True)}
+
+
+def shown(cell: object) -> str:
+    """A 变化 cell as Excel shows it: a number through the ↑ / ↓ / – format, words as they are."""
+    if isinstance(cell, int):
+        return "–" if cell == 0 else (f"↑{cell}" if cell > 0 else f"↓{-cell}")
+    return str(cell)
+
+
+async def test_export_movement_column_says_new_after_an_import_of_new_units(
+    sqlite_db: Database,
+) -> None:
+    """Issue 15 "honest movement", 台账 export: 单位04/05 created in November show 新, the
+    others their arrows -- the same words as /rank's board (move_text), the arrows still numbers."""
+    from bot.rendering.export import build_workbook
+    from bot.services import export
+
+    old = await units(sqlite_db, [0, 0, 0])
+    new = await units(sqlite_db, [0, 0], created=datetime(2026, 11, 20, tzinfo=UTC), first=4)
+    await scores(sqlite_db, "month", "2026-10", {old[0]: 5, old[1]: 3})
+    await scores(sqlite_db, "month", "2026-11", {old[1]: 6, old[0]: 2, new[0]: 9})
+    async with sqlite_db.session() as s:
+        table = await ranking.rank(s, SETUP, NOW, "month", key="2026-11")
+        data = await export.collect(s, SETUP, NOW, "month", "2026-11")
+    cells = rank_sheet(build_workbook(data))
+    assert cells == {"单位04": "新", "单位02": 0, "单位01": -2, "单位03": -1, "单位05": "新"}
+    assert {u: shown(c) for u, c in cells.items()} == moves(table)
+
+
+async def test_export_movement_column_says_no_comparison_after_an_empty_month(
+    sqlite_db: Database,
+) -> None:
+    """Nobody scored in October: the chat shows no arrows (its footer says why); a cell says 无可比."""
+    from bot.rendering.export import build_workbook
+    from bot.services import export
+
+    ids = await units(sqlite_db, [0, 0, 0])
+    await scores(sqlite_db, "month", "2026-11", {ids[0]: 4, ids[1]: 1})
+    async with sqlite_db.session() as s:
+        table = await ranking.rank(s, SETUP, NOW, "month", key="2026-11")
+        data = await export.collect(s, SETUP, NOW, "month", "2026-11")
+    cells = rank_sheet(build_workbook(data))
+    assert set(cells.values()) == {"无可比"}
+    said = {r.unit_name: move_text("zh_CN", r.compare, r.move, say_none=True) for r in table.rows}
+    assert said == cells
+
+
+async def test_quarter_and_year_workbooks_say_new_and_no_comparison_as_their_text(
+    sqlite_db: Database,
+) -> None:
+    """The 季度考评 / 年终考核 workbooks' 名次变化: 新 for a unit created in the quarter, 无可比 over an
+    empty previous year, as the report's own text says; no previous place for either."""
+    from openpyxl import load_workbook
+
+    from bot.rendering import digest_xlsx
+    from bot.rendering.digest_text import digest_text
+    from bot.services.digests import StageNames, UnitInfo, build_quarter, build_year
+
+    old = await units(sqlite_db, [0], created=datetime(2025, 6, 1, tzinfo=UTC))
+    new = await units(sqlite_db, [0], created=datetime(2026, 11, 1, tzinfo=UTC), first=2)
+    await scores(sqlite_db, "quarter", "2026-Q3", {old[0]: 4})
+    await scores(sqlite_db, "quarter", "2026-Q4", {old[0]: 3, new[0]: 8})
+    await scores(sqlite_db, "year", "2026", {old[0]: 7, new[0]: 8})
+    infos = [UnitInfo(old[0], "单位01", None, None), UnitInfo(new[0], "单位02", None, None)]
+    async with sqlite_db.session() as s:
+        q4 = await ranking.rank(s, SETUP, NOW, "quarter", key="2026-Q4")
+        q3 = await ranking.rank(s, SETUP, NOW, "quarter", key="2026-Q3")
+        y = await ranking.rank(s, SETUP, NOW, "year", key="2026")
+        y0 = await ranking.rank(s, SETUP, NOW, "year", key="2025")
+    quarter = build_quarter(q4.span, infos, q4, q3, {}, {}, NOW)
+
+    def sheet(data: bytes, name: str) -> dict[str, tuple[object, object]]:
+        rows = load_workbook(io.BytesIO(data))[name].iter_rows(min_row=2, values_only=True)
+        return {r[2]: (r[6], r[7]) for r in rows}  # unit → (previous place, 名次变化)
+
+    got = sheet(digest_xlsx.build_workbook(quarter, SETUP.zone), "季度得分")
+    assert got == {"单位02": (None, "新"), "单位01": (1, -1)}  # 1st of one, now 2nd
+    text = digest_text("zh_CN", quarter, SETUP.zone)
+    assert "单位02　8 分（上季度 0 分，+8；名次 新）" in text
+    year = build_year(y.span, infos, y, y0, [], [], {}, {}, StageNames(SETUP.rules.stages), NOW)
+    got = sheet(digest_xlsx.build_workbook(year, SETUP.zone), "年度得分")
+    assert got == {"单位02": (None, "无可比"), "单位01": (None, "无可比")}
+    assert "名次 无可比" in digest_text("zh_CN", year, SETUP.zone)

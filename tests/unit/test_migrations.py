@@ -6,6 +6,7 @@ A model changed without a migration (or a migration that drifted from the models
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -32,3 +33,80 @@ async def test_autogenerate_finds_nothing_after_upgrading_to_head(db_url: str) -
     assert differences == [], "models and migrations disagree:\n" + "\n".join(
         map(repr, differences)
     )
+
+
+async def test_0016_moves_each_leads_tax_figure_into_a_monthly_record(db_url: str) -> None:
+    """Seed 004 税收 became records: a lead's field value is one record of the month of the /edit
+    that set it (Shanghai time), or of its report month; the column is gone; downgrade sums back."""
+    import sqlalchemy as sa
+
+    db = Database(db_url)
+    from datetime import datetime
+
+    naive = datetime(2026, 3, 31, 17, 0)  # UTC on disk: 1 April 01:00 in Shanghai
+    try:
+        await db.upgrade("0015")
+        async with db.engine.begin() as conn:
+            run = conn.execute
+            await run(
+                sa.text(
+                    "INSERT INTO units (id, name, active, created_at) VALUES (1, '甲', true, :t)"
+                ),
+                {"t": naive},
+            )
+            await run(
+                sa.text(
+                    "INSERT INTO members (id, tg_user_id, role, display_name, active, joined_at) "
+                    "VALUES (1, 1101, 'liaison', '王', true, :t)"
+                ),
+                {"t": naive},
+            )
+            for lead_id, tax in ((1, "15"), (2, "8.5"), (3, None)):
+                await run(
+                    sa.text(
+                        "INSERT INTO leads (id, unit_id, reporter_id, reported_at, updated_at, project,"
+                        " company, company_key, industry, amount_wan, origin, stage, tags, attachments,"
+                        " review, near_confirmed, tax_wan) VALUES (:id, 1, 1, :t, :t, 'p', :c, :c,"
+                        " '现代服务业', 100, '省外', '线索', '[]', '[]', 'pending', false, :tax)"
+                    ),
+                    {"id": lead_id, "t": datetime(2026, 1, 10, 2), "c": f"c{lead_id}", "tax": tax},
+                )
+            await run(
+                sa.text(
+                    "INSERT INTO lead_events (lead_id, unit_id, at, kind, field, actor_tg_id)"
+                    " VALUES (1, 1, :t, 'edit', 'tax_wan', 1101)"
+                ),
+                {"t": naive},
+            )
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT lead_id, month, amount_wan, recorded_by FROM tax_paid ORDER BY lead_id"
+                    )
+                )
+            ).all()
+            columns = await conn.run_sync(
+                lambda c: [col["name"] for col in sa.inspect(c).get_columns("leads")]
+            )
+        assert [(r[0], r[1], Decimal(r[2]), r[3]) for r in rows] == [
+            (1, "2026-04", Decimal(15), 1101),  # the edit's month, in Shanghai
+            (2, "2026-01", Decimal("8.5"), 0),  # the report's month
+        ]
+        assert "tax_wan" not in columns
+        from alembic import command
+
+        from storage.db import alembic_config
+
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0015"))
+        async with db.engine.connect() as conn:
+            back = (await conn.execute(sa.text("SELECT id, tax_wan FROM leads ORDER BY id"))).all()
+        assert [(i, None if t is None else Decimal(t)) for i, t in back] == [
+            (1, Decimal(15)),
+            (2, Decimal("8.5")),
+            (3, None),
+        ]
+    finally:
+        await db.dispose()

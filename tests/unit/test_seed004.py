@@ -188,3 +188,66 @@ def test_seed004_8_4_third_time_on_the_blacklist_costs_3() -> None:
         ("blacklist", D(-2), 5),
         ("blacklist_repeat", D(-3), 7),
     ]
+
+
+# --- 二(四) the lead facts the report form asks for: only those the rules read ------------------
+
+
+def test_seed004_4_1_kaihua_reads_share_and_service_tax_jiaocheng_neither() -> None:
+    from bot.rules.uses import lead_fact_uses
+
+    uses = lead_fact_uses(KAIHUA)
+    assert uses.outside_share and uses.tax
+    assert uses.tax_for("现代服务业") and not uses.tax_for("新能源")
+    assert uses.tax_for(None)  # before the industry is known: maybe
+    plain = lead_fact_uses(load_preset("jiaocheng"))
+    assert not plain.outside_share and not plain.tax and not plain.tax_for("现代服务业")
+
+
+def test_seed004_4_1_a_tax_condition_without_industries_asks_every_project() -> None:
+    from bot.rules import load_rules_text
+    from bot.rules.uses import lead_fact_uses
+
+    rules = load_rules_text(
+        '[[rules]]\nid = "t"\nkind = "event"\non = "lead_reported"\npoints = 1\n'
+        'industries = ["现代农业"]\nany_of = [{ min_tax_wan = 5 }, { min_amount_wan = 1 }]\n'
+    )
+    assert lead_fact_uses(rules).tax_industries == frozenset({"现代农业"})  # the parent's
+    rules = load_rules_text(
+        '[[rules]]\nid = "t"\nkind = "event"\non = "lead_reported"\npoints = 1\nmin_tax_wan = 5\n'
+    )
+    assert lead_fact_uses(rules).tax_for("新能源")
+
+
+def test_seed004_4_1_outside_share_parser() -> None:
+    import pytest
+
+    from bot.domain.leadfields import FieldError, parse_percent
+
+    assert parse_percent("30%") == D(30) and parse_percent("百分之40") == D(40)
+    assert parse_percent("３０％") == D(30) and parse_percent("100") == D(100)
+    for bad in ("120%", "三成", "", "-5%"):
+        with pytest.raises(FieldError):
+            parse_percent(bad)
+
+
+# --- 二(四)1② 服务业税收 ≥ 15万: the sum of the monthly tax records within the 考核期限 ----------------
+
+
+def test_seed004_4_1_service_tax_is_the_sum_of_records_within_the_window() -> None:
+    """By hand: a 3000万 现代服务业 project decided 5 Jan 2026 (12-month window). Tax records:
+    10万 in Dec 2025 (before the window), 8万 Feb, 7万 Apr. At 签约 (1 Mar) the window holds 8万:
+    no 项目推进 +4 (with the December 10万 it would be 18万); at 入统 (1 May) 8 + 7 = 15万 (含): +5."""
+    records = ((at(12, 20, year=2025), D(10)), (at(2, 10), D(8)), (at(4, 10), D(7)))
+    base = facts(1, amount=3000, industry="现代服务业", origin="省外")
+
+    def as_of(when: object) -> object:
+        paid = tuple(r for r in records if r[0] <= when)  # the records up to the event
+        return dataclasses.replace(base, tax_paid=paid, tax_wan=sum((a for _, a in paid), D(0)))
+
+    events = [
+        stage(as_of(at(1, 5)), "在谈", at(1, 5)),  # type: ignore[arg-type]
+        stage(as_of(at(3, 1)), "签约", at(3, 1)),  # type: ignore[arg-type]
+        stage(as_of(at(5, 1)), "入统", at(5, 1)),  # type: ignore[arg-type]
+    ]
+    assert points(events, "prog_") == {"prog_in_stats": D(5)}

@@ -19,7 +19,7 @@ from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
 from bot.operations.demo import seed_demo
 from bot.rules import RulesError, load_preset, load_rules_text, overdue_nodes
-from bot.services import lead_updates, scoring, stage_nodes
+from bot.services import ServiceError, lead_updates, scoring, stage_nodes
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import LeadDraft, report_lead
 from storage import repo
@@ -141,11 +141,32 @@ async def report(
     return lead_id
 
 
-async def move(db: Database, clock: ManualClock, lead_id: int, stage: str) -> None:
+async def move(
+    db: Database, clock: ManualClock, lead_id: int, stage: str, *, confirm: bool = True
+) -> None:
+    """A leader moves the lead on and, unless told not to, confirms at once every node it
+    passed (kaihua: each node after 项目信息 scores once confirmed, seed 004 二(三))."""
     async with db.session() as s:
         await lead_updates.move_stage(
             s, clock.now(), await who(db, LEADER), lead_id, stage, "核对", KAIHUA
         )
+    if confirm:
+        await confirm_all(db, clock, lead_id)
+
+
+async def confirm_all(db: Database, clock: ManualClock, lead_id: int) -> list[str]:
+    """The leader confirms each node the lead has reached and nobody confirmed, first first."""
+    done: list[str] = []
+    while True:
+        try:
+            async with db.session() as s:
+                node = await lead_updates.confirm_node(
+                    s, clock.now(), await who(db, LEADER), lead_id, None, KAIHUA
+                )
+        except ServiceError as err:
+            assert err.code == "leads.confirm.nothing"
+            return done
+        done.append(node.stage)
 
 
 async def lines(db: Database, *rule_ids: str, voided: bool = False) -> list[tuple]:

@@ -112,11 +112,23 @@ def _staged(
 def named_hold(rules: RuleSet, name: str, lead: LeadFacts | None, at: datetime) -> bool:
     """A ``[conditions.<name>]`` set: its conditions, one of its alternatives, its 考核期限."""
     named = rules.conditions[name]
+    if lead is not None:
+        lead = _tax_in_window(named, lead)
     if lead is None or not _holds(named, lead, rules):
         return False
     if named.any_of is not None and not any(_holds(c, lead, rules) for c in named.any_of):
         return False
     return within_window(named, lead, at)
+
+
+def _tax_in_window(named: NamedConditions, lead: LeadFacts) -> LeadFacts:
+    """With a 考核期限, the tax a condition reads is what was paid since the window opened
+    (the records are already only those up to the event); before it opens, nothing."""
+    if named.window_from is None or not lead.tax_paid:
+        return lead
+    start = lead.reached_at(named.window_from)
+    paid = [amount for at, amount in lead.tax_paid if start is not None and _utc(at) >= _utc(start)]
+    return replace(lead, tax_wan=sum(paid, ZERO) if paid else None)
 
 
 def within_window(named: NamedConditions, lead: LeadFacts, at: datetime) -> bool:

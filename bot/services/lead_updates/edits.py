@@ -27,6 +27,7 @@ from bot.domain.leadfields import (
     FieldError,
     parse_phone,
 )
+from bot.domain.leadfields import parse_percent as _domain_percent
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.lead_updates.common import _clean, _event, _lead, _owner, _require_member
@@ -47,10 +48,10 @@ FIELDS: tuple[str, ...] = (
     "contact_phone",
     "channel",
     "notes",
-    "outside_share",
-    "tax_wan",  # seed 004 二(四): 县外投资比例, 税收 (appended: menu buttons index this tuple)
+    "outside_share",  # seed 004 二(四): 县外投资比例 (appended: menu buttons index this tuple)
     "credit_code",  # 统一社会信用代码 (issue 14)
 )
+# 税收 is not a field: monthly records, /tax L0007 8万 2026-11 (bot.services.funds.TAX).
 REQUIRED = frozenset({"project", "company", "industry", "amount_wan", "origin"})
 CHOICES = {"industry": "industries", "origin": "origins", "channel": "channels", "tags": "tags"}
 _TEXT_LIMITS = {
@@ -176,7 +177,7 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
         return choice
     if field == "outside_share":
         return parse_percent(value)
-    if field in ("amount_wan", "foreign_usd", "tax_wan"):
+    if field in ("amount_wan", "foreign_usd"):
         try:
             return parse_usd(value) if field == "foreign_usd" else parse_wan(value)
         except AmountError as err:
@@ -194,20 +195,13 @@ def parse_value(field: str, value: str | list[str] | None, settings: Settings) -
     return _clean(value, _TEXT_LIMITS[field], multiline=field == "notes")
 
 
-_PERCENT = re.compile(r"^(?:百分之)?\s*(\d+(?:\.\d+)?)\s*(?:%|％|个百分点)?$")
-
-
 def parse_percent(text: str) -> Decimal:
-    """县外投资比例: ``30%``, ``30``, ``百分之30``, ``0.3`` is not guessed (write 30%): 0 to 100."""
-    import unicodedata
-
-    match = _PERCENT.match(unicodedata.normalize("NFKC", text or "").strip())
-    if match is None:
-        raise ServiceError("leads.input.bad_percent")
-    value = Decimal(match.group(1))
-    if value > 100:
-        raise ServiceError("leads.input.bad_percent")
-    return value
+    """县外投资比例 as /edit takes it: the domain's parser (``30%``, ``百分之30``), its refusal
+    in the edit's words."""
+    try:
+        return _domain_percent(text)
+    except FieldError:
+        raise ServiceError("leads.input.bad_percent") from None
 
 
 async def _change_company(session: AsyncSession, lead: Lead, company: str) -> None:
@@ -269,8 +263,6 @@ def _as_text(field: str, value: Any) -> str | None:
         return format_wan(Decimal(value))
     if field == "foreign_usd":
         return f"{Decimal(value).normalize():f}"
-    if field == "tax_wan":
-        return format_wan(Decimal(value))
     if field == "outside_share":
         return f"{Decimal(value).normalize():f}"
     if field == "tags":

@@ -4,6 +4,7 @@ one lead's card with the buttons the reader may use, and its stored files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +49,9 @@ class LeadView:
     can_stage: bool
     can_edit: bool
     can_review: bool
+    # 逐节点认定 (rules file ``confirm_stages``): each node the lead has reached, and whether a
+    # leader confirmed it -- what still waits for /confirm. Empty without such nodes.
+    nodes: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,32 @@ async def browse(
     )
 
 
-async def view_lead(session: AsyncSession, actor: Actor, lead_id: int) -> LeadView:
+async def view_lead(
+    session: AsyncSession,
+    actor: Actor,
+    lead_id: int,
+    stages: Sequence[str] = (),
+    confirm_stages: Sequence[str] = (),
+) -> LeadView:
+    """``stages`` / ``confirm_stages``: the jurisdiction's stages and the nodes its rules file
+    confirms one by one; given, the view lists the reached nodes and which are confirmed."""
     _require_member(actor)
     lead = await _lead(session, lead_id)
     owner = _owner(actor, lead)
-    return LeadView(lead.id, card(actor, lead), owner or actor.is_leader, owner, actor.is_leader)
+    nodes: tuple[tuple[str, bool], ...] = ()
+    if confirm_stages and lead.stage in stages:
+        done = {
+            e.to_value
+            for e in await lead_repo.lead_history(session, lead.id)
+            if e.kind == "confirm"
+        }
+        here = list(stages).index(lead.stage)
+        nodes = tuple(
+            (s, s in done) for s in confirm_stages if s in stages and list(stages).index(s) <= here
+        )
+    return LeadView(
+        lead.id, card(actor, lead), owner or actor.is_leader, owner, actor.is_leader, nodes
+    )
 
 
 async def lead_files(session: AsyncSession, actor: Actor, lead_id: int) -> tuple[LeadFile, ...]:

@@ -22,11 +22,12 @@ from bot.rules import (
 from bot.rules.schedule import max_deadline, overdue_nodes
 from bot.services.scoring.setup import ScoringSetup
 from storage import funds_repo, scoring_repo
-from storage.models import Lead, LeadEvent
+from storage.models import Lead, LeadEvent, TaxRecord
 
 LEAD_FACT_FIELDS = frozenset(
-    {"amount_wan", "origin", "industry", "tags", "foreign_usd", "outside_share", "tax_wan"}
+    {"amount_wan", "origin", "industry", "tags", "foreign_usd", "outside_share"}
 )
+TaxPaid = tuple[tuple[datetime, Decimal], ...]  # a lead's live tax records: (counts_at, 万元)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class LeadTimeline:
     confirmed: dict[str, datetime] = field(
         default_factory=dict
     )  # 逐节点认定: stage → when a leader confirmed it
+    tax: TaxPaid = ()  # 税收 records (storage TaxRecord), by counts_at
 
     def facts(self, at: datetime | None = None) -> LeadFacts:
         """The lead as it was at ``at`` (None: as it is now); verification and duplicates as they are now."""
@@ -51,12 +53,12 @@ class LeadTimeline:
             "tags": list(lead.tags or []),
             "foreign_usd": lead.foreign_usd,
             "outside_share": getattr(lead, "outside_share", None),
-            "tax_wan": getattr(lead, "tax_wan", None),
         }
         if at is not None:
             for when, name, before in reversed(self.edits):
                 if when > at:
                     values[name] = _parse_old(name, before, values[name])
+        paid = tuple((t, a) for t, a in self.tax if at is None or t <= at)  # paid by then
         return LeadFacts(
             lead_id=lead.id,
             unit_id=lead.unit_id,
@@ -70,7 +72,8 @@ class LeadTimeline:
             if values["foreign_usd"] is not None
             else None,
             outside_share=_decimal(values["outside_share"]),
-            tax_wan=_decimal(values["tax_wan"]),
+            tax_wan=sum((amount for _, amount in paid), Decimal(0)) if paid else None,
+            tax_paid=paid,
             reached=tuple(
                 sorted(
                     ((s, t) for s, t in self.reached.items() if at is None or t <= at),
@@ -91,8 +94,6 @@ def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
             return parse_wan(text) if text else fallback
         if name == "foreign_usd":
             return parse_usd(text) if text else None
-        if name == "tax_wan":
-            return parse_wan(text) if text else None
         if name == "outside_share":
             return Decimal(text) if text else None
         if name == "tags":
@@ -102,7 +103,9 @@ def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
     return text if text is not None else fallback
 
 
-def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]) -> LeadTimeline:
+def lead_timeline(
+    lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str], tax: TaxPaid = ()
+) -> LeadTimeline:
     index = {s: i for i, s in enumerate(stages)}
     reached: dict[str, datetime] = {}
 
@@ -135,7 +138,12 @@ def lead_timeline(lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str]
     if lead.review == Review.VERIFIED and verified_at is None:
         verified_at = lead.reviewed_at or lead.reported_at
     return LeadTimeline(
-        lead, reached, edits, verified_at if lead.review == Review.VERIFIED else None, confirmed
+        lead,
+        reached,
+        edits,
+        verified_at if lead.review == Review.VERIFIED else None,
+        confirmed,
+        tax,
     )
 
 
@@ -185,12 +193,13 @@ async def collect_unit(
     by_lead: dict[int, list[LeadEvent]] = defaultdict(list)
     for e in lead_events:
         by_lead[e.lead_id].append(e)
+    tax = await unit_tax(session, unit_id)
     events: list[Event] = []
     timelines: dict[int, LeadTimeline] = {}
     for lead in leads:
         if lead.review == Review.REJECTED:
             continue  # 不予认定: a rejected lead scores nothing and counts for nothing
-        tl = lead_timeline(lead, by_lead.get(lead.id, []), rules.stages)
+        tl = lead_timeline(lead, by_lead.get(lead.id, []), rules.stages, tax.get(lead.id, ()))
         timelines[lead.id] = tl
         events.append(
             Event(
@@ -247,7 +256,11 @@ async def collect_unit(
             facts = (
                 linked_tl.facts()
                 if linked_tl
-                else (_plain_facts(extra[a.lead_id]) if a.lead_id in extra else None)
+                else (
+                    _plain_facts(extra[a.lead_id], tax.get(a.lead_id, ()))
+                    if a.lead_id in extra
+                    else None
+                )
             )
         events.append(
             Event(
@@ -271,8 +284,17 @@ async def collect_unit(
         events.append(
             Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
         )
-    events += await funds_events(session, unit_id, timelines)
+    events += await funds_events(session, unit_id, timelines, tax)
     return UnitHistory(events, timelines, activities)
+
+
+async def unit_tax(session: Any, unit_id: int) -> dict[int, TaxPaid]:
+    """The unit's live 税收 records by lead, oldest first (a handful per project and year)."""
+    by_lead: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for r in await funds_repo.unit_live(session, unit_id, TaxRecord):
+        if r.amount_wan > 0:
+            by_lead[r.lead_id].append((r.counts_at, Decimal(r.amount_wan)))
+    return {lead: tuple(sorted(rows)) for lead, rows in by_lead.items()}
 
 
 async def collect_period(
@@ -316,7 +338,10 @@ async def collect_period(
 
 
 async def funds_events(
-    session: Any, unit_id: int, timelines: dict[int, LeadTimeline]
+    session: Any,
+    unit_id: int,
+    timelines: dict[int, LeadTimeline],
+    tax: dict[int, TaxPaid] | None = None,
 ) -> list[Event]:
     """到位资金 (bot/services/funds.py): one ``funds`` event per lead and month, the live figure, dated at
     its ``counts_at``, judged by the lead as it was then; a rejected lead's figures count for nothing."""
@@ -334,7 +359,11 @@ async def funds_events(
         facts = (
             tl.facts(r.counts_at)
             if tl
-            else (_plain_facts(extra[r.lead_id]) if r.lead_id in extra else None)
+            else (
+                _plain_facts(extra[r.lead_id], (tax or {}).get(r.lead_id, ()))
+                if r.lead_id in extra
+                else None
+            )
         )
         if facts is not None:
             events.append(
@@ -372,5 +401,5 @@ def overdue_events(rules: RuleSet, tl: LeadTimeline, now: datetime | None) -> li
     ]
 
 
-def _plain_facts(lead: Lead) -> LeadFacts:
-    return LeadTimeline(lead, {}, [], None).facts()
+def _plain_facts(lead: Lead, tax: TaxPaid = ()) -> LeadFacts:
+    return LeadTimeline(lead, {}, [], None, tax=tax).facts()

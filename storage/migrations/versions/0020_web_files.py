@@ -1,7 +1,7 @@
 """files uploaded on the web report page
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 09:40:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.models
 
 revision = "0020"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from tests.e2e.web.conftest import WebHarness, report
@@ -145,6 +146,22 @@ async def test_the_dashboard_is_for_leaders_and_equals_rank(web: WebHarness) -> 
             assert f"{row['unit']}" in replies.text
             line = next(li for li in replies.text.splitlines() if row["unit"] in li)
             assert f"{row['points']}" in line, (kind, line, row)
+        # issue 15 honest movement: the page's 新 / arrows / no arrows are /rank's words
+        async with (
+            await web.client(LEADER) as c,
+            c.get("/app/dashboard", params={"kind": kind}) as r,
+        ):
+            page = await r.text()
+        cells = re.findall(
+            r'<a href="/app/dashboard/unit/\d+[^"]*">([^<]+)</a></td>'
+            r'<td class="num points">[^<]*</td><td class="move">([^<]*)</td>',
+            page,
+        )
+        assert len(cells) == len(rows), kind
+        for name, move in cells:
+            line = next(li for li in replies.text.splitlines() if name in li)
+            assert move in line, (kind, name, move, line)
+        assert ("没有单位得分" in page) == ("没有单位得分" in replies.text), kind
 
 
 async def test_every_page_has_a_strict_content_security_policy(web: WebHarness) -> None:

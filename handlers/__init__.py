@@ -13,6 +13,7 @@ from handlers import (
     errors,
     export,
     leads,
+    link,
     middleware,
     ranking,
     report,
@@ -53,6 +54,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             *export.handlers(),
             *digest.handlers(),
             *web_link.handlers(),
+            *link.handlers(),
         ]
     )
     app.add_handlers(start.fallbacks())

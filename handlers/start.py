@@ -67,11 +67,15 @@ async def _refresh_actor(update: Update, context: LeadbotContext) -> None:
         )
 
 
+def _channels(context: LeadbotContext) -> frozenset[str]:
+    return frozenset({"dingtalk"}) if context.services.settings.dingtalk_enabled else frozenset()
+
+
 def _command_list(context: LeadbotContext, group: bool = False) -> Html:
     role = context.actor.role if context.actor else None
     lines = [
         context.t("help.line", command=f"/{c.name}", description=context.label(f"cmd.{c.name}"))
-        for c in for_role(role, group=group)
+        for c in for_role(role, group=group, enabled=_channels(context))
         if c.name != "start"
     ]
     in_groups = [] if group else group_only(role)

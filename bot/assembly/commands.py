@@ -22,6 +22,7 @@ class Command:
     roles: frozenset[Role]
     private: bool = True
     group: bool = False
+    needs: str = ""  # a channel that must be on for the command to be listed ("dingtalk")
 
 
 COMMANDS: list[Command] = [
@@ -53,6 +54,7 @@ COMMANDS: list[Command] = [
     Command("export", LEADERS),
     Command("digest", LEADERS, group=True),
     Command("web", MEMBER),
+    Command("link", MEMBER, needs="dingtalk"),
     Command("cancel", MEMBER),
     Command("units", LEADERS),
     Command("members", ADMIN),
@@ -69,10 +71,20 @@ COMMANDS: list[Command] = [
 ]
 
 
-def for_role(role: Role | None, *, group: bool = False) -> list[Command]:
+def for_role(
+    role: Role | None, *, group: bool = False, enabled: frozenset[str] = frozenset()
+) -> list[Command]:
+    """The commands ``role`` may use here; ``enabled`` names the channels that are on, so a
+    command that needs one (``/link`` needs DingTalk) is listed only when it would work."""
     if role is None:
         return [c for c in COMMANDS if c.name in ("start", "help")]
-    return [c for c in COMMANDS if role in c.roles and (c.group if group else c.private)]
+    return [
+        c
+        for c in COMMANDS
+        if role in c.roles
+        and (c.group if group else c.private)
+        and (not c.needs or c.needs in enabled)
+    ]
 
 
 def group_only(role: Role | None) -> list[Command]:

@@ -33,7 +33,16 @@ from bot.forms import FormEngine
 from bot.forms import report as report_form
 from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
 from bot.rendering.rank_text import render_rank, render_score
-from bot.services import ServiceError, Services, attachments, chats, invites, ranking, scoring
+from bot.services import (
+    ServiceError,
+    Services,
+    attachments,
+    chats,
+    invites,
+    linking,
+    ranking,
+    scoring,
+)
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
 from handlers.dingtalk.openapi import (
@@ -71,6 +80,7 @@ ALIASES: dict[str, str] = {
     "绑定": "bind",
     "解绑": "unbind",
     "取消": "cancel",
+    "关联": "link",
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
 SERVED = ("start", "help", "report", "activity", "rank", "score", "bind", "unbind")
@@ -194,6 +204,8 @@ class DingTalkAdapter:
         command = parse_command(incoming.text, private)
         if command is not None and command[0] == "start" and command[1] and private:
             return [await self._join(session, now, incoming, actor, command[1])]
+        if command is not None and command[0] == "link":  # a stranger here, a member on Telegram
+            return [await self._link(session, now, incoming, actor, command[1])]
         if not actor.is_member:
             return [Reply(t("access.stranger"))]
         if self.engine is not None:
@@ -298,6 +310,26 @@ class DingTalkAdapter:
         joined_actor = dataclasses.replace(actor, role=joined.role)
         text = t(key, name=joined.display_name, unit=unit, role=role)
         return Reply(Html(text + "\n\n" + self._commands(joined_actor, group=False)))
+
+    async def _link(
+        self, session: Any, now: datetime, incoming: Incoming, actor: Actor, code: str
+    ) -> Reply:
+        t = self._t(actor.locale)
+        if incoming.group is not None:
+            return Reply(t("link.private_only"))
+        if not code:
+            return Reply(t("link.usage"))
+        try:
+            principal = await linking.redeem(
+                session, now, code, CHANNEL, incoming.staff_id, incoming.nick, actor
+            )
+        except ServiceError as err:
+            return Reply(t(err.code, **err.params))
+        linked = await resolve_actor(session, self.settings, principal, incoming.nick, None)
+        role = catalog.plain(f"role.{linked.role.value}", linked.locale) if linked.role else ""
+        unit = linked.unit_name or catalog.plain("unit.none", linked.locale)
+        text = self._t(linked.locale)("link.done", name=linked.display_name, unit=unit, role=role)
+        return Reply(Html(text + "\n\n" + self._commands(linked, group=False)))
 
     async def _bind(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, name: str, args: str

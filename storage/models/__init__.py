@@ -26,7 +26,7 @@ from storage.models.access import (
     Unit,
 )
 from storage.models.base import Base, UTCDateTime
-from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage
+from storage.models.channels import PRINCIPAL_BASE, ChannelIdentity, ChannelMessage, LinkCode
 from storage.models.dedup import DistinctCompanies
 from storage.models.forms import FormDraft
 from storage.models.funds import FundsRecord, TaxRecord
@@ -64,6 +64,7 @@ __all__ = [
     "Lead",
     "LeadEvent",
     "LedgerEntry",
+    "LinkCode",
     "Member",
     "MemberLeave",
     "OutboxMessage",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
 
-__all__ = ["PRINCIPAL_BASE", "ChannelIdentity", "ChannelMessage"]
+__all__ = ["PRINCIPAL_BASE", "ChannelIdentity", "ChannelMessage", "LinkCode"]
 
 # Principals handed out for other channels: -(PRINCIPAL_BASE + identity id).
 PRINCIPAL_BASE = 8_000_000_000_000_000
@@ -45,3 +45,19 @@ class ChannelMessage(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LinkCode(Base):
+    """A one-time code that makes an account on another channel the same member (``/link``).
+
+    Typed by hand into the other app, so it is short; only its SHA-256 is kept, it lasts
+    ten minutes and is used once (see :mod:`bot.services.linking`).
+    """
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

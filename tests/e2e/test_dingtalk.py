@@ -17,6 +17,7 @@ from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
 from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
 from bot.services import Services, invites, units
+from bot.services.identities import principal_lookup
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
 from handlers.dingtalk.runtime import default_engine
@@ -374,3 +375,53 @@ async def test_files_sent_into_the_report_are_kept_and_claimed_by_the_lead(
         token = attachments.token_of(lead.attachments[0]["file_id"])
         assert token is not None
         assert (await attachments.read(s, leader, token)).data == plan
+
+
+async def test_a_telegram_member_links_their_dingtalk_account_with_a_one_time_code(
+    world: DingTalkWorld,
+) -> None:
+    """/link on Telegram gives the code (the service the Telegram command calls); sent to
+    the robot 1:1, the DingTalk account becomes the same member: unit, role and leads."""
+    from bot.services import linking
+    from bot.services.access import resolve_actor
+
+    token = await world.invite("招商一局")
+    async with world.db.session() as s:
+        await invites.redeem(s, world.adapter.now(), token, 777001, "王五", None)
+    async with world.db.session() as s:
+        tg = await resolve_actor(s, world.adapter.settings, 777001, "王五", None)
+        code = await linking.new_code(s, world.adapter.now(), tg)
+    [refused] = await world.say("liaison1", "报送线索")
+    assert "仅供已登记的单位使用" in refused.text  # a stranger on DingTalk so far
+    [wrong] = await world.say("liaison1", "/link ABCD-EFGH")
+    assert "关联码无效或已过期" in wrong.text
+    [done] = await world.say("liaison1", f"关联 {code.lower()}")  # typed loosely
+    assert "已关联" in done.text and "王五" in done.text and "招商一局" in done.text
+    [form] = await world.say("liaison1", "报送线索")
+    assert "项目名称" in form.text  # the Telegram member's unit, on DingTalk
+    [again] = await world.say("liaison1", f"/link {code}")
+    assert "已是成员" in again.text  # used, and this account is a member now
+    async with world.db.session() as s:
+        principal = await principal_lookup(s, "dingtalk", "user", "liaison1")
+    assert principal == 777001
+
+
+async def test_a_link_code_lapses_after_ten_minutes_and_only_works_in_1to1(
+    world: DingTalkWorld, clock: ManualClock
+) -> None:
+    from bot.services import linking
+    from bot.services.access import resolve_actor
+
+    token = await world.invite("招商一局")
+    async with world.db.session() as s:
+        await invites.redeem(s, world.adapter.now(), token, 777002, "赵六", None)
+    async with world.db.session() as s:
+        tg = await resolve_actor(s, world.adapter.settings, 777002, "赵六", None)
+        code = await linking.new_code(s, world.adapter.now(), tg)
+    [usage] = await world.say("liaison2", "/link")
+    assert "/link" in usage.text and "Telegram" in usage.text
+    [in_group] = await world.say("liaison2", f"/link {code}", group="cidunit1")
+    assert "单聊" in in_group.text  # a code said in a group is not taken
+    clock.advance(timedelta(minutes=11))
+    [late] = await world.say("liaison2", f"/link {code}")
+    assert "已过期" in late.text

@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.operations import benchdata  # noqa: E402
 from bot.assembly.config import Settings  # noqa: E402
+from bot.operations import benchdata  # noqa: E402
 from bot.services import scoring  # noqa: E402
 from storage.db import Database  # noqa: E402
 

@@ -5,7 +5,7 @@ stages, activities, weekly outcomes, funds, overdue nodes) turned into engine ev
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.amounts import AmountError, parse_usd, parse_wan
 from bot.domain.enums import Review
+from bot.domain.periods import Periods
 from bot.rules import (
     Event,
     LeadFacts,
@@ -261,18 +262,43 @@ async def collect_unit(
                 amount_usd=a.amount_usd,
             )
         )
-    # ``since``: the weeks from the one before it on (keys "2026-W05" sort in time order)
-    from_key = None if since is None else periods.previous(periods.week_of(since)).key
-    for sub in await scoring_repo.unit_weekly(session, unit_id, from_key):
-        try:
-            deadline = periods.by_key(sub.period_key).deadline
-        except ValueError:
-            continue
-        events.append(
-            Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
-        )
+    from_key = None if since is None else weekly_from_key(periods, since)
+    events += weekly_events(
+        periods, unit_id, await scoring_repo.unit_weekly(session, unit_id, from_key)
+    )
     events += await funds_events(session, unit_id, timelines)
     return UnitHistory(events, timelines, activities)
+
+
+def weekly_from_key(periods: Periods, since: datetime) -> str:
+    """The first week whose outcome can matter from ``since`` on: the one before its week
+    (keys such as "2026-W05" sort in time order)."""
+    return periods.previous(periods.week_of(since)).key
+
+
+def weekly_events(
+    periods: Periods,
+    unit_id: int,
+    rows: Iterable[Any],
+    deadlines: dict[str, datetime | None] | None = None,
+) -> list[Event]:
+    """One ``weekly`` event per outcome (light rows: period_key, outcome), dated at the deadline;
+    a key the calendar cannot place is left out. ``deadlines``: the keys' deadlines found so far
+    (a caller building many units' events shares it: the calendar is asked once a key)."""
+    known = {} if deadlines is None else deadlines
+    events = []
+    for sub in rows:
+        if sub.period_key not in known:
+            try:
+                known[sub.period_key] = periods.by_key(sub.period_key).deadline
+            except ValueError:
+                known[sub.period_key] = None
+        deadline = known[sub.period_key]
+        if deadline is not None:
+            events.append(
+                Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
+            )
+    return events
 
 
 async def collect_period(

@@ -190,5 +190,10 @@ async def test_on_postgresql_the_close_leaves_what_each_full_refresh_leaves_on_s
             for unit_id in sorted({u for u, _ in await scoring_repo.missing_weekly(s, [week.key])}):
                 await scoring.refresh_after(s, unit_id, closing, setup, since=week.deadline)
         assert await snapshot(pg, setup, closing) == await snapshot(full, setup, closing)
+        async with pg.session() as s:  # /score's one-query place, on PostgreSQL's numeric
+            for kind in scoring.RANK_KINDS:
+                for row in (await ranking.rank(s, setup, closing, kind)).rows:
+                    place = await ranking.position(s, setup, closing, kind, row.unit_id)
+                    assert place == (row.rank, 14), (kind, row)
     finally:
         await pg.dispose()

@@ -131,6 +131,43 @@ async def test_the_close_of_every_missing_unit_at_once_equals_each_units_full_re
     await assert_scores_match_full_recompute(fast, setup)
 
 
+async def test_a_unit_whose_line_must_be_voided_gets_its_full_refresh_and_the_rest_stay_fast(
+    two: tuple[Settings, datetime, Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One unit carries a weekly line its outcomes no longer give (as if a refresh had been
+    lost): it must be voided, which only the unit's full refresh does; the others stay fast."""
+    settings, now, fast, full = two
+    setup = scoring.setup_for(settings)
+    cfg = WeeklyConfig.from_settings(settings, setup.periods)
+    week = cfg.periods.week_of(now)
+    closing = week.deadline + timedelta(minutes=1)
+    rule = sorted(weekly_marks.weekly_rule_ids(setup))[0]
+    unit_id = 5
+    stale = Entry(unit_id, rule, "daily", Decimal(-1), week.deadline, f"weekly:{week.key}", "旧")
+    for db in (fast, full):
+        await stage_nodes.refresh_fallen_due(db, setup, closing)
+        async with db.session() as s:
+            await scoring_repo.append_entries(s, [scoring._row(stale, now)])
+            await reminders.close_periods(s, closing, cfg, score=False)
+    seen: list[weekly_marks.WeeklyRefresh] = []
+    real = scoring.refresh_weekly
+
+    async def recording(*args: Any) -> weekly_marks.WeeklyRefresh:
+        seen.append(await real(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(scoring, "refresh_weekly", recording)
+    assert await reminders.score_closed_periods(fast, closing, cfg) == 14
+    assert [(r.left, len(r.added)) for r in seen if r.left or r.added] == [([unit_id], 13)]
+    async with full.session() as s:
+        for unit in sorted({u for u, _ in await scoring_repo.missing_weekly(s, [week.key])}):
+            await scoring.refresh_after(s, unit, closing, setup, since=week.deadline)
+    got, want = await snapshot(fast, setup, closing), await snapshot(full, setup, closing)
+    assert got == want
+    assert any(v[0] == unit_id for v in got["voided"])
+    await assert_scores_match_full_recompute(fast, setup)
+
+
 async def test_a_streak_counting_weekly_lines_leaves_every_unit_to_its_full_refresh(
     two: tuple[Settings, datetime, Database, Database],
 ) -> None:

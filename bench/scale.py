@@ -1,6 +1,6 @@
 """Benchmark: what grows with the period, not with the history (issue 16).
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--units 300] [--pg-url URL] [--no-pg]
+    python bench/scale.py [--sizes 1000,10000,100000] [--units 300] [--pg-url URL] [--no-pg] [--no-sqlite]
 
 For each size (leads; the ledger is ten lines a lead, five years) a database is
 written with ``leadbot bench-data`` (kept under --cache, default
@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import benchdata  # noqa: E402
 from bot.assembly.config import Settings  # noqa: E402
+from bot.operations import benchdata  # noqa: E402
 from bot.services import scoring  # noqa: E402
 from storage.db import Database  # noqa: E402
 
@@ -264,7 +264,8 @@ async def _reset_pg(url: str) -> None:
 
     db = Database(url)
     async with db.engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        await conn.execute(text("DROP SCHEMA public CASCADE"))  # asyncpg: one command a statement
+        await conn.execute(text("CREATE SCHEMA public"))
     await db.dispose()
 
 
@@ -350,6 +351,7 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=Path("/tmp/leadbot-bench"))
     p.add_argument("--pg-url", default=os.environ.get("LEADBOT_TEST_PG_URL"))
     p.add_argument("--no-pg", action="store_true")
+    p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--measure")
     p.add_argument("--url")
     args = p.parse_args()
@@ -358,7 +360,7 @@ def main() -> None:
         return
     args.cache.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
-    targets = [("SQLite", None)]
+    targets: list[tuple[str, str | None]] = [] if args.no_sqlite else [("SQLite", None)]
     if args.pg_url and not args.no_pg:
         targets.append(("PostgreSQL", args.pg_url))
     for db_name, url in targets:

@@ -7,7 +7,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -36,6 +47,19 @@ async def lock_unit(session: AsyncSession, unit_id: int) -> None:
     stmt = select(Unit.id).where(Unit.id == unit_id)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(key_share=True)
+    await session.execute(stmt)
+
+
+async def lock_units(session: AsyncSession, unit_ids: Sequence[int]) -> None:
+    """:func:`lock_unit` for many units in one statement, in id order (two lockers cannot deadlock)."""
+    if session.get_bind().dialect.name != "postgresql" or not unit_ids:
+        return
+    stmt = (
+        select(Unit.id)
+        .where(Unit.id.in_(sorted(set(unit_ids))))
+        .order_by(Unit.id)
+        .with_for_update(key_share=True)
+    )
     await session.execute(stmt)
 
 
@@ -220,6 +244,22 @@ async def unit_weekly(
     return (await session.execute(stmt.order_by(WeeklySubmission.period_key))).all()
 
 
+async def units_weekly(
+    session: AsyncSession, unit_ids: Sequence[int], from_key: str
+) -> Sequence[Any]:
+    """:func:`unit_weekly` of many units in one query (light rows: unit_id, period_key, outcome)."""
+    stmt = (
+        select(WeeklySubmission.unit_id, WeeklySubmission.period_key, WeeklySubmission.outcome)
+        .where(
+            WeeklySubmission.unit_id.in_(sorted(set(unit_ids))),
+            WeeklySubmission.outcome.is_not(None),
+            WeeklySubmission.period_key >= from_key,
+        )
+        .order_by(WeeklySubmission.unit_id, WeeklySubmission.period_key)
+    )
+    return (await session.execute(stmt)).all()
+
+
 async def leads_by_ids(session: AsyncSession, ids: Iterable[int]) -> Sequence[Lead]:
     wanted = sorted(set(ids))
     if not wanted:
@@ -266,6 +306,22 @@ async def live_entries(
     if since is not None:
         stmt = stmt.where(LedgerEntry.at >= since)
     return (await session.execute(stmt.order_by(LedgerEntry.at, LedgerEntry.id))).all()
+
+
+async def live_rule_entries(
+    session: AsyncSession, unit_ids: Sequence[int], rule_ids: Iterable[str], since: datetime
+) -> Sequence[Any]:
+    """The live lines of these rules of many units dated at or after ``since``, in one query,
+    as :func:`live_entries` gives them (ordered by unit, instant, id)."""
+    stmt = select(*LIVE_COLUMNS).where(
+        LedgerEntry.unit_id.in_(sorted(set(unit_ids))),
+        LedgerEntry.rule_id.in_(sorted(set(rule_ids))),
+        LedgerEntry.voided_at.is_(None),
+        LedgerEntry.at >= since,
+    )
+    return (
+        await session.execute(stmt.order_by(LedgerEntry.unit_id, LedgerEntry.at, LedgerEntry.id))
+    ).all()
 
 
 async def live_entries_between(
@@ -370,11 +426,81 @@ async def replace_unit_scores(
         await session.execute(insert(cast(Table, UnitScore.__table__)), rows[i : i + 1000])
 
 
+async def add_to_unit_scores(
+    session: AsyncSession, deltas: dict[tuple[int, str, str], Decimal], now: datetime
+) -> None:
+    """Add points to these (unit, kind, key) spans: a stored row moves by the delta, a missing
+    one (0 points) is written with it. Reads the rows in one query per kind."""
+    table = cast(Table, UnitScore.__table__)
+    by_kind: dict[str, set[str]] = {}
+    for _unit, kind, key in deltas:
+        by_kind.setdefault(kind, set()).add(key)
+    units_ = sorted({u for u, _, _ in deltas})
+    stored: dict[tuple[int, str, str], Decimal] = {}
+    for kind, keys in by_kind.items():
+        stmt = select(UnitScore.unit_id, UnitScore.key, UnitScore.points).where(
+            UnitScore.kind == kind, UnitScore.key.in_(sorted(keys)), UnitScore.unit_id.in_(units_)
+        )
+        stored |= {(u, kind, k): p for u, k, p in (await session.execute(stmt)).all()}
+    changed = [
+        {"b_unit": u, "b_kind": kind, "b_key": key, "points": stored[u, kind, key] + delta}
+        for (u, kind, key), delta in deltas.items()
+        if (u, kind, key) in stored
+    ]
+    if changed:
+        moved = (
+            update(table)
+            .where(
+                table.c.unit_id == bindparam("b_unit"),
+                table.c.kind == bindparam("b_kind"),
+                table.c.key == bindparam("b_key"),
+            )
+            .values(points=bindparam("points"), updated_at=now)
+        )
+        await session.execute(moved, changed)
+    rows = [
+        {"unit_id": u, "kind": kind, "key": key, "points": delta, "updated_at": now}
+        for (u, kind, key), delta in deltas.items()
+        if (u, kind, key) not in stored
+    ]
+    for i in range(0, len(rows), 1000):
+        await session.execute(insert(table), rows[i : i + 1000])
+
+
 async def clear_unit_scores(session: AsyncSession, unit_id: int | None = None) -> None:
     stmt = delete(UnitScore)
     if unit_id is not None:
         stmt = stmt.where(UnitScore.unit_id == unit_id)
     await session.execute(stmt)
+
+
+async def rank_position(
+    session: AsyncSession, unit_id: int, kind: str, key: str
+) -> tuple[int, int, bool]:
+    """(active units scoring more than this one in the span, active units, whether it is one of
+    them), in one query: /score's place without reading every unit's score (a missing row is 0)."""
+    mine = func.coalesce(
+        select(UnitScore.points)
+        .where(UnitScore.unit_id == unit_id, UnitScore.kind == kind, UnitScore.key == key)
+        .scalar_subquery(),
+        0,
+    )
+    points = func.coalesce(UnitScore.points, 0)
+    stmt = (
+        select(
+            func.count(Unit.id),
+            func.coalesce(func.sum(case((points > mine, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Unit.id == unit_id, 1), else_=0)), 0),
+        )
+        .select_from(Unit)
+        .outerjoin(
+            UnitScore,
+            and_(UnitScore.unit_id == Unit.id, UnitScore.kind == kind, UnitScore.key == key),
+        )
+        .where(Unit.active.is_(True))
+    )
+    units_, above, active = (await session.execute(stmt)).one()
+    return int(above), int(units_), bool(active)
 
 
 async def scores_for(

@@ -56,6 +56,22 @@ async def ensure_submission(
     return found
 
 
+async def ensure_submissions(
+    session: AsyncSession, unit_ids: Sequence[int], period_key: str, now: datetime
+) -> None:
+    """:func:`ensure_submission` for many units in one statement (the close's missing rows)."""
+    if not unit_ids:
+        return
+    table = WeeklySubmission.__table__
+    stmt = _insert(session)(table).on_conflict_do_nothing(index_elements=["unit_id", "period_key"])
+    rows = [
+        {"unit_id": u, "period_key": period_key, "latest_number": 0, "updated_at": now}
+        for u in unit_ids
+    ]
+    for i in range(0, len(rows), 500):
+        await session.execute(stmt.values(rows[i : i + 500]))
+
+
 async def submissions_for(session: AsyncSession, period_key: str) -> dict[int, WeeklySubmission]:
     """With their units: callers name them (a lazy load cannot run under asyncio)."""
     stmt = (

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bot.domain.dedup import company_key
 from bot.services import scoring
@@ -26,6 +26,7 @@ from bot.services.scoring import ScoringSetup
 from storage.db import Database
 from storage.models import (
     Activity,
+    Base,
     JobMark,
     Lead,
     LeadEvent,
@@ -184,6 +185,28 @@ async def _bulk(db: Database, table: Any, rows: Sequence[dict[str, Any]]) -> Non
         async with db.session() as session:
             for chunk in _chunks(rows[i : i + 50_000]):
                 await session.execute(insert(table), list(chunk))
+
+
+async def _advance_sequences(db: Database) -> None:
+    """PostgreSQL: the rows went in with their ids, so move each id sequence past them -- else
+    the bot's first insert (the weekly close's submission rows) collides with row 1."""
+    if db.is_sqlite:
+        return
+    async with db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            column = table.c.get("id")
+            if column is None or not column.primary_key or column.autoincrement is False:
+                continue
+            sequence = await session.scalar(
+                text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
+            )
+            if sequence:
+                await session.execute(
+                    text(
+                        f"SELECT setval(:s, (SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+                    ),
+                    {"s": sequence},
+                )
 
 
 def _estimated_lines(stage_moves: int, leads: int, weekly: int) -> int:
@@ -464,6 +487,7 @@ async def write(
     progress(f"activities {len(acts)}")
     del acts, subs, versions
 
+    await _advance_sequences(db)
     for u in units:
         async with db.session() as session:
             await scoring.refresh_unit(session, u["id"], setup, None, now, full_scores=True)

@@ -165,3 +165,14 @@ async def rank(
         )
     rows.sort(key=lambda r: (r.rank, r.unit_id))
     return RankTable(kind, span.key, span, previous, category, tuple(rows))
+
+
+async def position(
+    session: Any, setup: ScoringSetup, now: datetime, kind: str, unit_id: int
+) -> tuple[int, int]:
+    """(the unit's rank in :func:`rank` of ``kind`` now, the units ranked), without building the table:
+    competition ranking is one more than the units scoring more; a unit not ranked (inactive)
+    is placed last, as ``/score`` always placed it."""
+    span = setup.periods.span(kind, now)
+    above, units, ranked_ = await scoring_repo.rank_position(session, unit_id, kind, span.key)
+    return (above + 1 if ranked_ else units), units

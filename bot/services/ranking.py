@@ -39,6 +39,7 @@ from bot.services.rank_table import (
     RankTable,
     categories,
     parse_rank_args,
+    position,
     rank,
     ranked,
 )
@@ -183,8 +184,7 @@ async def unit_score(
     result = engine.score_span(setup.rules, [to_entry(r) for r in rows], span, setup.periods).get(
         unit.id
     )
-    table = await rank(session, setup, now, kind)
-    position = next((r.rank for r in table.rows if r.unit_id == unit.id), len(table.rows))
+    place, of_units = await position(session, setup, now, kind, unit.id)
     modules = tuple(ModuleLine(m.name, m.raw, m.capped) for m in result.modules.values())
     rules = tuple(
         sorted(
@@ -205,15 +205,16 @@ async def unit_score(
         for name in (rule_name(setup, r.rule_id),)
     )
     year = setup.periods.span("year", now)
-    history = await collect_unit(session, unit.id, setup, year.start)  # the year's leads, not all
+    # the year's leads' timelines and activities, not all history and no events
+    history = await collect_unit(session, unit.id, setup, year.start, events=False)
     return ScoreView(
         unit.id,
         unit.name,
         kind,
         span,
         result.total,
-        position,
-        len(table.rows),
+        place,
+        of_units,
         modules,
         rules,
         caps,
@@ -380,6 +381,7 @@ __all__ = [
     "parse_adjust_args",
     "parse_rank_args",
     "plan_board",
+    "position",
     "previous_month_key",
     "rank",
     "ranked",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.assembly.config import Settings
 from bot.operations import benchdata
@@ -26,7 +26,7 @@ from bot.services.access import resolve_actor
 from bot.services.weekly import WeeklyConfig
 from storage import digest_repo, scoring_repo
 from storage.db import Database
-from storage.models import Lead, LeadEvent, WeeklySubmission
+from storage.models import Lead, LeadEvent, Unit, UnitScore, WeeklySubmission
 from tests.unit.test_scoring import assert_scores_match_full_recompute
 
 SETTINGS = Settings(admins=[1000], rules_file="jiaocheng")
@@ -126,6 +126,43 @@ async def test_score_of_the_year_from_its_rows_equals_the_whole_history(
         full = [await ranking.unit_score(s, setup, MID_2026, leader, n, "year") for n in names]
     assert fast == full
     assert any(f.base for view in fast for f in view.funnel) and all(v.rules for v in fast)
+
+
+async def test_the_place_score_gives_is_the_units_row_in_rank(history: Database) -> None:
+    """/score asks one query for its place; it must be the unit's rank in /rank's table: ties
+    share a place, a unit without a row scores 0 (above the negative ones), an inactive unit
+    is placed last."""
+    setup = scoring.setup_for(SETTINGS)
+    async with history.session() as s:
+        year = setup.periods.span("year", NOW).key
+        tie = await s.scalar(
+            select(UnitScore.points).where(
+                UnitScore.unit_id == 1, UnitScore.kind == "year", UnitScore.key == year
+            )
+        )
+        await s.execute(
+            update(UnitScore)
+            .where(UnitScore.unit_id == 2, UnitScore.kind == "year", UnitScore.key == year)
+            .values(points=tie)
+        )
+        await s.execute(delete(UnitScore).where(UnitScore.unit_id == 3))
+        await s.execute(update(Unit).where(Unit.id == 6).values(active=False))
+    async with history.session() as s:
+        leader = await resolve_actor(s, SETTINGS, LEADER, "县领导", "zh")
+        inactive = (await s.scalars(select(Unit.name).where(Unit.id == 6))).one()
+        for when in (NOW, MID_2026):
+            for kind in scoring.RANK_KINDS:
+                table = await ranking.rank(s, setup, when, kind)
+                assert len(table.rows) == 5
+                for row in table.rows:
+                    assert await ranking.position(s, setup, when, kind, row.unit_id) == (
+                        row.rank,
+                        5,
+                    ), (when, kind, row)
+                view = await ranking.unit_score(s, setup, when, leader, inactive, kind)
+                assert (view.rank, view.of_units) == (5, 5)
+        ranks = [r.rank for r in (await ranking.rank(s, setup, NOW, "year")).rows]
+        assert len(set(ranks)) < len(ranks)  # the tie made above is in the table
 
 
 async def test_close_late_adjust_and_reversal_leave_the_ledger_a_full_rescore_would(

@@ -5,7 +5,7 @@ incremental derivation and rescoring that rely on entries never looking ahead.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -59,23 +59,30 @@ def entry_order(entry: Entry) -> tuple[int, datetime, str, str, str, Decimal, st
     )
 
 
-def derive(rules: RuleSet, events: Iterable[Event], periods: Periods) -> list[Entry]:
+def derive(
+    rules: RuleSet,
+    events: Iterable[Event],
+    periods: Periods,
+    only: Collection[str] | None = None,
+) -> list[Entry]:
     """Every derived ledger entry for these events, sorted by :func:`entry_order`.
 
     Manual adjustments are not derived and never returned; see :func:`rescore`.
+    ``only``: the entries of these rules alone (the weekly close derives its weekly rules'
+    lines without matching every other rule against the events).
     """
     ordered = _canonical(events)
     history = _LeadHistory(ordered)
     entries: list[Entry] = []
     for rule in rules.scoring_rules:
-        if rule.on == "blacklisted":
+        if rule.on == "blacklisted" or (only is not None and rule.id not in only):
             continue
         matching = [e for e in ordered if _matches(rules, rule, e, history, periods)]
         entries.extend(_derive_rule(rules, rule, matching, periods))
     if rules.black_list.mode == "streak":
         listed = blacklistings(rules, entries)
         for rule in rules.scoring_rules:
-            if rule.on == "blacklisted":
+            if rule.on == "blacklisted" and (only is None or rule.id in only):
                 matching = [e for e in listed if _matches(rules, rule, e, history, periods)]
                 entries.extend(_derive_rule(rules, rule, matching, periods))
     return sorted(entries, key=entry_order)

@@ -107,13 +107,18 @@ async def close_periods(
 
 
 async def score_closed_periods(db: Any, now: datetime, cfg: WeeklyConfig) -> int:
-    """The missing penalties of the periods closed with ``score=False``: each missing unit's year
-    from the deadline on, :data:`SCORE_BATCH` units a transaction, then the mark ``scored:<key>``.
+    """The missing penalties of the periods closed with ``score=False``, then the mark
+    ``scored:<key>``.
+
+    Every missing unit of a period at once (:func:`scoring.refresh_weekly`: the weekly rules'
+    lines and the totals they move, a few set-based statements in one transaction); a unit
+    that needs more (a cap, a 黑榜 streak) gets its year refreshed from the deadline on,
+    :data:`SCORE_BATCH` units a transaction.
 
     Durable: a period closed but not yet marked scored (a crash in between) is scored again at
     the next tick -- a refresh that finds its lines written changes nothing. Returns units refreshed.
     """
-    from bot.services.scoring import refresh_after
+    from bot.services.scoring import refresh_after, refresh_weekly
 
     done = 0
     for period in _closing_candidates(cfg, now):
@@ -123,11 +128,13 @@ async def score_closed_periods(db: Any, now: datetime, cfg: WeeklyConfig) -> int
             if await weekly_repo.has_mark(session, f"scored:{period.key}"):
                 continue
             units = sorted({u for u, _ in await scoring_repo.missing_weekly(session, [period.key])})
-        for i in range(0, len(units), SCORE_BATCH):
+        async with db.session() as session:
+            left = (await refresh_weekly(session, cfg.rules, units, period.deadline, now)).left
+        for i in range(0, len(left), SCORE_BATCH):
             async with db.session() as session:
-                for unit_id in units[i : i + SCORE_BATCH]:
+                for unit_id in left[i : i + SCORE_BATCH]:
                     await refresh_after(session, unit_id, now, cfg.rules, since=period.deadline)
-            done += len(units[i : i + SCORE_BATCH])
+        done += len(units)
         async with db.session() as session:
             await weekly_repo.take_mark(session, f"scored:{period.key}", now)
     return done

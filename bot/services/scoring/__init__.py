@@ -21,7 +21,8 @@ database in step:
 
 The package: ``setup`` (rules, calendar, targets, choices), ``events`` (rows → engine
 events), ``refresh`` (derive, void/append, the hook services call), ``scores``
-(per-period ``unit_scores``) and ``rescore`` (rules changes, the fingerprint).
+(per-period ``unit_scores``), ``rescore`` (rules changes, the fingerprint) and
+``weekly_marks`` (the weekly close: the weekly rules' lines of every missing unit at once).
 """
 
 from bot.services.scoring.events import (
@@ -73,6 +74,7 @@ from bot.services.scoring.setup import (
     periods_for,
     setup_for,
 )
+from bot.services.scoring.weekly_marks import WeeklyRefresh, refresh_weekly
 
 __all__ = [
     "CHOICE_FIELDS",
@@ -87,6 +89,7 @@ __all__ = [
     "TargetSpec",
     "UnitDiff",
     "UnitHistory",
+    "WeeklyRefresh",
     "activity_instant",
     "choices_for",
     "collect_period",
@@ -104,6 +107,7 @@ __all__ = [
     "recompute_scores",
     "refresh_after",
     "refresh_unit",
+    "refresh_weekly",
     "remember_rules",
     "rescore_all",
     "rescore_unit",

@@ -5,7 +5,7 @@ stages, activities, weekly outcomes, funds, overdue nodes) turned into engine ev
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.amounts import AmountError, parse_usd, parse_wan
 from bot.domain.enums import Review
+from bot.domain.periods import Periods
 from bot.rules import (
     Event,
     LeadFacts,
@@ -171,6 +172,7 @@ async def collect_unit(
     since: datetime | None = None,
     *,
     now: datetime | None = None,
+    events: bool = True,
 ) -> UnitHistory:
     """Every scoring event of one unit, built from its rows.
 
@@ -178,8 +180,10 @@ async def collect_unit(
     then or later (with their whole history) and the activities from then on.
     ``now``: stage nodes still not reached by then are overdue (``stage_overdue``);
     without it only the nodes already reached late are.
+    ``events=False``: the leads' timelines and the activities only (``/score``'s targets and
+    funnel read nothing else): no events built, no weekly outcomes or funds read.
     """
-    rules, periods = setup.rules, setup.periods
+    rules = setup.rules
     if since is None:
         leads = await scoring_repo.unit_leads(session, unit_id)
         lead_events = await scoring_repo.unit_lead_events(session, unit_id)
@@ -194,61 +198,87 @@ async def collect_unit(
     for e in lead_events:
         by_lead[e.lead_id].append(e)
     tax = await unit_tax(session, unit_id)
-    events: list[Event] = []
-    timelines: dict[int, LeadTimeline] = {}
-    for lead in leads:
-        if lead.review == Review.REJECTED:
-            continue  # 不予认定: a rejected lead scores nothing and counts for nothing
-        tl = lead_timeline(lead, by_lead.get(lead.id, []), rules.stages, tax.get(lead.id, ()))
-        timelines[lead.id] = tl
-        events.append(
-            Event(
-                f"lead:{lead.id}:reported",
-                "lead_reported",
-                unit_id,
-                lead.reported_at,
-                lead=tl.facts(lead.reported_at),
-            )
-        )
-        if tl.verified_at is not None:
-            events.append(
-                Event(
-                    f"lead:{lead.id}:verified",
-                    "lead_verified",
-                    unit_id,
-                    tl.verified_at,
-                    lead=tl.facts(tl.verified_at),
-                )
-            )
-        for stage, at in tl.reached.items():
-            if (
-                stage in rules.confirm_stages
-            ):  # 逐节点认定: the node scores once a leader confirmed it
-                confirmed = tl.confirmed.get(stage)
-                if confirmed is None:
-                    continue
-                at = max(at, confirmed)
-            events.append(
-                Event(
-                    f"lead:{lead.id}:stage:{stage}",
-                    "stage_reached",
-                    unit_id,
-                    at,
-                    lead=tl.facts(at),
-                    stage=stage,
-                )
-            )
-        events += overdue_events(rules, tl, now)
+    timelines = {
+        lead.id: lead_timeline(lead, by_lead.get(lead.id, []), rules.stages, tax.get(lead.id, ()))
+        for lead in leads
+        if lead.review != Review.REJECTED  # 不予认定: scores nothing and counts for nothing
+    }
     on_or_after = None if since is None else since.astimezone(setup.zone).date() - timedelta(days=1)
     activities = [
         a
         for a in await scoring_repo.unit_activities(session, unit_id, on_or_after)
         if a.review != Review.REJECTED
     ]
+    history = UnitHistory([], timelines, activities)
+    if not events:
+        return history
+    for tl in timelines.values():
+        history.events += lead_scoring_events(rules, tl, now)
+    history.events += await activity_events(session, setup, unit_id, timelines, activities, tax)
+    from_key = None if since is None else weekly_from_key(setup.periods, since)
+    rows = await scoring_repo.unit_weekly(session, unit_id, from_key)
+    history.events += weekly_events(setup.periods, unit_id, rows)
+    history.events += await funds_events(session, unit_id, timelines, tax)
+    return history
+
+
+def lead_scoring_events(rules: RuleSet, tl: LeadTimeline, now: datetime | None) -> list[Event]:
+    """A lead's events: reported, verified, each stage reached (a 逐节点认定 node once a leader
+    confirmed it), each node missed by ``now``."""
+    lead, unit_id = tl.lead, tl.lead.unit_id
+    events = [
+        Event(
+            f"lead:{lead.id}:reported",
+            "lead_reported",
+            unit_id,
+            lead.reported_at,
+            lead=tl.facts(lead.reported_at),
+        )
+    ]
+    if tl.verified_at is not None:
+        events.append(
+            Event(
+                f"lead:{lead.id}:verified",
+                "lead_verified",
+                unit_id,
+                tl.verified_at,
+                lead=tl.facts(tl.verified_at),
+            )
+        )
+    for stage, at in tl.reached.items():
+        if stage in rules.confirm_stages:  # 逐节点认定: the node scores once a leader confirmed it
+            confirmed = tl.confirmed.get(stage)
+            if confirmed is None:
+                continue
+            at = max(at, confirmed)
+        events.append(
+            Event(
+                f"lead:{lead.id}:stage:{stage}",
+                "stage_reached",
+                unit_id,
+                at,
+                lead=tl.facts(at),
+                stage=stage,
+            )
+        )
+    return events + overdue_events(rules, tl, now)
+
+
+async def activity_events(
+    session: Any,
+    setup: ScoringSetup,
+    unit_id: int,
+    timelines: dict[int, LeadTimeline],
+    activities: Sequence[Any],
+    tax: dict[int, TaxPaid] | None = None,
+) -> list[Event]:
+    """One ``activity`` event per activity, dated at local noon of its day, with the facts of the
+    lead it concerns as they are now (a lead outside the window is read for it)."""
     linked = {a.lead_id for a in activities if a.lead_id is not None}
     extra = {
         lead.id: lead for lead in await scoring_repo.leads_by_ids(session, linked - set(timelines))
     }
+    events = []
     for a in activities:
         facts = None
         if a.lead_id is not None:
@@ -257,7 +287,7 @@ async def collect_unit(
                 linked_tl.facts()
                 if linked_tl
                 else (
-                    _plain_facts(extra[a.lead_id], tax.get(a.lead_id, ()))
+                    _plain_facts(extra[a.lead_id], (tax or {}).get(a.lead_id, ()))
                     if a.lead_id in extra
                     else None
                 )
@@ -274,18 +304,38 @@ async def collect_unit(
                 amount_usd=a.amount_usd,
             )
         )
-    # ``since``: the weeks from the one before it on (keys "2026-W05" sort in time order)
-    from_key = None if since is None else periods.previous(periods.week_of(since)).key
-    for sub in await scoring_repo.unit_weekly(session, unit_id, from_key):
-        try:
-            deadline = periods.by_key(sub.period_key).deadline
-        except ValueError:
-            continue
-        events.append(
-            Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
-        )
-    events += await funds_events(session, unit_id, timelines, tax)
-    return UnitHistory(events, timelines, activities)
+    return events
+
+
+def weekly_from_key(periods: Periods, since: datetime) -> str:
+    """The first week whose outcome can matter from ``since`` on: the one before its week
+    (keys such as "2026-W05" sort in time order)."""
+    return periods.previous(periods.week_of(since)).key
+
+
+def weekly_events(
+    periods: Periods,
+    unit_id: int,
+    rows: Iterable[Any],
+    deadlines: dict[str, datetime | None] | None = None,
+) -> list[Event]:
+    """One ``weekly`` event per outcome (light rows: period_key, outcome), dated at the deadline;
+    a key the calendar cannot place is left out. ``deadlines``: the keys' deadlines found so far
+    (a caller building many units' events shares it: the calendar is asked once a key)."""
+    known = {} if deadlines is None else deadlines
+    events = []
+    for sub in rows:
+        if sub.period_key not in known:
+            try:
+                known[sub.period_key] = periods.by_key(sub.period_key).deadline
+            except ValueError:
+                known[sub.period_key] = None
+        deadline = known[sub.period_key]
+        if deadline is not None:
+            events.append(
+                Event(f"weekly:{sub.period_key}", "weekly", unit_id, deadline, status=sub.outcome)
+            )
+    return events
 
 
 async def unit_tax(session: Any, unit_id: int) -> dict[int, TaxPaid]:

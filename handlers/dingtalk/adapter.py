@@ -7,9 +7,8 @@ Telegram's handler calls, and only after the commit are the replies sent and the
 
 Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
 :data:`ALIASES`); a bare invite code sent 1:1 joins.  The forms of the platform-neutral engine
-(``/report``, ``/activity``: :data:`FORM_ENTRIES`) run here as on Telegram; the flows still
-written for Telegram only (``/weekly`` …) answer ``dingtalk.not_yet`` — said plainly, not
-silently ignored.
+(``/report``, ``/activity``, ``/weekly``: :data:`FORM_ENTRIES`) run here as on Telegram; the
+commands not served here yet answer ``dingtalk.not_yet`` — said plainly, not silently ignored.
 """
 
 from __future__ import annotations
@@ -72,9 +71,9 @@ ALIASES: dict[str, str] = {
     "取消": "cancel",
 }
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "report", "activity", "rank", "score", "bind", "unbind")
+SERVED = ("start", "help", "report", "activity", "weekly", "rank", "score", "bind", "unbind")
 # Commands that open a form of the engine (bot/forms), 1:1 only.
-FORM_ENTRIES = {"report": "report", "activity": "activity"}
+FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
 MAX_CARD_BUTTONS = 5
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
 # A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
@@ -245,6 +244,9 @@ class DingTalkAdapter:
         if pressed is not None and engine.owns(pressed["data"]):
             outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))
             if outcome.status in (Status.STALE, Status.NONE):
+                # Telegram's popup: the form's own note (提交 again: filed already), or stale.
+                if outcome.said:
+                    return [Reply(outcome.said[0].html(actor.locale))]
                 return [Reply(catalog.t("fallback.stale_button", actor.locale))]
             return [self._outcome(outcome, actor.locale)]
         if command is not None:

@@ -1,0 +1,59 @@
+"""周报 on DingTalk: the same engine form as Telegram's /weekly, through the real
+dingtalk-stream SDK against the stand-in."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Lead, WeeklyVersion
+from tests.e2e.test_dingtalk import DingTalkWorld, fill_report
+from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+
+
+def labels(*messages: object) -> list[str]:
+    return [label for m in messages for label, _ in getattr(m, "buttons", ())]
+
+
+async def test_a_liaison_drafts_and_submits_the_weekly_with_buttons(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    await fill_report(world, "liaison1", "宁德时代新能源科技股份有限公司")
+    await world.press("liaison1", "✅ 保存")
+    [first] = await world.say("liaison1", "周报")
+    assert "招商一局 · 2026年第47周 周报" in first.text and "第 1/4 项" in first.text
+    assert first.msg_key.startswith("sampleActionCard")
+    assert "▫️ L0001 动力电池项目" in labels(first)
+    [toggled] = await world.press("liaison1", "▫️ L0001 动力电池项目")
+    assert "✅ L0001 动力电池项目" in labels(toggled)  # a card cannot be edited: a new one
+    [trips] = await world.press("liaison1", "完成（已选 1 条）✓")
+    assert "第 2/4 项 · 赴外路线" in trips.text
+    [saved] = await world.say("liaison1", "深圳，11月25日—27日，拜访比亚迪")
+    assert "已记录 1 条行程" in saved.text and labels(saved) == ["完成 ✓", "删除上一条"]
+    [progress] = await world.press("liaison1", "完成 ✓")
+    assert "第 3/4 项 · 项目进展" in progress.text
+    [ask] = await world.press("liaison1", "L0001 动力电池项目")
+    assert "请发送 L0001 动力电池项目 的进展情况" in ask.text
+    stage, *more = await world.say("liaison1", "双方已就用地达成一致")  # >5: follow-up cards
+    assert "阶段有变化吗？当前：在谈" in stage.text and "签约" in labels(stage, *more)
+    assert "阶段不变" in labels(stage, *more) and "线索" not in labels(stage, *more)
+    [again] = await world.press("liaison1", "签约")
+    assert "已记录 1 条进展" in again.text and "在谈 → 签约" in again.text
+    [work] = await world.press("liaison1", "完成 ✓")
+    assert "第 4/4 项 · 工作信息" in work.text
+    replies = await world.say("liaison1", "接待客商 3 批")
+    assert "周报预览" in replies[0].text and "深圳，11月25日" in replies[0].text
+    assert "✅ 提交" in labels(*replies) and "稍后再交" in labels(*replies)
+    done = await world.press("liaison1", "✅ 提交")
+    text = "\n".join(m.text for m in done)
+    assert "已提交（第 1 版）" in text and "阶段已更新：L0001 在谈 → 签约" in text
+    async with world.db.session() as s:
+        [version] = (await s.scalars(select(WeeklyVersion))).all()
+        [lead] = (await s.scalars(select(Lead))).all()
+    assert version.number == 1 and lead.stage == "签约"
+    [stale] = await world.press("liaison1", "✅ 提交")  # the preview's button, once more
+    assert "这份周报已经提交过了" in stale.text
+
+
+async def test_weekly_in_a_group_points_to_the_private_chat(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    [reply] = await world.say("liaison1", "周报", group="cidunit1")
+    assert reply.to == ("group", "cidunit1") and "私聊" in reply.text

@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,6 +133,7 @@ def parse_command(text: str, private: bool) -> tuple[str, str] | None:
 class Reply:
     html: Html  # catalog output; rendered for DingTalk once, when sent
     buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
+    told_others: bool = False  # the change may have planned notices (the outbox sends them)
 
 
 class DingTalkAdapter:
@@ -149,6 +150,9 @@ class DingTalkAdapter:
         self.db, self.settings, self.now, self.api = db, settings, now, api
         self.engine, self.services = engine, services
         self.handled = 0
+        # Sends what a change planned for other people at once (the application's outbox
+        # drain, set by route_outbox_to_dingtalk); the scheduler's next tick would too.
+        self.deliver: Callable[[], Awaitable[Any]] | None = None
 
     # ------------------------------------------------------------------ the SDK side
     def sdk_handler(self) -> Any:
@@ -182,6 +186,11 @@ class DingTalkAdapter:
         self.handled += 1
         for reply in replies:
             await self._send(incoming, reply)
+        if self.deliver is not None and any(r.told_others for r in replies):
+            try:
+                await self.deliver()
+            except Exception:  # planned and committed: the scheduler sends it on its next tick
+                _LOGGER.exception("outbox: sending notices now failed; the scheduler will")
 
     async def _dispatch(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor
@@ -280,7 +289,8 @@ class DingTalkAdapter:
                 for button in row:
                     label = label_text(button.label, locale)
                     buttons.append((label, f"{label} [{engine.encode(button.value)}]"))
-        return Reply(outcome.text(locale), tuple(buttons))
+        # A closed form may have saved something others are told about (a head's request).
+        return Reply(outcome.text(locale), tuple(buttons), outcome.status is Status.CLOSED)
 
     async def _join(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str

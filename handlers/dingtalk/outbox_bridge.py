@@ -104,4 +104,5 @@ def route_outbox_to_dingtalk(app: Any, adapter: DingTalkAdapter) -> ChannelBot:
     outbox = app.weekly.outbox
     bot = ChannelBot(outbox.bot, adapter.db, adapter.api, adapter)
     outbox.bot = bot
+    adapter.deliver = outbox.drain  # what a DingTalk message planned goes out at once
     return bot

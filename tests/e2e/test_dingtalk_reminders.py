@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn
+from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
 from bot.services import invites
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
@@ -42,6 +42,25 @@ class Mixed:
         assert msg_id is not None
         await asyncio.to_thread(self.standin.wait_acked, msg_id)
         return "\n".join(m.text for m in self.standin.messages(start=start))
+
+    async def messages(self, staff: str, text: str) -> list[SentMessage]:
+        """Send ``text`` 1:1 and return the robot's replies (cards with their buttons)."""
+        start = len(self.standin.messages())
+        msg_id = await asyncio.to_thread(self.standin.send_text, staff, text)
+        assert msg_id is not None
+        await asyncio.to_thread(self.standin.wait_acked, msg_id)
+        return self.standin.messages(start=start)
+
+    async def press(self, staff: str, label: str) -> list[SentMessage]:
+        """Press ``label`` on the latest card to ``staff`` that has it."""
+        card = next(
+            m for m in reversed(self.standin.messages(("user", staff))) if label in dict(m.buttons)
+        )
+        start = len(self.standin.messages())
+        msg_id = await asyncio.to_thread(self.standin.press, staff, card, label)
+        assert msg_id is not None
+        await asyncio.to_thread(self.standin.wait_acked, msg_id)
+        return self.standin.messages(start=start)
 
     async def restart(self) -> None:
         await self.h.restart()

@@ -3,11 +3,20 @@ dingtalk-stream SDK against the stand-in."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
-from storage.models import Lead, WeeklyVersion
+from bot.services import invites
+from storage.models import PRINCIPAL_BASE, Lead, WeeklyVersion
 from tests.e2e.test_dingtalk import DingTalkWorld, fill_report
-from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+from tests.e2e.test_dingtalk import world as world  # the fixtures, shared
+from tests.e2e.test_dingtalk_reminders import DT_LIAISON, Mixed
+from tests.e2e.test_dingtalk_reminders import mixed as mixed
+from tests.e2e.test_weekly import ADMIN, HEAD, at, outbox
+
+pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
 
 def labels(*messages: object) -> list[str]:
@@ -57,3 +66,58 @@ async def test_weekly_in_a_group_points_to_the_private_chat(world: DingTalkWorld
     await world.join("liaison1", "招商一局")
     [reply] = await world.say("liaison1", "周报", group="cidunit1")
     assert reply.to == ("group", "cidunit1") and "私聊" in reply.text
+
+
+# --- mixed channels: the liaison on DingTalk, the head on Telegram -----------------------------
+
+
+async def test_drafted_on_dingtalk_confirmed_by_the_head_on_telegram(mixed: Mixed) -> None:
+    """One unit (招商引资部): its new liaison works in DingTalk, its head 赵主任 in Telegram.
+    The head's request and the liaison's notice go through the notifier and the outbox."""
+    h = mixed.h
+    async with h.db.session() as s:
+        [info] = await invites.create_invites(
+            s,
+            h.clock.now(),
+            ADMIN,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)],
+            timedelta(days=1),
+            False,
+        )
+    assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
+    h.clock.set(at(18, 9))
+    await mixed.messages(DT_LIAISON, "周报")
+    for _ in range(4):
+        replies = await mixed.messages(DT_LIAISON, "无")
+    assert "周报预览" in replies[0].text
+    h.collect()
+    [done] = await mixed.press(DT_LIAISON, "✅ 提交")
+    assert done.to == ("user", DT_LIAISON)
+    assert "已提交（第 1 版），已送负责人 赵主任 确认" in done.text
+    card = h.collect().to(HEAD[1])  # sent through the outbox, on Telegram
+    assert "请确认：招商引资部 · 2026年第47周 周报（第 1 版）" in card.text
+    assert card.labels == ["✅ 确认", "↩️ 退回"]
+    assert "钉钉联络员" in card.text
+    assert not [
+        c
+        for c in h.api.calls
+        if c.method == "sendMessage"
+        and c.params.get("chat_id")
+        and int(c.params["chat_id"]) <= -PRINCIPAL_BASE
+    ]  # nothing for DingTalk went to Telegram
+
+    start = len(mixed.standin.messages())
+    r = await h.press(HEAD[1], "✅ 确认")
+    assert "已确认" in r.text
+    async with h.db.session() as s:
+        [version] = (await s.scalars(select(WeeklyVersion))).all()
+    assert version.status == "confirmed"
+    [told] = mixed.standin.messages(("user", DT_LIAISON), start=start)
+    assert "赵主任 已确认您提交的第 1 版周报（按时）" in told.text
+    [row] = [
+        o
+        for o in await outbox(h)
+        if o.kind == "notify:weekly.decision" and o.chat_id <= -PRINCIPAL_BASE
+    ]
+    assert row.status == "sent"

@@ -24,16 +24,17 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import catalog
-from bot.assembly.commands import for_role
+from bot.assembly.commands import ALIASES, alias_of, for_role
 from bot.assembly.config import Settings
 from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
-from bot.forms import FormEngine
-from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
+from bot.forms import CODEC, FormEngine
+from bot.forms.model import FileRef, FormContext, Outcome, Status
 from bot.rendering.rank_text import render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
+from handlers.dingtalk import commands
 from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
@@ -44,40 +45,37 @@ from handlers.dingtalk.openapi import (
     markdown,
 )
 from handlers.dingtalk.render import html_to_markdown, split_markdown
+from handlers.dingtalk.reply import BUTTON_RE, Reply, outcome_reply
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
 
-__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "parse_command"]
+__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "Reply", "parse_command"]
 
 _LOGGER = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"
 MAX_TEXT = 4000
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# Chinese aliases; the same words are meant to work on Telegram once its router adopts them.
-ALIASES: dict[str, str] = {
-    "开始": "start",
-    "帮助": "help",
-    "报送线索": "report",
-    "报送": "report",
-    "周报": "weekly",
-    "状态": "status",
-    "排名": "rank",
-    "得分": "score",
-    "线索": "leads",
-    "活动": "activity",
-    "绑定": "bind",
-    "解绑": "unbind",
-    "取消": "cancel",
-}
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "report", "activity", "weekly", "rank", "score", "bind", "unbind")
+SERVED = (
+    "start",
+    "help",
+    "report",
+    "activity",
+    "weekly",
+    "status",
+    "leads",
+    "lead",
+    "funds",
+    "rank",
+    "score",
+    "bind",
+    "unbind",
+)
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
 MAX_CARD_BUTTONS = 5
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
-# A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
-BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
 
 
 @dataclass(frozen=True)
@@ -127,13 +125,6 @@ def parse_command(text: str, private: bool) -> tuple[str, str] | None:
     if private and invites.TOKEN_RE.fullmatch(text.strip()):
         return "start", text.strip()
     return None
-
-
-@dataclass
-class Reply:
-    html: Html  # catalog output; rendered for DingTalk once, when sent
-    buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
-    told_others: bool = False  # the change may have planned notices (the outbox sends them)
 
 
 class DingTalkAdapter:
@@ -204,17 +195,33 @@ class DingTalkAdapter:
             return [await self._join(session, now, incoming, actor, command[1])]
         if not actor.is_member:
             return [Reply(t("access.stranger"))]
+        ctx = FormContext(
+            session=session,
+            services=self.services,
+            actor=actor,
+            person=f"dt:{incoming.staff_id}",
+            now=now,
+            locale=actor.locale,
+            key=f"dt:{incoming.msg_id}",  # a notice a change plans is keyed by the message
+        )
+        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
         if self.engine is not None:
-            form_replies = await self._form(session, now, incoming, actor, command)
+            form_replies = await self._form(ctx, incoming, command, pressed)
             if form_replies is not None:
                 return form_replies
+        if pressed is not None:  # a button outside the engine's forms (a lead's card …)
+            return [await self._button(ctx, pressed["data"], private)]
         if incoming.download_code is not None:
             return [await self._file(incoming, actor)]
+        if command is None and private and commands.lead_ref(incoming.text) is not None:
+            command = ("lead", incoming.text)  # a bare L0007, as on Telegram
         if command is None:
             return [Reply(t("dingtalk.unknown"))]
         name, args = command
-        if name in FORM_ENTRIES:
-            return [Reply(t("access.private_only"))]  # forms are filled in 1:1
+        if name in FORM_ENTRIES or (name in commands.PRIVATE_READS and not private):
+            return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
+        if name in commands.READS:
+            return [await commands.read(ctx, name, args)]
         if name == "start":
             hello = t("start.hello", name=actor.display_name)
             return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]
@@ -230,39 +237,31 @@ class DingTalkAdapter:
     # ------------------------------------------------------------------ forms
     async def _form(
         self,
-        session: Any,
-        now: datetime,
+        ctx: FormContext,
         incoming: Incoming,
-        actor: Actor,
         command: tuple[str, str] | None,
+        pressed: re.Match[str] | None,
     ) -> list[Reply] | None:
         """The form engine's turn; None lets the other commands answer."""
         engine = self.engine
         assert engine is not None
         if incoming.group is not None:
             return None
-        ctx = FormContext(
-            session=session,
-            services=self.services,
-            actor=actor,
-            person=f"dt:{incoming.staff_id}",
-            now=now,
-            locale=actor.locale,
-        )
-        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
-        if pressed is not None and engine.owns(pressed["data"]):
+        if pressed is not None:
+            if not engine.owns(pressed["data"]):
+                return None  # another feature's button: not an answer to the open form
             outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))
             if outcome.status in (Status.STALE, Status.NONE):
                 # Telegram's popup: the form's own note (提交 again: filed already), or stale.
                 if outcome.said:
-                    return [Reply(outcome.said[0].html(actor.locale))]
-                return [Reply(catalog.t("fallback.stale_button", actor.locale))]
-            return [self._outcome(outcome, actor.locale)]
+                    return [Reply(outcome.said[0].html(ctx.locale))]
+                return [Reply(catalog.t("fallback.stale_button", ctx.locale))]
+            return [self._outcome(outcome, ctx.locale)]
         if command is not None:
             name, args = command
             form = FORM_ENTRIES.get(name) or (FORM_ENTRIES.get(args) if name == "start" else None)
             if form is not None:
-                return [self._outcome(await engine.start(ctx, form), actor.locale)]
+                return [self._outcome(await engine.start(ctx, form), ctx.locale)]
             if name != "cancel":
                 return None  # any other command: the form waits
             outcome = await engine.cancel(ctx)
@@ -278,19 +277,21 @@ class DingTalkAdapter:
             outcome = await engine.other(ctx)
         if outcome.status is Status.NONE:
             return None
-        return [self._outcome(outcome, actor.locale)]
+        return [self._outcome(outcome, ctx.locale)]
 
     def _outcome(self, outcome: Outcome, locale: str) -> Reply:
-        engine = self.engine
-        assert engine is not None
-        buttons: list[tuple[str, str]] = []
-        if outcome.view is not None:
-            for row in outcome.view.rows:
-                for button in row:
-                    label = label_text(button.label, locale)
-                    buttons.append((label, f"{label} [{engine.encode(button.value)}]"))
-        # A closed form may have saved something others are told about (a head's request).
-        return Reply(outcome.text(locale), tuple(buttons), outcome.status is Status.CLOSED)
+        assert self.engine is not None
+        return outcome_reply(self.engine, outcome, locale)
+
+    async def _button(self, ctx: FormContext, data: str, private: bool) -> Reply:
+        """A lead's or a weekly card's button (handlers/dingtalk/commands.py), 1:1 only."""
+        stale = Reply(catalog.t("fallback.stale_button", ctx.locale))
+        if self.engine is None:
+            return stale
+        if not private:
+            return Reply(catalog.t("access.private_only", ctx.locale))
+        reply = await commands.press(ctx, self.engine, CODEC.decode(data))
+        return reply if reply is not None else stale
 
     async def _join(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str
@@ -379,7 +380,7 @@ class DingTalkAdapter:
         for c in for_role(actor.role, group=group):
             if c.name == "start" or c.name not in SERVED:
                 continue  # only what works on DingTalk; the rest answers dingtalk.not_yet
-            alias = next((a for a, n in ALIASES.items() if n == c.name), None)
+            alias = alias_of(c.name)
             shown = f"/{c.name}" + (f"（{alias}）" if alias else "")
             description = catalog.plain(f"cmd.{c.name}", actor.locale)
             lines.append(

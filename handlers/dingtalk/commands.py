@@ -1,0 +1,255 @@
+"""The read commands and the buttons outside the form engine, on DingTalk.
+
+``/status`` (状态), ``/leads`` (线索), ``/lead L0007`` (or a bare ``L0007``) and ``/funds``
+say what Telegram says — the words are :mod:`bot.rendering` 's, from the same services —
+and a lead's buttons work as on Telegram: the card, the list's pages and stage filters,
+the stage menu, 修改, the leaders' 核实 / 退回 / 逐节点认定. A button that asks one question
+(a stage note, a rejection reason, a field's new value) opens the engine's prompt
+(:mod:`bot.forms.lead_prompts`); a head's 确认 / 退回 on the weekly card decides the version,
+退回 through its reason form. Every function runs inside the adapter's unit of work (the
+session of ``ctx``); what it tells other people is planned through the notifier there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import catalog
+from bot.catalog import Html
+from bot.domain.enums import Outcome, VersionStatus
+from bot.forms import FormContext, FormEngine, lead_prompts, weekly_return
+from bot.forms.buttons import (
+    ConfirmNode,
+    EditField,
+    EditMenu,
+    LeadCard,
+    LeadFiles,
+    LeadList,
+    RejectLead,
+    StageChosen,
+    StageMenu,
+    VerifyLead,
+    WeeklyDecision,
+)
+from bot.rendering import leads_text
+from bot.rendering.funds_text import history_text, recorded_text
+from bot.rendering.weekly_status import overview_text, status_text
+from bot.services import ServiceError, funds, lead_notices, lead_updates
+from bot.services import weekly as wk
+from bot.services.leads import parse_code
+from bot.services.weekly import WeeklyConfig
+from handlers.dingtalk.reply import Reply, outcome_reply, with_values
+
+__all__ = ["READS", "lead_ref", "press", "read"]
+
+READS = ("status", "leads", "lead", "funds")
+PRIVATE_READS = ("leads", "lead", "funds")  # as on Telegram: other units must not read along
+
+
+def lead_ref(text: str) -> int | None:
+    """A bare ``L0007`` (or ``l7``) typed 1:1 opens the lead's card, as on Telegram."""
+    words = text.split()
+    return parse_code(words[0]) if len(words) == 1 and words[0][:1] in "Ll" else None
+
+
+def _t(ctx: FormContext, key: str, /, **values: Any) -> Html:
+    return catalog.t(key, ctx.locale, **values)
+
+
+def _cfg(ctx: FormContext) -> WeeklyConfig:
+    s = ctx.services
+    return WeeklyConfig.from_settings(s.settings, s.periods, s.scoring)
+
+
+async def read(ctx: FormContext, name: str, args: str) -> Reply:
+    """One of :data:`READS`; a refusal of the service is said as on Telegram."""
+    try:
+        if name == "status":
+            return await _status(ctx)
+        if name == "leads":
+            return await _list(ctx, args or None, 0)
+        if name == "funds":
+            return await _funds(ctx, args)
+        lead_id = parse_code(args.split(None, 1)[0]) if args else None
+        if lead_id is None:
+            return Reply(
+                _t(ctx, "leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20])
+            )
+        return await _card(ctx, lead_id)
+    except ServiceError as err:
+        return Reply(_t(ctx, err.code, **err.params))
+
+
+async def _status(ctx: FormContext) -> Reply:
+    cfg, actor = _cfg(ctx), ctx.actor
+    if actor.is_leader or actor.unit_id is None:
+        ov = await wk.overview(ctx.session, ctx.now, cfg)
+        return Reply(overview_text(ctx.locale, cfg.zone, ctx.now, ov))
+    mine = await wk.my_status(ctx.session, ctx.now, cfg, actor)
+    pending = await wk.pending_review(ctx.session, actor, mine)
+    rows: leads_text.Rows = []
+    if pending is not None:
+        label = catalog.plain("weekly.button.review", ctx.locale)
+        rows.append([(label, WeeklyDecision(pending, "show"))])
+    reply = with_values(status_text(ctx.locale, cfg.zone, ctx.now, mine), rows)
+    if not mine.current.done or mine.overdue is not None:  # Telegram's button opens /weekly
+        reply.buttons += ((catalog.plain("weekly.button.start", ctx.locale), "周报"),)
+    return reply
+
+
+async def _list(ctx: FormContext, stage: str | None, page: int) -> Reply:
+    settings = ctx.services.settings
+    found = await lead_updates.browse(ctx.session, ctx.actor, settings, stage, page)
+    rows = leads_text.list_buttons(ctx.locale, settings.stages, found)
+    return with_values(leads_text.list_text(ctx.locale, found), rows)
+
+
+async def _card(ctx: FormContext, lead_id: int) -> Reply:
+    view = await lead_updates.view_lead(ctx.session, ctx.actor, lead_id)
+    text = leads_text.card_text(ctx.locale, ctx.services.settings.zone, view)
+    confirm = bool(ctx.services.scoring.rules.confirm_stages)
+    return with_values(text, leads_text.card_buttons(ctx.locale, view, confirm))
+
+
+async def _funds(ctx: FormContext, args: str) -> Reply:
+    request = funds.parse_request(args)
+    if request.amount_text is None:
+        found = await funds.history(ctx.session, ctx.actor, request.lead_id)
+        return Reply(history_text(ctx.locale, ctx.services.settings.zone, found))
+    result = await funds.record(
+        ctx.session,
+        ctx.services.scoring,
+        ctx.now,
+        ctx.actor,
+        request.lead_id,
+        request.amount_text,
+        request.month_text,
+    )
+    return Reply(recorded_text(ctx.locale, result))
+
+
+# --- buttons ------------------------------------------------------------------------------------
+
+
+async def press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | None:
+    """A decoded button that is not an engine form's; None: not one of these (stale)."""
+    try:
+        return await _press(ctx, engine, value)
+    except ServiceError as err:
+        return Reply(_t(ctx, err.code, **err.params))
+
+
+async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | None:
+    stages = ctx.services.settings.stages
+    if isinstance(value, LeadCard):
+        return await _card(ctx, value.lead)
+    if isinstance(value, LeadList):
+        if value.stage != "a" and not (value.stage.isdigit() and int(value.stage) < len(stages)):
+            return None
+        stage = None if value.stage == "a" else stages[int(value.stage)]
+        return await _list(ctx, stage, min(value.page, 999_999))
+    if isinstance(value, StageMenu):
+        return await _stage_menu(ctx, value.lead)
+    if isinstance(value, EditMenu):
+        return await _edit_menu(ctx, value.lead)
+    if isinstance(value, StageChosen) and value.stage < len(stages):
+        return await _prompt(ctx, engine, lead_prompts.STAGE, lead=value.lead, stage=value.stage)
+    if isinstance(value, EditField) and value.field < len(lead_updates.FIELDS):
+        return await _prompt(ctx, engine, lead_prompts.EDIT, lead=value.lead, field=value.field)
+    if isinstance(value, RejectLead):
+        return await _prompt(ctx, engine, lead_prompts.REJECT, lead=value.lead)
+    if isinstance(value, VerifyLead):
+        return await _verify(ctx, value.lead)
+    if isinstance(value, ConfirmNode):
+        done = await lead_updates.confirm_node(
+            ctx.session, ctx.now, ctx.actor, value.lead, None, ctx.services.settings
+        )
+        return Reply(
+            _t(ctx, "leads.confirm.done", lead=done.code, project=done.project, stage=done.stage)
+        )
+    if isinstance(value, LeadFiles):
+        return Reply(_t(ctx, "dingtalk.files_not_sent"))
+    if isinstance(value, WeeklyDecision):
+        return await _decision(ctx, engine, value)
+    return None
+
+
+async def _prompt(ctx: FormContext, engine: FormEngine, form: str, **scratch: Any) -> Reply:
+    """A one-question engine prompt, over whatever form was open (it comes back after)."""
+    return outcome_reply(engine, await engine.start(ctx, form, scratch=scratch), ctx.locale)
+
+
+async def _stage_menu(ctx: FormContext, lead_id: int) -> Reply:
+    settings = ctx.services.settings
+    menu = await lead_updates.stage_menu(ctx.session, ctx.actor, lead_id, settings)
+    text = _t(ctx, "leads.stage.menu", code=menu.code, project=menu.project, current=menu.current)
+    if menu.backwards_need_leader:
+        text = Html(text + "\n" + _t(ctx, "leads.stage.backwards_hint"))
+    if not menu.choices:
+        return Reply(Html(text + "\n" + _t(ctx, "leads.stage.last")))
+    rows = [[(s, StageChosen(lead_id, settings.stages.index(s))) for s in menu.choices]]
+    return with_values(text, rows)
+
+
+async def _edit_menu(ctx: FormContext, lead_id: int) -> Reply:
+    menu = await lead_updates.edit_menu(ctx.session, ctx.actor, lead_id)
+    label = lambda f: catalog.plain(f"leads.field.{f}", ctx.locale)  # noqa: E731
+    rows = [[(label(f), EditField(lead_id, i)) for i, f in enumerate(menu.fields)]]
+    return with_values(_t(ctx, "leads.edit.menu", code=menu.code, project=menu.project), rows)
+
+
+async def _verify(ctx: FormContext, lead_id: int) -> Reply:
+    """核实: the verdict and the unit's notices in one transaction (sent after the commit)."""
+    result = await lead_updates.verify_lead(
+        ctx.session, ctx.now, ctx.actor, lead_id, setup=ctx.services.scoring
+    )
+    await lead_notices.plan_review(
+        ctx.session,
+        result,
+        now=ctx.now,
+        key=ctx.key,
+        default_locale=ctx.services.settings.locale,
+    )
+    text = Html("\n".join(m.html(ctx.locale) for m in lead_prompts.review_lines(result)))
+    view = catalog.plain("leads.button.view", ctx.locale)
+    return with_values(text, [[(view, LeadCard(result.lead_id))]], told_others=True)
+
+
+async def _decision(ctx: FormContext, engine: FormEngine, pressed: WeeklyDecision) -> Reply:
+    """The head's card: ``ok`` confirms, ``ret`` asks the reason, ``show`` shows it again."""
+    cfg = _cfg(ctx)
+    if pressed.action == "ret":
+        outcome = await engine.start(
+            ctx, weekly_return.RETURN, scratch={"version": pressed.version}
+        )
+        return outcome_reply(engine, outcome, ctx.locale)
+    if pressed.action == "show":
+        view, status = await wk.review_card(ctx.session, ctx.now, cfg, ctx.actor, pressed.version)
+        text = wk.view_html(view, ctx.locale, title="weekly.confirm.title", zone=cfg.zone)
+        if status != VersionStatus.SUBMITTED:
+            key = f"weekly.confirm.already_{status}"
+            return Reply(Html(text + "\n\n" + _t(ctx, key, number=view.number)))
+        return with_values(
+            Html(text + "\n\n" + _t(ctx, "weekly.confirm.ask_short")),
+            decision_rows(ctx.locale, pressed.version),
+        )
+    if pressed.action != "ok":
+        return Reply(_t(ctx, "fallback.stale_button"))
+    decision = await wk.decide(ctx.session, ctx.now, cfg, ctx.actor, pressed.version, confirm=True)
+    await wk.tell_submitter(
+        ctx.session, ctx.now, decision, default_locale=ctx.services.settings.locale
+    )
+    said = catalog.plain(f"weekly.outcome.{decision.outcome or Outcome.ON_TIME}", ctx.locale)
+    text = _t(
+        ctx, "weekly.confirm.done", number=decision.number, unit=decision.unit_name, outcome=said
+    )
+    return Reply(text, told_others=True)
+
+
+def decision_rows(locale: str, version: int) -> leads_text.Rows:
+    return [
+        [
+            (catalog.plain("weekly.button.confirm", locale), WeeklyDecision(version, "ok")),
+            (catalog.plain("weekly.button.return", locale), WeeklyDecision(version, "ret")),
+        ]
+    ]

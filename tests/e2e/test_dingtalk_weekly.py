@@ -14,7 +14,7 @@ from tests.e2e.test_dingtalk import DingTalkWorld, fill_report
 from tests.e2e.test_dingtalk import world as world  # the fixtures, shared
 from tests.e2e.test_dingtalk_reminders import DT_LIAISON, Mixed
 from tests.e2e.test_dingtalk_reminders import mixed as mixed
-from tests.e2e.test_weekly import ADMIN, HEAD, at, outbox
+from tests.e2e.test_weekly import ADMIN, HEAD, LIAISON, at, outbox, submit
 
 pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
@@ -121,3 +121,57 @@ async def test_drafted_on_dingtalk_confirmed_by_the_head_on_telegram(mixed: Mixe
         if o.kind == "notify:weekly.decision" and o.chat_id <= -PRINCIPAL_BASE
     ]
     assert row.status == "sent"
+
+
+DT_HEAD = "dthead"
+
+
+async def _dingtalk_head(mixed: Mixed) -> None:
+    """A second head of 招商引资部, on DingTalk."""
+    h = mixed.h
+    mixed.standin.add_user(DT_HEAD, "钱主任")
+    async with h.db.session() as s:
+        [info] = await invites.create_invites(
+            s,
+            h.clock.now(),
+            ADMIN,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.HEAD, 1)],
+            timedelta(days=1),
+            False,
+        )
+    assert "欢迎" in await mixed.say(DT_HEAD, info.token)
+
+
+async def test_a_head_on_dingtalk_confirms_a_weekly_submitted_on_telegram(mixed: Mixed) -> None:
+    h = mixed.h
+    await _dingtalk_head(mixed)
+    h.clock.set(at(18, 9))
+    await submit(h, LIAISON[1])
+    [card] = [m for m in mixed.standin.messages(("user", DT_HEAD)) if "请确认" in m.text]
+    assert "招商引资部 · 2026年第47周 周报（第 1 版）" in card.text
+    assert [label for label, _ in card.buttons] == ["✅ 确认", "↩️ 退回"]
+    h.collect()
+    [done] = await mixed.press(DT_HEAD, "✅ 确认")
+    assert "已确认 招商引资部 周报第 1 版（按时）" in done.text
+    assert "已确认您提交的第 1 版周报" in h.collect().to(LIAISON[1]).text  # told on Telegram
+    [again] = await mixed.press(DT_HEAD, "✅ 确认")  # the card's button, once more
+    assert "第 1 版已确认过了" in again.text
+    async with h.db.session() as s:
+        [version] = (await s.scalars(select(WeeklyVersion))).all()
+    assert version.status == "confirmed"
+
+
+async def test_a_head_on_dingtalk_returns_it_with_a_reason(mixed: Mixed) -> None:
+    h = mixed.h
+    await _dingtalk_head(mixed)
+    h.clock.set(at(18, 9))
+    await submit(h, LIAISON[1])
+    [ask] = await mixed.press(DT_HEAD, "↩️ 退回")
+    assert "请输入退回原因" in ask.text
+    h.collect()
+    [done] = await mixed.messages(DT_HEAD, "请补充接待情况")
+    assert "已退回第 1 版" in done.text
+    assert "请补充接待情况" in h.collect().to(LIAISON[1]).text
+    [status] = await mixed.messages(DT_HEAD, "状态")
+    assert "退回" in status.text

@@ -30,7 +30,7 @@ from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
 from bot.forms import CODEC, FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status
-from bot.rendering.rank_text import render_rank, render_score
+from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
@@ -45,7 +45,7 @@ from handlers.dingtalk.openapi import (
     markdown,
 )
 from handlers.dingtalk.render import html_to_markdown, split_markdown
-from handlers.dingtalk.reply import BUTTON_RE, Reply, outcome_reply
+from handlers.dingtalk.reply import BUTTON_RE, Reply, outcome_reply, with_values
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
 
@@ -284,13 +284,15 @@ class DingTalkAdapter:
         return outcome_reply(self.engine, outcome, locale)
 
     async def _button(self, ctx: FormContext, data: str, private: bool) -> Reply:
-        """A lead's or a weekly card's button (handlers/dingtalk/commands.py), 1:1 only."""
+        """A lead's or a weekly card's button (handlers/dingtalk/commands.py): 1:1 only but
+        for the rank's period buttons."""
         stale = Reply(catalog.t("fallback.stale_button", ctx.locale))
         if self.engine is None:
             return stale
-        if not private:
+        value = CODEC.decode(data)
+        if not private and not isinstance(value, commands.GROUP_BUTTONS):
             return Reply(catalog.t("access.private_only", ctx.locale))
-        reply = await commands.press(ctx, self.engine, CODEC.decode(data))
+        reply = await commands.press(ctx, self.engine, value)
         return reply if reply is not None else stale
 
     async def _join(
@@ -346,7 +348,9 @@ class DingTalkAdapter:
                 table = await ranking.rank(
                     session, setup, now, query.kind, query.category, query.key
                 )
-                return Reply(render_rank(actor.locale, table))
+                return with_values(
+                    render_rank(actor.locale, table), rank_buttons(actor.locale, table)
+                )
             words = args.split()
             kind = "year"
             if words and words[-1].lower() in ranking.PERIOD_WORDS:

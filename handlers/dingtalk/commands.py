@@ -25,6 +25,7 @@ from bot.forms.buttons import (
     LeadCard,
     LeadFiles,
     LeadList,
+    RankButton,
     RejectLead,
     StageChosen,
     StageMenu,
@@ -33,16 +34,18 @@ from bot.forms.buttons import (
 )
 from bot.rendering import leads_text
 from bot.rendering.funds_text import history_text, recorded_text
+from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank
 from bot.rendering.weekly_status import overview_text, status_text
-from bot.services import ServiceError, funds, lead_notices, lead_updates
+from bot.services import ServiceError, funds, lead_notices, lead_updates, ranking
 from bot.services import weekly as wk
 from bot.services.leads import parse_code
 from bot.services.weekly import WeeklyConfig
 from handlers.dingtalk.reply import Reply, outcome_reply, with_values
 
-__all__ = ["READS", "lead_ref", "press", "read"]
+__all__ = ["GROUP_BUTTONS", "READS", "lead_ref", "press", "read"]
 
 READS = ("status", "leads", "lead", "funds")
+GROUP_BUTTONS = (RankButton,)  # the rank's period buttons work where /rank does
 PRIVATE_READS = ("leads", "lead", "funds")  # as on Telegram: other units must not read along
 
 
@@ -171,6 +174,10 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
         return Reply(_t(ctx, "dingtalk.files_not_sent"))
     if isinstance(value, WeeklyDecision):
         return await _decision(ctx, engine, value)
+    if isinstance(value, RankButton) and value.kind in BUTTON_KINDS:
+        setup, category = ctx.services.scoring, value.category or None
+        table = await ranking.rank(ctx.session, setup, ctx.now, value.kind, category)
+        return with_values(render_rank(ctx.locale, table), rank_buttons(ctx.locale, table))
     return None
 
 

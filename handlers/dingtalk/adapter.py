@@ -292,7 +292,7 @@ class DingTalkAdapter:
         value = CODEC.decode(data)
         if not private and not isinstance(value, commands.GROUP_BUTTONS):
             return Reply(catalog.t("access.private_only", ctx.locale))
-        reply = await commands.press(ctx, self.engine, value)
+        reply = await commands.press(ctx, self.engine, value, private)
         return reply if reply is not None else stale
 
     async def _join(

@@ -16,9 +16,11 @@ from typing import Any
 
 from bot import catalog
 from bot.catalog import Html
-from bot.domain.enums import Outcome, VersionStatus
+from bot.domain.enums import Outcome, VersionStatus, activity_code
 from bot.forms import FormContext, FormEngine, lead_prompts, weekly_return
+from bot.forms import activity as activity_form
 from bot.forms.buttons import (
+    ActivityReview,
     ConfirmNode,
     EditField,
     EditMenu,
@@ -36,7 +38,7 @@ from bot.rendering import leads_text
 from bot.rendering.funds_text import history_text, recorded_text
 from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank
 from bot.rendering.weekly_status import overview_text, status_text
-from bot.services import ServiceError, funds, lead_notices, lead_updates, ranking
+from bot.services import ServiceError, activities, funds, lead_notices, lead_updates, ranking
 from bot.services import weekly as wk
 from bot.services.leads import parse_code
 from bot.services.weekly import WeeklyConfig
@@ -45,7 +47,8 @@ from handlers.dingtalk.reply import Reply, outcome_reply, with_values
 __all__ = ["GROUP_BUTTONS", "READS", "lead_ref", "press", "read"]
 
 READS = ("status", "leads", "lead", "funds")
-GROUP_BUTTONS = (RankButton,)  # the rank's period buttons work where /rank does
+# Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
+GROUP_BUTTONS = (RankButton, ActivityReview)
 PRIVATE_READS = ("leads", "lead", "funds")  # as on Telegram: other units must not read along
 
 
@@ -134,12 +137,45 @@ async def _funds(ctx: FormContext, args: str) -> Reply:
 # --- buttons ------------------------------------------------------------------------------------
 
 
-async def press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | None:
+async def press(
+    ctx: FormContext, engine: FormEngine, value: Any, private: bool = True
+) -> Reply | None:
     """A decoded button that is not an engine form's; None: not one of these (stale)."""
     try:
+        if isinstance(value, ActivityReview):
+            return await _activity_review(ctx, engine, value, private)
         return await _press(ctx, engine, value)
     except ServiceError as err:
         return Reply(_t(ctx, err.code, **err.params))
+
+
+async def _activity_review(
+    ctx: FormContext, engine: FormEngine, pressed: ActivityReview, private: bool
+) -> Reply | None:
+    """A leader's [✅ 认定] at once, the unit told; [❌ 驳回] opens the reason form (1:1)."""
+    if not ctx.actor.is_leader:
+        return Reply(_t(ctx, "access.leader_only"))
+    if pressed.verdict == "no":
+        if not private:
+            code = activity_code(pressed.activity)
+            return Reply(_t(ctx, "activity.reject_in_group", code=code))
+        outcome = await engine.start(ctx, activity_form.REJECT, {"activity": pressed.activity})
+        return outcome_reply(engine, outcome, ctx.locale)
+    if pressed.verdict != "ok":
+        return None
+    done = await activities.verify_activity(
+        ctx.session, ctx.now, ctx.actor, pressed.activity, ctx.services.scoring
+    )
+    await activities.tell_unit(
+        ctx.session,
+        ctx.now,
+        done,
+        "activity.notify_verified",
+        key=ctx.key,
+        default_locale=ctx.services.settings.locale,
+    )
+    text = _t(ctx, "activity.verified", code=done.view.code, unit=done.view.unit_name)
+    return Reply(text, told_others=True)
 
 
 async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | None:

@@ -69,12 +69,11 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
     if not text:
         await reply(update, context.t("units.add_usage"))
         return
-    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
-    name, short, category = [*parts, None, None][:3]
+    name, short, category = units.parse_unit_words(text)
     try:
         async with context.session() as session:
             unit = await units.add_unit(
-                session, context.now(), name or "", short, category, context.member.tg_user_id
+                session, context.now(), name, short, category, context.member.tg_user_id
             )
             added = (unit.name, unit.short_name or "—", unit.category or "—")
     except ServiceError as err:

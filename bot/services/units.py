@@ -21,6 +21,15 @@ SHORT_MAX = 40
 CATEGORY_MAX = 40
 MAX_IMPORT_ROWS = 10_000
 _SPACES = re.compile(r"\s+")
+_SPLIT = re.compile(r"\s*[|｜]\s*")
+
+
+def parse_unit_words(text: str) -> tuple[str, str | None, str | None]:
+    """``/addunit 招商引资部 招商部 一序列`` (or with ``|`` when a name has spaces):
+    the name, the short name, the 序列."""
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
+    name, short, category = [*parts, None, None][:3]
+    return name or "", short, category
 
 
 @overload

@@ -34,7 +34,7 @@ from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
-from handlers.dingtalk import commands
+from handlers.dingtalk import admin, commands
 from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
@@ -71,6 +71,7 @@ SERVED = (
     "score",
     "bind",
     "unbind",
+    *admin.ADMIN_COMMANDS,
 )
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
@@ -222,6 +223,10 @@ class DingTalkAdapter:
             return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
         if name in commands.READS:
             return [await commands.read(ctx, name, args)]
+        if name in admin.ADMIN_COMMANDS:
+            if not private:  # invite codes are not for groups
+                return [Reply(t("access.private_only"))]
+            return [await admin.run(ctx, name, args)]
         if name == "start":
             hello = t("start.hello", name=actor.display_name)
             return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]

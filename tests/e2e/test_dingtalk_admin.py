@@ -1,0 +1,45 @@
+"""A DingTalk admin sets a unit up from the chat: /addunit, /units, /invite (a code the
+person sends to the robot), /invites, /revoke — through the real SDK against the stand-in."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld
+from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+
+
+def code_of(text: str) -> str:
+    """The invite code in a reply (the markdown escapes ``_`` and ``-`` with ``\\``)."""
+    found = re.search(r"邀请码：((?:\\[_-]|[A-Za-z0-9])+)", text)
+    assert found, text
+    return found.group(1).replace("\\", "")
+
+
+async def test_an_admin_adds_a_unit_and_invites_its_liaison(world: DingTalkWorld) -> None:
+    [added] = await world.say(ADMIN_STAFF, "/addunit 招商三局 三局 一序列")
+    assert "招商三局" in added.text
+    [listed] = await world.say(ADMIN_STAFF, "/units")
+    assert "招商三局" in listed.text
+    [created] = await world.say(ADMIN_STAFF, "/invite 招商三局 专干 3d")
+    assert "已生成 1 个邀请链接" in created.text and "私聊机器人" in created.text
+    [joined] = await world.say("liaison2", code_of(created.text))
+    assert "欢迎" in joined.text and "招商三局" in joined.text
+    [active] = await world.say(ADMIN_STAFF, "/invites")
+    assert "#1 招商三局" in active.text
+    [revoked] = await world.say(ADMIN_STAFF, "/revoke 1")
+    assert "招商三局" in revoked.text
+    [none] = await world.say(ADMIN_STAFF, "/invites")
+    assert "#1" not in none.text
+    [help_text] = await world.say(ADMIN_STAFF, "帮助")
+    assert "/invite" in help_text.text
+
+
+async def test_invites_are_for_admins_and_one_to_one(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    [refused] = await world.say("liaison1", "/invite 招商一局 专干")
+    assert "管理员" in refused.text and "邀请码" not in refused.text
+    [group] = await world.say(ADMIN_STAFF, "/invite 招商一局 专干", group="cidunit1")
+    assert "请在与机器人的私聊中使用此命令" in group.text
+    [usage] = await world.say(ADMIN_STAFF, "/invite 招商一局")
+    assert "邀请码" not in usage.text

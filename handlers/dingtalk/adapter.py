@@ -67,6 +67,7 @@ SERVED = (
     "leads",
     "lead",
     "funds",
+    "activities",
     "rank",
     "score",
     "bind",
@@ -222,7 +223,7 @@ class DingTalkAdapter:
         if name in FORM_ENTRIES or (name in commands.PRIVATE_READS and not private):
             return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
         if name in commands.READS:
-            return [await commands.read(ctx, name, args)]
+            return await commands.read(ctx, name, args)
         if name in admin.ADMIN_COMMANDS:
             if not private:  # invite codes are not for groups
                 return [Reply(t("access.private_only"))]

@@ -35,6 +35,7 @@ from bot.forms.buttons import (
     WeeklyDecision,
 )
 from bot.rendering import leads_text
+from bot.rendering.activity_text import activity_card, activity_line
 from bot.rendering.funds_text import history_text, recorded_text
 from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank
 from bot.rendering.weekly_status import overview_text, status_text
@@ -46,10 +47,15 @@ from handlers.dingtalk.reply import Reply, outcome_reply, with_values
 
 __all__ = ["GROUP_BUTTONS", "READS", "lead_ref", "press", "read"]
 
-READS = ("status", "leads", "lead", "funds")
+READS = ("status", "leads", "lead", "funds", "activities")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
 GROUP_BUTTONS = (RankButton, ActivityReview)
-PRIVATE_READS = ("leads", "lead", "funds")  # as on Telegram: other units must not read along
+PRIVATE_READS = (
+    "leads",
+    "lead",
+    "funds",
+    "activities",
+)  # as on Telegram: other units must not read along
 
 
 def lead_ref(text: str) -> int | None:
@@ -67,23 +73,62 @@ def _cfg(ctx: FormContext) -> WeeklyConfig:
     return WeeklyConfig.from_settings(s.settings, s.periods, s.scoring)
 
 
-async def read(ctx: FormContext, name: str, args: str) -> Reply:
+async def read(ctx: FormContext, name: str, args: str) -> list[Reply]:
     """One of :data:`READS`; a refusal of the service is said as on Telegram."""
     try:
-        if name == "status":
-            return await _status(ctx)
-        if name == "leads":
-            return await _list(ctx, args or None, 0)
-        if name == "funds":
-            return await _funds(ctx, args)
-        lead_id = parse_code(args.split(None, 1)[0]) if args else None
-        if lead_id is None:
-            return Reply(
-                _t(ctx, "leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20])
-            )
-        return await _card(ctx, lead_id)
+        if name == "activities":
+            return await _activities(ctx)
+        return [await _read(ctx, name, args)]
     except ServiceError as err:
-        return Reply(_t(ctx, err.code, **err.params))
+        return [Reply(_t(ctx, err.code, **err.params))]
+
+
+async def _read(ctx: FormContext, name: str, args: str) -> Reply:
+    if name == "status":
+        return await _status(ctx)
+    if name == "leads":
+        return await _list(ctx, args or None, 0)
+    if name == "funds":
+        return await _funds(ctx, args)
+    lead_id = parse_code(args.split(None, 1)[0]) if args else None
+    if lead_id is None:
+        return Reply(_t(ctx, "leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20]))
+    return await _card(ctx, lead_id)
+
+
+async def _activities(ctx: FormContext) -> list[Reply]:
+    """A member's records in one message; a leader's pending ones, a card each with
+    [✅ 认定] [❌ 驳回] (as on Telegram)."""
+    actor = ctx.actor
+    views = await activities.list_for(
+        ctx.session, actor, ctx.services.scoring, pending=actor.is_leader
+    )
+    if not views:
+        return [
+            Reply(
+                _t(ctx, "activity.list_empty_pending" if actor.is_leader else "activity.list_empty")
+            )
+        ]
+    key = "activity.list_pending" if actor.is_leader else "activity.list_title"
+    title = _t(ctx, key, count=len(views))
+    if not actor.is_leader:
+        lines = "\n".join(activity_line(ctx.locale, v) for v in views)
+        return [Reply(Html(title + "\n" + lines))]
+    verify = catalog.plain("activity.button.verify", ctx.locale)
+    reject = catalog.plain("activity.button.reject", ctx.locale)
+    cards = [
+        with_values(
+            activity_card(ctx.locale, v),
+            [
+                [
+                    (verify, ActivityReview("ok", v.activity_id)),
+                    (reject, ActivityReview("no", v.activity_id)),
+                ]
+            ],
+        )
+        for v in views
+    ]
+    return [Reply(title), *cards]
 
 
 async def _status(ctx: FormContext) -> Reply:

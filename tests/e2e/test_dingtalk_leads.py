@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Lead
-from tests.e2e.test_dingtalk import DingTalkWorld, fill_report
+from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld, fill_report
 from tests.e2e.test_dingtalk import world as world  # the fixture, shared
 
 
@@ -90,3 +90,25 @@ async def test_a_lead_button_while_a_form_is_open_is_not_taken_as_an_answer(
     assert "**L0001** 动力电池项目" in card.text
     [next_question] = await world.say("liaison1", "储能电站项目")
     assert "第 2/13 步" in next_question.text and "投资方" in next_question.text
+
+
+async def test_a_leader_verifies_and_a_second_lead_is_returned_with_a_reason(
+    world: DingTalkWorld,
+) -> None:
+    await reported(world)
+    [card] = await world.say(ADMIN_STAFF, "L0001")
+    assert labels(card) == ["推进阶段", "核实有效", "退回"]
+    [verified] = await world.press(ADMIN_STAFF, "核实有效")
+    assert "已核实 **L0001** 动力电池项目（招商一局）为有效信息" in verified.text
+    await world.join("liaison2", "招商二局")
+    await fill_report(world, "liaison2", "比亚迪股份有限公司")
+    await world.press("liaison2", "✅ 保存")
+    await world.say(ADMIN_STAFF, "L0002")
+    [ask] = await world.press(ADMIN_STAFF, "退回")
+    assert "请输入退回原因" in ask.text and labels(ask) == ["取消"]
+    [returned] = await world.say(ADMIN_STAFF, "信息不实")
+    assert "已退回 **L0002** 动力电池项目" in returned.text and "原因：信息不实" in returned.text
+    assert labels(returned) == ["查看线索"]
+    async with world.db.session() as s:
+        leads = (await s.scalars(select(Lead).order_by(Lead.id))).all()
+    assert [lead.review for lead in leads] == ["verified", "rejected"]

@@ -66,6 +66,7 @@ SERVED = (
     "status",
     "leads",
     "lead",
+    *commands.LEAD_COMMANDS,
     "funds",
     "activities",
     "rank",
@@ -220,10 +221,13 @@ class DingTalkAdapter:
         if command is None:
             return [Reply(t("dingtalk.unknown"))]
         name, args = command
-        if name in FORM_ENTRIES or (name in commands.PRIVATE_READS and not private):
+        private_only = (*commands.PRIVATE_READS, *commands.LEAD_COMMANDS)
+        if name in FORM_ENTRIES or (name in private_only and not private):
             return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
         if name in commands.READS:
             return await commands.read(ctx, name, args)
+        if name in commands.LEAD_COMMANDS and self.engine is not None:
+            return [await commands.lead_command(ctx, self.engine, name, args)]
         if name in admin.ADMIN_COMMANDS:
             if not private:  # invite codes are not for groups
                 return [Reply(t("access.private_only"))]

@@ -45,9 +45,11 @@ from bot.services.leads import parse_code
 from bot.services.weekly import WeeklyConfig
 from handlers.dingtalk.reply import Reply, outcome_reply, with_values
 
-__all__ = ["GROUP_BUTTONS", "READS", "lead_ref", "press", "read"]
+__all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
 
 READS = ("status", "leads", "lead", "funds", "activities")
+# Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
+LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
 GROUP_BUTTONS = (RankButton, ActivityReview)
 PRIVATE_READS = (
@@ -179,6 +181,46 @@ async def _funds(ctx: FormContext, args: str) -> Reply:
     return Reply(recorded_text(ctx.locale, result))
 
 
+async def lead_command(ctx: FormContext, engine: FormEngine, name: str, args: str) -> Reply:
+    """One of :data:`LEAD_COMMANDS`: what its button does, or at once with the words."""
+    words = args.split(None, 2)
+    lead_id = parse_code(words[0]) if words else None
+    if lead_id is None:
+        return Reply(_t(ctx, f"leads.usage.{name}" if not args else "leads.bad_ref", ref=args[:20]))
+    rest = args.split(None, 1)[1].strip() if len(words) > 1 else ""
+    try:
+        if name == "stage" and rest:
+            return await _move_now(ctx, lead_id, words[1], words[2] if len(words) > 2 else None)
+        if name == "reject" and rest:
+            return await _review(ctx, lead_id, rest)
+        if name == "confirm":
+            return await _confirm(ctx, lead_id, rest or None)
+        button = {"stage": StageMenu, "edit": EditMenu, "verify": VerifyLead, "reject": RejectLead}
+        reply = await _press(ctx, engine, button[name](lead_id))
+        assert reply is not None
+        return reply
+    except ServiceError as err:
+        return Reply(_t(ctx, err.code, **err.params))
+
+
+async def _move_now(ctx: FormContext, lead_id: int, stage: str, note: str | None) -> Reply:
+    change = await lead_updates.move_stage(
+        ctx.session, ctx.now, ctx.actor, lead_id, stage, note, ctx.services.settings
+    )
+    text = Html("\n".join(m.html(ctx.locale) for m in lead_prompts.stage_lines(change)))
+    view = catalog.plain("leads.button.view", ctx.locale)
+    return with_values(text, [[(view, LeadCard(lead_id))]])
+
+
+async def _confirm(ctx: FormContext, lead_id: int, stage: str | None) -> Reply:
+    done = await lead_updates.confirm_node(
+        ctx.session, ctx.now, ctx.actor, lead_id, stage, ctx.services.settings
+    )
+    return Reply(
+        _t(ctx, "leads.confirm.done", lead=done.code, project=done.project, stage=done.stage)
+    )
+
+
 # --- buttons ------------------------------------------------------------------------------------
 
 
@@ -245,12 +287,7 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
     if isinstance(value, VerifyLead):
         return await _verify(ctx, value.lead)
     if isinstance(value, ConfirmNode):
-        done = await lead_updates.confirm_node(
-            ctx.session, ctx.now, ctx.actor, value.lead, None, ctx.services.settings
-        )
-        return Reply(
-            _t(ctx, "leads.confirm.done", lead=done.code, project=done.project, stage=done.stage)
-        )
+        return await _confirm(ctx, value.lead, None)
     if isinstance(value, LeadFiles):
         return Reply(_t(ctx, "dingtalk.files_not_sent"))
     if isinstance(value, WeeklyDecision):
@@ -287,10 +324,21 @@ async def _edit_menu(ctx: FormContext, lead_id: int) -> Reply:
 
 
 async def _verify(ctx: FormContext, lead_id: int) -> Reply:
-    """核实: the verdict and the unit's notices in one transaction (sent after the commit)."""
-    result = await lead_updates.verify_lead(
-        ctx.session, ctx.now, ctx.actor, lead_id, setup=ctx.services.scoring
-    )
+    return await _review(ctx, lead_id, None)
+
+
+async def _review(ctx: FormContext, lead_id: int, reason: str | None) -> Reply:
+    """核实 (no reason) or 退回 with the reason: the verdict and the unit's notices in one
+    transaction (sent after the commit)."""
+    setup = ctx.services.scoring
+    if reason is None:
+        result = await lead_updates.verify_lead(
+            ctx.session, ctx.now, ctx.actor, lead_id, setup=setup
+        )
+    else:
+        result = await lead_updates.reject_lead(
+            ctx.session, ctx.now, ctx.actor, lead_id, reason, setup=setup
+        )
     await lead_notices.plan_review(
         ctx.session,
         result,

@@ -112,3 +112,30 @@ async def test_a_leader_verifies_and_a_second_lead_is_returned_with_a_reason(
     async with world.db.session() as s:
         leads = (await s.scalars(select(Lead).order_by(Lead.id))).all()
     assert [lead.review for lead in leads] == ["verified", "rejected"]
+
+
+async def test_the_typed_lead_commands_do_what_their_buttons_do(world: DingTalkWorld) -> None:
+    await reported(world)
+    [moved] = await world.say("liaison1", "/stage L0001 签约 已签框架协议")
+    assert "在谈 → 签约" in moved.text and "备注：已签框架协议" in moved.text
+    [menu] = await world.say("liaison1", "/stage L0001")
+    assert "当前阶段：签约" in menu.text and "落地" in labels(menu)
+    edit, *more = await world.say("liaison1", "/edit L0001")  # a field each: several cards
+    assert "L0001" in edit.text and "投资方" in labels(edit, *more)
+    [ask] = await world.press("liaison1", "备注")  # the engine's new-value prompt
+    assert "备注" in ask.text
+    [edited] = await world.say("liaison1", "已完成土地预审")
+    assert "已完成土地预审" in edited.text
+    [usage] = await world.say("liaison1", "/stage")
+    assert "/stage" in usage.text
+    [refused] = await world.say("liaison1", "/verify L0001")
+    assert "已核实" not in refused.text
+    [rejected] = await world.say(ADMIN_STAFF, "/reject L0001 重复报送")
+    assert "已退回 **L0001**" in rejected.text and "原因：重复报送" in rejected.text
+    [verified] = await world.say(ADMIN_STAFF, "/verify L0001")
+    assert "已核实 **L0001**" in verified.text
+    [group] = await world.say("liaison1", "/stage L0001", group="cidunit1")
+    assert "请在与机器人的私聊中使用此命令" in group.text
+    async with world.db.session() as s:
+        [lead] = (await s.scalars(select(Lead))).all()
+    assert lead.stage == "签约" and lead.review == "verified"

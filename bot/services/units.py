@@ -28,7 +28,7 @@ def parse_unit_words(text: str) -> tuple[str, str | None, str | None]:
     """``/addunit 招商引资部 招商部 一序列`` (or with ``|`` when a name has spaces):
     the name, the short name, the 序列."""
     parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
-    name, short, category = [*parts, None, None][:3]
+    name, short, category = [*parts, None, None, None][:3]
     return name or "", short, category
 
 

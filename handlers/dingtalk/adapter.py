@@ -69,6 +69,7 @@ SERVED = (
     *commands.LEAD_COMMANDS,
     "funds",
     "activities",
+    "lang",
     "rank",
     "score",
     "bind",

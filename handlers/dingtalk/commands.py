@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import catalog
-from bot.catalog import Html
+from bot.catalog import LOCALES, Html
 from bot.domain.enums import Outcome, VersionStatus, activity_code
 from bot.forms import FormContext, FormEngine, lead_prompts, weekly_return
 from bot.forms import activity as activity_form
@@ -24,6 +24,7 @@ from bot.forms.buttons import (
     ConfirmNode,
     EditField,
     EditMenu,
+    LanguageButton,
     LeadCard,
     LeadFiles,
     LeadList,
@@ -44,10 +45,11 @@ from bot.services import weekly as wk
 from bot.services.leads import parse_code
 from bot.services.weekly import WeeklyConfig
 from handlers.dingtalk.reply import Reply, outcome_reply, with_values
+from storage import repo
 
 __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
 
-READS = ("status", "leads", "lead", "funds", "activities")
+READS = ("status", "leads", "lead", "funds", "activities", "lang")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
@@ -57,6 +59,7 @@ PRIVATE_READS = (
     "lead",
     "funds",
     "activities",
+    "lang",
 )  # as on Telegram: other units must not read along
 
 
@@ -86,6 +89,11 @@ async def read(ctx: FormContext, name: str, args: str) -> list[Reply]:
 
 
 async def _read(ctx: FormContext, name: str, args: str) -> Reply:
+    if name == "lang":
+        rows = [
+            [(catalog.plain(f"lang.{code}", ctx.locale), LanguageButton(code)) for code in LOCALES]
+        ]
+        return with_values(_t(ctx, "lang.choose"), rows)
     if name == "status":
         return await _status(ctx)
     if name == "leads":
@@ -292,11 +300,23 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
         return Reply(_t(ctx, "dingtalk.files_not_sent"))
     if isinstance(value, WeeklyDecision):
         return await _decision(ctx, engine, value)
+    if isinstance(value, LanguageButton):
+        return await _language(ctx, value.code)
     if isinstance(value, RankButton) and value.kind in BUTTON_KINDS:
         setup, category = ctx.services.scoring, value.category or None
         table = await ranking.rank(ctx.session, setup, ctx.now, value.kind, category)
         return with_values(render_rank(ctx.locale, table), rank_buttons(ctx.locale, table))
     return None
+
+
+async def _language(ctx: FormContext, code: str) -> Reply:
+    """中文 / English for this member, on every channel (the member's locale)."""
+    if code not in LOCALES or ctx.actor.member_id is None:
+        return Reply(_t(ctx, "lang.unavailable"))
+    member = await repo.member_by_tg(ctx.session, ctx.actor.tg_user_id)
+    if member is not None:
+        member.locale = code
+    return Reply(catalog.t("lang.set", code))
 
 
 async def _prompt(ctx: FormContext, engine: FormEngine, form: str, **scratch: Any) -> Reply:

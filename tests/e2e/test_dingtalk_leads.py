@@ -139,3 +139,13 @@ async def test_the_typed_lead_commands_do_what_their_buttons_do(world: DingTalkW
     async with world.db.session() as s:
         [lead] = (await s.scalars(select(Lead))).all()
     assert lead.stage == "签约" and lead.review == "verified"
+
+
+async def test_a_member_switches_to_english_on_dingtalk(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    [choose] = await world.say("liaison1", "/lang")
+    assert labels(choose) == ["中文", "English"]
+    [done] = await world.press("liaison1", "English")
+    assert "Language set to English" in done.text
+    [status] = await world.say("liaison1", "状态")  # the aliases stay Chinese
+    assert "Status: not submitted yet" in status.text

@@ -25,9 +25,18 @@ from bot.forms.buttons import (
     VerifyLead,
 )
 from bot.forms.lead_prompts import shown
+from bot.services.lead_notices import Delivery
 from bot.services.lead_updates import LeadPage, LeadView
 
-__all__ = ["LIST_PROJECT_MAX", "Rows", "card_buttons", "card_text", "list_buttons", "list_text"]
+__all__ = [
+    "LIST_PROJECT_MAX",
+    "Rows",
+    "card_buttons",
+    "card_text",
+    "delivery_text",
+    "list_buttons",
+    "list_text",
+]
 
 LIST_PROJECT_MAX = 30
 Rows = list[list[tuple[str, Any]]]  # (label, a bot.forms.buttons value)
@@ -174,3 +183,14 @@ def card_buttons(locale: str, view: LeadView, confirm_stages: bool) -> Rows:
         count = view.card.attachments
         rows.append([(_label(locale, "leads.button.files", count=count), LeadFiles(lead_id))])
     return rows
+
+
+def delivery_text(locale: str, done: Delivery) -> Html:
+    """「已通知该单位 2 人」 after a verdict, with the failures and the ones still queued."""
+    if done.failed:
+        text = _t(locale, "leads.review.notified_some", sent=done.sent, failed=done.failed)
+    else:
+        text = _t(locale, "leads.review.notified", sent=done.sent)
+    if done.waiting:
+        text = Html(text + "\n" + _t(locale, "leadprompts.review.waiting", waiting=done.waiting))
+    return text

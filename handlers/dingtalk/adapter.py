@@ -30,8 +30,9 @@ from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
 from bot.forms import CODEC, FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status
+from bot.rendering.leads_text import delivery_text
 from bot.rendering.rank_text import rank_buttons, render_rank, render_score
-from bot.services import ServiceError, Services, chats, invites, ranking, scoring
+from bot.services import ServiceError, Services, chats, invites, lead_notices, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
 from handlers.dingtalk import admin, commands
@@ -119,6 +120,11 @@ def parse_incoming(data: dict[str, Any]) -> Incoming:
     )
 
 
+def message_key(incoming: Incoming) -> str:
+    """The key the notices a message's change plans carry (planned once per message)."""
+    return f"dt:{incoming.msg_id}"
+
+
 def parse_command(text: str, private: bool) -> tuple[str, str] | None:
     """``(command, args)`` of a message, or None for plain text."""
     head, _, rest = text.strip().partition(" ")
@@ -179,13 +185,28 @@ class DingTalkAdapter:
                 actor = dataclasses.replace(actor, role=Role.ADMIN)
             replies = await self._dispatch(session, now, incoming, actor)
         self.handled += 1
+        if self.deliver is not None and any(r.told_others for r in replies):
+            replies = await self._deliver(incoming, actor.locale, replies)
         for reply in replies:
             await self._send(incoming, reply)
-        if self.deliver is not None and any(r.told_others for r in replies):
-            try:
-                await self.deliver()
-            except Exception:  # planned and committed: the scheduler sends it on its next tick
-                _LOGGER.exception("outbox: sending notices now failed; the scheduler will")
+
+    async def _deliver(self, incoming: Incoming, locale: str, replies: list[Reply]) -> list[Reply]:
+        """Send what the change planned for others now (committed already), and after a lead
+        verdict tell the reviewer how many heard it, as Telegram does."""
+        assert self.deliver is not None
+        try:
+            await self.deliver()
+        except Exception:  # planned and committed: the scheduler sends it on its next tick
+            _LOGGER.exception("outbox: sending notices now failed; the scheduler will")
+            return replies
+        async with self.db.session() as session:
+            done = await lead_notices.delivery(session, message_key(incoming))
+        if not done.planned:
+            return replies
+        last = max(i for i, r in enumerate(replies) if r.told_others)
+        told = replies[last]
+        text = Html(told.html + "\n" + delivery_text(locale, done))
+        return [*replies[:last], dataclasses.replace(told, html=text), *replies[last + 1 :]]
 
     async def _dispatch(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor
@@ -206,7 +227,7 @@ class DingTalkAdapter:
             person=f"dt:{incoming.staff_id}",
             now=now,
             locale=actor.locale,
-            key=f"dt:{incoming.msg_id}",  # a notice a change plans is keyed by the message
+            key=message_key(incoming),  # a notice a change plans is keyed by the message
         )
         pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
         if self.engine is not None:

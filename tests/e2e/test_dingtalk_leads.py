@@ -3,11 +3,17 @@ services and words as Telegram (bot/rendering), through the real SDK against the
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Lead
 from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld, fill_report
-from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+from tests.e2e.test_dingtalk import world as world  # the fixtures, shared
+from tests.e2e.test_dingtalk_reminders import DT_ADMIN, Mixed
+from tests.e2e.test_dingtalk_reminders import mixed as mixed
+from tests.e2e.test_weekly import HEAD, LIAISON, seed_lead
+
+pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
 
 def labels(*messages: object) -> list[str]:
@@ -149,3 +155,19 @@ async def test_a_member_switches_to_english_on_dingtalk(world: DingTalkWorld) ->
     assert "Language set to English" in done.text
     [status] = await world.say("liaison1", "状态")  # the aliases stay Chinese
     assert "Status: not submitted yet" in status.text
+
+
+async def test_a_verdict_on_dingtalk_reaches_the_telegram_unit_and_says_how_many(
+    mixed: Mixed,
+) -> None:
+    h = mixed.h
+    code = await seed_lead(h, LIAISON[1], "动力电池项目", "宁德时代新能源科技股份有限公司")
+    h.collect()
+    [verified] = await mixed.messages(DT_ADMIN, f"/verify {code}")
+    assert f"已核实 **{code}** 动力电池项目" in verified.text
+    told = h.collect()
+    assert "已核实" in told.to(LIAISON[1]).text and told.to(HEAD[1]).items
+    sent = len({r.chat_id for r in told.items})
+    assert f"已通知该单位 {sent} 人" in verified.text, verified.text
+    [returned] = await mixed.messages(DT_ADMIN, f"/reject {code} 信息不实")
+    assert "原因：信息不实" in returned.text and f"已通知该单位 {sent} 人" in returned.text

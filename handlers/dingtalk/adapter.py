@@ -216,8 +216,10 @@ class DingTalkAdapter:
         if len(incoming.text) > MAX_TEXT:
             return [Reply(t("dingtalk.too_long", length=len(incoming.text), limit=MAX_TEXT))]
         command = parse_command(incoming.text, private)
-        if command is not None and command[0] == "start" and command[1] and private:
-            return [await self._join(session, now, incoming, actor, command[1])]
+        # An invite code joins (as Telegram); /start <form> opens the form, else hello.
+        token = command[1] if command is not None and command[0] == "start" else ""
+        if private and invites.TOKEN_RE.fullmatch(token):
+            return [await self._join(session, now, incoming, actor, token)]
         if not actor.is_member:
             return [Reply(t("access.stranger"))]
         ctx = FormContext(
@@ -244,7 +246,8 @@ class DingTalkAdapter:
             return [Reply(t("dingtalk.unknown"))]
         name, args = command
         private_only = (*commands.PRIVATE_READS, *commands.LEAD_COMMANDS)
-        if name in FORM_ENTRIES or (name in private_only and not private):
+        opens_form = name in FORM_ENTRIES or (name == "start" and args in FORM_ENTRIES)
+        if opens_form or (name in private_only and not private):
             return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
         if name in commands.READS:
             return await commands.read(ctx, name, args)

@@ -172,3 +172,28 @@ async def test_a_dingtalk_person_who_left_fails_permanently_and_is_not_retried(
         c for c in mixed.standin.recorder.calls_to(BATCH)[before:] if DT_LIAISON in str(c.body)
     ]
     assert len(batch_calls) == 1  # not retried
+
+
+async def test_the_reminders_button_opens_the_weekly_form_on_dingtalk(mixed: Mixed) -> None:
+    """Telegram's 开始填写 is a deep link (t.me/…?start=weekly); on DingTalk the button
+    sends /start weekly, which opens the same form; in a group it points to the 1:1 chat."""
+    h = mixed.h
+    async with h.db.session() as s:
+        [info] = await invites.create_invites(
+            s,
+            h.clock.now(),
+            1000,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)],
+            timedelta(days=1),
+            False,
+        )
+    assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
+    await tick(h, at(18, 17))
+    [reminder] = [
+        m for m in mixed.standin.messages(("user", DT_LIAISON)) if "还剩 24 小时" in m.text
+    ]
+    assert [label for label, _ in reminder.buttons] == ["开始填写"]
+    [form] = await mixed.press(DT_LIAISON, "开始填写")
+    assert "招商引资部 · 2026年第47周 周报" in form.text and "第 1/4 项" in form.text
+    assert "私聊" in await mixed.say(DT_LIAISON, "/start weekly", group=DT_GROUP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from telegram import Update
@@ -16,15 +15,14 @@ from bot.rendering.admin_text import (
     HowToJoin,
     invite_created_text,
     invites_text,
+    members_text,
     revoked_text,
     units_text,
 )
 from bot.services import ServiceError, chats, invites, scoring, units
 from handlers.base import LeadbotContext, command_args, reply, requires
-from storage import repo
 
 MAX_SKIP_LINES = 20
-_SPLIT = re.compile(r"\s*[|｜]\s*")
 
 
 @requires(leader=True)
@@ -40,27 +38,11 @@ async def list_members(update: Update, context: LeadbotContext) -> None:
     ref = command_args(context)
     try:
         async with context.session() as session:
-            unit = await units.find_unit(session, ref) if ref else None
-            people = await repo.members(session, unit.id if unit else None)
-            lines = [
-                context.t(
-                    "members.line",
-                    name=m.display_name,
-                    role=context.label(f"role.{m.role}"),
-                    unit=m.unit.name if m.unit else "—",
-                    tg=m.tg_user_id,
-                )
-                for m in people
-            ]
+            people = await units.list_members(session, ref)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    if not lines:
-        await reply(update, context.t("members.none"))
-        return
-    await reply(
-        update, context.t("members.header", count=len(lines)) + "\n" + Html("\n".join(lines))
-    )
+    await reply(update, members_text(context.locale, people))
 
 
 @requires(admin=True)
@@ -85,8 +67,8 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
 @requires(admin=True)
 async def rename_unit(update: Update, context: LeadbotContext) -> None:
     text = command_args(context)
-    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split(maxsplit=1)
-    if len(parts) != 2:
+    parts = units.parse_rename_words(text)
+    if parts is None:
         await reply(update, context.t("units.rename_usage"))
         return
     try:

@@ -13,13 +13,14 @@ from datetime import datetime, tzinfo
 from bot import catalog
 from bot.catalog import Html
 from bot.services.invites import InviteInfo
-from bot.services.units import UnitRow
+from bot.services.units import MemberRow, UnitRow
 
 __all__ = [
     "HowToJoin",
     "invite_created_text",
     "invite_line",
     "invites_text",
+    "members_text",
     "revoked_text",
     "units_text",
 ]
@@ -79,6 +80,24 @@ def revoked_text(locale: str, inv: InviteInfo) -> Html:
         unit=inv.unit_name or "—",
         role=catalog.plain(f"role.{inv.role.value}", locale),
     )
+
+
+def members_text(locale: str, people: Sequence[MemberRow]) -> Html:
+    """``/members [单位]``: each person with role and unit (the id is the chat principal)."""
+    if not people:
+        return catalog.t("members.none", locale)
+    lines = [
+        catalog.t(
+            "members.line",
+            locale,
+            name=m.name,
+            role=catalog.plain(f"role.{m.role}", locale),
+            unit=m.unit or "—",
+            tg=m.principal,
+        )
+        for m in people
+    ]
+    return Html(catalog.t("members.header", locale, count=len(lines)) + "\n" + "\n".join(lines))
 
 
 def units_text(locale: str, rows: Sequence[UnitRow]) -> Html:

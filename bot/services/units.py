@@ -32,6 +32,12 @@ def parse_unit_words(text: str) -> tuple[str, str | None, str | None]:
     return name or "", short, category
 
 
+def parse_rename_words(text: str) -> tuple[str, str] | None:
+    """``/renameunit 旧名 | 新名`` (or two words): the old and new name, None if not two."""
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split(maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
 @overload
 def clean_field(value: object, limit: int, field_name: str, required: Literal[True]) -> str: ...
 @overload
@@ -58,6 +64,24 @@ class UnitRow:
     short_name: str | None
     category: str | None
     members: int = 0
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    name: str
+    role: str
+    unit: str | None
+    principal: int  # the Telegram user id, or a DingTalk principal (bot/services/identities.py)
+
+
+async def list_members(session: AsyncSession, ref: str = "") -> list[MemberRow]:
+    """``/members [单位]``: everyone, or one unit's people (an unknown unit is refused)."""
+    unit = await find_unit(session, ref) if ref else None
+    people = await repo.members(session, unit.id if unit else None)
+    return [
+        MemberRow(m.display_name, m.role, m.unit.name if m.unit else None, m.tg_user_id)
+        for m in people
+    ]
 
 
 @dataclass

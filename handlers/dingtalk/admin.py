@@ -1,5 +1,5 @@
 """The admin commands on DingTalk: ``/invite``, ``/invites``, ``/revoke``, ``/units``,
-``/addunit`` — so a DingTalk-only deployment is set up from the chat, as Telegram's is.
+``/addunit``, ``/renameunit``, ``/members`` — so a DingTalk-only deployment is set up from the chat, as Telegram's is.
 
 The same services and words (bot/rendering/admin_text.py). An invite on DingTalk is its
 code: the admin hands it to the person, who sends it to the robot in a 1:1 chat
@@ -16,6 +16,7 @@ from bot.rendering.admin_text import (
     HowToJoin,
     invite_created_text,
     invites_text,
+    members_text,
     revoked_text,
     units_text,
 )
@@ -25,7 +26,7 @@ from handlers.dingtalk.reply import Reply
 
 __all__ = ["ADMIN_COMMANDS", "run"]
 
-ADMIN_COMMANDS = ("invite", "invites", "revoke", "units", "addunit")
+ADMIN_COMMANDS = ("invite", "invites", "revoke", "units", "addunit", "renameunit", "members")
 LEADER_COMMANDS = ("units",)  # leaders may list the units too, as on Telegram
 
 
@@ -63,6 +64,14 @@ async def _run(ctx: FormContext, name: str, args: str) -> Reply:
     if name == "units":
         rows = await units.list_units(s, ctx.services.scoring.rules.categories)
         return Reply(units_text(locale, rows))
+    if name == "members":
+        return Reply(members_text(locale, await units.list_members(s, args)))
+    if name == "renameunit":
+        names = units.parse_rename_words(args)
+        if names is None:
+            return Reply(catalog.t("units.rename_usage", locale))
+        old, new = await units.rename_unit(s, now, names[0], names[1], ctx.actor.tg_user_id)
+        return Reply(catalog.t("units.renamed", locale, old=old, new=new))
     if not args:
         return Reply(catalog.t("units.add_usage", locale))
     unit_name, short, category = units.parse_unit_words(args)

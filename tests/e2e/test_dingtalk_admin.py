@@ -33,6 +33,12 @@ async def test_an_admin_adds_a_unit_and_invites_its_liaison(world: DingTalkWorld
     assert "#1" not in none.text
     [help_text] = await world.say(ADMIN_STAFF, "帮助")
     assert "/invite" in help_text.text
+    [members] = await world.say(ADMIN_STAFF, "/members 招商三局")
+    assert "李联络" in members.text and "招商三局" in members.text
+    [renamed] = await world.say(ADMIN_STAFF, "/renameunit 招商三局 | 招商三处")
+    assert "招商三局" in renamed.text and "招商三处" in renamed.text
+    [unknown] = await world.say(ADMIN_STAFF, "/members 不存在的局")
+    assert "李联络" not in unknown.text
 
 
 async def test_invites_are_for_admins_and_one_to_one(world: DingTalkWorld) -> None:

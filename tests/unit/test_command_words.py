@@ -9,7 +9,7 @@ from bot.assembly.commands import ALIASES, COMMANDS, alias_of
 from bot.domain.enums import Role
 from bot.services import ServiceError
 from bot.services.invites import parse_invite_command
-from bot.services.units import parse_unit_words
+from bot.services.units import parse_rename_words, parse_unit_words
 from handlers.aliases import alias_of_text
 from handlers.dingtalk.adapter import parse_command
 from handlers.dingtalk.commands import lead_ref
@@ -52,3 +52,5 @@ def test_unit_words() -> None:
     assert parse_unit_words("招商引资部 招商部 一序列") == ("招商引资部", "招商部", "一序列")
     assert parse_unit_words("经济 发展局 | 经发局") == ("经济 发展局", "经发局", None)
     assert parse_unit_words("") == ("", None, None)
+    assert parse_rename_words("旧名 | 新 名") == ("旧名", "新 名")
+    assert parse_rename_words("旧名 新名") == ("旧名", "新名") and parse_rename_words("旧名") is None

@@ -13,6 +13,7 @@ from bot.operations.sheets import MAX_BYTES as MAX_SHEET_BYTES
 from bot.operations.sheets import SheetError, read_unit_sheet_off_loop
 from bot.rendering.admin_text import (
     HowToJoin,
+    import_report_text,
     invite_created_text,
     invites_text,
     members_text,
@@ -21,8 +22,6 @@ from bot.rendering.admin_text import (
 )
 from bot.services import ServiceError, chats, invites, scoring, units
 from handlers.base import LeadbotContext, command_args, reply, requires
-
-MAX_SKIP_LINES = 20
 
 
 @requires(leader=True)
@@ -109,14 +108,7 @@ async def import_sheet(update: Update, context: LeadbotContext) -> None:
 
 
 def render_import_report(context: LeadbotContext, report: units.ImportReport) -> Html:
-    text = context.t("import.done", added=len(report.added), skipped=len(report.skipped))
-    reasons = [
-        context.t("import.skip_line", row=row, reason=context.t(code, **params))
-        for row, code, params in report.skipped[:MAX_SKIP_LINES]
-    ]
-    if len(report.skipped) > MAX_SKIP_LINES:
-        reasons.append(context.t("import.more_skips", count=len(report.skipped) - MAX_SKIP_LINES))
-    return Html("\n".join([text, *reasons]))
+    return import_report_text(context.locale, report)
 
 
 @requires(admin=True, private=True)

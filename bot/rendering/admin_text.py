@@ -13,10 +13,11 @@ from datetime import datetime, tzinfo
 from bot import catalog
 from bot.catalog import Html
 from bot.services.invites import InviteInfo
-from bot.services.units import MemberRow, UnitRow
+from bot.services.units import ImportReport, MemberRow, UnitRow
 
 __all__ = [
     "HowToJoin",
+    "import_report_text",
     "invite_created_text",
     "invite_line",
     "invites_text",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 HowToJoin = Callable[[InviteInfo], str]
+MAX_SKIP_LINES = 20
 
 
 def _time(zone: tzinfo, when: datetime) -> str:
@@ -116,3 +118,16 @@ def units_text(locale: str, rows: Sequence[UnitRow]) -> Html:
         for r in rows
     ]
     return Html(catalog.t("units.header", locale, count=len(rows)) + "\n" + "\n".join(lines))
+
+
+def import_report_text(locale: str, report: ImportReport) -> Html:
+    """The unit sheet read: how many added, and why rows were skipped (the first 20)."""
+    text = catalog.t("import.done", locale, added=len(report.added), skipped=len(report.skipped))
+    reasons = [
+        catalog.t("import.skip_line", locale, row=row, reason=catalog.t(code, locale, **params))
+        for row, code, params in report.skipped[:MAX_SKIP_LINES]
+    ]
+    if len(report.skipped) > MAX_SKIP_LINES:
+        more = len(report.skipped) - MAX_SKIP_LINES
+        reasons.append(catalog.t("import.more_skips", locale, count=more))
+    return Html("\n".join([text, *reasons]))

@@ -30,6 +30,7 @@ from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
 from bot.forms import CODEC, FormEngine
 from bot.forms.model import FileRef, FormContext, Outcome, Status
+from bot.operations.sheets import MAX_BYTES as SHEET_MAX_BYTES
 from bot.rendering.leads_text import delivery_text
 from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, lead_notices, ranking, scoring
@@ -239,7 +240,7 @@ class DingTalkAdapter:
         if pressed is not None:  # a button outside the engine's forms (a lead's card …)
             return [await self._button(ctx, pressed["data"], private)]
         if incoming.download_code is not None:
-            return [await self._file(incoming, actor)]
+            return [await self._file(ctx, incoming, private)]
         if command is None and private and commands.lead_ref(incoming.text) is not None:
             command = ("lead", incoming.text)  # a bare L0007, as on Telegram
         if command is None:
@@ -397,15 +398,20 @@ class DingTalkAdapter:
         except ServiceError as err:
             return Reply(catalog.t(err.code, actor.locale, **err.params))
 
-    async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
-        t = self._t(actor.locale)
+    async def _file(self, ctx: FormContext, incoming: Incoming, private: bool) -> Reply:
+        """A file no form waited for: an admin's unit sheet (1:1), else said as unexpected."""
+        t = self._t(ctx.locale)
         name = incoming.file_name or "file"
+        sheet = private and admin.is_unit_sheet(ctx.actor.is_admin, incoming.file_name)
+        limit = SHEET_MAX_BYTES if sheet else MAX_FILE_BYTES
         try:
-            await self.api.download(str(incoming.download_code), MAX_FILE_BYTES)
+            data = await self.api.download(str(incoming.download_code), limit)
         except DingTalkError as err:
             if err.code == "tooLarge":
-                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=MAX_FILE_BYTES >> 20))
+                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=limit >> 20))
             raise
+        if sheet:
+            return await admin.import_sheet(ctx, data, name)
         return Reply(t("dingtalk.file_not_expected", name=name))
 
     def _help(self, actor: Actor, group: bool) -> Html:

@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from bot import catalog
 from bot.forms import FormContext
+from bot.operations.sheets import SheetError, read_unit_sheet_off_loop
 from bot.rendering.admin_text import (
     HowToJoin,
+    import_report_text,
     invite_created_text,
     invites_text,
     members_text,
@@ -92,3 +94,21 @@ def _how(locale: str) -> HowToJoin:
         return catalog.plain("dingtalk.invite_code", locale, token=inv.token)
 
     return how
+
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+
+
+def is_unit_sheet(actor_is_admin: bool, file_name: str | None) -> bool:
+    """An admin's ``.xlsx``/``.csv`` sent 1:1 (no form waiting for it) is the unit sheet."""
+    return actor_is_admin and (file_name or "").lower().endswith(SHEET_SUFFIXES)
+
+
+async def import_sheet(ctx: FormContext, data: bytes, file_name: str) -> Reply:
+    """Read the sheet (bounded, off the loop) and add its units, as Telegram does."""
+    try:
+        rows = await read_unit_sheet_off_loop(data, file_name)
+        report = await units.import_units(ctx.session, ctx.now, rows, ctx.actor.tg_user_id)
+    except (SheetError, ServiceError) as err:
+        return Reply(catalog.t(err.code, ctx.locale, **err.params))
+    return Reply(import_report_text(ctx.locale, report))

@@ -53,4 +53,6 @@ def test_unit_words() -> None:
     assert parse_unit_words("经济 发展局 | 经发局") == ("经济 发展局", "经发局", None)
     assert parse_unit_words("") == ("", None, None)
     assert parse_rename_words("旧名 | 新 名") == ("旧名", "新 名")
-    assert parse_rename_words("旧名 新名") == ("旧名", "新名") and parse_rename_words("旧名") is None
+    assert (
+        parse_rename_words("旧名 新名") == ("旧名", "新名") and parse_rename_words("旧名") is None
+    )

@@ -72,6 +72,7 @@ SERVED = (
     "funds",
     "activities",
     "lang",
+    "leave",
     "rank",
     "score",
     "bind",

@@ -49,7 +49,7 @@ from storage import repo
 
 __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
 
-READS = ("status", "leads", "lead", "funds", "activities", "lang")
+READS = ("status", "leads", "lead", "funds", "activities", "lang", "leave")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
@@ -89,6 +89,8 @@ async def read(ctx: FormContext, name: str, args: str) -> list[Reply]:
 
 
 async def _read(ctx: FormContext, name: str, args: str) -> Reply:
+    if name == "leave":
+        return await _leave(ctx, args)
     if name == "lang":
         rows = [
             [(catalog.plain(f"lang.{code}", ctx.locale), LanguageButton(code)) for code in LOCALES]
@@ -156,6 +158,18 @@ async def _status(ctx: FormContext) -> Reply:
     if not mine.current.done or mine.overdue is not None:  # Telegram's button opens /weekly
         reply.buttons += ((catalog.plain("weekly.button.start", ctx.locale), "周报"),)
     return reply
+
+
+async def _leave(ctx: FormContext, args: str) -> Reply:
+    """``/leave 12月3日``: the reminders go to the unit's others meanwhile; ``/leave off``."""
+    if not args:
+        return Reply(_t(ctx, "weekly.leave.usage"))
+    result = await wk.set_leave(ctx.session, ctx.now, _cfg(ctx), ctx.actor, args)
+    if result.until is None:
+        return Reply(_t(ctx, "weekly.leave.ended"))
+    day = wk.day_text(result.until, ctx.locale)
+    key = "weekly.leave.set" if result.substitutes else "weekly.leave.set_nobody"
+    return Reply(_t(ctx, key, day=day, names="、".join(result.substitutes)))
 
 
 async def _list(ctx: FormContext, stage: str | None, page: int) -> Reply:

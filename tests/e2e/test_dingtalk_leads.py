@@ -171,3 +171,14 @@ async def test_a_verdict_on_dingtalk_reaches_the_telegram_unit_and_says_how_many
     assert f"已通知该单位 {sent} 人" in verified.text, verified.text
     [returned] = await mixed.messages(DT_ADMIN, f"/reject {code} 信息不实")
     assert "原因：信息不实" in returned.text and f"已通知该单位 {sent} 人" in returned.text
+
+
+async def test_a_liaison_takes_leave_and_ends_it(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    await world.join("liaison2", "招商一局")
+    [usage] = await world.say("liaison1", "/leave")
+    assert "用法：/leave 12月3日" in usage.text
+    [on_leave] = await world.say("liaison1", "/leave 12月3日")
+    assert "已登记休假至 12月3日" in on_leave.text and "李联络" in on_leave.text
+    [back] = await world.say("liaison1", "/leave off")
+    assert "已结束休假" in back.text

@@ -24,7 +24,12 @@ from bot.forms import Status, weekly_return
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
 from bot.rendering.outbox_words import kind_words, period_words
-from bot.rendering.weekly_status import overview_text, status_text
+from bot.rendering.weekly_status import (
+    overview_text,
+    skip_result_text,
+    skips_text,
+    status_text,
+)
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
@@ -276,19 +281,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     if not text:
         async with context.session() as session:
             skips = await wk.upcoming_skips(session, context.now(), cfg)
-        lines = [context.t("weekly.skip.usage")]
-        if skips:
-            lines.append(context.t("weekly.skip.list_header"))
-            lines += [
-                context.t(
-                    "weekly.skip.list_line",
-                    period=wk.period_label(i.key, context.locale),
-                    key=i.key,
-                    reason=r or "—",
-                )
-                for i, r in skips
-            ]
-        await reply(update, Html("\n".join(lines)))
+        await reply(update, skips_text(context.locale, skips))
         return
     try:
         async with context.session() as session:
@@ -301,34 +294,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    period = wk.period_label(result.info.key, context.locale)
-    if result.skipped:
-        await reply(
-            update,
-            context.t(
-                "weekly.skip.done",
-                period=period,
-                key=result.info.key,
-                deadline=wk.when_text(result.info.deadline, context.locale),
-                reason=result.reason or "—",
-            ),
-        )
-    elif context.now() >= result.info.deadline:
-        late_end = wk.late_window_end(cfg, cfg.periods.by_key(result.info.key))
-        await reply(
-            update,
-            context.t(
-                "weekly.skip.undone_late",
-                period=period,
-                key=result.info.key,
-                until=wk.when_text(late_end, context.locale),
-            ),
-        )
-    else:
-        lines = [context.t("weekly.skip.undone", period=period, key=result.info.key)]
-        if restored:
-            lines.append(context.t("weekly.skip.restored", count=restored))
-        await reply(update, Html("\n".join(lines)))
+    await reply(update, skip_result_text(context.locale, context.now(), cfg, result, restored))
 
 
 @requires(admin=True)

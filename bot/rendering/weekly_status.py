@@ -7,6 +7,7 @@ locale and the zone the times are shown in. Each adapter adds its own buttons (t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -14,9 +15,16 @@ from bot import catalog
 from bot.catalog import Html
 from bot.domain.enums import Outcome, VersionStatus
 from bot.services import weekly as wk
-from bot.services.weekly import DeadlineInfo, MyStatus, Overview, SubmissionState
+from bot.services.weekly import (
+    DeadlineInfo,
+    MyStatus,
+    Overview,
+    SkipResult,
+    SubmissionState,
+    WeeklyConfig,
+)
 
-__all__ = ["deadline_lines", "overview_text", "status_text"]
+__all__ = ["deadline_lines", "overview_text", "skip_result_text", "skips_text", "status_text"]
 
 
 class _Words:
@@ -165,3 +173,51 @@ def _short_state(w: _Words, s: SubmissionState) -> str:
     if s.latest_status == VersionStatus.RETURNED:
         return w.label("weekly.short.returned")
     return w.label("weekly.short.none")
+
+
+def skips_text(locale: str, skips: Sequence[tuple[DeadlineInfo, str]]) -> Html:
+    """``/skipweek`` alone: how to use it, and the weeks skipped ahead."""
+    lines = [catalog.t("weekly.skip.usage", locale)]
+    if skips:
+        lines.append(catalog.t("weekly.skip.list_header", locale))
+        lines += [
+            catalog.t(
+                "weekly.skip.list_line",
+                locale,
+                period=wk.period_label(i.key, locale),
+                key=i.key,
+                reason=r or "—",
+            )
+            for i, r in skips
+        ]
+    return Html("\n".join(lines))
+
+
+def skip_result_text(
+    locale: str, now: datetime, cfg: WeeklyConfig, result: SkipResult, restored: int
+) -> Html:
+    """A week skipped, or the skip taken back (before the deadline: reminders restored)."""
+    key = result.info.key
+    period = wk.period_label(key, locale)
+    if result.skipped:
+        return catalog.t(
+            "weekly.skip.done",
+            locale,
+            period=period,
+            key=key,
+            deadline=wk.when_text(result.info.deadline, locale),
+            reason=result.reason or "—",
+        )
+    if now >= result.info.deadline:
+        late_end = wk.late_window_end(cfg, cfg.periods.by_key(key))
+        return catalog.t(
+            "weekly.skip.undone_late",
+            locale,
+            period=period,
+            key=key,
+            until=wk.when_text(late_end, locale),
+        )
+    lines = [catalog.t("weekly.skip.undone", locale, period=period, key=key)]
+    if restored:
+        lines.append(catalog.t("weekly.skip.restored", locale, count=restored))
+    return Html("\n".join(lines))

@@ -1,5 +1,5 @@
 """The admin commands on DingTalk: ``/invite``, ``/invites``, ``/revoke``, ``/units``,
-``/addunit``, ``/renameunit``, ``/members`` — so a DingTalk-only deployment is set up from the chat, as Telegram's is.
+``/addunit``, ``/renameunit``, ``/members``, ``/skipweek`` and the unit sheet — so a DingTalk-only deployment is set up from the chat, as Telegram's is.
 
 The same services and words (bot/rendering/admin_text.py). An invite on DingTalk is its
 code: the admin hands it to the person, who sends it to the robot in a 1:1 chat
@@ -22,13 +22,26 @@ from bot.rendering.admin_text import (
     revoked_text,
     units_text,
 )
+from bot.rendering.weekly_status import skip_result_text, skips_text
 from bot.services import ServiceError, invites, units
+from bot.services import weekly as wk
 from bot.services.invites import InviteInfo
+from bot.services.reminders import resume_week
+from bot.services.weekly import WeeklyConfig
 from handlers.dingtalk.reply import Reply
 
 __all__ = ["ADMIN_COMMANDS", "run"]
 
-ADMIN_COMMANDS = ("invite", "invites", "revoke", "units", "addunit", "renameunit", "members")
+ADMIN_COMMANDS = (
+    "invite",
+    "invites",
+    "revoke",
+    "units",
+    "addunit",
+    "renameunit",
+    "members",
+    "skipweek",
+)
 LEADER_COMMANDS = ("units",)  # leaders may list the units too, as on Telegram
 
 
@@ -66,6 +79,8 @@ async def _run(ctx: FormContext, name: str, args: str) -> Reply:
     if name == "units":
         rows = await units.list_units(s, ctx.services.scoring.rules.categories)
         return Reply(units_text(locale, rows))
+    if name == "skipweek":
+        return await _skipweek(ctx, args)
     if name == "members":
         return Reply(members_text(locale, await units.list_members(s, args)))
     if name == "renameunit":
@@ -87,6 +102,20 @@ async def _run(ctx: FormContext, name: str, args: str) -> Reply:
             category=unit.category or "—",
         )
     )
+
+
+async def _skipweek(ctx: FormContext, args: str) -> Reply:
+    """``/skipweek 2027-W06 春节`` (again: taken back, the reminders planned again)."""
+    s = ctx.services
+    cfg = WeeklyConfig.from_settings(s.settings, s.periods, s.scoring)
+    if not args:
+        skips = await wk.upcoming_skips(ctx.session, ctx.now, cfg)
+        return Reply(skips_text(ctx.locale, skips))
+    result = await wk.skip_week(ctx.session, ctx.now, cfg, ctx.actor, args)
+    restored = 0
+    if not result.skipped:
+        restored = await resume_week(ctx.session, ctx.now, cfg, result.info.key)
+    return Reply(skip_result_text(ctx.locale, ctx.now, cfg, result, restored))
 
 
 def _how(locale: str) -> HowToJoin:

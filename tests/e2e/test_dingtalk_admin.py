@@ -71,3 +71,14 @@ async def test_an_admin_sends_the_unit_sheet_to_the_robot(world: DingTalkWorld) 
     await asyncio.to_thread(world.standin.wait_acked, msg_id)
     [not_admin] = world.standin.messages(start=start)
     assert "已收到文件「units\\.csv」" in not_admin.text  # a liaison's sheet is just a file
+
+
+async def test_an_admin_skips_a_week_and_takes_it_back(world: DingTalkWorld) -> None:
+    [usage] = await world.say(ADMIN_STAFF, "/skipweek")
+    assert "/skipweek" in usage.text
+    [skipped] = await world.say(ADMIN_STAFF, "/skipweek 下周 春节")
+    assert "2026\\-W48" in skipped.text and "春节" in skipped.text
+    [listed] = await world.say(ADMIN_STAFF, "/skipweek")
+    assert "2026\\-W48" in listed.text
+    [back] = await world.say(ADMIN_STAFF, "/skipweek 2026-W48 off")
+    assert "已取消" in back.text and "2026\\-W48" in back.text

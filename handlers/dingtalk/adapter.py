@@ -71,6 +71,7 @@ SERVED = (
     *commands.LEAD_COMMANDS,
     "funds",
     "activities",
+    "trips",
     "lang",
     "leave",
     "rank",

@@ -17,7 +17,7 @@ from typing import Any
 from bot import catalog
 from bot.catalog import LOCALES, Html
 from bot.domain.enums import Outcome, VersionStatus, activity_code
-from bot.forms import FormContext, FormEngine, lead_prompts, weekly_return
+from bot.forms import FormContext, FormEngine, lead_prompts, msg, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms.buttons import (
     ActivityReview,
@@ -28,6 +28,7 @@ from bot.forms.buttons import (
     LeadCard,
     LeadFiles,
     LeadList,
+    PlannedTrip,
     RankButton,
     RejectLead,
     StageChosen,
@@ -49,7 +50,7 @@ from storage import repo
 
 __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
 
-READS = ("status", "leads", "lead", "funds", "activities", "lang", "leave")
+READS = ("status", "leads", "lead", "funds", "activities", "trips", "lang", "leave")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
@@ -59,6 +60,7 @@ PRIVATE_READS = (
     "lead",
     "funds",
     "activities",
+    "trips",
     "lang",
 )  # as on Telegram: other units must not read along
 
@@ -83,6 +85,8 @@ async def read(ctx: FormContext, name: str, args: str) -> list[Reply]:
     try:
         if name == "activities":
             return await _activities(ctx)
+        if name == "trips":
+            return await _trips(ctx)
         return [await _read(ctx, name, args)]
     except ServiceError as err:
         return [Reply(_t(ctx, err.code, **err.params))]
@@ -158,6 +162,39 @@ async def _status(ctx: FormContext) -> Reply:
     if not mine.current.done or mine.overdue is not None:  # Telegram's button opens /weekly
         reply.buttons += ((catalog.plain("weekly.button.start", ctx.locale), "周报"),)
     return reply
+
+
+async def _trips(ctx: FormContext) -> list[Reply]:
+    """The trips the unit's weekly submissions planned; each not yet recorded has a button
+    that opens the activity form about it (as on Telegram)."""
+    trips = await activities.planned_trips(ctx.session, ctx.actor)
+    if not trips:
+        return [Reply(_t(ctx, "activity.trips_empty"))]
+    replies = [Reply(_t(ctx, "activity.trips_title", count=len(trips)))]
+    label = catalog.plain("activity.button.trip", ctx.locale)
+    for trip in trips:
+        text = _t(ctx, "activity.trip_line", period=trip.period_key, destination=trip.destination)
+        if trip.recorded:
+            recorded = _t(ctx, "activity.trip_recorded", code=trip.recorded)
+            replies.append(Reply(Html(text + "\n" + recorded)))
+            continue
+        _, submission, index = trip.ref.split(":")  # the service's own reference
+        replies.append(with_values(text, [[(label, PlannedTrip(int(submission), int(index)))]]))
+    return replies
+
+
+async def _trip(ctx: FormContext, engine: FormEngine, pressed: PlannedTrip) -> Reply:
+    """The planned trip becomes the activity form with its kind, unit and text filled in."""
+    trip = await activities.trip_from_plan(
+        ctx.session, ctx.now, ctx.actor, pressed.ref, ctx.services.scoring
+    )
+    text = catalog.plain(
+        "activity.trip_text", ctx.locale, destination=trip.destination, period=trip.period_key
+    )
+    note = msg("activity.trip_intro", destination=trip.destination)
+    values = activity_form.trip_values(trip, text)
+    outcome = await engine.start(ctx, activity_form.NAME, values, note)
+    return outcome_reply(engine, outcome, ctx.locale)
 
 
 async def _leave(ctx: FormContext, args: str) -> Reply:
@@ -314,6 +351,8 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
         return Reply(_t(ctx, "dingtalk.files_not_sent"))
     if isinstance(value, WeeklyDecision):
         return await _decision(ctx, engine, value)
+    if isinstance(value, PlannedTrip):
+        return await _trip(ctx, engine, value)
     if isinstance(value, LanguageButton):
         return await _language(ctx, value.code)
     if isinstance(value, RankButton) and value.kind in BUTTON_KINDS:

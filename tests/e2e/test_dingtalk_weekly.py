@@ -175,3 +175,29 @@ async def test_a_head_on_dingtalk_returns_it_with_a_reason(mixed: Mixed) -> None
     assert "请补充接待情况" in h.collect().to(LIAISON[1]).text
     [status] = await mixed.messages(DT_HEAD, "状态")
     assert "退回" in status.text
+
+
+async def test_a_trip_planned_in_the_weekly_is_recorded_from_trips(world: DingTalkWorld) -> None:
+    """The head on DingTalk finds the version in 状态 and confirms it; the liaison's planned
+    trip is then offered by /trips and opens the activity form about it."""
+    await world.join("liaison1", "招商一局")
+    [joined] = await world.say("liaison2", await world.invite("招商一局", role="head"))
+    assert "欢迎" in joined.text
+    await world.say("liaison1", "周报")
+    await world.press("liaison1", "无")
+    await world.say("liaison1", "深圳，11月25日—27日，拜访比亚迪")
+    await world.press("liaison1", "完成 ✓")
+    await world.press("liaison1", "无")
+    await world.say("liaison1", "无")
+    [submitted] = await world.press("liaison1", "✅ 提交")
+    assert "已送负责人 李联络 确认" in submitted.text
+    [status] = await world.say("liaison2", "状态")
+    assert "查看并确认" in labels(status)
+    [card] = await world.press("liaison2", "查看并确认")
+    assert "深圳，11月25日" in card.text and labels(card) == ["✅ 确认", "↩️ 退回"]
+    [confirmed] = await world.press("liaison2", "✅ 确认")
+    assert "已确认 招商一局 周报第 1 版" in confirmed.text
+    title, trip = await world.say("liaison1", "/trips")
+    assert "深圳" in trip.text and len(trip.buttons) == 1
+    [form] = await world.press("liaison1", trip.buttons[0][0])
+    assert "深圳" in form.text and "今天" in labels(form), form.text  # the date is asked next

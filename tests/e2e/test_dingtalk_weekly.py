@@ -198,6 +198,7 @@ async def test_a_trip_planned_in_the_weekly_is_recorded_from_trips(world: DingTa
     [confirmed] = await world.press("liaison2", "✅ 确认")
     assert "已确认 招商一局 周报第 1 版" in confirmed.text
     title, trip = await world.say("liaison1", "/trips")
+    assert "周报中的赴外计划（1 条）" in title.text
     assert "深圳" in trip.text and len(trip.buttons) == 1
     [form] = await world.press("liaison1", trip.buttons[0][0])
     assert "深圳" in form.text and "今天" in labels(form), form.text  # the date is asked next

@@ -36,7 +36,7 @@ from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import ServiceError, Services, chats, invites, lead_notices, ranking, scoring
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
-from handlers.dingtalk import admin, commands
+from handlers.dingtalk import admin, commands, leaders
 from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
@@ -78,6 +78,7 @@ SERVED = (
     "score",
     "bind",
     "unbind",
+    *leaders.LEADER_COMMANDS,
     *admin.ADMIN_COMMANDS,
 )
 # Commands that open a form of the engine (bot/forms), 1:1 only.
@@ -256,6 +257,13 @@ class DingTalkAdapter:
             return await commands.read(ctx, name, args)
         if name in commands.LEAD_COMMANDS and self.engine is not None:
             return [await commands.lead_command(ctx, self.engine, name, args)]
+        if name in leaders.LEADER_COMMANDS:
+            group = None
+            if incoming.group is not None:
+                group = await principal_of(
+                    session, now, CHANNEL, "group", incoming.group, incoming.group_title
+                )
+            return [await leaders.run(ctx, name, args, group)]
         if name in admin.ADMIN_COMMANDS:
             if not private:  # invite codes are not for groups
                 return [Reply(t("access.private_only"))]

@@ -8,6 +8,10 @@ Telegram's handler calls, and only after the commit are the replies sent and the
 Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
 :data:`ALIASES`); a bare invite code sent 1:1 joins.  The forms of the platform-neutral engine
 (``/report``, ``/activity``, ``/weekly``: :data:`FORM_ENTRIES`) run here as on Telegram; the
+read commands and every button outside the engine's forms are
+:mod:`handlers.dingtalk.commands`' (a lead's card, the head's 确认 …), the leaders' commands
+:mod:`handlers.dingtalk.leaders`', the admins' :mod:`handlers.dingtalk.admin`'. What a change
+planned for other people is sent by the outbox right after the commit (:attr:`deliver`). The
 commands not served here yet answer ``dingtalk.not_yet`` — said plainly, not silently ignored.
 """
 
@@ -248,7 +252,14 @@ class DingTalkAdapter:
             command = ("lead", incoming.text)  # a bare L0007, as on Telegram
         if command is None:
             return [Reply(t("dingtalk.unknown"))]
-        name, args = command
+        return await self._command(ctx, incoming, *command)
+
+    async def _command(
+        self, ctx: FormContext, incoming: Incoming, name: str, args: str
+    ) -> list[Reply]:
+        """A command (or alias) no form took: to the module that serves it, or not yet."""
+        session, now, actor, t = ctx.session, ctx.now, ctx.actor, self._t(ctx.locale)
+        private = incoming.group is None
         private_only = (*commands.PRIVATE_READS, *commands.LEAD_COMMANDS)
         opens_form = name in FORM_ENTRIES or (name == "start" and args in FORM_ENTRIES)
         if opens_form or (name in private_only and not private):

@@ -1,13 +1,16 @@
-"""The read commands and the buttons outside the form engine, on DingTalk.
+"""The members' commands and the buttons outside the form engine, on DingTalk.
 
-``/status`` (状态), ``/leads`` (线索), ``/lead L0007`` (or a bare ``L0007``) and ``/funds``
-say what Telegram says — the words are :mod:`bot.rendering` 's, from the same services —
-and a lead's buttons work as on Telegram: the card, the list's pages and stage filters,
-the stage menu, 修改, the leaders' 核实 / 退回 / 逐节点认定. A button that asks one question
-(a stage note, a rejection reason, a field's new value) opens the engine's prompt
-(:mod:`bot.forms.lead_prompts`); a head's 确认 / 退回 on the weekly card decides the version,
-退回 through its reason form. Every function runs inside the adapter's unit of work (the
-session of ``ctx``); what it tells other people is planned through the notifier there.
+``/status`` (状态), ``/leads`` (线索), ``/lead L0007`` (or a bare ``L0007``), ``/funds``
+(资金), ``/activities``, ``/trips``, ``/lang`` and ``/leave`` say what Telegram says — the
+words are :mod:`bot.rendering` 's, from the same services — and so do the typed lead
+commands (``/stage``, ``/edit``, ``/verify``, ``/reject``, ``/confirm``). The buttons work as
+on Telegram: a lead's card, the list's pages and stage filters, the stage menu, 修改, the
+leaders' 核实 / 退回 / 逐节点认定, a leader's 认定 / 驳回 of an activity, a planned trip, the
+rank's periods, the language. A button that asks one question (a stage note, a reason, a
+field's new value) opens the engine's prompt (:mod:`bot.forms.lead_prompts`); a head's
+确认 / 退回 on the weekly card decides the version, 退回 through its reason form. Every
+function runs inside the adapter's unit of work (the session of ``ctx``); what it tells
+other people is planned through the notifier there.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ async def test_drafted_on_dingtalk_confirmed_by_the_head_on_telegram(mixed: Mixe
     card = h.collect().to(HEAD[1])  # sent through the outbox, on Telegram
     assert "请确认：招商引资部 · 2026年第47周 周报（第 1 版）" in card.text
     assert card.labels == ["✅ 确认", "↩️ 退回"]
-    assert "钉钉联络员" in card.text
+    assert "提交人：钉钉联络员，11月18日（周三）09:00" in card.text  # local time
     assert not [
         c
         for c in h.api.calls

@@ -9,6 +9,7 @@ from telegram.ext import Application
 from handlers import (
     activity,
     admin,
+    aliases,
     digest,
     errors,
     export,
@@ -57,5 +58,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             *link.handlers(),
         ]
     )
+    # 周报, 状态 … typed alone run their command (after the commands: none steals theirs).
+    app.add_handlers([aliases.AliasCommands(app.handlers.get(0, []))])
     app.add_handlers(start.fallbacks())
     app.add_error_handler(errors.on_error)

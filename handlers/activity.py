@@ -12,7 +12,6 @@ form with the planned trip filled in. The unit hears a verdict through the notif
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +24,8 @@ from bot.forms import Status, msg
 from bot.forms.activity import NAME, REJECT, trip_values
 from bot.forms.buttons import ActivityReview, PlannedTrip
 from bot.forms.callbacks import decode, encode
+from bot.rendering.activity_text import activity_card, activity_line
 from bot.services import ServiceError, activities, scoring
-from bot.services.activities import ActivityView
 from handlers import notices
 from handlers.base import LeadbotContext, command_args, is_private, reply, requires
 from handlers.forms import open_form, redirect_to_private
@@ -46,23 +45,7 @@ def _trip_button(ref: str) -> PlannedTrip:
     return PlannedTrip(int(submission), int(index))
 
 
-def _usd(context: LeadbotContext, value: Decimal) -> str:
-    return context.label("activity.usd", amount=f"{value.normalize():,f}")
-
-
 # --- reviews ----------------------------------------------------------------------------------
-
-
-def _line(context: LeadbotContext, v: ActivityView) -> Html:
-    return context.t(
-        "activity.list_line",
-        code=v.code,
-        unit=v.unit_name,
-        kind=v.kind_name,
-        date=v.on_date.isoformat(),
-        text=v.text if len(v.text) <= 40 else v.text[:39] + "…",
-        review=context.label(f"activity.review.{v.review}"),
-    )
 
 
 @requires()
@@ -87,7 +70,9 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
         "activity.list_pending" if actor.is_leader else "activity.list_title", count=len(views)
     )
     if not actor.is_leader:
-        await reply(update, title + "\n" + Html("\n".join(_line(context, v) for v in views)))
+        await reply(
+            update, title + "\n" + Html("\n".join(activity_line(context.locale, v) for v in views))
+        )
         return
     await reply(update, title)
     for v in views:
@@ -105,20 +90,7 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
                 ]
             ]
         )
-        await reply(update, _card(context, v), markup)
-
-
-def _card(context: LeadbotContext, v: ActivityView) -> Html:
-    lines = [_line(context, v)]
-    if v.amount_usd:
-        lines.append(context.t("activity.card.amount", amount=_usd(context, v.amount_usd)))
-    if v.lead_code:
-        lines.append(context.t("activity.card.lead", code=v.lead_code))
-    if v.files:
-        lines.append(context.t("activity.card.files", count=v.files))
-    if v.reporter:
-        lines.append(context.t("activity.card.reporter", name=v.reporter))
-    return Html("\n".join(lines))
+        await reply(update, activity_card(context.locale, v), markup)
 
 
 def _code_arg(context: LeadbotContext) -> tuple[int | None, str]:

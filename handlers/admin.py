@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
@@ -12,17 +11,17 @@ from bot.catalog import Html
 from bot.domain.enums import ChatKind
 from bot.operations.sheets import MAX_BYTES as MAX_SHEET_BYTES
 from bot.operations.sheets import SheetError, read_unit_sheet_off_loop
+from bot.rendering.admin_text import (
+    HowToJoin,
+    import_report_text,
+    invite_created_text,
+    invites_text,
+    members_text,
+    revoked_text,
+    units_text,
+)
 from bot.services import ServiceError, chats, invites, scoring, units
-from bot.services.invites import InviteInfo, parse_role_spec
 from handlers.base import LeadbotContext, command_args, reply, requires
-from storage import repo
-
-MAX_SKIP_LINES = 20
-_SPLIT = re.compile(r"\s*[|｜]\s*")
-
-
-def _fmt_time(context: LeadbotContext, when: datetime) -> str:
-    return when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M")
 
 
 @requires(leader=True)
@@ -30,21 +29,7 @@ async def list_units(update: Update, context: LeadbotContext) -> None:
     order = scoring.setup_for(context.services.settings).rules.categories
     async with context.session() as session:
         rows = await units.list_units(session, order)
-    if not rows:
-        await reply(update, context.t("units.none"))
-        return
-    lines = [
-        context.t(
-            "units.line",
-            id=r.id,
-            name=r.name,
-            short=r.short_name or "—",
-            category=r.category or "—",
-            members=r.members,
-        )
-        for r in rows
-    ]
-    await reply(update, context.t("units.header", count=len(rows)) + "\n" + Html("\n".join(lines)))
+    await reply(update, units_text(context.locale, rows))
 
 
 @requires(admin=True)
@@ -52,27 +37,11 @@ async def list_members(update: Update, context: LeadbotContext) -> None:
     ref = command_args(context)
     try:
         async with context.session() as session:
-            unit = await units.find_unit(session, ref) if ref else None
-            people = await repo.members(session, unit.id if unit else None)
-            lines = [
-                context.t(
-                    "members.line",
-                    name=m.display_name,
-                    role=context.label(f"role.{m.role}"),
-                    unit=m.unit.name if m.unit else "—",
-                    tg=m.tg_user_id,
-                )
-                for m in people
-            ]
+            people = await units.list_members(session, ref)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    if not lines:
-        await reply(update, context.t("members.none"))
-        return
-    await reply(
-        update, context.t("members.header", count=len(lines)) + "\n" + Html("\n".join(lines))
-    )
+    await reply(update, members_text(context.locale, people))
 
 
 @requires(admin=True)
@@ -81,12 +50,11 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
     if not text:
         await reply(update, context.t("units.add_usage"))
         return
-    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
-    name, short, category = [*parts, None, None][:3]
+    name, short, category = units.parse_unit_words(text)
     try:
         async with context.session() as session:
             unit = await units.add_unit(
-                session, context.now(), name or "", short, category, context.member.tg_user_id
+                session, context.now(), name, short, category, context.member.tg_user_id
             )
             added = (unit.name, unit.short_name or "—", unit.category or "—")
     except ServiceError as err:
@@ -98,8 +66,8 @@ async def add_unit(update: Update, context: LeadbotContext) -> None:
 @requires(admin=True)
 async def rename_unit(update: Update, context: LeadbotContext) -> None:
     text = command_args(context)
-    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split(maxsplit=1)
-    if len(parts) != 2:
+    parts = units.parse_rename_words(text)
+    if parts is None:
         await reply(update, context.t("units.rename_usage"))
         return
     try:
@@ -140,92 +108,44 @@ async def import_sheet(update: Update, context: LeadbotContext) -> None:
 
 
 def render_import_report(context: LeadbotContext, report: units.ImportReport) -> Html:
-    text = context.t("import.done", added=len(report.added), skipped=len(report.skipped))
-    reasons = [
-        context.t("import.skip_line", row=row, reason=context.t(code, **params))
-        for row, code, params in report.skipped[:MAX_SKIP_LINES]
-    ]
-    if len(report.skipped) > MAX_SKIP_LINES:
-        reasons.append(context.t("import.more_skips", count=len(report.skipped) - MAX_SKIP_LINES))
-    return Html("\n".join([text, *reasons]))
+    return import_report_text(context.locale, report)
 
 
 @requires(admin=True, private=True)
 async def invite(update: Update, context: LeadbotContext) -> None:
     """``/invite 招商引资部 专干×2 负责人 [once] [7d]``; ``/invite 领导`` needs no unit."""
-    words = command_args(context).split()
-    requests, rest, single, days = [], [], False, None
-    for word in words:
-        spec = parse_role_spec(word)
-        if spec:
-            requests.append(spec)
-        elif word.lower() in ("once", "单次", "一次性"):
-            single = True
-        elif re.fullmatch(r"\d{1,3}(d|天)", word.lower()):
-            days = int(re.match(r"\d+", word).group())  # type: ignore[union-attr]
-        else:
-            rest.append(word)
-    if not requests:
-        await reply(update, context.t("invite.usage"))
-        return
-    ttl = (
-        timedelta(days=days)
-        if days
-        else timedelta(hours=context.services.settings.invite_ttl_hours)
-    )
+    settings = context.services.settings
     try:
+        command = invites.parse_invite_command(command_args(context))
+        ttl = timedelta(days=command.days or 0) or timedelta(hours=settings.invite_ttl_hours)
         async with context.session() as session:
             created = await invites.create_invites(
                 session,
                 context.now(),
                 context.member.tg_user_id,
-                " ".join(rest) or None,
-                requests,
+                command.unit,
+                list(command.requests),
                 ttl,
-                single,
+                command.single,
             )
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    lines = [_invite_line(context, inv) for inv in created]
-    hints = [context.t("rough.invite.personal")] if any(i.single_use for i in created) else []
-    if not all(i.single_use for i in created):
-        hints.append(context.t("rough.invite.shareable"))
-    await reply(
-        update,
-        context.t("invite.created", count=len(created))
-        + "\n\n"
-        + Html("\n\n".join(lines))
-        + "\n\n"
-        + Html("\n".join(hints)),
-    )
+    text = invite_created_text(context.locale, settings.zone, created, _link(context))
+    await reply(update, text)
 
 
-def _invite_line(context: LeadbotContext, inv: InviteInfo) -> Html:
-    link = f"https://t.me/{context.bot.username}?start={inv.token}"
-    return context.t(
-        "invite.line",
-        id=inv.id,
-        unit=inv.unit_name or context.label("unit.none"),
-        role=context.label(f"role.{inv.role.value}"),
-        link=link,
-        expires=_fmt_time(context, inv.expires_at),
-        uses=context.label("invite.single" if inv.single_use else "invite.multi"),
-    )
+def _link(context: LeadbotContext) -> HowToJoin:
+    """On Telegram an invite is a link that opens the private chat with its token."""
+    return lambda inv: f"https://t.me/{context.bot.username}?start={inv.token}"
 
 
 @requires(admin=True, private=True)
 async def list_invites(update: Update, context: LeadbotContext) -> None:
     async with context.session() as session:
         active = await invites.list_invites(session, context.now())
-    if not active:
-        await reply(update, context.t("invite.none"))
-        return
-    lines = [_invite_line(context, inv) for inv in active]
-    await reply(
-        update,
-        context.t("invite.list_header", count=len(active)) + "\n\n" + Html("\n\n".join(lines)),
-    )
+    zone = context.services.settings.zone
+    await reply(update, invites_text(context.locale, zone, active, _link(context)))
 
 
 @requires(admin=True)
@@ -242,15 +162,7 @@ async def revoke(update: Update, context: LeadbotContext) -> None:
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    await reply(
-        update,
-        context.t(
-            "invite.revoked_ok",
-            id=inv.id,
-            unit=inv.unit_name or "—",
-            role=context.label(f"role.{inv.role.value}"),
-        ),
-    )
+    await reply(update, revoked_text(context.locale, inv))
 
 
 @requires(admin=True)

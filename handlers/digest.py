@@ -13,7 +13,6 @@ through :mod:`bot.rendering.digest_text` and :mod:`bot.rendering.digest_xlsx`.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -22,9 +21,9 @@ from telegram.ext import CommandHandler
 
 from bot import catalog
 from bot.catalog import Html
-from bot.domain.amounts import format_wan_human
 from bot.rendering import digest_xlsx
-from bot.rendering.digest_text import digest_text, money, title
+from bot.rendering.digest_text import digest_text, title
+from bot.rendering.funds_text import history_text, recorded_text
 from bot.services import ServiceError, digests, funds
 from handlers.base import LeadbotContext, command_args, reply, requires
 
@@ -78,62 +77,6 @@ async def digest_cmd(update: Update, context: LeadbotContext) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def _month_label(context: LeadbotContext, month: str) -> str:
-    return context.label("funds.month", year=int(month[:4]), month=int(month[5:7]))
-
-
-def render_recorded(
-    context: LeadbotContext, result: funds.FundsResult, book: funds.Book = funds.FUNDS
-) -> Html:
-    loc = context.locale
-    w = book.words
-    values = {
-        "lead": result.code,
-        "project": result.project,
-        "month": _month_label(context, result.month),
-        "amount": format_wan_human(result.amount_wan, loc),
-        "year_total": money(result.year_total_wan, loc),
-        "previous": format_wan_human(result.previous_wan, loc)
-        if result.previous_wan is not None
-        else "",
-    }
-    if result.unchanged:
-        return context.t(f"{w}.unchanged", **values)
-    if result.previous_wan is None:
-        return context.t(f"{w}.recorded", **values)
-    return context.t(f"{w}.withdrawn" if result.amount_wan == 0 else f"{w}.corrected", **values)
-
-
-def render_history(
-    context: LeadbotContext, found: funds.FundsHistory, book: funds.Book = funds.FUNDS
-) -> Html:
-    loc, zone = context.locale, context.services.settings.zone
-    out = [
-        context.t(
-            f"{book.words}.history_title",
-            lead=found.code,
-            project=found.project,
-            unit=found.unit_name,
-        )
-    ]
-    for f in found.lines:
-        local: datetime = f.recorded_at.astimezone(zone)
-        key = "funds.history_old" if f.superseded else "funds.history_line"
-        out.append(
-            context.t(
-                key,
-                month=_month_label(context, f.month),
-                amount=money(f.amount_wan, loc),
-                date=context.label("digest.date", month=local.month, day=local.day),
-            )
-        )
-    if found.lines:
-        out.append(context.t("funds.history_total", total=money(found.total_wan, loc)))
-    else:
-        out.append(context.t(f"{book.words}.history_none", lead=found.code))
-    return Html("\n".join(out))
-
-
 @requires(private=True)
 async def funds_cmd(update: Update, context: LeadbotContext) -> None:
     await _monthly_figure(update, context, funds.FUNDS)
@@ -153,7 +96,7 @@ async def _monthly_figure(update: Update, context: LeadbotContext, book: funds.B
         async with context.session() as session:
             if request.amount_text is None:
                 found = await funds.history(session, context.actor, request.lead_id, book)
-                text = render_history(context, found, book)
+                text = history_text(context.locale, context.services.settings.zone, found, book)
             else:
                 result = await funds.record(
                     session,
@@ -165,7 +108,7 @@ async def _monthly_figure(update: Update, context: LeadbotContext, book: funds.B
                     request.month_text,
                     book,
                 )
-                text = render_recorded(context, result, book)
+                text = recorded_text(context.locale, result, book)
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return

@@ -36,6 +36,7 @@ from bot.forms import (
 )
 from bot.forms.store import DraftConflict
 from handlers import notices
+from handlers.aliases import alias_of_text
 from handlers.base import LeadbotContext, reply
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,9 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
         message = update.message
         assert message is not None
         text = message.text or ""
-        if text.startswith("/"):
-            name, args = _command(text)
+        alias = alias_of_text(message.text)  # 周报, 取消 … (handlers/aliases.py)
+        if text.startswith("/") or alias == "cancel":
+            name, args = _command(text) if text.startswith("/") else ("cancel", "")
             form = self.entries.get(name) or (self.entries.get(args) if name == "start" else None)
             if form is not None:
                 await self._start(update, context, engine, form)
@@ -171,8 +173,11 @@ class EngineForms(BaseHandler[Update, LeadbotContext, None]):
             outcome = await self._run(context, lambda ctx: engine.text(ctx, text), key)
         else:
             outcome = await self._run(context, lambda ctx: engine.other(ctx))
+        if outcome.status is Status.NONE and alias in self.entries:
+            await self._start(update, context, engine, self.entries[alias])  # no form was open
+            raise ApplicationHandlerStop
         if outcome.status is Status.NONE:
-            return  # no engine form: the fallbacks answer
+            return  # no engine form: the commands' aliases, then the fallbacks answer
         await self._show(update, context, engine, outcome)
         raise ApplicationHandlerStop
 

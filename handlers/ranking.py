@@ -18,12 +18,10 @@ from bot.catalog import Html
 from bot.forms.buttons import RankButton
 from bot.forms.callbacks import decode, encode
 from bot.rendering.board import board_picture, board_text
-from bot.rendering.rank_text import render_rank, render_score, signed
+from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank, render_score, signed
 from bot.services import ServiceError, ranking, scoring
 from bot.services.ranking import RankTable
 from handlers.base import LeadbotContext, command_args, reply, requires
-
-BUTTON_KINDS = ("week", "month", "quarter", "year")
 
 
 def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
@@ -34,15 +32,10 @@ def _setup(context: LeadbotContext) -> scoring.ScoringSetup:
 
 
 def rank_markup(context: LeadbotContext, table: RankTable) -> InlineKeyboardMarkup:
-    category = table.category or ""
-    buttons = [
-        InlineKeyboardButton(
-            ("• " if kind == table.kind else "") + context.label(f"rank.button.{kind}"),
-            callback_data=encode(RankButton(kind, category)),
-        )
-        for kind in BUTTON_KINDS
-    ]
-    return InlineKeyboardMarkup([buttons])
+    rows = rank_buttons(context.locale, table)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=encode(v)) for label, v in row] for row in rows]
+    )
 
 
 @requires()

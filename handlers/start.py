@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.assembly.commands import for_role, group_only
+from bot.assembly.commands import alias_of, for_role, group_only
 from bot.catalog import LOCALES, Html
 from bot.forms.buttons import LanguageButton
 from bot.forms.callbacks import decode, encode
@@ -71,10 +71,20 @@ def _channels(context: LeadbotContext) -> frozenset[str]:
     return frozenset({"dingtalk"}) if context.services.settings.dingtalk_enabled else frozenset()
 
 
+def _shown(name: str, *, private: bool) -> str:
+    """``/weekly（周报）``: in private the alias works too (handlers/aliases.py)."""
+    alias = alias_of(name) if private else None
+    return f"/{name}（{alias}）" if alias else f"/{name}"
+
+
 def _command_list(context: LeadbotContext, group: bool = False) -> Html:
     role = context.actor.role if context.actor else None
     lines = [
-        context.t("help.line", command=f"/{c.name}", description=context.label(f"cmd.{c.name}"))
+        context.t(
+            "help.line",
+            command=_shown(c.name, private=not group),
+            description=context.label(f"cmd.{c.name}"),
+        )
         for c in for_role(role, group=group, enabled=_channels(context))
         if c.name != "start"
     ]

@@ -19,15 +19,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import catalog
 from bot.catalog import Html
-from bot.domain.enums import OutboxStatus, Outcome, Role, VersionStatus
+from bot.domain.enums import OutboxStatus, Outcome, VersionStatus
 from bot.forms import Status, weekly_return
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
 from bot.rendering.outbox_words import kind_words, period_words
+from bot.rendering.weekly_status import (
+    overview_text,
+    skip_result_text,
+    skips_text,
+    status_text,
+)
 from bot.services import ServiceError
 from bot.services import weekly as wk
 from bot.services.reminders import error_text, resume_week
-from bot.services.weekly import SubmissionState, SubmissionView, WeeklyConfig
+from bot.services.weekly import SubmissionView, WeeklyConfig
 from handlers import notices
 from handlers.base import LeadbotContext, command_args, reply, requires
 from handlers.forms import show_outcome, start_form
@@ -51,23 +57,6 @@ def _deep_link(context: LeadbotContext) -> str:
 
 def _local(context: LeadbotContext, when: datetime) -> datetime:
     return when.astimezone(_cfg(context).zone)
-
-
-def _when(context: LeadbotContext, when: datetime, locale: str | None = None) -> str:
-    return wk.when_text(_local(context, when), locale or context.locale)
-
-
-def _deadline_lines(context: LeadbotContext, info: wk.DeadlineInfo) -> Html:
-    """截止：11月19日（周四）17:00（还剩 2 天 7 小时） and the holiday note."""
-    left = info.deadline - context.now()
-    key = "weekly.deadline_line" if left.total_seconds() > 0 else "weekly.deadline_passed"
-    text = context.t(
-        key,
-        when=wk.when_text(info.deadline, context.locale),
-        left=wk.remaining_text(left, context.locale),
-    )
-    note = wk.shift_note(info, context.locale)
-    return Html(text + ("\n" + context.t("weekly.shift_line", note=note) if note else ""))
 
 
 async def _answer(update: Update, text: str | None = None, alert: bool = False) -> None:
@@ -225,83 +214,20 @@ async def _show_card(update: Update, context: LeadbotContext, version_id: int) -
 # --------------------------------------------------------------------------------------
 
 
-def _state_line(context: LeadbotContext, s: SubmissionState) -> Html:
-    if s.skipped is not None:
-        return context.t("weekly.state.skipped", reason=s.skipped or "—")
-    if s.accepted:
-        outcome = context.label(f"weekly.outcome.{s.outcome or Outcome.ON_TIME}")
-        line = context.t(
-            "weekly.state.done",
-            number=s.latest_number,
-            outcome=outcome,
-            when=_when(context, s.done_at) if s.done_at else "",
-        )
-        if s.latest_status == VersionStatus.SUBMITTED:
-            line = Html(
-                line + "\n" + context.t("weekly.state.newer_waiting", number=s.latest_number)
-            )
-        return line
-    if s.latest_status == VersionStatus.SUBMITTED:
-        key = "weekly.state.waiting" if s.has_head else "weekly.state.waiting_no_head"
-        return context.t(
-            key,
-            number=s.latest_number,
-            by=s.latest_by or "",
-            when=_when(context, s.latest_at) if s.latest_at else "",
-        )
-    if s.latest_status == VersionStatus.RETURNED:
-        return context.t(
-            "weekly.state.returned", number=s.latest_number, reason=s.return_reason or "—"
-        )
-    if s.outcome == Outcome.MISSING:
-        return context.t("weekly.state.missing")
-    return context.t("weekly.state.none")
-
-
 @requires()
 async def status(update: Update, context: LeadbotContext) -> None:
+    """The words are bot/rendering/weekly_status.py's (DingTalk says the same); the
+    buttons are Telegram's: the head's card again, and the private chat at /weekly."""
     actor = context.actor
     assert actor is not None
-    cfg = _cfg(context)
+    cfg, now = _cfg(context), context.now()
     async with context.session() as session:
         if actor.is_leader or actor.unit_id is None:
-            ov = await wk.overview(session, context.now(), cfg)
-            await reply(update, _overview_text(context, ov))
+            ov = await wk.overview(session, now, cfg)
+            await reply(update, overview_text(context.locale, cfg.zone, now, ov))
             return
-        mine = await wk.my_status(session, context.now(), cfg, actor)
-        pending = None
-        if actor.role is Role.HEAD:
-            for state in (mine.overdue, mine.current):
-                if state is not None and state.latest_status == VersionStatus.SUBMITTED:
-                    sub = await weekly_repo.submission(session, state.unit_id, state.period.key)
-                    latest = await weekly_repo.latest_version(session, sub.id) if sub else None
-                    pending = latest.id if latest else None
-    lines: list[str] = [
-        context.t(
-            "weekly.status.title",
-            unit=mine.current.unit_name,
-            period=wk.period_label(mine.current.period.key, context.locale),
-        )
-    ]
-    lines.append(_state_line(context, mine.current))
-    if mine.current.skipped is None:
-        lines.append(_deadline_lines(context, mine.current.info))
-    if mine.overdue is not None and mine.late_until is not None:
-        lines.append("")
-        lines.append(
-            context.t(
-                "weekly.status.overdue",
-                period=wk.period_label(mine.overdue.period.key, context.locale),
-                until=_when(context, mine.late_until),
-            )
-        )
-        lines.append(_state_line(context, mine.overdue))
-    if mine.draft_period:
-        lines.append(
-            context.t(
-                "weekly.status.draft", period=wk.period_label(mine.draft_period, context.locale)
-            )
-        )
+        mine = await wk.my_status(session, now, cfg, actor)
+        pending = await wk.pending_review(session, actor, mine)
     rows = []
     if pending is not None:
         rows.append(
@@ -316,74 +242,11 @@ async def status(update: Update, context: LeadbotContext) -> None:
         rows.append(
             [InlineKeyboardButton(context.label("weekly.button.start"), url=_deep_link(context))]
         )
-    await reply(update, Html("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
-
-
-def _overview_text(context: LeadbotContext, ov: wk.Overview) -> Html:
-    lines = [
-        context.t("weekly.overview.title", period=wk.period_label(ov.period.key, context.locale)),
-        _deadline_lines(context, ov.info),
-    ]
-    if ov.skipped is not None:
-        lines.append(context.t("weekly.state.skipped", reason=ov.skipped or "—"))
-        return Html("\n".join(lines))
-    done = sum(1 for s in ov.units if s.accepted)
-    waiting = sum(
-        1 for s in ov.units if not s.accepted and s.latest_status == VersionStatus.SUBMITTED
+    await reply(
+        update,
+        status_text(context.locale, cfg.zone, now, mine),
+        InlineKeyboardMarkup(rows) if rows else None,
     )
-    lines.append(
-        context.t(
-            "weekly.overview.counts",
-            done=done,
-            waiting=waiting,
-            missing=len(ov.units) - done - waiting,
-            total=len(ov.units),
-        )
-    )
-    for s in ov.units:
-        icon = (
-            "✅"
-            if s.accepted
-            else (
-                "⏳"
-                if s.latest_status == VersionStatus.SUBMITTED
-                else ("↩️" if s.latest_status == VersionStatus.RETURNED else "❌")
-            )
-        )
-        lines.append(
-            context.t(
-                "weekly.overview.line", icon=icon, unit=s.unit_name, state=_short_state(context, s)
-            )
-        )
-    if ov.previous_counts:
-        c = ov.previous_counts
-        lines.append(
-            context.t(
-                "weekly.overview.previous",
-                period=wk.period_label(ov.previous_key, context.locale),
-                on_time=c.get(Outcome.ON_TIME, 0),
-                late=c.get(Outcome.LATE, 0),
-                missing=c.get(Outcome.MISSING, 0),
-            )
-        )
-    return Html("\n".join(lines))
-
-
-def _short_state(context: LeadbotContext, s: SubmissionState) -> str:
-    if s.accepted:
-        outcome = context.label(f"weekly.outcome.{s.outcome or Outcome.ON_TIME}")
-        return context.label(
-            "weekly.short.done",
-            outcome=outcome,
-            when=_when(context, s.done_at) if s.done_at else "",
-        )
-    if s.latest_status == VersionStatus.SUBMITTED:
-        return context.label(
-            "weekly.short.waiting" if s.has_head else "weekly.short.waiting_no_head"
-        )
-    if s.latest_status == VersionStatus.RETURNED:
-        return context.label("weekly.short.returned")
-    return context.label("weekly.short.none")
 
 
 # --------------------------------------------------------------------------------------
@@ -418,19 +281,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     if not text:
         async with context.session() as session:
             skips = await wk.upcoming_skips(session, context.now(), cfg)
-        lines = [context.t("weekly.skip.usage")]
-        if skips:
-            lines.append(context.t("weekly.skip.list_header"))
-            lines += [
-                context.t(
-                    "weekly.skip.list_line",
-                    period=wk.period_label(i.key, context.locale),
-                    key=i.key,
-                    reason=r or "—",
-                )
-                for i, r in skips
-            ]
-        await reply(update, Html("\n".join(lines)))
+        await reply(update, skips_text(context.locale, skips))
         return
     try:
         async with context.session() as session:
@@ -443,34 +294,7 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
     except ServiceError as err:
         await reply(update, context.error_text(err))
         return
-    period = wk.period_label(result.info.key, context.locale)
-    if result.skipped:
-        await reply(
-            update,
-            context.t(
-                "weekly.skip.done",
-                period=period,
-                key=result.info.key,
-                deadline=wk.when_text(result.info.deadline, context.locale),
-                reason=result.reason or "—",
-            ),
-        )
-    elif context.now() >= result.info.deadline:
-        late_end = wk.late_window_end(cfg, cfg.periods.by_key(result.info.key))
-        await reply(
-            update,
-            context.t(
-                "weekly.skip.undone_late",
-                period=period,
-                key=result.info.key,
-                until=wk.when_text(late_end, context.locale),
-            ),
-        )
-    else:
-        lines = [context.t("weekly.skip.undone", period=period, key=result.info.key)]
-        if restored:
-            lines.append(context.t("weekly.skip.restored", count=restored))
-        await reply(update, Html("\n".join(lines)))
+    await reply(update, skip_result_text(context.locale, context.now(), cfg, result, restored))
 
 
 @requires(admin=True)

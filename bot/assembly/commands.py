@@ -1,7 +1,9 @@
 """The command registry: one list feeds /help and the Telegram command menus.
 
 A command appears for the roles that may use it, in the chat kinds where it works.
-Descriptions live in the catalog as ``cmd.<name>``.
+Descriptions live in the catalog as ``cmd.<name>``. :data:`ALIASES` are the Chinese words
+that run a command on every channel (a message that is exactly ``周报`` runs ``/weekly``
+on Telegram and on DingTalk alike).
 """
 
 from __future__ import annotations
@@ -69,6 +71,31 @@ COMMANDS: list[Command] = [
     Command("skipweek", ADMIN),
     Command("health", ADMIN),
 ]
+
+
+# One table for every channel: the alias → the command it runs.
+ALIASES: dict[str, str] = {
+    "开始": "start",
+    "帮助": "help",
+    "报送线索": "report",
+    "报送": "report",
+    "周报": "weekly",
+    "状态": "status",
+    "排名": "rank",
+    "得分": "score",
+    "线索": "leads",
+    "活动": "activity",
+    "资金": "funds",
+    "绑定": "bind",
+    "解绑": "unbind",
+    "取消": "cancel",
+    "关联": "link",
+}
+
+
+def alias_of(name: str) -> str | None:
+    """The alias shown beside a command in /help (the first in the table), if any."""
+    return next((alias for alias, command in ALIASES.items() if command == name), None)
 
 
 def for_role(

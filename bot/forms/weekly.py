@@ -541,7 +541,9 @@ async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
         if err.code == "weekly.submit.already":  # the draft was filed elsewhere: nothing to do
             return [Msg(err.code)]
         raise
-    await wk.ask_heads(ctx.session, ctx.now, result, default_locale=ctx.settings.locale)
+    await wk.ask_heads(
+        ctx.session, ctx.now, result, default_locale=ctx.settings.locale, zone=config(ctx).zone
+    )
     said = [_submitted(result, ctx.locale)]
     for code, before, after in result.stage_changes:
         said.append(Msg("weekly.submitted.stage", {"code": code, "from": before, "to": after}))

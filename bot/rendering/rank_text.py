@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import catalog
 from bot.catalog import Html
+from bot.forms.buttons import RankButton
 from bot.rendering.board import pts
 from bot.rendering.movement import move_text
 from bot.services.ranking import RankTable, ScoreView
@@ -22,6 +23,23 @@ def _t(locale: str) -> Callable[..., Html]:
         return catalog.t(key, locale, **values)
 
     return t
+
+
+BUTTON_KINDS = ("week", "month", "quarter", "year")
+
+
+def rank_buttons(locale: str, table: RankTable) -> list[list[tuple[str, RankButton]]]:
+    """[本周] [本月] [本季] [本年] (the shown one marked): typed values each channel encodes."""
+    category = table.category or ""
+    return [
+        [
+            (
+                ("• " if kind == table.kind else "") + catalog.plain(f"rank.button.{kind}", locale),
+                RankButton(kind, category),
+            )
+            for kind in BUTTON_KINDS
+        ]
+    ]
 
 
 def signed(value: Decimal) -> str:

@@ -74,6 +74,35 @@ def parse_role_spec(word: str) -> InviteRequest | None:
     return InviteRequest(ROLE_WORDS[m.group(1).lower()], count)
 
 
+@dataclass(frozen=True)
+class InviteCommand:
+    """``/invite 招商引资部 专干×2 负责人 [once] [7d]`` read: every channel types the same."""
+
+    requests: tuple[InviteRequest, ...]
+    unit: str | None  # the words that are neither a role, ``once`` nor a validity
+    single: bool
+    days: int | None
+
+
+def parse_invite_command(text: str) -> InviteCommand:
+    """The words of ``/invite``; no role at all raises ``invite.usage``."""
+    requests, rest, single, days = [], [], False, None
+    for word in text.split():
+        spec = parse_role_spec(word)
+        validity = re.fullmatch(r"(\d{1,3})(d|天)", word.lower())
+        if spec:
+            requests.append(spec)
+        elif word.lower() in ("once", "单次", "一次性"):
+            single = True
+        elif validity:
+            days = int(validity.group(1))
+        else:
+            rest.append(word)
+    if not requests:
+        raise ServiceError("invite.usage")
+    return InviteCommand(tuple(requests), " ".join(rest) or None, single, days)
+
+
 def _info(inv: Invite) -> InviteInfo:
     return InviteInfo(
         inv.id,

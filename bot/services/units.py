@@ -21,6 +21,21 @@ SHORT_MAX = 40
 CATEGORY_MAX = 40
 MAX_IMPORT_ROWS = 10_000
 _SPACES = re.compile(r"\s+")
+_SPLIT = re.compile(r"\s*[|｜]\s*")
+
+
+def parse_unit_words(text: str) -> tuple[str, str | None, str | None]:
+    """``/addunit 招商引资部 招商部 一序列`` (or with ``|`` when a name has spaces):
+    the name, the short name, the 序列."""
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split()
+    name, short, category = [*parts, None, None, None][:3]
+    return name or "", short, category
+
+
+def parse_rename_words(text: str) -> tuple[str, str] | None:
+    """``/renameunit 旧名 | 新名`` (or two words): the old and new name, None if not two."""
+    parts = _SPLIT.split(text) if _SPLIT.search(text) else text.split(maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
 @overload
@@ -49,6 +64,24 @@ class UnitRow:
     short_name: str | None
     category: str | None
     members: int = 0
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    name: str
+    role: str
+    unit: str | None
+    principal: int  # the Telegram user id, or a DingTalk principal (bot/services/identities.py)
+
+
+async def list_members(session: AsyncSession, ref: str = "") -> list[MemberRow]:
+    """``/members [单位]``: everyone, or one unit's people (an unknown unit is refused)."""
+    unit = await find_unit(session, ref) if ref else None
+    people = await repo.members(session, unit.id if unit else None)
+    return [
+        MemberRow(m.display_name, m.role, m.unit.name if m.unit else None, m.tg_user_id)
+        for m in people
+    ]
 
 
 @dataclass

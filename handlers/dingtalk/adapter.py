@@ -7,9 +7,12 @@ Telegram's handler calls, and only after the commit are the replies sent and the
 
 Commands arrive as ``/name args`` or as a Chinese alias (``帮助``, ``排名`` …, see
 :data:`ALIASES`); a bare invite code sent 1:1 joins.  The forms of the platform-neutral engine
-(``/report``, ``/activity``: :data:`FORM_ENTRIES`) run here as on Telegram; the flows still
-written for Telegram only (``/weekly`` …) answer ``dingtalk.not_yet`` — said plainly, not
-silently ignored.
+(``/report``, ``/activity``, ``/weekly``: :data:`FORM_ENTRIES`) run here as on Telegram; the
+read commands and every button outside the engine's forms are
+:mod:`handlers.dingtalk.commands`' (a lead's card, the head's 确认 …), the leaders' commands
+:mod:`handlers.dingtalk.leaders`', the admins' :mod:`handlers.dingtalk.admin`'. What a change
+planned for other people is sent by the outbox right after the commit (:attr:`deliver`). The
+commands not served here yet answer ``dingtalk.not_yet`` — said plainly, not silently ignored.
 """
 
 from __future__ import annotations
@@ -18,33 +21,37 @@ import asyncio
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from bot import catalog
-from bot.assembly.commands import for_role
+from bot.assembly.commands import ALIASES, alias_of, for_role
 from bot.assembly.config import Settings
 from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
-from bot.forms import FormEngine
+from bot.forms import CODEC, FormEngine
 from bot.forms import report as report_form
-from bot.forms.model import FileRef, FormContext, Outcome, Status, label_text
-from bot.rendering.rank_text import render_rank, render_score
+from bot.forms.model import FileRef, FormContext, Outcome, Status
+from bot.operations.sheets import MAX_BYTES as SHEET_MAX_BYTES
+from bot.rendering.leads_text import delivery_text
+from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import (
     ServiceError,
     Services,
     attachments,
     chats,
     invites,
+    lead_notices,
     linking,
     ranking,
     scoring,
 )
 from bot.services.access import Actor, resolve_actor
 from bot.services.identities import first_sight, principal_of
+from handlers.dingtalk import admin, commands, leaders
 from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
@@ -55,41 +62,44 @@ from handlers.dingtalk.openapi import (
     markdown,
 )
 from handlers.dingtalk.render import html_to_markdown, split_markdown
+from handlers.dingtalk.reply import BUTTON_RE, Reply, outcome_reply, with_values
 from handlers.dingtalk.sdk import dingtalk_stream
 from storage.db import Database
 
-__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "parse_command"]
+__all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "Reply", "parse_command"]
 
 _LOGGER = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"
 MAX_TEXT = 4000
 MAX_FILE_BYTES = attachments.MAX_BYTES
-# Chinese aliases; the same words are meant to work on Telegram once its router adopts them.
-ALIASES: dict[str, str] = {
-    "开始": "start",
-    "帮助": "help",
-    "报送线索": "report",
-    "报送": "report",
-    "周报": "weekly",
-    "状态": "status",
-    "排名": "rank",
-    "得分": "score",
-    "线索": "leads",
-    "活动": "activity",
-    "绑定": "bind",
-    "解绑": "unbind",
-    "取消": "cancel",
-    "关联": "link",
-}
 # What this adapter serves itself today; everything else answers dingtalk.not_yet.
-SERVED = ("start", "help", "report", "activity", "rank", "score", "bind", "unbind")
+SERVED = (
+    "start",
+    "help",
+    "report",
+    "activity",
+    "weekly",
+    "status",
+    "leads",
+    "lead",
+    *commands.LEAD_COMMANDS,
+    "funds",
+    "activities",
+    "trips",
+    "lang",
+    "leave",
+    "rank",
+    "score",
+    "bind",
+    "unbind",
+    *leaders.LEADER_COMMANDS,
+    *admin.ADMIN_COMMANDS,
+)
 # Commands that open a form of the engine (bot/forms), 1:1 only.
-FORM_ENTRIES = {"report": "report", "activity": "activity"}
+FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
 MAX_CARD_BUTTONS = 5
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
-# A pressed button comes back as the user's message "<label> [<codec data>]" (docs/dingtalk.md).
-BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,11 @@ def parse_incoming(data: dict[str, Any]) -> Incoming:
     )
 
 
+def message_key(incoming: Incoming) -> str:
+    """The key the notices a message's change plans carry (planned once per message)."""
+    return f"dt:{incoming.msg_id}"
+
+
 def parse_command(text: str, private: bool) -> tuple[str, str] | None:
     """``(command, args)`` of a message, or None for plain text."""
     head, _, rest = text.strip().partition(" ")
@@ -138,12 +153,6 @@ def parse_command(text: str, private: bool) -> tuple[str, str] | None:
     if private and invites.TOKEN_RE.fullmatch(text.strip()):
         return "start", text.strip()
     return None
-
-
-@dataclass
-class Reply:
-    html: Html  # catalog output; rendered for DingTalk once, when sent
-    buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
 
 
 class DingTalkAdapter:
@@ -160,6 +169,9 @@ class DingTalkAdapter:
         self.db, self.settings, self.now, self.api = db, settings, now, api
         self.engine, self.services = engine, services
         self.handled = 0
+        # Sends what a change planned for other people at once (the application's outbox
+        # drain, set by route_outbox_to_dingtalk); the scheduler's next tick would too.
+        self.deliver: Callable[[], Awaitable[Any]] | None = None
 
     # ------------------------------------------------------------------ the SDK side
     def sdk_handler(self) -> Any:
@@ -191,8 +203,28 @@ class DingTalkAdapter:
                 actor = dataclasses.replace(actor, role=Role.ADMIN)
             replies = await self._dispatch(session, now, incoming, actor)
         self.handled += 1
+        if self.deliver is not None and any(r.told_others for r in replies):
+            replies = await self._deliver(incoming, actor.locale, replies)
         for reply in replies:
             await self._send(incoming, reply)
+
+    async def _deliver(self, incoming: Incoming, locale: str, replies: list[Reply]) -> list[Reply]:
+        """Send what the change planned for others now (committed already), and after a lead
+        verdict tell the reviewer how many heard it, as Telegram does."""
+        assert self.deliver is not None
+        try:
+            await self.deliver()
+        except Exception:  # planned and committed: the scheduler sends it on its next tick
+            _LOGGER.exception("outbox: sending notices now failed; the scheduler will")
+            return replies
+        async with self.db.session() as session:
+            done = await lead_notices.delivery(session, message_key(incoming))
+        if not done.planned:
+            return replies
+        last = max(i for i, r in enumerate(replies) if r.told_others)
+        told = replies[last]
+        text = Html(told.html + "\n" + delivery_text(locale, done))
+        return [*replies[:last], dataclasses.replace(told, html=text), *replies[last + 1 :]]
 
     async def _dispatch(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor
@@ -202,23 +234,63 @@ class DingTalkAdapter:
         if len(incoming.text) > MAX_TEXT:
             return [Reply(t("dingtalk.too_long", length=len(incoming.text), limit=MAX_TEXT))]
         command = parse_command(incoming.text, private)
-        if command is not None and command[0] == "start" and command[1] and private:
-            return [await self._join(session, now, incoming, actor, command[1])]
+        # An invite code joins (as Telegram); /start <form> opens the form, else hello.
+        token = command[1] if command is not None and command[0] == "start" else ""
+        if private and invites.TOKEN_RE.fullmatch(token):
+            return [await self._join(session, now, incoming, actor, token)]
         if command is not None and command[0] == "link":  # a stranger here, a member on Telegram
             return [await self._link(session, now, incoming, actor, command[1])]
         if not actor.is_member:
             return [Reply(t("access.stranger"))]
+        ctx = FormContext(
+            session=session,
+            services=self.services,
+            actor=actor,
+            person=f"dt:{incoming.staff_id}",
+            now=now,
+            locale=actor.locale,
+            key=message_key(incoming),  # a notice a change plans is keyed by the message
+        )
+        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
         if self.engine is not None:
-            form_replies = await self._form(session, now, incoming, actor, command)
+            form_replies = await self._form(ctx, incoming, command, pressed)
             if form_replies is not None:
                 return form_replies
+        if pressed is not None:  # a button outside the engine's forms (a lead's card …)
+            return [await self._button(ctx, pressed["data"], private)]
         if incoming.download_code is not None:
-            return [await self._file(incoming, actor)]
+            return [await self._file(ctx, incoming, private)]
+        if command is None and private and commands.lead_ref(incoming.text) is not None:
+            command = ("lead", incoming.text)  # a bare L0007, as on Telegram
         if command is None:
             return [Reply(t("dingtalk.unknown"))]
-        name, args = command
-        if name in FORM_ENTRIES:
-            return [Reply(t("access.private_only"))]  # forms are filled in 1:1
+        return await self._command(ctx, incoming, *command)
+
+    async def _command(
+        self, ctx: FormContext, incoming: Incoming, name: str, args: str
+    ) -> list[Reply]:
+        """A command (or alias) no form took: to the module that serves it, or not yet."""
+        session, now, actor, t = ctx.session, ctx.now, ctx.actor, self._t(ctx.locale)
+        private = incoming.group is None
+        private_only = (*commands.PRIVATE_READS, *commands.LEAD_COMMANDS)
+        opens_form = name in FORM_ENTRIES or (name == "start" and args in FORM_ENTRIES)
+        if opens_form or (name in private_only and not private):
+            return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
+        if name in commands.READS:
+            return await commands.read(ctx, name, args)
+        if name in commands.LEAD_COMMANDS and self.engine is not None:
+            return [await commands.lead_command(ctx, self.engine, name, args)]
+        if name in leaders.LEADER_COMMANDS:
+            group = None
+            if incoming.group is not None:
+                group = await principal_of(
+                    session, now, CHANNEL, "group", incoming.group, incoming.group_title
+                )
+            return [await leaders.run(ctx, name, args, group)]
+        if name in admin.ADMIN_COMMANDS:
+            if not private:  # invite codes are not for groups
+                return [Reply(t("access.private_only"))]
+            return [await admin.run(ctx, name, args)]
         if name == "start":
             hello = t("start.hello", name=actor.display_name)
             return [Reply(Html(hello + "\n\n" + self._commands(actor, group=not private)))]
@@ -234,36 +306,31 @@ class DingTalkAdapter:
     # ------------------------------------------------------------------ forms
     async def _form(
         self,
-        session: Any,
-        now: datetime,
+        ctx: FormContext,
         incoming: Incoming,
-        actor: Actor,
         command: tuple[str, str] | None,
+        pressed: re.Match[str] | None,
     ) -> list[Reply] | None:
         """The form engine's turn; None lets the other commands answer."""
         engine = self.engine
         assert engine is not None
         if incoming.group is not None:
             return None
-        ctx = FormContext(
-            session=session,
-            services=self.services,
-            actor=actor,
-            person=f"dt:{incoming.staff_id}",
-            now=now,
-            locale=actor.locale,
-        )
-        pressed = BUTTON_RE.match(incoming.text) if incoming.msgtype == "text" else None
-        if pressed is not None and engine.owns(pressed["data"]):
+        if pressed is not None:
+            if not engine.owns(pressed["data"]):
+                return None  # another feature's button: not an answer to the open form
             outcome = await engine.press(ctx, engine.codec.decode(pressed["data"]))
             if outcome.status in (Status.STALE, Status.NONE):
-                return [Reply(catalog.t("fallback.stale_button", actor.locale))]
-            return [self._outcome(outcome, actor.locale)]
+                # Telegram's popup: the form's own note (提交 again: filed already), or stale.
+                if outcome.said:
+                    return [Reply(outcome.said[0].html(ctx.locale))]
+                return [Reply(catalog.t("fallback.stale_button", ctx.locale))]
+            return [self._outcome(outcome, ctx.locale)]
         if command is not None:
             name, args = command
             form = FORM_ENTRIES.get(name) or (FORM_ENTRIES.get(args) if name == "start" else None)
             if form is not None:
-                return [self._outcome(await engine.start(ctx, form), actor.locale)]
+                return [self._outcome(await engine.start(ctx, form), ctx.locale)]
             if name != "cancel":
                 return None  # any other command: the form waits
             outcome = await engine.cancel(ctx)
@@ -273,7 +340,7 @@ class DingTalkAdapter:
             except DingTalkError as err:
                 if err.code != "tooLarge":
                     raise  # the frame is not acknowledged: DingTalk delivers it again
-                return [self._too_big(incoming, actor)]
+                return [self._too_big(incoming, ctx.actor)]
             outcome = await engine.file(ctx, ref)
         elif incoming.msgtype in ("text", "richText"):
             outcome = await engine.text(ctx, incoming.text)
@@ -281,18 +348,23 @@ class DingTalkAdapter:
             outcome = await engine.other(ctx)
         if outcome.status is Status.NONE:
             return None
-        return [self._outcome(outcome, actor.locale)]
+        return [self._outcome(outcome, ctx.locale)]
 
     def _outcome(self, outcome: Outcome, locale: str) -> Reply:
-        engine = self.engine
-        assert engine is not None
-        buttons: list[tuple[str, str]] = []
-        if outcome.view is not None:
-            for row in outcome.view.rows:
-                for button in row:
-                    label = label_text(button.label, locale)
-                    buttons.append((label, f"{label} [{engine.encode(button.value)}]"))
-        return Reply(outcome.text(locale), tuple(buttons))
+        assert self.engine is not None
+        return outcome_reply(self.engine, outcome, locale)
+
+    async def _button(self, ctx: FormContext, data: str, private: bool) -> Reply:
+        """A lead's or a weekly card's button (handlers/dingtalk/commands.py): 1:1 only but
+        for the rank's period buttons."""
+        stale = Reply(catalog.t("fallback.stale_button", ctx.locale))
+        if self.engine is None:
+            return stale
+        value = CODEC.decode(data)
+        if not private and not isinstance(value, commands.GROUP_BUTTONS):
+            return Reply(catalog.t("access.private_only", ctx.locale))
+        reply = await commands.press(ctx, self.engine, value, private)
+        return reply if reply is not None else stale
 
     async def _join(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, token: str
@@ -367,7 +439,9 @@ class DingTalkAdapter:
                 table = await ranking.rank(
                     session, setup, now, query.kind, query.category, query.key
                 )
-                return Reply(render_rank(actor.locale, table))
+                return with_values(
+                    render_rank(actor.locale, table), rank_buttons(actor.locale, table)
+                )
             words = args.split()
             kind = "year"
             if words and words[-1].lower() in ranking.PERIOD_WORDS:
@@ -398,15 +472,21 @@ class DingTalkAdapter:
         limit = MAX_FILE_BYTES >> 20
         return Reply(self._t(actor.locale)("dingtalk.file_too_big", name=name, limit_mb=limit))
 
-    async def _file(self, incoming: Incoming, actor: Actor) -> Reply:
+    async def _file(self, ctx: FormContext, incoming: Incoming, private: bool) -> Reply:
+        """A file no form waited for: an admin's unit sheet (1:1), else said as unexpected."""
+        t = self._t(ctx.locale)
         name = incoming.file_name or "file"
+        sheet = private and admin.is_unit_sheet(ctx.actor.is_admin, incoming.file_name)
+        limit = SHEET_MAX_BYTES if sheet else MAX_FILE_BYTES
         try:
-            await self.api.download(str(incoming.download_code), MAX_FILE_BYTES)
+            data = await self.api.download(str(incoming.download_code), limit)
         except DingTalkError as err:
             if err.code == "tooLarge":
-                return self._too_big(incoming, actor)
+                return Reply(t("dingtalk.file_too_big", name=name, limit_mb=limit >> 20))
             raise
-        return Reply(self._t(actor.locale)("dingtalk.file_not_expected", name=name))
+        if sheet:
+            return await admin.import_sheet(ctx, data, name)
+        return Reply(t("dingtalk.file_not_expected", name=name))
 
     def _help(self, actor: Actor, group: bool) -> Html:
         role = catalog.plain(f"role.{actor.role.value}", actor.locale) if actor.role else ""
@@ -419,7 +499,7 @@ class DingTalkAdapter:
         for c in for_role(actor.role, group=group):
             if c.name == "start" or c.name not in SERVED:
                 continue  # only what works on DingTalk; the rest answers dingtalk.not_yet
-            alias = next((a for a, n in ALIASES.items() if n == c.name), None)
+            alias = alias_of(c.name)
             shown = f"/{c.name}" + (f"（{alias}）" if alias else "")
             description = catalog.plain(f"cmd.{c.name}", actor.locale)
             lines.append(

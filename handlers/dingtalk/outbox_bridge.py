@@ -4,7 +4,8 @@ Until the per-channel render registry (scheduler/outbox/render.py) carries trans
 outbox (scheduler/outbox/sender.py) sends every row through a Telegram ``Bot``.  :class:`ChannelBot` stands in for that bot: a
 row whose ``chat_id`` is a DingTalk principal (bot/services/identities.py) is rendered as
 DingTalk markdown (inline-keyboard buttons become action-card buttons that send their
-answer back) and sent through the OpenAPI; DingTalk's errors are raised as the Telegram
+answer back; a deep link that opens a form becomes a button sending ``/start <form>``) and
+sent through the OpenAPI; DingTalk's errors are raised as the Telegram
 errors the outbox already classifies — flow control → ``RetryAfter`` (wait, retry), 5xx /
 network → ``NetworkError``, a person who left / a robot not in the group / no permission →
 ``Forbidden`` (failed, reported to admins once).  Every other row goes to Telegram unchanged.
@@ -15,6 +16,7 @@ clear error after its text went out.
 from __future__ import annotations
 
 import math
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -69,6 +71,8 @@ class ChannelBot:
             for button in row:
                 if button.callback_data:
                     buttons.append((button.text, f"{button.text} [{button.callback_data}]"))
+                elif opens := _start_argument(button.url):
+                    buttons.append((button.text, f"/start {opens}"))  # the form, in 1:1
         try:
             if where.kind == "group":
                 await self._adapter.send_reply(
@@ -99,9 +103,17 @@ class ChannelBot:
         return await self._telegram.send_photo(chat_id, *args, **kwargs)
 
 
+def _start_argument(url: str | None) -> str | None:
+    """A Telegram deep link ``https://t.me/<bot>?start=weekly`` (a reminder's 开始填写):
+    on DingTalk the button sends ``/start weekly``, which opens the same form."""
+    found = re.fullmatch(r"https://t\.me/[^?]*\?start=([A-Za-z_]{1,32})", url or "")
+    return found.group(1) if found else None
+
+
 def route_outbox_to_dingtalk(app: Any, adapter: DingTalkAdapter) -> ChannelBot:
     """Make the application's outbox send DingTalk rows through ``adapter``."""
     outbox = app.weekly.outbox
     bot = ChannelBot(outbox.bot, adapter.db, adapter.api, adapter)
     outbox.bot = bot
+    adapter.deliver = outbox.drain  # what a DingTalk message planned goes out at once
     return bot

@@ -18,9 +18,10 @@ from typing import Any
 
 from bot.assembly.clock import Clock
 from bot.assembly.config import Settings
-from bot.forms import FormEngine
+from bot.forms import FormEngine, lead_prompts, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms import report as report_form
+from bot.forms import weekly as weekly_form
 from bot.services import Services
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
@@ -35,9 +36,16 @@ CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
 
 
 def default_engine(settings: Settings) -> FormEngine:
-    """The forms served on DingTalk when no Telegram application shares its engine."""
+    """The forms served on DingTalk when no application shares its engine: the same list
+    as ``bot.assembly.app.build_application`` builds."""
     return FormEngine(
-        [report_form.form(), *activity_form.forms()],
+        [
+            report_form.form(),
+            *activity_form.forms(),
+            weekly_form.form(),
+            weekly_return.form(),
+            *lead_prompts.forms(),
+        ],
         timedelta(minutes=settings.form_timeout_minutes),
     )
 

@@ -4,29 +4,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 
 from bot.catalog import Html
-from bot.forms.buttons import (
-    ConfirmNode,
-    EditMenu,
-    LeadCard,
-    LeadFiles,
-    LeadList,
-    RejectLead,
-    StageMenu,
-    VerifyLead,
-)
+from bot.forms.buttons import LeadCard, LeadFiles, LeadList
 from bot.forms.callbacks import encode
+from bot.rendering import leads_text
 from bot.services import ServiceError, attachments, lead_updates
 from bot.services.lead_updates import LeadPage, LeadView
 from handlers.base import LeadbotContext, keyboard, reply, requires
 from handlers.leads.common import (
     button_value,
-    display,
     edit_or_reply,
     error,
     lead_ref,
@@ -37,68 +27,16 @@ from handlers.leads.common import (
 
 log = logging.getLogger(__name__)
 
-LIST_PROJECT_MAX = 30
 
-
-def _when(context: LeadbotContext, when: datetime | None) -> str:
-    return (
-        when.astimezone(context.services.settings.zone).strftime("%Y-%m-%d %H:%M") if when else "—"
-    )
+def _encoded(rows: leads_text.Rows) -> InlineKeyboardMarkup:
+    return keyboard([[(label, encode(value)) for label, value in row] for row in rows])
 
 
 def render_list(context: LeadbotContext, page: LeadPage) -> tuple[Html, InlineKeyboardMarkup]:
+    """bot/rendering/leads_text.py's list (DingTalk shows the same) as a Telegram message."""
     stages = context.services.settings.stages
-    scope = context.label("leads.list.all_units") if page.all_units else (page.unit_name or "")
-    text = context.t(
-        "leads.list.header",
-        scope=scope,
-        stage=page.stage or context.label("leads.list.all_stages"),
-        total=page.total,
-        page=page.page + 1,
-        pages=page.pages,
-    )
-    lines = []
-    for row in page.rows:
-        project = (
-            row.project
-            if len(row.project) <= LIST_PROJECT_MAX
-            else row.project[: LIST_PROJECT_MAX - 1] + "…"
-        )
-        line = context.t(
-            "leads.list.line_unit" if page.all_units else "leads.list.line",
-            code=row.code,
-            project=project,
-            stage=row.stage,
-            unit=row.unit_name,
-        )
-        if row.duplicate_of:
-            line = Html(line + context.t("leads.list.duplicate", first=row.duplicate_of))
-        if row.review != "pending":
-            line = Html(line + context.t(f"leads.list.review.{row.review}"))
-        lines.append(line)
-    body = Html("\n".join(lines)) if lines else context.t("leads.list.empty")
-    s = str(stages.index(page.stage)) if page.stage in stages else "a"
-    codes = [(row.code, encode(LeadCard(row.lead_id))) for row in page.rows]
-    rows = [codes[i : i + 5] for i in range(0, len(codes), 5)]
-    filters_ = [
-        (
-            ("✓ " if page.stage is None else "") + context.label("leads.list.all_stages"),
-            encode(LeadList("a", 0)),
-        )
-    ]
-    filters_ += [
-        (("✓ " if stage == page.stage else "") + stage, encode(LeadList(str(i), 0)))
-        for i, stage in enumerate(stages)
-    ]
-    rows += [filters_[i : i + 4] for i in range(0, len(filters_), 4)]
-    nav = []
-    if page.page > 0:
-        nav.append((context.label("leads.button.prev"), encode(LeadList(s, page.page - 1))))
-    if page.page < page.pages - 1:
-        nav.append((context.label("leads.button.next"), encode(LeadList(s, page.page + 1))))
-    if nav:
-        rows.append(nav)
-    return Html(text + "\n" + body), keyboard(rows)
+    rows = leads_text.list_buttons(context.locale, stages, page)
+    return leads_text.list_text(context.locale, page), _encoded(rows)
 
 
 async def _list(update: Update, context: LeadbotContext, stage: str | None, page: int) -> None:
@@ -141,81 +79,13 @@ async def list_page(update: Update, context: LeadbotContext) -> None:
 
 
 def render_card(context: LeadbotContext, view: LeadView) -> Html:
-    c = view.card
-    lines = [context.t("leads.card.title", code=c.code, project=c.project)]
-    if c.duplicate_of:
-        lines.append(context.t("leads.card.duplicate", first=c.duplicate_of))
-    lines.append(context.t("leads.card.unit_stage", unit=c.unit_name, stage=c.stage))
-    if not c.full:
-        lines.append(context.t("leads.card.outline"))
-        return Html("\n".join(lines))
-    show = lambda field, value: display(context, field, value)  # noqa: E731
-    lines += [
-        context.t("leads.card.company", company=show("company", c.company)),
-        context.t("leads.card.credit_code", code=show("credit_code", c.credit_code)),
-        context.t(
-            "leads.card.industry",
-            industry=show("industry", c.industry),
-            origin=show("origin", c.origin),
-        ),
-        context.t("leads.card.amount", amount=show("amount_wan", c.amount_wan)),
-        context.t("leads.card.foreign", amount=show("foreign_usd", c.foreign_usd)),
-        context.t("leads.card.tags", tags=show("tags", list(c.tags))),
-        context.t(
-            "leads.card.contact",
-            name=show("contact_name", c.contact_name),
-            phone=show("contact_phone", c.contact_phone),
-        ),
-        context.t("leads.card.channel", channel=show("channel", c.channel)),
-        context.t("leads.card.notes", notes=show("notes", c.notes)),
-        context.t("leads.card.files", count=c.attachments),
-        context.t(
-            "leads.card.reported", reporter=c.reporter or "—", when=_when(context, c.reported_at)
-        ),
-    ]
-    review = context.t(f"leads.review.state.{c.review or 'pending'}")
-    if c.review_note:
-        review = context.t("leads.card.review_note", state=review, note=c.review_note)
-    lines.append(context.t("leads.card.review", review=review))
-    if view.nodes:  # 逐节点认定: what is confirmed and what waits
-        words = [
-            context.label("leads.card.node_done" if done else "leads.card.node_waiting", stage=s)
-            for s, done in view.nodes
-        ]
-        lines.append(context.t("leads.card.nodes", nodes="、".join(words)))
-    return Html("\n".join(lines))
+    return leads_text.card_text(context.locale, context.services.settings.zone, view)
 
 
 def card_keyboard(context: LeadbotContext, view: LeadView) -> InlineKeyboardMarkup | None:
-    lead_id, rows = view.lead_id, []
-    first = []
-    if view.can_stage:
-        first.append((context.label("leads.button.stage"), encode(StageMenu(lead_id))))
-    if view.can_edit:
-        first.append((context.label("leads.button.edit"), encode(EditMenu(lead_id))))
-    if first:
-        rows.append(first)
-    if view.can_review:
-        review = []
-        if view.card.review != "verified":
-            review.append((context.label("leads.button.verify"), encode(VerifyLead(lead_id))))
-        if view.card.review != "rejected":
-            review.append((context.label("leads.button.reject"), encode(RejectLead(lead_id))))
-        if context.services.scoring.rules.confirm_stages:
-            review.append(
-                (context.label("leads.button.confirm"), encode(ConfirmNode(lead_id)))
-            )  # 逐节点认定
-        rows.append(review)
-    if view.card.full and view.card.attachments:
-        rows.append(
-            [
-                (
-                    context.label("leads.button.files", count=view.card.attachments),
-                    encode(LeadFiles(lead_id)),
-                )
-            ]
-        )
-    return keyboard(rows) if rows else None
+    confirm = bool(context.services.scoring.rules.confirm_stages)
+    rows = leads_text.card_buttons(context.locale, view, confirm)
+    return _encoded(rows) if rows else None
 
 
 async def _card(update: Update, context: LeadbotContext, lead_id: int) -> None:

@@ -14,6 +14,7 @@ from telegram import Update
 
 from bot.catalog import Html
 from bot.forms import FormContext, FormEngine, Status
+from bot.rendering import leads_text
 from bot.services import lead_notices
 from handlers import notices
 from handlers.base import LeadbotContext, reply
@@ -53,15 +54,8 @@ async def open_prompt(
 
 
 def delivery_text(context: LeadbotContext, done: lead_notices.Delivery) -> Html:
-    """「已通知该单位 2 人」, with the failures and the ones still queued."""
-    text = (
-        context.t("leads.review.notified", sent=done.sent)
-        if not done.failed
-        else context.t("leads.review.notified_some", sent=done.sent, failed=done.failed)
-    )
-    if done.waiting:
-        text = Html(text + "\n" + context.t("leadprompts.review.waiting", waiting=done.waiting))
-    return text
+    """「已通知该单位 2 人」 (bot/rendering/leads_text.py; DingTalk says the same)."""
+    return leads_text.delivery_text(context.locale, done)
 
 
 async def delivered(context: LeadbotContext, key: str) -> lead_notices.Delivery | None:

@@ -222,8 +222,8 @@ async def test_file_too_big_is_refused(world: DingTalkWorld) -> None:
 
 async def test_commands_not_on_dingtalk_yet_say_so_plainly(world: DingTalkWorld) -> None:
     await world.join("liaison1", "招商一局")
-    [reply] = await world.say("liaison1", "周报")
-    assert "/weekly" in reply.text and "暂未开放" in reply.text
+    [reply] = await world.say("liaison1", "/export")
+    assert "/export" in reply.text and "暂未开放" in reply.text
 
 
 async def fill_report(world: DingTalkWorld, staff: str, company: str) -> SentMessage:
@@ -316,6 +316,11 @@ async def test_rank_and_score_through_the_same_services(world: DingTalkWorld) ->
     assert "招商一局" in score.text
     [group_rank] = await world.say("liaison1", "/rank", group="cidunit1")
     assert group_rank.to == ("group", "cidunit1") and "招商一局" in group_rank.text
+    kinds = [label for label, _ in rank.buttons]
+    assert len(kinds) == 4 and kinds[0] == "本周" and any(k.startswith("• ") for k in kinds)
+    [week] = await world.press("liaison1", "本周")  # the period buttons, as on Telegram
+    assert "招商一局" in week.text and "• 本周" in dict(week.buttons)
+    assert week.text != rank.text
 
 
 async def test_a_throttled_reply_waits_and_is_sent_once(world: DingTalkWorld) -> None:

@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import select
 
 from storage.models import Activity
-from tests.e2e.test_dingtalk import DingTalkWorld
+from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld
 from tests.e2e.test_dingtalk import world as world  # the fixture, shared
 
 
@@ -56,3 +56,41 @@ async def test_the_help_lists_activity_and_cancel_leaves_the_form(world: DingTal
     await world.say("liaison1", "/activity")
     [cancelled] = await world.say("liaison1", "取消")
     assert "已取消，未保存" in cancelled.text
+
+
+async def _training(world: DingTalkWorld, text: str) -> None:
+    await world.say("liaison1", "活动")
+    await world.press("liaison1", "参加培训")
+    await world.press("liaison1", "今天")
+    await world.say("liaison1", text)
+    [summary] = await world.press("liaison1", "跳过")
+    assert "请核对工作记录" in summary.text
+    [saved] = await world.press("liaison1", "✅ 保存")
+    assert "待领导认定" in saved.text
+
+
+async def test_a_leader_on_dingtalk_verifies_and_rejects_with_the_buttons(
+    world: DingTalkWorld,
+) -> None:
+    await world.join("liaison1", "招商一局")
+    await _training(world, "参加省商务厅招商培训")
+    await _training(world, "参加市里的会")
+    title, first, second = await world.say(ADMIN_STAFF, "/activities")
+    assert "待认定的工作记录（2 条）" in title.text
+    assert "A0002" in first.text and "A0001" in second.text  # the newest first
+    assert [label for label, _ in first.buttons] == ["✅ 认定", "❌ 驳回"]
+    [verified] = await world.press(ADMIN_STAFF, "✅ 认定")  # the latest card: A0001
+    assert "已认定 A0001（招商一局）" in verified.text
+    card = next(m for m in world.standin.messages() if "A0002" in m.text and m.buttons)
+    msg_id = await asyncio.to_thread(world.standin.press, ADMIN_STAFF, card, "❌ 驳回")
+    assert msg_id
+    await asyncio.to_thread(world.standin.wait_acked, msg_id)
+    [ask] = world.standin.messages(start=len(world.standin.messages()) - 1)
+    assert "原因" in ask.text
+    [rejected] = await world.say(ADMIN_STAFF, "不属于招商培训")
+    assert "A0002" in rejected.text and "不属于招商培训" in rejected.text
+    async with world.db.session() as s:
+        rows = (await s.scalars(select(Activity).order_by(Activity.id))).all()
+    assert [a.review for a in rows] == ["verified", "rejected"]
+    [mine] = await world.say("liaison1", "/activities")
+    assert "A0001" in mine.text and "A0002" in mine.text and not mine.buttons

@@ -15,6 +15,7 @@ SCRIPT = """\
 :press 11
 :chat group 招商引资部
 周报
+/export
 :user stranger
 :chat private
 排名
@@ -30,5 +31,6 @@ async def test_console_shows_cards_with_numbered_buttons_and_presses_them() -> N
     assert "robot [DingTalk sampleActionCard5]:" in text and "[1 新能源]" in text
     assert "[11 其他]" in text and "[press 其他]" in text
     assert "请输入计划投资额" in text  # the press moved the form on
-    assert "「/weekly」在钉钉上暂未开放" in text
+    assert "请在与机器人的私聊中使用此命令" in text  # 周报 in a group: forms are 1:1
+    assert "「/export」在钉钉上暂未开放" in text
     assert "仅供已登记的单位使用" in text  # the stranger

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn
+from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
 from bot.services import invites
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
@@ -42,6 +42,25 @@ class Mixed:
         assert msg_id is not None
         await asyncio.to_thread(self.standin.wait_acked, msg_id)
         return "\n".join(m.text for m in self.standin.messages(start=start))
+
+    async def messages(self, staff: str, text: str) -> list[SentMessage]:
+        """Send ``text`` 1:1 and return the robot's replies (cards with their buttons)."""
+        start = len(self.standin.messages())
+        msg_id = await asyncio.to_thread(self.standin.send_text, staff, text)
+        assert msg_id is not None
+        await asyncio.to_thread(self.standin.wait_acked, msg_id)
+        return self.standin.messages(start=start)
+
+    async def press(self, staff: str, label: str) -> list[SentMessage]:
+        """Press ``label`` on the latest card to ``staff`` that has it."""
+        card = next(
+            m for m in reversed(self.standin.messages(("user", staff))) if label in dict(m.buttons)
+        )
+        start = len(self.standin.messages())
+        msg_id = await asyncio.to_thread(self.standin.press, staff, card, label)
+        assert msg_id is not None
+        await asyncio.to_thread(self.standin.wait_acked, msg_id)
+        return self.standin.messages(start=start)
 
     async def restart(self) -> None:
         await self.h.restart()
@@ -153,3 +172,28 @@ async def test_a_dingtalk_person_who_left_fails_permanently_and_is_not_retried(
         c for c in mixed.standin.recorder.calls_to(BATCH)[before:] if DT_LIAISON in str(c.body)
     ]
     assert len(batch_calls) == 1  # not retried
+
+
+async def test_the_reminders_button_opens_the_weekly_form_on_dingtalk(mixed: Mixed) -> None:
+    """Telegram's 开始填写 is a deep link (t.me/…?start=weekly); on DingTalk the button
+    sends /start weekly, which opens the same form; in a group it points to the 1:1 chat."""
+    h = mixed.h
+    async with h.db.session() as s:
+        [info] = await invites.create_invites(
+            s,
+            h.clock.now(),
+            1000,
+            "招商引资部",
+            [invites.InviteRequest(invites.Role.LIAISON, 1)],
+            timedelta(days=1),
+            False,
+        )
+    assert "欢迎" in await mixed.say(DT_LIAISON, info.token)
+    await tick(h, at(18, 17))
+    [reminder] = [
+        m for m in mixed.standin.messages(("user", DT_LIAISON)) if "还剩 24 小时" in m.text
+    ]
+    assert [label for label, _ in reminder.buttons] == ["开始填写"]
+    [form] = await mixed.press(DT_LIAISON, "开始填写")
+    assert "招商引资部 · 2026年第47周 周报" in form.text and "第 1/4 项" in form.text
+    assert "私聊" in await mixed.say(DT_LIAISON, "/start weekly", group=DT_GROUP)

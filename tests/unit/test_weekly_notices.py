@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import dataclasses
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -79,3 +80,15 @@ async def test_the_card_is_rendered_in_the_heads_language_with_its_two_buttons(
     ]
     text, buttons = render_request(en, NOW, "leadbot")
     assert "To confirm: 招商引资部" in text and buttons[0][0]["text"] == "✅ Confirm"
+
+
+async def test_the_card_says_when_it_was_submitted_in_local_time(db: Database) -> None:
+    """The clock is UTC; the head reads Shanghai time (the outbox renders without settings)."""
+    utc = dataclasses.replace(result().view, submitted_at=datetime(2026, 11, 18, 1, 30, tzinfo=UTC))
+    async with db.session() as s:
+        await wk.ask_heads(
+            s, NOW, dataclasses.replace(result(), view=utc), default_locale="zh_CN", zone=SH
+        )
+    zh, _en = await rows(db)
+    text, _buttons = render_request(zh, NOW, "leadbot")
+    assert "提交人：张三，11月18日（周三）09:30" in text, text

@@ -108,6 +108,7 @@ from bot.services.weekly.status import (
     SubmissionState,
     my_status,
     overview,
+    pending_review,
     unit_state,
 )
 from bot.services.weekly.submit import (
@@ -172,6 +173,7 @@ __all__ = [
     "parse_lead_ref",
     "parse_leave",
     "parse_week_ref",
+    "pending_review",
     "period_label",
     "period_open",
     "pick_progress_lead",

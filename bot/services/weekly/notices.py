@@ -13,7 +13,8 @@ the version, so handling one update twice — or pressing twice — plans each o
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,14 +135,24 @@ def _ask_line(result: SubmitResult, locale: str) -> Msg:
 
 
 async def ask_heads(
-    session: AsyncSession, now: datetime, result: SubmitResult, *, default_locale: str
+    session: AsyncSession,
+    now: datetime,
+    result: SubmitResult,
+    *,
+    default_locale: str,
+    zone: tzinfo | None = None,
 ) -> int:
-    """Plan the request to each head in the submit's transaction; how many were planned."""
+    """Plan the request to each head in the submit's transaction; how many were planned.
+    ``zone``: the card shows when it was submitted in local time (the outbox renders it
+    later, without the settings)."""
     planned = 0
+    view = result.view
+    if zone is not None and view.submitted_at is not None:
+        view = dataclasses.replace(view, submitted_at=view.submitted_at.astimezone(zone))
     for head in result.heads:
         loc = head.locale or default_locale
         payload = {
-            "view": view_json(result.view),
+            "view": view_json(view),
             "ask": [_ask_line(result, loc).key, _ask_line(result, loc).params],
             "version": result.version_id,
         }

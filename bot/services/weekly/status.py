@@ -123,6 +123,20 @@ async def my_status(
     )
 
 
+async def pending_review(session: AsyncSession, actor: Actor, mine: MyStatus) -> int | None:
+    """The version a head still has to confirm or return (overdue period first), if any:
+    /status offers its card again."""
+    if actor.role is not Role.HEAD:
+        return None
+    pending = None
+    for state in (mine.overdue, mine.current):
+        if state is not None and state.latest_status == VersionStatus.SUBMITTED:
+            sub = await weekly_repo.submission(session, state.unit_id, state.period.key)
+            latest = await weekly_repo.latest_version(session, sub.id) if sub else None
+            pending = latest.id if latest else None
+    return pending
+
+
 @dataclass(frozen=True)
 class Overview:
     period: WeeklyPeriod

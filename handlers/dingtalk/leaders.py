@@ -1,0 +1,81 @@
+"""The leaders' commands on DingTalk: ``/digest`` (the periodic report), ``/board`` (红黑榜)
+and ``/adjust`` — the same services and words as Telegram (bot/rendering).
+
+Files are not sent to DingTalk yet, so ``/digest`` answers with its text and ``/board``
+with the list, each saying that the ``.xlsx`` / the picture are on Telegram or the web
+page. ``/digest`` and ``/board`` work 1:1 and in the bound leaders' group, never in a
+unit's group (it must not read every unit's leads).
+"""
+
+from __future__ import annotations
+
+from bot import catalog
+from bot.catalog import Html
+from bot.forms import FormContext
+from bot.rendering.board import board_text
+from bot.rendering.digest_text import digest_text
+from bot.rendering.rank_text import signed
+from bot.services import ServiceError, digests, ranking
+from handlers.dingtalk.reply import Reply
+
+__all__ = ["IN_LEADERS_GROUP", "LEADER_COMMANDS", "run"]
+
+LEADER_COMMANDS = ("digest", "board", "adjust")
+IN_LEADERS_GROUP = ("digest", "board")
+
+
+async def run(ctx: FormContext, name: str, args: str, group: int | None) -> Reply:
+    """``group``: the principal of the group it was typed in (None: 1:1)."""
+    locale = ctx.locale
+    if not ctx.actor.is_leader:
+        return Reply(catalog.t("access.leader_only", locale))
+    if group is not None and (
+        name not in IN_LEADERS_GROUP or group != await digests.leaders_chat(ctx.session)
+    ):
+        key = "digest.group_refused" if name in IN_LEADERS_GROUP else "access.private_only"
+        return Reply(catalog.t(key, locale))
+    try:
+        if name == "digest":
+            return await _digest(ctx, args)
+        if name == "board":
+            return await _board(ctx, args)
+        return await _adjust(ctx, args)
+    except ServiceError as err:
+        return Reply(catalog.t(err.code, locale, **err.params))
+
+
+def _no_file(ctx: FormContext) -> str:
+    return catalog.t("dingtalk.files_not_sent", ctx.locale)
+
+
+async def _digest(ctx: FormContext, args: str) -> Reply:
+    query = digests.parse_args(args)
+    setup, zone = ctx.services.scoring, ctx.services.settings.zone
+    report = await digests.collect(ctx.session, setup, ctx.now, query.kind, query.key)
+    text = catalog.t("digest.wrap", ctx.locale, text=digest_text(ctx.locale, report, zone))
+    return Reply(Html(text + "\n\n" + _no_file(ctx)))
+
+
+async def _board(ctx: FormContext, args: str) -> Reply:
+    setup, settings = ctx.services.scoring, ctx.services.settings
+    key = args or setup.periods.span("month", ctx.now).key
+    board = await ranking.board(ctx.session, setup, key, settings.board_top_n, ctx.now)
+    text = catalog.t("board.wrap", ctx.locale, text=board_text(ctx.locale, board))
+    return Reply(Html(text + "\n\n" + _no_file(ctx)))
+
+
+async def _adjust(ctx: FormContext, args: str) -> Reply:
+    unit, points, reason = ranking.parse_adjust_args(args)
+    done = await ranking.adjust(
+        ctx.session, ctx.services.scoring, ctx.now, ctx.actor, unit, points, reason
+    )
+    return Reply(
+        catalog.t(
+            "adjust.done",
+            ctx.locale,
+            unit=done.unit_name,
+            points=signed(done.points),
+            reason=done.reason,
+            id=done.entry_id,
+        )
+    )

@@ -1,0 +1,36 @@
+"""The leaders' /digest, /board and /adjust on DingTalk: the same services and words as
+Telegram; the files (.xlsx, the picture) are said to be elsewhere; never in a unit's group."""
+
+from __future__ import annotations
+
+from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld, fill_report
+from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+
+
+async def test_digest_board_and_adjust_for_a_leader(world: DingTalkWorld) -> None:
+    await world.join("liaison1", "招商一局")
+    await fill_report(world, "liaison1", "宁德时代新能源科技股份有限公司")
+    await world.press("liaison1", "✅ 保存")
+    [adjusted] = await world.say(ADMIN_STAFF, "/adjust 招商一局 +5 表彰")
+    assert "已为「招商一局」调整 \\+5 分" in adjusted.text and "原因：表彰" in adjusted.text
+    [digest] = await world.say(ADMIN_STAFF, "/digest month")
+    assert "2026年10月 招商引资工作通报" in digest.text and "一、六项指标" in digest.text
+    assert "附件暂不能发到钉钉" in digest.text  # the .xlsx is Telegram's
+    [board] = await world.say(ADMIN_STAFF, "/board")
+    assert "招商一局" in board.text and "附件暂不能发到钉钉" in board.text
+    [refused] = await world.say("liaison1", "/digest month")
+    assert "领导" in refused.text and "附件" not in refused.text
+
+
+async def test_the_digest_stays_out_of_a_units_group_but_not_the_leaders(
+    world: DingTalkWorld,
+) -> None:
+    await world.join("liaison1", "招商一局")
+    [unit_group] = await world.say(ADMIN_STAFF, "/digest month", group="cidunit1")
+    assert "请在与我的私聊或领导群中查看" in unit_group.text
+    world.standin.add_group("cidleaders", "县领导群")
+    await world.say(ADMIN_STAFF, "/bind 领导", group="cidleaders")
+    [leaders] = await world.say(ADMIN_STAFF, "/digest month", group="cidleaders")
+    assert leaders.to == ("group", "cidleaders") and "附件暂不能发到钉钉" in leaders.text
+    [adjust] = await world.say(ADMIN_STAFF, "/adjust 招商一局 +1 x", group="cidleaders")
+    assert "请在与机器人的私聊中使用此命令" in adjust.text

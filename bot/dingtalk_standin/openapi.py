@@ -12,6 +12,12 @@ Payloads follow DingTalk's documentation of the new-style API (``api.dingtalk.co
   once, for five minutes (documented); an unknown one is ``errcode`` 40078 (documented)
 - the session webhook (``sessionWebhook`` of an incoming message), legacy ``oapi`` style:
   ``{msgtype, text|markdown|actionCard}`` → ``{errcode, errmsg}``.
+- ``POST /media/upload?access_token=…&type=file|image`` (legacy ``oapi``), multipart field
+  ``media`` → ``{errcode: 0, type, media_id: "@lA…", created_at}`` (documented); a file over
+  20 MB (documented for ``file``; a picture is documented smaller, 20 MB is our limit here)
+  is ``errcode`` 40006 and a wrong type 40004 (the codes are guessed). A ``sampleFile`` /
+  ``sampleImageMsg`` message must name an uploaded media id (``mediaId`` / ``photoURL``),
+  else 400 ``invalidParameter.mediaId`` (guessed).
 Error bodies are ``{"code": ..., "message": ...}`` with an HTTP status; the codes for a robot
 not in a group and for a missing permission are guessed and marked so below.
 """
@@ -35,7 +41,7 @@ from bot.dingtalk_standin.records import (
     Recorder,
 )
 
-__all__ = ["OpenApi", "StoredFile"]
+__all__ = ["OpenApi", "StoredFile", "StoredMedia"]
 
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
 BATCH_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
@@ -45,6 +51,8 @@ WEBHOOK_PATH = "/robot/sendBySession"
 USERINFO_PATH = "/topapi/v2/user/getuserinfo"
 AUTH_CODE_LIFETIME = 300.0  # documented: a 免登 code is valid for five minutes, once
 FILES_PATH = "/standin-files/{token}"
+MEDIA_UPLOAD_PATH = "/media/upload"
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
 
 MAX_USERS_PER_BATCH = 20  # documented
 MAX_MSG_PARAM_BYTES = 15_000  # documented for groupMessages/send; assumed for batchSend too
@@ -80,6 +88,15 @@ class StoredFile:
     content: bytes
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """An upload to the media store: what a ``sampleFile``/``sampleImageMsg`` shows."""
+
+    name: str
+    kind: str  # "file" or "image"
+    content: bytes
+
+
 @dataclass
 class SlidingWindow:
     """At most ``limit`` events per ``window`` seconds (wall clock, as DingTalk counts)."""
@@ -111,6 +128,7 @@ class OpenApi:
     users: dict[str, str] = field(default_factory=dict)  # staff id -> nick
     groups: dict[str, str] = field(default_factory=dict)  # open conversation id -> title
     files: dict[str, StoredFile] = field(default_factory=dict)  # download code -> file
+    media: dict[str, StoredMedia] = field(default_factory=dict)  # media id -> upload
     downloads: dict[str, StoredFile] = field(default_factory=dict)  # url token -> file
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     sessions: dict[str, tuple[tuple[str, str], float]] = field(default_factory=dict)
@@ -127,6 +145,7 @@ class OpenApi:
             web.post(DOWNLOAD_PATH, self._wrap(DOWNLOAD_PATH, self._download)),
             web.post(WEBHOOK_PATH, self._webhook),
             web.post(USERINFO_PATH, self._userinfo),
+            web.post(MEDIA_UPLOAD_PATH, self._media_upload),
             web.get(FILES_PATH, self._serve_file),
         ]
 
@@ -170,8 +189,7 @@ class OpenApi:
         if not window.allow():
             raise ApiError(THROTTLE_STATUS, THROTTLE_CODE, THROTTLE_MESSAGE)
 
-    @staticmethod
-    def _message(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _message(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = str(body.get("msgKey", ""))
         if key not in MSG_KEYS:
             raise ApiError(400, "invalidParameter.msgKey", f"msgKey {key!r} 不支持")
@@ -184,6 +202,9 @@ class OpenApi:
             raise ApiError(400, "invalidParameter.msgParam", "msgParam 不是合法的 JSON") from exc
         if not isinstance(param, dict):
             raise ApiError(400, "invalidParameter.msgParam", "msgParam 不是对象")
+        media = {"sampleFile": "mediaId", "sampleImageMsg": "photoURL"}.get(key)
+        if media is not None and str(param.get(media, "")) not in self.media:
+            raise ApiError(400, "invalidParameter.mediaId", "mediaId 不存在")
         return key, param
 
     def _check_robot(self, body: dict[str, Any]) -> None:
@@ -273,6 +294,43 @@ class OpenApi:
             }
         self.recorder.record(USERINFO_PATH, body, 200, answer)
         return web.json_response(answer)
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        token, kind = request.query.get("access_token", ""), request.query.get("type", "")
+        name, data = "", b""
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if getattr(part, "name", None) == "media":
+                    name = str(getattr(part, "filename", "") or "")
+                    data = await part.read()  # type: ignore[union-attr]
+        expiry = self.tokens.get(token)
+        answer: dict[str, Any]
+        if expiry is None or expiry <= time.monotonic():
+            answer = {"errcode": 40014, "errmsg": "不合法的access_token"}
+        elif kind not in ("file", "image", "voice", "video"):
+            answer = {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+        elif not name or not data:
+            answer = {"errcode": 41001, "errmsg": "缺少参数 media"}  # guessed code
+        elif len(data) > MAX_MEDIA_BYTES:
+            answer = {"errcode": 40006, "errmsg": "不合法的文件大小"}
+        else:
+            media_id = "@lA" + secrets.token_urlsafe(18)
+            self.media[media_id] = StoredMedia(name, kind, data)
+            answer = {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": kind,
+                "media_id": media_id,
+                "created_at": int(time.time() * 1000),
+            }
+        record = {"type": kind, "filename": name, "size": len(data)}
+        self.recorder.record(MEDIA_UPLOAD_PATH, record, 200, answer)
+        return web.json_response(answer)
+
+    def media_of(self, param: dict[str, Any]) -> StoredMedia:
+        """The upload a delivered ``sampleFile``/``sampleImageMsg`` shows (for tests)."""
+        return self.media[str(param.get("mediaId") or param.get("photoURL"))]
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from aiohttp import web
 
 from bot.dingtalk_standin.gateway import Gateway
-from bot.dingtalk_standin.openapi import OpenApi, StoredFile
+from bot.dingtalk_standin.openapi import OpenApi, StoredFile, StoredMedia
 from bot.dingtalk_standin.records import (
     SERVER_ERROR_CODE,
     THROTTLE_CODE,
@@ -224,6 +224,11 @@ class DingTalkStandIn:
             "content": json.dumps({"cardPrivateData": {"actionIds": ["btn"], "params": params}}),
         }
         return self._call(self.gateway.push("CALLBACK", CARD_CALLBACK_TOPIC, data))
+
+    def media(self, message: SentMessage) -> StoredMedia:
+        """What a delivered file or picture message shows: the upload it names."""
+        found: StoredMedia = self._on_loop(self.openapi.media_of, message.param)
+        return found
 
     def store_file(self, name: str, content: bytes) -> str:
         code = "dc" + secrets.token_urlsafe(18)

@@ -56,9 +56,12 @@ from handlers.dingtalk.openapi import (
     Button,
     DingTalkError,
     OpenApiClient,
+    PermanentError,
     RateLimited,
     SendResult,
     action_card,
+    file_message,
+    image_message,
     markdown,
 )
 from handlers.dingtalk.render import html_to_markdown, split_markdown
@@ -99,6 +102,7 @@ SERVED = (
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
 MAX_CARD_BUTTONS = 5
+IMAGE_MAX = 10 * 1024 * 1024  # larger pictures go as files (as Telegram's photos do)
 SEND_RETRIES = 3  # a part throttled this many times more is left to the caller
 
 
@@ -543,23 +547,50 @@ class DingTalkAdapter:
             messages[-1] = action_card(title, parts[-1], _buttons(chunks[0]))
             more = catalog.plain("dingtalk.more_choices", self.settings.locale)
             messages += [action_card(title, more, _buttons(chunk)) for chunk in chunks[1:]]
+        if not reply.html.strip() and reply.files:
+            messages = []  # files only
         result: SendResult | None = None
         for message in messages:
-            for attempt in range(SEND_RETRIES + 1):
-                try:
-                    if group is not None:
-                        await self.api.send_to_group(group, message)
-                    else:
-                        assert staff_id is not None
-                        result = await self.api.send_to_users([staff_id], message)
-                    break
-                except RateLimited as exc:  # DingTalk's flow control: wait, send this part again
-                    if attempt == SEND_RETRIES:
-                        raise
-                    await asyncio.sleep(exc.retry_after)
+            result = await self._send_one(staff_id, group, message)
             if result is not None and result.invalid:
                 return result
+        failed = 0
+        for out in reply.files:
+            kind = "image" if out.as_photo and len(out.data) <= IMAGE_MAX else "file"
+            try:
+                media_id = await self.api.upload_media(out.data, out.name, kind)
+            except PermanentError:  # refused (too big, a type DingTalk takes not): the rest go
+                _LOGGER.exception("DingTalk refused the upload of %r", out.name)
+                failed += 1
+                continue
+            message = (
+                image_message(media_id) if kind == "image" else file_message(media_id, out.name)
+            )
+            result = await self._send_one(staff_id, group, message)
+            if result is not None and result.invalid:
+                return result
+        if failed:
+            note = catalog.t("dingtalk.file_failed", self.settings.locale, failed=failed)
+            text = markdown(_title(note), html_to_markdown(note))
+            result = await self._send_one(staff_id, group, text)
         return result
+
+    async def _send_one(
+        self, staff_id: str | None, group: str | None, message: tuple[str, dict[str, str]]
+    ) -> SendResult | None:
+        """One robot message, sent again after DingTalk's flow control (a few times)."""
+        for attempt in range(SEND_RETRIES + 1):
+            try:
+                if group is not None:
+                    await self.api.send_to_group(group, message)
+                    return None
+                assert staff_id is not None
+                return await self.api.send_to_users([staff_id], message)
+            except RateLimited as exc:  # DingTalk's flow control: wait, send this part again
+                if attempt == SEND_RETRIES:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+        return None
 
 
 def _buttons(pairs: Any) -> list[Button]:

@@ -44,11 +44,19 @@ from bot.rendering.activity_text import activity_card, activity_line
 from bot.rendering.funds_text import history_text, recorded_text
 from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank
 from bot.rendering.weekly_status import overview_text, status_text
-from bot.services import ServiceError, activities, funds, lead_notices, lead_updates, ranking
+from bot.services import (
+    ServiceError,
+    activities,
+    attachments,
+    funds,
+    lead_notices,
+    lead_updates,
+    ranking,
+)
 from bot.services import weekly as wk
 from bot.services.leads import parse_code
 from bot.services.weekly import WeeklyConfig
-from handlers.dingtalk.reply import Reply, outcome_reply, with_values
+from handlers.dingtalk.reply import OutFile, Reply, outcome_reply, with_values
 from storage import repo
 
 __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
@@ -357,7 +365,7 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
     if isinstance(value, ConfirmNode):
         return await _confirm(ctx, value.lead, None)
     if isinstance(value, LeadFiles):
-        return Reply(_t(ctx, "dingtalk.files_not_sent"))
+        return await _files(ctx, value.lead)
     if isinstance(value, WeeklyDecision):
         return await _decision(ctx, engine, value)
     if isinstance(value, PlannedTrip):
@@ -369,6 +377,28 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
         table = await ranking.rank(ctx.session, setup, ctx.now, value.kind, category)
         return with_values(render_rank(ctx.locale, table), rank_buttons(ctx.locale, table))
     return None
+
+
+async def _files(ctx: FormContext, lead_id: int) -> Reply:
+    """A lead's attachments sent again: the ones whose bytes we hold (``web:`` refs: uploaded
+    on the web page or sent into the report on DingTalk) as DingTalk files or pictures; a
+    Telegram file id cannot be fetched from DingTalk's side, so each of those is named."""
+    files = await lead_updates.lead_files(ctx.session, ctx.actor, lead_id)
+    sent: list[OutFile] = []
+    lines: list[str] = []
+    for f in files:
+        token = attachments.token_of(f.file_id)
+        if token is None:
+            lines.append(_t(ctx, "dingtalk.file_on_telegram", name=f.name or f.kind))
+            continue
+        try:
+            found = await attachments.read(ctx.session, ctx.actor, token)
+        except ServiceError:
+            lines.append(_t(ctx, "dingtalk.file_missing", name=f.name or f.kind))
+            continue
+        sent.append(OutFile(found.name, found.data, found.is_photo))
+    head = _t(ctx, "dingtalk.files_sent", sent=len(sent), total=len(files))
+    return Reply(Html("\n".join([head, *lines])), files=tuple(sent))
 
 
 async def _language(ctx: FormContext, code: str) -> Reply:

@@ -5,6 +5,9 @@
 - robot messages to people (``oToMessages/batchSend``, ≤ 20 staff ids per call) and to
   groups (``groupMessages/send``), as markdown or as an action card with buttons;
 - files of incoming messages through ``messageFiles/download`` and the URL it returns;
+- files and pictures *to* DingTalk: uploaded to the media store (legacy ``media/upload``)
+  and sent as ``sampleFile`` / ``sampleImageMsg`` robot messages (:func:`file_message`,
+  :func:`image_message`);
 - the web app's 免登 inside DingTalk: the H5 page's auth code → the person's staff id
   (``topapi/v2/user/getuserinfo``, on the legacy host ``oapi.dingtalk.com``; a stand-in that
   takes the new host's place serves both, so the legacy base follows it).
@@ -40,6 +43,8 @@ __all__ = [
     "SendResult",
     "TransientError",
     "action_card",
+    "file_message",
+    "image_message",
     "legacy_base",
     "markdown",
 ]
@@ -50,6 +55,9 @@ DEFAULT_RATE_LIMIT_WAIT = 2.0
 APP_QPS = 15.0  # under the ~20 calls a second an app's send API takes (a guess, see the stand-in)
 NEW_HOST, LEGACY_HOST = "https://api.dingtalk.com", "https://oapi.dingtalk.com"
 USERINFO_PATH = "/topapi/v2/user/getuserinfo"
+MEDIA_UPLOAD_PATH = "/media/upload"
+MAX_MEDIA_BYTES = 20 * 1024 * 1024  # DingTalk documents 20 MB for a file, less for a picture
+STALE_TOKEN_CODES = (40001, 40014, 42001)
 
 
 def legacy_base(base_url: str) -> str:
@@ -121,6 +129,26 @@ def action_card(title: str, text: str, buttons: Sequence[Button]) -> tuple[str, 
         param[f"actionTitle{i}"] = button.title
         param[f"actionURL{i}"] = button.url
     return f"sampleActionCard{len(buttons)}", param  # 2..5 vertical buttons
+
+
+def file_message(media_id: str, file_name: str) -> tuple[str, dict[str, str]]:
+    """A file the recipient opens (``sampleFile``: mediaId, fileName, fileType).
+
+    The msgParam fields are DingTalk's documented ones for a robot's file message; that the
+    ``media_id`` of the legacy upload is accepted there is documented too, not tried live."""
+    _, dot, ext = file_name.rpartition(".")
+    return "sampleFile", {
+        "mediaId": media_id,
+        "fileName": file_name,
+        "fileType": ext.lower() if dot and ext else "file",
+    }
+
+
+def image_message(media_id: str) -> tuple[str, dict[str, str]]:
+    """A picture shown in the chat (``sampleImageMsg``). Its documented field is a URL
+    (``photoURL``); DingTalk accepts an uploaded picture's ``media_id`` there (documented
+    for the robot's picture message, not tried on a live tenant)."""
+    return "sampleImageMsg", {"photoURL": media_id}
 
 
 @dataclass(frozen=True)
@@ -309,6 +337,44 @@ class OpenApiClient:
         raise PermanentError(401, "InvalidAuthentication", "access token refused twice")
 
     # ------------------------------------------------------------------ files
+    async def upload_media(self, data: bytes, file_name: str, kind: str = "file") -> str:
+        """Put ``data`` in DingTalk's media store; the ``media_id`` a robot message sends.
+
+        ``kind`` is ``file`` or ``image``. The legacy ``oapi`` call (the new-style API has no
+        robot media upload): multipart field ``media``, the token as a query parameter."""
+        if kind not in ("file", "image"):
+            raise ValueError("kind is 'file' or 'image'")
+        if len(data) > MAX_MEDIA_BYTES:
+            raise PermanentError(413, "tooLarge", f"{len(data)} bytes")
+        url = f"{legacy_base(self.base_url)}{MEDIA_UPLOAD_PATH}"
+        for attempt in range(2):
+            await self._paced()
+            token = await self.access_token(force=attempt > 0)
+            form = aiohttp.FormData(quote_fields=False)  # the name as UTF-8, not %-encoded
+            form.add_field("media", data, filename=file_name.replace('"', "'"))
+            params = {"access_token": token, "type": kind}
+            answer = await self._legacy_post(url, params, form)
+            errcode = int(answer.get("errcode", -1))
+            if errcode in STALE_TOKEN_CODES and attempt == 0:
+                continue  # the token went stale early: a fresh one, once
+            if errcode != 0:
+                raise PermanentError(400, str(errcode), str(answer.get("errmsg", "")))
+            return str(answer["media_id"])
+        raise PermanentError(401, "InvalidAuthentication", "access token refused twice")
+
+    async def _legacy_post(
+        self, url: str, params: dict[str, str], form: aiohttp.FormData
+    ) -> dict[str, Any]:
+        """One legacy call: HTTP 200 with ``{errcode, errmsg, …}``; 5xx/network → transient."""
+        try:
+            async with self._http().post(url, params=params, data=form) as r:
+                if r.status != 200:
+                    raise classify(r.status, {"code": "media", "message": url})
+                answer = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
+            raise TransientError(0, type(exc).__name__, str(exc)) from exc
+        return answer if isinstance(answer, dict) else {}
+
     async def download(self, download_code: str, max_bytes: int) -> bytes:
         """The file behind ``download_code``; :class:`PermanentError` if over ``max_bytes``."""
         answer = await self._authorized(

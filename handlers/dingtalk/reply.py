@@ -19,17 +19,27 @@ from bot.forms import FormEngine
 from bot.forms.callbacks import encode
 from bot.forms.model import Outcome, Status, label_text
 
-__all__ = ["BUTTON_RE", "Reply", "answer", "outcome_reply", "with_values"]
+__all__ = ["BUTTON_RE", "OutFile", "Reply", "answer", "outcome_reply", "with_values"]
 
 # A pressed button comes back as the user's message "<label> [<codec data>]".
 BUTTON_RE = re.compile(r"^(?P<label>.*?)\s*\[(?P<data>[A-Za-z]{1,4}:[^\[\]\s]*)\]$", re.S)
 
 
+@dataclass(frozen=True)
+class OutFile:
+    """A file or picture sent after the reply's text (uploaded to DingTalk's media store)."""
+
+    name: str
+    data: bytes
+    as_photo: bool = False  # shown in the chat (sampleImageMsg), not a file to open
+
+
 @dataclass
 class Reply:
-    html: Html  # catalog output; rendered for DingTalk once, when sent
+    html: Html  # catalog output; rendered for DingTalk once, when sent (empty: files only)
     buttons: tuple[tuple[str, str], ...] = ()  # (label, answer the button sends back)
     told_others: bool = False  # the change may have planned notices (the outbox sends them)
+    files: tuple[OutFile, ...] = ()  # sent after the text, in order
 
 
 def answer(label: str, data: str) -> tuple[str, str]:

@@ -135,3 +135,56 @@ async def test_download_refuses_a_file_too_big(
     code = standin.store_file("big.pdf", b"x" * 2048)
     with pytest.raises(PermanentError):
         await client.download(code, max_bytes=1024)
+
+
+MEDIA = "/media/upload"
+
+
+async def test_a_file_and_a_picture_are_uploaded_and_sent(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    """The legacy media upload gives a media id; sampleFile / sampleImageMsg send it."""
+    from handlers.dingtalk.openapi import file_message, image_message
+
+    media_id = await client.upload_media(b"PK\x03\x04 workbook", "通报.xlsx", "file")
+    assert media_id.startswith("@lA")
+    await client.send_to_users(["liaison1"], file_message(media_id, "通报.xlsx"))
+    picture = await client.upload_media(b"\x89PNG board", "红黑榜.png", "image")
+    await client.send_to_group("cidgroup1", image_message(picture))
+    [upload, upload2] = standin.recorder.calls_to(MEDIA)
+    assert upload.body == {"type": "file", "filename": "通报.xlsx", "size": 13}
+    assert upload2.body["type"] == "image"
+    sent_file, sent_picture = standin.messages()[-2:]
+    assert sent_file.msg_key == "sampleFile" and sent_file.to == ("user", "liaison1")
+    assert sent_file.param["fileName"] == "通报.xlsx" and sent_file.param["fileType"] == "xlsx"
+    assert standin.media(sent_file).content == b"PK\x03\x04 workbook"
+    assert sent_picture.msg_key == "sampleImageMsg" and sent_picture.to == ("group", "cidgroup1")
+    assert standin.media(sent_picture).content == b"\x89PNG board"
+
+
+async def test_uploads_over_the_limit_and_unknown_media_are_refused(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    from handlers.dingtalk import openapi
+
+    with pytest.raises(PermanentError):  # refused here, before the bytes travel
+        await client.upload_media(b"x" * (openapi.MAX_MEDIA_BYTES + 1), "big.zip")
+    assert standin.recorder.calls_to(MEDIA) == []
+    client_limit, openapi.MAX_MEDIA_BYTES = openapi.MAX_MEDIA_BYTES, 10**9
+    try:  # the stand-in's own limit: errcode 40006
+        with pytest.raises(PermanentError) as refused:
+            await client.upload_media(b"x" * (client_limit + 1), "big.zip")
+    finally:
+        openapi.MAX_MEDIA_BYTES = client_limit
+    assert refused.value.code == "40006"
+    with pytest.raises(PermanentError):  # a media id never uploaded
+        await client.send_to_users(["liaison1"], openapi.file_message("@lAnope", "a.pdf"))
+
+
+async def test_an_upload_with_a_stale_token_fetches_a_new_one(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    await client.access_token()
+    standin.expire_tokens()
+    assert (await client.upload_media(b"data", "a.pdf")).startswith("@lA")
+    assert [c.response["errcode"] for c in standin.recorder.calls_to(MEDIA)] == [40014, 0]

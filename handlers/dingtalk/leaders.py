@@ -1,22 +1,25 @@
 """The leaders' commands on DingTalk: ``/digest`` (the periodic report), ``/board`` (红黑榜)
 and ``/adjust`` — the same services and words as Telegram (bot/rendering).
 
-Files are not sent to DingTalk yet, so ``/digest`` answers with its text and ``/board``
-with the list, each saying that the ``.xlsx`` / the picture are on Telegram or the web
-page. ``/digest`` and ``/board`` work 1:1 and in the bound leaders' group, never in a
-unit's group (it must not read every unit's leads).
+``/digest`` answers with its text, then the ``.xlsx`` workbook as a DingTalk file;
+``/board`` with the list, then the 红黑榜 picture — rendered as Telegram renders them (the
+workbook in a thread, the picture in the render workers). ``/digest`` and ``/board`` work
+1:1 and in the bound leaders' group, never in a unit's group (it must not read every
+unit's leads).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from bot import catalog
-from bot.catalog import Html
 from bot.forms import FormContext
-from bot.rendering.board import board_text
+from bot.rendering import digest_xlsx
+from bot.rendering.board import board_picture, board_text
 from bot.rendering.digest_text import digest_text
 from bot.rendering.rank_text import signed
 from bot.services import ServiceError, digests, ranking
-from handlers.dingtalk.reply import Reply
+from handlers.dingtalk.reply import OutFile, Reply
 
 __all__ = ["IN_LEADERS_GROUP", "LEADER_COMMANDS", "run"]
 
@@ -44,16 +47,13 @@ async def run(ctx: FormContext, name: str, args: str, group: int | None) -> Repl
         return Reply(catalog.t(err.code, locale, **err.params))
 
 
-def _no_file(ctx: FormContext) -> str:
-    return catalog.t("dingtalk.files_not_sent", ctx.locale)
-
-
 async def _digest(ctx: FormContext, args: str) -> Reply:
     query = digests.parse_args(args)
     setup, zone = ctx.services.scoring, ctx.services.settings.zone
     report = await digests.collect(ctx.session, setup, ctx.now, query.kind, query.key)
     text = catalog.t("digest.wrap", ctx.locale, text=digest_text(ctx.locale, report, zone))
-    return Reply(Html(text + "\n\n" + _no_file(ctx)))
+    content = await asyncio.to_thread(digest_xlsx.build_workbook, report, zone)
+    return Reply(text, files=(OutFile(digest_xlsx.file_name(report), content),))
 
 
 async def _board(ctx: FormContext, args: str) -> Reply:
@@ -61,7 +61,9 @@ async def _board(ctx: FormContext, args: str) -> Reply:
     key = args or setup.periods.span("month", ctx.now).key
     board = await ranking.board(ctx.session, setup, key, settings.board_top_n, ctx.now)
     text = catalog.t("board.wrap", ctx.locale, text=board_text(ctx.locale, board))
-    return Reply(Html(text + "\n\n" + _no_file(ctx)))
+    png = await ctx.services.workers.run(board_picture, ctx.locale, board)  # matplotlib
+    name = catalog.plain("board.caption", ctx.locale, month=board.month.label(ctx.locale))
+    return Reply(text, files=(OutFile(f"{name}.png", png, as_photo=True),))
 
 
 async def _adjust(ctx: FormContext, args: str) -> Reply:

@@ -306,7 +306,15 @@ class OpenApi:
                     data = await part.read()  # type: ignore[union-attr]
         expiry = self.tokens.get(token)
         answer: dict[str, Any]
-        if expiry is None or expiry <= time.monotonic():
+        record = {"type": kind, "filename": name, "size": len(data)}
+        fault = self.recorder.take_fault(MEDIA_UPLOAD_PATH)
+        if fault is not None and fault.status != 200:  # an injected server error
+            answer = {"errcode": -1, "errmsg": fault.message}
+            self.recorder.record(MEDIA_UPLOAD_PATH, record, fault.status, answer)
+            return web.json_response(answer, status=fault.status)
+        if fault is not None:  # an injected legacy error: HTTP 200, errcode ≠ 0
+            answer = {"errcode": int(fault.code), "errmsg": fault.message}
+        elif expiry is None or expiry <= time.monotonic():
             answer = {"errcode": 40014, "errmsg": "不合法的access_token"}
         elif kind not in ("file", "image", "voice", "video"):
             answer = {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
@@ -324,7 +332,6 @@ class OpenApi:
                 "media_id": media_id,
                 "created_at": int(time.time() * 1000),
             }
-        record = {"type": kind, "filename": name, "size": len(data)}
         self.recorder.record(MEDIA_UPLOAD_PATH, record, 200, answer)
         return web.json_response(answer)
 

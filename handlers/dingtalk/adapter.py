@@ -551,7 +551,7 @@ class DingTalkAdapter:
             messages = []  # files only
         result: SendResult | None = None
         for message in messages:
-            result = await self._send_one(staff_id, group, message)
+            result = await self.send_one(staff_id, group, message)
             if result is not None and result.invalid:
                 return result
         failed = 0
@@ -566,16 +566,16 @@ class DingTalkAdapter:
             message = (
                 image_message(media_id) if kind == "image" else file_message(media_id, out.name)
             )
-            result = await self._send_one(staff_id, group, message)
+            result = await self.send_one(staff_id, group, message)
             if result is not None and result.invalid:
                 return result
         if failed:
             note = catalog.t("dingtalk.file_failed", self.settings.locale, failed=failed)
             text = markdown(_title(note), html_to_markdown(note))
-            result = await self._send_one(staff_id, group, text)
+            result = await self.send_one(staff_id, group, text)
         return result
 
-    async def _send_one(
+    async def send_one(
         self, staff_id: str | None, group: str | None, message: tuple[str, dict[str, str]]
     ) -> SendResult | None:
         """One robot message, sent again after DingTalk's flow control (a few times)."""

@@ -9,14 +9,19 @@ sent through the OpenAPI; DingTalk's errors are raised as the Telegram
 errors the outbox already classifies — flow control → ``RetryAfter`` (wait, retry), 5xx /
 network → ``NetworkError``, a person who left / a robot not in the group / no permission →
 ``Forbidden`` (failed, reported to admins once).  Every other row goes to Telegram unchanged.
-Files (``send_document``/``send_photo``) are not sent to DingTalk yet: the row fails with a
-clear error after its text went out.
+A row's file (``send_document``/``send_photo``: the scheduled digests' ``.xlsx``, the
+monthly 红黑榜 picture) is uploaded to DingTalk's media store and sent as a ``sampleFile`` /
+``sampleImageMsg`` after the row's text, with the same error mapping (an upload DingTalk
+refuses fails the row). DingTalk's file messages carry no caption; the row's text before
+the file and the file's name say what it is, so the caption is not sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +35,8 @@ from handlers.dingtalk.openapi import (
     PermanentError,
     RateLimited,
     TransientError,
+    file_message,
+    image_message,
 )
 from storage.db import Database
 from storage.models import PRINCIPAL_BASE
@@ -73,7 +80,7 @@ class ChannelBot:
                     buttons.append((button.text, f"{button.text} [{button.callback_data}]"))
                 elif opens := _start_argument(button.url):
                     buttons.append((button.text, f"/start {opens}"))  # the form, in 1:1
-        try:
+        with _as_telegram_errors():
             if where.kind == "group":
                 await self._adapter.send_reply(
                     None, where.external_id, Reply(Html(text), tuple(buttons))
@@ -84,23 +91,49 @@ class ChannelBot:
                 )
                 if result is not None and result.invalid:
                     raise Forbidden("the person left the organisation (DingTalk)")
-        except RateLimited as exc:
-            raise RetryAfter(max(1, math.ceil(exc.retry_after))) from exc
-        except TransientError as exc:
-            raise NetworkError(f"DingTalk {exc.status} {exc.code}") from exc
-        except PermanentError as exc:
-            raise Forbidden(f"DingTalk {exc.status} {exc.code}: {exc.message}") from exc
         return SimpleNamespace(message_id=None)
 
-    async def send_document(self, chat_id: int | str, *args: Any, **kwargs: Any) -> Any:
-        if self.is_dingtalk(chat_id):
-            raise BadRequest("files are not sent to DingTalk yet")
-        return await self._telegram.send_document(chat_id, *args, **kwargs)
+    async def send_document(self, chat_id: int | str, document: Any, **kwargs: Any) -> Any:
+        if not self.is_dingtalk(chat_id):
+            return await self._telegram.send_document(chat_id, document, **kwargs)
+        return await self._send_file(int(chat_id), document, kwargs.get("filename"), "file")
 
-    async def send_photo(self, chat_id: int | str, *args: Any, **kwargs: Any) -> Any:
-        if self.is_dingtalk(chat_id):
-            raise BadRequest("pictures are not sent to DingTalk yet")
-        return await self._telegram.send_photo(chat_id, *args, **kwargs)
+    async def send_photo(self, chat_id: int | str, photo: Any, **kwargs: Any) -> Any:
+        if not self.is_dingtalk(chat_id):
+            return await self._telegram.send_photo(chat_id, photo, **kwargs)
+        return await self._send_file(int(chat_id), photo, kwargs.get("filename"), "image")
+
+    async def _send_file(self, chat_id: int, data: Any, name: str | None, kind: str) -> Any:
+        """Upload the row's bytes and send them as a file / picture to the person or group."""
+        if not isinstance(data, bytes):
+            raise BadRequest("only a file's bytes can be sent to DingTalk")
+        where = await self._external(chat_id)
+        filename = name or ("图片.png" if kind == "image" else "文件")
+        with _as_telegram_errors():
+            media_id = await self._api.upload_media(data, filename, kind)
+            message = (
+                image_message(media_id) if kind == "image" else file_message(media_id, filename)
+            )
+            if where.kind == "group":
+                await self._adapter.send_one(None, where.external_id, message)
+            else:
+                result = await self._adapter.send_one(where.external_id, None, message)
+                if result is not None and result.invalid:
+                    raise Forbidden("the person left the organisation (DingTalk)")
+        return SimpleNamespace(message_id=None)
+
+
+@contextlib.contextmanager
+def _as_telegram_errors() -> Iterator[None]:
+    """DingTalk's error classes as the Telegram errors the outbox already classifies."""
+    try:
+        yield
+    except RateLimited as exc:
+        raise RetryAfter(max(1, math.ceil(exc.retry_after))) from exc
+    except TransientError as exc:
+        raise NetworkError(f"DingTalk {exc.status} {exc.code}") from exc
+    except PermanentError as exc:
+        raise Forbidden(f"DingTalk {exc.status} {exc.code}: {exc.message}") from exc
 
 
 def _start_argument(url: str | None) -> str | None:

@@ -5,14 +5,23 @@ Each file is uploaded to the media store (``/media/upload``) and sent as ``sampl
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
 from sqlalchemy import select
 
 from bot.dingtalk_standin import SentMessage
-from storage.models import Lead
+from storage.models import PRINCIPAL_BASE, Lead, OutboxMessage, OutboxStatus
 from tests.e2e.test_dingtalk import DingTalkWorld, _send_file
 from tests.e2e.test_dingtalk import world as world  # the fixture, shared
+from tests.e2e.test_dingtalk_reminders import DT_ADMIN, DT_GROUP, Mixed
+from tests.e2e.test_dingtalk_reminders import mixed as mixed  # the fixture, shared
+
+pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
 MEDIA = "/media/upload"
+SH = ZoneInfo("Asia/Shanghai")
 PLAN = b"%PDF-1.4 " + bytes(range(256)) * 40
 PICTURE = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -85,3 +94,55 @@ async def test_a_lead_with_only_telegram_files_sends_none_and_says_why(
     [head] = await world.press("liaison1", "重新接收附件（1）")
     assert "发送 0 个（共 1 个）" in head.text and "Telegram" in head.text
     assert world.standin.recorder.calls_to(MEDIA) == []
+
+
+async def test_scheduled_reports_and_the_board_reach_a_dingtalk_leaders_group_with_files(
+    mixed: Mixed,
+) -> None:
+    """Outbox rows that carry a file (the digests' .xlsx, the monthly 红黑榜 picture) go to a
+    DingTalk leaders' group as text, then the file / picture, once across a restart."""
+    h = mixed.h
+    assert h.app is not None
+    await mixed.say(DT_ADMIN, "/bind 领导", group=DT_GROUP)
+    mixed.standin.inject(MEDIA, 500, "ServiceUnavailable", "系统繁忙")  # a retry, not a loss
+    start = len(mixed.standin.messages())
+    h.clock.set(datetime(2026, 12, 1, 9, 30, tzinfo=SH))  # the 1st: half month, month, board
+    await h.app.jobs.run_due()
+    await mixed.restart()
+    h.clock.set(datetime(2026, 12, 1, 9, 35, tzinfo=SH))
+    await h.app.jobs.run_due()
+    sent = mixed.standin.messages(("group", DT_GROUP), start=start)
+    files = _files(sent)
+    assert [m.msg_key for m in files] == ["sampleImageMsg", "sampleFile", "sampleFile"]
+    assert sent[0].text.startswith("🏅 2026年11月 招商引资红黑榜")  # the text, then the picture
+    names = [m.param.get("fileName") for m in files if m.msg_key == "sampleFile"]
+    assert names == ["招商引资信息汇总_2026-11-H2.xlsx", "招商引资工作通报_2026-11.xlsx"]
+    for m in files:
+        kept = mixed.standin.media(m)
+        if m.msg_key == "sampleFile":
+            assert kept.content.startswith(b"PK") and kept.name == m.param["fileName"]
+        else:
+            assert kept.kind == "image" and kept.content.startswith(b"\x89PNG")
+    async with h.db.session() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+    mine = [r for r in rows if r.chat_id <= -PRINCIPAL_BASE and "_document" in (r.params or {})]
+    assert mine and all(r.status == OutboxStatus.SENT for r in mine), [
+        (r.kind, r.status, r.error) for r in mine
+    ]
+    assert [c.status for c in mixed.standin.recorder.calls_to(MEDIA)][:2] == [500, 200]
+
+
+async def test_an_upload_dingtalk_refuses_fails_the_outbox_row_for_the_admins(
+    mixed: Mixed,
+) -> None:
+    h = mixed.h
+    assert h.app is not None
+    await mixed.say(DT_ADMIN, "/bind 领导", group=DT_GROUP)
+    mixed.standin.inject(MEDIA, 200, "40006", "不合法的文件大小", times=10)
+    h.clock.set(datetime(2026, 12, 1, 9, 30, tzinfo=SH))
+    await h.app.jobs.run_due()
+    async with h.db.session() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+    mine = [r for r in rows if r.chat_id <= -PRINCIPAL_BASE and "_document" in (r.params or {})]
+    assert mine and all(r.status == OutboxStatus.FAILED for r in mine)
+    assert all("40006" in (r.error or "") for r in mine)

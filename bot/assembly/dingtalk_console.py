@@ -156,7 +156,12 @@ class DingTalkConsole(Console):
             numbered = 0
         where = "" if here else f" → {target if kind == 'user' else self._title(target)}"
         self.say(f"robot [DingTalk {message.msg_key}]{where}:")
-        self.say(indent(markdown_text(message.text)))
+        if message.msg_key == "sampleFile":  # a file to open: its name, as the chat shows it
+            self.say(f"  📎 {message.param.get('fileName', '')}")
+        elif message.msg_key == "sampleImageMsg":
+            self.say("  🖼 (picture)")
+        else:
+            self.say(indent(markdown_text(message.text)))
         if message.buttons:
             labels = []
             for n, (title, url) in enumerate(message.buttons, start=numbered + 1):

@@ -1,6 +1,8 @@
 """The leaders' commands on DingTalk: ``/digest`` (the periodic report), ``/board`` (红黑榜)
 and ``/adjust`` — the same services and words as Telegram (bot/rendering).
 
+``/export`` (1:1 only: the 台账 holds every lead's contact) answers with the caption Telegram
+shows, then the ``.xlsx`` as a DingTalk file, built in the render workers as on Telegram.
 ``/digest`` answers with its text, then the ``.xlsx`` workbook as a DingTalk file;
 ``/board`` with the list, then the 红黑榜 picture — rendered as Telegram renders them (the
 workbook in a thread, the picture in the render workers). ``/digest`` and ``/board`` work
@@ -14,16 +16,18 @@ import asyncio
 
 from bot import catalog
 from bot.forms import FormContext
+from bot.operations import isolated
 from bot.rendering import digest_xlsx
 from bot.rendering.board import board_picture, board_text
 from bot.rendering.digest_text import digest_text
+from bot.rendering.export import build_workbook
 from bot.rendering.rank_text import signed
-from bot.services import ServiceError, digests, ranking
+from bot.services import ServiceError, digests, export, ranking
 from handlers.dingtalk.reply import OutFile, Reply
 
 __all__ = ["IN_LEADERS_GROUP", "LEADER_COMMANDS", "run"]
 
-LEADER_COMMANDS = ("digest", "board", "adjust")
+LEADER_COMMANDS = ("digest", "board", "adjust", "export")
 IN_LEADERS_GROUP = ("digest", "board")
 
 
@@ -42,6 +46,8 @@ async def run(ctx: FormContext, name: str, args: str, group: int | None) -> Repl
             return await _digest(ctx, args)
         if name == "board":
             return await _board(ctx, args)
+        if name == "export":
+            return await _export(ctx, args)
         return await _adjust(ctx, args)
     except ServiceError as err:
         return Reply(catalog.t(err.code, locale, **err.params))
@@ -64,6 +70,41 @@ async def _board(ctx: FormContext, args: str) -> Reply:
     png = await ctx.services.workers.run(board_picture, ctx.locale, board)  # matplotlib
     name = catalog.plain("board.caption", ctx.locale, month=board.month.label(ctx.locale))
     return Reply(text, files=(OutFile(f"{name}.png", png, as_photo=True),))
+
+
+async def _export(ctx: FormContext, args: str) -> Reply:
+    """The 台账 as on Telegram (handlers/export.py): the whole one read and built in a
+    worker process, a period's rows read here and the workbook built in the workers."""
+    query = export.parse_export_args(args)
+    setup, url = ctx.services.scoring, ctx.services.db.url
+    if query.whole and ":memory:" not in url:
+        made = await isolated.export_file(
+            ctx.services.workers, url, setup, ctx.now, query.kind, query.key, whole=True
+        )
+    else:
+        data = await export.collect(
+            ctx.session, setup, ctx.now, query.kind, query.key, whole=query.whole
+        )
+        content = await ctx.services.workers.run(build_workbook, data)
+        made = isolated.ExportFile(
+            content,
+            data.filename,
+            data.span,
+            len(data.leads),
+            len(data.weekly),
+            len(data.ledger),
+            len(data.ranking),
+        )
+    caption = catalog.t(
+        "export.caption",
+        ctx.locale,
+        period=made.span.label(ctx.locale),
+        leads=made.leads,
+        weekly=made.weekly,
+        ledger=made.ledger,
+        units=made.units,
+    )
+    return Reply(caption, files=(OutFile(made.filename, made.content),))
 
 
 async def _adjust(ctx: FormContext, args: str) -> Reply:

@@ -43,3 +43,25 @@ async def test_the_digest_stays_out_of_a_units_group_but_not_the_leaders(
     assert workbook.to == ("group", "cidleaders") and workbook.msg_key == "sampleFile"
     [adjust] = await world.say(ADMIN_STAFF, "/adjust 招商一局 +1 x", group="cidleaders")
     assert "请在与机器人的私聊中使用此命令" in adjust.text
+
+
+async def test_export_sends_the_ledger_workbook_in_private_only(world: DingTalkWorld) -> None:
+    """/export on DingTalk: the caption Telegram shows, then the .xlsx as a DingTalk file;
+    in a group refused (the 台账 holds every lead's contact person and phone)."""
+    import io
+
+    import openpyxl
+
+    await world.join("liaison1", "招商一局")
+    await fill_report(world, "liaison1", "宁德时代新能源科技股份有限公司")
+    await world.press("liaison1", "✅ 保存")
+    [caption, workbook] = await world.say(ADMIN_STAFF, "/export")
+    assert "暂未开放" not in caption.text and "线索" in caption.text
+    assert workbook.msg_key == "sampleFile" and workbook.param["fileType"] == "xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(world.standin.media(workbook).content))
+    cells = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert any("宁德时代" in c for c in cells)
+    [refused] = await world.say(ADMIN_STAFF, "/export", group="cidunit1")
+    assert "私聊" in refused.text
+    [stranger] = await world.say("liaison1", "/export")
+    assert "领导" in stranger.text

@@ -188,3 +188,14 @@ async def test_an_upload_with_a_stale_token_fetches_a_new_one(
     standin.expire_tokens()
     assert (await client.upload_media(b"data", "a.pdf")).startswith("@lA")
     assert [c.response["errcode"] for c in standin.recorder.calls_to(MEDIA)] == [40014, 0]
+
+
+def test_a_file_message_names_its_type_by_the_extension() -> None:
+    from handlers.dingtalk.openapi import file_message, image_message
+
+    assert file_message("@lA1", "通报.XLSX") == (
+        "sampleFile",
+        {"mediaId": "@lA1", "fileName": "通报.XLSX", "fileType": "xlsx"},
+    )
+    assert file_message("@lA2", "说明")[1]["fileType"] == "file"  # no extension
+    assert image_message("@lA3") == ("sampleImageMsg", {"photoURL": "@lA3"})

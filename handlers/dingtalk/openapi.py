@@ -58,6 +58,9 @@ USERINFO_PATH = "/topapi/v2/user/getuserinfo"
 MEDIA_UPLOAD_PATH = "/media/upload"
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # DingTalk documents 20 MB for a file, less for a picture
 STALE_TOKEN_CODES = (40001, 40014, 42001)
+# The legacy host's errcodes: -1 系统繁忙 (retry); 90002 / 90018 / 90019 flow control (from
+# DingTalk's 全局返回码 page: all apps / this app / a third-party app over the API's rate).
+LEGACY_BUSY, LEGACY_THROTTLED = -1, (90002, 90018, 90019)
 
 
 def legacy_base(base_url: str) -> str:
@@ -357,8 +360,13 @@ class OpenApiClient:
             errcode = int(answer.get("errcode", -1))
             if errcode in STALE_TOKEN_CODES and attempt == 0:
                 continue  # the token went stale early: a fresh one, once
+            message = str(answer.get("errmsg", ""))
+            if errcode in LEGACY_THROTTLED:
+                raise RateLimited(200, str(errcode), message, self.rate_limit_wait)
+            if errcode == LEGACY_BUSY:
+                raise TransientError(200, str(errcode), message)
             if errcode != 0:
-                raise PermanentError(400, str(errcode), str(answer.get("errmsg", "")))
+                raise PermanentError(400, str(errcode), message)
             return str(answer["media_id"])
         raise PermanentError(401, "InvalidAuthentication", "access token refused twice")
 

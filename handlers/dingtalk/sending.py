@@ -73,7 +73,7 @@ class RobotSender:
         for out in reply.files:
             kind = "image" if out.as_photo and len(out.data) <= IMAGE_MAX else "file"
             try:
-                media_id = await self.api.upload_media(out.data, out.name, kind)
+                media_id = await self._upload(out.data, out.name, kind)
             except PermanentError:  # refused (too big, a type DingTalk takes not): the rest go
                 _LOGGER.exception("DingTalk refused the upload of %r", out.name)
                 failed += 1
@@ -89,6 +89,17 @@ class RobotSender:
             text = markdown(_title(note), html_to_markdown(note))
             result = await self.send_one(staff_id, group, text)
         return result
+
+    async def _upload(self, data: bytes, name: str, kind: str) -> str:
+        """The media id of ``data``, the upload tried again after DingTalk's flow control."""
+        for attempt in range(SEND_RETRIES + 1):
+            try:
+                return await self.api.upload_media(data, name, kind)
+            except RateLimited as exc:
+                if attempt == SEND_RETRIES:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
 
     async def send_one(
         self, staff_id: str | None, group: str | None, message: tuple[str, dict[str, str]]

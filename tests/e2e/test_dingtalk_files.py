@@ -61,6 +61,7 @@ async def test_a_leads_files_button_sends_the_kept_files_and_names_the_telegram_
     [card] = await world.say("liaison1", "/lead L0001")
     label = next(t for t, _ in card.buttons if t.startswith("重新接收附件"))
     assert label == "重新接收附件（3）"
+    world.standin.inject(MEDIA, 200, "90018", "调用频率超过限制")  # flow control: waited out
     sent = await world.press("liaison1", label)
     head, plan, picture = sent
     assert "发送 2 个（共 3 个）" in head.text
@@ -72,6 +73,7 @@ async def test_a_leads_files_button_sends_the_kept_files_and_names_the_telegram_
     assert world.standin.media(picture).content == PICTURE
     uploads = world.standin.recorder.calls_to(MEDIA)
     assert [(c.body["type"], c.response["errcode"]) for c in uploads] == [
+        ("file", 90018),
         ("file", 0),
         ("image", 0),
     ]

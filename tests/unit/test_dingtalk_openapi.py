@@ -199,3 +199,18 @@ def test_a_file_message_names_its_type_by_the_extension() -> None:
     )
     assert file_message("@lA2", "说明")[1]["fileType"] == "file"  # no extension
     assert image_message("@lA3") == ("sampleImageMsg", {"photoURL": "@lA3"})
+
+
+async def test_legacy_upload_errors_are_classified(
+    standin: DingTalkStandIn, client: OpenApiClient
+) -> None:
+    standin.inject(MEDIA, 200, "90018", "调用频率超过限制")
+    with pytest.raises(RateLimited):
+        await client.upload_media(b"data", "a.pdf")
+    standin.inject(MEDIA, 200, "-1", "系统繁忙")
+    with pytest.raises(TransientError):
+        await client.upload_media(b"data", "a.pdf")
+    standin.inject(MEDIA, 503, "ServiceUnavailable", "系统繁忙")
+    with pytest.raises(TransientError):
+        await client.upload_media(b"data", "a.pdf")
+    assert (await client.upload_media(b"data", "a.pdf")).startswith("@lA")

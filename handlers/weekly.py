@@ -19,11 +19,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import catalog
 from bot.catalog import Html
-from bot.domain.enums import OutboxStatus, Outcome, VersionStatus
+from bot.domain.enums import Outcome, VersionStatus
 from bot.forms import Status, weekly_return
 from bot.forms.buttons import WeeklyDecision
 from bot.forms.callbacks import decode, encode
-from bot.rendering.outbox_words import kind_words, period_words
+from bot.rendering.health_text import health_text
 from bot.rendering.weekly_status import (
     overview_text,
     skip_result_text,
@@ -32,12 +32,12 @@ from bot.rendering.weekly_status import (
 )
 from bot.services import ServiceError
 from bot.services import weekly as wk
-from bot.services.reminders import error_text, resume_week
+from bot.services.health import outbox_health
+from bot.services.reminders import resume_week
 from bot.services.weekly import SubmissionView, WeeklyConfig
 from handlers import notices
 from handlers.base import LeadbotContext, command_args, reply, requires
 from handlers.forms import show_outcome, start_form
-from storage import weekly_repo
 
 if TYPE_CHECKING:
     from bot.assembly.app import LeadbotApplication
@@ -301,53 +301,10 @@ async def skipweek(update: Update, context: LeadbotContext) -> None:
 async def health(update: Update, context: LeadbotContext) -> None:
     app: LeadbotApplication = context.application  # type: ignore[assignment]
     now = context.now()
-    last = app.jobs.last_run
-    lines = [context.t("weekly.health.title")]
-    if last is None:
-        lines.append(context.t("weekly.health.never"))
-    else:
-        ago = wk.remaining_text(now - last, context.locale)
-        lines.append(
-            context.t(
-                "weekly.health.last_run",
-                when=_local(context, last).strftime("%Y-%m-%d %H:%M:%S"),
-                ago=ago,
-            )
-        )
     async with context.session() as session:
-        counts = await weekly_repo.outbox_counts(session)
-        oldest = await weekly_repo.oldest_pending_due(session, now)
-        failures = await weekly_repo.recent_failures(session, HEALTH_LINES)
-    due_note = (
-        context.label("weekly.health.oldest", when=_local(context, oldest).strftime("%m-%d %H:%M"))
-        if oldest
-        else ""
-    )
-    lines.append(
-        context.t(
-            "weekly.health.outbox",
-            pending=counts.get(OutboxStatus.PENDING, 0),
-            sending=counts.get(OutboxStatus.SENDING, 0),
-            sent=counts.get(OutboxStatus.SENT, 0),
-            skipped=counts.get(OutboxStatus.SKIPPED, 0),
-            cancelled=counts.get(OutboxStatus.CANCELLED, 0),
-            oldest=due_note,
-        )
-    )
-    failed, unknown = counts.get(OutboxStatus.FAILED, 0), counts.get(OutboxStatus.UNKNOWN, 0)
-    lines.append(context.t("weekly.health.failed", failed=failed, unknown=unknown))
-    for row in failures:
-        lines.append(
-            context.t(
-                "weekly.health.failure_line",
-                who=row.recipient or str(row.chat_id),
-                kind=kind_words(row.kind, context.locale),
-                period=period_words(row.period_key, context.locale),
-                status=context.label(f"weekly.health.status_{row.status}"),
-                error=error_text(row.error, context.locale),
-            )
-        )
-    await reply(update, Html("\n".join(lines)))
+        found = await outbox_health(session, now, HEALTH_LINES)
+    zone = _cfg(context).zone
+    await reply(update, health_text(context.locale, zone, now, app.jobs.last_run, found))
 
 
 # --------------------------------------------------------------------------------------

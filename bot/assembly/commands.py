@@ -86,6 +86,7 @@ ALIASES: dict[str, str] = {
     "线索": "leads",
     "活动": "activity",
     "资金": "funds",
+    "税收": "tax",
     "绑定": "bind",
     "解绑": "unbind",
     "取消": "cancel",

@@ -18,6 +18,7 @@ commands not served here yet answer ``dingtalk.not_yet`` — said plainly, not s
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from bot.forms import CODEC, FormEngine
 from bot.forms import report as report_form
 from bot.forms.model import FileRef, FormContext, Outcome, Status
 from bot.operations.sheets import MAX_BYTES as SHEET_MAX_BYTES
+from bot.rendering.health_text import health_text
 from bot.rendering.leads_text import delivery_text
 from bot.rendering.rank_text import rank_buttons, render_rank, render_score
 from bot.services import (
@@ -48,6 +50,7 @@ from bot.services import (
     scoring,
 )
 from bot.services.access import Actor, resolve_actor
+from bot.services.health import outbox_health
 from bot.services.identities import first_sight, principal_of
 from handlers.dingtalk import admin, commands, leaders
 from handlers.dingtalk.openapi import (
@@ -57,6 +60,7 @@ from handlers.dingtalk.openapi import (
 from handlers.dingtalk.reply import BUTTON_RE, Reply, outcome_reply, with_values
 from handlers.dingtalk.sdk import dingtalk_stream
 from handlers.dingtalk.sending import RobotSender
+from handlers.web.auth import WebUser
 from storage.db import Database
 
 __all__ = ["ALIASES", "CHANNEL", "DingTalkAdapter", "Incoming", "Reply", "parse_command"]
@@ -86,6 +90,8 @@ SERVED = (
     "score",
     "bind",
     "unbind",
+    "web",
+    "health",
     *leaders.LEADER_COMMANDS,
     *admin.ADMIN_COMMANDS,
 )
@@ -163,6 +169,10 @@ class DingTalkAdapter(RobotSender):
         # Sends what a change planned for other people at once (the application's outbox
         # drain, set by route_outbox_to_dingtalk); the scheduler's next tick would too.
         self.deliver: Callable[[], Awaitable[Any]] | None = None
+        # The web app's one-time sign-in link (/web) and the schedule's last run (/health),
+        # given by the composition root when the application runs them.
+        self.web_link: Callable[[WebUser], Awaitable[str]] | None = None
+        self.last_run: Callable[[], datetime | None] | None = None
 
     # ------------------------------------------------------------------ the SDK side
     def sdk_handler(self) -> Any:
@@ -291,6 +301,10 @@ class DingTalkAdapter(RobotSender):
             return [await self._bind(session, now, incoming, actor, name, args)]
         if name in ("rank", "score"):
             return [await self._ranking(session, now, actor, name, args)]
+        if name == "web":
+            return [await self._web(incoming, actor)]
+        if name == "health":
+            return [await self._health(ctx)]
         available = "、".join(f"/{n}" for n in SERVED)
         return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
 
@@ -373,6 +387,25 @@ class DingTalkAdapter(RobotSender):
         joined_actor = dataclasses.replace(actor, role=joined.role)
         text = t(key, name=joined.display_name, unit=unit, role=role)
         return Reply(Html(text + "\n\n" + self._commands(joined_actor, group=False)))
+
+    async def _web(self, incoming: Incoming, actor: Actor) -> Reply:
+        """``/web``: the one-time browser link, as on Telegram (1:1 only: it is personal).
+        Inside DingTalk the app opens from the 工作台 with 免登 instead (docs/web.md)."""
+        t = self._t(actor.locale)
+        if incoming.group is not None:
+            return Reply(t("access.private_only"))
+        if self.web_link is None:
+            return Reply(t("web.link.off"))
+        url = await self.web_link(WebUser(CHANNEL, incoming.staff_id, actor.display_name))
+        link = Html(f'<a href="{html.escape(url)}">{html.escape(url)}</a>')  # a markdown link
+        return Reply(t("web.link.reply", url=link))
+
+    async def _health(self, ctx: FormContext) -> Reply:
+        if not ctx.actor.is_admin:
+            return Reply(self._t(ctx.locale)("access.admin_only"))
+        found = await outbox_health(ctx.session, ctx.now)
+        last = self.last_run() if self.last_run is not None else None
+        return Reply(health_text(ctx.locale, self.settings.zone, ctx.now, last, found))
 
     async def _link(
         self, session: Any, now: datetime, incoming: Incoming, actor: Actor, code: str

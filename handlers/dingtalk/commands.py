@@ -61,7 +61,7 @@ from storage import repo
 
 __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
 
-READS = ("status", "leads", "lead", "funds", "activities", "trips", "lang", "leave")
+READS = ("status", "leads", "lead", "funds", "tax", "activities", "trips", "lang", "leave")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
@@ -70,6 +70,7 @@ PRIVATE_READS = (
     "leads",
     "lead",
     "funds",
+    "tax",
     "activities",
     "trips",
     "lang",
@@ -117,6 +118,8 @@ async def _read(ctx: FormContext, name: str, args: str) -> Reply:
         return await _list(ctx, args or None, 0)
     if name == "funds":
         return await _funds(ctx, args)
+    if name == "tax":  # 税收 month by month, the same commands with the tax book (seed 004)
+        return await _funds(ctx, args, funds.TAX)
     lead_id = parse_code(args.split(None, 1)[0]) if args else None
     if lead_id is None:
         return Reply(_t(ctx, "leads.usage.lead" if not args else "leads.bad_ref", ref=args[:20]))
@@ -240,11 +243,11 @@ async def _card(ctx: FormContext, lead_id: int) -> Reply:
     return with_values(text, leads_text.card_buttons(ctx.locale, view, confirm))
 
 
-async def _funds(ctx: FormContext, args: str) -> Reply:
-    request = funds.parse_request(args)
+async def _funds(ctx: FormContext, args: str, book: funds.Book = funds.FUNDS) -> Reply:
+    request = funds.parse_request(args, book)
     if request.amount_text is None:
-        found = await funds.history(ctx.session, ctx.actor, request.lead_id)
-        return Reply(history_text(ctx.locale, ctx.services.settings.zone, found))
+        found = await funds.history(ctx.session, ctx.actor, request.lead_id, book)
+        return Reply(history_text(ctx.locale, ctx.services.settings.zone, found, book))
     result = await funds.record(
         ctx.session,
         ctx.services.scoring,
@@ -253,8 +256,9 @@ async def _funds(ctx: FormContext, args: str) -> Reply:
         request.lead_id,
         request.amount_text,
         request.month_text,
+        book,
     )
-    return Reply(recorded_text(ctx.locale, result))
+    return Reply(recorded_text(ctx.locale, result, book))
 
 
 async def lead_command(ctx: FormContext, engine: FormEngine, name: str, args: str) -> Reply:

@@ -80,6 +80,10 @@ async def serve_dingtalk(
     )
     if app is not None:
         route_outbox_to_dingtalk(app, adapter)
+        web = getattr(app, "web", None)  # the web app, when LEADBOT_WEB_URL is set
+        adapter.web_link = web.create_signin_link if web is not None else None
+        jobs = app.jobs
+        adapter.last_run = lambda: jobs.last_run
     client = dingtalk_stream.DingTalkStreamClient(
         dingtalk_stream.Credential(settings.dingtalk_client_id, secret)
     )

@@ -222,8 +222,8 @@ async def test_file_too_big_is_refused(world: DingTalkWorld) -> None:
 
 async def test_commands_not_on_dingtalk_yet_say_so_plainly(world: DingTalkWorld) -> None:
     await world.join("liaison1", "招商一局")
-    [reply] = await world.say("liaison1", "/health")
-    assert "/health" in reply.text and "暂未开放" in reply.text
+    [reply] = await world.say("liaison1", "/importunits")
+    assert "/importunits" in reply.text and "暂未开放" in reply.text
 
 
 async def fill_report(world: DingTalkWorld, staff: str, company: str) -> SentMessage:

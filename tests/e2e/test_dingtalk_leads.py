@@ -182,3 +182,38 @@ async def test_a_liaison_takes_leave_and_ends_it(world: DingTalkWorld) -> None:
     assert "已登记休假至 12月3日" in on_leave.text and "李联络" in on_leave.text
     [back] = await world.say("liaison1", "/leave off")
     assert "已结束休假" in back.text
+
+
+async def test_tax_is_recorded_and_shown_as_funds_are(world: DingTalkWorld) -> None:
+    await reported(world)
+    [recorded] = await world.say("liaison1", "/tax L0001 8万")
+    assert "已登记 L0001 动力电池项目 2026年11月已缴税收 8万元" in recorded.text
+    [history] = await world.say("liaison1", "税收 L0001")
+    assert "已缴税收" in history.text and "8万元" in history.text
+
+
+async def test_web_gives_the_one_time_link_in_private_and_health_is_for_admins(
+    world: DingTalkWorld,
+) -> None:
+    from handlers.web.auth import WebUser
+
+    await world.join("liaison1", "招商一局")
+    [off] = await world.say("liaison1", "/web")
+    assert "网页版未开启" in off.text
+    asked: list[WebUser] = []
+
+    async def link(user: WebUser) -> str:
+        asked.append(user)
+        return "https://bot.example.com/app/login?t=" + "x" * 43
+
+    world.adapter.web_link = link
+    [reply] = await world.say("liaison1", "/web")
+    url = "https://bot.example.com/app/login?t=" + "x" * 43
+    assert f"]({url})" in reply.text  # a markdown link: the address itself unescaped
+    assert asked == [WebUser("dingtalk", "liaison1", asked[0].name)]
+    [group] = await world.say("liaison1", "/web", group="cidunit1")
+    assert "app/login" not in group.text and "私聊" in group.text
+    [refused] = await world.say("liaison1", "/health")
+    assert "仅限管理员" in refused.text and "运行状态" not in refused.text
+    [health] = await world.say(ADMIN_STAFF, "/health")
+    assert "运行状态" in health.text

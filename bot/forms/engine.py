@@ -148,6 +148,14 @@ class FormEngine:
         stored = await store.load(ctx.session, ctx.person)
         return stored.draft.form if stored else None
 
+    async def keeps_bytes(self, ctx: FormContext) -> bool:
+        """Whether the open form waits for files at a step that keeps their bytes
+        (:attr:`Step.keeps_bytes`), so the adapter fetches a file before handing it in."""
+        stored = await store.load(ctx.session, ctx.person)
+        form = self.forms.get(stored.draft.form) if stored else None
+        step = form.step(stored.draft.step) if form and stored else None
+        return step is not None and step.kind is Kind.FILES and step.keeps_bytes
+
     async def view(self, ctx: FormContext) -> Outcome:
         """The current question again (e.g. after "/report" in a group, or a web page load)."""
         return await self._with_draft(ctx, lambda form, draft: self._current(ctx, form, draft))

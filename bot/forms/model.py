@@ -189,6 +189,9 @@ class Step:
     columns: int = 3
     max_files: int = 10
     min_files: int = 0  # a FILES step offers "done" only once this many files are in
+    # A FILES step whose files must outlive the channel's handle to them (a DingTalk
+    # downloadCode lapses): the adapter fetches the bytes and keeps them before answering.
+    keeps_bytes: bool = False
     # A step that runs itself (a list built over several answers, buttons of its own):
     # ``handle`` gets every typed text and every press of its buttons and says where
     # to go (a FieldError it raises is shown and the step asked again); ``rows`` are

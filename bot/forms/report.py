@@ -324,7 +324,7 @@ def form() -> Form:
             Step("phone", parse=_phone, optional=True),
             Step("channel", Kind.CHOICE, choices=_from_settings("channels"), optional=True),
             Step("notes", parse=_line(NOTES_MAX, multiline=True), optional=True),
-            Step("files", Kind.FILES, optional=True, max_files=MAX_FILES),
+            Step("files", Kind.FILES, optional=True, max_files=MAX_FILES, keeps_bytes=True),
         ),
         save=_save,
         begin=_begin,

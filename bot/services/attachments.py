@@ -103,9 +103,8 @@ async def store(
         raise ServiceError("attach.empty")
     if len(data) > MAX_BYTES:
         raise ServiceError("attach.too_big", mb=MAX_BYTES // (1024 * 1024))
-    name, content_type = sniffed(
-        clean_name(raw_name), content_type_of(clean_name(raw_name), declared_type), data
-    )
+    cleaned = clean_name(raw_name)
+    name, content_type = sniffed(cleaned, content_type_of(cleaned, declared_type), data)
     token = secrets.token_hex(16)
     await web_files.add(
         session,

@@ -32,7 +32,6 @@ from bot.assembly.config import Settings
 from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
 from bot.forms import CODEC, FormEngine
-from bot.forms import report as report_form
 from bot.forms.model import FileRef, FormContext, Outcome, Status
 from bot.operations.sheets import MAX_BYTES as SHEET_MAX_BYTES
 from bot.rendering.health_text import health_text
@@ -478,14 +477,15 @@ class DingTalkAdapter(RobotSender):
             return Reply(catalog.t(err.code, actor.locale, **err.params))
 
     async def _kept(self, ctx: FormContext, incoming: Incoming) -> FileRef:
-        """A file sent into the report form, fetched now: a downloadCode lapses, so its bytes
-        are kept with the web app's uploads and the lead's save claims them, which lets the
-        web card and 重新接收附件 on Telegram open them too. Other forms keep the reference."""
+        """A file sent into a form, fetched now when its step keeps bytes (the report's
+        attachments): a downloadCode lapses, so its bytes are kept with the web app's uploads
+        and the lead's save claims them, which lets the web card and 重新接收附件 on Telegram
+        open them too. Other steps keep the reference."""
         code = str(incoming.download_code)
         name = incoming.file_name or catalog.plain("dingtalk.picture_name", ctx.locale)
         engine = self.engine
         assert engine is not None
-        if await engine.active(ctx) != report_form.NAME:
+        if not await engine.keeps_bytes(ctx):
             return FileRef(f"dingtalk:{code}", "document", incoming.file_name or "")
         data = await self.api.download(code, MAX_FILE_BYTES)
         stored = await attachments.store(ctx.session, ctx.person, name, "", data, ctx.now)

@@ -43,6 +43,17 @@ class DingTalkWorld:
         await asyncio.to_thread(self.standin.wait_acked, msg_id)
         return self.standin.messages(start=start)
 
+    async def send_file(self, staff_id: str, name: str | None, data: bytes) -> list[SentMessage]:
+        """Send a file (``name`` None: a picture) and return the replies the robot made to it."""
+        start = len(self.standin.messages())
+        if name is None:
+            msg_id = await asyncio.to_thread(self.standin.send_picture, staff_id, data)
+        else:
+            msg_id = await asyncio.to_thread(self.standin.send_file, staff_id, name, data)
+        assert msg_id
+        await asyncio.to_thread(self.standin.wait_acked, msg_id)
+        return self.standin.messages(start=start)
+
     async def press(self, staff_id: str, label: str) -> list[SentMessage]:
         """Press the button ``label`` on the latest card that has it."""
         card = next(
@@ -211,12 +222,8 @@ async def test_huge_text_is_refused_with_the_limit(world: DingTalkWorld) -> None
 async def test_file_too_big_is_refused(world: DingTalkWorld) -> None:
     token = await world.invite("招商一局")
     await world.say("liaison1", token)
-    start = len(world.standin.messages())
     big = b"x" * (20 * 1024 * 1024 + 1)
-    msg_id = await asyncio.to_thread(world.standin.send_file, "liaison1", "计划书.pdf", big)
-    assert msg_id
-    await asyncio.to_thread(world.standin.wait_acked, msg_id)
-    [reply] = world.standin.messages(start=start)
+    [reply] = await world.send_file("liaison1", "计划书.pdf", big)
     assert "太大" in reply.text and "20 MB" in reply.text
 
 
@@ -330,17 +337,6 @@ async def test_a_throttled_reply_waits_and_is_sent_once(world: DingTalkWorld) ->
     assert len(world.standin.recorder.calls_to("/v1.0/robot/oToMessages/batchSend")) == 3
 
 
-async def _send_file(world: DingTalkWorld, staff: str, name: str | None, data: bytes) -> str:
-    start = len(world.standin.messages())
-    if name is None:
-        msg_id = await asyncio.to_thread(world.standin.send_picture, staff, data)
-    else:
-        msg_id = await asyncio.to_thread(world.standin.send_file, staff, name, data)
-    assert msg_id
-    await asyncio.to_thread(world.standin.wait_acked, msg_id)
-    return "\n".join(m.text for m in world.standin.messages(start=start))
-
-
 async def test_files_sent_into_the_report_are_kept_and_claimed_by_the_lead(
     world: DingTalkWorld,
 ) -> None:
@@ -363,8 +359,8 @@ async def test_files_sent_into_the_report_are_kept_and_claimed_by_the_lead(
     assert "附件" in replies[-1].text
     plan = b"%PDF-1.4 " + bytes(range(256)) * 40
     picture = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    await _send_file(world, "liaison1", "项目投资计划书.pdf", plan)
-    await _send_file(world, "liaison1", None, picture)
+    await world.send_file("liaison1", "项目投资计划书.pdf", plan)
+    await world.send_file("liaison1", None, picture)
     await world.press("liaison1", "完成")
     [saved] = await world.press("liaison1", "✅ 保存")
     assert "已登记 L0001" in saved.text

@@ -30,13 +30,7 @@ async def test_a_trip_with_its_report_is_recorded_from_dingtalk(world: DingTalkW
     await world.press("liaison1", "今天")
     [ask] = await world.say("liaison1", "赴深圳拜访三家电池企业")
     assert "请上传外出报告单" in ask.text and not ask.buttons
-    start = len(world.standin.messages())
-    msg_id = await asyncio.to_thread(
-        world.standin.send_file, "liaison1", "外出报告单.pdf", b"%PDF-1.4 report"
-    )
-    assert msg_id
-    await asyncio.to_thread(world.standin.wait_acked, msg_id)
-    [added] = world.standin.messages(start=start)
+    [added] = await world.send_file("liaison1", "外出报告单.pdf", b"%PDF-1.4 report")
     assert "共 1 个文件" in added.text and [t for t, _ in added.buttons] == ["完成"]
     [summary] = await world.press("liaison1", "完成")
     assert "请核对工作记录" in summary.text and "1 个文件" in summary.text

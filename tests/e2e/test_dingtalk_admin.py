@@ -3,7 +3,6 @@ person sends to the robot), /invites, /revoke — through the real SDK against t
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld
@@ -54,22 +53,14 @@ async def test_invites_are_for_admins_and_one_to_one(world: DingTalkWorld) -> No
 
 async def test_an_admin_sends_the_unit_sheet_to_the_robot(world: DingTalkWorld) -> None:
     sheet = "名称,简称\n招商四局,四局\n招商五局,五局\n招商四局,重复\n".encode()
-    start = len(world.standin.messages())
-    msg_id = await asyncio.to_thread(world.standin.send_file, ADMIN_STAFF, "units.csv", sheet)
-    assert msg_id
-    await asyncio.to_thread(world.standin.wait_acked, msg_id)
-    [report] = world.standin.messages(start=start)
+    [report] = await world.send_file(ADMIN_STAFF, "units.csv", sheet)
     assert (
         "已导入 2 个单位，跳过 1 行" in report.text and "第 4 行：与「招商四局」重复" in report.text
     )
     [listed] = await world.say(ADMIN_STAFF, "/units")
     assert "招商四局" in listed.text and "招商五局" in listed.text
     await world.join("liaison1", "招商一局")
-    start = len(world.standin.messages())
-    msg_id = await asyncio.to_thread(world.standin.send_file, "liaison1", "units.csv", sheet)
-    assert msg_id
-    await asyncio.to_thread(world.standin.wait_acked, msg_id)
-    [not_admin] = world.standin.messages(start=start)
+    [not_admin] = await world.send_file("liaison1", "units.csv", sheet)
     assert "已收到文件「units\\.csv」" in not_admin.text  # a liaison's sheet is just a file
 
 

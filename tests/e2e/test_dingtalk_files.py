@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.dingtalk_standin import SentMessage
 from storage.models import PRINCIPAL_BASE, Lead, OutboxMessage, OutboxStatus
-from tests.e2e.test_dingtalk import DingTalkWorld, _send_file
+from tests.e2e.test_dingtalk import DingTalkWorld
 from tests.e2e.test_dingtalk import world as world  # the fixture, shared
 from tests.e2e.test_dingtalk_reminders import DT_ADMIN, DT_GROUP, Mixed
 from tests.e2e.test_dingtalk_reminders import mixed as mixed  # the fixture, shared
@@ -42,8 +42,8 @@ async def _report_with_files(world: DingTalkWorld) -> None:
     await world.press("liaison1", "在谈")
     for _ in range(6):  # tags, foreign, contact, phone, channel, notes
         await world.press("liaison1", "跳过")
-    await _send_file(world, "liaison1", "项目投资计划书.pdf", PLAN)
-    await _send_file(world, "liaison1", None, PICTURE)
+    await world.send_file("liaison1", "项目投资计划书.pdf", PLAN)
+    await world.send_file("liaison1", None, PICTURE)
     await world.press("liaison1", "完成")
     [saved] = await world.press("liaison1", "✅ 保存")
     assert "已登记 L0001" in saved.text

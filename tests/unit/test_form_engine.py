@@ -81,10 +81,23 @@ def other() -> Form:
     )
 
 
+def kept() -> Form:
+    return Form(
+        name="kept",
+        prefix="k",
+        texts="report",
+        save=_save,
+        steps=(
+            Step("project", parse=_project),
+            Step("files", Kind.FILES, optional=True, keeps_bytes=True),
+        ),
+    )
+
+
 class World:
     def __init__(self, db: Database, clock: ManualClock) -> None:
         self.db, self.clock = db, clock
-        self.engine = FormEngine([tiny(), other()], timedelta(minutes=60))
+        self.engine = FormEngine([tiny(), other(), kept()], timedelta(minutes=60))
         self.services = SimpleNamespace(settings=SimpleNamespace(industries=["新能源", "新材料"]))
         self.actor = Actor(tg_user_id=7, display_name="张三", locale="zh_CN")
 
@@ -159,6 +172,26 @@ async def test_choices_multi_select_files_and_save(world: World) -> None:
         }
     ]
     assert await world.stored() is None
+
+
+async def test_only_a_files_step_that_keeps_bytes_asks_the_adapter_to_fetch(world: World) -> None:
+    """DingTalk's downloadCode lapses: the adapter fetches a file's bytes only when the step
+    waiting for it says so, never for a form at another step or with nothing open."""
+    e = world.engine
+    async with world.ctx() as ctx:
+        assert not await e.keeps_bytes(ctx)  # no form open
+        await e.start(ctx, "kept")
+        assert not await e.keeps_bytes(ctx)  # at the project step
+        await e.text(ctx, "电池")
+        assert await e.keeps_bytes(ctx)
+        await e.press(ctx, Choose("kept", "files", "done"))
+        assert not await e.keeps_bytes(ctx)  # the summary
+        await e.cancel(ctx)
+        await e.start(ctx, "tiny")
+        await e.text(ctx, "电池")
+        await e.text(ctx, "新材料")
+        await e.press(ctx, Choose("tiny", "tags", "done"))
+        assert not await e.keeps_bytes(ctx)  # a files step that keeps the reference
 
 
 async def test_old_buttons_are_stale_and_change_nothing(world: World) -> None:

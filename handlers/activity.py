@@ -22,12 +22,13 @@ from bot.catalog import Html
 from bot.domain.enums import activity_code
 from bot.forms import Status, msg
 from bot.forms.activity import NAME, REJECT, trip_values
-from bot.forms.buttons import ActivityReview, PlannedTrip
+from bot.forms.buttons import ActivityFiles, ActivityReview, PlannedTrip
 from bot.forms.callbacks import decode, encode
-from bot.rendering.activity_text import activity_card, activity_line
+from bot.rendering.activity_text import activity_card, activity_line, review_rows
 from bot.services import ServiceError, activities, scoring
 from handlers import notices
-from handlers.base import LeadbotContext, command_args, is_private, reply, requires
+from handlers.base import LeadbotContext, command_args, is_private, keyboard, reply, requires
+from handlers.files import send_again
 from handlers.forms import open_form, redirect_to_private
 
 log = logging.getLogger(__name__)
@@ -76,20 +77,8 @@ async def list_cmd(update: Update, context: LeadbotContext) -> None:
         return
     await reply(update, title)
     for v in views:
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        context.label("activity.button.verify"),
-                        callback_data=encode(ActivityReview("ok", v.activity_id)),
-                    ),
-                    InlineKeyboardButton(
-                        context.label("activity.button.reject"),
-                        callback_data=encode(ActivityReview("no", v.activity_id)),
-                    ),
-                ]
-            ]
-        )
+        rows = review_rows(context.locale, v)
+        markup = keyboard([[(label, encode(value)) for label, value in row] for row in rows])
         await reply(update, activity_card(context.locale, v), markup)
 
 
@@ -202,6 +191,27 @@ async def on_review_button(update: Update, context: LeadbotContext) -> None:
         await query.edit_message_reply_markup(None)
 
 
+async def on_files_button(update: Update, context: LeadbotContext) -> None:
+    """[📎 查看附件]: the record's files in this chat, for a leader or the record's unit."""
+    query = update.callback_query
+    assert query is not None
+    pressed = decode(query.data)
+    if context.actor is None or not isinstance(pressed, ActivityFiles):
+        await query.answer(context.label("fallback.stale_button"), show_alert=True)
+        return
+    try:
+        async with context.session() as session:
+            files = await activities.activity_files(session, context.actor, pressed.activity)
+    except ServiceError as err:
+        await query.answer(context.label(err.code, **err.params), show_alert=True)
+        return
+    await query.answer()
+    assert update.effective_chat is not None
+    failed = await send_again(update.effective_chat.id, context, files)
+    if failed:
+        await reply(update, context.t("activity.files.failed", failed=failed, total=len(files)))
+
+
 # --- planned trips ---------------------------------------------------------------------------
 
 
@@ -271,6 +281,7 @@ def handlers() -> list[Any]:
     return [
         CommandHandler("activity", redirect_to_private(KEY), filters=filters.ChatType.GROUPS),
         CallbackQueryHandler(on_review_button, pattern=r"^ar:"),
+        CallbackQueryHandler(on_files_button, pattern=r"^af:"),
         CallbackQueryHandler(on_trip_button, pattern=r"^at:trip:"),
         CommandHandler("activities", list_cmd),
         CommandHandler("verify_activity", verify_cmd),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WebFile
@@ -25,7 +25,7 @@ async def add(
 ) -> None:
     """Keep an upload; uploads that no save claimed within a day go first (abandoned pages)."""
     await session.execute(
-        delete(WebFile).where(WebFile.lead_id.is_(None), WebFile.created_at < now - UNSAVED_KEPT)
+        delete(WebFile).where(_unclaimed(), WebFile.created_at < now - UNSAVED_KEPT)
     )
     session.add(
         WebFile(
@@ -55,7 +55,7 @@ async def unsaved_of(
         select(WebFile.id, WebFile.token, WebFile.name, WebFile.content_type).where(
             WebFile.token.in_(wanted),
             WebFile.uploader == uploader,
-            WebFile.lead_id.is_(None),
+            _unclaimed(),
         )
     )
     place = {token: i for i, token in enumerate(wanted)}
@@ -63,12 +63,19 @@ async def unsaved_of(
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-async def link(session: AsyncSession, ids: Sequence[int], lead_id: int) -> None:
+async def link(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    lead_id: int | None = None,
+    activity_id: int | None = None,
+) -> None:
+    """The saved lead or activity claims these rows (only rows nothing claimed yet)."""
     if ids:
         await session.execute(
             update(WebFile)
-            .where(WebFile.id.in_(list(ids)), WebFile.lead_id.is_(None))
-            .values(lead_id=lead_id)
+            .where(WebFile.id.in_(list(ids)), _unclaimed())
+            .values(lead_id=lead_id, activity_id=activity_id)
         )
 
 
@@ -81,6 +88,10 @@ async def unsaved_count(session: AsyncSession, uploader: str) -> int:
     result = await session.execute(
         select(func.count())
         .select_from(WebFile)
-        .where(WebFile.uploader == uploader, WebFile.lead_id.is_(None))
+        .where(WebFile.uploader == uploader, _unclaimed())
     )
     return int(result.scalar_one())
+
+
+def _unclaimed() -> ColumnElement[bool]:
+    return and_(WebFile.lead_id.is_(None), WebFile.activity_id.is_(None))

@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.domain.enums import lead_code
 from bot.forms.model import Draft, FieldError, Form, FormContext, Kind, Msg, Option, Step, msg
-from bot.services import ServiceError, activities
+from bot.services import ServiceError, activities, attachments
 from bot.services.activities import ActivityDraft
 from bot.services.leads import parse_code as parse_lead_code
 
@@ -224,6 +224,8 @@ async def _save(ctx: FormContext, draft: Draft) -> list[Msg]:
     view = await activities.record_activity(
         ctx.session, ctx.now, ctx.actor, to_draft(draft.values), ctx.services.scoring
     )
+    files = draft.values.get("files") or []
+    await attachments.link_own(ctx.session, ctx.person, files, activity_id=view.activity_id)
     key = "activity.saved_verified" if view.review == "verified" else "activity.saved"
     return [msg(key, code=view.code, kind=view.kind_name, unit=view.unit_name)]
 
@@ -287,6 +289,7 @@ def form() -> Form:
                 field="files",
                 min_files=1,  # a trip needs its trip report: no [完成] before it
                 max_files=activities.MAX_FILES,
+                keeps_bytes=True,
                 ask=_ask_files("activity.ask.trip_report"),
                 when=needs_file,
             ),
@@ -295,6 +298,7 @@ def form() -> Form:
                 Kind.FILES,
                 optional=True,
                 max_files=activities.MAX_FILES,
+                keeps_bytes=True,
                 ask=_ask_files("activity.ask.files"),
                 when=_flag("needs_file", expected=False),
             ),

@@ -155,6 +155,13 @@ class ActivityReview:
 
 
 @dataclass(frozen=True)
+class ActivityFiles:
+    """[📎 附件] under an activity's review card: its files sent again (the trip report)."""
+
+    activity: int
+
+
+@dataclass(frozen=True)
 class PlannedTrip:
     submission: int
     index: int
@@ -165,6 +172,7 @@ class PlannedTrip:
 
 
 CODEC.register("ar", ActivityReview)
+CODEC.register("af", ActivityFiles)
 CODEC.register("at:trip", PlannedTrip)
 
 

@@ -1,18 +1,21 @@
 """``/activities`` as text: a member's records, or a leader's card per record to review.
 
-The same words on every channel; each adapter adds the [✅ 认定] [❌ 驳回] buttons
-(:class:`bot.forms.buttons.ActivityReview`) under a leader's cards.
+The same words and buttons on every channel: [✅ 认定] [❌ 驳回]
+(:class:`bot.forms.buttons.ActivityReview`) under a leader's cards, and [📎 附件] when the
+record has files (the trip report a leader reads before 认定).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from bot import catalog
 from bot.catalog import Html
+from bot.forms.buttons import ActivityFiles, ActivityReview
 from bot.services.activities import ActivityView
 
-__all__ = ["activity_card", "activity_line", "usd"]
+__all__ = ["activity_card", "activity_line", "review_rows", "usd"]
 
 
 def usd(locale: str, value: Decimal) -> str:
@@ -44,3 +47,17 @@ def activity_card(locale: str, v: ActivityView) -> Html:
     if v.reporter:
         lines.append(catalog.t("activity.card.reporter", locale, name=v.reporter))
     return Html("\n".join(lines))
+
+
+def review_rows(locale: str, v: ActivityView) -> list[list[tuple[str, Any]]]:
+    """A leader's buttons under one card, as (label, button value) rows."""
+    rows: list[list[tuple[str, Any]]] = [
+        [
+            (catalog.plain("activity.button.verify", locale), ActivityReview("ok", v.activity_id)),
+            (catalog.plain("activity.button.reject", locale), ActivityReview("no", v.activity_id)),
+        ]
+    ]
+    if v.files:
+        label = catalog.plain("activity.button.files", locale, count=v.files)
+        rows.append([(label, ActivityFiles(v.activity_id))])
+    return rows

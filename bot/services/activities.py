@@ -27,7 +27,7 @@ from bot.domain.dates import parse_day
 from bot.domain.enums import Review, activity_code
 from bot.domain.leadfields import FieldError, clean_line
 from bot.rules.schema import DEFAULT_ACTIVITIES
-from bot.services import ServiceError, scoring
+from bot.services import ServiceError, attachments, scoring
 from bot.services.access import Actor
 from bot.services.scoring import ScoringSetup
 from storage import lead_repo, repo, scoring_repo
@@ -255,11 +255,18 @@ async def show_activity(
     return view_of(setup, a)
 
 
-async def activity_files(session: Any, actor: Actor, activity_id: int) -> list[dict[str, Any]]:
+async def activity_files(
+    session: Any, actor: Actor, activity_id: int
+) -> tuple[attachments.AttachedFile, ...]:
+    """The files of an activity (the trip report a leader checks before 认定), for a leader or
+    the activity's unit."""
     a = await _activity(session, activity_id)
     if not (actor.is_leader or actor.unit_id == a.unit_id):
         raise ServiceError("activity.not_yours", ref=a.code)
-    return [f for f in a.attachments or [] if isinstance(f, dict) and f.get("file_id")]
+    files = attachments.attached(a.attachments)
+    if not files:
+        raise ServiceError("activity.files_none", ref=a.code)
+    return files
 
 
 async def list_for(

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.enums import activity_code
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.leads import can_see_full
 from storage import web_files
-from storage.models import Lead
+from storage.models import Activity, Lead
 
 REF_PREFIX = "web:"
 MAX_BYTES = 20 * 1024 * 1024  # what a chat bot may download, so a re-send in chat works too
@@ -134,20 +135,46 @@ async def claim(
 
 
 async def link_own(
-    session: AsyncSession, uploader: str, entries: list[dict[str, Any]], lead_id: int
+    session: AsyncSession,
+    uploader: str,
+    entries: list[dict[str, Any]],
+    lead_id: int | None = None,
+    *,
+    activity_id: int | None = None,
 ) -> None:
-    """Give the saved lead the stored files among its entries, in the lead's transaction.
+    """Give the saved lead (or activity) the stored files among its entries, in its transaction.
 
     Only the uploader's own unsaved rows are linked, whichever channel stored them (a
     browser upload, a file sent to the DingTalk robot); chat file ids are not rows.
     """
     tokens = [t for t in (token_of(str(e.get("file_id") or "")) for e in entries) if t]
     rows = await web_files.unsaved_of(session, uploader, tokens)
-    await web_files.link(session, [row[0] for row in rows], lead_id)
+    ids = [row[0] for row in rows]
+    await web_files.link(session, ids, lead_id=lead_id, activity_id=activity_id)
 
 
 async def unsaved_count(session: AsyncSession, uploader: str) -> int:
     return await web_files.unsaved_count(session, uploader)
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """One entry of a lead's or an activity's attachments: a chat file id or a ``web:`` ref."""
+
+    file_id: str
+    kind: str  # "photo" or "document"
+    name: str
+
+
+def attached(items: list[Any] | None) -> tuple[AttachedFile, ...]:
+    """The usable entries of a stored attachments list (JSON written by every channel)."""
+    files = []
+    for item in items or []:
+        if isinstance(item, dict) and item.get("file_id"):
+            kind = "photo" if (item.get("kind") or item.get("type")) == "photo" else "document"
+            name = str(item.get("name") or item.get("file_name") or "")
+            files.append(AttachedFile(str(item["file_id"]), kind, name))
+    return tuple(files)
 
 
 def token_of(file_id: str) -> str | None:
@@ -156,8 +183,16 @@ def token_of(file_id: str) -> str | None:
 
 
 async def read(session: AsyncSession, actor: Actor, token: str) -> FileContent:
-    """A saved file's bytes, for someone allowed to see its lead's details."""
+    """A saved file's bytes, for someone allowed to see its lead's details (an activity's:
+    a leader or the activity's unit)."""
     row = await web_files.by_token(session, token) if len(token) == 32 else None
+    if row is not None and row.activity_id is not None:
+        activity = await session.get(Activity, row.activity_id)
+        if activity is None:
+            raise ServiceError("attach.not_found")
+        if not (actor.is_leader or actor.unit_id == activity.unit_id):
+            raise ServiceError("activity.not_yours", ref=activity_code(activity.id))
+        return FileContent(row.name, row.content_type, row.data)
     if row is None or row.lead_id is None:
         raise ServiceError("attach.not_found")
     lead = await session.get(Lead, row.lead_id)

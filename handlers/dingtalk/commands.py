@@ -15,6 +15,7 @@ other people is planned through the notifier there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot import catalog
@@ -23,6 +24,7 @@ from bot.domain.enums import Outcome, VersionStatus, activity_code
 from bot.forms import FormContext, FormEngine, lead_prompts, msg, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms.buttons import (
+    ActivityFiles,
     ActivityReview,
     ConfirmNode,
     EditField,
@@ -40,7 +42,7 @@ from bot.forms.buttons import (
     WeeklyDecision,
 )
 from bot.rendering import leads_text
-from bot.rendering.activity_text import activity_card, activity_line
+from bot.rendering.activity_text import activity_card, activity_line, review_rows
 from bot.rendering.funds_text import history_text, recorded_text
 from bot.rendering.rank_text import BUTTON_KINDS, rank_buttons, render_rank
 from bot.rendering.weekly_status import overview_text, status_text
@@ -64,8 +66,9 @@ __all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref"
 READS = ("status", "leads", "lead", "funds", "tax", "activities", "trips", "lang", "leave")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
-# Buttons that work in a group too: the rank's periods, a leader's 认定 in the leaders' group.
-GROUP_BUTTONS = (RankButton, ActivityReview)
+# Buttons that work in a group too: the rank's periods, a leader's 认定 (and the record's files)
+# in the leaders' group.
+GROUP_BUTTONS = (RankButton, ActivityReview, ActivityFiles)
 PRIVATE_READS = (
     "leads",
     "lead",
@@ -144,20 +147,7 @@ async def _activities(ctx: FormContext) -> list[Reply]:
     if not actor.is_leader:
         lines = "\n".join(activity_line(ctx.locale, v) for v in views)
         return [Reply(Html(title + "\n" + lines))]
-    verify = catalog.plain("activity.button.verify", ctx.locale)
-    reject = catalog.plain("activity.button.reject", ctx.locale)
-    cards = [
-        with_values(
-            activity_card(ctx.locale, v),
-            [
-                [
-                    (verify, ActivityReview("ok", v.activity_id)),
-                    (reject, ActivityReview("no", v.activity_id)),
-                ]
-            ],
-        )
-        for v in views
-    ]
+    cards = [with_values(activity_card(ctx.locale, v), review_rows(ctx.locale, v)) for v in views]
     return [Reply(title), *cards]
 
 
@@ -369,7 +359,11 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
     if isinstance(value, ConfirmNode):
         return await _confirm(ctx, value.lead, None)
     if isinstance(value, LeadFiles):
-        return await _files(ctx, value.lead)
+        files = await lead_updates.lead_files(ctx.session, ctx.actor, value.lead)
+        return await _files(ctx, files)
+    if isinstance(value, ActivityFiles):
+        files = await activities.activity_files(ctx.session, ctx.actor, value.activity)
+        return await _files(ctx, files)
     if isinstance(value, WeeklyDecision):
         return await _decision(ctx, engine, value)
     if isinstance(value, PlannedTrip):
@@ -383,11 +377,10 @@ async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | No
     return None
 
 
-async def _files(ctx: FormContext, lead_id: int) -> Reply:
-    """A lead's attachments sent again: the ones whose bytes we hold (``web:`` refs: uploaded
-    on the web page or sent into the report on DingTalk) as DingTalk files or pictures; a
-    Telegram file id cannot be fetched from DingTalk's side, so each of those is named."""
-    files = await lead_updates.lead_files(ctx.session, ctx.actor, lead_id)
+async def _files(ctx: FormContext, files: Sequence[attachments.AttachedFile]) -> Reply:
+    """A lead's or an activity's attachments sent again: the ones whose bytes we hold (``web:``
+    refs: uploaded on the web page or sent to the robot on DingTalk) as DingTalk files or
+    pictures; a Telegram file id cannot be fetched from DingTalk's side, so each is named."""
     sent: list[OutFile] = []
     lines: list[str] = []
     for f in files:

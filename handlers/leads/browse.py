@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.catalog import Html
 from bot.forms.buttons import LeadCard, LeadFiles, LeadList
 from bot.forms.callbacks import encode
 from bot.rendering import leads_text
-from bot.services import ServiceError, attachments, lead_updates
+from bot.services import ServiceError, lead_updates
 from bot.services.lead_updates import LeadPage, LeadView
 from handlers.base import LeadbotContext, keyboard, reply, requires
+from handlers.files import send_again
 from handlers.leads.common import (
     button_value,
     edit_or_reply,
@@ -134,28 +134,6 @@ async def card_button(update: Update, context: LeadbotContext) -> None:
     await _card(update, context, pressed.lead)
 
 
-PHOTO_MAX = 10 * 1024 * 1024  # larger pictures go as documents, as Telegram requires
-
-
-async def _send_file(chat_id: int, context: LeadbotContext, file_id: str, kind: str) -> None:
-    """A chat file by its Telegram file id; a file uploaded on the web page by its bytes."""
-    token = attachments.token_of(file_id)
-    if token is None:
-        if kind == "photo":
-            await context.bot.send_photo(chat_id, file_id)
-        else:
-            await context.bot.send_document(chat_id, file_id)
-        return
-    assert context.actor is not None
-    async with context.session() as session:
-        found = await attachments.read(session, context.actor, token)
-    upload = InputFile(found.data, filename=found.name)
-    if found.is_photo and len(found.data) <= PHOTO_MAX:
-        await context.bot.send_photo(chat_id, upload)
-    else:
-        await context.bot.send_document(chat_id, upload)
-
-
 @requires(private=True)
 async def files_button(update: Update, context: LeadbotContext) -> None:
     """Send the lead's attachments again: chat files by file id, web uploads by bytes."""
@@ -172,12 +150,6 @@ async def files_button(update: Update, context: LeadbotContext) -> None:
         await error(update, context, err)
         return
     await query.answer()
-    failed = 0
-    for f in files:
-        try:
-            await _send_file(update.effective_chat.id, context, f.file_id, f.kind)
-        except (BadRequest, ServiceError) as exc:
-            log.info("attachment of lead %s not sent again: %s", pressed.lead, exc)
-            failed += 1
+    failed = await send_again(update.effective_chat.id, context, files)
     if failed:
         await reply(update, context.t("leads.files.failed", failed=failed, total=len(files)))

@@ -30,7 +30,9 @@ class WebFile(Base):
     The chat keeps a file as the platform's file id; a browser has no such store, so the
     bytes live here, bounded by :data:`bot.services.attachments.MAX_BYTES`. A row is
     uploaded on pick (``lead_id`` empty), then claimed by the save that stores its lead,
-    in the same transaction; rows never claimed are pruned after a day.
+    in the same transaction; rows never claimed are pruned after a day. A file sent to the
+    DingTalk robot into an activity (a trip's 外出报告单) is kept the same way, claimed by the
+    activity's save (``activity_id``): a downloadCode lapses, the bytes must not.
     """
 
     __tablename__ = "web_files"
@@ -39,6 +41,7 @@ class WebFile(Base):
     token: Mapped[str] = mapped_column(String(32), unique=True)
     uploader: Mapped[str] = mapped_column(String(80))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]

@@ -10,6 +10,7 @@ from storage.models import Activity, LedgerEntry
 from tests.e2e.harness import Harness
 
 LEADER, CAIZHENG = 1001, 1104  # 财政局's liaison
+OTHER_UNIT = 1101  # another unit's liaison
 
 
 async def record(h: Harness, kind: str, text: str, *, date: str | None = None) -> str:
@@ -100,6 +101,19 @@ async def test_a_trip_needs_its_report_and_dates_are_checked(world_harness: Harn
         and a.attachments[0]["name"] == "外出报告单.pdf"
         and str(a.on_date) == "2026-11-16"
     )
+    # The leader reads the trip report before 认定: the card's [📎] sends it again.
+    r = await h.send(LEADER, "/activities")
+    assert "附件：1 个" in r.text and "📎 查看附件（1）" in r.labels
+    r = await h.press(LEADER, "📎 查看附件（1）")
+    assert [i.method for i in r.items] == ["sendDocument"] and r.items[0].chat_id == LEADER
+    [sent] = [m for m in h.api.messages(LEADER) if m.from_bot and m.document]
+    assert sent.document["file_id"] == a.attachments[0]["file_id"]  # type: ignore[index]
+    r = await h.send(OTHER_UNIT, "/activities")
+    assert "📎 查看附件（1）" not in r.labels  # a member's list has no cards
+    listed = r.items[-1].message_id
+    assert listed is not None
+    r = await h.press_data(OTHER_UNIT, listed, "af:1")  # a forged press of another unit's record
+    assert r.popups == ["A0001 不是本单位的工作记录。"] and not r.items, r
 
 
 async def test_foreign_capital_in_dollars_scores_per_step(world_harness: Harness) -> None:

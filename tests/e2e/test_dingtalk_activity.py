@@ -39,8 +39,17 @@ async def test_a_trip_with_its_report_is_recorded_from_dingtalk(world: DingTalkW
     assert "已登记 A0001（外出招商，招商一局），待领导认定" in saved.text
     async with world.db.session() as s:
         [a] = (await s.scalars(select(Activity))).all()
-    assert a.kind == "trip" and a.attachments[0]["file_id"].startswith("dingtalk:")
+    assert a.kind == "trip" and a.attachments[0]["file_id"].startswith("web:")  # bytes kept
     assert a.attachments[0]["name"] == "外出报告单.pdf"
+    # The leader reads the trip report before 认定 (a downloadCode would have lapsed by now).
+    [_, card] = await world.say(ADMIN_STAFF, "/activities")
+    assert "附件：1 个" in card.text
+    assert [t for t, _ in card.buttons] == ["✅ 认定", "❌ 驳回", "📎 查看附件（1）"]
+    head, report = await world.press(ADMIN_STAFF, "📎 查看附件（1）")
+    assert "发送 1 个（共 1 个）" in head.text
+    assert report.msg_key == "sampleFile" and report.to == ("user", ADMIN_STAFF)
+    assert report.param["fileName"] == "外出报告单.pdf"
+    assert world.standin.media(report).content == b"%PDF-1.4 report"
 
 
 async def test_the_help_lists_activity_and_cancel_leaves_the_form(world: DingTalkWorld) -> None:

@@ -13,6 +13,7 @@ from bot.assembly.config import Settings
 from bot.domain.enums import lead_code
 from bot.services import ServiceError
 from bot.services.access import Actor
+from bot.services.attachments import AttachedFile, attached
 from bot.services.lead_updates.common import _lead, _owner, _require_member
 from bot.services.leads import LeadCard, can_see_full, card
 from storage import lead_repo
@@ -54,11 +55,7 @@ class LeadView:
     nodes: tuple[tuple[str, bool], ...] = ()
 
 
-@dataclass(frozen=True)
-class LeadFile:
-    file_id: str
-    kind: str  # "photo" or "document"
-    name: str
+LeadFile = AttachedFile
 
 
 async def browse(
@@ -141,15 +138,7 @@ async def lead_files(session: AsyncSession, actor: Actor, lead_id: int) -> tuple
     lead = await _lead(session, lead_id)
     if not can_see_full(actor, lead):
         raise ServiceError("leads.files.denied")
-    files = []
-    for item in lead.attachments or []:
-        if isinstance(item, dict) and item.get("file_id"):
-            kind = "photo" if (item.get("kind") or item.get("type")) == "photo" else "document"
-            files.append(
-                LeadFile(
-                    str(item["file_id"]), kind, str(item.get("name") or item.get("file_name") or "")
-                )
-            )
+    files = attached(lead.attachments)
     if not files:
         raise ServiceError("leads.files.none", lead=lead.code)
-    return tuple(files)
+    return files

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import catalog
-from bot.assembly.commands import ALIASES, alias_of, for_role
+from bot.assembly.commands import ALIASES, COMMANDS, alias_of, for_role
 from bot.assembly.config import Settings
 from bot.catalog import Html
 from bot.domain.enums import ChatKind, Role
@@ -80,6 +80,7 @@ SERVED = (
     "leads",
     "lead",
     *commands.LEAD_COMMANDS,
+    *commands.ACTIVITY_COMMANDS,
     "funds",
     "activities",
     "trips",
@@ -94,6 +95,7 @@ SERVED = (
     *leaders.LEADER_COMMANDS,
     *admin.ADMIN_COMMANDS,
 )
+REGISTERED = frozenset(c.name for c in COMMANDS)
 # Commands that open a form of the engine (bot/forms), 1:1 only.
 FORM_ENTRIES = {"report": "report", "activity": "activity", "weekly": "weekly"}
 
@@ -272,7 +274,11 @@ class DingTalkAdapter(RobotSender):
         """A command (or alias) no form took: to the module that serves it, or not yet."""
         session, now, actor, t = ctx.session, ctx.now, ctx.actor, self._t(ctx.locale)
         private = incoming.group is None
-        private_only = (*commands.PRIVATE_READS, *commands.LEAD_COMMANDS)
+        private_only = (
+            *commands.PRIVATE_READS,
+            *commands.LEAD_COMMANDS,
+            *commands.ACTIVITY_COMMANDS,
+        )
         opens_form = name in FORM_ENTRIES or (name == "start" and args in FORM_ENTRIES)
         if opens_form or (name in private_only and not private):
             return [Reply(t("access.private_only"))]  # forms and lead details are 1:1
@@ -280,6 +286,8 @@ class DingTalkAdapter(RobotSender):
             return await commands.read(ctx, name, args)
         if name in commands.LEAD_COMMANDS and self.engine is not None:
             return [await commands.lead_command(ctx, self.engine, name, args)]
+        if name in commands.ACTIVITY_COMMANDS and self.engine is not None:
+            return [await commands.activity_command(ctx, self.engine, name, args)]
         if name in leaders.LEADER_COMMANDS:
             group = None
             if incoming.group is not None:
@@ -304,6 +312,10 @@ class DingTalkAdapter(RobotSender):
             return [await self._web(incoming, actor)]
         if name == "health":
             return [await self._health(ctx)]
+        if name == "cancel":  # no form open (the engine takes it when one is)
+            return [Reply(t("fallback.text"))]
+        if name not in REGISTERED:
+            return [Reply(t("fallback.unknown_command"))]
         available = "、".join(f"/{n}" for n in SERVED)
         return [Reply(t("dingtalk.not_yet", command=f"/{name}", available=available))]
 

@@ -41,6 +41,7 @@ ADMIN_COMMANDS = (
     "renameunit",
     "members",
     "skipweek",
+    "importunits",
 )
 LEADER_COMMANDS = ("units",)  # leaders may list the units too, as on Telegram
 
@@ -81,6 +82,8 @@ async def _run(ctx: FormContext, name: str, args: str) -> Reply:
         return Reply(units_text(locale, rows))
     if name == "skipweek":
         return await _skipweek(ctx, args)
+    if name == "importunits":  # the sheet itself is a file sent to the robot 1:1
+        return Reply(catalog.t("import.help", locale))
     if name == "members":
         return Reply(members_text(locale, await units.list_members(s, args)))
     if name == "renameunit":

@@ -61,9 +61,21 @@ from bot.services.weekly import WeeklyConfig
 from handlers.dingtalk.reply import OutFile, Reply, outcome_reply, with_values
 from storage import repo
 
-__all__ = ["GROUP_BUTTONS", "LEAD_COMMANDS", "READS", "lead_command", "lead_ref", "press", "read"]
+__all__ = [
+    "ACTIVITY_COMMANDS",
+    "GROUP_BUTTONS",
+    "LEAD_COMMANDS",
+    "READS",
+    "activity_command",
+    "lead_command",
+    "lead_ref",
+    "press",
+    "read",
+]
 
 READS = ("status", "leads", "lead", "funds", "tax", "activities", "trips", "lang", "leave")
+# A leader's review typed (1:1): /verify_activity A12, /reject_activity A12 [原因].
+ACTIVITY_COMMANDS = ("verify_activity", "reject_activity")
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 (and the record's files)
@@ -320,8 +332,51 @@ async def _activity_review(
         return outcome_reply(engine, outcome, ctx.locale)
     if pressed.verdict != "ok":
         return None
+    return await _verify_activity(ctx, pressed.activity)
+
+
+async def activity_command(ctx: FormContext, engine: FormEngine, name: str, args: str) -> Reply:
+    """``/verify_activity A12``, ``/reject_activity A12 原因`` typed (1:1), as on Telegram; a
+    reject without its reason asks for it, as [❌ 驳回] does."""
+    if not ctx.actor.is_leader:
+        return Reply(_t(ctx, "access.leader_only"))
+    words = args.split(None, 1)
+    activity_id = activities.parse_code(words[0]) if words else None
+    if activity_id is None:
+        return Reply(_t(ctx, f"activity.{name.split('_')[0]}_usage"))
+    reason = words[1].strip() if len(words) > 1 else ""
+    try:
+        if name == "verify_activity":
+            return await _verify_activity(ctx, activity_id)
+        if not reason:
+            view = await activities.show_activity(
+                ctx.session, ctx.actor, activity_id, ctx.services.scoring
+            )
+            if view.review == "rejected":
+                return Reply(_t(ctx, "activity.already_rejected", ref=view.code))
+            outcome = await engine.start(ctx, activity_form.REJECT, {"activity": activity_id})
+            return outcome_reply(engine, outcome, ctx.locale)
+        done = await activities.reject_activity(
+            ctx.session, ctx.now, ctx.actor, activity_id, reason, ctx.services.scoring
+        )
+    except ServiceError as err:
+        return Reply(_t(ctx, err.code, **err.params))
+    await activities.tell_unit(
+        ctx.session,
+        ctx.now,
+        done,
+        "activity.notify_rejected",
+        key=ctx.key,
+        default_locale=ctx.services.settings.locale,
+    )
+    view = done.view
+    text = _t(ctx, "activity.rejected", code=view.code, unit=view.unit_name, reason=reason)
+    return Reply(text, told_others=True)
+
+
+async def _verify_activity(ctx: FormContext, activity_id: int) -> Reply:
     done = await activities.verify_activity(
-        ctx.session, ctx.now, ctx.actor, pressed.activity, ctx.services.scoring
+        ctx.session, ctx.now, ctx.actor, activity_id, ctx.services.scoring
     )
     await activities.tell_unit(
         ctx.session,

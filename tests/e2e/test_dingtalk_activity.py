@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from storage.models import Activity
+from storage.models import Activity, OutboxMessage
 from tests.e2e.test_dingtalk import ADMIN_STAFF, DingTalkWorld
 from tests.e2e.test_dingtalk import world as world  # the fixture, shared
 
@@ -97,3 +97,37 @@ async def test_a_leader_on_dingtalk_verifies_and_rejects_with_the_buttons(
     assert [a.review for a in rows] == ["verified", "rejected"]
     [mine] = await world.say("liaison1", "/activities")
     assert "A0001" in mine.text and "A0002" in mine.text and not mine.buttons
+
+
+async def test_a_leader_types_verify_activity_and_reject_activity(world: DingTalkWorld) -> None:
+    """As on Telegram: /verify_activity A1, /reject_activity A2 原因; without the reason the
+    next message is asked for it, as [❌ 驳回] does. The unit hears each verdict."""
+    await world.join("liaison1", "招商一局")
+    await _training(world, "参加省商务厅招商培训")
+    await _training(world, "参加市里的会")
+    await _training(world, "参加县里的会")
+    [usage] = await world.say(ADMIN_STAFF, "/verify_activity")
+    assert "用法：/verify\\_activity A12" in usage.text  # markdown-escaped
+    [denied] = await world.say("liaison1", "/verify_activity A1")
+    assert "仅限领导" in denied.text
+    [verified] = await world.say(ADMIN_STAFF, "/verify_activity A1")
+    assert "已认定 A0001（招商一局）" in verified.text
+    [rejected] = await world.say(ADMIN_STAFF, "/reject_activity A2 与 A1 重复")
+    assert "已驳回 A0002（招商一局）。原因：与 A1 重复" in rejected.text
+    [again] = await world.say(ADMIN_STAFF, "/reject_activity A2")
+    assert "A0002 已经驳回过了" in again.text
+    [ask] = await world.say(ADMIN_STAFF, "/reject_activity A3")
+    assert "请发送驳回 A0003 的原因" in ask.text
+    [done] = await world.say(ADMIN_STAFF, "不属于招商培训")
+    assert "已驳回 A0003" in done.text and "不属于招商培训" in done.text
+    [missing] = await world.say(ADMIN_STAFF, "/verify_activity A99")
+    assert "A0099" in missing.text
+    async with world.db.session() as s:
+        rows = (await s.scalars(select(Activity).order_by(Activity.id))).all()
+        told = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [a.review for a in rows] == ["verified", "rejected", "rejected"]
+    assert [t.template for t in told] == [  # the unit's liaison hears each, through the outbox
+        "activity.notify_verified",
+        "activity.notify_rejected",
+        "activity.notify_rejected",
+    ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.services import reach
 from bot.services.access import resolve_actor
 from handlers.base import LeadbotContext
 from storage import inbox
@@ -37,6 +39,10 @@ async def admit(update: Update, context: LeadbotContext) -> None:
                 session, context.services.settings, user.id, user.full_name, user.language_code
             )
         context.actor = context.services.actors.put(actor)
+    if context.actor.notify_via is not None:  # a linked member writes on Telegram again
+        async with context.session() as session:
+            await reach.heard_on(session, context.actor, None)
+        context.actor = context.services.actors.put(replace(context.actor, notify_via=None))
 
 
 def handlers() -> list[TypeHandler[Update, Any, None]]:

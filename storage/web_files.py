@@ -86,9 +86,7 @@ async def by_token(session: AsyncSession, token: str) -> WebFile | None:
 
 async def unsaved_count(session: AsyncSession, uploader: str) -> int:
     result = await session.execute(
-        select(func.count())
-        .select_from(WebFile)
-        .where(WebFile.uploader == uploader, _unclaimed())
+        select(func.count()).select_from(WebFile).where(WebFile.uploader == uploader, _unclaimed())
     )
     return int(result.scalar_one())
 

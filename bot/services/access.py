@@ -22,6 +22,7 @@ class Actor:
     member_id: int | None = None
     unit_id: int | None = None
     unit_name: str | None = None
+    notify_via: str | None = None  # a linked member's channel for the bot's own messages
 
     @property
     def is_member(self) -> bool:
@@ -57,6 +58,7 @@ async def resolve_actor(
             member.id if member else None,
             member.unit_id if member else None,
             member.unit.name if member and member.unit else None,
+            member.notify_via if member else None,
         )
     if member is None or not member.active:
         return Actor(tg_user_id, name, locale)
@@ -68,6 +70,7 @@ async def resolve_actor(
         member.id,
         member.unit_id,
         member.unit.name if member.unit else None,
+        member.notify_via,
     )
 
 

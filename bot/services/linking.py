@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.identities import link_identity
-from storage.models import ChannelIdentity, LinkCode
+from storage.models import ChannelIdentity, LinkCode, Member
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 LENGTH = 8
@@ -97,4 +97,9 @@ async def redeem(
         )
     )
     await link_identity(session, now, channel, "user", external_id, principal, display_name)
+    # They linked the channel they work on: the bot's own messages go there from now on
+    # (bot/services/reach.py), until they write on Telegram again.
+    await session.execute(
+        update(Member).where(Member.tg_user_id == principal).values(notify_via=channel)
+    )
     return int(principal)

@@ -46,6 +46,7 @@ from bot.services import (
     lead_notices,
     linking,
     ranking,
+    reach,
     scoring,
 )
 from bot.services.access import Actor, resolve_actor
@@ -201,6 +202,10 @@ class DingTalkAdapter(RobotSender):
                 session, now, CHANNEL, "user", incoming.staff_id, incoming.nick
             )
             actor = await resolve_actor(session, self.settings, principal, incoming.nick, None)
+            # A Telegram member's linked account: the bot's own messages follow them here.
+            moved = principal > 0 and await reach.heard_on(session, actor, reach.DINGTALK)
+            if moved and self.services is not None:
+                self.services.actors.drop(principal)  # Telegram's cached view of them is stale
             if incoming.staff_id in self.settings.dingtalk_admins:
                 actor = dataclasses.replace(actor, role=Role.ADMIN)
             replies = await self._dispatch(session, now, incoming, actor)

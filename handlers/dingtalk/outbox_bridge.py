@@ -28,6 +28,7 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.catalog import Html
+from bot.services import reach
 from bot.services.identities import External, external_of
 from handlers.dingtalk.adapter import DingTalkAdapter, Reply
 from handlers.dingtalk.openapi import (
@@ -65,14 +66,25 @@ class ChannelBot:
             raise BadRequest("Chat not found")
         return found
 
+    async def _route(self, chat_id: int | str) -> External | None:
+        """Where a row goes: a DingTalk principal's identity; a linked member who last wrote on
+        DingTalk, their DingTalk account (read each time: it changes as they write); else
+        None, Telegram."""
+        if self.is_dingtalk(chat_id):
+            return await self._external(int(chat_id))
+        if int(chat_id) < 0:  # a Telegram group
+            return None
+        async with self._db.session() as session:
+            return await reach.where_to_reach(session, int(chat_id))
+
     async def send_message(
         self, chat_id: int | str, text: str, reply_markup: Any = None, **kwargs: Any
     ) -> Any:
-        if not self.is_dingtalk(chat_id):
+        where = await self._route(chat_id)
+        if where is None:
             return await self._telegram.send_message(
                 chat_id, text, reply_markup=reply_markup, **kwargs
             )
-        where = await self._external(int(chat_id))
         buttons: list[tuple[str, str]] = []
         for row in getattr(reply_markup, "inline_keyboard", None) or ():
             for button in row:
@@ -94,20 +106,21 @@ class ChannelBot:
         return SimpleNamespace(message_id=None)
 
     async def send_document(self, chat_id: int | str, document: Any, **kwargs: Any) -> Any:
-        if not self.is_dingtalk(chat_id):
+        where = await self._route(chat_id)
+        if where is None:
             return await self._telegram.send_document(chat_id, document, **kwargs)
-        return await self._send_file(int(chat_id), document, kwargs.get("filename"), "file")
+        return await self._send_file(where, document, kwargs.get("filename"), "file")
 
     async def send_photo(self, chat_id: int | str, photo: Any, **kwargs: Any) -> Any:
-        if not self.is_dingtalk(chat_id):
+        where = await self._route(chat_id)
+        if where is None:
             return await self._telegram.send_photo(chat_id, photo, **kwargs)
-        return await self._send_file(int(chat_id), photo, kwargs.get("filename"), "image")
+        return await self._send_file(where, photo, kwargs.get("filename"), "image")
 
-    async def _send_file(self, chat_id: int, data: Any, name: str | None, kind: str) -> Any:
+    async def _send_file(self, where: External, data: Any, name: str | None, kind: str) -> Any:
         """Upload the row's bytes and send them as a file / picture to the person or group."""
         if not isinstance(data, bytes):
             raise BadRequest("only a file's bytes can be sent to DingTalk")
-        where = await self._external(chat_id)
         filename = name or ("图片.png" if kind == "image" else "文件")
         with _as_telegram_errors():
             media_id = await self._api.upload_media(data, filename, kind)

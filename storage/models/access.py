@@ -47,6 +47,9 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime]
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"))
+    # A member on two channels (``/link``) hears the bot's own messages -- reminders,
+    # notices -- on the one they last wrote on: "dingtalk", or None for their own channel.
+    notify_via: Mapped[str | None] = mapped_column(String(16))
 
     unit: Mapped[Unit | None] = relationship(back_populates="members")
 

@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.dingtalk_standin import CHATBOT_TOPIC, DingTalkStandIn, SentMessage
-from bot.services import invites
+from bot.services import invites, linking
+from bot.services.access import resolve_actor
 from handlers.dingtalk.adapter import DingTalkAdapter
 from handlers.dingtalk.openapi import OpenApiClient
 from handlers.dingtalk.outbox_bridge import route_outbox_to_dingtalk
 from handlers.dingtalk.sdk import dingtalk_stream, point_sdk_at, run_stream
-from storage.models import PRINCIPAL_BASE, OutboxMessage, OutboxStatus
+from storage.models import PRINCIPAL_BASE, Member, OutboxMessage, OutboxStatus
 from tests.e2e.harness import Harness
 from tests.e2e.test_weekly import at, reminder_counts, tick
 
@@ -197,3 +198,26 @@ async def test_the_reminders_button_opens_the_weekly_form_on_dingtalk(mixed: Mix
     [form] = await mixed.press(DT_LIAISON, "开始填写")
     assert "招商引资部 · 2026年第47周 周报" in form.text and "第 1/4 项" in form.text
     assert "私聊" in await mixed.say(DT_LIAISON, "/start weekly", group=DT_GROUP)
+
+
+async def test_a_linked_member_hears_the_bot_where_they_last_wrote(mixed: Mixed) -> None:
+    """A Telegram liaison links DingTalk (/link): reminders come to DingTalk from then on; once
+    they write on Telegram again, the next reminder is on Telegram — never on both."""
+    h, staff = mixed.h, "zhang_on_dingtalk"
+    mixed.standin.add_user(staff, "张三")
+    async with h.db.session() as s:  # the code /link gives on Telegram (tests/e2e/test_link.py)
+        zhang = await resolve_actor(s, h.settings, 1101, "张三", None)
+        code = await linking.new_code(s, h.clock.now(), zhang)
+    linked = await mixed.say(staff, f"/link {code}")
+    assert "已关联" in linked and "提醒和通知今后发到钉钉" in linked
+    await tick(h, at(18, 17))
+    assert mixed.received(("user", staff), "还剩 24 小时") == 1
+    assert reminder_counts(h, "还剩 24 小时").get(1101) is None
+    await h.send(1101, "/status")  # writes on Telegram again
+    await tick(h, at(19, 9))
+    assert reminder_counts(h, "还剩 8 小时")[1101] == 1
+    assert mixed.received(("user", staff), "还剩 8 小时") == 0
+    await mixed.say(staff, "状态")  # and back on DingTalk
+    async with h.db.session() as s:
+        member = await s.scalar(select(Member).where(Member.tg_user_id == 1101))
+    assert member is not None and member.notify_via == "dingtalk"

@@ -269,6 +269,14 @@ async def _reset_pg(url: str) -> None:
     await db.dispose()
 
 
+async def _upgrade(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
 async def build(url: str, units: int, leads: int) -> benchdata.BenchReport:
     setup = scoring.setup_for(settings())
     db = Database(url)
@@ -298,6 +306,7 @@ def run_size(
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(master, work)
         url = f"sqlite+aiosqlite:///{work}"
+        asyncio.run(_upgrade(url))  # a cached database from before the latest migrations
     else:
         asyncio.run(_reset_pg(pg_url))
         r = asyncio.run(build(pg_url, units, leads))

@@ -40,6 +40,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.domain.periods import Span
 from bot.rendering.movement import move_cell
+from bot.rendering.xlsx_writer import Book
 
 SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
 FILE_PREFIX = "招商引资台账"
@@ -308,6 +309,19 @@ def write_sheet(
                     cell.number_format = fmt
                     values[i] = cell
         ws.append(values)
+
+
+def write_table(
+    book: Book,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Any],
+    cells: Callable[[Any], tuple[Any, ...]],
+) -> None:
+    """:func:`write_sheet`'s sheet, written by the fast writer (bot/rendering/xlsx_writer.py):
+    the same look, a fraction of the time a cell."""
+    widths = _widths(columns, (cells(r) for r in rows))
+    book.sheet(title, columns, widths, (cells(r) for r in rows), len(rows))
 
 
 def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list[float]:

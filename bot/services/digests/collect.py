@@ -148,10 +148,10 @@ async def _notes(session: Any, events: Sequence[Any], before: datetime) -> list[
         for e in events
         if e.kind == "stage" and e.note and e.at < before
     ]
-    for _unit_id, submitted_at, content in await digest_repo.accepted_progress(
+    for _unit_id, submitted_at, entries in await digest_repo.accepted_progress(
         session, before - NOTE_LOOKBACK, before
     ):
-        for entry in (content or {}).get("progress") or []:
-            if entry.get("lead") and entry.get("text"):
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("lead") and entry.get("text"):
                 notes.append(Note(int(entry["lead"]), submitted_at, str(entry["text"]), "weekly"))
     return notes

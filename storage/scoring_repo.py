@@ -222,6 +222,27 @@ async def activities_from(session: AsyncSession, on_or_after: date) -> Sequence[
     return (await session.execute(stmt.order_by(Activity.id))).all()
 
 
+async def activity_counts(
+    session: AsyncSession, first_day: date, last_day: date, kinds: Sequence[str]
+) -> Sequence[Any]:
+    """Every unit's activities of these kinds dated ``first_day``..``last_day``, not rejected,
+    counted in the database: light rows (unit_id, kind, review, n). What a report's targets read
+    of a year's activities (thousands of rows on a large jurisdiction) is these counts."""
+    if not kinds:
+        return []
+    stmt = (
+        select(Activity.unit_id, Activity.kind, Activity.review, func.count())
+        .where(
+            Activity.on_date >= first_day,
+            Activity.on_date <= last_day,
+            Activity.kind.in_(sorted(set(kinds))),
+            Activity.review != Review.REJECTED,
+        )
+        .group_by(Activity.unit_id, Activity.kind, Activity.review)
+    )
+    return (await session.execute(stmt)).all()
+
+
 async def lead_events_of(session: AsyncSession, lead_ids: Sequence[int]) -> list[LeadEvent]:
     found: list[LeadEvent] = []
     for i in range(0, len(lead_ids), 500):

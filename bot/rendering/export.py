@@ -25,6 +25,7 @@ which is why widths are measured from the rows first.
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -342,6 +343,7 @@ def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list
     ]
 
 
+@functools.lru_cache(maxsize=8192)  # a table repeats its units', stages' and yes/no words
 def text_width(text: str) -> int:
     """Display width: East Asian wide and full-width characters count double."""
     if text.isascii():

@@ -25,6 +25,7 @@ which is why widths are measured from the rows first.
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +41,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.domain.periods import Span
 from bot.rendering.movement import move_cell
+from bot.rendering.xlsx_writer import Book
 
 SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
 FILE_PREFIX = "招商引资台账"
@@ -310,6 +312,19 @@ def write_sheet(
         ws.append(values)
 
 
+def write_table(
+    book: Book,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Any],
+    cells: Callable[[Any], tuple[Any, ...]],
+) -> None:
+    """:func:`write_sheet`'s sheet, written by the fast writer (bot/rendering/xlsx_writer.py):
+    the same look, a fraction of the time a cell."""
+    widths = _widths(columns, (cells(r) for r in rows))
+    book.sheet(title, columns, widths, (cells(r) for r in rows), len(rows))
+
+
 def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list[float]:
     widest = [text_width(c.header) for c in columns]
     for values in table:
@@ -328,6 +343,7 @@ def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list
     ]
 
 
+@functools.lru_cache(maxsize=8192)  # a table repeats its units', stages' and yes/no words
 def text_width(text: str) -> int:
     """Display width: East Asian wide and full-width characters count double."""
     if text.isascii():

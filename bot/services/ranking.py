@@ -10,6 +10,7 @@ here, so ``ranking.rank`` and ``ranking.board`` stay what callers use.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -226,12 +227,25 @@ async def unit_score(
 
 
 def targets_for(
-    setup: ScoringSetup, unit: Unit, history: scoring.UnitHistory, year: Span
+    setup: ScoringSetup,
+    unit: Unit,
+    history: scoring.UnitHistory,
+    year: Span,
+    activity_counts: Mapping[tuple[str, str], int] | None = None,
 ) -> tuple[TargetLine, ...]:
+    """The unit's annual targets done in ``year`` (the year to date). ``activity_counts``: the
+    unit's activities of the span counted by (kind, review) in the database (a report's way),
+    instead of ``history.activities``."""
     lines = []
     for t in setup.targets:
         done = 0
-        if t.activity is not None:
+        if t.activity is not None and activity_counts is not None:
+            done = sum(
+                n
+                for (kind, review), n in activity_counts.items()
+                if kind == t.activity and (not t.only_verified or review == "verified")
+            )
+        elif t.activity is not None:
             done = sum(
                 1
                 for a in history.activities

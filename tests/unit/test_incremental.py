@@ -75,6 +75,8 @@ async def full_period(
     since: datetime,
     sitting_in: Sequence[str] = (),
     lead_ids: Sequence[int] = (),
+    *,
+    activities: bool = True,
 ) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
     """The reference: every unit's whole history, every lead's events (what collect read before)."""
     histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
@@ -104,6 +106,52 @@ async def test_a_digest_from_the_periods_rows_equals_one_from_the_whole_history(
     assert fast == full
     if isinstance(fast, digests.MonthReport):
         assert fast.progress and fast.total_year.effective  # old projects listed, the year counted
+
+
+TARGETS = Settings(
+    admins=[1000],
+    rules_file="jiaocheng",
+    targets=[
+        {"name": "招商培训", "count": 3, "activity": "training"},
+        {"name": "有效意向", "count": 2, "activity": "intent", "only_verified": True},
+        {"name": "项目签约", "count": 2, "stage": "签约"},
+    ],
+)
+
+
+def _done(report: Any) -> dict[tuple[int, str], int]:
+    lines = report.lines if isinstance(report, digests.MonthReport) else report.reviews
+    return {(line.unit.id, p.name): p.done for line in lines for p in line.pace}
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("month", "2026-01"),
+        ("month", "2025-12"),
+        ("month", "2026-11"),
+        ("quarter", "2026-Q1"),
+        ("year", "2025"),
+    ],
+)
+async def test_targets_from_activities_counted_in_the_database_equal_the_rows(
+    history: Database, monkeypatch: pytest.MonkeyPatch, kind: str, key: str
+) -> None:
+    """The reports count a year's activities in the database (by unit, kind and review, over
+    the days whose noon falls in the span); the reference counts the units' activity rows."""
+    setup = scoring.setup_for(TARGETS)
+    async with history.session() as s:
+        fast = await digests.collect(s, setup, NOW, kind, key)
+    scan = ranking.targets_for
+    monkeypatch.setattr(scoring, "collect_period", full_period)
+    monkeypatch.setattr(
+        ranking, "targets_for", lambda setup, unit, h, span, counts=None: scan(setup, unit, h, span)
+    )
+    async with history.session() as s:
+        full = await digests.collect(s, setup, NOW, kind, key)
+    assert fast == full
+    done = _done(fast)
+    assert any(n for (_, name), n in done.items() if name == "招商培训")
 
 
 async def test_score_of_the_year_from_its_rows_equals_the_whole_history(

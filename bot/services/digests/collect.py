@@ -44,8 +44,9 @@ async def collect(
     year = setup.periods.span("year", span.start)
     to_date = Span("year", year.key, year.start, span.end)  # the year up to the period's end
     # Targets and conversion rates as /score computes them (ranking service), over the year to date.
-    # Only the year's leads and activities are read (scoring.collect_period), and the old projects
-    # a progress table lists: a report's cost follows its year, not the whole history.
+    # Only the year's leads are read (scoring.collect_period), and the old projects a progress
+    # table lists; the year's activities are counted in the database for the targets: a report's
+    # cost follows its year, not the whole history.
     stages = StageNames.of(setup)
     last_month = span.key if kind == "month" else f"{year.key}-12"
     fund_rows = (
@@ -61,8 +62,13 @@ async def collect(
         year.start,
         sitting,
         [r.lead_id for r in fund_rows],
+        activities=False,
     )
-    targets = {u.id: ranking.targets_for(setup, u, histories[u.id], to_date) for u in unit_rows}
+    counted = await _activity_counts(session, setup, to_date)
+    targets = {
+        u.id: ranking.targets_for(setup, u, histories[u.id], to_date, counted.get(u.id, {}))
+        for u in unit_rows
+    }
     funnels = {uid: ranking.funnel_for(setup, h, to_date) for uid, h in histories.items()}
     if kind == "quarter":
         table, previous = await _rank_tables(session, setup, span)
@@ -78,6 +84,19 @@ async def collect(
         )
     notes = await _notes(session, events, span.end)
     return build_month(span, to_date, units, leads, funds, notes, targets, stages, as_of)
+
+
+async def _activity_counts(
+    session: Any, setup: ScoringSetup, span: Span
+) -> dict[int, dict[tuple[str, str], int]]:
+    """Per unit, the span's activities of the kinds a target counts, by (kind, review), counted
+    in the database: the targets need the counts, not a year of activity rows."""
+    kinds = [t.activity for t in setup.targets if t.activity is not None]
+    first, last = scoring.activity_days(span.start, span.end, setup.zone)
+    found: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+    for unit_id, kind, review, n in await scoring_repo.activity_counts(session, first, last, kinds):
+        found[unit_id][(kind, review)] = int(n)
+    return found
 
 
 async def _rank_tables(
@@ -148,10 +167,10 @@ async def _notes(session: Any, events: Sequence[Any], before: datetime) -> list[
         for e in events
         if e.kind == "stage" and e.note and e.at < before
     ]
-    for _unit_id, submitted_at, content in await digest_repo.accepted_progress(
+    for _unit_id, submitted_at, entries in await digest_repo.accepted_progress(
         session, before - NOTE_LOOKBACK, before
     ):
-        for entry in (content or {}).get("progress") or []:
-            if entry.get("lead") and entry.get("text"):
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("lead") and entry.get("text"):
                 notes.append(Note(int(entry["lead"]), submitted_at, str(entry["text"]), "weekly"))
     return notes

@@ -158,6 +158,18 @@ def activity_instant(on_date: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(on_date, time(12, 0), tzinfo=zone)
 
 
+def activity_days(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[date, date]:
+    """The first and last days whose activities count in ``[start, end)`` (their local noon
+    falls inside it): a span's activities as a range of dates the database can count."""
+    first = start.astimezone(zone).date()
+    if activity_instant(first, zone) < start:
+        first += timedelta(days=1)
+    last = end.astimezone(zone).date()
+    if activity_instant(last, zone) >= end:
+        last -= timedelta(days=1)
+    return first, last
+
+
 @dataclass
 class UnitHistory:
     events: list[Event]
@@ -354,6 +366,8 @@ async def collect_period(
     since: datetime,
     sitting_in: Sequence[str] = (),
     lead_ids: Sequence[int] = (),
+    *,
+    activities: bool = True,
 ) -> tuple[dict[int, UnitHistory], Sequence[Any]]:
     """The units' leads' timelines and activities that a report of the period from ``since`` on reads,
     every unit in three queries (not each unit's whole history; ``events`` is left empty), and
@@ -363,7 +377,8 @@ async def collect_period(
     longest stage deadline), with their whole history, and the activities from the day before;
     besides, the live leads now in one of the stages ``sitting_in`` and the leads ``lead_ids``
     (a progress table lists old projects too). A lead outside all of these has no event since
-    ``since``: nothing it did can fall in the period.
+    ``since``: nothing it did can fall in the period. ``activities=False``: none read (a
+    report counts them in the database instead: :func:`storage.scoring_repo.activity_counts`).
     """
     rules = setup.rules
     wanted = set(unit_ids)
@@ -380,6 +395,8 @@ async def collect_period(
         found[lead.unit_id].timelines[lead.id] = lead_timeline(
             lead, by_lead.get(lead.id, []), rules.stages
         )
+    if not activities:
+        return found, lead_events
     day = since.astimezone(setup.zone).date() - timedelta(days=1)
     for a in await scoring_repo.activities_from(session, day):
         if a.review != Review.REJECTED and a.unit_id in wanted:

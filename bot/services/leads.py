@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -179,9 +180,20 @@ class CompanyDirectory:
 
     async def sync(self, session: AsyncSession) -> None:
         await self.ready()
-        for lead_id, key, name in await dedup_repo.first_names_after(session, self.last_id):
-            self.index.add(key, lead_id)
-            self.names.add(name, lead_id)
+        self.absorb(await dedup_repo.first_names_after(session, self.last_id))
+
+    def sync_point(self) -> int | None:
+        """The id above which the check's lookup should read new first reports for
+        :meth:`absorb`; None during the background build (the build reads them)."""
+        return None if self.building else self.last_id
+
+    def absorb(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """Index these first reports (id, key, name); ones already indexed are skipped,
+        so two checks absorbing the same new rows add each once."""
+        for lead_id, key, name in rows:
+            if lead_id not in self.names:
+                self.index.add(key, lead_id)
+                self.names.add(name, lead_id)
             self.last_id = max(self.last_id, lead_id)
 
     async def near(
@@ -192,16 +204,24 @@ class CompanyDirectory:
         return [(int(m.ref), m.score) for m in self.index.near(key, threshold=threshold, limit=3)]
 
     async def candidates(
-        self, session: AsyncSession, company: str, key: str, threshold: float
+        self,
+        session: AsyncSession,
+        company: str,
+        key: str,
+        threshold: float,
+        synced: bool = False,
     ) -> dict[int, tuple[float, str]]:
         """Lead id → (score, reason) of every plausible other spelling, best first.
 
-        During the background build: the same judgement over the names a database
-        query finds (:meth:`_from_database`), so the check does not wait for the build.
+        ``synced``: the caller already :meth:`absorb`-ed the new first reports (its own
+        lookup read them), so no query is needed here. During the background build: the
+        same judgement over the names a database query finds (:meth:`_from_database`),
+        so the check does not wait for the build.
         """
         if self.building:
             return await self._from_database(session, company, key, threshold)
-        await self.sync(session)
+        if not synced:
+            await self.sync(session)
         return _judged(self.index, self.names, company, key, threshold)
 
     async def _from_database(
@@ -312,34 +332,36 @@ async def check_company(
     """
     key = company_key(company)
     credit = _credit(credit_code)
-    if credit is not None:
-        first = await dedup_repo.first_by_credit(session, credit)
-        if first is not None:
-            return CompanyCheck(key, _first(first), [], credit, by_credit=True)
-    first = await lead_repo.first_by_key(session, key)
-    if first is not None:
-        return CompanyCheck(key, _first(first), [], credit)
-    found = await directory.candidates(session, company, key, threshold)
-    leads = await lead_repo.active_firsts(session, list(found))
-    different = await dedup_repo.known_different(
-        session, key, [lead.first_key or "" for lead in leads]
-    )
+    after = directory.sync_point()
+    look = await dedup_repo.first_lookup(session, key, credit, after)
+    if after is not None:
+        directory.absorb((r.lead_id, r.first_key, r.company) for r in look.new)
+    if look.by_credit is not None:
+        return CompanyCheck(key, _first_row(look.by_credit), [], credit, by_credit=True)
+    if look.by_key is not None:
+        return CompanyCheck(key, _first_row(look.by_key), [], credit)
+    found = await directory.candidates(session, company, key, threshold, after is not None)
     near = [
         NearCandidate(
-            lead.id,
-            lead.code,
-            lead.project,
-            lead.company,
-            lead.unit.name,
-            found[lead.id][0],
-            lead.first_key or "",
-            found[lead.id][1],
+            row.lead_id,
+            lead_code(row.lead_id),
+            row.project,
+            row.company,
+            row.unit_name,
+            found[row.lead_id][0],
+            row.first_key,
+            found[row.lead_id][1],
         )
-        for lead in leads
-        if lead.first_key not in different
+        for row in await dedup_repo.near_firsts(session, key, list(found))
     ]
     near.sort(key=lambda c: (-c.score, c.lead_id))
     return CompanyCheck(key, None, near[:NEAR_LIMIT], credit)
+
+
+def _first_row(row: dedup_repo.FirstRow) -> FirstReport:
+    return FirstReport(
+        row.lead_id, lead_code(row.lead_id), row.unit_name, row.reported_at, row.project
+    )
 
 
 async def remember_different(

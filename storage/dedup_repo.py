@@ -68,15 +68,19 @@ class FirstRow:
     unit_name: str
 
 
+NewRow = tuple[int, str | None, str]  # (id, first_key or None, company name) of any lead
+
+
 @dataclass
 class FirstLookup:
     """One statement's answer for the company check: the first report holding the credit
-    code (directly or through a duplicate), the one holding the key, and the first
-    reports with an id above the caller's ``after`` (the near-match index's sync)."""
+    code (directly or through a duplicate), the one holding the key, and every lead with
+    an id above the caller's ``after`` or among its ``gaps`` (the near-match index's sync;
+    a duplicate comes with no key, so the caller knows that id is not missing)."""
 
     by_credit: FirstRow | None = None
     by_key: FirstRow | None = None
-    new: list[FirstRow] = field(default_factory=list)
+    new: list[NewRow] = field(default_factory=list)
 
 
 def _first_rows(tag: str) -> Select[str, int, str | None, str, str, datetime, str]:
@@ -92,9 +96,9 @@ def _first_rows(tag: str) -> Select[str, int, str | None, str, str, datetime, st
 
 
 @functools.cache
-def _lookup_statement(credit: bool, new: bool) -> CompoundSelect[Any]:
+def _lookup_statement(credit: bool, new: bool, gaps: bool) -> CompoundSelect[Any]:
     """Built once per shape: building and cache-keying a statement costs more CPU than
-    SQLite takes to run it (bind parameters ``key``, ``credit``, ``after``)."""
+    SQLite takes to run it (bind parameters ``key``, ``credit``, ``after``, ``gaps``)."""
     parts = []
     if credit:
         code = bindparam("credit", type_=String)
@@ -102,34 +106,42 @@ def _lookup_statement(credit: bool, new: bool) -> CompoundSelect[Any]:
         parts.append(_first_rows("d").where(Lead.id.in_(_by_duplicate_credit(code))))
     parts.append(_first_rows("k").where(Lead.first_key == bindparam("key", type_=String)))
     if new:
-        after = bindparam("after", type_=Integer)
-        parts.append(_first_rows("n").where(Lead.id > after, Lead.first_key.is_not(None)))
+        parts.append(_first_rows("n").where(Lead.id > bindparam("after", type_=Integer)))
+    if gaps:
+        ids = bindparam("gaps", expanding=True, type_=Integer)
+        parts.append(_first_rows("n").where(Lead.id.in_(ids)))
     return union_all(*parts)
 
 
 async def first_lookup(
-    session: AsyncSession, key: str, credit: str | None, after: int | None
+    session: AsyncSession,
+    key: str,
+    credit: str | None,
+    after: int | None,
+    gaps: Sequence[int] = (),
 ) -> FirstLookup:
     """The company check's reads in one ``UNION ALL`` (each branch served by its own index):
     the exact first report by credit code (``c``: held, ``d``: via a duplicate), by key
-    (``k``), and, unless ``after`` is None, every first report with an id above it (``n``)."""
-    stmt = _lookup_statement(credit is not None, after is not None)
-    params = {"key": key, "credit": credit, "after": after}
+    (``k``), and, unless ``after`` is None, every lead with an id above it or in ``gaps``
+    (``n``)."""
+    stmt = _lookup_statement(credit is not None, after is not None, bool(gaps))
+    params: dict[str, Any] = {"key": key, "credit": credit, "after": after, "gaps": list(gaps)}
     found = FirstLookup()
     credit_rows: dict[str, list[FirstRow]] = {"c": [], "d": []}
     for via, lead_id, first_key, company, project, at, unit in (
-        await session.execute(stmt, {k: v for k, v in params.items() if v is not None})
+        await session.execute(stmt, {k: v for k, v in params.items() if v not in (None, [])})
     ).all():
-        row = FirstRow(lead_id, first_key or "", company, project, at, unit)
         if via == "n":
-            found.new.append(row)
-        elif via == "k":
+            found.new.append((lead_id, first_key, company))
+            continue
+        row = FirstRow(lead_id, first_key or "", company, project, at, unit)
+        if via == "k":
             found.by_key = row
         else:
             credit_rows[via].append(row)
     held = credit_rows["c"] or sorted(credit_rows["d"], key=lambda r: r.lead_id)
     found.by_credit = held[0] if held else None
-    found.new.sort(key=lambda r: r.lead_id)
+    found.new.sort()
     return found
 
 
@@ -198,17 +210,17 @@ async def first_names_like(
     return [(i, k or "", c) for i, k, c in (await session.execute(stmt)).all()]
 
 
-async def first_names_after(
-    session: AsyncSession, last_id: int, limit: int | None = None
-) -> list[tuple[int, str, str]]:
-    """(id, key, company name) of active first reports with an id above ``last_id``."""
-    stmt = (
-        select(Lead.id, Lead.first_key, Lead.company)
-        .where(Lead.id > last_id, Lead.first_key.is_not(None))
-        .order_by(Lead.id)
-        .limit(limit)
-    )
-    return [(i, k or "", c) for i, k, c in (await session.execute(stmt)).all()]
+async def leads_after(
+    session: AsyncSession, last_id: int, gaps: Sequence[int] = ()
+) -> list[NewRow]:
+    """(id, first_key or None, company name) of every lead with an id above ``last_id`` or
+    in ``gaps``: the near-match index's build and sync (a lead without a key is a
+    duplicate or rejected: it only tells that its id is not missing)."""
+    cond = Lead.id > last_id
+    if gaps:
+        cond = or_(cond, Lead.id.in_(list(gaps)))
+    stmt = select(Lead.id, Lead.first_key, Lead.company).where(cond).order_by(Lead.id)
+    return [(i, k, c) for i, k, c in (await session.execute(stmt)).all()]
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -131,6 +131,11 @@ class CompanyDirectory:
     names: NameIndex = field(default_factory=NameIndex)
     last_id: int = 0
     build_ms: float | None = None  # how long the last background build took
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    # Ids below ``last_id`` no read returned yet → when first missed: a lead whose
+    # transaction commits after a later one's (PostgreSQL sequences), looked for again
+    # until SETTLE_S has passed.
+    _gaps: dict[int, float] = field(default_factory=dict, repr=False)
     _warming: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def start_warming(self, db: Database, hold: asyncio.Event | None = None) -> None:
@@ -164,37 +169,51 @@ class CompanyDirectory:
         started = time.perf_counter()
         try:
             async with db.session() as session:
-                rows = await dedup_repo.first_names_after(session, self.last_id)
+                rows = await dedup_repo.leads_after(session, 0)
             index, names = await asyncio.to_thread(_build, rows)
+            missing = await asyncio.to_thread(_missing, rows, 0)
         except Exception:  # the check builds on demand instead
             log.exception("near-match index: background build failed, building on demand")
             return
         if self.last_id == 0:  # nobody synced meanwhile
             self.index, self.names = index, names
             self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
+            self._gaps = dict.fromkeys(missing, self.clock())
             gc.freeze()  # a long-lived index: later collections need not scan it
         self.build_ms = (time.perf_counter() - started) * 1000
-        log.info("near-match index: %d companies in %.0f ms", len(rows), self.build_ms)
-
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+        log.info("near-match index: %d companies in %.0f ms", len(names), self.build_ms)
 
     async def sync(self, session: AsyncSession) -> None:
         await self.ready()
-        self.absorb(await dedup_repo.first_names_after(session, self.last_id))
+        self.absorb(await dedup_repo.leads_after(session, self.last_id, list(self._gaps)))
 
-    def sync_point(self) -> int | None:
-        """The id above which the check's lookup should read new first reports for
-        :meth:`absorb`; None during the background build (the build reads them)."""
-        return None if self.building else self.last_id
+    def sync_point(self) -> tuple[int, list[int]] | None:
+        """(the id above which, the missing ids among which) the check's lookup reads new
+        leads for :meth:`absorb`; None during the background build (the build reads them)."""
+        if self.building:
+            return None
+        now = self.clock()
+        for lead_id, since in list(self._gaps.items()):
+            if now - since > SETTLE_S:  # rolled back (or deleted): no commit is coming
+                del self._gaps[lead_id]
+        return self.last_id, sorted(self._gaps)[-MAX_GAPS:]
 
-    def absorb(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        """Index these first reports (id, key, name); ones already indexed are skipped,
-        so two checks absorbing the same new rows add each once."""
+    def absorb(self, rows: Sequence[dedup_repo.NewRow]) -> None:
+        """Index the first reports among these leads (id, key or None, name); ones already
+        indexed are skipped, so two checks absorbing the same new rows add each once. Ids
+        above ``last_id`` the read did not return are remembered as gaps."""
         for lead_id, key, name in rows:
-            if lead_id not in self.names:
+            self._gaps.pop(lead_id, None)
+            if key and lead_id not in self.names:
                 self.index.add(key, lead_id)
                 self.names.add(name, lead_id)
-            self.last_id = max(self.last_id, lead_id)
+        top = max((lead_id for lead_id, _, _ in rows), default=0)
+        if top > self.last_id:
+            now = self.clock()
+            for lead_id in _missing(rows, self.last_id):
+                if lead_id not in self.names:
+                    self._gaps.setdefault(lead_id, now)
+            self.last_id = top
 
     async def near(
         self, session: AsyncSession, key: str, threshold: float
@@ -251,12 +270,23 @@ def _judged(
     return found
 
 
-def _build(rows: list[tuple[int, str, str]]) -> tuple[CompanyIndex, NameIndex]:
+def _build(rows: Sequence[dedup_repo.NewRow]) -> tuple[CompanyIndex, NameIndex]:
     index, names = CompanyIndex(), NameIndex()
     for lead_id, key, name in rows:
-        index.add(key, lead_id)
-        names.add(name, lead_id)
+        if key:
+            index.add(key, lead_id)
+            names.add(name, lead_id)
     return index, names
+
+
+def _missing(rows: Sequence[dedup_repo.NewRow], after: int) -> list[int]:
+    """The ids above ``after`` and below the highest of ``rows`` that ``rows`` lack."""
+    seen = {lead_id for lead_id, _, _ in rows}
+    return [i for i in range(after + 1, max(seen, default=after)) if i not in seen]
+
+
+SETTLE_S = 120.0  # a lead's transaction commits within this: its id is looked for until then
+MAX_GAPS = 200  # the newest missing ids a check looks for (a burst of rollbacks stays cheap)
 
 
 def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
@@ -332,10 +362,11 @@ async def check_company(
     """
     key = company_key(company)
     credit = _credit(credit_code)
-    after = directory.sync_point()
-    look = await dedup_repo.first_lookup(session, key, credit, after)
+    point = directory.sync_point()
+    after, gaps = point if point is not None else (None, [])
+    look = await dedup_repo.first_lookup(session, key, credit, after, gaps)
     if after is not None:
-        directory.absorb((r.lead_id, r.first_key, r.company) for r in look.new)
+        directory.absorb(look.new)
     if look.by_credit is not None:
         return CompanyCheck(key, _first_row(look.by_credit), [], credit, by_credit=True)
     if look.by_key is not None:

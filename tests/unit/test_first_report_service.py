@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 
 from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
+from bot.domain.dedup import company_key
 from bot.operations.demo import seed_demo
 from bot.services import ServiceError
 from bot.services import leads as leads_service
@@ -292,3 +293,38 @@ async def test_names_reported_during_the_index_build_are_found_after_it(
     assert await near("甘肃康王药业有限公司") == ["L0004"]
     assert directory.last_id == 4 and len(directory.names) == 4
     await directory.stop_warming()
+
+
+async def test_a_lead_committed_after_a_later_one_is_still_indexed(
+    db: Database, clock: ManualClock
+) -> None:
+    """PostgreSQL hands out ids before commit: lead 3 may be read while lead 2 is still
+    being saved. The index looks for the missing id again (within SETTLE_S), so lead 2
+    is a near match once it is committed, pinyin spelling too."""
+    a, _, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    now = [0.0]
+    directory = CompanyDirectory(clock=lambda: now[0])
+
+    async def raw(lead_id: int, name: str) -> None:  # a report committed at this moment
+        async with db.session() as s:
+            lead = leads_service._new_lead(clock.now(), a, draft(name), company_key(name))
+            lead.id, lead.first_key = lead_id, company_key(name)
+            s.add(lead)
+
+    async def near(name: str) -> list[str]:
+        async with db.session() as s:
+            return [c.code for c in (await check_company(s, directory, name, 90)).near]
+
+    await raw(3, "康王药业（甘肃）有限公司")
+    assert await near("甘肃康王药业有限公司") == ["L0003"]
+    assert directory.sync_point() == (3, [2])
+    now[0] = 60.0
+    await raw(2, "华为技术有限公司")
+    assert await near("huawei") == ["L0002"]
+    assert directory.sync_point() == (3, [])
+    await raw(5, "比亚迪股份有限公司")
+    assert await near("BYD") == ["L0005"]
+    now[0] += leads_service.SETTLE_S + 1  # id 4 never came: rolled back
+    assert directory.sync_point() == (5, [])

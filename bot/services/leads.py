@@ -118,9 +118,12 @@ class ReportResult:
 class CompanyDirectory:
     """In-process indexes of first-report companies for fast near matching.
 
-    It only ever grows from the database (new ids since the last sync); a stale
-    entry can at worst cause a question "same company?", never a wrong verdict,
-    because exact duplicates are decided by the database. After a restart the
+    It only ever grows from the database: the check's one lookup statement also
+    returns the leads with an id above the last one seen, and the ids a read
+    skipped (a transaction still open, on PostgreSQL ids come before the commit)
+    are looked for again until :data:`SETTLE_S` has passed. A stale entry can at
+    worst cause a question "same company?", never a wrong verdict, because exact
+    duplicates are decided by the database. After a restart the
     one-off build runs in the background (:meth:`start_warming`), so the first
     report does not pay for it: a check during the build does not wait for it
     either, it asks the database for a bounded set of likely names

@@ -81,6 +81,7 @@ class FirstLookup:
     by_credit: FirstRow | None = None
     by_key: FirstRow | None = None
     new: list[NewRow] = field(default_factory=list)
+    near: list[FirstRow] = field(default_factory=list)  # of ``near_ids``, as near_firsts
 
 
 def _first_rows(tag: str) -> Select[str, int, str | None, str, str, datetime, str]:
@@ -95,16 +96,35 @@ def _first_rows(tag: str) -> Select[str, int, str | None, str, str, datetime, st
     ).join(Unit, Unit.id == Lead.unit_id)
 
 
+def _not_different(key: BindParameter[str]) -> Any:
+    """The lead's key was not said to be a different company from ``key``."""
+    return ~exists().where(
+        or_(
+            and_(DistinctCompanies.key_a == key, DistinctCompanies.key_b == Lead.first_key),
+            and_(DistinctCompanies.key_a == Lead.first_key, DistinctCompanies.key_b == key),
+        )
+    )
+
+
 @functools.cache
-def _lookup_statement(credit: bool, new: bool, gaps: bool) -> CompoundSelect[Any]:
+def _lookup_statement(credit: bool, new: bool, gaps: bool, near: bool) -> CompoundSelect[Any]:
     """Built once per shape: building and cache-keying a statement costs more CPU than
-    SQLite takes to run it (bind parameters ``key``, ``credit``, ``after``, ``gaps``)."""
+    SQLite takes to run it (bind parameters ``key``, ``credit``, ``after``, ``gaps``,
+    ``near``)."""
     parts = []
+    key = bindparam("key", type_=String)
     if credit:
         code = bindparam("credit", type_=String)
         parts.append(_first_rows("c").where(Lead.first_credit == code))
         parts.append(_first_rows("d").where(Lead.id.in_(_by_duplicate_credit(code))))
-    parts.append(_first_rows("k").where(Lead.first_key == bindparam("key", type_=String)))
+    parts.append(_first_rows("k").where(Lead.first_key == key))
+    if near:
+        ids = bindparam("near", expanding=True, type_=Integer)
+        parts.append(
+            _first_rows("m").where(
+                Lead.id.in_(ids), Lead.first_key.is_not(None), _not_different(key)
+            )
+        )
     if new:
         parts.append(_first_rows("n").where(Lead.id > bindparam("after", type_=Integer)))
     if gaps:
@@ -119,13 +139,21 @@ async def first_lookup(
     credit: str | None,
     after: int | None,
     gaps: Sequence[int] = (),
+    near_ids: Sequence[int] = (),
 ) -> FirstLookup:
     """The company check's reads in one ``UNION ALL`` (each branch served by its own index):
     the exact first report by credit code (``c``: held, ``d``: via a duplicate), by key
-    (``k``), and, unless ``after`` is None, every lead with an id above it or in ``gaps``
+    (``k``), the details of the candidates ``near_ids`` as :func:`near_firsts` gives them
+    (``m``), and, unless ``after`` is None, every lead with an id above it or in ``gaps``
     (``n``)."""
-    stmt = _lookup_statement(credit is not None, after is not None, bool(gaps))
-    params: dict[str, Any] = {"key": key, "credit": credit, "after": after, "gaps": list(gaps)}
+    stmt = _lookup_statement(credit is not None, after is not None, bool(gaps), bool(near_ids))
+    params: dict[str, Any] = {
+        "key": key,
+        "credit": credit,
+        "after": after,
+        "gaps": list(gaps),
+        "near": list(near_ids),
+    }
     found = FirstLookup()
     credit_rows: dict[str, list[FirstRow]] = {"c": [], "d": []}
     for via, lead_id, first_key, company, project, at, unit in (
@@ -137,6 +165,8 @@ async def first_lookup(
         row = FirstRow(lead_id, first_key or "", company, project, at, unit)
         if via == "k":
             found.by_key = row
+        elif via == "m":
+            found.near.append(row)
         else:
             credit_rows[via].append(row)
     held = credit_rows["c"] or sorted(credit_rows["d"], key=lambda r: r.lead_id)
@@ -149,17 +179,11 @@ async def first_lookup(
 def _near_statement() -> Select[int, str | None, str, str, datetime, str]:
     """Bind parameters ``key`` and ``ids`` (a list)."""
     key = bindparam("key", type_=String)
-    different = exists().where(
-        or_(
-            and_(DistinctCompanies.key_a == key, DistinctCompanies.key_b == Lead.first_key),
-            and_(DistinctCompanies.key_a == Lead.first_key, DistinctCompanies.key_b == key),
-        )
-    )
     stmt = select(
         Lead.id, Lead.first_key, Lead.company, Lead.project, Lead.reported_at, Unit.name
     ).join(Unit, Unit.id == Lead.unit_id)
     ids = bindparam("ids", expanding=True, type_=Integer)
-    return stmt.where(Lead.id.in_(ids), Lead.first_key.is_not(None), ~different)
+    return stmt.where(Lead.id.in_(ids), Lead.first_key.is_not(None), _not_different(key))
 
 
 async def near_firsts(session: AsyncSession, key: str, ids: Sequence[int]) -> list[FirstRow]:

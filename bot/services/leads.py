@@ -246,6 +246,10 @@ class CompanyDirectory:
             await self.sync(session)
         return _judged(self.index, self.names, company, key, threshold)
 
+    def judged(self, company: str, key: str, threshold: float) -> dict[int, tuple[float, str]]:
+        """:meth:`candidates` from the index as it stands (no sync, no query)."""
+        return _judged(self.index, self.names, company, key, threshold)
+
     async def _from_database(
         self, session: AsyncSession, company: str, key: str, threshold: float
     ) -> dict[int, tuple[float, str]]:
@@ -367,14 +371,23 @@ async def check_company(
     credit = _credit(credit_code)
     point = directory.sync_point()
     after, gaps = point if point is not None else (None, [])
-    look = await dedup_repo.first_lookup(session, key, credit, after, gaps)
+    # With the index up, judge the name first (memory only), so the candidates' details
+    # come with the same one statement; the index's new rows are judged after it.
+    early = directory.judged(company, key, threshold) if point is not None else {}
+    look = await dedup_repo.first_lookup(session, key, credit, after, gaps, list(early))
     if after is not None:
         directory.absorb(look.new)
     if look.by_credit is not None:
         return CompanyCheck(key, _first_row(look.by_credit), [], credit, by_credit=True)
     if look.by_key is not None:
         return CompanyCheck(key, _first_row(look.by_key), [], credit)
-    found = await directory.candidates(session, company, key, threshold, after is not None)
+    if point is None or any(first_key for _, first_key, _ in look.new):  # the index grew
+        found = await directory.candidates(session, company, key, threshold, point is not None)
+        late = [lead_id for lead_id in found if lead_id not in early]
+        rows = [r for r in look.near if r.lead_id in found]
+        rows += await dedup_repo.near_firsts(session, key, late)
+    else:
+        found, rows = early, look.near
     near = [
         NearCandidate(
             row.lead_id,
@@ -386,7 +399,7 @@ async def check_company(
             row.first_key,
             found[row.lead_id][1],
         )
-        for row in await dedup_repo.near_firsts(session, key, list(found))
+        for row in rows
     ]
     near.sort(key=lambda c: (-c.score, c.lead_id))
     return CompanyCheck(key, None, near[:NEAR_LIMIT], credit)

@@ -336,6 +336,9 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self._names)
 
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._names
+
     def _put(self, kind: str, text: str, ref: Any) -> None:
         slot = hash(kind + text)
         held = self._keys.get(slot, _NONE)

@@ -292,13 +292,17 @@ class CompanyIndex:
     warn about likely duplicates.  Several refs may share a key (e.g. while a
     duplicate awaits review).
 
-    A near lookup first rules keys out in bulk (numpy, a few hundred
-    microseconds for 100 000 keys) and scores only the few that could reach the
-    threshold: ``fuzz.ratio`` is ``1 - d / (la + lb)`` with ``d`` the Indel
-    distance, and ``d`` is at least the length difference and at least the
-    number of differing bits of the keys' character signatures (see
-    :func:`_signature`).  The bound never drops a true match; the property
-    test compares it with a scan of every key.
+    A near lookup first rules keys out in bulk (numpy) and scores only the few
+    that could reach the threshold: ``fuzz.ratio`` is ``1 - d / (la + lb)`` with
+    ``d`` the Indel distance, and ``d`` is at least the length difference and at
+    least the number of differing bits of the keys' character signatures (see
+    :func:`_signature`). It looks only at the keys holding one of the query's
+    ``dmax + 1`` rarest characters (a character → slots inverted index): a key
+    lacking ``dmax + 1`` of the query's characters is at least that many edits
+    away. At 100 000 keys that is a fraction of a full scan (which is kept for
+    low thresholds and queries made of common characters only). The bounds
+    never drop a true match; the property tests compare them with a scan of
+    every key.
     """
 
     def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
@@ -306,7 +310,8 @@ class CompanyIndex:
         self._keys: list[str] = []  # distinct keys, the choices for rapidfuzz
         self._slot: dict[str, int] = {}  # key -> position in _keys, _sigs and _lens
         self._sigs = np.zeros(64, dtype=np.uint64)
-        self._lens = np.zeros(64, dtype=np.int64)
+        self._lens = np.zeros(64, dtype=np.uint8)  # the length, at most 255 (a name is ≤ 200)
+        self._posts: dict[str, _Posting] = {}  # character -> slots of the keys holding it
         for key, ref in items:
             self.add(key, ref)
 
@@ -332,7 +337,12 @@ class CompanyIndex:
         self._slot[key] = slot
         self._keys.append(key)
         self._sigs[slot] = _signature(key)
-        self._lens[slot] = len(key)
+        self._lens[slot] = min(len(key), 255)
+        for ch in set(key):
+            posting = self._posts.get(ch)
+            if posting is None:
+                posting = self._posts[ch] = _Posting()
+            posting.add(slot)
 
     def remove(self, key: str, ref: Any) -> None:
         """Remove one (key, ref) entry; ``KeyError`` if absent, because a
@@ -349,8 +359,12 @@ class CompanyIndex:
         """O(1) removal: move the last key into the freed slot."""
         slot = self._slot.pop(key)
         last = self._keys.pop()
+        for ch in set(key):
+            self._posts[ch].discard(slot)
         if last != key:
             end = len(self._keys)
+            for ch in set(last):
+                self._posts[ch].move(end, slot)
             self._keys[slot] = last
             self._slot[last] = slot
             self._sigs[slot] = self._sigs[end]
@@ -381,13 +395,94 @@ class CompanyIndex:
 
     def _could_reach(self, key: str, threshold: float) -> np.ndarray:
         """Slots of the keys whose score against ``key`` may reach ``threshold``."""
+        slots = self._sharing(key, threshold)
         n = len(self._keys)
-        lens = self._lens[:n]
-        # Largest Indel distance that still scores >= threshold; the epsilon keeps
-        # an exact boundary (9 vs 11 characters at 90) on the inclusive side.
-        budget = np.floor((1.0 - threshold / 100.0) * (lens + len(key)) + 1e-6)
-        differing = np.bitwise_count(self._sigs[:n] ^ np.uint64(_signature(key)))
-        return np.flatnonzero((differing <= budget) & (np.abs(lens - len(key)) <= budget))
+        lens = self._lens[:n] if slots is None else self._lens[slots]
+        sigs = self._sigs[:n] if slots is None else self._sigs[slots]
+        # Per key length: the largest Indel distance that still scores >= threshold (the
+        # epsilon keeps an exact boundary, 9 vs 11 characters at 90, on the inclusive
+        # side), and whether the length difference alone already exceeds it. Tables of
+        # 256 entries read by length: cheaper than arithmetic over every key.
+        other = np.arange(256)
+        table = np.floor((1.0 - threshold / 100.0) * (other + len(key)) + 1e-6)
+        budget = np.minimum(table, 255).astype(np.uint8)
+        reachable = np.abs(other - len(key)) <= table
+        differing = np.bitwise_count(sigs ^ np.uint64(_signature(key)))
+        hits = np.flatnonzero((differing <= budget[lens]) & reachable[lens])
+        return hits if slots is None else np.unique(slots[hits])  # a key in two postings
+
+    def _sharing(self, key: str, threshold: float) -> np.ndarray | None:
+        """Slots (repeated if in several postings) of the keys holding one of ``key``'s ``dmax + 1`` rarest characters
+        (``dmax``: the largest Indel distance any key length allows), or None when a full
+        scan is about as cheap (a low threshold, or common characters only)."""
+        dmax = _max_distance(len(key), threshold)
+        chars = set(key)
+        if dmax is None or dmax + 1 > len(chars):
+            return None
+        sizes = sorted((len(self._posts[ch]) if ch in self._posts else 0, ch) for ch in chars)
+        rarest = [ch for _, ch in sizes[: dmax + 1]]
+        if sum(n for n, _ in sizes[: dmax + 1]) > POSTING_SHARE * len(self._keys):
+            return None
+        found = [self._posts[ch].slots() for ch in rarest if ch in self._posts]
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return found[0] if len(found) == 1 else np.concatenate(found)
+
+
+# The inverted index is used while the keys it reads are at most this share of all keys:
+# gathering by slot costs a few times a full scan's sliced pass per key.
+POSTING_SHARE = 0.2
+
+
+def _max_distance(length: int, threshold: float) -> int | None:
+    """The largest Indel distance a key of any length may be from a ``length``-character
+    key and still score ``>= threshold``; None if unbounded in practice (low thresholds)."""
+    t = threshold / 100.0
+    if t < 0.5:
+        return None
+    best, other = 0, length
+    while other <= length * (2 - t) / t + 1:
+        budget = int(np.floor((1.0 - t) * (other + length) + 1e-6))
+        if other - length <= budget:
+            best = max(best, budget)
+        other += 1
+    return best
+
+
+class _Posting:
+    """A growable array of slots (numpy, so a query reads it without copying)."""
+
+    __slots__ = ("_data", "_n")
+
+    def __init__(self) -> None:
+        self._data = np.zeros(4, dtype=np.int64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, slot: int) -> None:
+        """Slots are added in increasing order, so the array stays sorted."""
+        if self._n == len(self._data):
+            self._data = np.resize(self._data, 2 * self._n)
+        self._data[self._n] = slot
+        self._n += 1
+
+    def slots(self) -> np.ndarray:
+        return self._data[: self._n]
+
+    def discard(self, slot: int) -> None:
+        keep = self._data[: self._n] != slot
+        self._n = int(keep.sum())
+        self._data[: self._n] = self._data[: len(keep)][keep]
+
+    def move(self, old: int, new: int) -> None:
+        """The key in slot ``old`` moved to ``new``: keep the array sorted."""
+        self.discard(old)
+        at = int(np.searchsorted(self._data[: self._n], new))
+        self.add(0)  # make room
+        self._data[at + 1 : self._n] = self._data[at : self._n - 1].copy()
+        self._data[at] = new
 
 
 def _signature(key: str) -> int:

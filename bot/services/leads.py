@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -117,9 +118,12 @@ class ReportResult:
 class CompanyDirectory:
     """In-process indexes of first-report companies for fast near matching.
 
-    It only ever grows from the database (new ids since the last sync); a stale
-    entry can at worst cause a question "same company?", never a wrong verdict,
-    because exact duplicates are decided by the database. After a restart the
+    It only ever grows from the database: the check's one lookup statement also
+    returns the leads with an id above the last one seen, and the ids a read
+    skipped (a transaction still open, on PostgreSQL ids come before the commit)
+    are looked for again until :data:`SETTLE_S` has passed. A stale entry can at
+    worst cause a question "same company?", never a wrong verdict, because exact
+    duplicates are decided by the database. After a restart the
     one-off build runs in the background (:meth:`start_warming`), so the first
     report does not pay for it: a check during the build does not wait for it
     either, it asks the database for a bounded set of likely names
@@ -130,6 +134,11 @@ class CompanyDirectory:
     names: NameIndex = field(default_factory=NameIndex)
     last_id: int = 0
     build_ms: float | None = None  # how long the last background build took
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    # Ids below ``last_id`` no read returned yet → when first missed: a lead whose
+    # transaction commits after a later one's (PostgreSQL sequences), looked for again
+    # until SETTLE_S has passed.
+    _gaps: dict[int, float] = field(default_factory=dict, repr=False)
     _warming: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def start_warming(self, db: Database, hold: asyncio.Event | None = None) -> None:
@@ -163,26 +172,51 @@ class CompanyDirectory:
         started = time.perf_counter()
         try:
             async with db.session() as session:
-                rows = await dedup_repo.first_names_after(session, self.last_id)
+                rows = await dedup_repo.leads_after(session, 0)
             index, names = await asyncio.to_thread(_build, rows)
+            missing = await asyncio.to_thread(_missing, rows, 0)
         except Exception:  # the check builds on demand instead
             log.exception("near-match index: background build failed, building on demand")
             return
         if self.last_id == 0:  # nobody synced meanwhile
             self.index, self.names = index, names
             self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
+            self._gaps = dict.fromkeys(missing, self.clock())
             gc.freeze()  # a long-lived index: later collections need not scan it
         self.build_ms = (time.perf_counter() - started) * 1000
-        log.info("near-match index: %d companies in %.0f ms", len(rows), self.build_ms)
-
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+        log.info("near-match index: %d companies in %.0f ms", len(names), self.build_ms)
 
     async def sync(self, session: AsyncSession) -> None:
         await self.ready()
-        for lead_id, key, name in await dedup_repo.first_names_after(session, self.last_id):
-            self.index.add(key, lead_id)
-            self.names.add(name, lead_id)
-            self.last_id = max(self.last_id, lead_id)
+        self.absorb(await dedup_repo.leads_after(session, self.last_id, list(self._gaps)))
+
+    def sync_point(self) -> tuple[int, list[int]] | None:
+        """(the id above which, the missing ids among which) the check's lookup reads new
+        leads for :meth:`absorb`; None during the background build (the build reads them)."""
+        if self.building:
+            return None
+        now = self.clock()
+        for lead_id, since in list(self._gaps.items()):
+            if now - since > SETTLE_S:  # rolled back (or deleted): no commit is coming
+                del self._gaps[lead_id]
+        return self.last_id, sorted(self._gaps)[-MAX_GAPS:]
+
+    def absorb(self, rows: Sequence[dedup_repo.NewRow]) -> None:
+        """Index the first reports among these leads (id, key or None, name); ones already
+        indexed are skipped, so two checks absorbing the same new rows add each once. Ids
+        above ``last_id`` the read did not return are remembered as gaps."""
+        for lead_id, key, name in rows:
+            self._gaps.pop(lead_id, None)
+            if key and lead_id not in self.names:
+                self.index.add(key, lead_id)
+                self.names.add(name, lead_id)
+        top = max((lead_id for lead_id, _, _ in rows), default=0)
+        if top > self.last_id:
+            now = self.clock()
+            for lead_id in _missing(rows, self.last_id):
+                if lead_id not in self.names:
+                    self._gaps.setdefault(lead_id, now)
+            self.last_id = top
 
     async def near(
         self, session: AsyncSession, key: str, threshold: float
@@ -192,16 +226,28 @@ class CompanyDirectory:
         return [(int(m.ref), m.score) for m in self.index.near(key, threshold=threshold, limit=3)]
 
     async def candidates(
-        self, session: AsyncSession, company: str, key: str, threshold: float
+        self,
+        session: AsyncSession,
+        company: str,
+        key: str,
+        threshold: float,
+        synced: bool = False,
     ) -> dict[int, tuple[float, str]]:
         """Lead id → (score, reason) of every plausible other spelling, best first.
 
-        During the background build: the same judgement over the names a database
-        query finds (:meth:`_from_database`), so the check does not wait for the build.
+        ``synced``: the caller already :meth:`absorb`-ed the new first reports (its own
+        lookup read them), so no query is needed here. During the background build: the
+        same judgement over the names a database query finds (:meth:`_from_database`),
+        so the check does not wait for the build.
         """
         if self.building:
             return await self._from_database(session, company, key, threshold)
-        await self.sync(session)
+        if not synced:
+            await self.sync(session)
+        return _judged(self.index, self.names, company, key, threshold)
+
+    def judged(self, company: str, key: str, threshold: float) -> dict[int, tuple[float, str]]:
+        """:meth:`candidates` from the index as it stands (no sync, no query)."""
         return _judged(self.index, self.names, company, key, threshold)
 
     async def _from_database(
@@ -231,12 +277,23 @@ def _judged(
     return found
 
 
-def _build(rows: list[tuple[int, str, str]]) -> tuple[CompanyIndex, NameIndex]:
+def _build(rows: Sequence[dedup_repo.NewRow]) -> tuple[CompanyIndex, NameIndex]:
     index, names = CompanyIndex(), NameIndex()
     for lead_id, key, name in rows:
-        index.add(key, lead_id)
-        names.add(name, lead_id)
+        if key:
+            index.add(key, lead_id)
+            names.add(name, lead_id)
     return index, names
+
+
+def _missing(rows: Sequence[dedup_repo.NewRow], after: int) -> list[int]:
+    """The ids above ``after`` and below the highest of ``rows`` that ``rows`` lack."""
+    seen = {lead_id for lead_id, _, _ in rows}
+    return [i for i in range(after + 1, max(seen, default=after)) if i not in seen]
+
+
+SETTLE_S = 120.0  # a lead's transaction commits within this: its id is looked for until then
+MAX_GAPS = 200  # the newest missing ids a check looks for (a burst of rollbacks stays cheap)
 
 
 def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
@@ -312,34 +369,46 @@ async def check_company(
     """
     key = company_key(company)
     credit = _credit(credit_code)
-    if credit is not None:
-        first = await dedup_repo.first_by_credit(session, credit)
-        if first is not None:
-            return CompanyCheck(key, _first(first), [], credit, by_credit=True)
-    first = await lead_repo.first_by_key(session, key)
-    if first is not None:
-        return CompanyCheck(key, _first(first), [], credit)
-    found = await directory.candidates(session, company, key, threshold)
-    leads = await lead_repo.active_firsts(session, list(found))
-    different = await dedup_repo.known_different(
-        session, key, [lead.first_key or "" for lead in leads]
-    )
+    point = directory.sync_point()
+    after, gaps = point if point is not None else (None, [])
+    # With the index up, judge the name first (memory only), so the candidates' details
+    # come with the same one statement; the index's new rows are judged after it.
+    early = directory.judged(company, key, threshold) if point is not None else {}
+    look = await dedup_repo.first_lookup(session, key, credit, after, gaps, list(early))
+    if after is not None:
+        directory.absorb(look.new)
+    if look.by_credit is not None:
+        return CompanyCheck(key, _first_row(look.by_credit), [], credit, by_credit=True)
+    if look.by_key is not None:
+        return CompanyCheck(key, _first_row(look.by_key), [], credit)
+    if point is None or any(first_key for _, first_key, _ in look.new):  # the index grew
+        found = await directory.candidates(session, company, key, threshold, point is not None)
+        late = [lead_id for lead_id in found if lead_id not in early]
+        rows = [r for r in look.near if r.lead_id in found]
+        rows += await dedup_repo.near_firsts(session, key, late)
+    else:
+        found, rows = early, look.near
     near = [
         NearCandidate(
-            lead.id,
-            lead.code,
-            lead.project,
-            lead.company,
-            lead.unit.name,
-            found[lead.id][0],
-            lead.first_key or "",
-            found[lead.id][1],
+            row.lead_id,
+            lead_code(row.lead_id),
+            row.project,
+            row.company,
+            row.unit_name,
+            found[row.lead_id][0],
+            row.first_key,
+            found[row.lead_id][1],
         )
-        for lead in leads
-        if lead.first_key not in different
+        for row in rows
     ]
     near.sort(key=lambda c: (-c.score, c.lead_id))
     return CompanyCheck(key, None, near[:NEAR_LIMIT], credit)
+
+
+def _first_row(row: dedup_repo.FirstRow) -> FirstReport:
+    return FirstReport(
+        row.lead_id, lead_code(row.lead_id), row.unit_name, row.reported_at, row.project
+    )
 
 
 async def remember_different(

@@ -29,6 +29,8 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_leads_unit_reported", "unit_id", "reported_at"),
         Index("ix_leads_company_key", "company_key"),
+        # A credit code carried by a duplicate is its first report's code (the check's lookup).
+        Index("ix_leads_credit_code", "credit_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain import dedup
 from bot.domain.dedup import CompanyIndex, Match, company_key, similarity
 
 SAME_COMPANY = [
@@ -265,3 +266,68 @@ def test_near_equals_a_scan_of_every_key(
     )
     found = index.near(query, threshold=threshold, limit=len(keys) + 1)
     assert [m.key for m in found] == expected
+
+
+def _edited(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with a few edits: (0 insert | 1 delete | 2 replace, position, character)."""
+    for kind, at, ch in edits:
+        at %= len(text) + 1
+        if kind == 0:
+            text = text[:at] + ch + text[at:]
+        elif text and kind == 1:
+            text = text[: min(at, len(text) - 1)] + text[min(at, len(text) - 1) + 1 :]
+        elif text:
+            text = text[: min(at, len(text) - 1)] + ch + text[min(at, len(text) - 1) + 1 :]
+    return text or ch
+
+
+_EDITS = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(0, 20), st.sampled_from("华为技术宁德时代新能源ab")),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    query=st.text(alphabet="华为技术宁德时代新能源科发展魏桥创业ab", min_size=4, max_size=16),
+    edits=st.lists(_EDITS, max_size=30),
+    others=st.lists(_KEYS, max_size=10),
+    removed=st.lists(st.integers(min_value=0, max_value=39), max_size=10, unique=True),
+    threshold=st.sampled_from([50.0, 75.0, 80.0, 88.0, 90.0, 90.01, 95.0]),
+)
+def test_the_character_index_equals_a_scan_of_every_key(
+    query: str,
+    edits: list[list[tuple[int, int, str]]],
+    others: list[str],
+    removed: list[int],
+    threshold: float,
+) -> None:
+    """The character → keys inverted index, forced on however common the characters (in
+    any order of removals, which move keys between slots), drops no key a scan finds:
+    keys a few edits from the query, and unrelated ones."""
+    keys = list(dict.fromkeys([_edited(query, e) for e in edits] + others))
+    share, dedup.POSTING_SHARE = dedup.POSTING_SHARE, float("inf")
+    try:
+        index = CompanyIndex((key, i) for i, key in enumerate(keys))
+        for i in removed:
+            if i < len(keys):
+                index.remove(keys[i], i)
+        kept = [key for i, key in enumerate(keys) if i not in removed]
+        expected = sorted(
+            (k for k in kept if k != query and similarity(query, k) >= threshold),
+            key=lambda k: (-similarity(query, k), k),
+        )
+        found = index.near(query, threshold=threshold, limit=len(keys) + 1)
+    finally:
+        dedup.POSTING_SHARE = share
+    assert [m.key for m in found] == expected
+
+
+def test_the_character_index_reads_only_keys_sharing_a_rare_character() -> None:
+    keys = [f"公司{chr(0x4E00 + i)}{chr(0x5E00 + i)}科技" for i in range(2000)]
+    index = CompanyIndex((key, i) for i, key in enumerate(keys))
+    slots = index._sharing("公司" + chr(0x4E07) + "好科技", 90.0)
+    assert slots is not None and len(slots) <= 2
+    assert [m.ref for m in index.near("公司" + chr(0x4E07) + "好科技", 80.0)] == [7]
+    assert [m.ref for m in index.near(keys[7] + "厂", 90.0)] == [7]

@@ -4,15 +4,19 @@ near candidates at most three, "different" remembered (SQLite and PostgreSQL).""
 from __future__ import annotations
 
 import asyncio
+import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
+from bot.domain.dedup import company_key
 from bot.operations.demo import seed_demo
 from bot.services import ServiceError
+from bot.services import leads as leads_service
 from bot.services.access import Actor, resolve_actor
 from bot.services.leads import (
     CompanyCheck,
@@ -180,3 +184,147 @@ async def test_a_check_during_the_index_build_does_not_wait_for_it(
     assert not directory.building and directory.last_id == 2
     assert [c.code for c in (await check("北京云算科枝有限公司")).near] == ["L0001"]
     await directory.stop_warming()
+
+
+async def test_a_credit_code_on_a_duplicate_only_is_its_first_reports_code(
+    db: Database, clock: ManualClock
+) -> None:
+    """The first report has no code; its duplicate carries one: a new lead with that code,
+    whatever its name, is a duplicate of the first report the duplicate points to."""
+    a, b, c = await actors(db, clock)
+    async with db.session() as s:
+        first = await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    async with db.session() as s:
+        dup = await report_lead(
+            s, clock.now(), b, draft("北京云算科技股份有限公司", credit_code=CODE), SETTINGS
+        )
+    assert dup.first is not None and dup.first.code == first.code
+    async with db.session() as s:
+        check = await check_company(s, CompanyDirectory(), "云算数据服务中心", 90, CODE)
+        assert check.by_credit and check.exact is not None and check.exact.code == first.code
+        third = await report_lead(
+            s, clock.now(), c, draft("云算数据服务中心", credit_code=CODE), SETTINGS
+        )
+    assert third.first is not None and third.first.code == first.code
+    async with db.session() as s:
+        held = select(func.count()).select_from(Lead).where(Lead.first_credit.is_not(None))
+        assert await s.scalar(held) == 0  # nobody claimed the code as a new first report
+
+
+async def test_a_check_runs_one_statement_or_two_when_the_index_grew(
+    db: Database, clock: ManualClock
+) -> None:
+    """The check's SQL is folded (credit code, key, the candidates with their unit and the
+    "different" memory, and the index's sync in one select; a second one only for
+    candidates among names the sync just added): it must not grow back to one query per
+    question."""
+    a, b, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(
+            s, clock.now(), a, draft("北京云算科技有限公司", credit_code=CODE), SETTINGS
+        )
+    directory = CompanyDirectory()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    async def check(name: str, code: str | None = None) -> tuple[list[str], int]:
+        async with db.session() as s:
+            statements.clear()
+            found = await check_company(s, directory, name, 90, code)
+            codes = [found.exact.code] if found.exact else [c.code for c in found.near]
+            return codes, len(statements)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await check("北京云算科技股份有限公司") == (["L0001"], 1)
+        assert await check("云算数据服务中心", CODE) == (["L0001"], 1)
+        assert await check("北京云算科枝有限公司") == (["L0001"], 1)
+        assert await check("山东焦煤集团有限公司") == ([], 1)
+        async with db.session() as s:
+            await remember_different(s, clock.now(), b, "北京云算科枝有限公司", [1])
+            await report_lead(s, clock.now(), b, draft("康王药业（甘肃）有限公司"), SETTINGS)
+        assert await check("甘肃康王药业有限公司") == (["L0002"], 2)  # new since the last read
+        assert await check("甘肃康王药业有限公司") == (["L0002"], 1)
+        assert await check("北京云算科枝有限公司") == ([], 1)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_names_reported_during_the_index_build_are_found_after_it(
+    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports made after the build read the names but before it is in place (the build
+    is held in its thread) are near matches afterwards, pinyin and Latin spellings too."""
+    a, _, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    started, proceed = threading.Event(), threading.Event()
+    real = leads_service._build
+
+    def held_build(rows: list[tuple[int, str, str]]) -> Any:
+        if threading.current_thread() is not threading.main_thread():  # the background build
+            started.set()
+            proceed.wait(10)
+        return real(rows)
+
+    monkeypatch.setattr(leads_service, "_build", held_build)
+    directory = CompanyDirectory()
+    directory.start_warming(db)
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        for name in ("华为技术有限公司", "比亚迪股份有限公司", "康王药业（甘肃）有限公司"):
+            async with db.session() as s:
+                await report_lead(s, clock.now(), a, draft(name), SETTINGS)
+        assert directory.building
+    finally:
+        proceed.set()
+    await directory.ready()
+    assert not directory.building and directory.last_id == 1  # the build read one name
+
+    async def near(name: str) -> list[str]:
+        async with db.session() as s:
+            return [c.code for c in (await check_company(s, directory, name, 90)).near]
+
+    assert await near("北京云算科枝有限公司") == ["L0001"]
+    assert await near("huawei") == ["L0002"]
+    assert await near("BYD") == ["L0003"]
+    assert await near("甘肃康王药业有限公司") == ["L0004"]
+    assert directory.last_id == 4 and len(directory.names) == 4
+    await directory.stop_warming()
+
+
+async def test_a_lead_committed_after_a_later_one_is_still_indexed(
+    db: Database, clock: ManualClock
+) -> None:
+    """PostgreSQL hands out ids before commit: lead 3 may be read while lead 2 is still
+    being saved. The index looks for the missing id again (within SETTLE_S), so lead 2
+    is a near match once it is committed, pinyin spelling too."""
+    a, _, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    now = [0.0]
+    directory = CompanyDirectory(clock=lambda: now[0])
+
+    async def raw(lead_id: int, name: str) -> None:  # a report committed at this moment
+        async with db.session() as s:
+            lead = leads_service._new_lead(clock.now(), a, draft(name), company_key(name))
+            lead.id, lead.first_key = lead_id, company_key(name)
+            s.add(lead)
+
+    async def near(name: str) -> list[str]:
+        async with db.session() as s:
+            return [c.code for c in (await check_company(s, directory, name, 90)).near]
+
+    await raw(3, "康王药业（甘肃）有限公司")
+    assert await near("甘肃康王药业有限公司") == ["L0003"]
+    assert directory.sync_point() == (3, [2])
+    now[0] = 60.0
+    await raw(2, "华为技术有限公司")
+    assert await near("huawei") == ["L0002"]
+    assert directory.sync_point() == (3, [])
+    await raw(5, "比亚迪股份有限公司")
+    assert await near("BYD") == ["L0005"]
+    now[0] += leads_service.SETTLE_S + 1  # id 4 never came: rolled back
+    assert directory.sync_point() == (5, [])

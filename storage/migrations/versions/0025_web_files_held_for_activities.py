@@ -1,7 +1,7 @@
 """web files held for activities: a trip report sent to the DingTalk robot keeps its bytes
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-02 12:46:18
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -57,6 +57,7 @@ from bot.services.scoring.scores import (
     rebuild_scores,
     recompute_scores,
     span_total,
+    span_totals,
     spans_with_entries,
     to_entry,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "rules_changed",
     "setup_for",
     "span_total",
+    "span_totals",
     "spans_with_entries",
     "to_entry",
     "window",

@@ -70,6 +70,34 @@ def span_total(
     return engine.score_span(setup.rules, entries[first:hi], span, setup.periods).total(unit_id)
 
 
+def span_totals(
+    setup: ScoringSetup, entries: Sequence[Entry], ats: Sequence[datetime], spans: Iterable[Span]
+) -> dict[tuple[str, str], Decimal | None]:
+    """:func:`span_total` of each span, all from one sweep over the unit's entries
+    (:func:`engine.running_totals`): a span's total is the running total at its end less the
+    one at its start. None for a span without entries, as there.
+
+    ``entries`` are sorted by instant, ``ats`` are their UTC instants.
+    """
+    bounds: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+    for span in spans:
+        tick = _TICK if span.kind == "week" else timedelta(0)  # a week is (start, end]
+        bounds[span.kind, span.key] = (_utc(span.start) + tick, _utc(span.end) + tick)
+    instants = sorted({t for pair in bounds.values() for t in pair})
+    running = dict(
+        zip(
+            instants,
+            engine.running_totals(setup.rules, entries, instants, setup.periods, ats),
+            strict=True,
+        )
+    )
+    found: dict[tuple[str, str], Decimal | None] = {}
+    for key, (start, end) in bounds.items():
+        empty = bisect.bisect_left(ats, start) == bisect.bisect_left(ats, end)
+        found[key] = None if empty else running[end] - running[start]
+    return found
+
+
 async def recompute_scores(
     session: Any,
     setup: ScoringSetup,
@@ -87,22 +115,19 @@ async def recompute_scores(
     else:  # spans ending after ``since``: of its year or later, or a week of the year before
         year = int(setup.periods.span("year", since).key[:4])
         stale = await scoring_repo.unit_score_keys(session, unit_id, f"{year - 1:04d}")
-    scores: dict[tuple[str, str], Decimal | None] = {}
+    spans: list[Span] = []
     for kind in RANK_KINDS:
         if since is None:
-            spans = spans_with_entries(setup, ats, kind)
+            spans += spans_with_entries(setup, ats, kind)
         else:
-            first_span = setup.periods.span(kind, since)
-            later = ats[bisect.bisect_left(ats, _utc(since)) :]
-            spans = [first_span, *spans_with_entries(setup, later, kind)]
+            spans.append(setup.periods.span(kind, since))
+            spans += spans_with_entries(setup, ats[bisect.bisect_left(ats, _utc(since)) :], kind)
             for k, key in stale:
                 if k == kind:
                     span = setup.periods.span_by_key(kind, key)
                     if _utc(span.end) > _utc(since):
                         spans.append(span)
-        for span in spans:
-            if (kind, span.key) not in scores:
-                scores[kind, span.key] = span_total(setup, unit_id, ordered, ats, span)
+    scores = span_totals(setup, ordered, ats, spans)
     await scoring_repo.replace_unit_scores(session, unit_id, scores, now, cleared=since is None)
     return len(scores)
 

@@ -52,6 +52,9 @@ def span_total(
 ) -> Decimal | None:
     """The unit's capped score for ``span``, None when no entry falls in it (the row is dropped: missing = 0).
 
+    One span at a time, from its caps' history: the reference :func:`span_totals` agrees with
+    (tests/unit/test_running_totals.py); the stored spans come from that sweep.
+
     ``entries`` are sorted by instant, ``ats`` are their UTC instants.
     """
     if span.kind == "week":
@@ -106,7 +109,8 @@ async def recompute_scores(
     since: datetime | None,
     now: datetime,
 ) -> int:
-    """Rewrite the unit's ``unit_scores`` for every span ending after ``since`` (None: all). Returns rows written."""
+    """Rewrite the unit's ``unit_scores`` for every span ending after ``since`` (None: all), all
+    of them from one sweep over the entries (:func:`span_totals`). Returns rows written."""
     ordered = sorted(entries, key=lambda e: _utc(e.at))
     ats = [_utc(e.at) for e in ordered]
     if since is None:

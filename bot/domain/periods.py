@@ -285,6 +285,12 @@ class Periods:
         self.calendar = calendar
         self._zone = schedule.zone
         self._deadline_days: dict[date, date] = {}
+        # Periods and spans by their first day: the scoring code asks for the same few hundred
+        # of them for every unit and every entry, and building one costs zone conversions.
+        self._weeks: dict[date, WeeklyPeriod] = {}
+        self._deadlines: dict[date, datetime] = {}
+        self._keys: dict[str, WeeklyPeriod] = {}
+        self._spans: dict[tuple[str, date], Span] = {}
 
     # ---- weekly periods -------------------------------------------------- #
 
@@ -302,8 +308,12 @@ class Periods:
 
     def by_key(self, key: str) -> WeeklyPeriod:
         """The period for an ISO week key such as "2026-W38"."""
-        year, week = _parse_week_key(key)
-        return self._period(date.fromisocalendar(year, week, self.schedule.weekday + 1))
+        found = self._keys.get(key)
+        if found is None:
+            year, week = _parse_week_key(key)
+            found = self._period(date.fromisocalendar(year, week, self.schedule.weekday + 1))
+            self._keys[key] = found
+        return found
 
     def next(self, p: WeeklyPeriod) -> WeeklyPeriod:
         """The period starting at ``p``'s deadline."""
@@ -332,18 +342,26 @@ class Periods:
         return p.nominal
 
     def _period(self, nominal: date) -> WeeklyPeriod:
-        iso = nominal.isocalendar()
-        deadline_day = self._deadline_day(nominal)
-        return WeeklyPeriod(
-            key=f"{iso.year:04d}-W{iso.week:02d}",
-            start=self._deadline_at(nominal - _ONE_WEEK),
-            deadline=self._local(deadline_day, self.schedule.time),
-            nominal=nominal,
-            shifted=deadline_day != nominal,
-        )
+        found = self._weeks.get(nominal)
+        if found is None:
+            iso = nominal.isocalendar()
+            deadline_day = self._deadline_day(nominal)
+            found = self._weeks[nominal] = WeeklyPeriod(
+                key=f"{iso.year:04d}-W{iso.week:02d}",
+                start=self._deadline_at(nominal - _ONE_WEEK),
+                deadline=self._deadline_at(nominal),
+                nominal=nominal,
+                shifted=deadline_day != nominal,
+            )
+        return found
 
     def _deadline_at(self, nominal: date) -> datetime:
-        return self._local(self._deadline_day(nominal), self.schedule.time)
+        found = self._deadlines.get(nominal)
+        if found is None:
+            found = self._deadlines[nominal] = self._local(
+                self._deadline_day(nominal), self.schedule.time
+            )
+        return found
 
     def _deadline_day(self, nominal: date) -> date:
         day = self._deadline_days.get(nominal)
@@ -431,13 +449,16 @@ class Periods:
         return self.calendar.next_workday(date(year, month, 1))
 
     def _calendar_span(self, kind: str, first: date) -> Span:
-        _check_year(first.year, f"{kind} span in year {first.year}")
-        return Span(
-            kind=kind,
-            key=_calendar_key(kind, first),
-            start=self._local(first, time(0)),
-            end=self._local(_next_first_day(kind, first), time(0)),
-        )
+        found = self._spans.get((kind, first))
+        if found is None:
+            _check_year(first.year, f"{kind} span in year {first.year}")
+            found = self._spans[kind, first] = Span(
+                kind=kind,
+                key=_calendar_key(kind, first),
+                start=self._local(first, time(0)),
+                end=self._local(_next_first_day(kind, first), time(0)),
+            )
+        return found
 
 
 def _utc(t: datetime) -> datetime:

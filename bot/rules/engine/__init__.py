@@ -24,8 +24,9 @@ fill a cap; negative points (penalties, negative adjustments) always count
 in full.
 
 The package: ``derivation`` (events → entries, coefficients, incremental derivation),
-``conditions`` (rule filters over a lead's history) and ``scores`` (entries + caps →
-scores).
+``conditions`` (rule filters over a lead's history), ``scores`` (entries + caps →
+scores) and ``running`` (a unit's cumulative capped total at many instants in one sweep:
+every span's total at once, as ``scores`` gives each).
 """
 
 from bot.rules.engine.conditions import (
@@ -45,6 +46,7 @@ from bot.rules.engine.derivation import (
     reconcile,
     rescore,
 )
+from bot.rules.engine.running import running_totals
 from bot.rules.engine.scores import (
     CapHit,
     GroupScore,
@@ -75,6 +77,7 @@ __all__ = [
     "outside_share",
     "reconcile",
     "rescore",
+    "running_totals",
     "score",
     "score_span",
     "within_window",

@@ -58,6 +58,7 @@ from bot.services.scoring.scores import (
     rebuild_scores,
     recompute_scores,
     span_total,
+    span_totals,
     spans_with_entries,
     to_entry,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "rules_changed",
     "setup_for",
     "span_total",
+    "span_totals",
     "spans_with_entries",
     "to_entry",
     "window",

@@ -52,6 +52,9 @@ def span_total(
 ) -> Decimal | None:
     """The unit's capped score for ``span``, None when no entry falls in it (the row is dropped: missing = 0).
 
+    One span at a time, from its caps' history: the reference :func:`span_totals` agrees with
+    (tests/unit/test_running_totals.py); the stored spans come from that sweep.
+
     ``entries`` are sorted by instant, ``ats`` are their UTC instants.
     """
     if span.kind == "week":
@@ -70,6 +73,34 @@ def span_total(
     return engine.score_span(setup.rules, entries[first:hi], span, setup.periods).total(unit_id)
 
 
+def span_totals(
+    setup: ScoringSetup, entries: Sequence[Entry], ats: Sequence[datetime], spans: Iterable[Span]
+) -> dict[tuple[str, str], Decimal | None]:
+    """:func:`span_total` of each span, all from one sweep over the unit's entries
+    (:func:`engine.running_totals`): a span's total is the running total at its end less the
+    one at its start. None for a span without entries, as there.
+
+    ``entries`` are sorted by instant, ``ats`` are their UTC instants.
+    """
+    bounds: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+    for span in spans:
+        tick = _TICK if span.kind == "week" else timedelta(0)  # a week is (start, end]
+        bounds[span.kind, span.key] = (_utc(span.start) + tick, _utc(span.end) + tick)
+    instants = sorted({t for pair in bounds.values() for t in pair})
+    running = dict(
+        zip(
+            instants,
+            engine.running_totals(setup.rules, entries, instants, setup.periods, ats),
+            strict=True,
+        )
+    )
+    found: dict[tuple[str, str], Decimal | None] = {}
+    for key, (start, end) in bounds.items():
+        empty = bisect.bisect_left(ats, start) == bisect.bisect_left(ats, end)
+        found[key] = None if empty else running[end] - running[start]
+    return found
+
+
 async def recompute_scores(
     session: Any,
     setup: ScoringSetup,
@@ -78,7 +109,8 @@ async def recompute_scores(
     since: datetime | None,
     now: datetime,
 ) -> int:
-    """Rewrite the unit's ``unit_scores`` for every span ending after ``since`` (None: all). Returns rows written."""
+    """Rewrite the unit's ``unit_scores`` for every span ending after ``since`` (None: all), all
+    of them from one sweep over the entries (:func:`span_totals`). Returns rows written."""
     ordered = sorted(entries, key=lambda e: _utc(e.at))
     ats = [_utc(e.at) for e in ordered]
     if since is None:
@@ -87,22 +119,19 @@ async def recompute_scores(
     else:  # spans ending after ``since``: of its year or later, or a week of the year before
         year = int(setup.periods.span("year", since).key[:4])
         stale = await scoring_repo.unit_score_keys(session, unit_id, f"{year - 1:04d}")
-    scores: dict[tuple[str, str], Decimal | None] = {}
+    spans: list[Span] = []
     for kind in RANK_KINDS:
         if since is None:
-            spans = spans_with_entries(setup, ats, kind)
+            spans += spans_with_entries(setup, ats, kind)
         else:
-            first_span = setup.periods.span(kind, since)
-            later = ats[bisect.bisect_left(ats, _utc(since)) :]
-            spans = [first_span, *spans_with_entries(setup, later, kind)]
+            spans.append(setup.periods.span(kind, since))
+            spans += spans_with_entries(setup, ats[bisect.bisect_left(ats, _utc(since)) :], kind)
             for k, key in stale:
                 if k == kind:
                     span = setup.periods.span_by_key(kind, key)
                     if _utc(span.end) > _utc(since):
                         spans.append(span)
-        for span in spans:
-            if (kind, span.key) not in scores:
-                scores[kind, span.key] = span_total(setup, unit_id, ordered, ats, span)
+    scores = span_totals(setup, ordered, ats, spans)
     await scoring_repo.replace_unit_scores(session, unit_id, scores, now, cleared=since is None)
     return len(scores)
 

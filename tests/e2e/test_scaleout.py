@@ -39,6 +39,10 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url, reset_postgres
 
+# Several bot processes against the real clock, with bounds on a takeover: under xdist these
+# modules share one worker (--dist loadgroup), so no two of them start processes at once.
+pytestmark = pytest.mark.xdist_group("processes")
+
 ROOT = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
 SECRET = "scaleout_secret-123"

@@ -27,13 +27,18 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.assembly.webhook import SECRET_HEADER
 from bot.localapi import LocalBotAPI, RecordedCall
 from storage import weekly_repo
 from storage.db import Database
 from storage.models import FormDraft, InboxUpdate, OutboxMessage, Unit
-from tests.conftest import pg_url, reset_postgres
+from tests.conftest import migrated_postgres, migrated_sqlite, pg_url, reset_postgres
+
+# Several bot processes against the real clock, with bounds on a takeover: under xdist these
+# modules share one worker (--dist loadgroup), so no two of them start processes at once.
+pytestmark = pytest.mark.xdist_group("processes")
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = 1000
@@ -139,9 +144,10 @@ async def stand_in() -> AsyncIterator[LocalBotAPI]:
 
 
 async def schema(url: str) -> Database:
-    db = Database(url)
-    await db.upgrade()
-    return db
+    """The bot's database at head: a copy of one migrated once in this test process."""
+    if url.startswith("sqlite"):
+        return await migrated_sqlite(Path(make_url(url).database or ""))
+    return await migrated_postgres(url)
 
 
 def replies_to(api: LocalBotAPI, chat: int, marker: str) -> list[str]:

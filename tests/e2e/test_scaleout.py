@@ -39,6 +39,10 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url, reset_postgres
 
+# Several bot processes against the real clock, with bounds on a takeover: under xdist these
+# modules share one worker (--dist loadgroup), so no two of them start processes at once.
+pytestmark = pytest.mark.xdist_group("processes")
+
 ROOT = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
 SECRET = "scaleout_secret-123"
@@ -46,7 +50,9 @@ PUBLIC_URL = "https://bot.example.com"  # setWebhook wants https; nothing is pos
 
 # Timeline (real clock): both processes are up and one leads within STARTUP; the
 # first reminder is due then, the second GAP later, the deadline SECOND after that.
-STARTUP = timedelta(seconds=10)
+# STARTUP leaves room for two processes starting on a loaded machine (10 s did not: the
+# first reminder came due before a leader was elected); the bounds that matter are below.
+STARTUP = timedelta(seconds=30)
 FIRST, SECOND = timedelta(seconds=40), timedelta(seconds=20)
 RETRY, TAKEOVER = 0.5, 3.0  # LEADBOT_LEADER_RETRY_SECONDS / _TAKEOVER_SECONDS
 POLL = 0.2
@@ -281,7 +287,12 @@ async def test_killing_the_leader_between_two_reminders_sends_each_reminder_exac
     a = await spawn(c, "a", env, tmp_path)
     b = await spawn(c, "b", env, tmp_path)
     for inst in (a, b):
-        await poll(f"{inst.name} to answer /healthz", lambda inst=inst: c.health(inst), 30, c.diag)
+        await poll(
+            f"{inst.name} to answer /healthz",
+            lambda inst=inst: c.health(inst),
+            STARTUP.total_seconds(),
+            c.diag,
+        )
 
     async def one_leader() -> Instance | None:
         leading = [i for i in (a, b) if await c.is_leader(i)]

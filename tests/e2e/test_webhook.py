@@ -35,6 +35,7 @@ SECRET = "s3cret_for-tests"
 PUBLIC_URL = "https://bot.example.com"
 STRANGER = 4242
 TIMEOUT = 15.0
+STARTUP = 90.0  # a `leadbot` process starting up on a loaded CI machine (as the kill suite)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -295,7 +296,7 @@ async def test_leadbot_webhook_process_serves_and_stops_cleanly_on_sigterm(tmp_p
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await api.wait_for(lambda c: c.method == "setWebhook", timeout=TIMEOUT)
+        await api.wait_for(lambda c: c.method == "setWebhook", timeout=STARTUP)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
             async with http.get("/healthz") as resp:
                 assert resp.status == 200

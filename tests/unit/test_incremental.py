@@ -32,6 +32,9 @@ from tests.unit.test_scoring import assert_scores_match_full_recompute
 SETTINGS = Settings(admins=[1000], rules_file="jiaocheng")
 NOW = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # in 2027-W01, which began on 2026-12-31
 MID_2026 = datetime(2026, 8, 20, 2, 0, tzinfo=UTC)  # a /score asked in August: later rows exist
+# The seeded history is module-scoped (seconds to build): one worker runs the whole module,
+# so under xdist it is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("incremental")
 LEADER = 900_000_001
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from bot.assembly.cli import main
 from bot.assembly.clock import ManualClock
@@ -22,8 +23,6 @@ from storage import repo
 from storage.db import Database
 from storage.models import Unit
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url, reset_postgres
-
-RESTORE_DB = "leadbot_test_restore"
 
 
 def unit_rows(n: int, now: datetime) -> list[dict[str, object]]:
@@ -233,7 +232,8 @@ async def test_postgres_pg_dump_and_pg_restore_round_trip(
     result = await asyncio.to_thread(ops_backup.backup, url, dump)
     assert result.bytes > 0 and dump.read_bytes().startswith(b"PGDMP")
 
-    target_url = await _recreate_database(url, RESTORE_DB)
+    restore_db = f"{make_url(url).database}_restore"  # per xdist worker, as the url is
+    target_url = await _recreate_database(url, restore_db)
     await asyncio.to_thread(restore, target_url, dump)
     with pytest.raises(BackupError, match="--force"):
         await asyncio.to_thread(restore, target_url, dump)
@@ -249,4 +249,4 @@ async def test_postgres_pg_dump_and_pg_restore_round_trip(
         assert names == ["单位00001乙", "单位00001甲", "单位00002乙", "单位00002甲"]
     finally:
         await restored.dispose()
-        await _drop_database(url, RESTORE_DB)
+        await _drop_database(url, restore_db)

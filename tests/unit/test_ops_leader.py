@@ -17,6 +17,10 @@ from scheduler.jobs import JobRunner
 from scheduler.leader import LOCK_KEY, LeaderElection, tick_when_leader
 from tests.conftest import PG_ENV, PG_SKIP_REASON, pg_url
 
+# Several bot processes against the real clock, with bounds on a takeover: under xdist these
+# modules share one worker (--dist loadgroup), so no two of them start processes at once.
+pytestmark = pytest.mark.xdist_group("processes")
+
 ROOT = Path(__file__).resolve().parents[2]
 RETRY, TAKEOVER = 0.2, 2.0
 # One process of the election, reporting its state changes on stdout.

@@ -27,7 +27,7 @@ from bot.services.scoring import RANK_KINDS, to_entry
 from storage import scoring_repo, weekly_repo
 from storage.db import Database
 from storage.models import Lead, LedgerEntry, UnitScore
-from tests.conftest import T0
+from tests.conftest import T0, migrated_sqlite
 
 JIAOCHENG = Settings(admins=[1000], rules_file="jiaocheng")
 KAIHUA = Settings(admins=[1000], rules_file="kaihua")
@@ -271,8 +271,7 @@ async def test_rescore_with_new_rules_equals_starting_with_them(
     diffs = await scoring.rescore_all(db, kaihua, clock.now())
     assert any(d.added or d.removed for d in diffs)
     rescored = await ledger_snapshot(db)
-    fresh = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
-    await fresh.ensure_schema()
+    fresh = await migrated_sqlite(tmp_path / "fresh.db")
     try:
         await scenario(fresh, ManualClock(T0), KAIHUA)
         started = await ledger_snapshot(fresh)
@@ -312,8 +311,7 @@ def test_unit_scores_equal_a_full_recompute(actions: list[tuple]) -> None:
 async def _random_history(actions: list[tuple]) -> None:
     setup = scoring.setup_for(KAIHUA)
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'h.db'}")
-        await db.ensure_schema()
+        db = await migrated_sqlite(Path(tmp) / "h.db")  # a copy of the migrated file
         clock = ManualClock(datetime(2025, 12, 20, 2, 0, tzinfo=UTC))
         try:
             async with db.session() as s:

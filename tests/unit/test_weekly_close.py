@@ -36,6 +36,10 @@ from storage.models import LedgerEntry, UnitScore
 from tests.conftest import PG_SKIP_REASON, pg_url, reset_postgres
 from tests.unit.test_scoring import assert_scores_match_full_recompute
 
+# The seeded history is module-scoped (seconds to build): one worker runs the whole module,
+# so under xdist it is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("weekly_close")
+
 CASES = {
     # jiaocheng: no caps; the week closing runs across the new year (2027-W01 began in 2026)
     "jiaocheng": datetime(2027, 1, 4, 2, 0, tzinfo=UTC),

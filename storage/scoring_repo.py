@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -130,11 +131,12 @@ async def unit_activities(
 async def unit_leads_active_since(
     session: AsyncSession, unit_id: int, since: datetime
 ) -> Sequence[Lead]:
-    """The unit's leads reported, or with any history, at or after ``since``."""
-    moved = select(LeadEvent.lead_id).where(LeadEvent.unit_id == unit_id, LeadEvent.at >= since)
-    stmt = select(Lead).where(
-        Lead.unit_id == unit_id, or_(Lead.reported_at >= since, Lead.id.in_(moved))
-    )
+    """The unit's leads reported, or with any history, at or after ``since``.
+
+    The history is probed lead by lead through ``ix_lead_events_lead_at``: ``lead_events`` has
+    no index by unit, and every unit's events since ``since`` are most of a year's."""
+    moved = exists().where(LeadEvent.lead_id == Lead.id, LeadEvent.at >= since)
+    stmt = select(Lead).where(Lead.unit_id == unit_id, or_(Lead.reported_at >= since, moved))
     return (await session.scalars(stmt.order_by(Lead.id))).all()
 
 
@@ -232,11 +234,16 @@ async def activities_from(session: AsyncSession, on_or_after: date) -> Sequence[
 
 
 async def activity_counts(
-    session: AsyncSession, first_day: date, last_day: date, kinds: Sequence[str]
+    session: AsyncSession,
+    first_day: date,
+    last_day: date,
+    kinds: Sequence[str],
+    unit_id: int | None = None,
 ) -> Sequence[Any]:
-    """Every unit's activities of these kinds dated ``first_day``..``last_day``, not rejected,
-    counted in the database: light rows (unit_id, kind, review, n). What a report's targets read
-    of a year's activities (thousands of rows on a large jurisdiction) is these counts."""
+    """Every unit's (or one unit's) activities of these kinds dated ``first_day``..``last_day``,
+    not rejected, counted in the database: light rows (unit_id, kind, review, n). What a report's
+    targets read of a year's activities (thousands of rows on a large jurisdiction) is these
+    counts."""
     if not kinds:
         return []
     stmt = (
@@ -249,6 +256,8 @@ async def activity_counts(
         )
         .group_by(Activity.unit_id, Activity.kind, Activity.review)
     )
+    if unit_id is not None:
+        stmt = stmt.where(Activity.unit_id == unit_id)
     return (await session.execute(stmt)).all()
 
 

@@ -10,6 +10,7 @@ here, so ``ranking.rank`` and ``ranking.board`` stay what callers use.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -206,8 +207,11 @@ async def unit_score(
         for name in (rule_name(setup, r.rule_id),)
     )
     year = setup.periods.span("year", now)
-    # the year's leads' timelines and activities, not all history and no events
-    history = await collect_unit(session, unit.id, setup, year.start, events=False)
+    # the year's leads' timelines, not all history and no events; its activities counted
+    history = await collect_unit(
+        session, unit.id, setup, year.start, events=False, activities=False
+    )
+    counted = (await activity_counts(session, setup, year, unit.id)).get(unit.id, {})
     return ScoreView(
         unit.id,
         unit.name,
@@ -220,10 +224,24 @@ async def unit_score(
         rules,
         caps,
         recent,
-        targets_for(setup, unit, history, year),
+        targets_for(setup, unit, history, year, counted),
         funnel_for(setup, history, year),
         int(year.key),
     )
+
+
+async def activity_counts(
+    session: Any, setup: ScoringSetup, span: Span, unit_id: int | None = None
+) -> dict[int, dict[tuple[str, str], int]]:
+    """Per unit (or for one), the span's activities of the kinds a target counts, by (kind,
+    review), counted in the database: the targets need the counts, not a year of activity rows."""
+    kinds = [t.activity for t in setup.targets if t.activity is not None]
+    first, last = scoring.activity_days(span.start, span.end, setup.zone)
+    found: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+    rows = await scoring_repo.activity_counts(session, first, last, kinds, unit_id)
+    for row_unit, kind, review, n in rows:
+        found[row_unit][(kind, review)] = int(n)
+    return found
 
 
 def targets_for(

@@ -64,7 +64,7 @@ async def collect(
         [r.lead_id for r in fund_rows],
         activities=False,
     )
-    counted = await _activity_counts(session, setup, to_date)
+    counted = await ranking.activity_counts(session, setup, to_date)
     targets = {
         u.id: ranking.targets_for(setup, u, histories[u.id], to_date, counted.get(u.id, {}))
         for u in unit_rows
@@ -84,19 +84,6 @@ async def collect(
         )
     notes = await _notes(session, events, span.end)
     return build_month(span, to_date, units, leads, funds, notes, targets, stages, as_of)
-
-
-async def _activity_counts(
-    session: Any, setup: ScoringSetup, span: Span
-) -> dict[int, dict[tuple[str, str], int]]:
-    """Per unit, the span's activities of the kinds a target counts, by (kind, review), counted
-    in the database: the targets need the counts, not a year of activity rows."""
-    kinds = [t.activity for t in setup.targets if t.activity is not None]
-    first, last = scoring.activity_days(span.start, span.end, setup.zone)
-    found: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    for unit_id, kind, review, n in await scoring_repo.activity_counts(session, first, last, kinds):
-        found[unit_id][(kind, review)] = int(n)
-    return found
 
 
 async def _rank_tables(

@@ -185,6 +185,7 @@ async def collect_unit(
     *,
     now: datetime | None = None,
     events: bool = True,
+    activities: bool = True,
 ) -> UnitHistory:
     """Every scoring event of one unit, built from its rows.
 
@@ -194,6 +195,8 @@ async def collect_unit(
     without it only the nodes already reached late are.
     ``events=False``: the leads' timelines and the activities only (``/score``'s targets and
     funnel read nothing else): no events built, no weekly outcomes or funds read.
+    ``activities=False`` (with ``events=False``): not even the activities -- the caller counts
+    them in the database (``scoring_repo.activity_counts``): a busy unit records hundreds a year.
     """
     rules = setup.rules
     if since is None:
@@ -215,18 +218,20 @@ async def collect_unit(
         for lead in leads
         if lead.review != Review.REJECTED  # 不予认定: scores nothing and counts for nothing
     }
+    if not (events or activities):
+        return UnitHistory([], timelines, [])
     on_or_after = None if since is None else since.astimezone(setup.zone).date() - timedelta(days=1)
-    activities = [
+    recorded = [
         a
         for a in await scoring_repo.unit_activities(session, unit_id, on_or_after)
         if a.review != Review.REJECTED
     ]
-    history = UnitHistory([], timelines, activities)
+    history = UnitHistory([], timelines, recorded)
     if not events:
         return history
     for tl in timelines.values():
         history.events += lead_scoring_events(rules, tl, now)
-    history.events += await activity_events(session, setup, unit_id, timelines, activities, tax)
+    history.events += await activity_events(session, setup, unit_id, timelines, recorded, tax)
     from_key = None if since is None else weekly_from_key(setup.periods, since)
     rows = await scoring_repo.unit_weekly(session, unit_id, from_key)
     history.events += weekly_events(setup.periods, unit_id, rows)

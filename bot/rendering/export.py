@@ -28,11 +28,11 @@ from __future__ import annotations
 import functools
 import io
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -126,10 +126,22 @@ class RankLine:
     compare: str = "move"
 
 
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Rows(Protocol[T_co]):
+    """What a sheet needs of its rows: their number (the autofilter's range) and two walks
+    (widths, then cells). A list, or the whole library spilled to disk
+    (:class:`bot.services.export.SpilledRows`)."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[T_co]: ...
+
+
 @dataclass(frozen=True)
 class ExportData:
     span: Span  # the chosen period: names the file (招商引资台账_2026-11.xlsx), picks weeks, ledger lines, ranking
-    leads: Sequence[LeadLine]
+    leads: Rows[LeadLine]
     weekly: Sequence[WeeklyLine]
     ledger: Sequence[LedgerLine]
     ranking: Sequence[RankLine]
@@ -285,7 +297,7 @@ def write_sheet(
     wb: Workbook,
     title: str,
     columns: Sequence[Column],
-    rows: Sequence[Any],
+    rows: Rows[Any],
     cells: Callable[[Any], tuple[Any, ...]],
 ) -> None:
     ws = wb.create_sheet(title)

@@ -15,13 +15,15 @@ into the file. What each sheet holds for a chosen period (``month`` 2026-11 …)
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import re
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from operator import attrgetter
+from typing import Any, TypeVar, cast, overload
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import activity_code, lead_code
@@ -115,7 +117,7 @@ async def collect(
     names = await export_repo.member_names(session)
     units = await export_repo.units(session)
     found = lead_lines(session, zone, names, now, None if whole else span)
-    leads = await SpilledRows.fill(found) if whole else [line async for line in found]
+    leads = await SpilledRows.fill(LeadLine, found) if whole else [line async for line in found]
     weekly = await _weekly(session, setup, span, now, units, names)
     ledger = await _ledger(session, setup, span, {u.id: u.name for u in units}, names)
     table = await ranking.rank(session, setup, now, span.kind, None, span.key)
@@ -189,30 +191,47 @@ def _lead_line(r: Any, zone: ZoneInfo, history: str) -> LeadLine:
 
 
 class SpilledRows(Sized, Iterable[T]):
-    """Rows pickled to a temporary file as they come, read back on every iteration: the workbook
-    walks its rows twice (column widths, then the cells), and the whole library's 100 000 leads
-    kept as objects would be most of the export's peak memory."""
+    """Dataclass rows pickled to a temporary file as they come (a page of field tuples at a time:
+    unpickling a frozen dataclass one by one costs more than writing its cells), read back on
+    every iteration: the workbook walks its rows twice (column widths, then the cells), and the
+    whole library's 100 000 leads kept as objects would be most of the export's peak memory.
+    One walk at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: type[T]) -> None:
+        self._kind = kind
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the rows
         self._count = 0
+        self._pages = 0
 
     @classmethod
-    async def fill(cls, rows: AsyncIterator[T]) -> SpilledRows[T]:
-        spill: SpilledRows[T] = cls()
+    async def fill(cls, kind: type[T], rows: AsyncIterator[T]) -> SpilledRows[T]:
+        spill = cls(kind)
+        fields = attrgetter(*(f.name for f in dataclasses.fields(cast(Any, kind))))
+        page: list[tuple[Any, ...]] = []
         async for row in rows:
-            pickle.dump(row, spill._file, pickle.HIGHEST_PROTOCOL)
-            spill._count += 1
+            page.append(fields(row))
+            if len(page) == PAGE:
+                spill._dump(page)
+                page = []
+        spill._dump(page)
         spill._file.flush()
         return spill
+
+    def _dump(self, page: list[tuple[Any, ...]]) -> None:
+        if page:
+            pickle.dump(page, self._file, pickle.HIGHEST_PROTOCOL)
+            self._count += len(page)
+            self._pages += 1
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator[T]:
         self._file.seek(0)
-        for _ in range(self._count):
-            yield pickle.load(self._file)
+        kind = self._kind
+        for _ in range(self._pages):
+            for values in pickle.load(self._file):
+                yield kind(*values)
 
 
 async def _weekly(

@@ -39,10 +39,16 @@ async def member_names(session: AsyncSession) -> dict[int, str]:
 
 
 async def leads(
-    session: AsyncSession, start: datetime | None = None, end: datetime | None = None
+    session: AsyncSession,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    after: int = 0,
+    limit: int | None = None,
 ) -> Sequence[Any]:
     """The leads reported in ``[start, end)`` or with any history then (None: every lead), oldest
-    first, with their unit's and reporter's names."""
+    first, with their unit's and reporter's names; ``after``/``limit``: the next page by id
+    (keyset), so the whole library is read a page at a time, never held at once."""
     stmt = (
         select(
             Lead.id,
@@ -67,8 +73,11 @@ async def leads(
         )
         .join(Unit, Unit.id == Lead.unit_id)
         .outerjoin(Member, Member.id == Lead.reporter_id)
+        .where(Lead.id > after)
         .order_by(Lead.id)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
     if start is not None and end is not None:
         moved = select(LeadEvent.lead_id).where(LeadEvent.at >= start, LeadEvent.at < end)
         stmt = stmt.where(
@@ -78,19 +87,27 @@ async def leads(
 
 
 async def stage_moves(
-    session: AsyncSession, lead_ids: Sequence[int] | None = None
+    session: AsyncSession,
+    lead_ids: Sequence[int] | None = None,
+    *,
+    id_range: tuple[int, int] | None = None,
 ) -> Sequence[Any]:
-    """Every stage change of these leads (None: of every lead), in order: lead_id, at, from_value,
+    """Every stage change of these leads (None: of every lead; ``id_range``: of the leads with
+    ``lo <= id <= hi``, one page of the whole library), in order: lead_id, at, from_value,
     to_value, actor_tg_id."""
     if lead_ids is not None:
         found: list[Any] = []
         for i in range(0, len(lead_ids), 500):
             found += await _stage_moves(session, lead_ids[i : i + 500])
         return found
-    return await _stage_moves(session, None)
+    return await _stage_moves(session, None, id_range)
 
 
-async def _stage_moves(session: AsyncSession, lead_ids: Sequence[int] | None) -> Sequence[Any]:
+async def _stage_moves(
+    session: AsyncSession,
+    lead_ids: Sequence[int] | None,
+    id_range: tuple[int, int] | None = None,
+) -> Sequence[Any]:
     stmt = (
         select(
             LeadEvent.lead_id,
@@ -103,6 +120,8 @@ async def _stage_moves(session: AsyncSession, lead_ids: Sequence[int] | None) ->
         .where(LeadEvent.lead_id.in_(list(lead_ids)) if lead_ids is not None else true())
         .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
     )
+    if id_range is not None:
+        stmt = stmt.where(LeadEvent.lead_id.between(*id_range))
     return (await session.execute(stmt)).all()
 
 

@@ -167,7 +167,8 @@ async def export_workbook(
     *,
     whole: bool = False,
 ) -> bytes:
-    """The workbook read and built in a worker process (the whole library needs hundreds of MB)."""
+    """The workbook read and built in a worker process (the whole library streams page by
+    page; its seconds of CPU and its buffers stay out of the bot process)."""
     return (await export_file(workers, url, setup, now, kind, key, whole=whole)).content
 
 

@@ -96,7 +96,7 @@ class Book:
                 cells = [
                     _cell(f"{letter}{n}", value, style, self._style)
                     for letter, value, style in zip(letters, values, styles, strict=False)
-                    if value is not None
+                    if value is not None and value != ""  # openpyxl writes no cell for ""
                 ]
                 out.write(f'<row r="{n}">{"".join(cells)}</row>')
             out.write(f'</sheetData><autoFilter ref="A1:{last}"/>')

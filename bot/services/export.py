@@ -15,11 +15,15 @@ into the file. What each sheet holds for a chosen period (``month`` 2026-11 …)
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, overload
+from operator import attrgetter
+from typing import Any, TypeVar, cast, overload
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import activity_code, lead_code
@@ -45,6 +49,7 @@ _KEY_KINDS = (
     ("year", r"\d{4}"),
 )
 _TICK = timedelta(microseconds=1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ async def collect(
     zone = setup.zone
     names = await export_repo.member_names(session)
     units = await export_repo.units(session)
-    leads = await _leads(session, zone, names, now, None if whole else span)
+    found = lead_lines(session, zone, names, now, None if whole else span)
+    leads = await SpilledRows.fill(LeadLine, found) if whole else [line async for line in found]
     weekly = await _weekly(session, setup, span, now, units, names)
     ledger = await _ledger(session, setup, span, {u.id: u.name for u in units}, names)
     table = await ranking.rank(session, setup, now, span.kind, None, span.key)
@@ -130,46 +136,102 @@ def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:
     return None if t is None else t.astimezone(zone).replace(tzinfo=None)
 
 
-async def _leads(
+PAGE = 2000  # leads read at a time: the whole library is never in memory at once
+
+
+async def lead_lines(
     session: Any, zone: ZoneInfo, names: dict[int, str], now: datetime, span: Span | None
-) -> list[LeadLine]:
+) -> AsyncIterator[LeadLine]:
+    """The 线索台账 rows, oldest first, read a page of :data:`PAGE` leads (and their stage moves)
+    at a time: 100 000 leads and their history would be hundreds of MB as one list."""
     this_year = now.astimezone(zone).year
-    history: dict[int, list[str]] = {}
-    rows = await export_repo.leads(
-        session, *((span.start, span.end) if span is not None else (None, None))
-    )
-    ids = None if span is None else [r.id for r in rows]
-    for m in await export_repo.stage_moves(session, ids):
-        local = m.at.astimezone(zone)
-        when = f"{local:%m-%d}" if local.year == this_year else f"{local:%Y-%m-%d}"
-        step = f"{m.from_value or ''}→{m.to_value or ''} {when}"
-        who = names.get(m.actor_tg_id) if m.actor_tg_id is not None else None
-        history.setdefault(m.lead_id, []).append(f"{step} {who}" if who else step)
-    return [
-        LeadLine(
-            lead_code(r.id),
-            r.project,
-            r.company,
-            r.industry,
-            r.amount_wan,
-            r.origin,
-            r.stage,
-            tuple(r.tags or ()),
-            r.foreign_usd,
-            r.contact_name,
-            r.contact_phone,
-            r.channel,
-            r.unit_name,
-            r.reporter_name or "",
-            _local(r.reported_at, zone),
-            r.review,
-            lead_code(r.duplicate_of) if r.duplicate_of else None,
-            "；".join(history.get(r.id, ())),
-            r.notes,
-            r.credit_code,
+    bounds = (span.start, span.end) if span is not None else (None, None)
+    after = 0
+    while rows := await export_repo.leads(session, *bounds, after=after, limit=PAGE):
+        after = rows[-1].id
+        moves = (
+            await export_repo.stage_moves(session, id_range=(rows[0].id, after))
+            if span is None  # every lead in the id range is on this page
+            else await export_repo.stage_moves(session, [r.id for r in rows])
         )
-        for r in rows
-    ]
+        history: dict[int, list[str]] = {}
+        for m in moves:
+            local = m.at.astimezone(zone)
+            when = f"{local:%m-%d}" if local.year == this_year else f"{local:%Y-%m-%d}"
+            step = f"{m.from_value or ''}→{m.to_value or ''} {when}"
+            who = names.get(m.actor_tg_id) if m.actor_tg_id is not None else None
+            history.setdefault(m.lead_id, []).append(f"{step} {who}" if who else step)
+        for r in rows:
+            yield _lead_line(r, zone, "；".join(history.get(r.id, ())))
+
+
+def _lead_line(r: Any, zone: ZoneInfo, history: str) -> LeadLine:
+    return LeadLine(
+        lead_code(r.id),
+        r.project,
+        r.company,
+        r.industry,
+        r.amount_wan,
+        r.origin,
+        r.stage,
+        tuple(r.tags or ()),
+        r.foreign_usd,
+        r.contact_name,
+        r.contact_phone,
+        r.channel,
+        r.unit_name,
+        r.reporter_name or "",
+        _local(r.reported_at, zone),
+        r.review,
+        lead_code(r.duplicate_of) if r.duplicate_of else None,
+        history,
+        r.notes,
+        r.credit_code,
+    )
+
+
+class SpilledRows(Sized, Iterable[T]):
+    """Dataclass rows pickled to a temporary file as they come (a page of field tuples at a time:
+    unpickling a frozen dataclass one by one costs more than writing its cells), read back on
+    every iteration: the workbook walks its rows twice (column widths, then the cells), and the
+    whole library's 100 000 leads kept as objects would be most of the export's peak memory.
+    One walk at a time."""
+
+    def __init__(self, kind: type[T]) -> None:
+        self._kind = kind
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the rows
+        self._count = 0
+        self._pages = 0
+
+    @classmethod
+    async def fill(cls, kind: type[T], rows: AsyncIterator[T]) -> SpilledRows[T]:
+        spill = cls(kind)
+        fields = attrgetter(*(f.name for f in dataclasses.fields(cast(Any, kind))))
+        page: list[tuple[Any, ...]] = []
+        async for row in rows:
+            page.append(fields(row))
+            if len(page) == PAGE:
+                spill._dump(page)
+                page = []
+        spill._dump(page)
+        spill._file.flush()
+        return spill
+
+    def _dump(self, page: list[tuple[Any, ...]]) -> None:
+        if page:
+            pickle.dump(page, self._file, pickle.HIGHEST_PROTOCOL)
+            self._count += len(page)
+            self._pages += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[T]:
+        self._file.seek(0)
+        kind = self._kind
+        for _ in range(self._pages):
+            for values in pickle.load(self._file):
+                yield kind(*values)
 
 
 async def _weekly(

@@ -24,7 +24,7 @@ from bot.operations import benchdata
 from bot.services import digests, export, lead_updates, ranking, reminders, scoring
 from bot.services.access import resolve_actor
 from bot.services.weekly import WeeklyConfig
-from storage import digest_repo, scoring_repo
+from storage import digest_repo, export_repo, scoring_repo
 from storage.db import Database
 from storage.models import Lead, LeadEvent, Unit, UnitScore, WeeklySubmission
 from tests.unit.test_scoring import assert_scores_match_full_recompute
@@ -320,6 +320,31 @@ async def test_a_month_export_holds_the_months_leads_and_all_holds_every_one(
     assert {int(line.code[1:]) for line in month.leads} == reported | moved
     assert len(whole.leads) == every and every > len(month.leads) > 0
     assert month.ledger == whole.ledger and month.weekly == whole.weekly
+
+
+async def test_the_whole_library_is_read_a_page_at_a_time_and_spilled_not_held(
+    history: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = scoring.setup_for(SETTINGS)
+    async with history.session() as s:
+        at_once = await export.collect(s, setup, NOW, "month", "2026-06", whole=True)
+        month_at_once = await export.collect(s, setup, NOW, "month", "2026-06")
+        limits: list[int | None] = []
+        real = export_repo.leads
+
+        async def paged(*args: Any, **kw: Any) -> Any:
+            limits.append(kw.get("limit"))
+            return await real(*args, **kw)
+
+        monkeypatch.setattr(export, "PAGE", 3)  # pages split leads with a stage history
+        monkeypatch.setattr(export_repo, "leads", paged)
+        whole = await export.collect(s, setup, NOW, "month", "2026-06", whole=True)
+        month = await export.collect(s, setup, NOW, "month", "2026-06")
+    assert isinstance(whole.leads, export.SpilledRows)  # on disk, not a list of every lead
+    assert list(whole.leads) == list(whole.leads) == list(at_once.leads)  # walked twice
+    assert any("→" in line.history for line in whole.leads)
+    assert list(month.leads) == list(month_at_once.leads)
+    assert len(limits) > len(whole.leads) // 3 and set(limits) == {3}
 
 
 def test_export_arguments_ask_for_the_whole_library() -> None:

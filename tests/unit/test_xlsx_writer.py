@@ -45,7 +45,7 @@ ROWS: list[tuple[Any, ...]] = [
         True,
     ),
     ("乡镇'一'", 0, None, None, -1, "  两端空格\n换行  ", None, False),
-    ("第三行", Decimal("3.25"), datetime(2026, 1, 1), date(2025, 12, 31), 0, None, None, None),
+    ("第三行", Decimal("3.25"), datetime(2026, 1, 1), date(2025, 12, 31), 0, "", None, None),
     ("=SUM(A1)", None, None, None, None, "x" * 80, date(2026, 5, 4), None),
 ]
 

@@ -103,7 +103,7 @@ class DingTalkStandIn:
     async def _serve(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.add_routes(self.gateway.routes() + self.openapi.routes())
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None)  # every call is in the recorder
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

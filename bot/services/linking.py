@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import ServiceError
+from bot.services import ServiceError, reach
 from bot.services.access import Actor
 from bot.services.identities import link_identity
-from storage.models import ChannelIdentity, LinkCode, Member
+from storage.models import ChannelIdentity, LinkCode
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 LENGTH = 8
@@ -99,7 +99,5 @@ async def redeem(
     await link_identity(session, now, channel, "user", external_id, principal, display_name)
     # They linked the channel they work on: the bot's own messages go there from now on
     # (bot/services/reach.py), until they write on Telegram again.
-    await session.execute(
-        update(Member).where(Member.tg_user_id == principal).values(notify_via=channel)
-    )
+    await reach.notify_on(session, int(principal), channel)
     return int(principal)

@@ -18,7 +18,7 @@ from bot.services.access import Actor
 from bot.services.identities import External, external_of
 from storage.models import ChannelIdentity, Member
 
-__all__ = ["DINGTALK", "heard_on", "where_to_reach"]
+__all__ = ["DINGTALK", "heard_on", "notify_on", "where_to_reach"]
 
 DINGTALK = "dingtalk"
 
@@ -29,10 +29,15 @@ async def heard_on(session: AsyncSession, actor: Actor, channel: str | None) -> 
     when the flag is set, so nobody else pays a write."""
     if not actor.is_member or actor.notify_via == channel:
         return False
-    await session.execute(
-        update(Member).where(Member.tg_user_id == actor.tg_user_id).values(notify_via=channel)
-    )
+    await notify_on(session, actor.tg_user_id, channel)
     return True
+
+
+async def notify_on(session: AsyncSession, principal_id: int, channel: str | None) -> None:
+    """From now on the bot's own messages to this member go on ``channel`` (None: Telegram)."""
+    await session.execute(
+        update(Member).where(Member.tg_user_id == principal_id).values(notify_via=channel)
+    )
 
 
 async def where_to_reach(session: AsyncSession, principal_id: int) -> External | None:

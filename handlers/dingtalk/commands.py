@@ -75,7 +75,11 @@ __all__ = [
 
 READS = ("status", "leads", "lead", "funds", "tax", "activities", "trips", "lang", "leave")
 # A leader's review typed (1:1): /verify_activity A12, /reject_activity A12 [原因].
-ACTIVITY_COMMANDS = ("verify_activity", "reject_activity")
+ACTIVITY_USAGE = {
+    "verify_activity": "activity.verify_usage",
+    "reject_activity": "activity.reject_usage",
+}
+ACTIVITY_COMMANDS = tuple(ACTIVITY_USAGE)
 # Typed lead commands (1:1): /stage L0007 [签约 备注], /edit, /verify, /reject L0007 [原因], /confirm.
 LEAD_COMMANDS = ("stage", "edit", "verify", "reject", "confirm")
 # Buttons that work in a group too: the rank's periods, a leader's 认定 (and the record's files)
@@ -343,7 +347,7 @@ async def activity_command(ctx: FormContext, engine: FormEngine, name: str, args
     words = args.split(None, 1)
     activity_id = activities.parse_code(words[0]) if words else None
     if activity_id is None:
-        return Reply(_t(ctx, f"activity.{name.split('_')[0]}_usage"))
+        return Reply(_t(ctx, ACTIVITY_USAGE[name]))
     reason = words[1].strip() if len(words) > 1 else ""
     try:
         if name == "verify_activity":
@@ -361,14 +365,7 @@ async def activity_command(ctx: FormContext, engine: FormEngine, name: str, args
         )
     except ServiceError as err:
         return Reply(_t(ctx, err.code, **err.params))
-    await activities.tell_unit(
-        ctx.session,
-        ctx.now,
-        done,
-        "activity.notify_rejected",
-        key=ctx.key,
-        default_locale=ctx.services.settings.locale,
-    )
+    await _tell_unit(ctx, done, "activity.notify_rejected")
     view = done.view
     text = _t(ctx, "activity.rejected", code=view.code, unit=view.unit_name, reason=reason)
     return Reply(text, told_others=True)
@@ -378,16 +375,16 @@ async def _verify_activity(ctx: FormContext, activity_id: int) -> Reply:
     done = await activities.verify_activity(
         ctx.session, ctx.now, ctx.actor, activity_id, ctx.services.scoring
     )
-    await activities.tell_unit(
-        ctx.session,
-        ctx.now,
-        done,
-        "activity.notify_verified",
-        key=ctx.key,
-        default_locale=ctx.services.settings.locale,
-    )
+    await _tell_unit(ctx, done, "activity.notify_verified")
     text = _t(ctx, "activity.verified", code=done.view.code, unit=done.view.unit_name)
     return Reply(text, told_others=True)
+
+
+async def _tell_unit(ctx: FormContext, done: activities.ReviewOutcome, key: str) -> None:
+    """The unit hears a verdict through the outbox, keyed by the message that gave it."""
+    await activities.tell_unit(
+        ctx.session, ctx.now, done, key, key=ctx.key, default_locale=ctx.services.settings.locale
+    )
 
 
 async def _press(ctx: FormContext, engine: FormEngine, value: Any) -> Reply | None:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.enums import Review
 from storage.models import Lead, LeadEvent, WeeklySubmission, WeeklyVersion
 
 LEAD_COLUMNS = (
@@ -37,6 +38,43 @@ async def leads_reported_between(
     """Leads reported in ``[start, end)``, duplicates and rejected ones included, oldest first."""
     stmt = select(*LEAD_COLUMNS).where(Lead.reported_at >= start, Lead.reported_at < end)
     return (await session.execute(stmt.order_by(Lead.reported_at, Lead.id))).all()
+
+
+async def verified_counts(session: AsyncSession, start: datetime, end: datetime) -> dict[int, int]:
+    """Per unit, its counted leads (first reports, verified) verified in ``[start, end)``: at
+    their review time, or their report without one (as bot.services.scoring.lead_timeline dates
+    a verification). Counted in the database through the (review, reviewed_at) index: a year's
+    verified leads are thousands of rows, and only their number per unit is shown."""
+    counted = (Lead.review == Review.VERIFIED, Lead.duplicate_of.is_(None))
+    reviewed = (
+        select(Lead.unit_id, func.count())
+        .where(*counted, Lead.reviewed_at >= start, Lead.reviewed_at < end)
+        .group_by(Lead.unit_id)
+    )
+    unreviewed = (
+        select(Lead.unit_id, func.count())
+        .where(
+            *counted, Lead.reviewed_at.is_(None), Lead.reported_at >= start, Lead.reported_at < end
+        )
+        .group_by(Lead.unit_id)
+    )
+    found: dict[int, int] = {}
+    for unit_id, n in (await session.execute(union_all(reviewed, unreviewed))).all():
+        found[unit_id] = found.get(unit_id, 0) + int(n)
+    return found
+
+
+async def stage_notes(session: AsyncSession, since: datetime, before: datetime) -> Sequence[Any]:
+    """The notes of the stage moves made in ``[since, before)``: lead_id, at, note (a report's
+    latest progress and problems; a year of moves, through the index of events by instant)."""
+    stmt = select(LeadEvent.lead_id, LeadEvent.at, LeadEvent.note).where(
+        LeadEvent.at >= since,
+        LeadEvent.at < before,
+        LeadEvent.kind == "stage",
+        LeadEvent.note.is_not(None),
+        LeadEvent.note != "",
+    )
+    return (await session.execute(stmt.order_by(LeadEvent.at, LeadEvent.id))).all()
 
 
 async def stage_events(session: AsyncSession, before: datetime) -> Sequence[Any]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -230,13 +230,22 @@ class Span:
     key: str
     start: datetime
     end: datetime
+    # The bounds in UTC, the zone the database's instants carry: two datetimes of one tzinfo
+    # compare without asking either for its offset (a report asks tens of thousands).
+    start_utc: datetime = field(init=False, repr=False, compare=False)
+    end_utc: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_utc", _utc(self.start))
+        object.__setattr__(self, "end_utc", _utc(self.end))
 
     def contains(self, t: datetime) -> bool:
         """Membership by absolute instant, whatever zone ``t`` carries."""
-        u = _utc(t)
+        if t.tzinfo is not _dt.UTC:
+            t = _utc(t)
         if self.kind == "week":
-            return _utc(self.start) < u <= _utc(self.end)
-        return _utc(self.start) <= u < _utc(self.end)
+            return self.start_utc < t <= self.end_utc
+        return self.start_utc <= t < self.end_utc
 
     def label(self, locale: str = "zh_CN") -> str:
         """Human label; any locale not starting with "zh" gets the English form."""

@@ -340,16 +340,24 @@ def write_table(
 
 def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list[float]:
     widest = [text_width(c.header) for c in columns]
+    amounts = {i for i, c in enumerate(columns) if c.fmt == AMOUNT_FORMAT}
+    measured = [i for i, c in enumerate(columns) if c.width is None]
     for values in table:
-        for i, value in enumerate(values):
-            if value is not None and columns[i].width is None:
-                if isinstance(value, str):
-                    text = value
-                else:  # as shown: 12,345.00 is wider than 12345
-                    text = f"{value:,.2f}" if columns[i].fmt == AMOUNT_FORMAT else str(value)
-                w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
-                if w > widest[i]:
-                    widest[i] = w
+        for i in measured:
+            value = values[i] if i < len(values) else None
+            if value is None:
+                continue
+            if type(value) is str:
+                text = value
+                if 2 * len(text) <= widest[i]:
+                    continue  # even all wide characters would not widen the column
+            else:  # as shown: 12,345.00 is wider than 12345
+                text = f"{value:,.2f}" if i in amounts else str(value)
+            w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
+            if w > widest[i]:
+                widest[i] = w
+                if w >= columns[i].cap - 2:  # at its cap: nothing more to measure
+                    measured = [j for j in measured if j != i]
     return [
         float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
         for c, w in zip(columns, widest, strict=True)

@@ -32,6 +32,7 @@ HEADER_FILL = "DDEBF7"
 DEFAULT_DATETIME = "yyyy-mm-dd h:mm:ss"  # openpyxl's default for a datetime with no format
 DEFAULT_DATE = "yyyy-mm-dd"
 MAX_TEXT = 32767  # Excel's limit for a cell's text (openpyxl cuts there too)
+_REPEATED = 4096  # texts a sheet remembers the XML of (bounded: a big export's are unique)
 _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")  # not allowed in XML 1.0 text
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -52,7 +53,7 @@ class Book:
 
     def __init__(self) -> None:
         self._buffer = io.BytesIO()
-        self._zip = zipfile.ZipFile(self._buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
+        self._zip = zipfile.ZipFile(self._buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._titles: list[tuple[str, str]] = []  # (title, autofilter ref)
         self._formats: dict[str, int] = {}  # number format → its cellXfs index (2, 3, …)
 
@@ -92,13 +93,23 @@ class Book:
             for letter, column in zip(letters, columns, strict=True):
                 out.write(_cell(f"{letter}1", column.header, 1, self._style))
             out.write("</row>")
+            repeated: dict[tuple[str, int], str] = {}  # a text's cell after its reference
             for n, values in enumerate(rows, start=2):
-                cells = [
-                    _cell(f"{letter}{n}", value, style, self._style)
-                    for letter, value, style in zip(letters, values, styles, strict=False)
-                    if value is not None and value != ""  # openpyxl writes no cell for ""
-                ]
-                out.write(f'<row r="{n}">{"".join(cells)}</row>')
+                cells = [f'<row r="{n}">']
+                for letter, value, style in zip(letters, values, styles, strict=False):
+                    if value is None or value == "":  # openpyxl writes no cell for ""
+                        continue
+                    if type(value) is str:  # a column's words repeat: units, stages, 是/否
+                        tail = repeated.get((value, style))
+                        if tail is None:
+                            tail = _text_tail(value, style)
+                            if len(repeated) < _REPEATED:
+                                repeated[value, style] = tail
+                        cells.append(f'<c r="{letter}{n}"{tail}')
+                    else:
+                        cells.append(_cell(f"{letter}{n}", value, style, self._style))
+                cells.append("</row>")
+                out.write("".join(cells))
             out.write(f'</sheetData><autoFilter ref="A1:{last}"/>')
             out.write(
                 '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
@@ -120,13 +131,18 @@ class Book:
         return self._buffer.getvalue()
 
 
+def _text_tail(value: str, style: int) -> str:
+    """A text cell's XML after ``<c r="A1"``."""
+    text = _ILLEGAL.sub("", value)[:MAX_TEXT]
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    s = f' s="{style}"' if style else ""
+    return f'{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
 def _cell(ref: str, value: Any, style: int, style_of: Callable[[str], int]) -> str:
     """One cell's XML; a date in a column with no number format gets openpyxl's default one."""
     if isinstance(value, str):
-        text = _ILLEGAL.sub("", value)[:MAX_TEXT]
-        space = ' xml:space="preserve"' if text != text.strip() else ""
-        s = f' s="{style}"' if style else ""
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+        return f'<c r="{ref}"{_text_tail(value, style)}'
     if isinstance(value, datetime | date):
         if not style:
             style = style_of(DEFAULT_DATETIME if isinstance(value, datetime) else DEFAULT_DATE)

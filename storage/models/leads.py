@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.domain.enums import Review, lead_code
@@ -31,6 +31,9 @@ class Lead(Base):
         Index("ix_leads_company_key", "company_key"),
         # A credit code carried by a duplicate is its first report's code (the check's lookup).
         Index("ix_leads_credit_code", "credit_code"),
+        # A report counts the leads verified in its period, from the index alone (digest_repo).
+        Index("ix_leads_review_reviewed", "review", "reviewed_at", "unit_id", "duplicate_of"),
+        Index("ix_leads_stage", "stage"),  # the projects under way a report reads
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +87,22 @@ class LeadEvent(Base):
     """Every change to a lead: report, stage move, edit, review. Scoring reads this."""
 
     __tablename__ = "lead_events"
-    __table_args__ = (Index("ix_lead_events_lead_at", "lead_id", "at"),)
+    __table_args__ = (
+        Index("ix_lead_events_lead_at", "lead_id", "at"),
+        # A report reads the projects' stage moves from this index alone (storage/scoring_repo):
+        # a stage move's values are stage names, short (an edit's may be a 2000-character note,
+        # too long for a PostgreSQL index entry: edits are not in it).
+        Index(
+            "ix_lead_events_stage_moves",
+            "lead_id",
+            "at",
+            "id",
+            "from_value",
+            "to_value",
+            sqlite_where=text("kind = 'stage'"),
+            postgresql_where=text("kind = 'stage'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))

@@ -109,10 +109,10 @@ async def test_the_notes_are_those_every_version_parsed_gave(
 
     before = T + timedelta(days=30)
     async with db.session() as s:
-        fast = await collect_module._notes(s, [], before)
+        fast = await collect_module._notes(s, before)
     monkeypatch.setattr(digest_repo, "accepted_progress", _every_version)
     async with db.session() as s:
-        full = await collect_module._notes(s, [], before)
+        full = await collect_module._notes(s, before)
     assert fast == full
     assert [(n.lead_id, n.text) for n in fast] == [
         (7, "完成签约，问题：用地指标"),
@@ -130,7 +130,7 @@ async def test_a_seeded_month_and_year_read_the_fast_way_equal_the_whole_history
     activities counted by the database and the weekly notes picked out of the JSON give the
     reports the whole history gives (every unit's rows, every activity row, every version)."""
     from bot.services import ranking, scoring
-    from tests.unit.test_incremental import NOW, TARGETS, full_period
+    from tests.unit.test_incremental import NOW, TARGETS, full_period, timeline_verified
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'seed.db'}" if backend == "sqlite" else pg_url()
     if not url:
@@ -169,6 +169,7 @@ async def test_a_seeded_month_and_year_read_the_fast_way_equal_the_whole_history
             m.setattr(scoring, "collect_period", full_period)
             m.setattr(ranking, "targets_for", lambda st, u, h, sp, counts=None: scan(st, u, h, sp))
             m.setattr(digest_repo, "accepted_progress", _every_version)
+            m.setattr(digest_repo, "verified_counts", timeline_verified)
             for (kind, key), fast in reports.items():
                 async with db.session() as s:
                     assert await digests.collect(s, setup, NOW, kind, key) == fast, (kind, key)

@@ -75,15 +75,42 @@ async def full_period(
     session: Any,
     setup: scoring.ScoringSetup,
     unit_ids: Sequence[int],
-    since: datetime,
-    sitting_in: Sequence[str] = (),
-    lead_ids: Sequence[int] = (),
-    *,
-    activities: bool = True,
+    standing: Sequence[str] = (),
+    **_which: Any,
 ) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
     """The reference: every unit's whole history, every lead's events (what collect read before)."""
     histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
     return histories, await digest_repo.stage_events(session, NOW + timedelta(days=3650))
+
+
+async def timeline_verified(session: Any, start: datetime, end: datetime) -> dict[int, int]:
+    """The reference for digest_repo.verified_counts: every unit's whole history, each counted
+    lead's verification as its timeline dates it."""
+    setup = scoring.setup_for(SETTINGS)
+    found: dict[int, int] = {}
+    for unit in await scoring_repo.units(session):
+        history = await scoring.collect_unit(session, unit.id, setup)
+        for tl in history.timelines.values():
+            at = tl.verified_at
+            if tl.lead.duplicate_of is None and at is not None and start <= at < end:
+                found[unit.id] = found.get(unit.id, 0) + 1
+    return found
+
+
+async def events_notes(session: Any, since: datetime, before: datetime) -> list[Any]:
+    """The reference for digest_repo.stage_notes: every stage move's note, filtered here."""
+    return [
+        (e.lead_id, e.at, e.note)
+        for e in await digest_repo.stage_events(session, NOW + timedelta(days=3650))
+        if e.kind == "stage" and e.note and since <= e.at < before
+    ]
+
+
+def whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every digest read from the whole history (the reference the fast paths must equal)."""
+    monkeypatch.setattr(scoring, "collect_period", full_period)
+    monkeypatch.setattr(digest_repo, "verified_counts", timeline_verified)
+    monkeypatch.setattr(digest_repo, "stage_notes", events_notes)
 
 
 @pytest.mark.parametrize(
@@ -103,12 +130,56 @@ async def test_a_digest_from_the_periods_rows_equals_one_from_the_whole_history(
     setup = scoring.setup_for(SETTINGS)
     async with history.session() as s:
         fast = await digests.collect(s, setup, NOW, kind, key)
-    monkeypatch.setattr(scoring, "collect_period", full_period)
+    whole_history(monkeypatch)
     async with history.session() as s:
         full = await digests.collect(s, setup, NOW, kind, key)
     assert fast == full
     if isinstance(fast, digests.MonthReport):
         assert fast.progress and fast.total_year.effective  # old projects listed, the year counted
+
+
+async def test_a_project_moved_back_after_the_month_is_still_in_that_months_table(
+    history: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project at 在谈 or later at the end of November, moved back to the first stage in
+    December, stands below every stage a figure reads now: the November table lists it all
+    the same (the leads moved since the month's end are read too)."""
+    setup = scoring.setup_for(SETTINGS)
+    november = setup.periods.span("month", datetime(2026, 11, 15, tzinfo=UTC))
+    async with history.session() as s:
+        leader = await resolve_actor(s, SETTINGS, LEADER, "县领导", "zh")
+        lead = (
+            await s.scalars(
+                select(Lead)
+                .where(
+                    Lead.stage.in_(setup.rules.stages[1:]),
+                    Lead.duplicate_of.is_(None),
+                    Lead.review != "rejected",
+                    Lead.reported_at < november.start,
+                )
+                .order_by(Lead.id)
+            )
+        ).first()
+        assert lead is not None
+        lead_id = lead.id
+    async with history.session() as s:
+        await lead_updates.move_stage(
+            s,
+            november.end + timedelta(days=10),
+            leader,
+            lead_id,
+            setup.rules.stages[0],
+            "退回",
+            SETTINGS,
+        )
+    async with history.session() as s:
+        fast = await digests.collect(s, setup, NOW, "month", november.key)
+    whole_history(monkeypatch)
+    async with history.session() as s:
+        full = await digests.collect(s, setup, NOW, "month", november.key)
+    assert fast == full
+    assert isinstance(fast, digests.MonthReport)
+    assert lead_id in {p.lead.id for p in fast.progress}
 
 
 TARGETS = Settings(
@@ -118,6 +189,7 @@ TARGETS = Settings(
         {"name": "招商培训", "count": 3, "activity": "training"},
         {"name": "有效意向", "count": 2, "activity": "intent", "only_verified": True},
         {"name": "项目签约", "count": 2, "stage": "签约"},
+        {"name": "信息报送", "count": 20, "only_verified": True},  # reports: every lead's
     ],
 )
 
@@ -146,7 +218,7 @@ async def test_targets_from_activities_counted_in_the_database_equal_the_rows(
     async with history.session() as s:
         fast = await digests.collect(s, setup, NOW, kind, key)
     scan = ranking.targets_for
-    monkeypatch.setattr(scoring, "collect_period", full_period)
+    whole_history(monkeypatch)
     monkeypatch.setattr(
         ranking, "targets_for", lambda setup, unit, h, span, counts=None: scan(setup, unit, h, span)
     )
@@ -155,6 +227,7 @@ async def test_targets_from_activities_counted_in_the_database_equal_the_rows(
     assert fast == full
     done = _done(fast)
     assert any(n for (_, name), n in done.items() if name == "招商培训")
+    assert any(n for (_, name), n in done.items() if name == "信息报送")
 
 
 async def test_score_of_the_year_from_its_rows_equals_the_whole_history(

@@ -71,14 +71,20 @@ def figures(
     span: Span,
     months: tuple[str, str],
     stages: StageNames,
+    verified: Mapping[int, int] | None = None,
 ) -> dict[int, Figures]:
-    """Per unit id: the six figures of ``span`` (funds: the figures of months ``months[0]``..``months[1]``)."""
+    """Per unit id: the six figures of ``span`` (funds: the figures of months ``months[0]``..``months[1]``).
+
+    ``verified``: the leads verified in ``span`` per unit, counted in the database
+    (storage/digest_repo.verified_counts) when ``leads`` are only the projects under way."""
     counted = {lead.id: lead for lead in leads if lead.counted}
     found: dict[int, list[Any]] = defaultdict(lambda: [0, 0, 0, 0, ZERO, 0])
     names = (stages.signed, stages.started, stages.in_stats)
+    for unit_id, n in (verified or {}).items():
+        found[unit_id][0] = n
     for lead in counted.values():
         f = found[lead.unit_id]
-        if lead.verified_at is not None and span.contains(lead.verified_at):
+        if verified is None and lead.verified_at is not None and span.contains(lead.verified_at):
             f[0] += 1
         for i, stage in enumerate(names, start=1):
             if stage is not None and stage in lead.reached and span.contains(lead.reached[stage]):
@@ -141,11 +147,18 @@ def build_month(
     targets: Mapping[int, Sequence[TargetLine]],
     stages: StageNames,
     as_of: datetime,
+    verified: tuple[Mapping[int, int], Mapping[int, int]] | None = None,
 ) -> MonthReport:
-    """项目推进情况表: six figures for the month and the year to date, targets' pace, the projects at 在谈+."""
+    """项目推进情况表: six figures for the month and the year to date, targets' pace, the projects at 在谈+.
+
+    ``verified``: the month's and the year's verified leads per unit (see :func:`figures`)."""
     month_key, first_month = span.key, f"{span.key[:4]}-01"
-    in_month = figures(leads, funds, span, (month_key, month_key), stages)
-    in_year = figures(leads, funds, year_span, (first_month, month_key), stages)
+    in_month = figures(
+        leads, funds, span, (month_key, month_key), stages, verified[0] if verified else None
+    )
+    in_year = figures(
+        leads, funds, year_span, (first_month, month_key), stages, verified[1] if verified else None
+    )
     share = Decimal(int(month_key[5:7])) / 12
     lines = tuple(
         MonthLine(
@@ -183,7 +196,7 @@ def progress_lines(
     order = {u.id: i for i, u in enumerate(units)}
     names = {u.id: u.name for u in units}
     notes = list(notes)
-    last_note = _note_index(notes, span.end)
+    last_note = _note_index(notes, span.end_utc)
     problems = _problem_index(notes, span)
     first_month = f"{span.key[:4]}-01"
     month_funds: dict[int, Decimal] = defaultdict(Decimal)
@@ -198,11 +211,11 @@ def progress_lines(
     for lead in leads:
         if not lead.counted or lead.unit_id not in order:
             continue
-        stage = lead.stage_before(span.end)
+        stage = lead.stage_before(span.end_utc)
         if stage is None or stages.index(stage) < threshold:
             continue
-        start = lead.stage_before(span.start) or lead.initial_stage
-        moves = [m for m in lead.moves if span.start <= m.at < span.end]
+        start = lead.stage_before(span.start_utc) or lead.initial_stage
+        moves = [m for m in lead.moves if span.start_utc <= m.at < span.end_utc]
         path = (start, *(m.to_stage for m in moves)) if moves else (stage,)
         backward = any(stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves)
         out.append(
@@ -304,8 +317,9 @@ def build_year(
     funnels: Mapping[int, Sequence[FunnelLine]],
     stages: StageNames,
     as_of: datetime,
+    verified: Mapping[int, int] | None = None,
 ) -> YearReport:
-    found = figures(leads, funds, span, (f"{span.key}-01", f"{span.key}-12"), stages)
+    found = figures(leads, funds, span, (f"{span.key}-01", f"{span.key}-12"), stages, verified)
     per_unit = tuple((u, found.get(u.id, Figures())) for u in units)
     total = sum((f for _, f in per_unit), Figures())
     return YearReport(

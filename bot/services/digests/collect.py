@@ -43,10 +43,11 @@ async def collect(
         return build_half(span, units, [_lead_info(r, r.stage) for r in rows], as_of)
     year = setup.periods.span("year", span.start)
     to_date = Span("year", year.key, year.start, span.end)  # the year up to the period's end
-    # Targets and conversion rates as /score computes them (ranking service), over the year to date.
-    # Only the year's leads are read (scoring.collect_period), and the old projects a progress
-    # table lists; the year's activities are counted in the database for the targets: a report's
-    # cost follows its year, not the whole history.
+    # Targets and conversion rates as /score computes them (ranking service), over the year to
+    # date, and the six figures: from the projects under way (the leads now at a stage a figure
+    # reads, or moved since the period's end), the year's funded leads, and counts made in the
+    # database (verifications, activities). A report's cost follows the projects under way
+    # and its period, not the whole history.
     stages = StageNames.of(setup)
     last_month = span.key if kind == "month" else f"{year.key}-12"
     fund_rows = (
@@ -54,15 +55,15 @@ async def collect(
         if kind == "quarter"
         else await funds_repo.live_between(session, f"{year.key}-01", last_month)
     )
-    sitting = stages.order[max(stages.index(stages.forward), 0) :] if kind == "month" else ()
+    read = _stages_read(setup, stages)
     histories, lead_events = await scoring.collect_period(
         session,
         setup,
         [u.id for u in unit_rows],
-        year.start,
-        sitting,
-        [r.lead_id for r in fund_rows],
-        activities=False,
+        stages.order[min((i for i in read if i > 0), default=len(stages.order)) :],
+        moved_since=span.end if kind == "month" else None,
+        reported_since=year.start if 0 in read else None,
+        lead_ids=[r.lead_id for r in fund_rows],
     )
     counted = await ranking.activity_counts(session, setup, to_date)
     targets = {
@@ -75,15 +76,33 @@ async def collect(
         return build_quarter(span, units, table, previous, targets, funnels, as_of)
     # the reports and stage moves of the leads read, in order
     events = [e for e in lead_events if e.kind in ("report", "stage")]
-    leads = _leads(histories, events, span.end)
+    leads = _leads(histories, events, span.end_utc)
     funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in fund_rows]
     if kind == "year":
         table, previous = await _rank_tables(session, setup, span)
+        verified = await digest_repo.verified_counts(session, span.start, span.end)
         return build_year(
-            span, units, table, previous, leads, funds, targets, funnels, stages, as_of
+            span, units, table, previous, leads, funds, targets, funnels, stages, as_of, verified
         )
-    notes = await _notes(session, events, span.end)
-    return build_month(span, to_date, units, leads, funds, notes, targets, stages, as_of)
+    notes = await _notes(session, span.end_utc)
+    verified_in = (
+        await digest_repo.verified_counts(session, span.start, span.end),
+        await digest_repo.verified_counts(session, to_date.start, to_date.end),
+    )
+    return build_month(
+        span, to_date, units, leads, funds, notes, targets, stages, as_of, verified_in
+    )
+
+
+def _stages_read(setup: ScoringSetup, stages: StageNames) -> set[int]:
+    """The indexes of the stages a figure, a target or the conversion rates read. A lead now
+    below a stage has not reached it (a move back takes the later stages away), so the leads
+    standing at the lowest of them or later are all a report needs; but every lead has reached
+    the first stage (index 0, also a target counting reports): then the year's reports too."""
+    read = [stages.signed, stages.started, stages.in_stats, stages.production, stages.forward]
+    read += list(setup.funnel)
+    read += [t.stage or stages.order[0] for t in setup.targets if t.activity is None]
+    return {stages.index(s) for s in read if s is not None and stages.index(s) >= 0}
 
 
 async def _rank_tables(
@@ -126,36 +145,39 @@ def _leads(
             lead = tl.lead
             if lead.reported_at >= before:
                 continue
-            mine = by_lead.get(lead.id, [])
-            moves = tuple(
-                StageMove(e.at, e.from_value, e.to_value)
-                for e in mine
-                if e.kind == "stage" and e.to_value
-            )
-            report = next((e for e in mine if e.kind == "report" and e.to_value), None)
-            initial = (
-                report.to_value
-                if report
-                else (moves[0].from_stage if moves and moves[0].from_stage else lead.stage)
+            moves: list[StageMove] = []
+            reported: str | None = None
+            for e in by_lead.get(lead.id, ()):
+                if e.kind == "stage" and e.to_value:
+                    moves.append(StageMove(e.at, e.from_value, e.to_value))
+                elif e.kind == "report" and e.to_value and reported is None:
+                    reported = e.to_value
+            initial = reported or (
+                moves[0].from_stage if moves and moves[0].from_stage else lead.stage
             )
             out.append(
                 _lead_info(
-                    lead, initial, moves=moves, reached=dict(tl.reached), verified_at=tl.verified_at
+                    lead,
+                    initial,
+                    moves=tuple(moves),
+                    reached=dict(tl.reached),
+                    verified_at=tl.verified_at,
                 )
             )
     out.sort(key=lambda lead: lead.id)
     return out
 
 
-async def _notes(session: Any, events: Sequence[Any], before: datetime) -> list[Note]:
-    """Progress notes up to ``before``: stage changes' notes and the weekly submissions' 项目进展."""
+async def _notes(session: Any, before: datetime) -> list[Note]:
+    """Progress notes of the year up to ``before``: stage changes' notes and the weekly
+    submissions' 项目进展 (an older note is not the latest progress of anything)."""
+    since = before - NOTE_LOOKBACK
     notes = [
-        Note(e.lead_id, e.at, e.note, "stage")
-        for e in events
-        if e.kind == "stage" and e.note and e.at < before
+        Note(lead_id, at, note, "stage")
+        for lead_id, at, note in await digest_repo.stage_notes(session, since, before)
     ]
     for _unit_id, submitted_at, entries in await digest_repo.accepted_progress(
-        session, before - NOTE_LOOKBACK, before
+        session, since, before
     ):
         for entry in entries:
             if isinstance(entry, dict) and entry.get("lead") and entry.get("text"):

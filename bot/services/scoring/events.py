@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.domain.amounts import AmountError, parse_usd, parse_wan
@@ -125,24 +125,23 @@ def lead_timeline(
         lead.reported_at,
     )
     edits: list[tuple[datetime, str, str | None]] = []
-    verified_at: datetime | None = None
     confirmed: dict[str, datetime] = {}
     for e in events:
         if e.kind == "stage":
             move(e.to_value, e.at)
         elif e.kind == "edit" and e.field in LEAD_FACT_FIELDS:
             edits.append((e.at, e.field, e.from_value))
-        elif e.kind == "verify":
-            verified_at = e.at
         elif e.kind == "confirm" and e.to_value:
             confirmed.setdefault(e.to_value, e.at)
-    if lead.review == Review.VERIFIED and verified_at is None:
-        verified_at = lead.reviewed_at or lead.reported_at
+    # A verification is dated at the review time, which every one records (with its ``verify``
+    # event, the audit trail): the reports count verifications by it in the database
+    # (storage/digest_repo.verified_counts). A lead verified without one: at its report.
+    verified = lead.review == Review.VERIFIED
     return LeadTimeline(
         lead,
         reached,
         edits,
-        verified_at if lead.review == Review.VERIFIED else None,
+        (lead.reviewed_at or lead.reported_at) if verified else None,
         confirmed,
         tax,
     )
@@ -368,44 +367,44 @@ async def collect_period(
     session: Any,
     setup: ScoringSetup,
     unit_ids: Sequence[int],
-    since: datetime,
-    sitting_in: Sequence[str] = (),
-    lead_ids: Sequence[int] = (),
+    standing: Sequence[str],
     *,
-    activities: bool = True,
+    moved_since: datetime | None = None,
+    reported_since: datetime | None = None,
+    lead_ids: Sequence[int] = (),
 ) -> tuple[dict[int, UnitHistory], Sequence[Any]]:
-    """The units' leads' timelines and activities that a report of the period from ``since`` on reads,
-    every unit in three queries (not each unit's whole history; ``events`` is left empty), and
-    the lead events read (light rows: lead_id, kind, at, from_value, to_value, field, note).
+    """The timelines a leaders' report reads, every unit in two queries (``activities`` and
+    ``events`` are left empty: a report counts activities and verifications in the database),
+    and the lead events read (light rows: lead_id, kind, at, from_value, to_value, field, note).
 
-    As :func:`collect_unit` with ``since``: the leads reported or moved since then (less the
-    longest stage deadline), with their whole history, and the activities from the day before;
-    besides, the live leads now in one of the stages ``sitting_in`` and the leads ``lead_ids``
-    (a progress table lists old projects too). A lead outside all of these has no event since
-    ``since``: nothing it did can fall in the period. ``activities=False``: none read (a
-    report counts them in the database instead: :func:`storage.scoring_repo.activity_counts`).
+    A lead is read when it is live and now at one of the stages ``standing``, moved stage at or
+    after ``moved_since``, was reported at or after ``reported_since``, or is one of
+    ``lead_ids``. A lead has reached a stage only while it stands there or later (a move back
+    takes the later stages away), so a report whose figures read the stages ``standing`` and
+    later needs no other lead, whatever its period: its cost follows the projects under way,
+    not the history. Only the reports and stage moves are read: a report judges
+    a lead as it is now, not its past edits; a verification is dated by the lead's review time.
     """
-    rules = setup.rules
     wanted = set(unit_ids)
     found = {u: UnitHistory([], {}, []) for u in unit_ids}
     leads, lead_events = await scoring_repo.period_leads(
-        session, since - max_deadline(rules), sitting_in, sorted(set(lead_ids))
+        session,
+        standing,
+        moved_since=moved_since,
+        reported_since=reported_since,
+        lead_ids=sorted(set(lead_ids)),
     )
     by_lead: dict[int, list[Any]] = defaultdict(list)
     for e in lead_events:
         by_lead[e.lead_id].append(e)
+    stages = setup.rules.stages
     for lead in leads:
         if lead.review == Review.REJECTED or lead.unit_id not in wanted:
             continue
+        # A light row with every column a timeline reads of a lead (storage TimelineRow).
         found[lead.unit_id].timelines[lead.id] = lead_timeline(
-            lead, by_lead.get(lead.id, []), rules.stages
+            cast(Lead, lead), by_lead.get(lead.id, []), stages
         )
-    if not activities:
-        return found, lead_events
-    day = since.astimezone(setup.zone).date() - timedelta(days=1)
-    for a in await scoring_repo.activities_from(session, day):
-        if a.review != Review.REJECTED and a.unit_id in wanted:
-            found[a.unit_id].activities.append(a)
     return found, lead_events
 
 

@@ -77,25 +77,6 @@ async def stage_notes(session: AsyncSession, since: datetime, before: datetime) 
     return (await session.execute(stmt.order_by(LeadEvent.at, LeadEvent.id))).all()
 
 
-async def stage_events(session: AsyncSession, before: datetime) -> Sequence[Any]:
-    """Reports and stage moves of the leads reported before ``before``, every one (a lead's
-    stage at a past instant needs them all): lead_id, kind, at, from_value, to_value, note."""
-    stmt = (
-        select(
-            LeadEvent.lead_id,
-            LeadEvent.kind,
-            LeadEvent.at,
-            LeadEvent.from_value,
-            LeadEvent.to_value,
-            LeadEvent.note,
-        )
-        .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(Lead.reported_at < before, LeadEvent.kind.in_(("report", "stage")))
-        .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
-    )
-    return (await session.execute(stmt)).all()
-
-
 async def accepted_progress(
     session: AsyncSession, since: datetime, before: datetime
 ) -> list[tuple[int, datetime, list[Any]]]:

@@ -94,22 +94,30 @@ class Book:
                 out.write(_cell(f"{letter}1", column.header, 1, self._style))
             out.write("</row>")
             repeated: dict[tuple[str, int], str] = {}  # a text's cell after its reference
+            block: list[str] = []  # rows written a few hundred at a time
             for n, values in enumerate(rows, start=2):
-                cells = [f'<row r="{n}">']
+                block.append(f'<row r="{n}">')
                 for letter, value, style in zip(letters, values, styles, strict=False):
-                    if value is None or value == "":  # openpyxl writes no cell for ""
-                        continue
-                    if type(value) is str:  # a column's words repeat: units, stages, 是/否
-                        tail = repeated.get((value, style))
+                    kind = type(value)
+                    if kind is str:
+                        if not value:  # openpyxl writes no cell for ""
+                            continue
+                        tail = repeated.get((value, style))  # words repeat: units, stages, 是/否
                         if tail is None:
                             tail = _text_tail(value, style)
                             if len(repeated) < _REPEATED:
                                 repeated[value, style] = tail
-                        cells.append(f'<c r="{letter}{n}"{tail}')
-                    else:
-                        cells.append(_cell(f"{letter}{n}", value, style, self._style))
-                cells.append("</row>")
-                out.write("".join(cells))
+                        block.append(f'<c r="{letter}{n}"{tail}')
+                    elif kind is int or kind is float:
+                        s = f' s="{style}"' if style else ""
+                        block.append(f'<c r="{letter}{n}"{s}><v>{value}</v></c>')
+                    elif value is not None:
+                        block.append(_cell(f"{letter}{n}", value, style, self._style))
+                block.append("</row>")
+                if len(block) > 4096:
+                    out.write("".join(block))
+                    block.clear()
+            out.write("".join(block))
             out.write(f'</sheetData><autoFilter ref="A1:{last}"/>')
             out.write(
                 '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'

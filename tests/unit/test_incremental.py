@@ -71,6 +71,23 @@ async def history(seeded_copy: Path) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+async def every_move(session: Any) -> Sequence[Any]:
+    """Every report and stage move ever recorded, by lead and instant (the reference's read)."""
+    stmt = (
+        select(
+            LeadEvent.lead_id,
+            LeadEvent.kind,
+            LeadEvent.at,
+            LeadEvent.from_value,
+            LeadEvent.to_value,
+            LeadEvent.note,
+        )
+        .where(LeadEvent.kind.in_(("report", "stage")))
+        .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
 async def full_period(
     session: Any,
     setup: scoring.ScoringSetup,
@@ -80,7 +97,7 @@ async def full_period(
 ) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
     """The reference: every unit's whole history, every lead's events (what collect read before)."""
     histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
-    return histories, await digest_repo.stage_events(session, NOW + timedelta(days=3650))
+    return histories, await every_move(session)
 
 
 async def timeline_verified(session: Any, start: datetime, end: datetime) -> dict[int, int]:
@@ -101,7 +118,7 @@ async def events_notes(session: Any, since: datetime, before: datetime) -> list[
     """The reference for digest_repo.stage_notes: every stage move's note, filtered here."""
     return [
         (e.lead_id, e.at, e.note)
-        for e in await digest_repo.stage_events(session, NOW + timedelta(days=3650))
+        for e in await every_move(session)
         if e.kind == "stage" and e.note and since <= e.at < before
     ]
 

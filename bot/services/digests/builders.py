@@ -217,7 +217,9 @@ def progress_lines(
         start = lead.stage_before(span.start_utc) or lead.initial_stage
         moves = [m for m in lead.moves if span.start_utc <= m.at < span.end_utc]
         path = (start, *(m.to_stage for m in moves)) if moves else (stage,)
-        backward = any(stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves)
+        backward = bool(moves) and any(
+            stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves
+        )
         out.append(
             ProgressLine(
                 lead,

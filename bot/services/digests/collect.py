@@ -160,7 +160,7 @@ def _leads(
                     lead,
                     initial,
                     moves=tuple(moves),
-                    reached=dict(tl.reached),
+                    reached=tl.reached,  # the timeline's own: nothing changes it after
                     verified_at=tl.verified_at,
                 )
             )

@@ -4,6 +4,7 @@ stages, activities, weekly outcomes, funds, overdue nodes) turned into engine ev
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,10 +105,15 @@ def _parse_old(name: str, text: str | None, fallback: Any) -> Any:
     return text if text is not None else fallback
 
 
+@functools.lru_cache(maxsize=16)
+def _stage_index(stages: tuple[str, ...]) -> dict[str, int]:
+    return {s: i for i, s in enumerate(stages)}
+
+
 def lead_timeline(
     lead: Lead, events: Sequence[LeadEvent], stages: Sequence[str], tax: TaxPaid = ()
 ) -> LeadTimeline:
-    index = {s: i for i, s in enumerate(stages)}
+    index = _stage_index(tuple(stages))
     reached: dict[str, datetime] = {}
 
     def move(stage: str | None, at: datetime) -> None:
@@ -119,11 +125,7 @@ def lead_timeline(
         for s in stages[: top + 1]:
             reached.setdefault(s, at)
 
-    report = next((e for e in events if e.kind == "report"), None)
-    move(
-        report.to_value if report and report.to_value else _initial_stage(lead, events),
-        lead.reported_at,
-    )
+    move(_reported_stage(lead, events), lead.reported_at)
     edits: list[tuple[datetime, str, str | None]] = []
     confirmed: dict[str, datetime] = {}
     for e in events:
@@ -145,6 +147,22 @@ def lead_timeline(
         confirmed,
         tax,
     )
+
+
+def _reported_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
+    """The stage the lead was reported at: its report event's, else where its first move
+    left from, else where it stands (one pass: a report reads thousands of leads)."""
+    first_move = None
+    for e in events:
+        if e.kind == "report":
+            if e.to_value:
+                return e.to_value
+            break
+        if e.kind == "stage" and first_move is None:
+            first_move = e
+    else:
+        return first_move.from_value if first_move and first_move.from_value else lead.stage
+    return _initial_stage(lead, events)
 
 
 def _initial_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:

@@ -291,3 +291,32 @@ async def test_a_unit_with_lines_only_before_the_span_scores_nothing(db: Databas
         ).get(1)
         month = setup.periods.span("month", at)
         assert (await ranking.span_score(s, setup, 1, month)).caps_hit[0].capped == 5
+
+
+async def test_the_place_is_the_units_rank_on_each_backend(db: Database) -> None:
+    """A tie shares a place, a unit without a row scores 0 (above a negative one), an inactive
+    unit is not counted and is placed last."""
+    setup = capped_setup()
+    stored = {1: Decimal(5), 2: Decimal(5), 3: None, 4: Decimal(-2), 5: Decimal(9)}
+    async with db.session() as s:
+        for unit_id in stored:
+            s.add(
+                Unit(
+                    id=unit_id,
+                    name=f"单位{unit_id}",
+                    short_name=f"单{unit_id}",
+                    active=unit_id != 5,
+                    created_at=NOW,
+                )
+            )
+        await s.flush()
+        key = setup.periods.span("year", NOW).key
+        for unit_id, points in stored.items():
+            await scoring_repo.replace_unit_scores(s, unit_id, {("year", key): points}, NOW)
+    async with db.session() as s:
+        table = await ranking.rank(s, setup, NOW, "year")
+        assert [(r.unit_id, r.rank) for r in table.rows] == [(1, 1), (2, 1), (3, 3), (4, 4)]
+        for row in table.rows:
+            assert await ranking.position(s, setup, NOW, "year", row.unit_id) == (row.rank, 4)
+        assert await ranking.position(s, setup, NOW, "year", 5) == (4, 4)
+        assert await ranking.position(s, setup, NOW, "month", 1) == (1, 4)  # nobody scored

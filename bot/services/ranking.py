@@ -1,7 +1,9 @@
 """The read side of scoring: ``/score`` and manual adjustments; ``/rank`` and ``/board``.
 
 ``/score`` asks the engine for the breakdown (rules, modules, caps that bit) of
-one unit, from that unit's ledger lines in the span and what fills its caps.
+one unit, from that unit's ledger lines in the span and what fills its caps, summed in the
+database (storage/score_reads.py: a few rows, whatever the size of the ledger); its targets
+and funnel from the year's leads, read as light rows.
 ``/rank`` (bot/services/rank_table.py) reads one ``unit_scores`` row per unit for the
 span and one for the span before it (movement), so it costs O(units) whatever the
 size of the ledger; the 红黑榜 is bot/services/board.py. Their names are re-exported

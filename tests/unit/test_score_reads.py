@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper
 
+from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
 from bot.operations import benchdata
 from bot.rendering.rank_text import render_score
@@ -34,6 +35,8 @@ from bot.services.scoring import RANK_KINDS, to_entry
 from storage import scoring_repo
 from storage.db import Database
 from storage.models import Unit
+from tests.unit.test_scoring import LEADER as DEMO_LEADER
+from tests.unit.test_scoring import scenario
 
 NOW = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)
 ASKED = (NOW, datetime(2026, 8, 20, 2, 0, tzinfo=UTC), datetime(2026, 3, 31, 17, 0, tzinfo=UTC))
@@ -157,6 +160,27 @@ async def test_score_from_its_rows_says_what_the_whole_history_says(
                     seen["targets"] |= all(t.done for t in fast.targets[:3])
     assert seen["funnel"] and seen["targets"]
     assert seen["caps"] == setup.capped  # kaihua's shared caps bite on this history
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+async def test_score_of_a_years_work_says_the_same_on_each_backend(
+    db: Database, clock: ManualClock, preset: str
+) -> None:
+    """A year of two units' work (a stage moved back, a rejected lead, a verified activity, an
+    adjustment), every kind of span, at the end of it and halfway through."""
+    settings = PRESETS[preset]
+    setup = scoring.setup_for(settings)
+    await scenario(db, clock, settings)
+    async with db.session() as s:
+        leader = await resolve_actor(s, settings, DEMO_LEADER, "县领导", "zh")
+        units = [await ranking.find_unit(s, u.name) for u in await scoring_repo.units(s)]
+        for now in (clock.now(), clock.now() - timedelta(days=60)):
+            for kind in RANK_KINDS:
+                for unit in units:
+                    fast = await ranking.unit_score(s, setup, now, leader, unit.name, kind)
+                    assert fast == await reference_view(s, setup, now, unit, kind)
+        views = [await ranking.unit_score(s, setup, clock.now(), leader, u.name) for u in units]
+    assert any(v.rules for v in views) and any(t.done for v in views for t in v.targets)
 
 
 @contextmanager

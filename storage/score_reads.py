@@ -64,7 +64,8 @@ async def span_sums(
 
     ``at`` is the earliest instant of the row's lines. The engine's total, modules, rules and
     caps come out as from the lines one by one (tests/unit/test_score_reads.py), from a few
-    rows a unit instead of a year of lines."""
+    rows a unit instead of a year of lines. (SQLite sums the stored points as floats: at four
+    decimals and these magnitudes the sum reads back as the exact decimal one.)"""
     params = {
         "unit_id": unit_id,
         "since": since,

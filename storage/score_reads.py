@@ -173,10 +173,10 @@ async def unit_leads_since(
     session: AsyncSession, unit_id: int, since: datetime
 ) -> tuple[Sequence[Any], list[Any]]:
     """(the unit's leads reported, or with any history, at or after ``since``; their whole
-    history, ordered by lead, instant, id) as light rows (:data:`storage.scoring_repo.TIMELINE_COLUMNS`
-    and ``outside_share``; id, lead_id, at, kind, from_value, to_value, field): the leads
-    :func:`storage.scoring_repo.unit_leads_active_since` finds, probed through
-    ``ix_lead_events_lead_at``, without building their ORM objects."""
+    history, ordered by lead, instant, id) as light rows (``TIMELINE_COLUMNS`` of
+    storage/scoring_repo.py and ``outside_share``; id, lead_id, at, kind, from_value, to_value,
+    field): the leads :func:`storage.scoring_repo.unit_leads_active_since` finds, probed
+    through ``ix_lead_events_lead_at``, without building their ORM objects."""
     conn = await session.connection()
     leads = (await conn.execute(_LEADS_SINCE, {"unit_id": unit_id, "since": since})).all()
     ids = [lead.id for lead in leads]

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     delete,
     exists,
     func,
@@ -428,16 +427,6 @@ async def void_entries(
         )
 
 
-async def recent_entries(session: AsyncSession, unit_id: int, limit: int) -> Sequence[LedgerEntry]:
-    stmt = (
-        select(LedgerEntry)
-        .where(LedgerEntry.unit_id == unit_id, LedgerEntry.voided_at.is_(None))
-        .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
-        .limit(limit)
-    )
-    return (await session.scalars(stmt)).all()
-
-
 async def count_entries(session: AsyncSession) -> tuple[int, int]:
     """(live, voided) ledger lines."""
     live = await session.scalar(
@@ -542,35 +531,6 @@ async def clear_unit_scores(session: AsyncSession, unit_id: int | None = None) -
     if unit_id is not None:
         stmt = stmt.where(UnitScore.unit_id == unit_id)
     await session.execute(stmt)
-
-
-async def rank_position(
-    session: AsyncSession, unit_id: int, kind: str, key: str
-) -> tuple[int, int, bool]:
-    """(active units scoring more than this one in the span, active units, whether it is one of
-    them), in one query: /score's place without reading every unit's score (a missing row is 0)."""
-    mine = func.coalesce(
-        select(UnitScore.points)
-        .where(UnitScore.unit_id == unit_id, UnitScore.kind == kind, UnitScore.key == key)
-        .scalar_subquery(),
-        0,
-    )
-    points = func.coalesce(UnitScore.points, 0)
-    stmt = (
-        select(
-            func.count(Unit.id),
-            func.coalesce(func.sum(case((points > mine, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((Unit.id == unit_id, 1), else_=0)), 0),
-        )
-        .select_from(Unit)
-        .outerjoin(
-            UnitScore,
-            and_(UnitScore.unit_id == Unit.id, UnitScore.kind == kind, UnitScore.key == key),
-        )
-        .where(Unit.active.is_(True))
-    )
-    units_, above, active = (await session.execute(stmt)).one()
-    return int(above), int(units_), bool(active)
 
 
 async def scores_for(

@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.periods import Span
 from bot.services import ServiceError
 from bot.services.scoring import RANK_KINDS, ScoringSetup
-from storage import scoring_repo
+from storage import score_reads, scoring_repo
 
 ZERO = Decimal(0)
 
@@ -174,5 +174,5 @@ async def position(
     competition ranking is one more than the units scoring more; a unit not ranked (inactive)
     is placed last, as ``/score`` always placed it."""
     span = setup.periods.span(kind, now)
-    above, units, ranked_ = await scoring_repo.rank_position(session, unit_id, kind, span.key)
+    above, units, ranked_ = await score_reads.rank_position(session, unit_id, kind, span.key)
     return (above + 1 if ranked_ else units), units

@@ -1,7 +1,9 @@
 """The read side of scoring: ``/score`` and manual adjustments; ``/rank`` and ``/board``.
 
 ``/score`` asks the engine for the breakdown (rules, modules, caps that bit) of
-one unit, from that unit's ledger lines in the span and what fills its caps.
+one unit, from that unit's ledger lines in the span and what fills its caps, summed in the
+database (storage/score_reads.py: a few rows, whatever the size of the ledger); its targets
+and funnel from the year's leads, read as light rows.
 ``/rank`` (bot/services/rank_table.py) reads one ``unit_scores`` row per unit for the
 span and one for the span before it (movement), so it costs O(units) whatever the
 size of the ledger; the 红黑榜 is bot/services/board.py. Their names are re-exported
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.domain.enums import Review
 from bot.domain.leadfields import FieldError, clean_line
 from bot.domain.periods import Span
 from bot.rules import MANUAL_RULE_ID, Entry, engine
@@ -45,8 +48,8 @@ from bot.services.rank_table import (
     rank,
     ranked,
 )
-from bot.services.scoring import ScoringSetup, collect_unit, to_entry
-from storage import repo, scoring_repo
+from bot.services.scoring import ScoringSetup, to_entry
+from storage import repo, score_reads, scoring_repo
 from storage.models import Unit
 
 REASON_MAX = 500
@@ -178,14 +181,7 @@ async def unit_score(
     else:
         raise ServiceError("score.which_unit")
     span = setup.periods.span(kind, now)
-    start = span.start + timedelta(microseconds=1) if kind == "week" else span.start
-    since = engine.history_start(setup.rules, start, setup.periods)
-    rows = await scoring_repo.live_entries_between(
-        session, since, span.end + timedelta(microseconds=1), [unit.id]
-    )
-    result = engine.score_span(setup.rules, [to_entry(r) for r in rows], span, setup.periods).get(
-        unit.id
-    )
+    result = await span_score(session, setup, unit.id, span)
     place, of_units = await position(session, setup, now, kind, unit.id)
     modules = tuple(ModuleLine(m.name, m.raw, m.capped) for m in result.modules.values())
     rules = tuple(
@@ -203,14 +199,11 @@ async def unit_score(
     )
     recent = tuple(
         EntryLine(r.at, r.points, name, entry_note(name, r.note or ""), r.manual)
-        for r in await scoring_repo.recent_entries(session, unit.id, RECENT)
+        for r in await score_reads.recent_entries(session, unit.id, RECENT)
         for name in (rule_name(setup, r.rule_id),)
     )
     year = setup.periods.span("year", now)
-    # the year's leads' timelines, not all history and no events; its activities counted
-    history = await collect_unit(
-        session, unit.id, setup, year.start, events=False, activities=False
-    )
+    history = await year_history(session, setup, unit.id, year)
     counted = (await activity_counts(session, setup, year, unit.id)).get(unit.id, {})
     return ScoreView(
         unit.id,
@@ -228,6 +221,43 @@ async def unit_score(
         funnel_for(setup, history, year),
         int(year.key),
     )
+
+
+async def span_score(
+    session: Any, setup: ScoringSetup, unit_id: int, span: Span
+) -> engine.UnitScore:
+    """The unit's score for ``span`` (total, modules, rules, caps that bit), as
+    :func:`bot.rules.engine.score_span` makes it of the unit's live lines, from their sums in
+    the database: a line counts by its sum unless a cap reads its instant
+    (:func:`bot.rules.engine.timed_modules`), so a year costs a few rows, not its lines."""
+    tick = timedelta(microseconds=1) if span.kind == "week" else timedelta(0)
+    start, end = span.start + tick, span.end + tick  # a week is (start, deadline]
+    since = engine.history_start(setup.rules, start, setup.periods)
+    rows = await score_reads.span_sums(
+        session, unit_id, since, start, end, sorted(engine.timed_modules(setup.rules))
+    )
+    entries = [Entry(unit_id, r.rule_id, r.module, r.points, r.at, "", "") for r in rows]
+    return engine.score(setup.rules, entries, start, end, setup.periods).get(unit_id)
+
+
+async def year_history(
+    session: Any, setup: ScoringSetup, unit_id: int, year: Span
+) -> scoring.UnitHistory:
+    """The timelines :func:`targets_for` and :func:`funnel_for` read for ``year``: the unit's
+    leads that can have reached a stage in it (reported or moved since its start: every instant
+    a timeline reaches a stage at is one of these), each with its whole history, rejected ones
+    left out -- read as light rows, not as the unit's whole history of ORM objects."""
+    leads, lead_events = await score_reads.unit_leads_since(session, unit_id, year.start)
+    by_lead: dict[int, list[Any]] = defaultdict(list)
+    for e in lead_events:
+        by_lead[e.lead_id].append(e)
+    stages = setup.rules.stages
+    timelines = {
+        lead.id: scoring.lead_timeline(lead, by_lead.get(lead.id, []), stages)
+        for lead in leads
+        if lead.review != Review.REJECTED  # 不予认定: counts for nothing
+    }
+    return scoring.UnitHistory([], timelines, [])
 
 
 async def activity_counts(
@@ -418,7 +448,9 @@ __all__ = [
     "rank",
     "ranked",
     "rule_name",
+    "span_score",
     "targets_for",
     "unit_score",
     "weeks_due_in",
+    "year_history",
 ]

@@ -27,6 +27,7 @@ from bot.services.weekly import WeeklyConfig
 from storage import digest_repo, export_repo, scoring_repo
 from storage.db import Database
 from storage.models import Lead, LeadEvent, Unit, UnitScore, WeeklySubmission
+from tests.unit.test_score_reads import reference_view
 from tests.unit.test_scoring import assert_scores_match_full_recompute
 
 SETTINGS = Settings(admins=[1000], rules_file="jiaocheng")
@@ -248,23 +249,15 @@ async def test_targets_from_activities_counted_in_the_database_equal_the_rows(
 
 
 async def test_score_of_the_year_from_its_rows_equals_the_whole_history(
-    history: Database, monkeypatch: pytest.MonkeyPatch
+    history: Database,
 ) -> None:
+    """The reference reads every line and the unit's whole history (tests/unit/test_score_reads.py)."""
     setup = scoring.setup_for(SETTINGS)
     async with history.session() as s:
         leader = await resolve_actor(s, SETTINGS, LEADER, "县领导", "zh")
-        names = [u.name for u in await scoring_repo.units(s)]
-        fast = [await ranking.unit_score(s, setup, MID_2026, leader, n, "year") for n in names]
-    whole = scoring.collect_unit
-
-    async def ignoring_since(
-        session: Any, unit_id: int, setup: Any, since: Any = None, **kw: Any
-    ) -> Any:
-        return await whole(session, unit_id, setup, None, **kw)
-
-    monkeypatch.setattr(ranking, "collect_unit", ignoring_since)
-    async with history.session() as s:
-        full = [await ranking.unit_score(s, setup, MID_2026, leader, n, "year") for n in names]
+        units = [await ranking.find_unit(s, u.name) for u in await scoring_repo.units(s)]
+        fast = [await ranking.unit_score(s, setup, MID_2026, leader, u.name, "year") for u in units]
+        full = [await reference_view(s, setup, MID_2026, u, "year") for u in units]
     assert fast == full
     assert any(f.base for view in fast for f in view.funnel) and all(v.rules for v in fast)
 

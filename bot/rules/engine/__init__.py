@@ -56,6 +56,7 @@ from bot.rules.engine.scores import (
     history_start,
     score,
     score_span,
+    timed_modules,
 )
 
 __all__ = [
@@ -80,5 +81,6 @@ __all__ = [
     "running_totals",
     "score",
     "score_span",
+    "timed_modules",
     "within_window",
 ]

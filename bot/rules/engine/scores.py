@@ -99,6 +99,16 @@ def history_start(rules: RuleSet, span_start: datetime, periods: Periods) -> dat
     return min([span_start, *(periods.span(per, span_start).start for per in pers)])
 
 
+def timed_modules(rules: RuleSet) -> frozenset[str]:
+    """The modules whose positive lines' instants :func:`score` reads: those a cap fills (their
+    own or a shared one). Every other line counts by its sum in the span alone, so a reader may
+    hand the engine one summed entry per rule, module and sign for those."""
+    return frozenset(
+        {m.id for m in rules.modules if m.cap is not None}
+        | {m for cap in rules.caps for m in cap.modules}
+    )
+
+
 def score(
     rules: RuleSet,
     entries: Iterable[Entry],

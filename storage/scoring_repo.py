@@ -9,7 +9,6 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Table,
-    and_,
     bindparam,
     delete,
     exists,

@@ -37,6 +37,24 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """:meth:`process_result_value` after the dialect's own parsing, in one function: a
+        report reads tens of thousands of instants, and the decorator's layering cost two
+        more Python calls each."""
+        parse = self.impl_instance.result_processor(dialect, coltype)
+        if parse is None:  # the driver gives datetimes (asyncpg)
+
+            def utc(value: datetime | None) -> datetime | None:
+                return None if value is None else value.replace(tzinfo=UTC)
+
+            return utc
+
+        def parsed_utc(value: Any) -> datetime | None:
+            when = None if value is None else parse(value)
+            return None if when is None else when.replace(tzinfo=UTC)
+
+        return parsed_utc
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)

@@ -215,7 +215,9 @@ def progress_lines(
         if stage is None or stages.index(stage) < threshold:
             continue
         start = lead.stage_before(span.start_utc) or lead.initial_stage
-        moves = [m for m in lead.moves if span.start_utc <= m.at < span.end_utc]
+        moves = (
+            [m for m in lead.moves if span.start_utc <= m.at < span.end_utc] if lead.moves else []
+        )
         path = (start, *(m.to_stage for m in moves)) if moves else (stage,)
         backward = bool(moves) and any(
             stages.index(m.to_stage) < stages.index(m.from_stage) for m in moves

@@ -159,7 +159,7 @@ def _leads(
                 _lead_info(
                     lead,
                     initial,
-                    moves=tuple(moves),
+                    moves=tuple(moves) if moves else (),
                     reached=tl.reached,  # the timeline's own: nothing changes it after
                     verified_at=tl.verified_at,
                 )

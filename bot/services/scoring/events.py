@@ -120,8 +120,9 @@ def lead_timeline(
         if stage not in index:
             return
         top = index[stage]
-        for s in [s for s in reached if index[s] > top]:
-            del reached[s]  # a leader moved the lead back: the later stages are no longer reached
+        if len(reached) > top + 1:  # a leader moved the lead back: the later stages are lost
+            for s in [s for s in reached if index[s] > top]:
+                del reached[s]
         for s in stages[: top + 1]:
             reached.setdefault(s, at)
 

@@ -39,6 +39,10 @@ from bot.services.scoring import activity_instant, to_entry  # noqa: E402
 from storage import scoring_repo  # noqa: E402
 from storage.db import Database  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+import benchdb  # noqa: E402
+
 NOW = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
 FIRST_DAY = date(2022, 1, 1)
 KINDS = [("training", "base_training"), ("packaging", "base_packaging"), ("event", "base_event")]
@@ -257,12 +261,15 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
 
 
 async def on_bench_data(path: Path, queries: int) -> None:
-    """The same figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md)."""
-    db = Database(f"sqlite+aiosqlite:///{path.resolve()}")  # noqa: ASYNC240 - once, before any I/O
-    try:
-        await run("sqlite (bench-data)", db, queries)
-    finally:
-        await db.dispose()
+    """The same figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md),
+    on a copy migrated to head (bench/benchdb.py): the rescore rewrites the score table, and
+    the file given may be the cached one other benches copy from."""
+    with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
+        db = Database(await benchdb.working_copy(path, Path(tmp) / "rank.db"))
+        try:
+            await run("sqlite (bench-data)", db, queries)
+        finally:
+            await db.dispose()
 
 
 async def main(units: int, entries: int, queries: int, with_pg: bool) -> None:

@@ -1,6 +1,6 @@
 """Thursday rush: N reminders due at once, through the real sender and rate limiter.
 
-    python -m bench.reminders                 # 3 000 recipients, ~4 minutes
+    python -m bench.reminders                 # 3 000 recipients, ~4 minutes (+ the first build)
     python -m bench.reminders --recipients 300 [--leads 10000] [--years 5] [--db PATH] [--cache DIR]
 
 For each scenario (no faults; 10 % of sendMessage answered 429 retry_after=1) it

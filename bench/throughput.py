@@ -20,7 +20,8 @@ submissions and ledger; long polling, the schedule on, its clock moved to the da
 today so that it has nothing to catch up on; read once the near-match index of the leads is
 built), target ≤ 150 MB.
 
-Prints figures only; asserts nothing. Finishes well under two minutes.
+Prints figures only; asserts nothing. Finishes well under two minutes once its database is
+cached (the first run at 100 000 leads writes it: about 9 minutes, docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -80,6 +80,18 @@ def _clear(path: Path) -> Path:
     return path
 
 
+async def write(url: str, size: benchdata.BenchSize) -> benchdata.BenchReport:
+    """Migrate the empty database at ``url`` and write bench-data of ``size`` into it (the
+    settings' rules, as ``leadbot bench-data`` does)."""
+    db = Database(url)
+    try:
+        await db.upgrade()
+        setup = scoring.setup_for(Settings.model_construct(**Settings().__dict__))
+        return await benchdata.write(db, setup, NOW, size)
+    finally:
+        await db.dispose()
+
+
 async def master(cache: Path, size: benchdata.BenchSize) -> Path:
     """The cached database of this size, written first if missing (under a temporary name,
     renamed when complete, so an interrupted build is never taken for a finished one)."""
@@ -87,13 +99,7 @@ async def master(cache: Path, size: benchdata.BenchSize) -> Path:
     if path.exists():
         return path
     tmp = _clear(path.with_suffix(".tmp"))
-    db = Database(f"sqlite+aiosqlite:///{tmp}")
-    try:
-        await db.upgrade()
-        setup = scoring.setup_for(Settings.model_construct(**Settings().__dict__))
-        r = await benchdata.write(db, setup, NOW, size)
-    finally:
-        await db.dispose()
+    r = await write(f"sqlite+aiosqlite:///{tmp}", size)
     tmp.rename(path)
     print(
         f"built {path}: {r.units} units, {r.leads} leads, {r.ledger} ledger lines in {r.seconds:.0f} s"

@@ -14,6 +14,7 @@ unit: the same file scale.py builds, so the benches share it), else every figure
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -93,12 +94,13 @@ async def write(url: str, size: benchdata.BenchSize) -> benchdata.BenchReport:
 
 
 async def master(cache: Path, size: benchdata.BenchSize) -> Path:
-    """The cached database of this size, written first if missing (under a temporary name,
-    renamed when complete, so an interrupted build is never taken for a finished one)."""
+    """The cached database of this size, written first if missing (under a temporary name of
+    this process's, renamed when complete, so an interrupted build is never taken for a
+    finished one, and two benches starting together do not write into one file)."""
     path = cache / cache_name(size)
     if path.exists():
         return path
-    tmp = _clear(path.with_suffix(".tmp"))
+    tmp = _clear(path.with_suffix(f".{os.getpid()}.tmp"))  # two benches building at once
     r = await write(f"sqlite+aiosqlite:///{tmp}", size)
     tmp.rename(path)
     print(

@@ -14,6 +14,11 @@ allows (calls / qps), the throttled answers, and lost and doubled recipients (bo
 NOT the outbox: DingTalk rows do not go through ``scheduler/outbox/sender.py`` yet (that waits for
 the notifier's per-channel render registry), so this measures the client, its retries and the
 limits, not the claim/mark bookkeeping.  No assertions.
+
+No database, so no bench-data (bench/benchdb.py): nothing here reads or writes the bot's
+tables -- the recipients are the stand-in's staff ids, grouped ``--unit-size`` a call.  When
+DingTalk rows go through the outbox sender, this bench should plan them as bench/reminders.py
+does, on a bench-data database.
 """
 
 from __future__ import annotations

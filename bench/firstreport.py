@@ -1,6 +1,6 @@
 """Benchmark: first report wins on real Chinese company names (issue 14).
 
-    python bench/firstreport.py [--leads 100000] [--reports 300]
+    python bench/firstreport.py [--leads 100000] [--reports 300] [--db PATH] [--cache DIR]
 
 Prints figures against their targets; asserts nothing (the quality gate is
 tests/unit/test_company_match.py):
@@ -8,8 +8,10 @@ tests/unit/test_company_match.py):
 * on the labelled corpus (tests/data/company_pairs.tsv): recall on same-company
   pairs (target ≥ 98 %) and the share of different-company pairs that get a
   question or a duplicate verdict (target ≤ 3 %), per category;
-* the company step's check (exact key, credit code, near candidates) against
-  ``--leads`` active leads on SQLite: p99 (target ≤ 20 ms);
+* the company step's check (exact key, credit code, near candidates) against the
+  first reports of a ``leadbot bench-data`` database of ``--leads`` leads on SQLite
+  (bench/benchdb.py: built on demand and cached, or ``--db``; read from a copy): p99
+  (target ≤ 20 ms);
 * the one-off index build after a restart, run in the background at start:
   how long it takes, and how long checks issued during it take (they do not wait:
   they read a bounded set of names from the database; the build is held until
@@ -30,14 +32,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from leads import NOW, company, seed, seed_units
+import benchdb
+from leads import first_reports
 
 from bot.assembly.config import Settings
 from bot.domain.company_match import NameIndex
 from bot.domain.dedup import company_key
-from bot.operations.demo import seed_demo
+from bot.operations.benchdata import company_name as company
 from bot.services.leads import CompanyDirectory, check_company
 from storage.db import Database
 
@@ -72,17 +75,15 @@ def corpus() -> None:
             print(f"    {k}: {asked[k]}/{total[k]} asked")
 
 
-async def scale(leads: int, reports: int) -> None:
+async def scale(args: argparse.Namespace) -> None:
     rng = random.Random(14)
     settings = Settings(admins=[1000])
+    reports = args.reports
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await db.ensure_schema()
-        async with db.session() as s:
-            await seed_demo(s, NOW)
-        await seed_units(db)
-        names = await seed(db, leads, rng)
-        print(f"seeded {leads:,} active leads")
+        db = Database(await benchdb.prepare(args, Path(tmp) / "bench.db"))
+        names = await first_reports(db)
+        leads = len(names)
+        print(f"{leads:,} active leads (first reports)")
         # A restart: the build starts in the background. It is held here until the checks
         # below have run, so each of them is answered during the build (from the database).
         directory, hold = CompanyDirectory(), asyncio.Event()
@@ -156,11 +157,11 @@ async def scale(leads: int, reports: int) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser()
-    parser.add_argument("--leads", type=int, default=100_000)
+    benchdb.add_options(parser)
     parser.add_argument("--reports", type=int, default=300)
     args = parser.parse_args()
     corpus()
-    asyncio.run(scale(args.leads, args.reports))
+    asyncio.run(scale(args))
 
 
 if __name__ == "__main__":

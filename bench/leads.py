@@ -1,10 +1,12 @@
 """Benchmark: first-report-wins against 100 000 active leads, and parse_wan speed.
 
-    python bench/leads.py [--leads 100000] [--reports 300]
+    python bench/leads.py [--leads 100000] [--units 300] [--years 5] [--db PATH] [--cache DIR]
 
 Prints figures; asserts nothing. Target: p99 ≤ 20 ms per dedup check on SQLite.
-The leads are spread over 300 units and five years; the reporting unit is one of
-the demo's four, so a save also refreshes that unit's points (the scoring hook).
+The leads are a ``leadbot bench-data`` database's (bench/benchdb.py: built on demand and
+cached, or ``--db``; the bench saves into a copy): over 300 units and five years, with
+their events, weekly submissions, activities and ledger. The reporting liaison is unit 1's,
+so a save also refreshes that unit's points (the scoring hook) over its years of ledger.
 """
 
 from __future__ import annotations
@@ -13,120 +15,48 @@ import argparse
 import asyncio
 import random
 import statistics
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchdb
 
 from bot.assembly.config import Settings
 from bot.domain.amounts import parse_wan
-from bot.domain.dedup import company_key
-from bot.operations.demo import seed_demo
+from bot.operations.benchdata import company_name
 from bot.services.access import resolve_actor
 from bot.services.leads import CompanyDirectory, LeadDraft, check_company, report_lead
 from storage.db import Database
-from storage.models import Lead, Unit
+from storage.models import Lead
 
-SYLLABLES = [
-    "华",
-    "鑫",
-    "泰",
-    "宏",
-    "盛",
-    "达",
-    "新",
-    "通",
-    "远",
-    "恒",
-    "源",
-    "嘉",
-    "瑞",
-    "丰",
-    "永",
-    "信",
-    "海",
-    "天",
-    "金",
-    "银",
-    "博",
-    "创",
-    "德",
-    "隆",
-]
-WORDS = ["科技", "新能源", "材料", "装备", "医药", "化工", "电子", "物流", "食品", "智能"]
-NOW = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
+LIAISON = 800_000_010  # unit 1's liaison in a bench-data database
+
+NOW = benchdb.NOW
 
 
-def company(rng: random.Random) -> str:
-    return "".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) + rng.choice(WORDS) + "有限公司"
-
-
-UNITS = 300
-YEARS = 5
-
-
-async def seed_units(db: Database) -> None:
-    """300 more units besides the demo's four: a large county's departments, parks and towns."""
+async def first_reports(db: Database) -> list[str]:
+    """The first reports' company names (the ones a new report is checked against), by id."""
     async with db.session() as s:
-        await s.execute(
-            insert(Unit),
-            [{"name": f"单位{i:03d}", "active": True, "created_at": NOW} for i in range(UNITS)],
+        found = await s.scalars(
+            select(Lead.company).where(Lead.first_key.is_not(None)).order_by(Lead.id)
         )
+        return list(found)
 
 
-async def seed(db: Database, n: int, rng: random.Random) -> list[str]:
-    """Leads spread over 300 units and five years, as a real ledger would be."""
-    names: list[str] = []
-    rows, seen = [], set()
-    while len(rows) < n:
-        name = company(rng)
-        key = company_key(name)
-        if key in seen:
-            continue
-        seen.add(key)
-        names.append(name)
-        at = NOW - timedelta(days=rng.randint(0, 365 * YEARS))
-        rows.append(
-            {
-                "unit_id": 5 + len(rows) % UNITS,
-                "reporter_id": 3,
-                "reported_at": at,
-                "updated_at": at,
-                "project": "项目",
-                "company": name,
-                "company_key": key,
-                "first_key": key,
-                "industry": "新能源",
-                "amount_wan": Decimal(1000),
-                "origin": "省外",
-                "stage": "线索",
-                "tags": [],
-                "attachments": [],
-                "review": "pending",
-                "near_confirmed": False,
-            }
-        )
-    async with db.session() as s:
-        for i in range(0, n, 5000):
-            await s.execute(insert(Lead), rows[i : i + 5000])
-    return names
-
-
-async def main(leads: int, reports: int) -> None:
+async def main(args: argparse.Namespace) -> None:
     rng = random.Random(7)
     settings = Settings(admins=[1000])
+    reports = args.reports
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await db.ensure_schema()
-        async with db.session() as s:
-            await seed_demo(s, NOW)
-        await seed_units(db)
-        started = time.perf_counter()
-        names = await seed(db, leads, rng)
-        print(f"seeded {leads} active leads in {time.perf_counter() - started:.1f} s")
+        db = Database(await benchdb.prepare(args, Path(tmp) / "bench.db"))
+        names = await first_reports(db)
+        print(f"{len(names)} active leads (first reports) to check against")
         directory = CompanyDirectory()
         async with db.session() as s:
             started = time.perf_counter()
@@ -135,10 +65,10 @@ async def main(leads: int, reports: int) -> None:
             f"near-match index built in {(time.perf_counter() - started) * 1000:.0f} ms (once per process)"
         )
         async with db.session() as s:
-            actor = await resolve_actor(s, settings, 1102, "x", None)
+            actor = await resolve_actor(s, settings, LIAISON, "x", None)
         checks, saves = [], []
         for i in range(reports):
-            name = rng.choice(names) if i % 3 == 0 else company(rng) + str(i)
+            name = rng.choice(names) if i % 3 == 0 else company_name(rng) + str(i)
             t0 = time.perf_counter()
             async with db.session() as s:
                 await check_company(s, directory, name, settings.near_match_threshold)
@@ -178,7 +108,6 @@ async def main(leads: int, reports: int) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--leads", type=int, default=100_000)
+    benchdb.add_options(ap)
     ap.add_argument("--reports", type=int, default=300)
-    args = ap.parse_args()
-    asyncio.run(main(args.leads, args.reports))
+    asyncio.run(main(ap.parse_args()))

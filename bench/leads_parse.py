@@ -5,6 +5,10 @@ Run from the repository root:  python bench/leads_parse.py [--companies N]
 Prints figures only; it asserts nothing, so it can run on any machine.  The
 near-lookup figure is the one that matters: it runs on every new lead against
 all active leads, inside the Telegram update handler.
+
+No database, so no bench-data (bench/benchdb.py): it times the pure functions on keys it
+makes in memory; the same lookup through the database, against a bench-data database's
+leads, is bench/leads.py's and bench/firstreport.py's.
 """
 
 from __future__ import annotations

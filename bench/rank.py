@@ -1,15 +1,18 @@
 """Benchmark: /rank over 300 units and 1 000 000 ledger entries (five years), and `leadbot rescore`.
 
-    python bench/rank.py [--units 300] [--entries 1000000] [--queries 300] [--no-pg]
+    python bench/rank.py [--units 300] [--leads 100000] [--queries 300] [--no-pg] [--db PATH] [--cache DIR]
+    python bench/rank.py --generated [--units 300] [--entries 1000000] [--queries 300] [--no-pg]
 
 SQLite always (a temporary file); PostgreSQL too when LEADBOT_BENCH_PG_URL or
 LEADBOT_TEST_PG_URL is set (its public schema is dropped and rebuilt: use a
-database of its own). The data are activities (training, packaging, events:
-one ledger line each under the jiaocheng preset) written with bulk inserts,
-together with the ledger lines the refresh would have written for them; the
-rescore then re-derives all of them (and must find nothing to change) and
-rebuilds the per-period score table. Prints figures; asserts nothing but that.
-Target: /rank p99 ≤ 50 ms on SQLite.
+database of its own). The data: a ``leadbot bench-data`` database (bench/benchdb.py: on
+SQLite a copy of ``--db`` or of the one of that size, built on demand and cached;
+100 000 leads give about 1 000 000 ledger lines; on PostgreSQL written into it), or with
+``--generated`` the former rows: activities (training, packaging, events: one ledger line
+each under the jiaocheng preset) written with bulk inserts, together with the ledger lines
+the refresh would have written for them. The rescore then re-derives all of them (and must
+find nothing to change) and rebuilds the per-period score table. Prints figures; asserts
+nothing but that. Target: /rank p99 ≤ 50 ms on SQLite.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ from bot.services import ranking, scoring  # noqa: E402
 from bot.services.scoring import activity_instant, to_entry  # noqa: E402
 from storage import scoring_repo  # noqa: E402
 from storage.db import Database  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import benchdb  # noqa: E402
 
 NOW = datetime(2026, 11, 17, 2, 0, tzinfo=UTC)
 FIRST_DAY = date(2022, 1, 1)
@@ -256,11 +263,38 @@ async def run(name: str, db: Database, queries: int) -> dict[str, float]:
     return figures
 
 
-async def on_bench_data(path: Path, queries: int) -> None:
-    """The same figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md)."""
-    db = Database(f"sqlite+aiosqlite:///{path.resolve()}")  # noqa: ASYNC240 - once, before any I/O
+async def on_bench_data(args: argparse.Namespace) -> None:
+    """The figures on a database written by ``leadbot bench-data`` (docs/benchmarks.md): on
+    SQLite a copy of ``--db`` or of the cached one of the asked size (bench/benchdb.py; the
+    rescore rewrites the score table, so never the cached file itself), then on PostgreSQL
+    the same size written into it."""
+    with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
+        db = Database(await benchdb.prepare(args, Path(tmp) / "rank.db"))
+        try:
+            await run("sqlite (bench-data)", db, args.queries)
+        finally:
+            await db.dispose()
+    url = os.environ.get("LEADBOT_BENCH_PG_URL") or os.environ.get("LEADBOT_TEST_PG_URL")
+    if args.no_pg or not url or args.db is not None:
+        why = (
+            "--no-pg"
+            if args.no_pg
+            else "--db is a SQLite file"
+            if url
+            else "set LEADBOT_BENCH_PG_URL or LEADBOT_TEST_PG_URL"
+        )
+        print(f"[postgresql] skipped ({why})")
+        return
+    from tests.conftest import reset_postgres
+
+    await reset_postgres(url)
+    r = await benchdb.write(url, benchdb.size_of(args))
+    print(
+        f"[postgresql] bench-data written: {r.leads:,} leads, {r.ledger:,} ledger lines in {r.seconds:.0f} s"
+    )
+    db = Database(url)
     try:
-        await run("sqlite (bench-data)", db, queries)
+        await run("postgresql (bench-data)", db, args.queries)
     finally:
         await db.dispose()
 
@@ -306,17 +340,19 @@ async def main(units: int, entries: int, queries: int, with_pg: bool) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=300)
-    parser.add_argument("--entries", type=int, default=1_000_000)
+    benchdb.add_options(parser)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument(
-        "--db", type=Path, help="a database from `leadbot bench-data` instead of generated rows"
+        "--generated",
+        action="store_true",
+        help="the former rows instead of bench-data: --entries activities, one ledger line each, bulk-loaded (COPY on PostgreSQL)",
     )
+    parser.add_argument("--entries", type=int, default=1_000_000, help="with --generated")
     args = parser.parse_args()
     total = time.perf_counter()
-    if args.db is not None:
-        asyncio.run(on_bench_data(args.db, args.queries))
-    else:
+    if args.generated:
         asyncio.run(main(args.units, args.entries, args.queries, not args.no_pg))
+    else:
+        asyncio.run(on_bench_data(args))
     print(f"total {time.perf_counter() - total:.0f} s")

@@ -1,11 +1,14 @@
 """Thursday rush: N reminders due at once, through the real sender and rate limiter.
 
-    python -m bench.reminders                 # 3 000 recipients, ~4 minutes
-    python -m bench.reminders --recipients 300
+    python -m bench.reminders                 # 3 000 recipients, ~4 minutes (+ the first build)
+    python -m bench.reminders --recipients 300 [--leads 10000] [--years 5] [--db PATH] [--cache DIR]
 
 For each scenario (no faults; 10 % of sendMessage answered 429 retry_after=1) it
-seeds a jurisdiction with N liaisons (3 per unit, no groups), moves the clock to
-24 hours before the deadline and runs ``app.jobs.run_due()`` once: planning,
+takes a copy of a ``leadbot bench-data`` database of N/3 units with three liaisons
+each (``BenchSize.liaisons``; no groups, no leaves; bench/benchdb.py builds it on demand
+and caches it, or ``--db`` names one), with its years of leads, activities, weekly
+submissions and ledger, moves the clock to the Wednesday 17:00 before that week's
+deadline (24 hours before) and runs ``app.jobs.run_due()`` once: planning,
 then the outbox drain through PTB's ``AIORateLimiter(max_retries=5)`` against the
 Bot API stand-in (``bot/localapi/``) over real HTTP. Prints the wall time (and
 how it splits into planning and sending) next to the floor Telegram's limit
@@ -13,8 +16,10 @@ implies (N / 30 messages per second; the limiter's initial burst of 30 can put a
 small run just under it), the 429 answers, and the lost and doubled messages
 (each recipient must get exactly one). No assertions.
 
-The units are created in the current week, so there is no earlier period to close
-(closing marks units missing and refreshes their scores -- a separate cost).
+Every earlier week is closed in bench-data (its ``close:`` marks are written), so there is
+no earlier period to close (closing marks units missing and refreshes their scores -- a
+separate cost, bench/scale.py's); nobody has submitted this week, so every liaison is due
+and nobody else is (heads are reminded only of a submission waiting for them).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,66 +37,44 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchdb
+
 from bot.assembly.app import build_application
 from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
 from bot.localapi import LocalBotAPI
 from storage.db import Database
-from storage.models import Member, OutboxMessage, Unit
+from storage.models import Member, OutboxMessage
 
 SH = ZoneInfo("Asia/Shanghai")
 DEADLINE = datetime(2026, 11, 19, 17, 0, tzinfo=SH)
 RATE = 30.0  # Telegram: about 30 messages per second in all
-FIRST_TG = 10_000_000
+PER_UNIT = 3  # liaisons a unit
 
 
-async def seed(db: Database, n: int, now: datetime) -> list[int]:
-    # Created this week: no earlier period to close, so the run is planning + sending only.
-    created = now - timedelta(hours=1)
-    units = [
-        {
-            "name": f"单位{i:05d}",
-            "short_name": None,
-            "category": None,
-            "active": True,
-            "created_at": created,
-        }
-        for i in range((n + 2) // 3)
-    ]
+async def liaisons(db: Database) -> list[int]:
+    """The Telegram ids the 24-hour reminder goes to: every active liaison (nobody has
+    submitted this week in bench-data)."""
     async with db.session() as s:
-        await s.execute(Unit.__table__.insert(), units)
-    async with db.session() as s:
-        ids = [
-            u
-            for (u,) in (
-                await s.execute(Unit.__table__.select().with_only_columns(Unit.__table__.c.id))
-            ).all()
-        ]
-        members = [
-            {
-                "tg_user_id": FIRST_TG + i,
-                "unit_id": ids[i // 3],
-                "role": "liaison",
-                "display_name": f"专干{i}",
-                "active": True,
-                "joined_at": created,
-            }
-            for i in range(n)
-        ]
-        await s.execute(Member.__table__.insert(), members)
-    return [FIRST_TG + i for i in range(n)]
+        found = await s.scalars(
+            select(Member.tg_user_id).where(Member.role == "liaison", Member.active.is_(True))
+        )
+        return sorted(found)
 
 
-async def scenario(n: int, fault: float, folder: Path) -> dict[str, float]:
-    url = f"sqlite+aiosqlite:///{folder / f'bench-{fault}.db'}"
+async def scenario(args: argparse.Namespace, fault: float, folder: Path) -> dict[str, float]:
+    units = (args.recipients + PER_UNIT - 1) // PER_UNIT
+    url = await benchdb.prepare(args, folder / f"bench-{fault}.db", units=units, liaisons=PER_UNIT)
     now = DEADLINE - timedelta(hours=24)
     clock = ManualClock(now)
     settings = Settings(
         database_url=url, admins=[], reminder_offsets="24h", leaders_missing_offset="1h"
     )
     db = Database(url)
-    await db.ensure_schema()
-    recipients = await seed(db, n, now)
+    recipients = await liaisons(db)
+    n = len(recipients)
     api = LocalBotAPI(now=lambda: clock.now().timestamp())
     await api.start()
     for tg in recipients:
@@ -161,17 +145,23 @@ def show(label: str, r: dict[str, float]) -> None:
     )
 
 
-async def main(n: int) -> None:
+async def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
         for label, fault in (("no faults", 0.0), ("10 % answered 429", 0.1)):
-            show(label, await scenario(n, fault, Path(tmp)))
+            show(label, await scenario(args, fault, Path(tmp)))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipients", type=int, default=3000)
-    asyncio.run(main(parser.parse_args().recipients))
+    parser.add_argument(
+        "--recipients",
+        type=int,
+        default=3000,
+        help="liaisons (three a unit: N/3 units, rounded up)",
+    )
+    benchdb.add_options(parser, units=None, leads=10_000)
+    asyncio.run(main(parser.parse_args()))

@@ -137,6 +137,9 @@ class BenchSize:
     ledger: int = 1_000_000
     years: int = 5
     seed: int = 20261117
+    liaisons: int = 1
+    """Liaisons a unit (1 to 9): bench/reminders.py wants three, as a busy unit has. The ones
+    beyond the first get member ids after everybody else's, so the default writes what it did."""
 
 
 @dataclass
@@ -238,7 +241,7 @@ async def write(
     rng = random.Random(size.seed)
     first = now - timedelta(days=365 * size.years)
     created = first - timedelta(days=30)
-    units, members = _people(size.units, created)
+    units, members = _people(size.units, created, size.liaisons)
     await _bulk(db, Unit, units)
     await _bulk(db, Member, members)
     said(f"units {len(units)}, members {len(members)}")
@@ -268,8 +271,13 @@ async def write(
     )
 
 
-def _people(n: int, created: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The units, then the leader and each unit's liaison and head."""
+def _people(
+    n: int, created: datetime, liaisons: int = 1
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The units, then the leader and each unit's liaison and head, then (``liaisons`` > 1) each
+    unit's further liaisons: the leads' reporter ids count on the first members' order."""
+    if not 1 <= liaisons <= 9:
+        raise ValueError("liaisons a unit: 1 to 9 (their Telegram ids are unit * 10 + k)")
     units: list[dict[str, Any]] = [
         {"id": i, "name": n, "short_name": s, "category": c, "active": True, "created_at": created}
         for i, (n, s, c) in enumerate(unit_names(n), start=1)
@@ -280,6 +288,11 @@ def _people(n: int, created: datetime) -> tuple[list[dict[str, Any]], list[dict[
             name = ("联络员" if k == 0 else "负责人") + u["short_name"]
             tg = 800_000_000 + u["id"] * 10 + k
             members.append(_member(len(members) + 1, tg, u["id"], role, name, created))
+    for u in units:
+        for k in range(2, liaisons + 1):
+            tg = 800_000_000 + u["id"] * 10 + k
+            name = f"联络员{u['short_name']}{k}"
+            members.append(_member(len(members) + 1, tg, u["id"], "liaison", name, created))
     return units, members
 
 

@@ -13,9 +13,9 @@ its peak RSS is its own:
 * ``/export`` of a month (≤ 5 s) and of the whole library (≤ 250 MB peak);
 * RSS after ``/board`` and ``/export`` (≤ 150 MB: the picture and the workbook render in a worker process).
 
-``/digest``, ``/score`` and the close are measured with the start-up heap frozen
-(``gc.freeze()``), as the bot runs once its near-match index is built; BENCH_THAWED_HEAP=1
-measures without it.
+``/digest``, ``/score`` and the close are measured with the start-up heap settled
+(bot/operations/heap.py: frozen, the young generation allowed to grow), as the bot runs once
+its near-match index is built; BENCH_THAWED_HEAP=1 measures without it.
 
 PostgreSQL too with --pg-url or LEADBOT_TEST_PG_URL (its public schema is dropped
 and rebuilt: use a database of its own). Prints figures and the growth factor
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import json
 import os
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly.config import Settings  # noqa: E402
-from bot.operations import benchdata  # noqa: E402
+from bot.operations import benchdata, heap  # noqa: E402
 from bot.services import scoring  # noqa: E402
 from storage.db import Database  # noqa: E402
 
@@ -88,12 +87,12 @@ async def _leader(session: Any) -> Any:
 
 
 def as_the_bot_runs() -> None:
-    """The heap after start-up frozen, as the bot's process is once its near-match index is
-    built (bot/services/leads.py: ``gc.freeze()``): a full collection no longer walks every
-    imported module, which otherwise puts 100+ ms pauses into a few of a hundred asks.
-    BENCH_THAWED_HEAP=1 measures without it."""
+    """The heap after start-up settled, as the bot's process is once its near-match index is
+    built (bot/services/leads.py → bot/operations/heap.py: frozen, so a full collection no
+    longer walks every imported module, which otherwise puts 100+ ms pauses into a few of a
+    hundred asks; young collections less often). BENCH_THAWED_HEAP=1 measures without it."""
     if not os.environ.get("BENCH_THAWED_HEAP"):
-        gc.freeze()
+        heap.settle()
 
 
 async def op_digest(db: Database) -> dict[str, float]:

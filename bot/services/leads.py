@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from bot.domain.leadfields import (
     clean_line,
     parse_phone,
 )
+from bot.operations import heap
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
@@ -182,7 +182,7 @@ class CompanyDirectory:
             self.index, self.names = index, names
             self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
             self._gaps = dict.fromkeys(missing, self.clock())
-            gc.freeze()  # a long-lived index: later collections need not scan it
+            heap.settle()  # a long-lived index: later collections need not scan it
         self.build_ms = (time.perf_counter() - started) * 1000
         log.info("near-match index: %d companies in %.0f ms", len(names), self.build_ms)
 

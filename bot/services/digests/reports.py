@@ -5,9 +5,11 @@ notes, funds) and the report dataclasses they return, one per kind.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
+from typing import NamedTuple
 
 from bot.domain.enums import Review, lead_code
 from bot.domain.periods import Span
@@ -19,6 +21,7 @@ PRODUCTION_STAGE = "投产"
 
 
 ZERO = Decimal(0)
+_NOTHING_REACHED: Mapping[str, datetime] = MappingProxyType({})
 
 
 # --------------------------------------------------------------------------- #
@@ -34,15 +37,18 @@ class UnitInfo:
     category: str | None = None
 
 
-@dataclass(frozen=True)
-class StageMove:
+# A report holds one of each of these per project under way (thousands): plain named tuples,
+# immutable like the frozen dataclasses around them, built in a fraction of the time (a
+# frozen dataclass of fifteen fields sets each through object.__setattr__: ~7 µs a lead).
+
+
+class StageMove(NamedTuple):
     at: datetime
     from_stage: str | None
     to_stage: str
 
 
-@dataclass(frozen=True)
-class LeadInfo:
+class LeadInfo(NamedTuple):
     """A lead as the reports need it; ``reached`` and ``verified_at`` as scoring sees them now
     (bot.services.scoring.lead_timeline), ``moves`` the recorded stage changes in order."""
 
@@ -59,7 +65,7 @@ class LeadInfo:
     origin: str = ""
     stage_now: str | None = None
     moves: tuple[StageMove, ...] = ()
-    reached: Mapping[str, datetime] = field(default_factory=dict)
+    reached: Mapping[str, datetime] = _NOTHING_REACHED
     verified_at: datetime | None = None
 
     @property
@@ -83,8 +89,7 @@ class LeadInfo:
         return stage
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     lead_id: int
     at: datetime
     text: str
@@ -205,8 +210,7 @@ class MonthLine:
         return any(p.below for p in self.pace)
 
 
-@dataclass(frozen=True)
-class ProgressLine:
+class ProgressLine(NamedTuple):
     """One project at 在谈 or later at the month's end (项目推进情况表)."""
 
     lead: LeadInfo

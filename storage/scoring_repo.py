@@ -177,14 +177,14 @@ class TimelineRow(NamedTuple):
 
 
 class EventRow(NamedTuple):
-    """A stage move as a report reads it (see :class:`TimelineRow`)."""
+    """A stage move as a report reads it (see :class:`TimelineRow`); its note is not read
+    (storage/digest_repo.stage_notes reads a period's)."""
 
     lead_id: int
     at: datetime
     kind: str
     from_value: str | None
     to_value: str | None
-    note: str | None = None  # not read: storage/digest_repo.stage_notes reads a period's
 
 
 TIMELINE_COLUMNS = tuple(getattr(Lead, name) for name in TimelineRow._fields)
@@ -228,10 +228,10 @@ async def period_leads(
     moved_since: datetime | None = None,
     reported_since: datetime | None = None,
     lead_ids: Sequence[int] = (),
-) -> tuple[list[TimelineRow], list[EventRow]]:
-    """(leads, their stage moves) that a report of a period reads,
-    every unit at once, as light rows: see :func:`_standing_leads`. Events ordered by lead,
-    instant, id.
+) -> tuple[list[TimelineRow], dict[int, list[EventRow]]]:
+    """(leads, their stage moves by lead) that a report of a period reads,
+    every unit at once, as light rows: see :func:`_standing_leads`. A lead's moves are in
+    order of instant and id.
 
     Run on the session's connection (Core, not the ORM's result machinery: these are plain
     column tuples, thousands of them, and the ORM layer doubled their cost)."""
@@ -253,13 +253,12 @@ async def period_leads(
         .where(LeadEvent.kind == STAGE)
         .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)
     )
-    wanted = {lead.id for lead in leads}
-    events = [
-        EventRow(lead, at, "stage", old, new)
-        for lead, at, old, new in await conn.execute(moves)
-        if lead in wanted
-    ]
-    return leads, events
+    by_lead: dict[int, list[EventRow]] = {lead.id: [] for lead in leads}
+    for lead, at, old, new in await conn.execute(moves):
+        kept = by_lead.get(lead)
+        if kept is not None:
+            kept.append(EventRow(lead, at, "stage", old, new))
+    return leads, by_lead
 
 
 async def activity_counts(

@@ -50,10 +50,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return utc
 
         def parsed_utc(value: Any) -> datetime | None:
-            when = None if value is None else parse(value)
+            if value is None:
+                return None
+            if type(value) is str and len(value) == 26 and value[10] == " ":
+                # As SQLAlchemy writes an instant, "2026-11-01 02:00:00.000000": parsed with
+                # its zone in one C call (setting tzinfo by replace() costs four parses).
+                try:  # (a try costs nothing; contextlib.suppress four times the parse)
+                    return _from_iso(value + "+00:00")
+                except ValueError:
+                    pass
+            when = parse(value)  # any other form as the dialect reads it
             return None if when is None else when.replace(tzinfo=UTC)
 
         return parsed_utc
+
+
+_from_iso = datetime.fromisoformat
 
 
 class Base(DeclarativeBase):

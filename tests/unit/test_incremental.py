@@ -95,10 +95,14 @@ async def full_period(
     unit_ids: Sequence[int],
     standing: Sequence[str] = (),
     **_which: Any,
-) -> tuple[dict[int, scoring.UnitHistory], Sequence[Any]]:
-    """The reference: every unit's whole history, every lead's events (what collect read before)."""
+) -> tuple[dict[int, scoring.UnitHistory], dict[int, list[Any]]]:
+    """The reference: every unit's whole history, every lead's reports and stage moves (what
+    collect read before), by lead."""
     histories = {u: await scoring.collect_unit(session, u, setup) for u in unit_ids}
-    return histories, await every_move(session)
+    by_lead: dict[int, list[Any]] = {}
+    for e in await every_move(session):
+        by_lead.setdefault(e.lead_id, []).append(e)
+    return histories, by_lead
 
 
 async def timeline_verified(session: Any, start: datetime, end: datetime) -> dict[int, int]:

@@ -8,6 +8,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -24,6 +25,7 @@ from bot.services.access import Actor, resolve_actor
 from bot.services.activities import ActivityDraft
 from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import RANK_KINDS, to_entry
+from bot.services.scoring.events import _reported_stage
 from storage import scoring_repo, weekly_repo
 from storage.db import Database
 from storage.models import Lead, LedgerEntry, UnitScore
@@ -395,3 +397,31 @@ async def test_rules_fingerprint_is_remembered(db: Database, clock: ManualClock)
             s, jiaocheng
         )
     assert scoring_repo is not None
+
+
+def _reported_stage_two_passes(stage_now: str, events: list[SimpleNamespace]) -> str:
+    """The former reading: the first report's stage; without one, a second scan for the first
+    move's origin."""
+    for e in events:
+        if e.kind == "report":
+            if e.to_value:
+                return e.to_value
+            break
+    first = next((e for e in events if e.kind == "stage"), None)
+    return first.from_value if first and first.from_value else stage_now
+
+
+_EVENT = st.builds(
+    SimpleNamespace,
+    kind=st.sampled_from(["report", "stage", "edit", "confirm"]),
+    from_value=st.sampled_from([None, "", "在谈", "签约"]),
+    to_value=st.sampled_from([None, "", "洽谈", "在谈", "签约"]),
+)
+
+
+@given(st.lists(_EVENT, max_size=8), st.sampled_from(["洽谈", "开工"]))
+def test_the_reported_stage_is_read_in_one_pass_as_it_was_in_two(
+    events: list[SimpleNamespace], stage_now: str
+) -> None:
+    lead = SimpleNamespace(stage=stage_now)
+    assert _reported_stage(lead, events) == _reported_stage_two_passes(stage_now, events)  # type: ignore[arg-type]

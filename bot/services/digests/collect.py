@@ -4,7 +4,6 @@ storage/funds_repo.py) and the ranking service's scores, and calls the builder.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -56,7 +55,7 @@ async def collect(
         else await funds_repo.live_between(session, f"{year.key}-01", last_month)
     )
     read = _stages_read(setup, stages)
-    histories, lead_events = await scoring.collect_period(
+    histories, moves = await scoring.collect_period(
         session,
         setup,
         [u.id for u in unit_rows],
@@ -74,9 +73,7 @@ async def collect(
     if kind == "quarter":
         table, previous = await _rank_tables(session, setup, span)
         return build_quarter(span, units, table, previous, targets, funnels, as_of)
-    # the reports and stage moves of the leads read, in order
-    events = [e for e in lead_events if e.kind in ("report", "stage")]
-    leads = _leads(histories, events, span.end_utc)
+    leads = _leads(histories, moves, span.end_utc)
     funds = [FundsFigure(r.lead_id, r.month, r.amount_wan) for r in fund_rows]
     if kind == "year":
         table, previous = await _rank_tables(session, setup, span)
@@ -133,12 +130,12 @@ def _lead_info(r: Any, initial_stage: str, **timeline: Any) -> LeadInfo:
 
 
 def _leads(
-    histories: Mapping[int, scoring.UnitHistory], events: Sequence[Any], before: datetime
+    histories: Mapping[int, scoring.UnitHistory],
+    by_lead: Mapping[int, Sequence[Any]],
+    before: datetime,
 ) -> list[LeadInfo]:
-    """The leads reported before ``before``, with scoring's timelines (rejected leads have none)."""
-    by_lead: dict[int, list[Any]] = defaultdict(list)
-    for e in events:
-        by_lead[e.lead_id].append(e)
+    """The leads reported before ``before``, with scoring's timelines (rejected leads have
+    none) and their reports and stage moves (``by_lead``: by lead, in order)."""
     out = []
     for history in histories.values():
         for tl in history.timelines.values():

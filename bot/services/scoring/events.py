@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -151,23 +151,19 @@ def lead_timeline(
 
 
 def _reported_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
-    """The stage the lead was reported at: its report event's, else where its first move
-    left from, else where it stands (one pass: a report reads thousands of leads)."""
+    """The stage the lead was reported at: its first report event's, else where its first
+    move left from, else where it stands (one pass: a report reads thousands of leads)."""
     first_move = None
+    report_seen = False
     for e in events:
-        if e.kind == "report":
+        if e.kind == "report" and not report_seen:
             if e.to_value:
                 return e.to_value
-            break
-        if e.kind == "stage" and first_move is None:
+            report_seen = True  # a report without its stage: the first move tells
+        elif e.kind == "stage" and first_move is None:
             first_move = e
-    else:
-        return first_move.from_value if first_move and first_move.from_value else lead.stage
-    return _initial_stage(lead, events)
-
-
-def _initial_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
-    first_move = next((e for e in events if e.kind == "stage"), None)
+        if report_seen and first_move is not None:
+            break
     return first_move.from_value if first_move and first_move.from_value else lead.stage
 
 
@@ -391,10 +387,10 @@ async def collect_period(
     moved_since: datetime | None = None,
     reported_since: datetime | None = None,
     lead_ids: Sequence[int] = (),
-) -> tuple[dict[int, UnitHistory], Sequence[Any]]:
+) -> tuple[dict[int, UnitHistory], Mapping[int, Sequence[Any]]]:
     """The timelines a leaders' report reads, every unit in two queries (``activities`` and
     ``events`` are left empty: a report counts activities and verifications in the database),
-    and the lead events read (light rows: lead_id, kind, at, from_value, to_value, field, note).
+    and the lead events read, by lead (light rows: lead_id, kind, at, from_value, to_value).
 
     A lead is read when it is live and now at one of the stages ``standing``, moved stage at or
     after ``moved_since``, was reported at or after ``reported_since``, or is one of
@@ -406,25 +402,22 @@ async def collect_period(
     """
     wanted = set(unit_ids)
     found = {u: UnitHistory([], {}, []) for u in unit_ids}
-    leads, lead_events = await scoring_repo.period_leads(
+    leads, by_lead = await scoring_repo.period_leads(
         session,
         standing,
         moved_since=moved_since,
         reported_since=reported_since,
         lead_ids=sorted(set(lead_ids)),
     )
-    by_lead: dict[int, list[Any]] = defaultdict(list)
-    for e in lead_events:
-        by_lead[e.lead_id].append(e)
     stages = setup.rules.stages
     for lead in leads:
         if lead.review == Review.REJECTED or lead.unit_id not in wanted:
             continue
         # A light row with every column a timeline reads of a lead (storage TimelineRow).
         found[lead.unit_id].timelines[lead.id] = lead_timeline(
-            cast(Lead, lead), by_lead.get(lead.id, []), stages
+            cast(Lead, lead), cast(list[LeadEvent], by_lead.get(lead.id, [])), stages
         )
-    return found, lead_events
+    return found, by_lead
 
 
 async def funds_events(

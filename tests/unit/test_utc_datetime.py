@@ -1,0 +1,56 @@
+"""Instants on disk (storage/models/base.py UTCDateTime): naive UTC written, aware UTC read back,
+through the SQLite fast path exactly as through the dialect's own parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import DATETIME
+
+from storage.models.base import UTCDateTime
+
+DIALECT = sqlite.dialect()
+READ = UTCDateTime().dialect_impl(DIALECT).result_processor(DIALECT, None)
+WRITE = UTCDateTime().dialect_impl(DIALECT).bind_processor(DIALECT)
+DIALECT_READ = DATETIME().result_processor(DIALECT, None)
+
+ZONES = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))])
+
+
+@given(st.datetimes(timezones=ZONES))
+def test_an_instant_written_reads_back_the_same_instant_in_utc(when: datetime) -> None:
+    stored = WRITE(when)
+    assert isinstance(stored, str) and len(stored) == 26
+    back = READ(stored)
+    assert back == when and back.tzinfo is UTC
+    assert back == DIALECT_READ(stored).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-01", "2026-11-01 02:00:00", "2026-11-01 02:00:00.5", "2026-11-01T02:00:00.123456"],
+)
+def test_another_form_is_read_as_the_dialect_reads_it(text: str) -> None:
+    back = READ(text)
+    assert back == DIALECT_READ(text).replace(tzinfo=UTC) and back.tzinfo is UTC
+
+
+def test_nothing_reads_as_nothing() -> None:
+    assert READ(None) is None
+
+
+def test_an_odd_text_of_the_usual_length_is_left_to_the_dialect() -> None:
+    text = "2026-11-01 02:00:00+08:00x"  # 26 characters, a space at 10: not an instant we wrote
+    try:
+        expected: object = DIALECT_READ(text).replace(tzinfo=UTC)
+    except ValueError as e:
+        expected = type(e)
+    try:
+        got: object = READ(text)
+    except ValueError as e:
+        got = type(e)
+    assert got == expected

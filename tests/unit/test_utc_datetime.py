@@ -54,3 +54,15 @@ def test_an_odd_text_of_the_usual_length_is_left_to_the_dialect() -> None:
     except ValueError as e:
         got = type(e)
     assert got == expected
+
+
+@given(st.datetimes())
+def test_postgresql_instants_come_back_aware_in_utc(naive: datetime) -> None:
+    """asyncpg gives naive datetimes (timestamp without time zone): UTC is set on them."""
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    pg = dialect()
+    read = UTCDateTime().dialect_impl(pg).result_processor(pg, None)
+    back = read(naive)
+    assert back == naive.replace(tzinfo=UTC) and back.tzinfo is UTC and back.fold == naive.fold
+    assert read(None) is None

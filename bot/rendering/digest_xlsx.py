@@ -32,7 +32,7 @@ from bot.rendering.export import (
     MOVE_FORMAT,
     Column,
     excel_number,
-    write_table,
+    write_cells,
 )
 from bot.rendering.movement import move_cell
 from bot.rendering.xlsx_writer import Book
@@ -88,7 +88,7 @@ def _table(
         else Column(h, AMOUNT_FORMAT if h.endswith(_AMOUNT_UNITS) else None)
         for h in headers
     ]
-    write_table(wb, title, columns, rows, lambda row: row)
+    write_cells(wb, title, columns, rows)
 
 
 def _local(t: datetime | None, zone: ZoneInfo) -> datetime | None:

@@ -29,6 +29,7 @@ tested against.
 from __future__ import annotations
 
 import functools
+import itertools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -174,6 +175,8 @@ def excel_number(value: Decimal | None) -> int | float | None:
     """Decimals as plain numbers: integers stay integers, the rest become floats."""
     if value is None:
         return None
+    if not value:  # most amounts of a report are nothing (funds of a month)
+        return 0
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -338,6 +341,14 @@ def write_table(
     book.sheet(title, columns, widths, (cells(r) for r in rows), len(rows))
 
 
+def write_cells(
+    book: Book, title: str, columns: Sequence[Column], table: Sequence[Sequence[Any]]
+) -> None:
+    """:func:`write_table` of rows that are their cells already (a report's tables, in
+    memory): the widths are measured a column at a time."""
+    book.sheet(title, columns, _column_widths(columns, table), table, len(table))
+
+
 def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list[float]:
     widest = [text_width(c.header) for c in columns]
     amounts = {i for i, c in enumerate(columns) if c.fmt == AMOUNT_FORMAT}
@@ -358,6 +369,33 @@ def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list
                 widest[i] = w
                 if w >= columns[i].cap - 2:  # at its cap: nothing more to measure
                     measured = [j for j in measured if j != i]
+    return [
+        float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
+        for c, w in zip(columns, widest, strict=True)
+    ]
+
+
+def _column_widths(columns: Sequence[Column], table: Sequence[Sequence[Any]]) -> list[float]:
+    """:func:`_widths` of a table in memory, equal to it: a column's distinct texts, longest
+    first, are measured only while one could still widen the column (a text of n characters
+    is at most 2n wide), so a column of thousands of names measures a few of them."""
+    widest = [text_width(c.header) for c in columns]
+    amounts = {i for i, c in enumerate(columns) if c.fmt == AMOUNT_FORMAT}
+    by_column = list(itertools.zip_longest(*table)) if table else []
+    for i, column in enumerate(columns):
+        if column.width is not None or i >= len(by_column):
+            continue
+        values = by_column[i]
+        texts = {v for v in values if type(v) is str}
+        others = {(type(v), v) for v in values if v is not None and type(v) is not str}
+        shown = {  # as shown: 12,345.00 is wider than 12345 (True and 1 are kept apart)
+            (f"{v:,.2f}" if i in amounts else str(v)) for _, v in others
+        }
+        for text in sorted(texts | shown, key=len, reverse=True):
+            if 2 * len(text) <= widest[i] or widest[i] >= column.cap - 2:
+                break  # no shorter text can widen it, or it is at its cap
+            w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
+            widest[i] = max(widest[i], w)
     return [
         float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
         for c, w in zip(columns, widest, strict=True)

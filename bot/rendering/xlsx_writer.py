@@ -93,26 +93,32 @@ class Book:
             for letter, column in zip(letters, columns, strict=True):
                 out.write(_cell(f"{letter}1", column.header, 1, self._style))
             out.write("</row>")
-            repeated: dict[tuple[str, int], str] = {}  # a text's cell after its reference
+            # Per column, a text's cell after its reference: words repeat (units, stages, 是/否).
+            repeated: list[dict[str, str]] = [{} for _ in columns]
+            kept = 0
             block: list[str] = []  # rows written a few hundred at a time
             for n, values in enumerate(rows, start=2):
-                block.append(f'<row r="{n}">')
-                for letter, value, style in zip(letters, values, styles, strict=False):
+                row = str(n)
+                block.append(f'<row r="{row}">')
+                for i, (letter, value, style) in enumerate(
+                    zip(letters, values, styles, strict=False)
+                ):
                     kind = type(value)
                     if kind is str:
                         if not value:  # openpyxl writes no cell for ""
                             continue
-                        tail = repeated.get((value, style))  # words repeat: units, stages, 是/否
+                        tail = repeated[i].get(value)
                         if tail is None:
                             tail = _text_tail(value, style)
-                            if len(repeated) < _REPEATED:
-                                repeated[value, style] = tail
-                        block.append(f'<c r="{letter}{n}"{tail}')
+                            if kept < _REPEATED:
+                                repeated[i][value] = tail
+                                kept += 1
+                        block.append(f'<c r="{letter}{row}"{tail}')
                     elif kind is int or kind is float:
                         s = f' s="{style}"' if style else ""
-                        block.append(f'<c r="{letter}{n}"{s}><v>{value}</v></c>')
+                        block.append(f'<c r="{letter}{row}"{s}><v>{value}</v></c>')
                     elif value is not None:
-                        block.append(_cell(f"{letter}{n}", value, style, self._style))
+                        block.append(_cell(f"{letter}{row}", value, style, self._style))
                 block.append("</row>")
                 if len(block) > 4096:
                     out.write("".join(block))

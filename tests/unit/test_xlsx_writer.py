@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from bot.rendering.export import (
@@ -18,6 +20,8 @@ from bot.rendering.export import (
     DATETIME_FORMAT,
     MOVE_FORMAT,
     Column,
+    _column_widths,
+    _widths,
     write_sheet,
     write_table,
 )
@@ -102,3 +106,30 @@ def test_every_part_is_named_in_the_content_types() -> None:
         for name in z.namelist():
             if name.startswith("xl/worksheets/") or name in ("xl/workbook.xml", "xl/styles.xml"):
                 assert f'PartName="/{name}"' in types
+
+
+_CELL = st.one_of(
+    st.none(),
+    st.text(alphabet="ab 经济发展局\n（）é—", max_size=30),
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=2, max_value=10**8, min_value=-(10**8)
+    ),
+)
+_MEASURED = (
+    Column("单位"),
+    Column("计划投资额(万元)", AMOUNT_FORMAT),
+    Column("说明", cap=12),
+    Column("是否"),
+    Column("报送时间", DATETIME_FORMAT, 17),
+)
+
+
+@given(st.lists(st.lists(_CELL, max_size=len(_MEASURED)).map(tuple), max_size=30))
+def test_widths_measured_a_column_at_a_time_equal_those_measured_a_row_at_a_time(
+    table: list[tuple[Any, ...]],
+) -> None:
+    """Short rows included (a row may leave its last cells out)."""
+    assert _column_widths(_MEASURED, table) == _widths(_MEASURED, iter(table))

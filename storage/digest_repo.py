@@ -90,7 +90,12 @@ async def accepted_progress(
     progress = WeeklyVersion.content["progress"].as_string()  # the list's JSON text
     stmt = (
         select(WeeklySubmission.unit_id, WeeklyVersion.submitted_at, progress)
-        .join(WeeklyVersion, WeeklyVersion.id == WeeklySubmission.accepted_version_id)
+        .select_from(WeeklyVersion)
+        .join(  # the versions of the span by time, then each one's submission by its key
+            WeeklySubmission,
+            (WeeklySubmission.id == WeeklyVersion.submission_id)
+            & (WeeklySubmission.accepted_version_id == WeeklyVersion.id),
+        )
         .where(
             WeeklyVersion.submitted_at >= since,
             WeeklyVersion.submitted_at < before,

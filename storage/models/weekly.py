@@ -63,6 +63,8 @@ class WeeklyVersion(Base):
     __tablename__ = "weekly_versions"
     __table_args__ = (
         UniqueConstraint("submission_id", "number", name="uq_weekly_versions_submission_number"),
+        # a report's year of weekly progress notes, not every submission of the history
+        Index("ix_weekly_versions_submitted_at", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,10 @@
-"""Instants on disk (storage/models/base.py UTCDateTime): naive UTC written, aware UTC read back,
-through the SQLite fast path exactly as through the dialect's own parser."""
+"""Columns read back as written: instants (storage/models/base.py UTCDateTime: naive UTC
+written, aware UTC read back, through the SQLite fast path exactly as through the dialect's
+own parser) and JSON values (storage/db.py json_loads)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import DATETIME
 
+from storage.db import json_loads
 from storage.models.base import UTCDateTime
 
 DIALECT = sqlite.dialect()
@@ -66,3 +69,24 @@ def test_postgresql_instants_come_back_aware_in_utc(naive: datetime) -> None:
     back = read(naive)
     assert back == naive.replace(tzinfo=UTC) and back.tzinfo is UTC and back.fold == naive.fold
     assert read(None) is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(_JSON)
+def test_a_json_value_reads_back_as_the_parser_reads_it(value: object) -> None:
+    text = json.dumps(value)
+    assert json_loads(text) == json.loads(text)
+
+
+def test_the_empty_list_is_a_new_list_each_time() -> None:
+    first = json_loads("[]")
+    first.append("外资")
+    assert json_loads("[]") == [] and first == ["外资"]

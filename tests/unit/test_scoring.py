@@ -425,3 +425,40 @@ def test_the_reported_stage_is_read_in_one_pass_as_it_was_in_two(
 ) -> None:
     lead = SimpleNamespace(stage=stage_now)
     assert _reported_stage(lead, events) == _reported_stage_two_passes(stage_now, events)  # type: ignore[arg-type]
+
+
+STAGES = ("线索", "在谈", "签约", "落地", "开工")
+
+
+def _reached_by_setdefault(first: str, moves: list[tuple[datetime, str | None]]) -> dict:
+    """The former reading of the stages reached: each move reaches every stage up to its own
+    (setdefault), a move back deletes the later ones."""
+    reached: dict[str, datetime] = {}
+    for stage, at in [(first, T0), *((to, at) for at, to in moves)]:
+        if stage not in STAGES:
+            continue
+        top = STAGES.index(stage)
+        for s in [s for s in reached if STAGES.index(s) > top]:
+            del reached[s]
+        for s in STAGES[: top + 1]:
+            reached.setdefault(s, at)
+    return reached
+
+
+@given(
+    st.sampled_from([*STAGES, "未知"]),
+    st.lists(st.sampled_from([*STAGES, None, "未知"]), max_size=8),
+)
+def test_the_stages_reached_follow_every_move_forward_back_and_skipped(
+    first: str, targets: list[str | None]
+) -> None:
+    moves = [(T0 + timedelta(days=i + 1), to) for i, to in enumerate(targets)]
+    lead = SimpleNamespace(
+        stage=first, reported_at=T0, review="pending", reviewed_at=None, id=1, unit_id=1
+    )
+    events = [SimpleNamespace(kind="report", to_value=first, at=T0)] + [
+        SimpleNamespace(kind="stage", from_value=None, to_value=to, at=at) for at, to in moves
+    ]
+    tl = scoring.lead_timeline(lead, events, STAGES)  # type: ignore[arg-type]
+    expected = _reached_by_setdefault(first, moves)
+    assert list(tl.reached.items()) == list(expected.items())  # in order, too

@@ -117,14 +117,17 @@ def lead_timeline(
     reached: dict[str, datetime] = {}
 
     def move(stage: str | None, at: datetime) -> None:
-        if stage not in index:
+        # ``reached`` always holds the first stages in order (a move reaches every stage up
+        # to its own and takes away the later ones), so its length says which.
+        top = index.get(stage)  # type: ignore[arg-type]
+        if top is None:
             return
-        top = index[stage]
-        if len(reached) > top + 1:  # a leader moved the lead back: the later stages are lost
-            for s in [s for s in reached if index[s] > top]:
+        held = len(reached)
+        if held > top + 1:  # a leader moved the lead back: the later stages are lost
+            for s in stages[top + 1 : held]:
                 del reached[s]
-        for s in stages[: top + 1]:
-            reached.setdefault(s, at)
+        for s in stages[held : top + 1]:  # a skipped stage counts as reached at the move
+            reached[s] = at
 
     move(_reported_stage(lead, events), lead.reported_at)
     edits: list[tuple[datetime, str, str | None]] = []

@@ -93,30 +93,31 @@ class Book:
             for letter, column in zip(letters, columns, strict=True):
                 out.write(_cell(f"{letter}1", column.header, 1, self._style))
             out.write("</row>")
-            # Per column, a text's cell after its reference: words repeat (units, stages, 是/否).
-            repeated: list[dict[str, str]] = [{} for _ in columns]
+            # Per column: its letter, style, style attribute and the cells of its texts after
+            # their reference (words repeat: units, stages, 是/否).
+            cols: list[tuple[str, int, str, dict[str, str]]] = [
+                (letter, style, f' s="{style}"' if style else "", {})
+                for letter, style in zip(letters, styles, strict=True)
+            ]
             kept = 0
             block: list[str] = []  # rows written a few hundred at a time
             for n, values in enumerate(rows, start=2):
                 row = str(n)
                 block.append(f'<row r="{row}">')
-                for i, (letter, value, style) in enumerate(
-                    zip(letters, values, styles, strict=False)
-                ):
+                for (letter, style, attr, seen), value in zip(cols, values, strict=False):
                     kind = type(value)
                     if kind is str:
                         if not value:  # openpyxl writes no cell for ""
                             continue
-                        tail = repeated[i].get(value)
+                        tail = seen.get(value)
                         if tail is None:
                             tail = _text_tail(value, style)
                             if kept < _REPEATED:
-                                repeated[i][value] = tail
+                                seen[value] = tail
                                 kept += 1
                         block.append(f'<c r="{letter}{row}"{tail}')
                     elif kind is int or kind is float:
-                        s = f' s="{style}"' if style else ""
-                        block.append(f'<c r="{letter}{row}"{s}><v>{value}</v></c>')
+                        block.append(f'<c r="{letter}{row}"{attr}><v>{value}</v></c>')
                     elif value is not None:
                         block.append(_cell(f"{letter}{row}", value, style, self._style))
                 block.append("</row>")
@@ -147,9 +148,13 @@ class Book:
 
 def _text_tail(value: str, style: int) -> str:
     """A text cell's XML after ``<c r="A1"``."""
+    s = f' s="{style}"' if style else ""
+    if value and value.isprintable() and value[0] != " " != value[-1] and len(value) <= MAX_TEXT:
+        # The usual text (a name, a note on one line): no control character to drop, no
+        # whitespace at an end to keep (str.strip's are ASCII space or not printable).
+        return f'{s} t="inlineStr"><is><t>{escape(value)}</t></is></c>'
     text = _ILLEGAL.sub("", value)[:MAX_TEXT]
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    s = f' s="{style}"' if style else ""
     return f'{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 

@@ -9,6 +9,7 @@ import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from bot.rendering.export import (
     write_sheet,
     write_table,
 )
-from bot.rendering.xlsx_writer import Book
+from bot.rendering.xlsx_writer import _ILLEGAL, MAX_TEXT, Book, _text_tail
 
 COLUMNS = (
     Column("单位"),
@@ -133,3 +134,24 @@ def test_widths_measured_a_column_at_a_time_equal_those_measured_a_row_at_a_time
 ) -> None:
     """Short rows included (a row may leave its last cells out)."""
     assert _column_widths(_MEASURED, table) == _widths(_MEASURED, iter(table))
+
+
+def _text_tail_every_step(value: str, style: int) -> str:
+    """The text cell as written before the usual text's short cut: every step for every text."""
+    text = _ILLEGAL.sub("", value)[:MAX_TEXT]
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    s = f' s="{style}"' if style else ""
+    return f'{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+    | st.text(alphabet=" \t\n\x0b\x1c\u3000\xa0&<>项目a\x01", max_size=12),
+    st.sampled_from([0, 2]),
+)
+def test_a_text_cell_is_written_as_every_step_would_write_it(value: str, style: int) -> None:
+    assert _text_tail(value, style) == _text_tail_every_step(value, style)
+
+
+def test_a_text_longer_than_excel_allows_is_cut_there() -> None:
+    assert _text_tail("项" * (MAX_TEXT + 5), 0) == _text_tail_every_step("项" * (MAX_TEXT + 5), 0)

@@ -141,13 +141,19 @@ def _leads(
             lead = tl.lead
             if lead.reported_at >= before:
                 continue
-            moves: list[StageMove] = []
-            reported: str | None = None
-            for e in by_lead.get(lead.id, ()):
-                if e.kind == "stage" and e.to_value:
-                    moves.append(StageMove(e.at, e.from_value, e.to_value))
-                elif e.kind == "report" and e.to_value and reported is None:
-                    reported = e.to_value
+            events = by_lead.get(lead.id, ())
+            moves = tuple(
+                [
+                    StageMove(e.at, e.from_value, e.to_value)
+                    for e in events
+                    if e.to_value and e.kind == "stage"
+                ]
+            )
+            reported = (  # a report's reads carry stage moves only; a history's, its reports
+                next((e.to_value for e in events if e.kind == "report" and e.to_value), None)
+                if len(moves) < len(events)
+                else None
+            )
             initial = reported or (
                 moves[0].from_stage if moves and moves[0].from_stage else lead.stage
             )
@@ -165,7 +171,7 @@ def _leads(
                     lead.industry,
                     lead.origin,
                     lead.stage,
-                    tuple(moves),
+                    moves,
                     tl.reached,  # the timeline's own: nothing changes it after
                     tl.verified_at,
                 )

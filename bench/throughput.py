@@ -1,7 +1,7 @@
 """Updates per second through the whole stack, next to a bare python-telegram-bot echo bot.
 
 Run from the repository root:
-    python bench/throughput.py [--updates N] [--no-rss] [--units 300] [--leads 100000] [--db PATH] [--cache DIR]
+    python bench/throughput.py [--updates N] [--no-rss | --rss-only] [--units 300] [--leads 100000] [--db PATH] [--cache DIR]
 
 Both bots run in this process against the same Bot API stand-in (``bot/localapi/``),
 first by long polling, then through ``bot.assembly.webhook.WebhookServer`` (Telegram's side
@@ -386,13 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         "--updates", type=int, default=500, help="updates per measured run (default 500)"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the idle-memory figure")
+    parser.add_argument(
+        "--rss-only", action="store_true", help="only the idle-memory figure (no throughput runs)"
+    )
     benchdb.add_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
         url = asyncio.run(benchdb.prepare(args, Path(tmp) / "throughput.db"))
-        asyncio.run(throughput(args.updates, url))
+        if not args.rss_only:
+            asyncio.run(throughput(args.updates, url))
         if not args.no_rss:
             asyncio.run(idle_rss(url, Path(tmp)))
     print(

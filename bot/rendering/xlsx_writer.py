@@ -116,7 +116,7 @@ class Book:
                                 seen[value] = tail
                                 kept += 1
                         block.append(f'<c r="{letter}{row}"{tail}')
-                    elif kind is int or kind is float:
+                    elif kind is int or kind is float:  # _cell's number branch, inlined: most cells
                         block.append(f'<c r="{letter}{row}"{attr}><v>{value}</v></c>')
                     elif value is not None:
                         block.append(_cell(f"{letter}{row}", value, style, self._style))

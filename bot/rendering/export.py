@@ -362,17 +362,14 @@ def _widths(columns: Sequence[Column], table: Iterable[tuple[Any, ...]]) -> list
                 text = value
                 if 2 * len(text) <= widest[i]:
                     continue  # even all wide characters would not widen the column
-            else:  # as shown: 12,345.00 is wider than 12345
-                text = f"{value:,.2f}" if i in amounts else str(value)
-            w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
+            else:
+                text = _shown(value, i in amounts)
+            w = _lines_width(text)
             if w > widest[i]:
                 widest[i] = w
                 if w >= columns[i].cap - 2:  # at its cap: nothing more to measure
                     measured = [j for j in measured if j != i]
-    return [
-        float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
-        for c, w in zip(columns, widest, strict=True)
-    ]
+    return _final_widths(columns, widest)
 
 
 def _column_widths(columns: Sequence[Column], table: Sequence[Sequence[Any]]) -> list[float]:
@@ -388,14 +385,25 @@ def _column_widths(columns: Sequence[Column], table: Sequence[Sequence[Any]]) ->
         values = by_column[i]
         texts = {v for v in values if type(v) is str}
         others = {(type(v), v) for v in values if v is not None and type(v) is not str}
-        shown = {  # as shown: 12,345.00 is wider than 12345 (True and 1 are kept apart)
-            (f"{v:,.2f}" if i in amounts else str(v)) for _, v in others
-        }
+        shown = {_shown(v, i in amounts) for _, v in others}  # True and 1 kept apart
         for text in sorted(texts | shown, key=len, reverse=True):
             if 2 * len(text) <= widest[i] or widest[i] >= column.cap - 2:
                 break  # no shorter text can widen it, or it is at its cap
-            w = max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
-            widest[i] = max(widest[i], w)
+            widest[i] = max(widest[i], _lines_width(text))
+    return _final_widths(columns, widest)
+
+
+def _shown(value: Any, amount: bool) -> str:
+    """A value other than text as the sheet shows it: 12,345.00 is wider than 12345."""
+    return f"{value:,.2f}" if amount else str(value)
+
+
+def _lines_width(text: str) -> int:
+    return max(map(text_width, text.split("\n"))) if "\n" in text else text_width(text)
+
+
+def _final_widths(columns: Sequence[Column], widest: Sequence[int]) -> list[float]:
+    """Each column's width: fixed, or its widest content and a margin, within its bounds."""
     return [
         float(c.width if c.width is not None else max(MIN_WIDTH, min(c.cap, w + 2)))
         for c, w in zip(columns, widest, strict=True)

@@ -25,7 +25,7 @@ from bot.services.access import Actor, resolve_actor
 from bot.services.activities import ActivityDraft
 from bot.services.leads import LeadDraft, report_lead
 from bot.services.scoring import RANK_KINDS, to_entry
-from bot.services.scoring.events import _reported_stage
+from bot.services.scoring.events import reported_stage
 from storage import scoring_repo, weekly_repo
 from storage.db import Database
 from storage.models import Lead, LedgerEntry, UnitScore
@@ -424,7 +424,7 @@ def test_the_reported_stage_is_read_in_one_pass_as_it_was_in_two(
     events: list[SimpleNamespace], stage_now: str
 ) -> None:
     lead = SimpleNamespace(stage=stage_now)
-    assert _reported_stage(lead, events) == _reported_stage_two_passes(stage_now, events)  # type: ignore[arg-type]
+    assert reported_stage(lead, events) == _reported_stage_two_passes(stage_now, events)  # type: ignore[arg-type]
 
 
 STAGES = ("线索", "在谈", "签约", "落地", "开工")

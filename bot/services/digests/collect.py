@@ -14,6 +14,7 @@ from bot.services import ranking, scoring
 from bot.services.digests.builders import build_half, build_month, build_quarter, build_year
 from bot.services.digests.query import resolve
 from bot.services.digests.reports import (
+    NOTHING_REACHED,
     FundsFigure,
     LeadInfo,
     Note,
@@ -110,21 +111,31 @@ async def _rank_tables(
     return table, await ranking.rank(session, setup, span.start, span.kind, key=table.previous.key)
 
 
-def _lead_info(r: Any, initial_stage: str) -> LeadInfo:
-    """A lead row (light row or model) as the builders take it, without a timeline."""
+def _lead_info(
+    r: Any,
+    initial_stage: str,
+    moves: tuple[StageMove, ...] = (),
+    reached: Mapping[str, datetime] = NOTHING_REACHED,
+    verified_at: datetime | None = None,
+) -> LeadInfo:
+    """A lead row (light row or model) as the builders take it, with its timeline if it has
+    one. Positionally, LeadInfo's fields in order: a report builds thousands."""
     return LeadInfo(
-        id=r.id,
-        unit_id=r.unit_id,
-        project=r.project,
-        company=r.company,
-        amount_wan=Decimal(r.amount_wan),
-        reported_at=r.reported_at,
-        initial_stage=initial_stage,
-        review=r.review,
-        duplicate_of=r.duplicate_of,
-        industry=r.industry,
-        origin=r.origin,
-        stage_now=r.stage,
+        r.id,
+        r.unit_id,
+        r.project,
+        r.company,
+        Decimal(r.amount_wan),
+        r.reported_at,
+        initial_stage,
+        r.review,
+        r.duplicate_of,
+        r.industry,
+        r.origin,
+        r.stage,
+        moves,
+        reached,
+        verified_at,
     )
 
 
@@ -134,7 +145,7 @@ def _leads(
     before: datetime,
 ) -> list[LeadInfo]:
     """The leads reported before ``before``, with scoring's timelines (rejected leads have
-    none) and their reports and stage moves (``by_lead``: by lead, in order)."""
+    none) and their stage moves (``by_lead``: by lead, in order)."""
     out = []
     for history in histories.values():
         for tl in history.timelines.values():
@@ -149,28 +160,10 @@ def _leads(
                     if e.to_value and e.kind == "stage"
                 ]
             )
-            reported = (  # a report's reads carry stage moves only; a history's, its reports
-                next((e.to_value for e in events if e.kind == "report" and e.to_value), None)
-                if len(moves) < len(events)
-                else None
-            )
-            initial = reported or (
-                moves[0].from_stage if moves and moves[0].from_stage else lead.stage
-            )
-            out.append(  # positionally: LeadInfo's fields in order (6 000 leads a report)
-                LeadInfo(
-                    lead.id,
-                    lead.unit_id,
-                    lead.project,
-                    lead.company,
-                    Decimal(lead.amount_wan),
-                    lead.reported_at,
-                    initial,
-                    lead.review,
-                    lead.duplicate_of,
-                    lead.industry,
-                    lead.origin,
-                    lead.stage,
+            out.append(
+                _lead_info(
+                    lead,
+                    scoring.reported_stage(lead, events),  # as the timeline read it
                     moves,
                     tl.reached,  # the timeline's own: nothing changes it after
                     tl.verified_at,

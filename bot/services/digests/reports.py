@@ -21,7 +21,7 @@ PRODUCTION_STAGE = "投产"
 
 
 ZERO = Decimal(0)
-_NOTHING_REACHED: Mapping[str, datetime] = MappingProxyType({})
+NOTHING_REACHED: Mapping[str, datetime] = MappingProxyType({})
 
 
 # --------------------------------------------------------------------------- #
@@ -65,7 +65,7 @@ class LeadInfo(NamedTuple):
     origin: str = ""
     stage_now: str | None = None
     moves: tuple[StageMove, ...] = ()
-    reached: Mapping[str, datetime] = _NOTHING_REACHED
+    reached: Mapping[str, datetime] = NOTHING_REACHED
     verified_at: datetime | None = None
 
     @property

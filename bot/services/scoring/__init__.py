@@ -36,6 +36,7 @@ from bot.services.scoring.events import (
     funds_events,
     lead_timeline,
     overdue_events,
+    reported_stage,
 )
 from bot.services.scoring.refresh import (
     QUANTUM,
@@ -112,6 +113,7 @@ __all__ = [
     "refresh_unit",
     "refresh_weekly",
     "remember_rules",
+    "reported_stage",
     "rescore_all",
     "rescore_unit",
     "rules_changed",

@@ -129,7 +129,7 @@ def lead_timeline(
         for s in stages[held : top + 1]:  # a skipped stage counts as reached at the move
             reached[s] = at
 
-    move(_reported_stage(lead, events), lead.reported_at)
+    move(reported_stage(lead, events), lead.reported_at)
     edits: list[tuple[datetime, str, str | None]] = []
     confirmed: dict[str, datetime] = {}
     for e in events:
@@ -153,7 +153,7 @@ def lead_timeline(
     )
 
 
-def _reported_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
+def reported_stage(lead: Lead, events: Sequence[LeadEvent]) -> str:
     """The stage the lead was reported at: its first report event's, else where its first
     move left from, else where it stands (one pass: a report reads thousands of leads)."""
     first_move = None

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import contextlib
 
 from bot.domain.amounts import AmountError, parse_wan
-from bot.domain.dedup import CompanyIndex, company_key
+from bot.domain.dedup import company_key
+from bot.domain.key_index import CompanyIndex
 
 AMOUNT_CORPUS = [
     "5000",

@@ -4,7 +4,7 @@ the near-match index is built from, and pairs known to be different companies.""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -245,6 +245,15 @@ async def leads_after(
         cond = or_(cond, Lead.id.in_(list(gaps)))
     stmt = select(Lead.id, Lead.first_key, Lead.company).where(cond).order_by(Lead.id)
     return [(i, k, c) for i, k, c in (await session.execute(stmt)).all()]
+
+
+async def leads_in_parts(session: AsyncSession, size: int) -> AsyncIterator[list[NewRow]]:
+    """Every lead as :func:`leads_after` reads them, by id, ``size`` rows at a time from
+    one streamed result: the index's build holds one part at a time, never all of them."""
+    stmt = select(Lead.id, Lead.first_key, Lead.company).order_by(Lead.id)
+    result = await session.stream(stmt.execution_options(yield_per=size))
+    async for part in result.partitions(size):
+        yield [(i, k, c) for i, k, c in part]
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:

@@ -105,7 +105,9 @@ class LeadbotApplication(Application):
         await self.services.db.ensure_schema()
         await self.services.claims.load()
         # The near-match index is built in the background: the first report does not wait.
-        self.services.directory.start_warming(self.services.db)
+        self.services.directory.start_warming(
+            self.services.db, separate=self.services.settings.near_index_process
+        )
 
     async def _start_core(self) -> None:
         self._warm_up = asyncio.create_task(self._warm())  # the first check or picture won't wait

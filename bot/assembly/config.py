@@ -259,6 +259,9 @@ class Settings(BaseSettings):
     near_match_threshold: float = Field(
         default=90.0, ge=50, le=100, validation_alias=_alias("near_match_threshold")
     )
+    # The near-match index in a process of its own (its memory stays out of the bot's);
+    # off: in the bot's process (docs/first-report.md "The index's process").
+    near_index_process: bool = Field(default=True, validation_alias=_alias("near_index_process"))
 
     # Scoring and ranking (docs/scoring-guide.md).
     rules_file: str = Field(

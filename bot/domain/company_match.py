@@ -408,10 +408,8 @@ class NameIndex:
         self._new_owners = array("i")
         self._new_texts: list[str] = []
         self._recent: dict[int, list[int]] = {}
-        for name, ref in items:
-            if ref not in self._known:
-                self._append(name, ref)
-        self._merge()
+        self.extend(items)
+        self.merge()
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -426,7 +424,15 @@ class NameIndex:
         for slot in self._append(name, ref):
             self._recent.setdefault(slot, []).append(position)
         if len(self._new_hashes) > max(MERGE_MIN, len(self._hashes) // 64):
-            self._merge()
+            self.merge()
+
+    def extend(self, items: Iterable[tuple[str, Any]]) -> None:
+        """A bulk load in parts: the names stay unsearchable until :meth:`merge`, which
+        sorts their lookup keys once (:meth:`add` after every few hundred names would
+        sort the growing arrays again each time)."""
+        for name, ref in items:
+            if ref not in self._known:
+                self._append(name, ref)
 
     def _append(self, name: str, ref: Any) -> set[int]:
         """Give the name the next position; its lookup keys (hashed) are returned, and
@@ -452,7 +458,7 @@ class NameIndex:
         self._new_owners.extend([position] * len(slots))
         return slots
 
-    def _merge(self) -> None:
+    def merge(self) -> None:
         """Move what was added since the last merge into the sorted arrays. The stable sort
         keeps equal hashes in position order (older ones come first, and the new ones
         were appended in order); the merged part is one run, so this is about linear."""

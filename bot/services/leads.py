@@ -23,9 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.assembly.config import Settings
-from bot.domain.company_match import MAX_BUCKET, NameIndex, db_fragments
 from bot.domain.credit_code import CreditCodeError, parse_credit_code
-from bot.domain.dedup import CompanyIndex, company_key
+from bot.domain.dedup import company_key
 from bot.domain.enums import Review, lead_code
 from bot.domain.leadfields import (
     COMPANY_MAX,
@@ -35,7 +34,9 @@ from bot.domain.leadfields import (
     clean_line,
     parse_phone,
 )
+from bot.domain.near import NEAR_LIMIT, Judged
 from bot.operations import heap
+from bot.operations.near_process import InlineMatcher, Matcher, NearIndexDown, NearProcess
 from bot.services import ServiceError
 from bot.services.access import Actor
 from bot.services.scoring import refresh_after
@@ -54,8 +55,6 @@ class FirstReport:
 
 
 log = logging.getLogger(__name__)
-
-NEAR_LIMIT = 3  # at most this many "same company?" buttons
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ class ReportResult:
 
 @dataclass
 class CompanyDirectory:
-    """In-process indexes of first-report companies for fast near matching.
+    """The near-match index of first-report companies, kept in step with the database.
 
     It only ever grows from the database: the check's one lookup statement also
     returns the leads with an id above the last one seen, and the ids a read
@@ -127,24 +126,39 @@ class CompanyDirectory:
     one-off build runs in the background (:meth:`start_warming`), so the first
     report does not pay for it: a check during the build does not wait for it
     either, it asks the database for a bounded set of likely names
-    (:func:`bot.domain.company_match.db_fragments`) and judges those alone.
+    (:func:`bot.domain.near_index.fragments`) and judges those alone.
+
+    The index itself is held by :attr:`matcher`: in the bot's process, or with
+    ``separate`` in a process of its own (:mod:`bot.operations.near_process`), which
+    keeps its ~130 MB out of the bot's. When that process dies, another one is built
+    the same way (and after :data:`MAX_RESTARTS`, the index moves into the bot's process).
     """
 
-    index: CompanyIndex = field(default_factory=CompanyIndex)
-    names: NameIndex = field(default_factory=NameIndex)
+    matcher: Matcher = field(default_factory=InlineMatcher)
+    separate: bool = False  # start_warming builds the index in a process of its own
     last_id: int = 0
     build_ms: float | None = None  # how long the last background build took
+    restarts: int = 0  # index processes started again after theirs was gone
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     # Ids below ``last_id`` no read returned yet → when first missed: a lead whose
     # transaction commits after a later one's (PostgreSQL sequences), looked for again
     # until SETTLE_S has passed.
     _gaps: dict[int, float] = field(default_factory=dict, repr=False)
     _warming: asyncio.Task[None] | None = field(default=None, repr=False)
+    _db: Database | None = field(default=None, repr=False)
 
-    def start_warming(self, db: Database, hold: asyncio.Event | None = None) -> None:
-        """Build the indexes off the hot path; call once at start-up. ``hold``: the build
-        starts only once it is set (tests and the benchmark check during a build)."""
+    def start_warming(
+        self, db: Database, hold: asyncio.Event | None = None, separate: bool | None = None
+    ) -> None:
+        """Build the index off the hot path; call once at start-up. ``hold``: the build
+        starts only once it is set (tests and the benchmark check during a build);
+        ``separate``: in a process of its own (None: as before)."""
+        if separate is not None:
+            self.separate = separate
         if self._warming is None and self.last_id == 0:
+            self._db = db
+            if self.separate and isinstance(self.matcher, InlineMatcher):
+                self.matcher = NearProcess()  # checks from now on wait for its start
             self._warming = asyncio.get_running_loop().create_task(self._warm(db, hold))
 
     @property
@@ -160,31 +174,73 @@ class CompanyDirectory:
             await asyncio.shield(task)
 
     async def stop_warming(self) -> None:
+        """Stop a build under way and let the index's process go (at the bot's stop)."""
         task, self._warming = self._warming, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.matcher.close()
 
     async def _warm(self, db: Database, hold: asyncio.Event | None = None) -> None:
+        try:
+            await self.matcher.start()
+        except (OSError, NotImplementedError) as exc:  # a host without processes
+            log.warning("near-match index: no process of its own (%s), held in the bot", exc)
+            self.matcher, self.separate = InlineMatcher(), False
         if hold is not None:
             await hold.wait()
         started = time.perf_counter()
         try:
-            async with db.session() as session:
-                rows = await dedup_repo.leads_after(session, 0)
-            index, names = await asyncio.to_thread(_build, rows)
-            missing = await asyncio.to_thread(_missing, rows, 0)
+            top, missing = await self._load(db, self.matcher)
+            count = await self.matcher.finish()
+        except NearIndexDown:
+            await self._replace(self.matcher)
+            return
         except Exception:  # the check builds on demand instead
             log.exception("near-match index: background build failed, building on demand")
+            with contextlib.suppress(Exception):
+                await self.matcher.reset()
             return
-        if self.last_id == 0:  # nobody synced meanwhile
-            self.index, self.names = index, names
-            self.last_id = max((lead_id for lead_id, _, _ in rows), default=0)
-            self._gaps = dict.fromkeys(missing, self.clock())
-            heap.settle()  # a long-lived index: later collections need not scan it
+        self.last_id = top
+        self._gaps = dict.fromkeys(missing, self.clock())
+        heap.settle()  # the start-up heap is long-lived: later collections need not scan it
         self.build_ms = (time.perf_counter() - started) * 1000
-        log.info("near-match index: %d companies in %.0f ms", len(names), self.build_ms)
+        log.info("near-match index: %d companies in %.0f ms", count, self.build_ms)
+
+    @staticmethod
+    async def _load(db: Database, matcher: Matcher) -> tuple[int, list[int]]:
+        """Every lead, streamed to the index in parts; the highest id and the ids below it
+        that no row holds. A part is read while the index takes in the one before (and a
+        check's request waits behind at most one part)."""
+        top, missing = 0, list[int]()
+        pending: asyncio.Task[None] | None = None
+        async with db.session() as session:
+            async for rows in dedup_repo.leads_in_parts(session, BUILD_PART):
+                for lead_id, _, _ in rows:
+                    missing.extend(range(top + 1, lead_id))
+                    top = lead_id
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(matcher.load(rows))
+        if pending is not None:
+            await pending
+        return top, missing
+
+    async def _replace(self, gone: Matcher) -> None:
+        """The index's process is gone (killed, out of memory, stuck): start another and
+        build it again, as after a restart; checks meanwhile ask the database."""
+        if self.matcher is not gone:
+            return  # another check replaced it already
+        self.restarts += 1
+        log.warning("near-match index: its process is gone, building it again (%d)", self.restarts)
+        with contextlib.suppress(Exception):
+            await gone.close()
+        self.matcher = InlineMatcher()
+        self.separate = self.separate and self.restarts <= MAX_RESTARTS
+        self.last_id, self._gaps, self._warming = 0, {}, None
+        if self._db is not None:
+            self.start_warming(self._db)
 
     async def sync(self, session: AsyncSession) -> None:
         await self.ready()
@@ -202,20 +258,21 @@ class CompanyDirectory:
         return self.last_id, sorted(self._gaps)[-MAX_GAPS:]
 
     def absorb(self, rows: Sequence[dedup_repo.NewRow]) -> None:
-        """Index the first reports among these leads (id, key or None, name); ones already
-        indexed are skipped, so two checks absorbing the same new rows add each once. Ids
+        """Index the first reports among these leads (id, key or None, name); the index
+        skips ones it holds, so two checks absorbing the same new rows add each once. Ids
         above ``last_id`` the read did not return are remembered as gaps."""
-        for lead_id, key, name in rows:
-            self._gaps.pop(lead_id, None)
-            if key and lead_id not in self.names:
-                self.index.add(key, lead_id)
-                self.names.add(name, lead_id)
+        firsts = []
+        for row in rows:
+            self._gaps.pop(row[0], None)
+            if row[1]:
+                firsts.append(row)
+        if firsts:
+            self.matcher.absorb(firsts)
         top = max((lead_id for lead_id, _, _ in rows), default=0)
         if top > self.last_id:
             now = self.clock()
             for lead_id in _missing(rows, self.last_id):
-                if lead_id not in self.names:
-                    self._gaps.setdefault(lead_id, now)
+                self._gaps.setdefault(lead_id, now)
             self.last_id = top
 
     async def near(
@@ -223,7 +280,24 @@ class CompanyDirectory:
     ) -> list[tuple[int, float]]:
         """The key-similarity hits (rapidfuzz ≥ ``threshold``): today's rule, kept."""
         await self.sync(session)
-        return [(int(m.ref), m.score) for m in self.index.near(key, threshold=threshold, limit=3)]
+        matcher = self.matcher
+        try:
+            return await matcher.near(key, threshold)
+        except NearIndexDown:
+            await self._replace(matcher)
+            return []
+
+    async def judged(self, company: str, key: str, threshold: float) -> Judged | None:
+        """:meth:`candidates` from the index as it stands (no sync, no query); None when
+        it cannot answer now (it is being built, or its process was just found gone)."""
+        if self.building:
+            return None
+        matcher = self.matcher
+        try:
+            return await matcher.judged(company, key, threshold)
+        except NearIndexDown:
+            await self._replace(matcher)
+            return None
 
     async def candidates(
         self,
@@ -232,7 +306,7 @@ class CompanyDirectory:
         key: str,
         threshold: float,
         synced: bool = False,
-    ) -> dict[int, tuple[float, str]]:
+    ) -> Judged:
         """Lead id → (score, reason) of every plausible other spelling, best first.
 
         ``synced``: the caller already :meth:`absorb`-ed the new first reports (its own
@@ -240,50 +314,28 @@ class CompanyDirectory:
         same judgement over the names a database query finds (:meth:`_from_database`),
         so the check does not wait for the build.
         """
-        if self.building:
-            return await self._from_database(session, company, key, threshold)
-        if not synced:
-            await self.sync(session)
-        return _judged(self.index, self.names, company, key, threshold)
-
-    def judged(self, company: str, key: str, threshold: float) -> dict[int, tuple[float, str]]:
-        """:meth:`candidates` from the index as it stands (no sync, no query)."""
-        return _judged(self.index, self.names, company, key, threshold)
+        if not self.building:
+            if not synced:
+                await self.sync(session)
+            found = await self.judged(company, key, threshold)
+            if found is not None:
+                return found
+        return await self._from_database(session, company, key, threshold)
 
     async def _from_database(
         self, session: AsyncSession, company: str, key: str, threshold: float
-    ) -> dict[int, tuple[float, str]]:
+    ) -> Judged:
         """Candidates without the index: the active first reports whose key holds one of
-        the name's fragments (at most :data:`DB_CANDIDATES`, and :data:`MAX_BUCKET` for a
-        two-character core), judged by the index's own rules."""
-        specific, short = db_fragments(company)
-        rows = await dedup_repo.first_names_like(session, specific, DB_CANDIDATES)
-        rows += await dedup_repo.first_names_like(session, short, MAX_BUCKET)
-        index, names = _build(rows)
-        return _judged(index, names, company, key, threshold)
-
-
-DB_CANDIDATES = 200  # names read from the database for one check during the build
-
-
-def _judged(
-    index: CompanyIndex, names: NameIndex, company: str, key: str, threshold: float
-) -> dict[int, tuple[float, str]]:
-    """Lead id → (score, reason): today's key similarity, then the name rules."""
-    found = {int(m.ref): (m.score, "fuzzy") for m in index.near(key, threshold=threshold, limit=3)}
-    for c in names.candidates(company, limit=NEAR_LIMIT, threshold=threshold):
-        if c.verdict.score >= found.get(int(c.ref), (0.0, ""))[0]:
-            found[int(c.ref)] = (c.verdict.score, c.verdict.reason)
-    return found
-
-
-def _build(rows: Sequence[dedup_repo.NewRow]) -> tuple[CompanyIndex, NameIndex]:
-    """Both indexes of the first reports among ``rows``, each built in one bulk load (the
-    name index sorts its lookup keys once instead of merging every few hundred names)."""
-    firsts = [(lead_id, key, name) for lead_id, key, name in rows if key]
-    index = CompanyIndex((key, lead_id) for lead_id, key, _ in firsts)
-    names = NameIndex((name, lead_id) for lead_id, _, name in firsts)
-    return index, names
+        the name's fragments (a bounded number per query), judged by the index's rules."""
+        matcher = self.matcher
+        try:
+            rows: list[dedup_repo.NewRow] = []
+            for fragments, limit in await matcher.fragments(company):
+                rows += await dedup_repo.first_names_like(session, fragments, limit)
+            return await matcher.among(rows, company, key, threshold)
+        except NearIndexDown:  # twice in one check: ask nothing this time
+            await self._replace(matcher)
+            return {}
 
 
 def _missing(rows: Sequence[dedup_repo.NewRow], after: int) -> list[int]:
@@ -294,6 +346,8 @@ def _missing(rows: Sequence[dedup_repo.NewRow], after: int) -> list[int]:
 
 SETTLE_S = 120.0  # a lead's transaction commits within this: its id is looked for until then
 MAX_GAPS = 200  # the newest missing ids a check looks for (a burst of rollbacks stays cheap)
+BUILD_PART = 500  # leads per part of the background build
+MAX_RESTARTS = 3  # index processes started again before the index moves into the bot
 
 
 def validate_draft(draft: LeadDraft, settings: Settings) -> LeadDraft:
@@ -370,10 +424,12 @@ async def check_company(
     key = company_key(company)
     credit = _credit(credit_code)
     point = directory.sync_point()
-    after, gaps = point if point is not None else (None, [])
-    # With the index up, judge the name first (memory only), so the candidates' details
+    # With the index up, judge the name first (no query), so the candidates' details
     # come with the same one statement; the index's new rows are judged after it.
-    early = directory.judged(company, key, threshold) if point is not None else {}
+    early = await directory.judged(company, key, threshold) if point is not None else None
+    if early is None:  # being built (or just found gone): the database is asked below
+        point, early = None, {}
+    after, gaps = point if point is not None else (None, [])
     look = await dedup_repo.first_lookup(session, key, credit, after, gaps, list(early))
     if after is not None:
         directory.absorb(look.new)

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import dedup
-from bot.domain.dedup import CompanyIndex, Match, company_key, similarity
+from bot.domain import key_index
+from bot.domain.dedup import company_key, similarity
+from bot.domain.key_index import CompanyIndex, Match
 
 SAME_COMPANY = [
     (
@@ -314,7 +315,7 @@ def test_the_character_index_equals_a_scan_of_every_key(
     any order of removals, which move keys between slots), drops no key a scan finds:
     keys a few edits from the query, and unrelated ones."""
     keys = list(dict.fromkeys([_edited(query, e) for e in edits] + others))
-    share, dedup.POSTING_SHARE = dedup.POSTING_SHARE, float("inf")
+    share, key_index.POSTING_SHARE = key_index.POSTING_SHARE, float("inf")
     try:
         index = CompanyIndex((key, i) for i, key in enumerate(keys))
         for i in removed:
@@ -327,7 +328,7 @@ def test_the_character_index_equals_a_scan_of_every_key(
         )
         found = index.near(query, threshold=threshold, limit=len(keys) + 1)
     finally:
-        dedup.POSTING_SHARE = share
+        key_index.POSTING_SHARE = share
     assert [m.key for m in found] == expected
 
 

@@ -4,7 +4,8 @@ near candidates at most three, "different" remembered (SQLite and PostgreSQL).""
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import signal
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,9 @@ from sqlalchemy import event, func, select
 from bot.assembly.clock import ManualClock
 from bot.assembly.config import Settings
 from bot.domain.dedup import company_key
+from bot.operations import near_process
 from bot.operations.demo import seed_demo
+from bot.operations.near_process import InlineMatcher, NearProcess
 from bot.services import ServiceError
 from bot.services import leads as leads_service
 from bot.services.access import Actor, resolve_actor
@@ -150,17 +153,20 @@ async def test_at_most_three_candidates(db: Database, clock: ManualClock) -> Non
     assert check.exact is None and len(check.near) == 3
 
 
+@pytest.mark.parametrize("separate", [False, True], ids=["inline", "process"])
 async def test_a_check_during_the_index_build_does_not_wait_for_it(
-    db: Database, clock: ManualClock
+    db: Database, clock: ManualClock, separate: bool
 ) -> None:
     """After a restart the build is held (an event the test never sets until the end):
-    exact duplicates, credit codes and near matches are all answered meanwhile."""
+    exact duplicates, credit codes and near matches are all answered meanwhile (with the
+    index in its own process, that process judges the database's names)."""
     a, _, _ = await actors(db, clock)
     for name, code in (("北京云算科技有限公司", CODE), ("康王药业（甘肃）有限公司", None)):
         async with db.session() as s:
             await report_lead(s, clock.now(), a, draft(name, credit_code=code), SETTINGS)
     directory, hold = CompanyDirectory(), asyncio.Event()
-    directory.start_warming(db, hold)
+    directory.start_warming(db, hold, separate=separate)
+    assert isinstance(directory.matcher, NearProcess if separate else InlineMatcher)
     try:
         assert directory.building
 
@@ -252,28 +258,29 @@ async def test_a_check_runs_one_statement_or_two_when_the_index_grew(
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
+@pytest.mark.parametrize("separate", [False, True], ids=["inline", "process"])
 async def test_names_reported_during_the_index_build_are_found_after_it(
-    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, separate: bool
 ) -> None:
-    """Reports made after the build read the names but before it is in place (the build
-    is held in its thread) are near matches afterwards, pinyin and Latin spellings too."""
+    """Reports made after the build read the names but before it is in place (the build's
+    end is held) are near matches afterwards, pinyin and Latin spellings too."""
     a, _, _ = await actors(db, clock)
     async with db.session() as s:
         await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
-    started, proceed = threading.Event(), threading.Event()
-    real = leads_service._build
+    started, proceed = asyncio.Event(), asyncio.Event()
+    matcher_class: Any = NearProcess if separate else InlineMatcher
+    real = matcher_class.finish
 
-    def held_build(rows: list[tuple[int, str, str]]) -> Any:
-        if threading.current_thread() is not threading.main_thread():  # the background build
-            started.set()
-            proceed.wait(10)
-        return real(rows)
+    async def held_finish(self: Any) -> int:
+        started.set()
+        await proceed.wait()
+        return int(await real(self))
 
-    monkeypatch.setattr(leads_service, "_build", held_build)
+    monkeypatch.setattr(matcher_class, "finish", held_finish)
     directory = CompanyDirectory()
-    directory.start_warming(db)
+    directory.start_warming(db, separate=separate)
     try:
-        assert await asyncio.to_thread(started.wait, 10)
+        await asyncio.wait_for(started.wait(), 30)
         for name in ("华为技术有限公司", "比亚迪股份有限公司", "康王药业（甘肃）有限公司"):
             async with db.session() as s:
                 await report_lead(s, clock.now(), a, draft(name), SETTINGS)
@@ -291,7 +298,8 @@ async def test_names_reported_during_the_index_build_are_found_after_it(
     assert await near("huawei") == ["L0002"]
     assert await near("BYD") == ["L0003"]
     assert await near("甘肃康王药业有限公司") == ["L0004"]
-    assert directory.last_id == 4 and len(directory.names) == 4
+    assert directory.last_id == 4
+    assert isinstance(directory.matcher, matcher_class)
     await directory.stop_warming()
 
 
@@ -328,3 +336,56 @@ async def test_a_lead_committed_after_a_later_one_is_still_indexed(
     assert await near("BYD") == ["L0005"]
     now[0] += leads_service.SETTLE_S + 1  # id 4 never came: rolled back
     assert directory.sync_point() == (5, [])
+
+
+async def test_a_killed_index_process_is_built_again_and_checks_go_on(
+    db: Database, clock: ManualClock
+) -> None:
+    """kill -9 of the index's process: the next check still finds its near match (from
+    the database's names), a new process is built from the database, names reported
+    meanwhile included, and checks use it again."""
+    a, _, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    directory = CompanyDirectory()
+    directory.start_warming(db, separate=True)
+    await directory.ready()
+    first = directory.matcher
+    assert isinstance(first, NearProcess) and first.pid is not None
+
+    async def near(name: str) -> list[str]:
+        async with db.session() as s:
+            return [c.code for c in (await check_company(s, directory, name, 90)).near]
+
+    assert await near("北京云算科枝有限公司") == ["L0001"]
+    os.kill(first.pid, signal.SIGKILL)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("康王药业（甘肃）有限公司"), SETTINGS)
+    assert await near("北京云算科枝有限公司") == ["L0001"]  # judged from the database
+    await directory.ready()
+    second = directory.matcher
+    assert isinstance(second, NearProcess) and second is not first and directory.restarts == 1
+    assert directory.last_id == 2
+    assert await near("甘肃康王药业有限公司") == ["L0002"]
+    assert await near("BYD") == []
+    await directory.stop_warming()
+
+
+async def test_without_processes_the_index_is_held_in_the_bot(
+    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no processes in this sandbox")
+
+    a, _, _ = await actors(db, clock)
+    async with db.session() as s:
+        await report_lead(s, clock.now(), a, draft("北京云算科技有限公司"), SETTINGS)
+    monkeypatch.setattr(near_process.asyncio, "create_subprocess_exec", refused)
+    directory = CompanyDirectory()
+    directory.start_warming(db, separate=True)
+    await directory.ready()
+    assert isinstance(directory.matcher, InlineMatcher) and not directory.separate
+    async with db.session() as s:
+        found = await check_company(s, directory, "北京云算科枝有限公司", 90)
+    assert [c.code for c in found.near] == ["L0001"]
+    await directory.stop_warming()

@@ -363,7 +363,10 @@ def mb(field, pid="self"):
 async def idle(app):
     await app.initialize()
     await app.start()
-    await app.updater.start_polling(poll_interval=0, timeout=1)
+    if hasattr(app, "inbox"):  # as `leadbot run` polls: updates stored, then handled
+        app.inbox.start_polling(timeout=1)
+    else:
+        await app.updater.start_polling(poll_interval=0, timeout=1)
     if hasattr(app, "services"):
         await app.services.directory.ready()  # the near-match index of the leads is held too
     await asyncio.sleep(2.0)  # idle: a couple of long polls, the schedule's first ticks

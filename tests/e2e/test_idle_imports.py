@@ -19,8 +19,8 @@ from pathlib import Path
 
 import openpyxl
 
+from bot.assembly.clock import ManualClock
 from storage.db import Database
-from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE_NEVER = ["alembic", "mako", "pygments", "openpyxl", "PIL", "matplotlib", "cn2an"]
@@ -84,12 +84,12 @@ if __name__ == "__main__":
 
 
 async def test_an_idle_bot_has_not_imported_what_only_migrating_or_drawing_needs(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, clock: ManualClock, tmp_path: Path
 ) -> None:
     url = sqlite_db.url  # at head: a start that must migrate imports Alembic, rightly
     await sqlite_db.dispose()
     workbook = tmp_path / "export.xlsx"
-    args = [url, T0.isoformat(), str(LEADER), str(workbook), json.dumps(IDLE_NEVER)]
+    args = [url, clock.now().isoformat(), str(LEADER), str(workbook), json.dumps(IDLE_NEVER)]
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", CHILD, *args],

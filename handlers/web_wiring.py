@@ -3,19 +3,24 @@
 Kept apart from :mod:`bot.assembly.app` so that the composition root stays short: it calls
 :func:`build_web` once, and :func:`serve_web` when polling (the webhook server mounts
 the same routes on its own port).
+
+The web app's modules (and aiohttp with them) are imported only when it is built: a bot
+without ``LEADBOT_WEB_URL`` would hold them for nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from bot.assembly.config import NO_TELEGRAM_TOKEN, Settings
-from handlers.web import Runtime, WebApp
 from handlers.web.auth import DingTalkLogin
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from handlers.web.server import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,9 @@ def build_web(app: Any, settings: Settings) -> WebApp | None:
     token = "" if app.bot.token == NO_TELEGRAM_TOKEN else app.bot.token
     if not settings.web_url or not (settings.web_secret_value() or token):
         return None
+    from handlers.web.pages import Runtime
+    from handlers.web.server import WebApp
+
     runtime = Runtime(
         setup=lambda: app.services.scoring,
         weekly=lambda: app.weekly.cfg,
@@ -57,6 +65,8 @@ def dingtalk_login(settings: Settings) -> DingTalkLogin | None:
 
 async def serve_web(app: Any, host: str, port: int) -> web.AppRunner:
     """Polling mode: the web app, ``/healthz`` and ``/metrics`` on ``LEADBOT_WEB_PORT``."""
+    from aiohttp import web
+
     server = app.web.web_application()
 
     async def healthz(request: web.Request) -> web.Response:

@@ -1,18 +1,22 @@
-"""Engine, sessions and schema upgrades for SQLite (default) and PostgreSQL."""
+"""Engine, sessions and schema upgrades for SQLite (default) and PostgreSQL.
+
+Alembic is imported only when a migration runs (or its tooling is asked for): a start on a
+database already at the code's revision reads ``alembic_version`` with plain SQLAlchemy and
+the head from the migration files' text (:func:`head_revision`), since importing Alembic
+(and Mako, Pygments behind it) would add some 11 MB the bot would hold for nothing.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,7 +26,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which storage/migrations/env.py keeps
+# A migration file's ``revision = "0030"`` / ``down_revision = "0028"`` line (annotated or not).
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -83,27 +93,28 @@ class Database:
             await conn.run_sync(_upgrade, revision)
 
     async def current_revision(self) -> str | None:
+        """The database's revision (None: never migrated), read without Alembic."""
         async with self.engine.connect() as conn:
-            return await conn.run_sync(
-                lambda c: MigrationContext.configure(c).get_current_revision()
-            )
+            return await conn.run_sync(_current_revision)
 
     async def ensure_schema(self) -> None:
-        """SQLite upgrades itself; PostgreSQL is upgraded deliberately by an operator."""
+        """SQLite upgrades itself; PostgreSQL is upgraded deliberately by an operator.
+
+        Compared first without Alembic, so that the usual start (already at head) never
+        imports it."""
+        current = await self.current_revision()
+        head = head_revision()
+        if current == head:
+            return
         if self.is_sqlite:
             await self.upgrade()
             return
-        current = await self.current_revision()
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        if current != head:
-            raise SchemaOutOfDate(
-                f"database schema is at {current or 'nothing'}, code needs {head}: "
-                "run `leadbot db upgrade`"
-            )
+        raise SchemaOutOfDate(
+            f"database schema is at {current or 'nothing'}, code needs {head}: "
+            "run `leadbot db upgrade`"
+        )
 
     async def ping(self) -> bool:
-        from sqlalchemy import text
-
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -145,7 +156,46 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop("wrote", None)
 
 
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str:
+    """The code's head revision, read from the migration files' text: the one revision no
+    file names as its ``down_revision``. Alembic's ``ScriptDirectory.get_current_head()``
+    says the same (tests/unit/test_migrations.py holds them equal) but costs its import."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        if path.name.startswith("_"):
+            continue
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            found = ast.literal_eval(value)
+            if name == "revision":
+                revisions.add(found)
+            elif isinstance(found, str):
+                parents.add(found)
+            elif found is not None:  # a merge names its parents as a tuple
+                parents.update(found)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations in {versions} have heads {sorted(heads)}, not one")
+    return heads.pop()
+
+
+def _current_revision(connection: Connection) -> str | None:
+    """``alembic_version``'s one row, as Alembic's ``MigrationContext`` reads it; Alembic
+    itself only for the case it alone handles (several rows: branches)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) <= 1:
+        return rows[0] if rows else None
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()  # raises: many heads
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for our migrations (run on ``connection`` when given)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -154,6 +204,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)
 
 

@@ -77,7 +77,7 @@ class LeadbotApplication(Application):
     leader: LeaderElection
     inbox: Inbox  # updates stored before they are acknowledged (bot/assembly/inbox.py)
     send_bot: ExtBot[None]  # the outbox's: no PTB rate limiter, the outbox paces itself
-    web: Any = None  # handlers.web.WebApp when LEADBOT_WEB_URL is set
+    web: Any = None  # handlers.web.server.WebApp when LEADBOT_WEB_URL is set
     web_listen: tuple[str, int] | None = None  # polling mode: serve the web app here
     _job_scheduler: Ticker | None = None
     _web_runner: Any = None

@@ -20,7 +20,10 @@ Reading rules (the same for RMB and USD):
 * precision is capped at one yuan (4 decimals of 万) / one cent.
 
 Chinese numerals are read by ``cn2an``; this module only provides the glue
-and guards against cn2an's quirks (see ``_integer_numeral``).
+and guards against cn2an's quirks (see ``_integer_numeral``). cn2an is imported when a
+Chinese numeral is first read (:func:`_cn2an`): it costs some 3 MB and 40 ms that an idle
+bot would hold for nothing; its digit and unit tables are copied here (tests/unit/
+test_amounts.py holds them equal to cn2an's).
 """
 
 from __future__ import annotations
@@ -29,9 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
-
-import cn2an
-from cn2an.conf import NUMBER_CN2AN, UNIT_CN2AN
+from typing import Any
 
 __all__ = [
     "ERROR_CODES",
@@ -281,6 +282,26 @@ def _strip_base_marker(s: str, currency: _Currency) -> tuple[str, bool]:
     return s, False
 
 
+# cn2an.conf's NUMBER_CN2AN and UNIT_CN2AN: the characters cn2an reads as digits and units.
+NUMBER_CN2AN = {
+    **dict.fromkeys("零〇", 0),
+    **dict.fromkeys("一壹幺", 1),
+    **dict.fromkeys("二贰两", 2),
+    **dict.fromkeys("三叁", 3),
+    **dict.fromkeys("四肆", 4),
+    **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆", 6),
+    **dict.fromkeys("七柒", 7),
+    **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}
+UNIT_CN2AN = {
+    **dict.fromkeys("十拾", 10),
+    **dict.fromkeys("百佰", 100),
+    **dict.fromkeys("千仟", 1000),
+    "万": 10000,
+    "亿": 100000000,
+}
 _NUMERAL_CHARS = frozenset("0123456789") | frozenset(NUMBER_CN2AN) | frozenset(UNIT_CN2AN)
 _ZERO_CHARS = frozenset("0零〇")
 _UNIT_CHARS = frozenset(UNIT_CN2AN)
@@ -356,7 +377,7 @@ def _chinese_decimal(s: str) -> tuple[Decimal, bool]:
         raise AmountError("not_a_number")
     whole = _integer_numeral(match["int"])
     try:
-        fraction = cn2an.cn2an(match["frac"], "direct")
+        fraction = _cn2an(match["frac"], "direct")
     except (ValueError, KeyError, IndexError) as exc:
         raise AmountError("not_a_number") from exc
     if not (isinstance(fraction, str) and fraction.isascii() and fraction.isdigit()):
@@ -385,12 +406,19 @@ def _integer_numeral(s: str) -> int:
     if len(s) >= 3 and s[-2] == "亿" and s[-1] not in _ZERO_CHARS | _UNIT_CHARS:
         s += "千万"  # 一亿二 = 1.2亿; cn2an handles 一万二 but crashes here
     try:
-        value = cn2an.cn2an(s, "smart")
+        value = _cn2an(s, "smart")
     except (ValueError, KeyError, IndexError) as exc:
         raise AmountError("not_a_number") from exc
     if type(value) is not int or str(value).replace("0", "") != _spelled_digits(s):
         raise AmountError("not_a_number")
     return value
+
+
+def _cn2an(text: str, mode: str) -> Any:
+    """cn2an's reading of ``text``; the library imported here, at the first Chinese numeral."""
+    import cn2an
+
+    return cn2an.cn2an(text, mode)
 
 
 def _units_follow_digits(s: str) -> bool:

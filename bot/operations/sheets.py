@@ -14,8 +14,6 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from openpyxl import load_workbook
-
 HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "单位名称", "单位", "name", "unit", "unit name"),
     "short_name": ("简称", "单位简称", "short", "short name", "short_name"),
@@ -98,6 +96,10 @@ def _take(
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
+    """The first sheet's rows, streamed; openpyxl imported here, when a sheet arrives (the
+    bot imports this module with its admin handlers and would otherwise hold its 6 MB idle)."""
+    from openpyxl import load_workbook
+
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -23,7 +23,8 @@ mode wrote it) streams the rows into the file, so the whole library's 100 000 le
 small in memory; a sheet takes its column widths before the first row, which is why widths
 are measured from the rows first (two walks: :class:`Rows`).
 :func:`write_sheet` is the openpyxl original, kept as the reference the fast writer is
-tested against.
+tested against; it alone imports openpyxl, when called (the bot's process imports this module
+for its rows and columns, and would hold openpyxl's 6 MB for nothing).
 """
 
 from __future__ import annotations
@@ -35,16 +36,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bot.domain.periods import Span
 from bot.rendering.movement import move_cell
-from bot.rendering.xlsx_writer import Book
+from bot.rendering.xlsx_writer import HEADER_FILL, Book, column_letter
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 SHEET_LEADS, SHEET_WEEKLY, SHEET_LEDGER, SHEET_RANK = "线索台账", "周报", "计分明细", "排名"
 FILE_PREFIX = "招商引资台账"
@@ -292,11 +291,6 @@ def build_workbook(data: ExportData) -> bytes:
     return book.bytes()
 
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_ALIGN = Alignment(vertical="center")
-
-
 def write_sheet(
     wb: Workbook,
     title: str,
@@ -304,15 +298,22 @@ def write_sheet(
     rows: Rows[Any],
     cells: Callable[[Any], tuple[Any, ...]],
 ) -> None:
+    """The sheet through openpyxl's write-only mode: the reference :func:`write_table` is
+    tested against (tests/unit/test_xlsx_writer.py)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     ws = wb.create_sheet(title)
     for i, width in enumerate(_widths(columns, (cells(r) for r in rows)), start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[column_letter(i)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{column_letter(len(columns))}{len(rows) + 1}"
+    font, fill = Font(bold=True), PatternFill("solid", fgColor=HEADER_FILL)
+    align = Alignment(vertical="center")
     header = []
     for column in columns:
         cell = WriteOnlyCell(ws, value=column.header)
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
+        cell.font, cell.fill, cell.alignment = font, fill, align
         header.append(cell)
     ws.append(header)
     formatted = [(i, c.fmt) for i, c in enumerate(columns) if c.fmt]

@@ -12,6 +12,10 @@ Rows are written to the zip member as they come (two passes over ``rows``: the w
 since ``<cols>`` precedes the data), so a large table stays small in memory. Reading the
 result with openpyxl gives back the values, number formats, header font, freeze pane,
 autofilter and widths the openpyxl writer gave (tests/unit/test_xlsx_writer.py).
+
+It needs nothing from openpyxl (the column letters and Excel's day numbers are a few lines
+here, held equal to openpyxl's by the tests): importing openpyxl costs some 6 MB with Pillow,
+which the bot's own process, importing this module with the digests, would hold for nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +29,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
-
 HEADER_FILL = "DDEBF7"
 DEFAULT_DATETIME = "yyyy-mm-dd h:mm:ss"  # openpyxl's default for a datetime with no format
 DEFAULT_DATE = "yyyy-mm-dd"
@@ -37,6 +38,7 @@ _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")  # not allowed in XML 1.0
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (the Windows 1900 date system)
 
 
 class ColumnLike(Protocol):
@@ -71,7 +73,7 @@ class Book:
         count: int,
     ) -> None:
         """A sheet: the header row, then ``rows`` (``count`` of them, for the autofilter)."""
-        letters = [get_column_letter(i) for i in range(1, len(columns) + 1)]
+        letters = [column_letter(i) for i in range(1, len(columns) + 1)]
         styles = [self._style(getattr(c, "fmt", None)) for c in columns]
         last = f"{letters[-1]}{count + 1}" if letters else "A1"
         self._titles.append((title, f"A1:{last}"))
@@ -146,6 +148,29 @@ class Book:
         return self._buffer.getvalue()
 
 
+def column_letter(index: int) -> str:
+    """The 1-based column ``index`` as a cell reference names it: A … Z, AA … (openpyxl's
+    ``get_column_letter``)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def excel_day(value: date | datetime) -> float:
+    """A date or naive datetime as Excel's day number, the fraction its time of day (openpyxl's
+    ``to_excel``, to the digit): days from 30 Dec 1899, one less up to 28 Feb 1900 since Excel
+    counts a 29 Feb 1900 that never was."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    days = (value - _EPOCH).days
+    if 0 < days <= 60:
+        days -= 1
+    seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 10**6
+    return days + seconds / 86400
+
+
 def _text_tail(value: str, style: int) -> str:
     """A text cell's XML after ``<c r="A1"``."""
     s = f' s="{style}"' if style else ""
@@ -165,7 +190,7 @@ def _cell(ref: str, value: Any, style: int, style_of: Callable[[str], int]) -> s
     if isinstance(value, datetime | date):
         if not style:
             style = style_of(DEFAULT_DATETIME if isinstance(value, datetime) else DEFAULT_DATE)
-        return f'<c r="{ref}" s="{style}"><v>{to_excel(value)}</v></c>'
+        return f'<c r="{ref}" s="{style}"><v>{excel_day(value)}</v></c>'
     s = f' s="{style}"' if style else ""
     if isinstance(value, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'

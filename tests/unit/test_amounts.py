@@ -13,6 +13,8 @@ from bot.domain.amounts import (
     ERROR_CODES,
     MAX_USD,
     MAX_WAN,
+    NUMBER_CN2AN,
+    UNIT_CN2AN,
     AmountError,
     format_wan,
     format_wan_human,
@@ -348,3 +350,11 @@ def test_trailing_punctuation_on_dollars_and_nothing_but_punctuation() -> None:
         with pytest.raises(AmountError) as caught:
             parse_wan(text)
         assert caught.value.code == "not_a_number"
+
+
+def test_the_numeral_tables_are_cn2ans() -> None:
+    """amounts.py copies them so that cn2an is imported only to read a Chinese numeral."""
+    from cn2an import conf
+
+    assert conf.NUMBER_CN2AN == NUMBER_CN2AN
+    assert conf.UNIT_CN2AN == UNIT_CN2AN

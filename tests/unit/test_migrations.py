@@ -7,13 +7,16 @@ A model changed without a migration (or a migration that drifted from the models
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from storage.db import Database
+from storage.db import Database, SchemaOutOfDate, alembic_config, head_revision
 from storage.models import Base
 
 
@@ -108,5 +111,66 @@ async def test_0016_moves_each_leads_tax_figure_into_a_monthly_record(db_url: st
             (2, Decimal("8.5")),
             (3, None),
         ]
+    finally:
+        await db.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    """``ensure_schema`` compares with :func:`head_revision` so that a start at head never
+    imports Alembic; a migration file it would misread must fail here, not at a start."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_is_the_revision_no_file_names_as_its_parent(tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_text('revision = "ignored"\n')
+    (tmp_path / "0001_a.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (tmp_path / "0002_b.py").write_text('revision: str = "0002"\ndown_revision: str = "0001"\n')
+    (tmp_path / "0003_c.py").write_text("revision = '0003'\ndown_revision = '0001'\n")
+    with pytest.raises(RuntimeError, match=r"0002.*0003"):
+        head_revision(tmp_path)  # two branches: no one head
+    merge = 'revision = "0004"\ndown_revision = ("0002", "0003")\n'
+    (tmp_path / "0004_merge.py").write_text(merge)
+    assert head_revision(tmp_path) == "0004"
+
+
+def _alembic_current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def test_the_current_revision_is_read_as_alembic_reads_it(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        assert await db.current_revision() is None  # no alembic_version table yet
+        await db.upgrade("0015")
+        async with db.engine.connect() as conn:
+            assert await db.current_revision() == await conn.run_sync(_alembic_current) == "0015"
+    finally:
+        await db.dispose()
+
+
+async def test_ensure_schema_upgrades_sqlite_and_refuses_postgresql_behind(db_url: str) -> None:
+    """A fresh or older SQLite file is upgraded at start; PostgreSQL behind the code is
+    refused with the command to run; either at head starts as is."""
+    db = Database(db_url)
+    try:
+        if db.is_sqlite:
+            await db.ensure_schema()  # a fresh file: created up to head
+            assert await db.current_revision() == head_revision()
+            older = Database(db_url.replace("test.db", "older.db"))
+            try:
+                await older.upgrade("0015")
+                await older.ensure_schema()
+                assert await older.current_revision() == head_revision()
+            finally:
+                await older.dispose()
+        else:
+            with pytest.raises(SchemaOutOfDate, match=r"nothing.*leadbot db upgrade"):
+                await db.ensure_schema()
+            await db.upgrade("0015")
+            with pytest.raises(SchemaOutOfDate, match="0015"):
+                await db.ensure_schema()
+            await db.upgrade()
+        assert await db.current_revision() == head_revision()
+        await db.ensure_schema()  # at head: nothing to do
     finally:
         await db.dispose()

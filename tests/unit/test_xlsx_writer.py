@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 
 from bot.rendering.export import (
     AMOUNT_FORMAT,
@@ -26,7 +28,14 @@ from bot.rendering.export import (
     write_sheet,
     write_table,
 )
-from bot.rendering.xlsx_writer import _ILLEGAL, MAX_TEXT, Book, _text_tail
+from bot.rendering.xlsx_writer import (
+    _ILLEGAL,
+    MAX_TEXT,
+    Book,
+    _text_tail,
+    column_letter,
+    excel_day,
+)
 
 COLUMNS = (
     Column("单位"),
@@ -155,3 +164,21 @@ def test_a_text_cell_is_written_as_every_step_would_write_it(value: str, style: 
 
 def test_a_text_longer_than_excel_allows_is_cut_there() -> None:
     assert _text_tail("项" * (MAX_TEXT + 5), 0) == _text_tail_every_step("项" * (MAX_TEXT + 5), 0)
+
+
+def test_column_letters_are_openpyxls() -> None:
+    assert [column_letter(i) for i in range(1, 18279)] == [
+        get_column_letter(i) for i in range(1, 18279)
+    ]
+
+
+@given(
+    st.one_of(
+        st.dates(),
+        st.datetimes(),
+        st.sampled_from([date(1900, 2, 28), date(1900, 3, 1), datetime(1900, 2, 28, 23, 59)]),
+    )
+)
+def test_excel_days_are_openpyxls(value: date) -> None:
+    """The day number the cell holds, as openpyxl writes it (its text, to the digit)."""
+    assert str(excel_day(value)) == str(to_excel(value))

@@ -159,6 +159,8 @@ class LeadbotApplication(Application):
         await self.services.directory.stop_warming()
 
     async def shutdown(self) -> None:
+        # The index's process goes also when start-up failed half-way (Telegram unreachable).
+        await self.services.directory.stop_warming()
         await super().shutdown()
         if self.send_bot is not self.bot:
             await self.send_bot.shutdown()

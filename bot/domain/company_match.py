@@ -236,11 +236,13 @@ def _core(body: str) -> str:
 
 
 def _without_places(body: str, places: frozenset[str]) -> str:
-    """The other name's places, written unmarked at the start of this one, go too."""
+    """The other name's places, written unmarked at the start of this one, go too (the
+    longest that fits). Only the bare place: 衢州市原逸 loses 衢州, not 衢州市 (a form with
+    its 市 starts with the bare place, which is tried first). :class:`NameIndex` relies on
+    this: it looks up the indexed body as one of the query's places and a text."""
     for place in sorted(places, key=len, reverse=True):
-        for form in (place + s for s in ("", *_PLACE_SUFFIX)):
-            if body.startswith(form) and len(body) > len(form) + 1:
-                return body[len(form) :]
+        if body.startswith(place) and len(body) > len(place) + 1:
+            return body[len(place) :]
     return body
 
 

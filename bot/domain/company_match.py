@@ -92,6 +92,10 @@ _TRIVIAL_PARTS = frozenset("一丨丿丶乙亅乚㇆𠃋⺀冂冖亠二十人口
 # A secondary lookup (one deletion, a dropped head, a spelling) shared by more names
 # than this is a trade word, not an identity: it is skipped rather than scored.
 MAX_BUCKET = 32
+# How long a place of the other name the query's body may start with: not a listed one (the
+# query's own profile cut those), so one in the other's brackets (two to four characters,
+# 衢州 of （衢州市） or 乌鲁木齐) or the XX县/XX市 that starts it (two).
+_PLACE_HEADS = range(2, 5)
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
 _FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 
@@ -236,11 +240,13 @@ def _core(body: str) -> str:
 
 
 def _without_places(body: str, places: frozenset[str]) -> str:
-    """The other name's places, written unmarked at the start of this one, go too."""
+    """The other name's places, written unmarked at the start of this one, go too (the
+    longest that fits). Only the bare place: 衢州市原逸 loses 衢州, not 衢州市 (a form with
+    its 市 starts with the bare place, which is tried first). :class:`NameIndex` relies on
+    this: it looks up the indexed body as one of the query's places and a text."""
     for place in sorted(places, key=len, reverse=True):
-        for form in (place + s for s in ("", *_PLACE_SUFFIX)):
-            if body.startswith(form) and len(body) > len(form) + 1:
-                return body[len(form) :]
+        if body.startswith(place) and len(body) > len(place) + 1:
+            return body[len(place) :]
     return body
 
 
@@ -506,22 +512,8 @@ class NameIndex:
         collisions only add names to compare).
         """
         query = profile(name)
-        lookups: list[tuple[str, int | None]] = [
-            ("c" + query.core, None),
-            ("s" + query.sound, MAX_BUCKET),
-        ]
-        lookups += [("v" + v, MAX_BUCKET) for v in _variants(query.body) | _variants(query.core)]
-        if query.latin:
-            lookups.append(("p" + query.latin, MAX_BUCKET))
-        lookups += [("l" + spelling, MAX_BUCKET) for spelling in query.spellings]
-        lookups += [("t" + query.body, MAX_BUCKET), ("t" + query.core, MAX_BUCKET)]
-        for head in range(1, 7):  # the other name's place, unlisted or listed, written here
-            tail = query.body[head:]
-            if len(tail) < 2:
-                break
-            lookups += [("b" + tail, MAX_BUCKET), ("c" + (_core(tail) or tail), MAX_BUCKET)]
         found: list[Candidate] = []
-        for position in self._positions(lookups):
+        for position in self._positions(_lookups(query)):
             other = self._profile(position)
             if other.key == query.key:
                 continue
@@ -530,6 +522,57 @@ class NameIndex:
                 found.append(Candidate(self._refs[position], other.key, verdict))
         found.sort(key=lambda c: (-c.verdict.score, c.key))
         return found[:limit]
+
+
+def _lookups(query: NameProfile) -> list[tuple[str, int | None]]:
+    """What :meth:`NameIndex.candidates` looks up for ``query``: ``(kind + text, cap)``,
+    every kind of key :meth:`NameIndex._append` gives a name, each capped at
+    :data:`MAX_BUCKET` but the core.
+
+    compare() judges the bodies after each lost the other's place from its start
+    (:func:`_without_places`). The query's body may lose a place of the indexed name,
+    unknown here: its rest is looked up as is after a head of one to six characters, and
+    with its one-edit neighbours after one of :data:`_PLACE_HEADS` (the lengths such a
+    place has: more lookups of short rests cost ~0.3 ms a check). The indexed body may lose one of the
+    query's places, which are known: it is looked up as that place followed by the query's
+    (cut) body, its core, or one of their one-deletions -- two texts one edit apart share
+    one of those, so ``v`` + place + variant meets a one-deletion of the indexed body
+    (衢州原逸 has 衢州逸, so does 衢州 + 源逸). A core is matched as the place followed by
+    the core, which is the indexed core unless a generic word spans the place's end.
+    """
+    found: list[tuple[str, int | None]] = [
+        ("c" + query.core, None),
+        ("s" + query.sound, MAX_BUCKET),
+    ]
+    found += [("v" + v, MAX_BUCKET) for v in _variants(query.body) | _variants(query.core)]
+    if query.latin:
+        found.append(("p" + query.latin, MAX_BUCKET))
+    found += [("l" + spelling, MAX_BUCKET) for spelling in query.spellings]
+    places = sorted(query.places)
+    for head in range(7):  # the other name's place, unlisted or listed, written here
+        tail = query.body[head:]
+        if len(tail) < 2:
+            break
+        core = _core(tail) or tail
+        texts = {"b" + tail, "c" + core} if head else set()
+        if head and head not in _PLACE_HEADS:
+            found += [(text, MAX_BUCKET) for text in sorted(texts)]
+            continue
+        # The indexed body without a head of two to four: a place or a dropped head.
+        texts.update(("t" + tail, "t" + core))
+        if head:
+            texts.update("v" + v for v in _variants(tail) | _variants(core))
+        for place in places:  # the indexed body may start with the query's place
+            texts.update(("b" + place + tail, "c" + place + core))
+            texts.update("v" + place + v for v in _edits(tail) | _edits(core))
+        found += [(text, MAX_BUCKET) for text in sorted(texts)]
+    return found
+
+
+def _edits(text: str) -> set[str]:
+    """The text and every one-deletion of it, also of two characters (after a place, the
+    indexed text has at least three: :func:`_variants` gave it its deletions)."""
+    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 
 def _tails(body: str) -> set[str]:

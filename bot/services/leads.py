@@ -168,9 +168,9 @@ class CompanyDirectory:
         return task is not None and not task.done() and self.last_id == 0
 
     async def ready(self) -> None:
-        """Wait for the background build, if one is under way."""
-        task = self._warming
-        if task is not None and not task.done():
+        """Wait for the background build, if one is under way (and for the one that
+        replaces it, if its index's process was found gone meanwhile)."""
+        while (task := self._warming) is not None and not task.done():
             await asyncio.shield(task)
 
     async def stop_warming(self) -> None:
@@ -214,17 +214,22 @@ class CompanyDirectory:
         that no row holds. A part is read while the index takes in the one before (and a
         check's request waits behind at most one part)."""
         top, missing = 0, list[int]()
-        pending: asyncio.Task[None] | None = None
-        async with db.session() as session:
-            async for rows in dedup_repo.leads_in_parts(session, BUILD_PART):
-                for lead_id, _, _ in rows:
-                    missing.extend(range(top + 1, lead_id))
-                    top = lead_id
-                if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(matcher.load(rows))
-        if pending is not None:
-            await pending
+        pending: asyncio.Future[None] | None = None
+        try:
+            async with db.session() as session:
+                async for rows in dedup_repo.leads_in_parts(session, BUILD_PART):
+                    for lead_id, _, _ in rows:
+                        missing.extend(range(top + 1, lead_id))
+                        top = lead_id
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.ensure_future(matcher.load(rows))
+            if pending is not None:
+                await pending
+        finally:  # a failed read: the part in flight is not left to fail unheard
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
         return top, missing
 
     async def _replace(self, gone: Matcher) -> None:

@@ -204,6 +204,8 @@ class NearProcess:
         body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
         proc.stdin.write(HEADER.pack(len(body)) + body)
         waiter = asyncio.get_running_loop().create_future() if answer else None
+        if waiter is not None:  # a caller that gave up (timed out, cancelled) is not told
+            waiter.add_done_callback(_heard)
         self._waiting.append(waiter)
         return waiter
 
@@ -270,6 +272,12 @@ class NearProcess:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         self._gone()
+
+
+def _heard(waiter: asyncio.Future[Any]) -> None:
+    """Mark a reply's error as seen: asyncio would log one nobody awaited any more."""
+    if not waiter.cancelled():
+        waiter.exception()
 
 
 def read_frame(stream: Any) -> Any:

@@ -4,6 +4,7 @@ child that dies, hangs or cannot start is reported, never waited for."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from typing import Any, TypeVar
@@ -133,7 +134,8 @@ async def test_a_stuck_process_is_killed_after_the_timeout() -> None:
         with pytest.raises(NearIndexDown):
             await process.judged("北京云算科枝有限公司", "北京云算科枝", 90)
     finally:
-        os.kill(process.pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):  # killed and reaped: nothing to wake
+            os.kill(process.pid, signal.SIGCONT)
     with pytest.raises(NearIndexDown):
         await process.near("北京云算科枝", 90)
     await process.close()

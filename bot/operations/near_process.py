@@ -201,8 +201,7 @@ class NearProcess:
         proc = self._proc
         if self._down or proc is None or proc.stdin is None or proc.stdin.is_closing():
             raise NearIndexDown()
-        body = pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL)
-        proc.stdin.write(HEADER.pack(len(body)) + body)
+        proc.stdin.write(frame((op, args)))
         waiter = asyncio.get_running_loop().create_future() if answer else None
         if waiter is not None:  # a caller that gave up (timed out, cancelled) is not told
             waiter.add_done_callback(_heard)
@@ -292,7 +291,13 @@ def read_frame(stream: Any) -> Any:
     return pickle.loads(body)
 
 
-def write_frame(stream: Any, value: Any) -> None:
+def frame(value: Any) -> bytes:
+    """One request or reply as it goes on the pipe: its length, then its pickle."""
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(body)) + body)
+    return HEADER.pack(len(body)) + body
+
+
+def write_frame(stream: Any, value: Any) -> None:
+    """A reply on a blocking binary stream (the server's side)."""
+    stream.write(frame(value))
     stream.flush()

@@ -218,9 +218,8 @@ class CompanyDirectory:
         try:
             async with db.session() as session:
                 async for rows in dedup_repo.leads_in_parts(session, BUILD_PART):
-                    for lead_id, _, _ in rows:
-                        missing.extend(range(top + 1, lead_id))
-                        top = lead_id
+                    missing += _missing(rows, top)  # parts come by id: each starts above top
+                    top = max(top, rows[-1][0])
                     if pending is not None:
                         await pending
                     pending = asyncio.ensure_future(matcher.load(rows))
